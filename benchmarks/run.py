@@ -1,0 +1,56 @@
+"""Run cvxpar's benchmarks, print their tables and write them to benchmarks/RESULTS.md.
+
+    python benchmarks/run.py [--size small|full] [names...]
+
+Each name is a module of ``cvxpar.bench`` (default: all).  RESULTS.md keeps one section per
+benchmark, replaced on each run, headed by the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import cvxpar.bench
+from cvxpar.bench._table import machine
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def available() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(cvxpar.bench.__path__) if not m.name.startswith("_"))
+
+
+def write_section(name: str, body: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nWritten by `python benchmarks/run.py`.\n"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = f"{start}\n{body}{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=["small", "full"], default="full")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(available())}")
+    args = parser.parse_args()
+    for name in args.names or available():
+        module = importlib.import_module(f"cvxpar.bench.{name}")
+        tables = module.run(args.size)
+        tables = tables if isinstance(tables, list) else [tables]
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        body = f"## {name} (size={args.size})\n\nMachine: {machine()}. Run: {stamp}. Command: `python benchmarks/run.py --size {args.size} {name}`.\n\n"
+        body += "\n".join(t.markdown() for t in tables)
+        print(body)
+        if not args.no_write:
+            write_section(name, body)
+
+
+if __name__ == "__main__":
+    main()

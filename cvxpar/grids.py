@@ -1,0 +1,39 @@
+"""Quantization grids Q (sorted 1-D float64 arrays)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def uniform(step: float, n_levels: int, center: float = 0.0) -> np.ndarray:
+    """``n_levels`` equally spaced points ``center + step*(k - (n_levels-1)/2)``, k = 0..n_levels-1.
+
+    An odd ``n_levels`` contains ``center`` itself; an even one straddles it.
+    """
+    if not np.isfinite(step) or step <= 0:
+        raise ValueError(f"step must be a finite positive number; got {step}.")
+    if int(n_levels) != n_levels or n_levels < 1:
+        raise ValueError(f"n_levels must be a positive integer; got {n_levels}.")
+    if not np.isfinite(center):
+        raise ValueError(f"center must be finite; got {center}.")
+    k = np.arange(int(n_levels), dtype=np.float64)
+    return center + step * (k - (n_levels - 1) / 2.0)
+
+
+def bits(b: int, scale: float, include_zero: bool = False) -> np.ndarray:
+    """The uniform b-bit grid of PARQ's ``UnifQuantizer`` (parq_and_sgd.md, B.4).
+
+    ``include_zero=False``: 2^b symmetric levels ``scale * {-(2^(b-1) - 1/2), ..., 2^(b-1) - 1/2}``
+    (no zero; b = 1 gives +/- scale/2).  ``include_zero=True``: the 2^b - 1 levels
+    ``scale * {-(2^(b-1) - 1), ..., 2^(b-1) - 1}`` (``MaxUnifQuantizer``), which contain 0.
+    """
+    if int(b) != b or b < 1:
+        raise ValueError(f"b must be a positive integer number of bits; got {b}.")
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a finite positive number; got {scale}.")
+    half = 2 ** (int(b) - 1)
+    if include_zero:
+        if b == 1:
+            raise ValueError("include_zero=True needs b >= 2 (1 bit with zero leaves only {0}).")
+        return scale * np.arange(-(half - 1), half, dtype=np.float64)
+    return scale * (np.arange(-half, half, dtype=np.float64) + 0.5)

@@ -1,0 +1,45 @@
+"""Quantization metrics: the fraction of entries on the grid, and snapping to the grid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cvxpar import _backend
+from cvxpar.par import PAR
+
+
+def _grid(grid_or_psi) -> np.ndarray:
+    if isinstance(grid_or_psi, PAR):
+        return grid_or_psi.breakpoints
+    q = np.unique(np.asarray(grid_or_psi, dtype=np.float64).reshape(-1))
+    if q.size == 0 or not np.isfinite(q).all():
+        raise ValueError("the grid must be a nonempty sequence of finite numbers (or a PAR, whose breakpoints are used).")
+    return q
+
+
+def snap(x, grid_or_psi):
+    """The nearest grid point to each entry of ``x`` (ties go to the smaller grid point).
+
+    ``grid_or_psi`` is a sequence of grid points or a PAR (its breakpoints).  Same array type out.
+    """
+    xp, arr, scalar = _backend.prepare(x)
+    q = _backend.asarray_like(xp, _grid(grid_or_psi), arr)
+    n = q.shape[0]
+    if n == 1:
+        return _backend.finish(xp.where(xp.isnan(arr), arr, xp.zeros_like(arr) + q[0]), scalar)
+    mids = (q[1:] + q[:-1]) / 2
+    idx = xp.searchsorted(mids, arr, side="left")
+    out = xp.reshape(xp.take(q, xp.reshape(idx, (-1,))), arr.shape)
+    return _backend.finish(xp.where(xp.isnan(arr), arr, out), scalar)
+
+
+def quantization_rate(x, grid_or_psi, atol: float = 1e-8) -> float:
+    """Fraction of the entries of ``x`` within ``atol`` of a grid point (a PAR's breakpoints)."""
+    if atol < 0:
+        raise ValueError(f"atol must be nonnegative; got {atol}.")
+    xp, arr, _ = _backend.prepare(x)
+    if arr.size == 0 if hasattr(arr, "size") and isinstance(arr.size, int) else False:
+        return float("nan")
+    nearest = snap(arr, grid_or_psi)
+    hits = xp.abs(arr - nearest) <= atol
+    return float(xp.sum(xp.astype(hits, xp.float64))) / float(np.prod(arr.shape))

@@ -1,0 +1,342 @@
+"""The PAR object: a continuous scalar piecewise-affine function psi.
+
+A PAR is given by breakpoints q_0 < ... < q_{m-1}, values psi(q_j), and the outer slopes
+s_0 (left of q_0) and s_m (right of q_{m-1}).  The inner slopes are the secants
+s_j = (psi(q_j) - psi(q_{j-1})) / (q_j - q_{j-1}), j = 1..m-1.  An outer slope of -inf (left)
+or +inf (right) means psi = +inf outside [q_0, q_{m-1}]: a hard box, as in PARQ
+(Jin et al. 2025, eq. 6, a_m = +inf).
+
+Curvature (Ma & Xiao 2025, Fig. 1):
+- ``"convex"``: the slopes are nondecreasing (psi is a max of affine pieces);
+- ``"quasiconvex"``: not convex, but no positive slope is followed by a negative one, so every
+  sublevel set is an interval (psi is nonincreasing, then nondecreasing);
+- ``"nonconvex"``: everything else (for example the sawtooth dist(x, Q)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from cvxpar import _backend
+from cvxpar._validation import as_finite_vector, as_slope, check_strictly_increasing
+
+#: Relative tolerance for "a slope does not decrease": secants of data that is affine in exact
+#: arithmetic can differ by a few ulps, and that must not turn a convex PAR into a nonconvex one.
+SLOPE_RTOL = 1e-12
+
+
+class PAR:
+    """A continuous piecewise-affine regularizer psi, with Psi(x) = sum_i psi(x_i).
+
+    Parameters
+    ----------
+    breakpoints : sequence of float
+        Strictly increasing kinks q_0 < ... < q_{m-1} (m >= 1), all finite.
+    values : sequence of float
+        psi(q_j), finite, same length as ``breakpoints``.
+    left_slope, right_slope : float
+        Slope of psi left of q_0 and right of q_{m-1}.  ``left_slope=-inf`` and
+        ``right_slope=+inf`` mean psi = +inf outside the breakpoints (a hard box).
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> psi = cvxpar.PAR([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], -2.0, 2.0)
+    >>> psi.curvature
+    'convex'
+    >>> float(psi.prox(0.3, t=0.5))
+    0.0
+    """
+
+    __slots__ = ("_q", "_values", "_slopes", "_curvature", "_prox_cache", "__weakref__")
+
+    def __init__(self, breakpoints, values, left_slope, right_slope) -> None:
+        q = as_finite_vector(breakpoints, "breakpoints")
+        check_strictly_increasing(q, "breakpoints")
+        vals = as_finite_vector(values, "values")
+        if vals.size != q.size:
+            raise ValueError(
+                f"values has {vals.size} entries but breakpoints has {q.size}; give one value psi(q_j) per breakpoint."
+            )
+        left = as_slope(left_slope, "left_slope", forbidden_inf=np.inf)
+        right = as_slope(right_slope, "right_slope", forbidden_inf=-np.inf)
+        slopes = np.concatenate(([left], np.diff(vals) / np.diff(q), [right]))
+        slopes.setflags(write=False)
+        self._q = q
+        self._values = vals
+        self._slopes = slopes
+        self._curvature = _classify(slopes)
+        self._prox_cache: dict[Any, Any] = {}
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_slopes(cls, breakpoints, slopes, offset: float = 0.0) -> PAR:
+        """Build psi from its m+1 slopes, with psi = ``offset`` at the breakpoint nearest 0.
+
+        ``slopes[0]`` is the slope left of q_0, ``slopes[j]`` the slope on [q_{j-1}, q_j],
+        ``slopes[m]`` the slope right of q_{m-1} (+/-inf allowed only at the two ends).
+        """
+        q = as_finite_vector(breakpoints, "breakpoints")
+        check_strictly_increasing(q, "breakpoints")
+        s = np.asarray(slopes, dtype=np.float64)
+        if s.ndim != 1 or s.size != q.size + 1:
+            raise ValueError(
+                f"slopes must have len(breakpoints) + 1 = {q.size + 1} entries (left outer, the {q.size - 1} inner, "
+                f"right outer); got shape {s.shape}."
+            )
+        inner = as_finite_vector(s[1:-1], "inner slopes", min_length=0)
+        if not np.isfinite(offset):
+            raise ValueError(f"offset must be finite; got {offset}.")
+        rises = np.concatenate(([0.0], np.cumsum(inner * np.diff(q))))
+        anchor = int(np.argmin(np.abs(q)))
+        return cls(q, rises - rises[anchor] + float(offset), s[0], s[-1])
+
+    @classmethod
+    def from_pieces(cls, slopes, intercepts) -> PAR:
+        """Build the convex psi(x) = max_k (slopes[k] * x + intercepts[k]).
+
+        The pieces are listed left to right, so ``slopes`` must be nondecreasing; pieces that
+        never attain the max are dropped, and for equal slopes the larger intercept is kept.
+        The breakpoints are the crossing points of consecutive active pieces.
+        """
+        a = as_finite_vector(slopes, "slopes")
+        b = as_finite_vector(intercepts, "intercepts")
+        if a.size != b.size:
+            raise ValueError(f"slopes has {a.size} entries but intercepts has {b.size}; give one intercept per piece.")
+        drops = np.flatnonzero(np.diff(a) < 0)
+        if drops.size:
+            i = int(drops[0])
+            raise ValueError(
+                f"slopes[{i}] = {a[i]} > slopes[{i + 1}] = {a[i + 1]}: from_pieces builds the convex max of affine "
+                "pieces listed left to right, so the slopes must be nondecreasing. For a nonconvex psi use "
+                "PAR(breakpoints, values, left_slope, right_slope) or PAR.from_slopes."
+            )
+        keep_a, keep_b = _upper_envelope(a, b)
+        if keep_a.size == 1:
+            return cls([0.0], [keep_b[0]], keep_a[0], keep_a[0])
+        q = -np.diff(keep_b) / np.diff(keep_a)
+        return cls(q, keep_a[1:] * q + keep_b[1:], keep_a[0], keep_a[-1])
+
+    @classmethod
+    def interpolate(
+        cls,
+        fn: Callable[[np.ndarray], Any],
+        breakpoints,
+        left_slope: float | None = None,
+        right_slope: float | None = None,
+    ) -> PAR:
+        """The piecewise-affine interpolant of ``fn`` with psi(q_j) = fn(q_j).
+
+        The outer slopes default to the end secants (continuing the first and last pieces).
+        """
+        q = as_finite_vector(breakpoints, "breakpoints")
+        check_strictly_increasing(q, "breakpoints")
+        vals = np.asarray(fn(q), dtype=np.float64)
+        if vals.shape != q.shape:
+            raise ValueError(f"fn(breakpoints) returned shape {vals.shape}; it must be elementwise (shape {q.shape}).")
+        if (left_slope is None or right_slope is None) and q.size < 2:
+            raise ValueError("with a single breakpoint there is no end secant: pass left_slope and right_slope.")
+        if left_slope is None:
+            left_slope = (vals[1] - vals[0]) / (q[1] - q[0])
+        if right_slope is None:
+            right_slope = (vals[-1] - vals[-2]) / (q[-1] - q[-2])
+        return cls(q, vals, left_slope, right_slope)
+
+    # ------------------------------------------------------------------ data
+    @property
+    def breakpoints(self) -> np.ndarray:
+        """The kinks q_0 < ... < q_{m-1} (read-only float64 array)."""
+        return self._q
+
+    @property
+    def values(self) -> np.ndarray:
+        """psi(q_j) (read-only float64 array)."""
+        return self._values
+
+    @property
+    def slopes(self) -> np.ndarray:
+        """The m+1 slopes, left to right: s_0 (left outer), the secants, s_m (right outer)."""
+        return self._slopes
+
+    @property
+    def left_slope(self) -> float:
+        return float(self._slopes[0])
+
+    @property
+    def right_slope(self) -> float:
+        return float(self._slopes[-1])
+
+    @property
+    def curvature(self) -> str:
+        """``"convex"``, ``"quasiconvex"`` or ``"nonconvex"`` (see the module docstring)."""
+        return self._curvature
+
+    @property
+    def is_convex(self) -> bool:
+        return self._curvature == "convex"
+
+    @property
+    def domain(self) -> tuple[float, float]:
+        """The interval where psi is finite: [q_0, q_{m-1}] sides with hard walls, else unbounded."""
+        lo = float(self._q[0]) if self._slopes[0] == -np.inf else -np.inf
+        hi = float(self._q[-1]) if self._slopes[-1] == np.inf else np.inf
+        return lo, hi
+
+    @property
+    def n_breakpoints(self) -> int:
+        return int(self._q.size)
+
+    def max_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        """Slopes a_k and intercepts b_k with psi(x) = max_k (a_k x + b_k) on the domain (convex psi only).
+
+        Pieces with an infinite slope (the hard walls) are left out; the caller enforces
+        the domain.  Source: PARQ eq. (6), here for any convex PAR.
+        """
+        if not self.is_convex:
+            raise ValueError(f"max_affine needs a convex PAR; this one is {self._curvature}.")
+        finite = np.isfinite(self._slopes)
+        a = self._slopes[finite]
+        anchors = np.concatenate(([self._q[0]], self._q))[finite]
+        anchor_values = np.concatenate(([self._values[0]], self._values))[finite]
+        if a.size == 0:  # a single breakpoint boxed on both sides: psi is constant on {q_0}
+            return np.zeros(1), self._values[:1].copy()
+        return a.copy(), anchor_values - a * anchors
+
+    # ------------------------------------------------------------------ evaluation
+    def __call__(self, x):
+        """psi(x) elementwise, same shape and array type as ``x``; +inf outside the domain, NaN stays NaN."""
+        xp, arr, scalar = _backend.prepare(x)
+        out = _evaluate(xp, arr, self)
+        return _backend.finish(out, scalar)
+
+    def subdifferential(self, x):
+        """Clarke subdifferential [lo, hi] of psi at each x, as two arrays.
+
+        At a breakpoint q_j it is [min(s_j, s_{j+1}), max(s_j, s_{j+1})] (the convex hull of the
+        adjacent slopes); inside a piece it is the single slope.  Outside the domain it is empty,
+        returned as lo = +inf, hi = -inf so that any distance to it is +inf.  NaN gives NaN.
+        """
+        xp, arr, scalar = _backend.prepare(x)
+        lo, hi = _subdifferential(xp, arr, self)
+        lo = xp.where(xp.isnan(arr), arr, lo)
+        hi = xp.where(xp.isnan(arr), arr, hi)
+        return _backend.finish(lo, scalar), _backend.finish(hi, scalar)
+
+    def prox(self, v, t=1.0):
+        """Exact proximal map of t*psi, elementwise: argmin_x t*psi(x) + (x - v)^2 / 2.
+
+        ``t`` is a nonnegative scalar or an array broadcastable to ``v``; ``t = 0`` projects onto
+        the domain.  For a nonconvex psi the result is a global minimizer, ties broken toward the
+        smaller |x|, then the smaller x.  NaN entries of ``v`` give NaN.  float32 and float64 keep
+        their dtype; NumPy, CuPy and Array-API arrays keep their type and device.
+        See :mod:`cvxpar.prox` for the algorithm.
+        """
+        from cvxpar.prox import prox
+
+        return prox(self, v, t)
+
+    def conjugate(self, u):
+        """Convex conjugate psi*(u) = sup_x u x - psi(x), elementwise.
+
+        For any PAR the sup is attained at a breakpoint when u lies in [min slope, max slope]
+        (the slopes of the outer pieces), so psi*(u) = max_j (u q_j - psi(q_j)) there and +inf
+        outside.  It is the conjugate of the convex envelope, used in duality gaps
+        (solver_anchors.md, section 1).
+        """
+        xp, arr, scalar = _backend.prepare(u)
+        q = _backend.asarray_like(xp, self._q, arr)
+        vals = _backend.asarray_like(xp, self._values, arr)
+        best = xp.max(arr[..., None] * q - vals, axis=-1)
+        outside = (arr < self._slopes[0]) | (arr > self._slopes[-1])
+        best = xp.where(outside, xp.asarray(np.inf, dtype=best.dtype, device=_backend.device(arr)), best)
+        return _backend.finish(best, scalar)
+
+    # ------------------------------------------------------------------ dunder
+    def __repr__(self) -> str:
+        q = np.array2string(self._q, precision=4, threshold=8)
+        return f"PAR(breakpoints={q}, left_slope={self.left_slope:g}, right_slope={self.right_slope:g}, curvature={self._curvature!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PAR):
+            return NotImplemented
+        return (
+            np.array_equal(self._q, other._q)
+            and np.array_equal(self._values, other._values)
+            and np.array_equal(self._slopes[[0, -1]], other._slopes[[0, -1]])
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._q.tobytes(), self._values.tobytes(), self.left_slope, self.right_slope))
+
+    def __reduce__(self):
+        return (PAR, (self._q, self._values, self.left_slope, self.right_slope))
+
+
+def _classify(slopes: np.ndarray) -> str:
+    scale = 1.0 + float(np.max(np.abs(slopes[np.isfinite(slopes)]), initial=0.0))
+    tol = SLOPE_RTOL * scale
+    if (np.diff(slopes) >= -tol).all() or slopes.size == 1:
+        return "convex"
+    rising = slopes > tol
+    falling = slopes < -tol
+    first_rise = np.argmax(rising) if rising.any() else slopes.size
+    if not falling[first_rise:].any():
+        return "quasiconvex"
+    return "nonconvex"
+
+
+def _upper_envelope(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Active pieces of max_k a_k x + b_k, with a sorted nondecreasing (the convex hull trick)."""
+    keep: list[int] = []
+    for k in range(a.size):
+        if keep and a[keep[-1]] == a[k]:
+            if b[k] <= b[keep[-1]]:
+                continue
+            keep.pop()
+        while len(keep) >= 2:
+            i, j = keep[-2], keep[-1]
+            # piece j is useless if piece k overtakes i no later than j does
+            if (b[i] - b[k]) * (a[j] - a[i]) <= (b[i] - b[j]) * (a[k] - a[i]):
+                keep.pop()
+            else:
+                break
+        keep.append(k)
+    idx = np.array(keep)
+    return a[idx], b[idx]
+
+
+def _locate(xp, x, psi: PAR):
+    """Index of the piece right of the last breakpoint <= x (0..m), and the clipped breakpoint index."""
+    q = _backend.asarray_like(xp, psi.breakpoints, x)
+    piece = xp.searchsorted(q, x, side="right")
+    j = xp.clip(piece - 1, 0, psi.n_breakpoints - 1)
+    return q, piece, j
+
+
+def _evaluate(xp, x, psi: PAR):
+    q, piece, j = _locate(xp, x, psi)
+    vals = _backend.asarray_like(xp, psi.values, x)
+    slopes = _backend.asarray_like(xp, psi.slopes, x)
+    qj = xp.take(q, j)
+    dx = x - qj
+    s = xp.take(slopes, piece)
+    on_kink = dx == 0
+    rise = xp.where(on_kink, xp.zeros_like(x), s * xp.where(on_kink, xp.ones_like(x), dx))
+    return xp.take(vals, j) + rise
+
+
+def _subdifferential(xp, x, psi: PAR):
+    q, piece, j = _locate(xp, x, psi)
+    slopes = _backend.asarray_like(xp, psi.slopes, x)
+    right = xp.take(slopes, piece)
+    at_kink = x == xp.take(q, j)
+    left = xp.where(at_kink, xp.take(slopes, j), right)
+    lo = xp.minimum(left, right)
+    hi = xp.maximum(left, right)
+    dom_lo, dom_hi = psi.domain
+    outside = (x < dom_lo) | (x > dom_hi)
+    inf = xp.full_like(x, np.inf)
+    return xp.where(outside, inf, lo), xp.where(outside, -inf, hi)

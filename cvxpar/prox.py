@@ -1,0 +1,291 @@
+"""Exact proximal map of t*psi for any continuous piecewise-affine psi.
+
+Write F(x; v) = t*psi(x) + x^2/2 - v*x (the prox objective minus v^2/2) and split the real
+line into the m+1 pieces I_k of psi (I_0 = (-inf, q_0], I_k = [q_{k-1}, q_k], I_m = [q_{m-1},
+inf); a hard wall turns an outer piece into the single point q_0 or q_{m-1}).  On I_k, psi is
+affine with slope s_k, so
+
+    x_k(v) = clip(v - t*s_k, I_k)          minimizes F over I_k, and
+    M_k(v) = F(x_k(v); v)                  is concave and C^1 in v.
+
+The prox is x_{k*}(v) with k* = argmin_k M_k(v).  Because x_k(v) <= x_l(v) for k < l,
+M_l - M_k is nonincreasing in v (its derivative is x_k - x_l): each pair crosses once, so
+the winning piece is nondecreasing in v and the lower envelope min_k M_k is found once per t
+by the convex-hull-trick stack, with closed-form crossings (M_k is a line, a parabola
+-(v - t s_k)^2/2 + const, or a line on three consecutive v-intervals).  Each element then
+costs one binary search over at most m thresholds: O(log m).
+
+- Convex psi (slopes nondecreasing): the thresholds are explicit, v = q_{k-1} + t*s_k, and the
+  map is the PAR paper's closed form (Ma & Xiao 2025 eq. (23); PARQ eq. (7)): plateaus
+  [q_k + t s_k, q_k + t s_{k+1}] -> q_k and unit-slope shifts v - t s_k in between.
+- Quasiconvex and nonconvex psi: the envelope gives a global minimizer; near a threshold the
+  two neighbouring envelope pieces are compared exactly, and ties (equal objective up to
+  rounding) go to the smaller |x|, then the smaller x (API.md).
+- Per-element t: the thresholds depend on t, so convex psi uses a per-element binary search
+  (O(log m)) and the other curvatures enumerate all m+1 pieces (O(m) per element).
+
+Backends: NumPy arrays go through numba kernels; CuPy arrays through one fused
+``ElementwiseKernel``; any other Array-API namespace (array_api_strict, torch) through plain
+array-API calls.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvxpar import _backend, _prox_kernels
+from cvxpar._validation import as_step
+
+#: Candidates whose prox objectives differ by less than this many ulps of their terms tie.
+TIE_ULPS = 64.0
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class ProxTable:
+    """The pieces that can win for one scalar t, left to right, and the thresholds between them.
+
+    Element v goes to piece ``idx = #{thresholds < v}``; ``exact`` means no neighbour check is
+    needed (convex psi).  Arrays are float64.
+    """
+
+    thresholds: np.ndarray
+    slope: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    anchor_x: np.ndarray
+    anchor_value: np.ndarray
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """All m+1 pieces of psi with finite effective slopes (walls become single points)."""
+
+    slope: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    anchor_x: np.ndarray
+    anchor_value: np.ndarray
+
+
+def pieces(psi) -> Pieces:
+    """The pieces I_k of psi: slope, interval and an anchor point (x, psi(x)) on it."""
+    q, vals, s = psi.breakpoints, psi.values, psi.slopes.copy()
+    lo = np.concatenate(([-np.inf], q))
+    hi = np.concatenate((q, [np.inf]))
+    anchor_x = np.concatenate(([q[0]], q))
+    anchor_value = np.concatenate(([vals[0]], vals))
+    if s[0] == -np.inf:
+        lo[0] = q[0]
+        s[0] = s[1] if np.isfinite(s[1]) else 0.0
+    if s[-1] == np.inf:
+        hi[-1] = q[-1]
+        s[-1] = s[-2] if np.isfinite(s[-2]) else 0.0
+    return Pieces(s, lo, hi, anchor_x, anchor_value)
+
+
+def prox(psi, v, t=1.0):
+    """argmin_x t*psi(x) + (x - v)^2 / 2, elementwise (see the module docstring)."""
+    t = as_step(t)
+    xp, arr, scalar = _backend.prepare(v)
+    if np.ndim(t) != 0:
+        out = _prox_array_t(psi, xp, arr, t)
+    else:
+        table = prox_table(psi, t)
+        if _backend.is_numpy_namespace(xp):
+            out = _prox_kernels.prox_numpy(arr, table, t)
+        elif _backend.is_cupy_array(arr):
+            out = _prox_kernels.prox_cupy(arr, table, t)
+        else:
+            out = _prox_generic(xp, arr, table, t)
+    return _backend.finish(out, scalar)
+
+
+def prox_table(psi, t: float) -> ProxTable:
+    """The lower envelope of the M_k for this t (cached on psi, small LRU)."""
+    cache = psi._prox_cache
+    table = cache.get(t)
+    if table is None:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        table = _build_table(psi, t)
+        cache[t] = table
+    return table
+
+
+def _build_table(psi, t: float) -> ProxTable:
+    p = pieces(psi)
+    if psi.is_convex:
+        thresholds = p.lo[1:] + t * p.slope[1:]
+        return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, True)
+    stack: list[int] = [0]
+    crossings: list[float] = []
+    for k in range(1, p.slope.size):
+        while True:
+            c = _crossing(p, stack[-1], k, t)
+            if crossings and c <= crossings[-1]:
+                stack.pop()
+                crossings.pop()
+            else:
+                break
+        stack.append(k)
+        crossings.append(c)
+    idx = np.array(stack)
+    thresholds = np.maximum.accumulate(np.array(crossings, dtype=np.float64)) if crossings else np.zeros(0)
+    return ProxTable(thresholds, p.slope[idx], p.lo[idx], p.hi[idx], p.anchor_x[idx], p.anchor_value[idx], False)
+
+
+def _regime(p: Pieces, k: int, t: float, v: float) -> tuple[float, float, float]:
+    """Coefficients (a, b, c) with M_k(w) = a w^2 + b w + c near w = v."""
+    s = p.slope[k]
+    x = min(max(v - t * s, p.lo[k]), p.hi[k])
+    if x == v - t * s and p.lo[k] < x < p.hi[k]:
+        const = t * (p.anchor_value[k] - s * p.anchor_x[k])
+        return -0.5, t * s, const - 0.5 * (t * s) ** 2
+    psi_x = p.anchor_value[k] + s * (x - p.anchor_x[k])
+    return 0.0, -x, t * psi_x + 0.5 * x * x
+
+
+def _envelope(p: Pieces, k: int, t: float, v: float) -> float:
+    a, b, c = _regime(p, k, t, v)
+    return (a * v + b) * v + c
+
+
+def _crossing(p: Pieces, j: int, k: int, t: float) -> float:
+    """A point where M_k - M_j (nonincreasing, j < k) changes sign: piece k wins beyond it."""
+    knots = sorted(
+        {
+            float(x)
+            for x in (p.lo[j] + t * p.slope[j], p.hi[j] + t * p.slope[j], p.lo[k] + t * p.slope[k], p.hi[k] + t * p.slope[k])
+            if math.isfinite(x)
+        }
+    )
+    diffs = [_envelope(p, k, t, x) - _envelope(p, j, t, x) for x in knots]
+    first = next((i for i, d in enumerate(diffs) if d <= 0), len(knots))
+    left = knots[first - 1] if first > 0 else -math.inf
+    right = knots[first] if first < len(knots) else math.inf
+    if first == 0:
+        probe = right - max(1.0, abs(right))
+    elif first == len(knots):
+        probe = left + max(1.0, abs(left))
+    else:
+        probe = 0.5 * (left + right)
+    ak, bk, ck = _regime(p, k, t, probe)
+    aj, bj, cj = _regime(p, j, t, probe)
+    root = _root_in(ak - aj, bk - bj, ck - cj, left, right)
+    return root
+
+
+def _root_in(a: float, b: float, c: float, left: float, right: float) -> float:
+    """The root of a w^2 + b w + c on [left, right] (the left end if it vanishes there)."""
+    if a == 0.0:
+        if b == 0.0:
+            return left if math.isfinite(left) else right
+        root = -c / b
+    else:
+        disc = max(b * b - 4.0 * a * c, 0.0)
+        sq = math.sqrt(disc)
+        qq = -0.5 * (b + math.copysign(sq, b))
+        roots = [qq / a] + ([c / qq] if qq != 0.0 else [])
+        mid = _midpoint(left, right)
+        root = min(roots, key=lambda r: 0.0 if left <= r <= right else abs(r - mid))
+    return min(max(root, left), right)
+
+
+def _midpoint(left: float, right: float) -> float:
+    if math.isfinite(left) and math.isfinite(right):
+        return 0.5 * (left + right)
+    return left if math.isfinite(left) else right
+
+
+# ---------------------------------------------------------------------- Array-API paths
+def _constants(xp, like, *arrays):
+    return [_backend.asarray_like(xp, a, like) for a in arrays]
+
+
+def _candidate(xp, v, t, slope, lo, hi, ax, av):
+    x = xp.minimum(xp.maximum(v - t * slope, lo), hi)
+    f = t * (av + slope * (x - ax)) + 0.5 * (x - v) ** 2
+    scale = xp.abs(t * (av + slope * (x - ax))) + 0.5 * (x - v) ** 2 + xp.abs(t * av)
+    return x, f, scale
+
+
+def _pick(xp, best, cand):
+    """Keep the better of two candidates (x, f, scale); ties go to the smaller |x|, then x."""
+    bx, bf, bs = best
+    cx, cf, cs = cand
+    tol = TIE_ULPS * np.finfo(np.float64).eps * (bs + cs)
+    tie = xp.abs(cf - bf) <= tol
+    better = (cf < bf - tol) | (tie & ((xp.abs(cx) < xp.abs(bx)) | ((xp.abs(cx) == xp.abs(bx)) & (cx < bx))))
+    better = better & ~xp.isnan(cf)
+    return xp.where(better, cx, bx), xp.where(better, cf, bf), xp.where(better, cs, bs)
+
+
+def _prox_generic(xp, v, table: ProxTable, t: float):
+    v64 = xp.astype(v, xp.float64)
+    thr, slope, lo, hi, ax, av = _constants(
+        xp, v64, table.thresholds, table.slope, table.lo, table.hi, table.anchor_x, table.anchor_value
+    )
+    n = table.slope.size
+    idx = xp.searchsorted(thr, v64, side="left") if table.thresholds.size else xp.zeros(v64.shape, dtype=xp.int64)
+    flat = xp.reshape(idx, (-1,))
+    vf = xp.reshape(v64, (-1,))
+
+    def gather(k):
+        return [xp.take(a, k) for a in (slope, lo, hi, ax, av)]
+
+    best = _candidate(xp, vf, t, *gather(flat))
+    if not table.exact:
+        for shift in (-1, 1):
+            k = xp.clip(flat + shift, 0, n - 1)
+            best = _pick(xp, best, _candidate(xp, vf, t, *gather(k)))
+    x = xp.where(xp.isnan(vf), vf, best[0])
+    return xp.astype(xp.reshape(x, v.shape), v.dtype)
+
+
+def _prox_array_t(psi, xp, v, t):
+    """Per-element t: binary search per element (convex) or all pieces (otherwise)."""
+    if _backend.is_numpy_namespace(xp):
+        t_arr = np.asarray(t, dtype=np.float64)
+    else:
+        t_arr = xp.asarray(t, dtype=xp.float64, device=_backend.device(v))
+    if bool(xp.any(t_arr < 0)) or not bool(xp.all(xp.isfinite(t_arr))):
+        raise ValueError("t must be finite and nonnegative everywhere; the prox of t*psi needs t >= 0.")
+    p = pieces(psi)
+    if _backend.is_numpy_namespace(xp):
+        return _prox_kernels.prox_numpy_array_t(v, np.broadcast_to(t_arr, v.shape), p, psi.is_convex)
+    v64 = xp.astype(v, xp.float64)
+    t64 = xp.broadcast_to(t_arr, v64.shape)
+    slope, lo, hi, ax, av = _constants(xp, v64, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value)
+    n = p.slope.size
+    if psi.is_convex:
+        count = _searchsorted_rows(xp, v64, t64, lo, slope, n)
+        best = _candidate(xp, v64, t64, *[xp.take(a, xp.reshape(count, (-1,))) for a in (slope, lo, hi, ax, av)])
+        x = xp.reshape(best[0], v64.shape)
+    else:
+        best = None
+        for k in range(n):
+            cand = _candidate(xp, v64, t64, slope[k], lo[k], hi[k], ax[k], av[k])
+            best = cand if best is None else _pick(xp, best, cand)
+        x = best[0]
+    x = xp.where(xp.isnan(v64), v64, x)
+    return xp.astype(x, v.dtype)
+
+
+def _searchsorted_rows(xp, v, t, lo, slope, n):
+    """#{k in 1..n-1 : lo_k + t*slope_k < v} per element, by a vectorized binary search."""
+    a = xp.zeros(v.shape, dtype=xp.int64)
+    b = xp.full(v.shape, n - 1, dtype=xp.int64)
+    for _ in range(max(1, int(math.ceil(math.log2(n))) + 1)):
+        open_ = a < b
+        mid = (a + b) // 2
+        k = xp.reshape(xp.clip(mid + 1, 1, n - 1), (-1,))
+        thr = xp.reshape(xp.take(lo, k), v.shape) + t * xp.reshape(xp.take(slope, k), v.shape)
+        below = thr < v
+        a = xp.where(open_ & below, mid + 1, a)
+        b = xp.where(open_ & ~below, mid, b)
+    return a

@@ -1,0 +1,37 @@
+"""Shared test settings: hypothesis profiles, the slow/full switch and backend probes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.register_profile("dev", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: CVXPAR_FULL=1 runs slow tests at the papers' / issues' sizes; CI runs them small.
+FULL = os.environ.get("CVXPAR_FULL") == "1"
+
+
+def cupy_with_gpu():
+    """The cupy module if it imports and sees a CUDA device, else None."""
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return cupy
+    except Exception:
+        return None
+    return None
+
+
+@pytest.fixture
+def cp_gpu():
+    cupy = cupy_with_gpu()
+    if cupy is None:
+        pytest.skip("no CUDA device visible to CuPy")
+    return cupy
