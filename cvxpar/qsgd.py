@@ -1,0 +1,484 @@
+"""Learning under quantization: one-pass minibatch SGD with iterate averaging for high-dimensional
+linear regression with quantized data, labels, parameters, activations and gradients.
+
+Reproduces the setting of Zhang, Su and Zou, "Learning under Quantization for High-Dimensional
+Linear Regression" (arXiv 2510.18259, ICLR 2026).  The paper's full text was not available to us:
+this module follows the digest in ``shared/research/parq_and_sgd.md``, Part C, and every place where
+that digest is itself a reconstruction, or where we had to choose, is marked **[interpretation]**.
+
+Model (C.1)
+    x ~ N(0, H), H = diag(lambda) (e.g. the power law lambda_i = i^-a, a = 2), y = <x, w*> + sigma xi.
+
+Update (C.1), with a fresh batch (X_t, y_t) of B samples per step and a constant step size gamma::
+
+    w_t = w_{t-1} + gamma/B * Qd(X_t)^T Qo( Ql(y_t) - Qa( Qd(X_t) Qp(w_{t-1}) ) )
+
+- Qd quantizes the features, Ql the labels, Qp the parameters (only inside the forward product;
+  the master copy w stays in full precision), Qa the activations (the B predictions) and Qo the
+  output gradient (the B residuals).  The draws are independent across targets and steps.
+- **[interpretation]** The same quantized draw Qd(X_t) is used in the forward and the backward
+  product.  N counts *steps* (N*B samples are seen).
+- The output is the iterate average: ``averaging="full"`` is w_bar_N = (1/N) sum_{t<N} w_t
+  (Zou et al. 2021/2023, on which the paper builds) and ``"tail"`` averages w_t for N/2 <= t < N.
+
+Quantizers (C.1): unbiased, E[Q(u) | u] = u, classified by the conditional second moment.
+
+- additive (integer-like, constant step): E[(Q(u)-u)(Q(u)-u)^T | u] = eps I;
+- multiplicative (floating-point-like, relative step): = eps u u^T.
+
+``mode="synthetic"`` adds analytic noise with exactly these moments: u + sqrt(eps) g, and
+u (1 + sqrt(eps) zeta) with **one zeta per vector** (``shared=True``: the paper's rank-one eps u u^T,
+a shared relative scale; for the data the vector is a sample row, for labels, activations and
+residuals the batch vector, for the parameters w) or one per entry (``shared=False``: eps diag(u^2),
+what per-element floating-point rounding does).  **[interpretation]** The digest could not confirm
+which of the two the paper means; for the data covariance they coincide ((1 + eps) H).
+``mode="rounding"`` uses real unbiased stochastic rounding (:mod:`cvxpar.quantizers`) with a grid
+whose worst-case variance is eps: a fixed step 2 sqrt(eps) (variance p(1-p) step^2 <= eps, data
+dependent, so only approximately "additive"), or a floating-point grid with relative spacing
+2 sqrt(eps) (variance <= eps x^2 per entry).  Nothing is clipped (saturation would be biased).
+
+Risk.  Excess risk is measured without the factor 1/2 (as in the digest):
+``excess_risk(w) = (w - w*)^T H (w - w*)``, the clean population risk minus sigma^2.
+**[interpretation]** The paper's risk may be taken on quantized test features,
+L^(q)(w) - L(w*) = (w - w*)^T H (w - w*) + sum_i v_i w_i^2, with v_i the feature-noise variance of
+coordinate i; :meth:`LinearRegression.quantized_excess_risk` computes it and :func:`simulate`
+reports both.  Only the quantized-feature metric shows the strong growth of the additive risk
+with d (digest C.4).
+
+Bound shapes (C.2, Theorem 4.1 and Zou et al.): :func:`bound_shapes` returns the variance, bias
+and approximation terms as functions of N, without constants, for plotting beside simulations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from cvxpar.quantizers import relative_spacing, stochastic_round, stochastic_round_relative
+
+__all__ = [
+    "NONE",
+    "LinearRegression",
+    "QuantConfig",
+    "Quantizer",
+    "SGDRun",
+    "additive",
+    "approximation_error",
+    "bound_shapes",
+    "effective_dimension",
+    "effective_noise",
+    "multiplicative",
+    "quantized_spectrum",
+    "simulate",
+    "with_eps",
+]
+
+TARGETS = ("data", "labels", "params", "activations", "gradients")
+_KINDS = ("none", "additive", "multiplicative")
+_MODES = ("synthetic", "rounding")
+
+
+# ---------------------------------------------------------------------------------------- quantizers
+@dataclass(frozen=True)
+class Quantizer:
+    """An unbiased quantizer of one target.
+
+    Parameters
+    ----------
+    kind : ``"none"``, ``"additive"`` or ``"multiplicative"``
+    eps : float
+        The paper's second-moment coefficient: the noise covariance is eps*I (additive) or
+        eps*u u^T (multiplicative).  For ``mode="rounding"`` it is the worst-case variance, which
+        fixes the grid: step 2*sqrt(eps) (additive) or relative spacing 2*sqrt(eps) (multiplicative).
+    mode : ``"synthetic"`` (analytic noise with the exact moments) or ``"rounding"`` (stochastic rounding)
+    shared : bool
+        Multiplicative synthetic only: one relative error per vector (eps*u u^T, default) or one
+        per entry (eps*diag(u^2)).  Rounding is always per entry.
+    """
+
+    kind: str = "none"
+    eps: float = 0.0
+    mode: str = "synthetic"
+    shared: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}; got {self.kind!r}.")
+        if self.mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}; got {self.mode!r}.")
+        if not math.isfinite(self.eps) or self.eps < 0:
+            raise ValueError(f"eps must be a finite nonnegative number; got {self.eps}.")
+        if self.kind == "none" and self.eps != 0:
+            raise ValueError("kind='none' takes eps=0; use additive(eps) or multiplicative(eps).")
+
+    @property
+    def active(self) -> bool:
+        return self.kind != "none"
+
+    @property
+    def step(self) -> float:
+        """Rounding grid: the step (additive) or relative spacing (multiplicative), 2*sqrt(eps)."""
+        return 2.0 * math.sqrt(self.eps)
+
+    def __call__(self, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Q(u); for a shared multiplicative quantizer the vectors lie along the last axis."""
+        if not self.active:
+            return u
+        if self.mode == "rounding":
+            if self.kind == "additive":
+                return stochastic_round(u, self.step, rng)
+            return stochastic_round_relative(u, self.step, rng)
+        root = math.sqrt(self.eps)
+        if self.kind == "additive":
+            return u + root * rng.standard_normal(u.shape)
+        shape = u.shape[:-1] + (1,) if self.shared else u.shape
+        return u * (1.0 + root * rng.standard_normal(shape))
+
+    def conditional_variance(self, u) -> np.ndarray:
+        """E[(Q(u)_i - u_i)^2 | u] for each entry (the diagonal of the conditional covariance)."""
+        u = np.asarray(u, dtype=np.float64)
+        if not self.active:
+            return np.zeros_like(u)
+        if self.mode == "synthetic":
+            return np.full_like(u, self.eps) if self.kind == "additive" else self.eps * u * u
+        h = np.full_like(u, self.step) if self.kind == "additive" else relative_spacing(u, self.step)
+        safe = np.where(h > 0, h, 1.0)
+        frac = u / safe - np.floor(u / safe)
+        return np.where(h > 0, frac * (1.0 - frac) * h * h, 0.0)
+
+
+#: The identity (full precision).
+NONE = Quantizer()
+
+
+def additive(eps: float, mode: str = "synthetic") -> Quantizer:
+    """Integer-like quantizer with noise covariance eps*I (``"rounding"``: step 2*sqrt(eps))."""
+    return Quantizer("additive", eps, mode)
+
+
+def multiplicative(eps: float, mode: str = "synthetic", shared: bool = True) -> Quantizer:
+    """Floating-point-like quantizer with noise covariance eps*u u^T (``"rounding"``: relative spacing 2*sqrt(eps))."""
+    return Quantizer("multiplicative", eps, mode, shared)
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Which quantizer acts on each of the five targets (default: full precision everywhere)."""
+
+    data: Quantizer = NONE
+    labels: Quantizer = NONE
+    params: Quantizer = NONE
+    activations: Quantizer = NONE
+    gradients: Quantizer = NONE
+
+    @classmethod
+    def on(cls, quantizer: Quantizer, targets: Sequence[str] = TARGETS) -> QuantConfig:
+        """The same quantizer on ``targets`` (default all five), full precision elsewhere."""
+        unknown = set(targets) - set(TARGETS)
+        if unknown:
+            raise ValueError(f"unknown targets {sorted(unknown)}; choose from {TARGETS}.")
+        return cls(**{t: quantizer for t in targets})
+
+    @property
+    def full_precision(self) -> bool:
+        return not any(getattr(self, t).active for t in TARGETS)
+
+
+# ------------------------------------------------------------------------------------------ problem
+@dataclass(frozen=True)
+class LinearRegression:
+    """y = <x, w*> + sigma*xi with x ~ N(0, diag(spectrum)), xi ~ N(0, 1)."""
+
+    spectrum: np.ndarray
+    w_star: np.ndarray
+    sigma: float = 1.0
+
+    def __post_init__(self) -> None:
+        lam = np.asarray(self.spectrum, dtype=np.float64)
+        w = np.broadcast_to(np.asarray(self.w_star, dtype=np.float64), lam.shape).copy()
+        if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
+            raise ValueError("spectrum must be a nonempty 1-D array of finite positive eigenvalues.")
+        if not np.all(np.isfinite(w)):
+            raise ValueError("w_star must be finite.")
+        if not math.isfinite(self.sigma) or self.sigma < 0:
+            raise ValueError(f"sigma must be a finite nonnegative number; got {self.sigma}.")
+        object.__setattr__(self, "spectrum", lam)
+        object.__setattr__(self, "w_star", w)
+
+    @classmethod
+    def power_law(cls, d: int, a: float = 2.0, w_star: float = 1.0, sigma: float = 1.0) -> LinearRegression:
+        """The paper's experiment (C.3): lambda_i = i^-a (a = 2), w*_i = 1, sigma^2 = 1."""
+        if int(d) != d or d < 1:
+            raise ValueError(f"d must be a positive integer; got {d}.")
+        return cls(np.arange(1, int(d) + 1, dtype=np.float64) ** (-float(a)), w_star, sigma)
+
+    @property
+    def d(self) -> int:
+        return int(self.spectrum.size)
+
+    def excess_risk(self, w) -> np.ndarray:
+        """Clean excess risk (w - w*)^T H (w - w*), over the last axis of ``w``."""
+        diff = np.asarray(w) - self.w_star
+        return np.sum(self.spectrum * diff * diff, axis=-1)
+
+    def feature_noise_variance(self, quantizer: Quantizer, n_mc: int = 4096, seed: int = 0) -> np.ndarray:
+        """v_i = E_x[Var(Qd(x)_i | x)]: exact for synthetic noise (eps, or eps*lambda_i), Monte Carlo
+        over x (``n_mc`` draws, fixed ``seed``) for stochastic rounding."""
+        if not quantizer.active:
+            return np.zeros(self.d)
+        if quantizer.mode == "synthetic":
+            return np.full(self.d, quantizer.eps) if quantizer.kind == "additive" else quantizer.eps * self.spectrum
+        x = np.sqrt(self.spectrum) * np.random.default_rng(seed).standard_normal((n_mc, self.d))
+        return quantizer.conditional_variance(x).mean(axis=0)
+
+    def quantized_excess_risk(self, w, data: Quantizer, n_mc: int = 4096, seed: int = 0) -> np.ndarray:
+        """Risk on quantized test features minus the clean optimum sigma^2 (**[interpretation]**, C.1):
+        (w - w*)^T H (w - w*) + sum_i v_i w_i^2."""
+        w = np.asarray(w)
+        return self.excess_risk(w) + np.sum(self.feature_noise_variance(data, n_mc, seed) * w * w, axis=-1)
+
+
+# ---------------------------------------------------------------------------------------- simulator
+@dataclass
+class SGDRun:
+    """Outcome of :func:`simulate`.  Arrays are indexed [checkpoint, replica]."""
+
+    checkpoints: np.ndarray
+    w_avg: np.ndarray
+    risk: np.ndarray
+    risk_quantized: np.ndarray
+    diverged: np.ndarray
+    problem: LinearRegression
+    quant: QuantConfig
+    step_size: float
+    batch_size: int
+    averaging: str
+    info: dict = field(default_factory=dict)
+
+    def mean(self, quantized: bool = False) -> np.ndarray:
+        """Mean excess risk over the replicas at each checkpoint."""
+        return (self.risk_quantized if quantized else self.risk).mean(axis=1)
+
+    def sem(self, quantized: bool = False) -> np.ndarray:
+        """Standard error of :meth:`mean`."""
+        r = self.risk_quantized if quantized else self.risk
+        return r.std(axis=1, ddof=1) / math.sqrt(r.shape[1]) if r.shape[1] > 1 else np.zeros(r.shape[0])
+
+
+def _checkpoints(n_steps: int, checkpoints) -> np.ndarray:
+    if checkpoints is None:
+        pts = np.unique(np.geomspace(1, n_steps, num=min(n_steps, 25)).round().astype(np.int64))
+    else:
+        pts = np.unique(np.asarray(checkpoints, dtype=np.int64))
+    if pts.size == 0 or pts[0] < 1 or pts[-1] > n_steps:
+        raise ValueError(f"checkpoints must be step counts in [1, n_steps={n_steps}]; got {checkpoints}.")
+    return pts
+
+
+def simulate(
+    problem: LinearRegression,
+    n_steps: int,
+    step_size: float,
+    quant: QuantConfig | None = None,
+    batch_size: int = 1,
+    n_reps: int = 32,
+    averaging: str = "full",
+    checkpoints: Sequence[int] | None = None,
+    w0=None,
+    seed: int = 0,
+    n_mc: int = 4096,
+) -> SGDRun:
+    """Run ``n_reps`` independent replicas of quantized one-pass SGD at once.
+
+    Parameters
+    ----------
+    problem : LinearRegression
+    n_steps : int
+        N, the number of SGD steps (each sees a fresh batch of ``batch_size`` samples).
+    step_size : float
+        The constant step gamma.  Stability needs gamma * tr(H^(q)) well below 1 (digest C.4;
+        :func:`quantized_spectrum`); additive data noise raises tr(H^(q)) by eps*d.
+    quant : QuantConfig, optional
+        The quantizers (default: full precision).
+    averaging : ``"full"`` or ``"tail"``
+    checkpoints : step counts N at which the averaged iterate is evaluated (default ~25 geometric points).
+    w0 : initial point (default 0).
+    seed : int
+        Data (features, label noise) and quantization noise come from two independent streams of
+        ``SeedSequence(seed)``, so runs with the same seed share their data (common random numbers)
+        and a quantizer with eps = 0 reproduces full-precision SGD exactly.
+
+    Returns
+    -------
+    SGDRun with the clean and quantized-feature excess risks of the averaged iterate at each
+    checkpoint.  Replicas whose iterates overflow are flagged in ``diverged`` (their risks are inf).
+    """
+    quant = QuantConfig() if quant is None else quant
+    if int(n_steps) != n_steps or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer; got {n_steps}.")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
+    if int(n_reps) != n_reps or n_reps < 1:
+        raise ValueError(f"n_reps must be a positive integer; got {n_reps}.")
+    if not math.isfinite(step_size) or step_size <= 0:
+        raise ValueError(f"step_size must be a finite positive number; got {step_size}.")
+    if averaging not in ("full", "tail"):
+        raise ValueError(f"averaging must be 'full' or 'tail'; got {averaging!r}.")
+    n_steps, batch_size, n_reps = int(n_steps), int(batch_size), int(n_reps)
+    pts = _checkpoints(n_steps, checkpoints)
+    starts = pts // 2 if averaging == "tail" else np.zeros_like(pts)
+    record = set(pts.tolist()) | set(starts.tolist())
+
+    data_seed, quant_seed = np.random.SeedSequence(seed).spawn(2)
+    drng, qrng = np.random.default_rng(data_seed), np.random.default_rng(quant_seed)
+    d, sqrt_lam = problem.d, np.sqrt(problem.spectrum)
+    w = (
+        np.zeros((n_reps, d))
+        if w0 is None
+        else np.array(np.broadcast_to(np.asarray(w0, dtype=np.float64), (n_reps, d)))
+    )
+    prefix = {0: np.zeros((n_reps, d))}
+    total = np.zeros((n_reps, d))
+    scale = step_size / batch_size
+    q = quant
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(n_steps):
+            total += w
+            if t + 1 in record:
+                prefix[t + 1] = total.copy()
+            x = drng.standard_normal((n_reps, batch_size, d)) * sqrt_lam
+            y = x @ problem.w_star + problem.sigma * drng.standard_normal((n_reps, batch_size))
+            xq = q.data(x, qrng)
+            act = q.activations(np.matmul(xq, q.params(w, qrng)[:, :, None])[:, :, 0], qrng)
+            res = q.gradients(q.labels(y, qrng) - act, qrng)
+            w = w + scale * np.matmul(res[:, None, :], xq)[:, 0, :]
+    w_avg = np.stack([(prefix[int(n)] - prefix[int(s)]) / (n - s) for n, s in zip(pts, starts, strict=True)])
+    diverged = ~np.all(np.isfinite(w_avg), axis=(0, 2)) | ~np.all(np.isfinite(w), axis=1)
+    risk = problem.excess_risk(w_avg)
+    risk_q = problem.quantized_excess_risk(w_avg, q.data, n_mc=n_mc)
+    risk[:, diverged] = np.inf
+    risk_q[:, diverged] = np.inf
+    return SGDRun(pts, w_avg, risk, risk_q, diverged, problem, quant, float(step_size), batch_size, averaging)
+
+
+# ------------------------------------------------------------------------------------- bound shapes
+def quantized_spectrum(problem: LinearRegression, data: Quantizer, n_mc: int = 4096) -> np.ndarray:
+    """Eigenvalues of H^(q) = E[Qd(x) Qd(x)^T] = H + diag(v) (C.1): lambda + eps (additive),
+    (1 + eps) lambda (multiplicative), lambda + E[rounding variance] (stochastic rounding)."""
+    return problem.spectrum + problem.feature_noise_variance(data, n_mc)
+
+
+def effective_dimension(spectrum_q, n, step_size: float) -> np.ndarray:
+    """k* = max{k : lambda^(q)_k >= 1/(N gamma)} (C.1), for each N in ``n``; the spectrum sorted decreasing."""
+    lam = np.sort(np.asarray(spectrum_q, dtype=np.float64))[::-1]
+    n = np.asarray(n, dtype=np.float64)
+    return np.sum(lam[None, :] >= 1.0 / (n.reshape(-1, 1) * step_size), axis=1).reshape(n.shape)
+
+
+def _split_sums(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sum_{i<=k} values_i and sum_{i>k} values_i (1-based i), for each k."""
+    c = np.concatenate(([0.0], np.cumsum(values)))
+    return c[k], c[-1] - c[k]
+
+
+def approximation_error(problem: LinearRegression, data: Quantizer, n_mc: int = 4096) -> float:
+    """ApproxErr = L^(q)(w^(q)*) - L(w*) = sum_i lambda_i w*_i^2 v_i / (lambda_i + v_i).
+
+    Multiplicative: eps/(1 + eps) ||w*||_H^2 (the paper's Theorem 4.2, via the paper note);
+    additive: sum_i lambda_i w*_i^2 eps/(lambda_i + eps) (**[interpretation]**: the digest's derivation).
+    """
+    v = problem.feature_noise_variance(data, n_mc)
+    lam, w = problem.spectrum, problem.w_star
+    return float(np.sum(lam * w * w * v / (lam + v)))
+
+
+def effective_noise(problem: LinearRegression, quant: QuantConfig, batch_size: int = 1) -> float:
+    """The effective noise level sigma_G^(q)2 of Theorem 4.1 (C.2), as a shape.
+
+    Additive (Corollary 4.1): label, activation and gradient noise add to sigma^2 and are divided
+    by B; parameter noise enters through tr(H^(q)) and is not:
+    (sigma^2 + eps_l + eps_a + eps_o)/B + alpha_B eps_p tr(H^(q)).
+    **[interpretation]** alpha_B (undefined in our sources) is taken as 1: the same Qp(w) multiplies
+    every sample of the batch, so its error does not average out.
+    Multiplicative (Theorem 4.2): the noise scales with the signal: labels with E y^2 =
+    ||w*||_H^2 + sigma^2, activations with ||w*||_H^2, residuals with sigma^2 (their size near w*),
+    parameters with ||w*||^2_{H^(q)}; **[interpretation]** a shared (rank-one) error is not divided
+    by B, a per-entry one is.  Rounding quantizers use their worst-case eps.
+    """
+    signal = float(np.sum(problem.spectrum * problem.w_star**2))
+    sigma2 = problem.sigma**2
+    lam_q = quantized_spectrum(problem, quant.data)
+    level = {"labels": signal + sigma2, "activations": signal, "gradients": sigma2}
+    noise = sigma2 / batch_size
+    for target, size in level.items():
+        qt = getattr(quant, target)
+        if qt.kind == "additive":
+            noise += qt.eps / batch_size
+        elif qt.kind == "multiplicative":
+            noise += qt.eps * size / (batch_size if qt.mode == "rounding" or not qt.shared else 1)
+    qp = quant.params
+    if qp.kind == "additive":
+        noise += qp.eps * float(np.sum(lam_q))
+    elif qp.kind == "multiplicative":
+        noise += qp.eps * float(np.sum(lam_q * problem.w_star**2))
+    return noise
+
+
+def bound_shapes(
+    problem: LinearRegression,
+    quant: QuantConfig | None,
+    n,
+    step_size: float,
+    batch_size: int = 1,
+    w0=None,
+    n_mc: int = 4096,
+) -> dict[str, np.ndarray]:
+    """The terms of Theorem 4.1's bound as functions of N (shapes, constants dropped; C.2).
+
+    With lambda^(q) sorted decreasing, k* = :func:`effective_dimension`, sigma_G^2 =
+    :func:`effective_noise` and the quantized optimum w^(q)* = (H^(q))^-1 H w*
+    (**[interpretation]**: the digest recalls these shapes from Zou et al. 2023)::
+
+        variance = sigma_G^2 (k*/N + N gamma^2 sum_{i>k*} lambda_i^2)
+        bias     = ||w0 - w^(q)*||^2_{H^-1, i<=k*} / (gamma N)^2 + ||w0 - w^(q)*||^2_{H, i>k*}
+        approx   = :func:`approximation_error`
+
+    Returns a dict with ``"n"``, ``"k_star"``, ``"variance"``, ``"bias"``, ``"approx"`` and
+    ``"total"`` (their sum); every spectrum and norm is that of H^(q).  With eps = 0 everywhere
+    this is the full-precision bound of Zou et al.
+    """
+    quant = QuantConfig() if quant is None else quant
+    n = np.atleast_1d(np.asarray(n, dtype=np.float64))
+    lam_q = quantized_spectrum(problem, quant.data, n_mc)
+    order = np.argsort(-lam_q, kind="stable")
+    lam_sorted = lam_q[order]
+    w_q = (problem.spectrum * problem.w_star / lam_q)[order]
+    start = (
+        np.zeros(problem.d) if w0 is None else np.broadcast_to(np.asarray(w0, dtype=np.float64), (problem.d,))[order]
+    )
+    delta2 = (start - w_q) ** 2
+    k = effective_dimension(lam_sorted, n, step_size).astype(np.int64)
+    _, tail_sq = _split_sums(k, lam_sorted**2)
+    head_bias, _ = _split_sums(k, delta2 / lam_sorted)
+    _, tail_bias = _split_sums(k, delta2 * lam_sorted)
+    variance = effective_noise(problem, quant, batch_size) * (k / n + n * step_size**2 * tail_sq)
+    bias = head_bias / (step_size * n) ** 2 + tail_bias
+    approx = np.full_like(n, approximation_error(problem, quant.data, n_mc))
+    return {
+        "n": n,
+        "k_star": k,
+        "variance": variance,
+        "bias": bias,
+        "approx": approx,
+        "total": variance + bias + approx,
+    }
+
+
+def with_eps(quant: QuantConfig, eps: float) -> QuantConfig:
+    """``quant`` with every active quantizer's eps replaced (handy for eps sweeps)."""
+    return QuantConfig(
+        **{t: replace(getattr(quant, t), eps=eps) if getattr(quant, t).active else NONE for t in TARGETS}
+    )

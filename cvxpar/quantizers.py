@@ -1,0 +1,172 @@
+"""Quantization maps: the baselines that :func:`cvxpar.solvers.aprox.solve_aprox` compares with AProx,
+and the unbiased stochastic-rounding quantizers that :mod:`cvxpar.qsgd` simulates.
+
+Deterministic and annealed maps (PARQ, Jin et al. 2025, Sec. 4-5 and Fig. 9; their code in
+facebookresearch/parq and torchao.prototype.parq, digested in parq_and_sgd.md B.3).  Each takes
+the latent full-precision ``u`` and a sorted grid Q and returns the weights w the model uses:
+
+- :func:`hard_quantize`: nearest grid point (STE / BinaryConnect, PARQ eq. 2-3; ``ProxHardQuant``).
+- :func:`parq_map`: PARQ's annealed map (Fig. 9a, ``ProxPARQ``):
+  w = clamp(c + (u - c) / iota, q_lo, q_hi), c the midpoint of the grid interval holding u;
+  the slope 1/iota of the sloped pieces rises from 1 to infinity as iota falls from 1 to 0.
+- :func:`binaryrelax_map`: BinaryRelax (Yin et al. 2018; Fig. 9b, ``ProxBinaryRelax``):
+  w = (1 - theta) u + theta Q(u), the slope 1 - theta falling from 1 to 0.
+- :func:`normalized_mirror_sigmoid` and :func:`linear_ramp`: the annealing schedules of the two.
+
+Unbiased stochastic rounding (arXiv 2510.18259 assumes E[Q(u) | u] = u; parq_and_sgd.md C.1, pitfall 12):
+
+- :func:`stochastic_round`: onto the fixed grid step*Z (integer-like, "additive"); conditional
+  variance p(1 - p) step^2 <= step^2 / 4.
+- :func:`stochastic_round_relative`: onto a floating-point-like grid whose spacing is
+  ``rel_step * 2**floor(log2|x|)`` (``rel_step = 2**-m`` is m mantissa bits; "multiplicative");
+  conditional variance <= (rel_step * |x|)^2 / 4.
+
+The deterministic maps work on NumPy, CuPy and Array-API arrays and return the same array type.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cvxpar import _backend
+from cvxpar.metrics import _grid, snap
+
+__all__ = [
+    "binaryrelax_map",
+    "hard_quantize",
+    "linear_ramp",
+    "normalized_mirror_sigmoid",
+    "parq_map",
+    "stochastic_round",
+    "stochastic_round_relative",
+]
+
+
+def hard_quantize(u, grid_or_psi):
+    """Nearest grid point Q(u), ties to the lower point (``torch.bucketize`` on the midpoints, as PARQ).
+
+    ``grid_or_psi`` is a grid or a PAR (its breakpoints).  This is :func:`cvxpar.snap`.
+    """
+    return snap(u, grid_or_psi)
+
+
+def normalized_mirror_sigmoid(t, t_start: float, t_end: float, steepness: float = 10.0, center: float = 0.5):
+    """PARQ's inverse-slope schedule iota(t), falling from 1 at ``t_start`` to 0 at ``t_end``.
+
+    With f = (t - t_start) / (t_end - t_start), s = ``steepness`` and c = ``center``:
+    iota = (sigma_t - sigma_2) / (sigma_1 - sigma_2), where sigma_t = 1 / (1 + exp(s (f - c))),
+    sigma_1 = 1 / (1 + exp(-s/2)), sigma_2 = 1 / (1 + exp(s/2))  (parq ``normalized_mirror_sigmoid``,
+    parq_and_sgd.md B.3).  It is normalized (iota(0) = 1, iota(1) = 0) only for c = 0.5; like the
+    reference code we clip f to [0, 1] but not iota itself (pitfall 2).  Vectorized in ``t``.
+    """
+    if not t_end > t_start:
+        raise ValueError(f"the schedule needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
+    if not math.isfinite(steepness) or steepness <= 0:
+        raise ValueError(f"steepness must be a finite positive number; got {steepness}.")
+    f = np.clip((np.asarray(t, dtype=np.float64) - t_start) / (t_end - t_start), 0.0, 1.0)
+    st = 1.0 / (1.0 + np.exp(steepness * (f - center)))
+    s1 = 1.0 / (1.0 + math.exp(-steepness / 2))
+    s2 = 1.0 / (1.0 + math.exp(steepness / 2))
+    out = (st - s2) / (s1 - s2)
+    return out[()] if out.ndim == 0 else out
+
+
+def linear_ramp(t, t_start: float, t_end: float):
+    """BinaryRelax's theta(t) = (t - t_start) / (t_end - t_start), clipped to [0, 1] (parq ``ProxBinaryRelax``)."""
+    if not t_end > t_start:
+        raise ValueError(f"the ramp needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
+    out = np.clip((np.asarray(t, dtype=np.float64) - t_start) / (t_end - t_start), 0.0, 1.0)
+    return out[()] if out.ndim == 0 else out
+
+
+def _check_fraction(value: float, name: str) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1]; got {value}.")
+    return value
+
+
+def parq_map(u, grid_or_psi, inv_slope: float):
+    """PARQ's annealed map with inverse slope iota = ``inv_slope`` in [0, 1] (Fig. 9a, parq_and_sgd.md B.3).
+
+    For u in (q_lo, q_hi] (``bucketize`` semantics) with midpoint c = (q_lo + q_hi)/2:
+    w = clamp(c + (u - c) / iota, q_lo, q_hi).  Outside [q_0, q_{m-1}], w is the nearest end.
+    iota = 1 is the identity clipped to the grid's range; iota = 0 is :func:`hard_quantize`.
+    (Before the annealing window PARQ applies no map at all, not even the clipping: the caller
+    decides when to call this.)
+    """
+    iota = _check_fraction(inv_slope, "inv_slope")
+    if iota == 0.0:
+        return hard_quantize(u, grid_or_psi)
+    xp, arr, scalar = _backend.prepare(u)
+    q = _backend.asarray_like(xp, _grid(grid_or_psi), arr)
+    last = q.shape[0] - 1
+    idx = xp.searchsorted(q, xp.reshape(arr, (-1,)), side="left")
+    q_lo = xp.reshape(xp.take(q, xp.clip(idx - 1, 0, last)), arr.shape)
+    q_hi = xp.reshape(xp.take(q, xp.clip(idx, 0, last)), arr.shape)
+    c = (q_lo + q_hi) / 2
+    out = xp.clip(c + (arr - c) / iota, q_lo, q_hi)
+    return _backend.finish(xp.where(xp.isnan(arr), arr, out), scalar)
+
+
+def binaryrelax_map(u, grid_or_psi, theta: float):
+    """BinaryRelax: (1 - theta) u + theta Q(u), theta in [0, 1] (Fig. 9b; parq ``ProxBinaryRelax``)."""
+    theta = _check_fraction(theta, "theta")
+    q = hard_quantize(u, grid_or_psi)
+    if theta == 1.0:
+        return q
+    return (1.0 - theta) * u + theta * q
+
+
+def _as_generator(rng) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def stochastic_round(x, step: float, rng=None) -> np.ndarray:
+    """Unbiased stochastic rounding of ``x`` onto ``step * Z`` (integer-like quantization).
+
+    With k = floor(x / step) and p = x / step - k, it returns (k + 1) step with probability p and
+    k step otherwise, so E[Q(x)] = x and Var[Q(x) | x] = p (1 - p) step^2 <= step^2 / 4.  No range
+    clipping (saturation would be biased).  ``step = 0`` is the identity.  ``rng``: a NumPy
+    Generator or seed.
+    """
+    if not math.isfinite(step) or step < 0:
+        raise ValueError(f"step must be a finite nonnegative number; got {step}.")
+    x = np.asarray(x, dtype=np.float64)
+    if step == 0:
+        return x.copy()
+    z = x / step
+    k = np.floor(z)
+    up = _as_generator(rng).random(x.shape) < (z - k)
+    return (k + up) * step
+
+
+def relative_spacing(x, rel_step: float) -> np.ndarray:
+    """Grid spacing of :func:`stochastic_round_relative` at ``x``: rel_step * 2**floor(log2|x|) (0 at 0)."""
+    ax = np.abs(np.asarray(x, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        binade = np.exp2(np.floor(np.log2(ax)))
+    return np.where(ax > 0, rel_step * binade, 0.0)
+
+
+def stochastic_round_relative(x, rel_step: float, rng=None) -> np.ndarray:
+    """Unbiased stochastic rounding onto a floating-point-like grid (multiplicative quantization).
+
+    The spacing at x is h(x) = ``rel_step`` * 2**floor(log2|x|), i.e. |x| h-relative precision between
+    rel_step / 2 and rel_step (``rel_step = 2**-m`` emulates m mantissa bits, no exponent limits);
+    x is rounded stochastically to a neighbouring multiple of h(x), so E[Q(x)] = x,
+    Var[Q(x) | x] <= h(x)^2 / 4 <= (rel_step x)^2 / 4, and 0 stays 0.  ``rel_step = 0`` is the identity.
+    """
+    if not math.isfinite(rel_step) or rel_step < 0:
+        raise ValueError(f"rel_step must be a finite nonnegative number; got {rel_step}.")
+    x = np.asarray(x, dtype=np.float64)
+    if rel_step == 0:
+        return x.copy()
+    h = relative_spacing(x, rel_step)
+    safe = np.where(h > 0, h, 1.0)
+    z = x / safe
+    k = np.floor(z)
+    up = _as_generator(rng).random(x.shape) < (z - k)
+    return np.where(h > 0, (k + up) * safe, x)
