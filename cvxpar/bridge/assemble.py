@@ -1,0 +1,314 @@
+"""From a parsed :class:`~cvxpar.bridge.parse.Structure` and the current Parameter values to the
+arguments of :func:`cvxpar.solve`: ``loss``, ``psi``, ``lam`` and ``constraints``.
+
+Smooth terms (objective = sum of them, each weighted by w >= 0):
+
+- ``w ||A x + b||^2`` (sum_squares, square, and quad_form through P = L^T L) are stacked into one
+  :class:`~cvxpar.losses.LeastSquares` ``1/2 ||A~ x - b~||^2`` with A~ = sqrt(2 w) A,
+  b~ = -sqrt(2 w) b;
+- ``c * sum(logistic(G x))`` is c times :class:`~cvxpar.losses.Logistic` (G, y = -1): the whole
+  objective is divided by c (same minimizers), so the loss is exactly Logistic;
+- CVXPY's ``huber(r, M) = 2 H_M(r)`` with H_M the Huber function of :class:`~cvxpar.losses.Huber`,
+  and c H_M(r) = H_{sqrt(c) M}(sqrt(c) r), so ``c * sum(huber(A x + b, M))`` is
+  Huber(s A, -s b, s M) with s = sqrt(2 c);
+- a linear term q^T x is folded into the least-squares target when q lies in the range of
+  A~^T (1/2 ||A~x - b~||^2 + (A~^T u)^T x = 1/2 ||A~x - (b~ - u)||^2 + const), else kept;
+- several different kinds are summed into one :class:`~cvxpar.losses.Smooth`.
+
+PAR terms sum_i w_ki psi_k(x_i): identical psi's add their weights; one psi gives
+``(psi, lam = w)``; several psi's with scalar (or proportional) weights are one PAR
+psi = sum_k c_k psi_k with lam = 1 (or the common weight vector).
+
+Constraints: bounds become :class:`~cvxpar.constraints.Box` / ``NonNeg``; ``x >= 0`` with a single
+equality ``c * sum(x) == t`` and nothing else is ``Simplex(t / c)``; other rows are ``Linear``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from cvxpar import constraints as C
+from cvxpar import losses
+from cvxpar.bridge.errors import UnsupportedProblemError
+from cvxpar.bridge.parse import PARTerm, SmoothTerm, Structure
+from cvxpar.par import PAR
+
+#: Relative tolerance for "these weights are all equal" and for a PSD check.
+_RTOL = 1e-10
+#: Largest dense least-squares matrix (entries) for which a linear term is folded by lstsq.
+_FOLD_LIMIT = 4_000_000
+#: Largest variable for which the composite loss exposes a dense Hessian (for the polish).
+_HESSIAN_LIMIT = 3000
+
+ZERO_PAR = PAR([0.0], [0.0], 0.0, 0.0)
+
+
+@dataclass
+class Loss:
+    """The loss and the factor the objective was divided by to make it (PAR weights share it)."""
+
+    loss: object
+    scale: float
+
+
+def build_loss(s: Structure, alternative: str) -> Loss:
+    """The cvxpar loss of the smooth part of the objective, divided by ``scale``."""
+    n = s.x.size
+    ls_A, ls_b, logistic, huber = [], [], [], []
+    q = np.zeros(n)
+    for t in s.smooth:
+        A, b, w = t.r.A(), t.r.b(), np.broadcast_to(t.weight(), (t.r.m,))
+        if t.kind == "linear":
+            q += _rmatvec(A, w)
+            continue
+        _check_nonneg(w, t, alternative)
+        if t.kind in ("square", "quad_form"):
+            if t.kind == "quad_form":
+                L = _psd_factor(t.data(), t, alternative)
+                A, b = _matmul(L, A), L @ b
+                w = np.full(L.shape[0], w[0])
+            root = np.sqrt(2.0 * w)
+            ls_A.append(_scale_rows(A, root))
+            ls_b.append(-root * b)
+        elif t.kind == "logistic":
+            c = _uniform(w, t, alternative)
+            if np.any(b != 0):
+                raise UnsupportedProblemError(
+                    f"problem.solve(method='cvxpar') cannot take this problem: the logistic term {t.source} has a "
+                    f"constant offset inside; cvxpar.losses.Logistic is sum log(1 + exp(-y_i a_i^T x)). {alternative}",
+                    t.source,
+                )
+            if c > 0:
+                logistic.append((c, A))
+        else:  # huber
+            c = _uniform(w, t, alternative)
+            M = np.asarray(t.data(), dtype=np.float64)
+            if M.size != 1 or float(M.reshape(-1)[0]) <= 0:
+                raise UnsupportedProblemError(
+                    f"problem.solve(method='cvxpar') cannot take this problem: the huber term {t.source} needs one "
+                    f"positive scalar M. {alternative}",
+                    t.source,
+                )
+            if c > 0:
+                huber.append((np.sqrt(2.0 * c), A, b, float(M.reshape(-1)[0])))
+    scale = 1.0
+    if logistic:
+        weights = {c for c, _ in logistic}
+        if max(weights) - min(weights) > _RTOL * max(weights):
+            raise UnsupportedProblemError(
+                "problem.solve(method='cvxpar') cannot take this problem: its logistic terms have different weights "
+                f"{sorted(weights)}; write them as one weighted sum. {alternative}",
+                "logistic",
+            )
+        scale = logistic[0][0]
+    q = q / scale
+    parts = []
+    if ls_A:
+        A = _vstack(ls_A)
+        A = A if scale == 1.0 else A * (1.0 / np.sqrt(scale))
+        b = np.concatenate(ls_b) / np.sqrt(scale)
+        u = _fold_linear(A, q)
+        if u is not None:
+            b, q = b - u, np.zeros(n)
+        parts.append(losses.LeastSquares(A, b))
+    if logistic:
+        parts.append(losses.Logistic(_vstack([A for _, A in logistic]), -np.ones(sum(A.shape[0] for _, A in logistic))))
+    for r, A, b, M in huber:
+        r = r / np.sqrt(scale)
+        parts.append(losses.Huber(_scale_rows(A, np.full(A.shape[0], r)), -r * b, M * r))
+    if len(parts) == 1 and not np.any(q):
+        return Loss(parts[0], scale)
+    return Loss(_sum_of(parts, q, n), scale)
+
+
+def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float | np.ndarray]:
+    """(psi, lam) with lam * sum psi(x_i) = (sum of the PAR terms) / scale."""
+    n = s.x.size
+    groups: list[tuple[PAR, np.ndarray, PARTerm]] = []
+    for t in s.pars:
+        w = np.broadcast_to(np.asarray(t.weight(), dtype=np.float64), (n,))
+        if np.any(w < 0) or not np.all(np.isfinite(w)):
+            raise UnsupportedProblemError(
+                f"problem.solve(method='cvxpar') cannot take this problem: the PAR term {t.source} has a negative or "
+                f"non-finite weight (min {w.min():.3g}); PAR weights lam must be >= 0. {alternative}",
+                t.source,
+            )
+        for i, (psi, acc, _) in enumerate(groups):
+            if psi == t.psi:
+                groups[i] = (psi, acc + w, t)
+                break
+        else:
+            groups.append((t.psi, w.copy(), t))
+    if not groups:
+        return ZERO_PAR, 0.0
+    if len(groups) == 1:
+        psi, w, _ = groups[0]
+        return psi, _compact(w / scale)
+    base = next((w for _, w, _ in groups if np.ptp(w) > _RTOL * max(np.abs(w).max(), 1e-300)), None)
+    if base is None:
+        return sum_pars([psi for psi, _, _ in groups], [float(w[0]) for _, w, _ in groups]), 1.0 / scale
+    nz = base > 0
+    coefs = []
+    for _, w, t in groups:
+        c = float(w[nz][0] / base[nz][0]) if nz.any() else 0.0
+        if not np.allclose(w, c * base, rtol=_RTOL, atol=0.0):
+            raise UnsupportedProblemError(
+                "problem.solve(method='cvxpar') cannot take this problem: its PAR terms have per-coordinate weights "
+                f"that are not multiples of one another (e.g. {t.source}); cvxpar solves loss + sum_i lam_i psi(x_i) "
+                f"with one psi. {alternative}",
+                t.source,
+            )
+        coefs.append(c)
+    return sum_pars([psi for psi, _, _ in groups], coefs), base / scale
+
+
+def sum_pars(psis: list[PAR], coefs: list[float]) -> PAR:
+    """The PAR sum_k coefs[k] psi_k (coefs >= 0); its domain is the intersection of the domains."""
+    lo = max(p.domain[0] for p in psis)
+    hi = min(p.domain[1] for p in psis)
+    if lo > hi:
+        raise UnsupportedProblemError(
+            "problem.solve(method='cvxpar') cannot take this problem: its PAR terms have disjoint domains, so "
+            "the objective is +inf everywhere.",
+            "par",
+        )
+    q = np.unique(np.concatenate([p.breakpoints for p in psis] + [[v] for v in (lo, hi) if np.isfinite(v)]))
+    q = q[(q >= lo) & (q <= hi)]
+    values = sum(c * p(q) for p, c in zip(psis, coefs, strict=True) if c != 0) + np.zeros(q.size)
+    left = -np.inf if np.isfinite(lo) else sum(c * p.left_slope for p, c in zip(psis, coefs, strict=True) if c != 0)
+    right = np.inf if np.isfinite(hi) else sum(c * p.right_slope for p, c in zip(psis, coefs, strict=True) if c != 0)
+    return PAR(q, values, float(left), float(right))
+
+
+def build_constraints(s: Structure) -> list | str | None:
+    """The cvxpar constraint list, ``None`` for none, or ``"infeasible"`` when that is evident."""
+    n = s.x.size
+    lower = np.full(n, -np.inf)
+    upper = np.full(n, np.inf)
+    for f in s.lower:
+        lower = np.maximum(lower, f())
+    for f in s.upper:
+        upper = np.minimum(upper, f())
+    if np.any(lower > upper):
+        return "infeasible"
+    out: list = []
+    eq = [(e.A(), e.b()) for e in s.eq]
+    ineq = [(g.A(), g.b()) for g in s.ineq]
+    if len(eq) == 1 and not ineq and eq[0][1].size == 1 and np.all(lower == 0) and np.all(upper == np.inf):
+        row = _dense(eq[0][0]).reshape(-1)
+        if row[0] != 0 and np.all(row == row[0]):
+            total = -float(eq[0][1][0]) / float(row[0])
+            return [C.Simplex(total)] if total >= 0 else "infeasible"
+    if np.any(np.isfinite(lower)) or np.any(np.isfinite(upper)):
+        if np.all(lower == 0) and np.all(upper == np.inf):
+            out.append(C.NonNeg())
+        else:
+            lo = float(lower[0]) if np.all(lower == lower[0]) else lower
+            hi = float(upper[0]) if np.all(upper == upper[0]) else upper
+            out.append(C.Box(lo, hi))
+    if eq or ineq:
+        A_eq = np.vstack([_dense(A) for A, _ in eq]) if eq else None
+        b_eq = -np.concatenate([b for _, b in eq]) if eq else None
+        A_ub = np.vstack([_dense(A) for A, _ in ineq]) if ineq else None
+        b_ub = -np.concatenate([b for _, b in ineq]) if ineq else None
+        out.append(C.Linear(A_eq, b_eq, A_ub, b_ub))
+    return out or None
+
+
+# ---------------------------------------------------------------------------- helpers
+def _check_nonneg(w: np.ndarray, t: SmoothTerm, alternative: str) -> None:
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise UnsupportedProblemError(
+            f"problem.solve(method='cvxpar') cannot take this problem: the term {t.source} has a negative or "
+            f"non-finite weight (min {np.min(w):.3g}), so the loss is not convex. {alternative}",
+            t.source,
+        )
+
+
+def _uniform(w: np.ndarray, t: SmoothTerm, alternative: str) -> float:
+    if np.ptp(w) > _RTOL * max(np.abs(w).max(), 1e-300):
+        raise UnsupportedProblemError(
+            f"problem.solve(method='cvxpar') cannot take this problem: the {t.kind} term {t.source} weights its "
+            f"entries differently; cvxpar supports a common (scalar) weight there. {alternative}",
+            t.source,
+        )
+    return float(w[0])
+
+
+def _psd_factor(P, t: SmoothTerm, alternative: str) -> np.ndarray:
+    """L with L^T L = P (P symmetric PSD), rows for the positive eigenvalues only."""
+    P = np.asarray(P, dtype=np.float64)
+    P = 0.5 * (P + P.T)
+    lam, V = np.linalg.eigh(P)
+    top = max(float(np.abs(lam).max()), 1.0)
+    if lam[0] < -1e-9 * top:
+        raise UnsupportedProblemError(
+            f"problem.solve(method='cvxpar') cannot take this problem: the matrix of {t.source} is not positive "
+            f"semidefinite (smallest eigenvalue {lam[0]:.3g}). {alternative}",
+            t.source,
+        )
+    keep = lam > 1e-12 * top
+    return np.sqrt(lam[keep])[:, None] * V[:, keep].T
+
+
+def _fold_linear(A, q: np.ndarray) -> np.ndarray | None:
+    """u with A^T u = q (so q^T x folds into the least-squares target), or None."""
+    if not np.any(q):
+        return np.zeros(A.shape[0])
+    if sp.issparse(A) or A.size > _FOLD_LIMIT:
+        return None
+    u, *_ = np.linalg.lstsq(A.T, q, rcond=None)
+    if np.linalg.norm(A.T @ u - q) <= 1e-12 * (1.0 + np.linalg.norm(q)) * max(1.0, np.linalg.norm(A)):
+        return u
+    return None
+
+
+def _sum_of(parts: list, q: np.ndarray, n: int) -> losses.Smooth:
+    """sum(parts) + q^T x as one Smooth loss (Lipschitz constants add)."""
+
+    def fun(x):
+        return sum(p.value(x) for p in parts) + float(q @ x)
+
+    def grad(x):
+        return sum((p.grad(x) for p in parts), q.copy())
+
+    lipschitz = sum(p.lipschitz() for p in parts) or None
+    hessian = None
+    if n <= _HESSIAN_LIMIT and parts:
+        idx = np.arange(n)
+
+        def hessian(x):
+            return sum(p.hessian_block(x, idx) for p in parts)
+
+    return losses.Smooth(fun, grad, lipschitz, n_features=n, hessian=hessian)
+
+
+def _compact(w: np.ndarray) -> float | np.ndarray:
+    return float(w[0]) if np.ptp(w) == 0 else w
+
+
+def _rmatvec(A, w: np.ndarray) -> np.ndarray:
+    return np.asarray(A.T @ w).reshape(-1)
+
+
+def _matmul(L: np.ndarray, A):
+    return np.asarray((A.T @ L.T).T) if sp.issparse(A) else L @ A
+
+
+def _scale_rows(A, s: np.ndarray):
+    return sp.csr_matrix(sp.diags(s) @ A) if sp.issparse(A) else s[:, None] * A
+
+
+def _dense(A) -> np.ndarray:
+    return A.toarray() if sp.issparse(A) else np.asarray(A)
+
+
+def _vstack(blocks: list):
+    if len(blocks) == 1:
+        return blocks[0]
+    if all(sp.issparse(B) for B in blocks):
+        return sp.csr_matrix(sp.vstack(blocks))
+    return np.vstack([_dense(B) for B in blocks])
