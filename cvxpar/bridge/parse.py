@@ -113,7 +113,11 @@ def parse(problem: cp.Problem) -> Structure:
         )
     x = variables[0]
     if x.ndim > 1 and not (x.ndim == 2 and 1 in x.shape):
-        _refuse(problem, f"the variable {x.name()} has shape {x.shape}; cvxpar needs a vector (or scalar) variable.", x.name())
+        _refuse(
+            problem,
+            f"the variable {x.name()} has shape {x.shape}; cvxpar needs a vector (or scalar) variable.",
+            x.name(),
+        )
     if not isinstance(problem.objective, cp.Minimize):
         _refuse(problem, "the objective is a Maximize; write it as Minimize(-f).", str(problem.objective))
     s = Structure(x)
@@ -158,7 +162,9 @@ def _walk(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
                 cv = np.broadcast_to(c(), shape).ravel()
                 return w() / cv if divide else w() * cv
 
-            _walk(problem, s, other, scaled if other.size == node.size else _total(scaled), wp or bool(coef.parameters()))
+            _walk(
+                problem, s, other, scaled if other.size == node.size else _total(scaled), wp or bool(coef.parameters())
+            )
             return
     if isinstance(node, MulExpression):
         left, right = node.args
@@ -197,7 +203,9 @@ def _leaf(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
         return
     if isinstance(node, cp_abs | norm1):
         if node.args[0] is not x:
-            _refuse(problem, f"the term {src} is applied to {node.args[0]}, not to the variable {x.name()} itself.", src)
+            _refuse(
+                problem, f"the term {src} is applied to {node.args[0]}, not to the variable {x.name()} itself.", src
+            )
         weight = w if isinstance(node, cp_abs) else (lambda: np.full(x.size, w()[0]))
         s.pars.append(PARTerm(L1, weight, src))
         s.par_params = s.par_params or wp
@@ -226,7 +234,9 @@ def _leaf(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
 
 def _affine(problem: cp.Problem, expr: Expression, x: Variable) -> Affine:
     if not expr.is_affine():
-        _refuse(problem, f"{expr} is not affine in {x.name()}; cvxpar needs smooth losses of affine expressions.", str(expr))
+        _refuse(
+            problem, f"{expr} is not affine in {x.name()}; cvxpar needs smooth losses of affine expressions.", str(expr)
+        )
     return affine(expr, x)
 
 
@@ -257,7 +267,9 @@ def _read_attributes(problem: cp.Problem, s: Structure) -> None:
         if not val or name in _BOUND_ATTRIBUTES:
             continue
         hint = "problem.solve(solver='SCIP')" if name in ("integer", "boolean") else None
-        _refuse(problem, f"the variable {x.name()} has the attribute {name}=True, which cvxpar does not handle.", name, hint)
+        _refuse(
+            problem, f"the variable {x.name()} has the attribute {name}=True, which cvxpar does not handle.", name, hint
+        )
     if x.attributes.get("nonneg"):
         s.lower.append(lambda: np.zeros(x.size))
     if x.attributes.get("nonpos"):
@@ -279,7 +291,9 @@ def _read_constraint(problem: cp.Problem, s: Structure, c) -> None:
         if not all(a.is_affine() for a in c.args):
             _refuse(problem, f"the constraint {src} is not linear in {x.name()}.", src)
     else:
-        _refuse(problem, f"the constraint {src} ({type(c).__name__}) is not a bound, simplex or linear constraint.", src)
+        _refuse(
+            problem, f"the constraint {src} ({type(c).__name__}) is not a bound, simplex or linear constraint.", src
+        )
     if isinstance(c, Inequality):
         lhs, rhs = c.args
         if lhs is x and not rhs.variables():

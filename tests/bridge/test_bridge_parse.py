@@ -39,13 +39,18 @@ def _objectives(x, lam):
         + 2 * W @ cp.abs(x)
         + W @ cvxpar.par(x, RIDGE),
         "sum square": cp.sum(cp.square(B - A @ x)) + lam * cp.norm1(x),
-        "3 logistic + nonconvex par": 3 * cp.sum(cp.logistic(-cp.multiply(Y, A @ x))) + lam * cp.sum(cvxpar.par(x, MCP)),
+        "3 logistic + nonconvex par": 3 * cp.sum(cp.logistic(-cp.multiply(Y, A @ x)))
+        + lam * cp.sum(cvxpar.par(x, MCP)),
         "logistic/n + sum_squares(x)": cp.sum(cp.logistic(-cp.multiply(Y, A @ x))) / M
         + cp.sum_squares(x)
         + lam * cp.sum(cp.abs(x)),
-        "huber + two pars": cp.sum(cp.huber(A @ x - B, 0.7)) + lam * cp.sum(cvxpar.par(x, RIDGE)) + 2 * lam * cp.norm1(x),
+        "huber + two pars": cp.sum(cp.huber(A @ x - B, 0.7))
+        + lam * cp.sum(cvxpar.par(x, RIDGE))
+        + 2 * lam * cp.norm1(x),
         "quad_form + q@x + w@abs": cp.quad_form(x, P) + RNG.standard_normal(N) @ x + W @ cp.abs(x),
-        "singular quad_form + q@x": cp.quad_form(x, np.diag([1.0, 1, 0, 0, 0, 0])) + np.ones(N) @ x + cp.sum(cvxpar.par(x, RIDGE)),
+        "singular quad_form + q@x": cp.quad_form(x, np.diag([1.0, 1, 0, 0, 0, 0]))
+        + np.ones(N) @ x
+        + cp.sum(cvxpar.par(x, RIDGE)),
         "sparse A": 0.5 * cp.sum_squares(sp.csr_matrix(A) @ x - B) + lam * cp.norm1(x),
         "indexed residual": cp.sum_squares(x[:3] - 1.0) + cp.sum_squares(cp.hstack([x[3] + x[4], x[5]])) + cp.norm1(x),
     }
@@ -194,7 +199,11 @@ def _refusal(problem) -> UnsupportedProblemError:
         (lambda x: cp.Problem(cp.Maximize(-cp.sum_squares(x))), "maximize", "CLARABEL"),
         (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x)), [cp.norm2(x) <= 1]), "<= 1", "CLARABEL"),
         (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(x - 1))), "norm1", "CLARABEL"),
-        (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.sum(cvxpar.par(2 * x, MCP)))), "par", "cvxpar.reference"),
+        (
+            lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.sum(cvxpar.par(2 * x, MCP)))),
+            "par",
+            "cvxpar.reference",
+        ),
     ],
 )
 def test_unsupported_problems_name_the_culprit(make, culprit, hint):

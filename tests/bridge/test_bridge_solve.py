@@ -1,0 +1,160 @@
+"""``problem.solve(method="cvxpar")`` end to end, against CVXPY's Clarabel (convex) and
+``cvxpar.reference`` / the certificate (nonconvex)."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import cvxpar
+from cvxpar.bridge import SOLVER_NAME, UnsupportedProblemError
+from cvxpar.certificate import certificate
+
+RTOL = 1e-7
+RNG = np.random.default_rng(11)
+M, N = 40, 25
+A = RNG.standard_normal((M, N))
+X_TRUE = np.round(RNG.standard_normal(N) * 2) / 2 * (RNG.random(N) < 0.5)
+B = A @ X_TRUE + 0.1 * RNG.standard_normal(M)
+Y = np.where(A @ X_TRUE + 0.5 * RNG.standard_normal(M) > 0, 1.0, -1.0)
+GRID = cvxpar.grids.uniform(step=0.5, n_levels=7)
+RIDGE = cvxpar.pars.ridge(GRID)
+MCP = cvxpar.pars.mcp(GRID, 2.0)
+P = (lambda G: G @ G.T / N + 0.1 * np.eye(N))(RNG.standard_normal((N, N)))
+Q = RNG.standard_normal(N)
+
+
+def _convex_problems():
+    x = cp.Variable(N)
+    xb = cp.Variable(N, bounds=[-1.0, 1.0])
+    xn = cp.Variable(N, nonneg=True)
+    lam = cp.Parameter(nonneg=True, value=0.05)
+    ls = cp.sum_squares(A @ x - B) / (2 * M)
+    return {
+        "lasso": cp.Problem(cp.Minimize(ls + 0.05 * cp.norm1(x))),
+        "ridge par + box": cp.Problem(cp.Minimize(ls + lam * cp.sum(cvxpar.par(x, RIDGE))), [x >= -1, x <= 1]),
+        "bounds attribute": cp.Problem(cp.Minimize(cp.sum_squares(A @ xb - B) + 2 * cp.sum(cvxpar.par(xb, RIDGE)))),
+        "weighted par + ridge": cp.Problem(
+            cp.Minimize(ls + (RNG.random(N) + 0.5) * 0.05 @ cvxpar.par(x, RIDGE) + 0.01 * cp.sum_squares(x))
+        ),
+        "logistic + l1 par": cp.Problem(
+            cp.Minimize(cp.sum(cp.logistic(-cp.multiply(Y, A @ x))) / M + 0.02 * cp.sum(cp.abs(x)))
+        ),
+        "logistic + ridge par + box": cp.Problem(
+            cp.Minimize(cp.sum(cp.logistic(-cp.multiply(Y, A @ x))) + lam * 10 * cp.sum(cvxpar.par(x, RIDGE))),
+            [x <= 1.5, x >= -1.5],
+        ),
+        "huber + par": cp.Problem(cp.Minimize(cp.sum(cp.huber(A @ x - B, 0.5)) + cp.sum(cvxpar.par(x, RIDGE)))),
+        "quad_form + q@x + nonneg": cp.Problem(cp.Minimize(cp.quad_form(xn, P) + Q @ xn + 0.1 * cp.norm1(xn))),
+        "sparse A": cp.Problem(cp.Minimize(0.5 * cp.sum_squares(sp.csr_matrix(A) @ x - B) + 2.0 * cp.norm1(x))),
+        "simplex": cp.Problem(cp.Minimize(ls + 0.05 * cp.sum(cvxpar.par(x, RIDGE))), [x >= 0, cp.sum(x) == 2.0]),
+        "linear constraints": cp.Problem(
+            cp.Minimize(ls + 0.05 * cp.norm1(x)), [A[:3] @ x <= 0.5, x[0] + x[1] == 0.3, x >= -2, x <= 2]
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_convex_problems()))
+def test_matches_clarabel(name):
+    problem = _convex_problems()[name]
+    value = problem.solve(method="cvxpar")
+    assert value == problem.value
+    assert problem.status == cp.OPTIMAL, problem.solver_stats.extra_stats
+    x = problem.variables()[0].value.copy()
+    ref = problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    assert value == pytest.approx(ref, rel=RTOL, abs=1e-9)
+    problem.variables()[0].value = x
+    for c in problem.constraints:
+        assert c.violation().max() <= 1e-7
+
+
+def test_solver_stats_and_status_are_set():
+    x = cp.Variable(N)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.norm1(x)))
+    problem.solve(method="cvxpar", algorithm="fista")
+    stats = problem.solver_stats
+    assert stats.solver_name == SOLVER_NAME == "CVXPAR"
+    assert isinstance(stats.num_iters, int) and stats.num_iters > 0
+    assert stats.solve_time > 0 and stats.setup_time >= 0
+    assert stats.extra_stats.status == "optimal" and stats.extra_stats.method == "fista"
+    assert problem.status == cp.OPTIMAL
+    assert x.value.shape == (N,)
+
+
+def test_nonconvex_par_is_never_reported_optimal_and_is_stationary():
+    x = cp.Variable(N)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) / (2 * M) + 0.05 * cp.sum(cvxpar.par(x, MCP))))
+    problem.solve(method="cvxpar")
+    res = problem.solver_stats.extra_stats
+    assert res.status == "stationary"
+    assert problem.status == cp.USER_LIMIT
+    cert = certificate(x.value, cvxpar.losses.LeastSquares(A / np.sqrt(M), B / np.sqrt(M)), MCP, 0.05, constraints=None)
+    assert cert.residual <= 1e-6
+    assert problem.value == pytest.approx(cert.objective, rel=1e-9)
+
+
+@pytest.mark.mip
+def test_nonconvex_tiny_problem_against_global_reference():
+    pytest.importorskip("pyscipopt")
+    m, n = 6, 4
+    rng = np.random.default_rng(3)
+    A_, b_ = rng.standard_normal((m, n)), rng.standard_normal(m)
+    x = cp.Variable(n)
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A_ @ x - b_) + 0.1 * cp.sum(cvxpar.par(x, MCP))))
+    value = problem.solve(method="cvxpar")
+    ref = cvxpar.reference(cvxpar.losses.LeastSquares(A_, b_), MCP, 0.1)
+    # a stationary point is never below the global optimum, and the reference is an attained point
+    assert value >= ref.objective - 1e-7 * max(1.0, abs(ref.objective))
+
+
+def test_parameter_sweep_warm_starts_with_fewer_iterations():
+    x = cp.Variable(N)
+    lam = cp.Parameter(nonneg=True)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) / (2 * M) + lam * cp.sum(cvxpar.par(x, RIDGE))))
+    lams = np.geomspace(0.5, 0.005, 12)
+    warm, cold = [], []
+    for v in lams:
+        lam.value = v
+        warm_value = problem.solve(method="cvxpar", algorithm="fista")
+        warm.append(problem.solver_stats.num_iters)
+        cold_value = problem.solve(method="cvxpar", algorithm="fista", warm_start=False)
+        cold.append(problem.solver_stats.num_iters)
+        assert warm_value == pytest.approx(cold_value, rel=1e-8, abs=1e-10)
+        # the cold solve must not feed the next warm one: re-solve warm to restore the path's x
+        problem.solve(method="cvxpar", algorithm="fista")
+    assert sum(warm) < sum(cold), (warm, cold)
+
+
+def test_parameter_in_loss_is_read_at_solve_time():
+    x = cp.Variable(N)
+    b = cp.Parameter(M, value=B)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - b) + cp.norm1(x)))
+    first = problem.solve(method="cvxpar")
+    b.value = -B + 1.0
+    second = problem.solve(method="cvxpar")
+    assert second != pytest.approx(first)
+    assert second == pytest.approx(problem.solve(solver="CLARABEL"), rel=RTOL)
+
+
+def test_infeasible_box_reports_infeasible():
+    x = cp.Variable(N)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(x)), [x >= 1, x <= 0])
+    assert problem.solve(method="cvxpar") == np.inf
+    assert problem.status == cp.INFEASIBLE
+    assert x.value is None
+    assert problem.solver_stats.solver_name == "CVXPAR"
+
+
+def test_unsupported_problem_raises_through_problem_solve():
+    x = cp.Variable(N)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.norm_inf(x)))
+    with pytest.raises(UnsupportedProblemError, match=r"norm_inf\(.*CLARABEL"):
+        problem.solve(method="cvxpar")
+    with pytest.raises(cp.error.SolverError):
+        problem.solve(method="cvxpar")
+
+
+def test_method_is_registered_by_importing_cvxpar():
+    assert "cvxpar" in cp.Problem.REGISTERED_SOLVE_METHODS
