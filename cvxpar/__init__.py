@@ -23,7 +23,6 @@ __version__ = "0.1.0"
 
 #: public name -> (module, attribute or None for the module itself)
 _LAZY = {
-    "par": ("cvxpar.atoms", "par"),
     "reference": ("cvxpar.reference", "reference"),
     "solve": ("cvxpar.solve", "solve"),
     "certificate": ("cvxpar.certificate", "certificate"),
@@ -36,7 +35,7 @@ _LAZY = {
     "sklearn": ("cvxpar.sklearn", None),
 }
 
-__all__ = ["PAR", "grids", "pars", "quantization_rate", "snap", *_LAZY]
+__all__ = ["PAR", "grids", "par", "pars", "quantization_rate", "snap", *_LAZY]
 
 
 def __getattr__(name: str):
@@ -55,3 +54,7 @@ def __dir__() -> list[str]:
 
 
 _register_with_cvxpy()
+
+# Bound after the registration (which imports cvxpar.atoms anyway): the submodule cvxpar/par.py
+# (the PAR class) would otherwise shadow the public atom factory cvxpar.par(expr, psi).
+from cvxpar.atoms import par  # noqa: E402
