@@ -1,0 +1,572 @@
+"""scikit-learn estimators for PAR-regularized linear models.
+
+:class:`PARRegressor` minimizes, scaled like :class:`sklearn.linear_model.Lasso`,
+
+    1/(2 n) ||y - X w - c||^2 + alpha * sum_i psi(w_i)    subject to  w in C,
+
+and :class:`PARClassifier` (binary; labels mapped to y in {-1, +1}) minimizes
+
+    1/n sum_i log(1 + exp(-y_i (x_i^T w + c))) + alpha * sum_i psi(w_i)   subject to  w in C.
+
+The intercept c is never regularized nor constrained.  For least squares it is eliminated
+exactly by centering X and y (the optimal c is ybar - xbar^T w for every w, whatever C is);
+for the logistic loss it is a free extra coordinate with lam = 0.  Both call :func:`cvxpar.solve`
+with ``lam = n * alpha`` on the losses of :mod:`cvxpar.losses` (lam_i = 0 for the intercept).
+
+:class:`PARRegressorCV` picks alpha along a warm-started path, by cross-validated mean squared
+error or, with ``target_quantization_rate``, as the least regularization whose fit puts that
+fraction of the coefficients on the grid.
+
+scikit-learn is an optional extra (``pip install "cvxpar[sklearn]"``); ``import cvxpar`` does not
+import it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import check_cv
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as exc:  # pragma: no cover - exercised without scikit-learn only
+    raise ImportError(
+        'cvxpar.sklearn needs scikit-learn, an optional extra of cvxpar: pip install "cvxpar[sklearn]"'
+    ) from exc
+
+from scipy.special import expit
+
+from cvxpar import pars
+from cvxpar.metrics import quantization_rate
+from cvxpar.par import PAR
+
+__all__ = ["PARClassifier", "PARRegressor", "PARRegressorCV", "make_psi"]
+
+#: psi family names accepted by the estimators -> builder of a PAR from a grid.
+FAMILIES = {
+    "l1": pars.l1,
+    "ridge": pars.ridge,
+    "mcp": lambda grid: pars.mcp(grid, gamma=MCP_GAMMA),
+    "parq": pars.parq,
+    "sawtooth": pars.sawtooth,
+    "staircase": pars.staircase,
+}
+
+#: gamma of the ``psi="mcp"`` family (as skglm's MCPRegression); build ``cvxpar.pars.mcp(grid, gamma)``
+#: yourself and pass the PAR for another value.
+MCP_GAMMA = 3.0
+
+#: solver statuses that are a successful fit; anything else but "infeasible" warns.
+_CONVERGED = ("optimal", "stationary")
+
+
+def make_psi(psi: PAR | str = "l1", grid=None) -> PAR:
+    """The PAR an estimator uses: ``psi`` itself, or the family ``psi`` of :mod:`cvxpar.pars` on ``grid``.
+
+    ``grid`` defaults to {0} for ``"l1"`` (then psi(x) = |x|: the Lasso); every other family
+    needs a grid.
+    """
+    if isinstance(psi, PAR):
+        if grid is not None:
+            raise ValueError(
+                "grid is only used with a psi family name; psi is already a PAR with its own breakpoints. "
+                "Pass grid=None, or a family name such as psi='ridge' with the grid."
+            )
+        return psi
+    if not isinstance(psi, str) or psi not in FAMILIES:
+        raise ValueError(f"psi must be a cvxpar.PAR or one of the family names {sorted(FAMILIES)}; got {psi!r}.")
+    if grid is None:
+        if psi != "l1":
+            raise ValueError(
+                f"psi={psi!r} needs a quantization grid: pass grid=..., for example grid=cvxpar.grids.uniform(0.5, 7) "
+                "or grid=[-1, -0.5, 0, 0.5, 1]."
+            )
+        return pars.l1()
+    return FAMILIES[psi](grid)
+
+
+class _PARLinearModel(BaseEstimator):
+    """Parameters, validation and the solver call shared by the PAR estimators."""
+
+    def _check_params(self) -> PAR:
+        for name in ("tol",):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not value > 0:
+                raise ValueError(f"{name} must be a positive number; got {value!r}.")
+        if self.max_iter is not None and (not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1):
+            raise ValueError(f"max_iter must be a positive integer or None; got {self.max_iter!r}.")
+        return make_psi(self.psi, self.grid)
+
+    def _solve(self, loss, psi: PAR, lam, constraints, x0):
+        """One call of :func:`cvxpar.solve`; warns when it did not converge."""
+        from cvxpar.solve import solve
+
+        res = solve(
+            loss, psi, lam, constraints=constraints, method=self.method, x0=x0, tol=self.tol, max_iter=self.max_iter
+        )
+        if res.status == "infeasible":
+            raise ValueError(f"the constraints {constraints!r} are infeasible: {res.message}")
+        if res.status not in _CONVERGED:
+            warnings.warn(
+                f"{type(self).__name__}: the solver stopped with status {res.status!r} after {res.iterations} "
+                f"iterations ({res.message}). Increase max_iter or loosen tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return res
+
+    def _set_result(self, res, w: np.ndarray, psi: PAR) -> None:
+        self.n_iter_ = max(int(res.iterations), 1)
+        self.status_ = res.status
+        self.quantization_rate_ = quantization_rate(w, psi)
+
+
+def _check_alpha(alpha, name: str = "alpha") -> float:
+    if not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{name} must be a finite nonnegative number; got {alpha!r}.")
+    return float(alpha)
+
+
+def _sample_weight(sample_weight, n: int) -> np.ndarray:
+    if sample_weight is None:
+        return np.ones(n)
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    if sw.ndim == 0:
+        sw = np.full(n, float(sw))
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample; got shape {sw.shape}.")
+    if not np.isfinite(sw).all() or (sw < 0).any() or sw.sum() <= 0:
+        raise ValueError(
+            "sample_weight must be finite and nonnegative, and not all zero: some sample needs a positive weight."
+        )
+    return sw
+
+
+def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_intercept: bool):
+    """The least-squares loss on weighted, centered data, and the offsets that give the intercept.
+
+    1/(2 sum sw) sum_i sw_i (y_i - x_i^T w - c)^2 minimized over c is attained at
+    c = ybar - xbar^T w (weighted means), leaving 1/(2 sum sw) ||A w - b||^2 with
+    A = sqrt(sw) (X - xbar), b = sqrt(sw) (y - ybar).
+    """
+    from cvxpar.losses import LeastSquares
+
+    if fit_intercept:
+        x_offset = np.average(X, axis=0, weights=sw)
+        y_offset = float(np.average(y, weights=sw))
+    else:
+        x_offset = np.zeros(X.shape[1])
+        y_offset = 0.0
+    root = np.sqrt(sw)
+    A = root[:, None] * (X - x_offset)
+    b = root * (y - y_offset)
+    return LeastSquares(A, b), A, b, x_offset, y_offset
+
+
+def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
+    """The smallest alpha with w = 0 optimal for 1/(2n)||A w - b||^2 + alpha Psi(w), no constraints.
+
+    0 is optimal iff g = A^T b / n lies in alpha * dpsi(0) = alpha [lo, hi] coordinatewise
+    (Fermat's rule), i.e. alpha >= g_i / hi for g_i > 0 and alpha >= g_i / lo for g_i < 0.
+    When 0 is not a kink of psi with lo < 0 < hi no alpha makes 0 optimal; then the scale
+    max|g| / (smallest nonzero |slope| of psi) is returned, where the penalty starts to dominate.
+    """
+    g = A.T @ b / n
+    lo, hi = (float(v) for v in psi.subdifferential(0.0))
+    if lo < 0 < hi:
+        return float(max(np.max(np.maximum(g / hi, g / lo), initial=0.0), np.finfo(float).tiny))
+    slopes = np.abs(psi.slopes[np.isfinite(psi.slopes)])
+    slopes = slopes[slopes > 0]
+    scale = float(slopes.min()) if slopes.size else 1.0
+    return float(max(np.max(np.abs(g), initial=0.0) / scale, np.finfo(float).tiny))
+
+
+class PARRegressor(RegressorMixin, _PARLinearModel):
+    """Least squares with a piecewise-affine regularizer (PAR), scaled like scikit-learn's Lasso.
+
+    Minimizes ``1/(2 n) ||y - X w - c||^2 + alpha * sum_i psi(w_i)`` subject to ``w in constraints``
+    (the intercept ``c`` is free).  With the defaults (``psi="l1"``, ``grid=None``) psi(x) = |x| and
+    this is :class:`sklearn.linear_model.Lasso`; with a grid Q the coefficients are driven onto Q
+    (Ma & Xiao 2025).
+
+    Parameters
+    ----------
+    psi : cvxpar.PAR or {"l1", "ridge", "mcp", "parq", "sawtooth", "staircase"}, default="l1"
+        The regularizer, or a family of :mod:`cvxpar.pars` built on ``grid``.
+    grid : array-like or None
+        Quantization grid for a family name (default {0} for ``"l1"``; required for the others).
+    alpha : float, default=1.0
+        Regularization strength (>= 0).
+    constraints : cvxpar.constraints object or None
+        A convex set C for the coefficients w (Box, NonNeg, Simplex, Linear).
+    fit_intercept : bool, default=True
+    method, tol, max_iter
+        Passed to :func:`cvxpar.solve`.
+    warm_start : bool, default=False
+        Start from the previous ``coef_`` when refitting.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+        Solver iterations.
+    status_ : str
+        The solver's status (``"optimal"``, ``"stationary"``, ``"max_iter"``, ...).
+    quantization_rate_ : float
+        Fraction of the coefficients on a breakpoint of psi.
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        psi="l1",
+        grid=None,
+        alpha=1.0,
+        constraints=None,
+        fit_intercept=True,
+        method="auto",
+        tol=1e-8,
+        max_iter=None,
+        warm_start=False,
+    ):
+        self.psi = psi
+        self.grid = grid
+        self.alpha = alpha
+        self.constraints = constraints
+        self.fit_intercept = fit_intercept
+        self.method = method
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model; ``sample_weight`` weighs each squared residual (normalized to sum n)."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        psi = self._check_params()
+        alpha = _check_alpha(self.alpha)
+        sw = _sample_weight(sample_weight, X.shape[0])
+        loss, _, _, x_offset, y_offset = _centered_least_squares(X, y, sw, self.fit_intercept)
+        x0 = self.coef_ if self.warm_start and getattr(self, "coef_", None) is not None else None
+        if x0 is not None and x0.shape != (X.shape[1],):
+            x0 = None
+        res = self._solve(loss, psi, sw.sum() * alpha, self.constraints, x0)
+        self.coef_ = np.asarray(res.x, dtype=np.float64)
+        self.intercept_ = float(y_offset - x_offset @ self.coef_)
+        self._set_result(res, self.coef_, psi)
+        return self
+
+    def predict(self, X):
+        """X @ coef_ + intercept_."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_ + self.intercept_
+
+
+class PARRegressorCV(RegressorMixin, _PARLinearModel):
+    """:class:`PARRegressor` with alpha chosen along a warm-started regularization path.
+
+    The path runs from ``alpha_max`` (where w = 0 becomes optimal, see :func:`alpha_max`) down to
+    ``eps * alpha_max`` on a log grid, each solve starting from the previous solution.  alpha is
+    chosen
+
+    - by K-fold cross-validation (``cv``): the alpha with the smallest mean squared error over the
+      folds (as :class:`sklearn.linear_model.LassoCV`); or
+    - with ``target_quantization_rate=r``: the smallest alpha whose fit on all the data puts at
+      least a fraction r of the coefficients on the grid (no cross-validation is run).  If no
+      alpha reaches r, the one with the highest rate is taken, with a warning.
+
+    The final model is the path's solution on all the data at ``alpha_``.
+
+    Parameters
+    ----------
+    psi, grid, constraints, fit_intercept, method, tol, max_iter
+        As in :class:`PARRegressor`.
+    alphas : int or array-like, default=30
+        The number of alphas on the path, or the alphas themselves.
+    eps : float, default=1e-3
+        Length of the path: alpha_min / alpha_max.
+    cv : int, cross-validation generator or iterable, default=None
+        As in scikit-learn (None means 5-fold).
+    target_quantization_rate : float in [0, 1] or None, default=None
+        Select alpha by quantization rate instead of cross-validation.
+
+    Attributes
+    ----------
+    alpha_ : float
+    alphas_ : ndarray of shape (n_alphas,)
+        The path, decreasing.
+    mse_path_ : ndarray of shape (n_alphas, n_folds) or None
+        Held-out mean squared error per alpha and fold (None when selecting by quantization rate).
+    coef_path_ : ndarray of shape (n_features, n_alphas)
+        The solutions on all the data along the path.
+    quantization_rate_path_ : ndarray of shape (n_alphas,)
+    coef_, intercept_, n_iter_, status_, quantization_rate_, n_features_in_
+        Of the selected model, as in :class:`PARRegressor`.
+    """
+
+    def __init__(
+        self,
+        psi="l1",
+        grid=None,
+        alphas=30,
+        eps=1e-3,
+        cv=None,
+        target_quantization_rate=None,
+        constraints=None,
+        fit_intercept=True,
+        method="auto",
+        tol=1e-8,
+        max_iter=None,
+    ):
+        self.psi = psi
+        self.grid = grid
+        self.alphas = alphas
+        self.eps = eps
+        self.cv = cv
+        self.target_quantization_rate = target_quantization_rate
+        self.constraints = constraints
+        self.fit_intercept = fit_intercept
+        self.method = method
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _path(self, X, y, psi: PAR, alphas: np.ndarray) -> list:
+        """Warm-started solves on (X, y) for each alpha, in the given (decreasing) order."""
+        sw = np.ones(X.shape[0])
+        loss, _, _, x_offset, y_offset = _centered_least_squares(X, y, sw, self.fit_intercept)
+        results = []
+        x0 = None
+        for a in alphas:
+            res = self._solve(loss, psi, X.shape[0] * a, self.constraints, x0)
+            x0 = res.x
+            results.append((res, y_offset - x_offset @ np.asarray(res.x)))
+        return results
+
+    def _alpha_grid(self, X, y, psi: PAR) -> np.ndarray:
+        if not isinstance(self.alphas, numbers.Integral):
+            alphas = np.asarray(self.alphas, dtype=np.float64).reshape(-1)
+            if alphas.size == 0:
+                raise ValueError("alphas must be a positive integer or a nonempty sequence of alphas.")
+            for a in alphas:
+                _check_alpha(a, "every alpha in alphas")
+            return np.sort(alphas)[::-1]
+        if self.alphas < 1:
+            raise ValueError(f"alphas must be a positive integer or a sequence; got {self.alphas!r}.")
+        if not isinstance(self.eps, numbers.Real) or not 0 < self.eps < 1:
+            raise ValueError(f"eps must lie strictly between 0 and 1; got {self.eps!r}.")
+        _, A, b, _, _ = _centered_least_squares(X, y, np.ones(X.shape[0]), self.fit_intercept)
+        top = alpha_max(A, b, X.shape[0], psi)
+        return np.geomspace(top, top * self.eps, int(self.alphas))
+
+    def fit(self, X, y):
+        """Run the path (and the cross-validation), then keep the selected model."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        psi = self._check_params()
+        target = self.target_quantization_rate
+        if target is not None and (not isinstance(target, numbers.Real) or not 0 <= target <= 1):
+            raise ValueError(f"target_quantization_rate must be a number in [0, 1] or None; got {target!r}.")
+        alphas = self._alpha_grid(X, y, psi)
+        full = self._path(X, y, psi, alphas)
+        rates = np.array([res.quantization_rate for res, _ in full], dtype=np.float64)
+        self.mse_path_ = None
+        if target is None:
+            folds = list(check_cv(self.cv).split(X, y))
+            mse = np.empty((alphas.size, len(folds)))
+            for k, (train, test) in enumerate(folds):
+                for i, (res, c) in enumerate(self._path(X[train], y[train], psi, alphas)):
+                    mse[i, k] = np.mean((y[test] - X[test] @ np.asarray(res.x) - c) ** 2)
+            self.mse_path_ = mse
+            best = int(np.argmin(mse.mean(axis=1)))
+        else:
+            reached = np.flatnonzero(rates >= target)
+            if reached.size:
+                best = int(reached[-1])
+            else:
+                best = int(np.argmax(rates))
+                warnings.warn(
+                    f"no alpha on the path reaches quantization rate {target}; the highest is {rates[best]:.3f} "
+                    f"at alpha={alphas[best]:.4g}. Pass larger alphas or a coarser grid.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        self.alphas_ = alphas
+        self.alpha_ = float(alphas[best])
+        self.coef_path_ = np.column_stack([np.asarray(res.x, dtype=np.float64) for res, _ in full])
+        self.quantization_rate_path_ = rates
+        res, intercept = full[best]
+        self.coef_ = self.coef_path_[:, best].copy()
+        self.intercept_ = float(intercept)
+        self._set_result(res, self.coef_, psi)
+        return self
+
+    def predict(self, X):
+        """X @ coef_ + intercept_."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_ + self.intercept_
+
+
+class PARClassifier(ClassifierMixin, _PARLinearModel):
+    """Binary logistic regression with a piecewise-affine regularizer (PAR).
+
+    Minimizes ``1/n sum_i log(1 + exp(-y_i (x_i^T w + c))) + alpha * sum_i psi(w_i)`` subject to
+    ``w in constraints``, with ``classes_[0]`` -> y = -1 and ``classes_[1]`` -> y = +1.  The
+    intercept ``c`` is free: an extra coordinate with lam = 0 (so psi's hard walls, if any, are
+    passed to the solver as a Box on w only).  ``alpha`` plays the role of 1/(C n) in
+    :class:`sklearn.linear_model.LogisticRegression`.
+
+    Parameters are those of :class:`PARRegressor`, except ``alpha`` defaults to 0.01 (1.0 would
+    zero out every coefficient on standardized data).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    coef_ : ndarray of shape (1, n_features)
+    intercept_ : ndarray of shape (1,)
+    n_iter_, status_, quantization_rate_, n_features_in_
+        As in :class:`PARRegressor` (the quantization rate is over coef_ only).
+    """
+
+    def __init__(
+        self,
+        psi="l1",
+        grid=None,
+        alpha=0.01,
+        constraints=None,
+        fit_intercept=True,
+        method="auto",
+        tol=1e-8,
+        max_iter=None,
+        warm_start=False,
+    ):
+        self.psi = psi
+        self.grid = grid
+        self.alpha = alpha
+        self.constraints = constraints
+        self.fit_intercept = fit_intercept
+        self.method = method
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def fit(self, X, y):
+        """Fit the model on binary labels."""
+        from cvxpar.losses import Logistic
+
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is {y_type}; "
+                "for more classes wrap the estimator in sklearn.multiclass.OneVsRestClassifier."
+            )
+        self.classes_, labels = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"PARClassifier needs samples of 2 classes to fit; got only one class, {self.classes_[0]!r}."
+            )
+        psi = self._check_params()
+        alpha = _check_alpha(self.alpha)
+        n, d = X.shape
+        signs = 2.0 * labels - 1.0
+        lam = n * alpha
+        psi_z, constraints, A = psi, self.constraints, X
+        x_offset = np.zeros(d)
+        if self.fit_intercept:
+            # z = (w, c') on centered columns, c = c' - xbar^T w: the same model, far better conditioned
+            x_offset = X.mean(axis=0)
+            A = np.column_stack([X - x_offset, np.ones(n)])
+            lam = np.concatenate([np.full(d, lam), [0.0]])
+            psi_z, constraints = _free_last_coordinate(psi, constraints, d)
+        x0 = None
+        if self.warm_start and getattr(self, "coef_", None) is not None and self.coef_.shape == (1, d):
+            w = self.coef_[0]
+            x0 = np.append(w, self.intercept_[0] + x_offset @ w) if self.fit_intercept else w
+        res = self._solve(Logistic(A, signs), psi_z, lam, constraints, x0)
+        z = np.asarray(res.x, dtype=np.float64)
+        self.coef_ = z[None, :d].copy()
+        self.intercept_ = np.array([z[d] - x_offset @ z[:d]]) if self.fit_intercept else np.zeros(1)
+        self._set_result(res, self.coef_[0], psi)
+        return self
+
+    def decision_function(self, X):
+        """x^T coef + intercept: positive means ``classes_[1]``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_[0] + self.intercept_[0]
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(int)]
+
+    def predict_proba(self, X):
+        """Columns P(classes_[0] | x), P(classes_[1] | x) = sigmoid(decision_function)."""
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+
+def _free_last_coordinate(psi: PAR, constraints, d: int):
+    """psi and constraints for z = (w, c) that leave the intercept c free.
+
+    lam_c = 0 removes psi from c, except psi's hard walls (the prox of 0 * psi still projects
+    onto psi's domain).  So walls become finite outer slopes plus a Box on w, and every
+    constraint on w is extended to z exactly: a Box by (-inf, inf) for c, a Linear by a zero
+    column, and Simplex(total) by {w >= 0} and the equality row (1, ..., 1, 0) z = total.
+    """
+    from cvxpar import constraints as cons
+
+    dom_lo, dom_hi = psi.domain
+    if np.isfinite(dom_lo) or np.isfinite(dom_hi):
+        inner = psi.slopes[1:-1]
+        left = psi.left_slope if np.isfinite(psi.left_slope) else (inner[0] if inner.size else 0.0)
+        right = psi.right_slope if np.isfinite(psi.right_slope) else (inner[-1] if inner.size else 0.0)
+        psi = PAR(psi.breakpoints, psi.values, left, right)
+    box, simplex, linear = cons.split(constraints, d)
+    lower, upper = np.full(d, dom_lo), np.full(d, dom_hi)
+    if box is not None:
+        lower = np.maximum(lower, box.lower)
+        upper = np.minimum(upper, box.upper)
+    eq_rows, eq_rhs, ub_rows, ub_rhs = [], [], [], []
+    if simplex is not None:
+        lower = np.maximum(lower, 0.0)
+        eq_rows.append(np.ones((1, d)))
+        eq_rhs.append([simplex.total])
+    if linear is not None:
+        if linear.A_eq is not None:
+            eq_rows.append(linear.A_eq)
+            eq_rhs.append(linear.b_eq)
+        if linear.A_ub is not None:
+            ub_rows.append(linear.A_ub)
+            ub_rhs.append(linear.b_ub)
+    lifted = []
+    if np.isfinite(lower).any() or np.isfinite(upper).any():
+        lifted.append(cons.Box(np.append(lower, -np.inf), np.append(upper, np.inf)))
+    if eq_rows or ub_rows:
+
+        def pad(rows):
+            return np.column_stack([np.vstack(rows), np.zeros(sum(len(r) for r in rows))]) if rows else None
+
+        lifted.append(
+            cons.Linear(
+                A_eq=pad(eq_rows),
+                b_eq=np.concatenate(eq_rhs) if eq_rhs else None,
+                A_ub=pad(ub_rows),
+                b_ub=np.concatenate(ub_rhs) if ub_rhs else None,
+            )
+        )
+    return psi, lifted or None

@@ -1,0 +1,258 @@
+"""The scikit-learn estimators: conventions (check_estimator) and independent references.
+
+References: scikit-learn's Lasso / LassoCV / LogisticRegression where the PAR is |x|, and a
+direct CVXPY model (psi written as the max of its affine pieces, independent of cvxpar's atom)
+for PARs on a grid and for constraints.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import Lasso, LassoCV, LogisticRegression  # noqa: E402
+from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import cvxpar  # noqa: E402
+from cvxpar.constraints import Box, NonNeg, Simplex  # noqa: E402
+from cvxpar.data import load_diabetes  # noqa: E402
+from cvxpar.sklearn import PARClassifier, PARRegressor, PARRegressorCV, alpha_max, make_psi  # noqa: E402
+
+
+@parametrize_with_checks([PARRegressor(), PARClassifier(), PARRegressorCV(alphas=5, cv=3)])
+def test_sklearn_conventions(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    return load_diabetes()
+
+
+def _psi_cvxpy(w, psi):
+    """sum_i psi(w_i) for a convex PAR, as the max of its affine pieces, plus its walls (no cvxpar atom)."""
+    a, b = psi.max_affine()
+    pieces = [ak * w + bk for ak, bk in zip(a, b, strict=True)]
+    total = cp.sum(cp.maximum(*pieces) if len(pieces) > 1 else pieces[0])
+    lo, hi = psi.domain
+    walls = [w >= lo] if np.isfinite(lo) else []
+    walls += [w <= hi] if np.isfinite(hi) else []
+    return total, walls
+
+
+# ----------------------------------------------------------------------------- regression
+@pytest.mark.parametrize("alpha", [0.01, 0.1, 1.0])
+def test_l1_regressor_matches_lasso_on_diabetes(diabetes, alpha):
+    X, y = diabetes
+    ref = Lasso(alpha=alpha, tol=1e-12, max_iter=1_000_000).fit(X, y)
+    est = PARRegressor(alpha=alpha).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=0, atol=1e-6)
+    assert est.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
+    assert est.status_ == "optimal"
+    assert est.quantization_rate_ == pytest.approx(np.mean(np.abs(est.coef_) <= 1e-8))
+    assert est.n_features_in_ == 10
+
+
+def test_regressor_sample_weight_and_no_intercept_match_lasso(diabetes):
+    X, y = diabetes
+    sw = np.random.default_rng(0).uniform(0.2, 3.0, size=y.size)
+    ref = Lasso(alpha=0.05, tol=1e-12, max_iter=1_000_000).fit(X, y, sample_weight=sw)
+    est = PARRegressor(alpha=0.05).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-6)
+    assert est.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
+    ref = Lasso(alpha=0.05, fit_intercept=False, tol=1e-12, max_iter=1_000_000).fit(X, y - 100)
+    est = PARRegressor(alpha=0.05, fit_intercept=False).fit(X, y - 100)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-6)
+    assert est.intercept_ == 0.0
+
+
+def test_nonneg_regressor_matches_positive_lasso(diabetes):
+    X, y = diabetes
+    ref = Lasso(alpha=0.1, positive=True, tol=1e-12, max_iter=1_000_000).fit(X, y)
+    est = PARRegressor(alpha=0.1, constraints=NonNeg()).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-6)
+    assert est.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
+
+
+@pytest.mark.parametrize("family", ["ridge", "parq", "l1"])
+def test_grid_regressor_with_box_matches_cvxpy(family):
+    """A PAR on a grid, a Box on w and a free intercept, against CVXPY on the uncentered data."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 8)) + 2.0
+    y = X @ rng.uniform(-1, 1, 8) + 3.0 + 0.1 * rng.standard_normal(60)
+    grid = cvxpar.grids.uniform(0.25, 9)
+    alpha, lower, upper = 0.05, -0.6, 0.8
+    est = PARRegressor(psi=family, grid=grid, alpha=alpha, constraints=Box(lower, upper)).fit(X, y)
+
+    w, c = cp.Variable(8), cp.Variable()
+    penalty, walls = _psi_cvxpy(w, make_psi(family, grid))
+    prob = cp.Problem(
+        cp.Minimize(cp.sum_squares(y - X @ w - c) / (2 * 60) + alpha * penalty), [w >= lower, w <= upper, *walls]
+    )
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    obj = np.sum((y - est.predict(X)) ** 2) / 120 + alpha * np.sum(make_psi(family, grid)(est.coef_))
+    assert obj <= prob.value + 1e-7
+    np.testing.assert_allclose(est.coef_, w.value, atol=1e-4)
+    assert est.quantization_rate_ == cvxpar.quantization_rate(est.coef_, make_psi(family, grid))
+
+
+def test_psi_choices_and_messages():
+    assert make_psi("l1") == cvxpar.pars.l1()
+    grid = [-1.0, 0.0, 1.0]
+    assert make_psi("ridge", grid) == cvxpar.pars.ridge(grid)
+    psi = cvxpar.pars.mcp(grid, gamma=2.0)
+    assert make_psi(psi) is psi
+    assert make_psi("mcp", grid) == cvxpar.pars.mcp(grid, gamma=3.0)
+    with pytest.raises(ValueError, match="needs a quantization grid"):
+        PARRegressor(psi="ridge").fit(np.eye(3), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="family names"):
+        PARRegressor(psi="lasso").fit(np.eye(3), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="already a PAR"):
+        PARRegressor(psi=psi, grid=grid).fit(np.eye(3), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="alpha must be"):
+        PARRegressor(alpha=-1.0).fit(np.eye(3), [1.0, 2.0, 3.0])
+
+
+def test_warm_start_and_convergence_warning(diabetes):
+    X, y = diabetes
+    est = PARRegressor(psi="ridge", grid=cvxpar.grids.uniform(50.0, 21), alpha=0.5, warm_start=True).fit(X, y)
+    first, iters = est.coef_.copy(), est.n_iter_
+    est.fit(X, y)
+    np.testing.assert_allclose(est.coef_, first, atol=1e-8)
+    assert est.n_iter_ <= iters
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        PARRegressor(alpha=0.001, max_iter=1).fit(X, y)
+
+
+def test_pipeline_and_grid_search(diabetes):
+    X, y = load_diabetes(scaled=False)
+    pipe = make_pipeline(StandardScaler(), PARRegressor(psi="ridge", grid=cvxpar.grids.uniform(5.0, 11)))
+    search = GridSearchCV(pipe, {"parregressor__alpha": [0.1, 1.0, 10.0]}, cv=3).fit(X, y)
+    assert search.best_params_["parregressor__alpha"] in (0.1, 1.0, 10.0)
+    assert search.score(X, y) > 0.4
+    clf = GridSearchCV(make_pipeline(StandardScaler(), PARClassifier()), {"parclassifier__alpha": [1e-3, 1e-2]}, cv=3)
+    clf.fit(X, y > np.median(y))
+    assert clf.score(X, y > np.median(y)) > 0.7
+
+
+# ----------------------------------------------------------------------------- path / CV
+def test_regressor_cv_matches_lasso_cv(diabetes):
+    X, y = diabetes
+    folds = KFold(5, shuffle=True, random_state=0)
+    ours = PARRegressorCV(alphas=12, cv=folds).fit(X, y)
+    ref = LassoCV(alphas=12, cv=folds, tol=1e-12, max_iter=1_000_000).fit(X, y)
+    np.testing.assert_allclose(ours.alphas_, ref.alphas_, rtol=1e-10)
+    np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
+    assert ours.alpha_ == pytest.approx(ref.alpha_)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+    assert ours.coef_path_.shape == (10, 12)
+    # alpha_max is exactly where the Lasso's solution leaves 0
+    assert np.all(ours.coef_path_[:, 0] == 0)
+    top = alpha_max(X - X.mean(0), y - y.mean(), y.size, cvxpar.pars.l1())
+    assert np.any(PARRegressor(alpha=0.99 * top).fit(X, y).coef_ != 0)
+
+
+def test_regressor_cv_by_target_quantization_rate(diabetes):
+    X, y = diabetes
+    grid = cvxpar.grids.uniform(100.0, 15)
+    est = PARRegressorCV(psi="ridge", grid=grid, alphas=15, target_quantization_rate=0.7).fit(X, y)
+    assert est.mse_path_ is None
+    i = int(np.flatnonzero(est.alphas_ == est.alpha_)[0])
+    assert est.quantization_rate_ >= 0.7
+    assert est.quantization_rate_path_[i] == est.quantization_rate_
+    assert np.all(est.quantization_rate_path_[i + 1 :] < 0.7)
+    np.testing.assert_allclose(
+        est.coef_, PARRegressor(psi="ridge", grid=grid, alpha=est.alpha_).fit(X, y).coef_, atol=1e-6
+    )
+    with pytest.warns(UserWarning, match="no alpha on the path"):
+        PARRegressorCV(alphas=[1e-3, 1e-4], target_quantization_rate=1.0).fit(X, y)
+
+
+# ----------------------------------------------------------------------------- classification
+@pytest.fixture(scope="module")
+def binary():
+    X, y = load_diabetes()
+    return X * 10, np.where(y > 140, "sick", "well")
+
+
+def test_l1_classifier_matches_logistic_regression(binary):
+    X, labels = binary
+    n, alpha = X.shape[0], 0.02
+    ours = PARClassifier(alpha=alpha).fit(X, labels)
+    ref = LogisticRegression(C=1 / (alpha * n), l1_ratio=1.0, solver="saga", tol=1e-12, max_iter=100_000).fit(X, labels)
+    np.testing.assert_array_equal(ours.classes_, ["sick", "well"])
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-5)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+    assert np.mean(ours.predict(X) == ref.predict(X)) > 0.99
+
+
+def _cvxpy_logistic(X, s, alpha, psi, extra=lambda w: []):
+    n, d = X.shape
+    w, c = cp.Variable(d), cp.Variable()
+    penalty, walls = _psi_cvxpy(w, psi)
+    prob = cp.Problem(
+        cp.Minimize(cp.sum(cp.logistic(-cp.multiply(s, X @ w + c))) / n + alpha * penalty), walls + extra(w)
+    )
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    return w.value, c.value
+
+
+@pytest.mark.parametrize("constraints", [None, Simplex(2.0)], ids=["none", "simplex"])
+def test_classifier_walls_do_not_box_the_intercept(constraints):
+    """PARQ's psi has hard walls at the grid's ends; the intercept (here about 3) must stay free."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((120, 5))
+    s = np.where(X @ np.array([1.0, -1.0, 0.5, 0.0, 0.0]) + 3.0 + rng.logistic(size=120) > 0, 1, -1)
+    grid = cvxpar.grids.uniform(0.5, 5)  # [-1, 1]
+    est = PARClassifier(psi="parq", grid=grid, alpha=0.01, constraints=constraints).fit(X, s)
+
+    def extra(w):
+        return [] if constraints is None else [w >= 0, cp.sum(w) == 2.0]
+
+    w_ref, c_ref = _cvxpy_logistic(X, s, 0.01, cvxpar.pars.parq(grid), extra)
+    assert est.intercept_[0] > 1.0
+    np.testing.assert_allclose(est.coef_[0], w_ref, atol=1e-4)
+    assert est.intercept_[0] == pytest.approx(c_ref, abs=1e-4)
+    assert est.coef_.min() >= -1 - 1e-9 and est.coef_.max() <= 1 + 1e-9
+
+
+def test_classifier_rejects_multiclass_and_one_class():
+    X = np.random.default_rng(0).standard_normal((9, 2))
+    with pytest.raises(ValueError, match="Only binary classification"):
+        PARClassifier().fit(X, np.arange(9) % 3)
+    with pytest.raises(ValueError, match="one class"):
+        PARClassifier().fit(X, np.ones(9))
+
+
+# ----------------------------------------------------------------------------- optional extra
+def test_import_cvxpar_does_not_import_sklearn():
+    code = "import sys, cvxpar; cvxpar.PAR; assert 'sklearn' not in sys.modules, 'sklearn imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_clear_error_without_sklearn():
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    import cvxpar.sklearn\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert 'pip install "cvxpar[sklearn]"' in out
+
+
+def test_no_warnings_on_a_plain_fit(diabetes):
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PARRegressor(psi="ridge", grid=cvxpar.grids.uniform(50.0, 21), alpha=0.1).fit(X, y)
