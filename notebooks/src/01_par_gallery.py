@@ -126,8 +126,7 @@ for psi in families.values():
 verdict(
     "prox_{t psi}(v) is a global minimizer, for convex, quasiconvex and nonconvex psi",
     worst <= 1e-12,
-    "F_v(prox) <= min over 60,001 candidates + 1e-12, for all families, t in {0.1, 0.4, 1}, "
-    f"{n_v} values of v",
+    f"F_v(prox) <= min over 60,001 candidates + 1e-12, for all families, t in {{0.1, 0.4, 1}}, {n_v} values of v",
     theorem=True,
     measured=f"max F_v(prox) - min_candidates F_v = {worst:.2e}",
 )
