@@ -357,8 +357,9 @@ def simulate(
             w = w + scale * np.matmul(res[:, None, :], xq)[:, 0, :]
     w_avg = np.stack([(prefix[int(n)] - prefix[int(s)]) / (n - s) for n, s in zip(pts, starts, strict=True)])
     diverged = ~np.all(np.isfinite(w_avg), axis=(0, 2)) | ~np.all(np.isfinite(w), axis=1)
-    risk = problem.excess_risk(w_avg)
-    risk_q = problem.quantized_excess_risk(w_avg, q.data, n_mc=n_mc)
+    with np.errstate(over="ignore", invalid="ignore"):
+        risk = problem.excess_risk(w_avg)
+        risk_q = problem.quantized_excess_risk(w_avg, q.data, n_mc=n_mc)
     risk[:, diverged] = np.inf
     risk_q[:, diverged] = np.inf
     return SGDRun(pts, w_avg, risk, risk_q, diverged, problem, quant, float(step_size), batch_size, averaging)
