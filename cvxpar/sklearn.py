@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -93,17 +94,8 @@ def make_psi(psi: PAR | str = "l1", grid=None) -> PAR:
 class _PARLinearModel(BaseEstimator):
     """Parameters, validation and the solver call shared by the PAR estimators."""
 
-    def _check_params(self) -> PAR:
-        for name in ("tol",):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not value > 0:
-                raise ValueError(f"{name} must be a positive number; got {value!r}.")
-        if self.max_iter is not None and (not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1):
-            raise ValueError(f"max_iter must be a positive integer or None; got {self.max_iter!r}.")
-        return make_psi(self.psi, self.grid)
-
     def _solve(self, loss, psi: PAR, lam, constraints, x0):
-        """One call of :func:`cvxpar.solve`; warns when it did not converge."""
+        """One call of :func:`cvxpar.solve` (which checks tol, max_iter and method); warns when it did not converge."""
         from cvxpar.solve import solve
 
         res = solve(
@@ -147,7 +139,18 @@ def _sample_weight(sample_weight, n: int) -> np.ndarray:
     return sw
 
 
-def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_intercept: bool):
+class _Centered(NamedTuple):
+    loss: object
+    A: np.ndarray
+    b: np.ndarray
+    x_offset: np.ndarray
+    y_offset: float
+
+    def intercept(self, w) -> float:
+        return float(self.y_offset - self.x_offset @ np.asarray(w))
+
+
+def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_intercept: bool) -> _Centered:
     """The least-squares loss on weighted, centered data, and the offsets that give the intercept.
 
     1/(2 sum sw) sum_i sw_i (y_i - x_i^T w - c)^2 minimized over c is attained at
@@ -165,7 +168,7 @@ def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_in
     root = np.sqrt(sw)
     A = root[:, None] * (X - x_offset)
     b = root * (y - y_offset)
-    return LeastSquares(A, b), A, b, x_offset, y_offset
+    return _Centered(LeastSquares(A, b), A, b, x_offset, y_offset)
 
 
 def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
@@ -248,16 +251,15 @@ class PARRegressor(RegressorMixin, _PARLinearModel):
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``sample_weight`` weighs each squared residual (normalized to sum n)."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
-        psi = self._check_params()
+        psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
         sw = _sample_weight(sample_weight, X.shape[0])
-        loss, _, _, x_offset, y_offset = _centered_least_squares(X, y, sw, self.fit_intercept)
-        x0 = self.coef_ if self.warm_start and getattr(self, "coef_", None) is not None else None
-        if x0 is not None and x0.shape != (X.shape[1],):
-            x0 = None
-        res = self._solve(loss, psi, sw.sum() * alpha, self.constraints, x0)
+        data = _centered_least_squares(X, y, sw, self.fit_intercept)
+        previous = getattr(self, "coef_", None) if self.warm_start else None
+        x0 = previous if previous is not None and previous.shape == (X.shape[1],) else None
+        res = self._solve(data.loss, psi, sw.sum() * alpha, self.constraints, x0)
         self.coef_ = np.asarray(res.x, dtype=np.float64)
-        self.intercept_ = float(y_offset - x_offset @ self.coef_)
+        self.intercept_ = data.intercept(self.coef_)
         self._set_result(res, self.coef_, psi)
         return self
 
@@ -336,19 +338,21 @@ class PARRegressorCV(RegressorMixin, _PARLinearModel):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _path(self, X, y, psi: PAR, alphas: np.ndarray) -> list:
-        """Warm-started solves on (X, y) for each alpha, in the given (decreasing) order."""
-        sw = np.ones(X.shape[0])
-        loss, _, _, x_offset, y_offset = _centered_least_squares(X, y, sw, self.fit_intercept)
+    def _center(self, X, y) -> _Centered:
+        return _centered_least_squares(X, y, np.ones(X.shape[0]), self.fit_intercept)
+
+    def _path(self, data: _Centered, psi: PAR, alphas: np.ndarray) -> list:
+        """Warm-started solves for each alpha, in the given (decreasing) order: (result, intercept) pairs."""
+        n = data.A.shape[0]
         results = []
         x0 = None
         for a in alphas:
-            res = self._solve(loss, psi, X.shape[0] * a, self.constraints, x0)
+            res = self._solve(data.loss, psi, n * a, self.constraints, x0)
             x0 = res.x
-            results.append((res, y_offset - x_offset @ np.asarray(res.x)))
+            results.append((res, data.intercept(res.x)))
         return results
 
-    def _alpha_grid(self, X, y, psi: PAR) -> np.ndarray:
+    def _alpha_grid(self, data: _Centered, psi: PAR) -> np.ndarray:
         if not isinstance(self.alphas, numbers.Integral):
             alphas = np.asarray(self.alphas, dtype=np.float64).reshape(-1)
             if alphas.size == 0:
@@ -360,26 +364,26 @@ class PARRegressorCV(RegressorMixin, _PARLinearModel):
             raise ValueError(f"alphas must be a positive integer or a sequence; got {self.alphas!r}.")
         if not isinstance(self.eps, numbers.Real) or not 0 < self.eps < 1:
             raise ValueError(f"eps must lie strictly between 0 and 1; got {self.eps!r}.")
-        _, A, b, _, _ = _centered_least_squares(X, y, np.ones(X.shape[0]), self.fit_intercept)
-        top = alpha_max(A, b, X.shape[0], psi)
+        top = alpha_max(data.A, data.b, data.A.shape[0], psi)
         return np.geomspace(top, top * self.eps, int(self.alphas))
 
     def fit(self, X, y):
         """Run the path (and the cross-validation), then keep the selected model."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
-        psi = self._check_params()
+        psi = make_psi(self.psi, self.grid)
         target = self.target_quantization_rate
         if target is not None and (not isinstance(target, numbers.Real) or not 0 <= target <= 1):
             raise ValueError(f"target_quantization_rate must be a number in [0, 1] or None; got {target!r}.")
-        alphas = self._alpha_grid(X, y, psi)
-        full = self._path(X, y, psi, alphas)
+        data = self._center(X, y)
+        alphas = self._alpha_grid(data, psi)
+        full = self._path(data, psi, alphas)
         rates = np.array([res.quantization_rate for res, _ in full], dtype=np.float64)
         self.mse_path_ = None
         if target is None:
             folds = list(check_cv(self.cv).split(X, y))
             mse = np.empty((alphas.size, len(folds)))
             for k, (train, test) in enumerate(folds):
-                for i, (res, c) in enumerate(self._path(X[train], y[train], psi, alphas)):
+                for i, (res, c) in enumerate(self._path(self._center(X[train], y[train]), psi, alphas)):
                     mse[i, k] = np.mean((y[test] - X[test] @ np.asarray(res.x) - c) ** 2)
             self.mse_path_ = mse
             best = int(np.argmin(mse.mean(axis=1)))
@@ -477,7 +481,7 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
             raise ValueError(
                 f"PARClassifier needs samples of 2 classes to fit; got only one class, {self.classes_[0]!r}."
             )
-        psi = self._check_params()
+        psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
         n, d = X.shape
         signs = 2.0 * labels - 1.0
