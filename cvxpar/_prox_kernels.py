@@ -1,12 +1,22 @@
 """Compiled prox kernels: numba for NumPy, one fused ElementwiseKernel for CuPy.
 
-Both implement the per-element step of :mod:`cvxpar.prox`: a binary search over the
-envelope thresholds, the clipped shift clip(v - t*s_k, I_k), and for nonconvex psi an exact
-comparison with the two neighbouring envelope pieces (ties to the smaller |x|, then x).
-Arithmetic is float64 whatever the input dtype; the output keeps the input dtype.
+Both implement the per-element step of :mod:`cvxpar.prox`: locate v among the envelope
+thresholds (``a = #{thresholds < v}``), take the clipped shift clip(v - t*s_a, I_a), and for a
+nonconvex psi compare exactly with the two neighbouring envelope pieces (ties to the smaller
+|x|, then x).  Arithmetic is float64 whatever the input dtype; the output keeps the input dtype.
+
+The NumPy kernels locate v in O(1) for evenly spread thresholds (:class:`SearchIndex`): a
+uniform bucket grid over [thr_0, thr_last] maps v to a bucket b, a precomputed table gives the
+number of thresholds in earlier buckets, and a short branch-free count (or, for crowded
+buckets, a binary search) inside bucket b finishes the job, so the worst case stays O(log m).
+The bucket map is a monotone float function applied identically to v and to the thresholds,
+which makes the lookup exact: a threshold in an earlier bucket is < v, one in a later bucket
+is > v.  No fast-math, so results are bit-identical to a plain binary search.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -15,22 +25,105 @@ TIE_ULPS = 64.0
 _EPS = float(np.finfo(np.float64).eps)
 #: Below this many elements the serial kernel wins (no thread start-up).
 PARALLEL_MIN_SIZE = 1 << 16
+#: Buckets per threshold of the O(1) locator.
+BUCKETS_PER_THRESHOLD = 2
+#: A bucket holding at most this many thresholds is scanned branch-free; more: binary search.
+LINEAR_SCAN_MAX = 8
+#: Per-element t: a convex psi with at most this many thresholds is scanned, above it bisected.
+ARRAY_T_LINEAR_MAX = 16
+
+
+# ---------------------------------------------------------------------- threshold locator
+@dataclass(frozen=True)
+class SearchIndex:
+    """O(1)-expected locator of v among sorted thresholds (see the module docstring).
+
+    ``padded``: the thresholds followed by ``width`` copies of +inf; ``start[b]``: the number of
+    thresholds in buckets before b (``start[n_buckets]`` = all of them); ``width``: the most
+    thresholds any bucket holds.
+    """
+
+    padded: np.ndarray
+    start: np.ndarray
+    origin: float
+    inv_width: float
+    n_buckets: int
+    width: int
 
 
 @numba.njit(inline="always")
-def _objective(v, t, s, lo, hi, ax, av):
-    x = v - t * s
+def _bucket(v, origin, inv_width, n_buckets):
+    """Monotone nondecreasing map of v to 0..n_buckets-1 (NaN and -inf go to 0)."""
+    f = (v - origin) * inv_width
+    if not f >= 0.0:
+        return 0
+    if f >= n_buckets:
+        return n_buckets - 1
+    return int(f)
+
+
+@numba.njit(cache=True)
+def _buckets_of(thresholds, origin, inv_width, n_buckets):
+    out = np.empty(thresholds.size, dtype=np.int64)
+    for i in range(thresholds.size):
+        out[i] = _bucket(thresholds[i], origin, inv_width, n_buckets)
+    return out
+
+
+def search_index(thresholds: np.ndarray) -> SearchIndex:
+    """Build the bucket locator for nondecreasing ``thresholds``."""
+    thr = np.ascontiguousarray(thresholds, dtype=np.float64)
+    n = thr.size
+    n_buckets = 1
+    origin = inv_width = 0.0
+    if n >= 2 and np.isfinite(thr[0]) and np.isfinite(thr[-1]) and thr[-1] > thr[0]:
+        inv = BUCKETS_PER_THRESHOLD * n / (thr[-1] - thr[0])
+        if np.isfinite(inv):
+            n_buckets, origin, inv_width = BUCKETS_PER_THRESHOLD * n, float(thr[0]), float(inv)
+    buckets = _buckets_of(thr, origin, inv_width, n_buckets)
+    start = np.searchsorted(buckets, np.arange(n_buckets + 1), side="left").astype(np.int64)
+    width = int(np.max(np.diff(start))) if n else 0
+    padded = np.concatenate((thr, np.full(width, np.inf)))
+    return SearchIndex(padded, start, origin, inv_width, n_buckets, width)
+
+
+@numba.njit(inline="always")
+def _locate(vi, padded, start, origin, inv_width, n_buckets, width):
+    """#{thresholds < vi} (0 for NaN)."""
+    b = _bucket(vi, origin, inv_width, n_buckets)
+    a = start[b]
+    if width <= LINEAR_SCAN_MAX:
+        first = a
+        for j in range(width):
+            a += 1 if padded[first + j] < vi else 0
+        return a
+    hi = start[b + 1]
+    while a < hi:
+        mid = (a + hi) >> 1
+        if padded[mid] < vi:
+            a = mid + 1
+        else:
+            hi = mid
+    return a
+
+
+# ---------------------------------------------------------------------- per-element steps
+@numba.njit(inline="always")
+def _objective(v, shift, lo, hi, ax, av, t):
+    """Minimizer x of the prox objective over one piece, its value and its rounding scale."""
+    x = v - shift
     if x < lo:
         x = lo
     elif x > hi:
         x = hi
-    psi_part = t * (av + s * (x - ax))
+    psi_part = t * av + shift * (x - ax)
     half_sq = 0.5 * (x - v) * (x - v)
     return x, psi_part + half_sq, abs(psi_part) + half_sq + abs(t * av)
 
 
 @numba.njit(inline="always")
 def _better(cx, cf, cs, bx, bf, bs):
+    """Candidate c beats the best b: lower objective, or a tie and smaller |x|, then smaller x."""
     tol = TIE_ULPS * _EPS * (bs + cs)
     if cf < bf - tol:
         return True
@@ -43,79 +136,135 @@ def _better(cx, cf, cs, bx, bf, bs):
 
 
 @numba.njit(inline="always")
-def _one(vi, t, thr, slope, lo, hi, ax, av, exact):
+def _clipped_shift(vi, shift, lo, hi):
+    """clip(vi - shift, lo, hi) with NaN passing through (the convex prox on one piece)."""
+    x = vi - shift
+    x = lo if x < lo else x
+    return hi if x > hi else x
+
+
+@numba.njit(inline="always")
+def _convex_at(vi, shift, lo, hi, padded, start, origin, inv_width, n_buckets, width):
+    """Convex psi, scalar t: the envelope piece is exact, no comparison needed."""
+    a = _locate(vi, padded, start, origin, inv_width, n_buckets, width)
+    return _clipped_shift(vi, shift[a], lo[a], hi[a])
+
+
+@numba.njit(inline="always")
+def _nonconvex_at(vi, t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width):
+    """Any psi, scalar t: the best of envelope piece a and its two neighbours."""
     if vi != vi:
         return vi
-    a = 0
-    b = thr.size
-    while a < b:
-        mid = (a + b) >> 1
-        if thr[mid] < vi:
-            a = mid + 1
-        else:
-            b = mid
-    bx, bf, bs = _objective(vi, t, slope[a], lo[a], hi[a], ax[a], av[a])
-    if exact:
-        return bx
-    n = slope.size
-    for k in (a - 1, a + 1):
-        if 0 <= k < n:
-            cx, cf, cs = _objective(vi, t, slope[k], lo[k], hi[k], ax[k], av[k])
-            if _better(cx, cf, cs, bx, bf, bs):
-                bx, bf, bs = cx, cf, cs
+    a = _locate(vi, padded, start, origin, inv_width, n_buckets, width)
+    bx, bf, bs = _objective(vi, shift[a], lo[a], hi[a], ax[a], av[a], t)
+    if a > 0:
+        cx, cf, cs = _objective(vi, shift[a - 1], lo[a - 1], hi[a - 1], ax[a - 1], av[a - 1], t)
+        if _better(cx, cf, cs, bx, bf, bs):
+            bx, bf, bs = cx, cf, cs
+    if a + 1 < shift.size:
+        cx, cf, cs = _objective(vi, shift[a + 1], lo[a + 1], hi[a + 1], ax[a + 1], av[a + 1], t)
+        if _better(cx, cf, cs, bx, bf, bs):
+            bx = cx
     return bx
 
 
+@numba.njit(inline="always")
+def _convex_at_t(vi, ti, slope, lo, hi):
+    """Convex psi, per-element t: a = #{k in 1..n-1 : lo_k + t s_k < v} (nondecreasing in k)."""
+    n = slope.size
+    a = 0
+    if n - 1 <= ARRAY_T_LINEAR_MAX:
+        for k in range(1, n):
+            a += 1 if lo[k] + ti * slope[k] < vi else 0
+    else:
+        b = n - 1
+        while a < b:
+            mid = (a + b) >> 1
+            if lo[mid + 1] + ti * slope[mid + 1] < vi:
+                a = mid + 1
+            else:
+                b = mid
+    return _clipped_shift(vi, ti * slope[a], lo[a], hi[a])
+
+
+@numba.njit(inline="always")
+def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av):
+    """Any psi, per-element t: the best of all pieces (O(m))."""
+    if vi != vi:
+        return vi
+    bx, bf, bs = _objective(vi, ti * slope[0], lo[0], hi[0], ax[0], av[0], ti)
+    for k in range(1, slope.size):
+        cx, cf, cs = _objective(vi, ti * slope[k], lo[k], hi[k], ax[k], av[k], ti)
+        if _better(cx, cf, cs, bx, bf, bs):
+            bx, bf, bs = cx, cf, cs
+    return bx
+
+
+# One loop per (step, serial/parallel): numba neither unswitches a curvature flag out of the
+# loop nor caches loops that take the step as a function argument.
 @numba.njit(cache=True, nogil=True)
-def _scalar_t_serial(v, out, t, thr, slope, lo, hi, ax, av, exact):
+def _convex_serial(v, out, shift, lo, hi, padded, start, origin, inv_width, n_buckets, width):
     for i in range(v.size):
-        out[i] = _one(float(v[i]), t, thr, slope, lo, hi, ax, av, exact)
+        out[i] = _convex_at(float(v[i]), shift, lo, hi, padded, start, origin, inv_width, n_buckets, width)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _scalar_t_parallel(v, out, t, thr, slope, lo, hi, ax, av, exact):
+def _convex_parallel(v, out, shift, lo, hi, padded, start, origin, inv_width, n_buckets, width):
     for i in numba.prange(v.size):
-        out[i] = _one(float(v[i]), t, thr, slope, lo, hi, ax, av, exact)
+        out[i] = _convex_at(float(v[i]), shift, lo, hi, padded, start, origin, inv_width, n_buckets, width)
 
 
 @numba.njit(cache=True, nogil=True)
-def _array_t(v, t, out, slope, lo, hi, ax, av, convex):
-    n = slope.size
+def _nonconvex_serial(v, out, t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width):
     for i in range(v.size):
-        vi = float(v[i])
-        ti = float(t[i])
-        if vi != vi:
-            out[i] = vi
-            continue
-        if convex:
-            a = 0
-            b = n - 1
-            while a < b:  # count k in 1..n-1 with lo_k + t s_k < v (nondecreasing in k)
-                mid = (a + b) >> 1
-                if lo[mid + 1] + ti * slope[mid + 1] < vi:
-                    a = mid + 1
-                else:
-                    b = mid
-            bx, bf, bs = _objective(vi, ti, slope[a], lo[a], hi[a], ax[a], av[a])
-        else:
-            bx, bf, bs = _objective(vi, ti, slope[0], lo[0], hi[0], ax[0], av[0])
-            for k in range(1, n):
-                cx, cf, cs = _objective(vi, ti, slope[k], lo[k], hi[k], ax[k], av[k])
-                if _better(cx, cf, cs, bx, bf, bs):
-                    bx, bf, bs = cx, cf, cs
-        out[i] = bx
+        out[i] = _nonconvex_at(float(v[i]), t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width)
 
 
-def prox_numpy(v: np.ndarray, table, t: float, out: np.ndarray | None = None) -> np.ndarray:
-    """Scalar-t prox of a NumPy array through the compiled kernel."""
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _nonconvex_parallel(v, out, t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width):
+    for i in numba.prange(v.size):
+        out[i] = _nonconvex_at(float(v[i]), t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width)
+
+
+@numba.njit(cache=True, nogil=True)
+def _convex_t_serial(v, t, out, slope, lo, hi):
+    for i in range(v.size):
+        out[i] = _convex_at_t(float(v[i]), float(t[i]), slope, lo, hi)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _convex_t_parallel(v, t, out, slope, lo, hi):
+    for i in numba.prange(v.size):
+        out[i] = _convex_at_t(float(v[i]), float(t[i]), slope, lo, hi)
+
+
+@numba.njit(cache=True, nogil=True)
+def _nonconvex_t_serial(v, t, out, slope, lo, hi, ax, av):
+    for i in range(v.size):
+        out[i] = _nonconvex_at_t(float(v[i]), float(t[i]), slope, lo, hi, ax, av)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _nonconvex_t_parallel(v, t, out, slope, lo, hi, ax, av):
+    for i in numba.prange(v.size):
+        out[i] = _nonconvex_at_t(float(v[i]), float(t[i]), slope, lo, hi, ax, av)
+
+
+# ---------------------------------------------------------------------- NumPy entry points
+def prox_numpy(v: np.ndarray, table, t: float) -> np.ndarray:
+    """Scalar-t prox of a NumPy array through the compiled kernels."""
     flat = np.ascontiguousarray(v).reshape(-1)
-    result = np.empty_like(flat) if out is None else out.reshape(-1)
-    kernel = _scalar_t_parallel if flat.size >= PARALLEL_MIN_SIZE else _scalar_t_serial
-    kernel(
-        flat, result, float(t), table.thresholds, table.slope, table.lo, table.hi,
-        table.anchor_x, table.anchor_value, table.exact,
-    )
-    return result.reshape(v.shape)
+    out = np.empty_like(flat)
+    parallel = flat.size >= PARALLEL_MIN_SIZE
+    s = table.search
+    index = (s.padded, s.start, s.origin, s.inv_width, s.n_buckets, s.width)
+    if table.exact:
+        kernel = _convex_parallel if parallel else _convex_serial
+        kernel(flat, out, table.shift, table.lo, table.hi, *index)
+    else:
+        kernel = _nonconvex_parallel if parallel else _nonconvex_serial
+        kernel(flat, out, float(t), table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, *index)
+    return out.reshape(v.shape)
 
 
 def prox_numpy_array_t(v: np.ndarray, t: np.ndarray, p, convex: bool) -> np.ndarray:
@@ -123,33 +272,47 @@ def prox_numpy_array_t(v: np.ndarray, t: np.ndarray, p, convex: bool) -> np.ndar
     flat = np.ascontiguousarray(v).reshape(-1)
     t_flat = np.ascontiguousarray(t, dtype=np.float64).reshape(-1)
     out = np.empty_like(flat)
-    _array_t(flat, t_flat, out, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, convex)
+    parallel = flat.size >= PARALLEL_MIN_SIZE
+    if convex:
+        kernel = _convex_t_parallel if parallel else _convex_t_serial
+        kernel(flat, t_flat, out, p.slope, p.lo, p.hi)
+    else:
+        kernel = _nonconvex_t_parallel if parallel else _nonconvex_t_serial
+        kernel(flat, t_flat, out, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value)
     return out.reshape(v.shape)
 
 
+# ---------------------------------------------------------------------- CuPy
+# NaN falls through to `out = v` (no early return inside CuPy's grid-stride loop).  Products
+# use __dmul_rn so that NVRTC cannot contract them into FMAs: the result then matches the
+# NumPy kernel bit for bit (shift = t*slope is computed on the host, as there).
 _CUDA_SOURCE = r"""
 double vi = (double)v;
-if (vi != vi) { out = v; return; }
-int a = 0, b = n_thr;
-while (a < b) { int mid = (a + b) >> 1; if (thr[mid] < vi) a = mid + 1; else b = mid; }
-double best_x = 0, best_f = 0, best_s = 0;
-int first = exact ? a : (a > 0 ? a - 1 : 0);
-int last = exact ? a : (a + 1 < n_pieces ? a + 1 : n_pieces - 1);
-for (int k = first; k <= last; ++k) {
-    double x = vi - t * slope[k];
-    x = x < lo[k] ? lo[k] : (x > hi[k] ? hi[k] : x);
-    double pp = t * (av[k] + slope[k] * (x - ax[k]));
-    double hs = 0.5 * (x - vi) * (x - vi);
-    double f = pp + hs, s = fabs(pp) + hs + fabs(t * av[k]);
-    bool take = (k == first);
-    if (!take) {
-        double tol = tie_ulps * 2.220446049250313e-16 * (best_s + s);
-        take = (f < best_f - tol) ||
-               (fabs(f - best_f) <= tol && (fabs(x) < fabs(best_x) || (fabs(x) == fabs(best_x) && x < best_x)));
+if (vi != vi) {
+    out = v;
+} else {
+    int a = 0, b = n_thr;
+    while (a < b) { int mid = (a + b) >> 1; if (thr[mid] < vi) a = mid + 1; else b = mid; }
+    double best_x = 0, best_f = 0, best_s = 0;
+    for (int j = 0; j < (exact ? 1 : 3); ++j) {  // piece a, then a - 1, then a + 1 (as on the CPU)
+        int k = j == 0 ? a : (j == 1 ? a - 1 : a + 1);
+        if (k < 0 || k >= n_pieces) continue;
+        double x = vi - shift[k];
+        x = x < lo[k] ? lo[k] : (x > hi[k] ? hi[k] : x);
+        double tav = __dmul_rn(t, av[k]);
+        double pp = tav + __dmul_rn(shift[k], x - ax[k]);
+        double hs = __dmul_rn(__dmul_rn(0.5, x - vi), x - vi);
+        double f = pp + hs, s = fabs(pp) + hs + fabs(tav);
+        bool take = (j == 0);
+        if (!take) {
+            double tol = __dmul_rn(tie_tol, best_s + s);
+            take = (f < best_f - tol) ||
+                   (fabs(f - best_f) <= tol && (fabs(x) < fabs(best_x) || (fabs(x) == fabs(best_x) && x < best_x)));
+        }
+        if (take) { best_x = x; best_f = f; best_s = s; }
     }
-    if (take) { best_x = x; best_f = f; best_s = s; }
+    out = (T)best_x;
 }
-out = (T)best_x;
 """
 
 _cuda_kernel = None
@@ -162,14 +325,16 @@ def prox_cupy(v, table, t: float):
     global _cuda_kernel
     if _cuda_kernel is None:
         _cuda_kernel = cupy.ElementwiseKernel(
-            "T v, float64 t, raw float64 thr, int32 n_thr, raw float64 slope, raw float64 lo, raw float64 hi, "
-            "raw float64 ax, raw float64 av, int32 n_pieces, bool exact, float64 tie_ulps",
+            "T v, float64 t, raw float64 thr, int32 n_thr, raw float64 shift, raw float64 lo, raw float64 hi, "
+            "raw float64 ax, raw float64 av, int32 n_pieces, bool exact, float64 tie_tol",
             "T out",
             _CUDA_SOURCE,
             "cvxpar_par_prox",
         )
-    dev = [cupy.asarray(a) for a in (table.thresholds, table.slope, table.lo, table.hi, table.anchor_x, table.anchor_value)]
-    thr, slope, lo, hi, ax, av = dev
-    return _cuda_kernel(
-        v, float(t), thr, np.int32(thr.size), slope, lo, hi, ax, av, np.int32(slope.size), bool(table.exact), TIE_ULPS
+    thr, shift, lo, hi, ax, av = (
+        cupy.asarray(a) for a in (table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value)
     )
+    return _cuda_kernel(
+        v, float(t), thr, np.int32(thr.size), shift, lo, hi, ax, av, np.int32(shift.size), bool(table.exact),
+        TIE_ULPS * _EPS,
+    )  # fmt: skip

@@ -32,7 +32,7 @@ array-API calls.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,7 +49,9 @@ class ProxTable:
     """The pieces that can win for one scalar t, left to right, and the thresholds between them.
 
     Element v goes to piece ``idx = #{thresholds < v}``; ``exact`` means no neighbour check is
-    needed (convex psi).  Arrays are float64.
+    needed (convex psi).  ``shift = t * slope`` (the unconstrained step on each piece) and
+    ``search`` (the O(1) threshold locator of the NumPy kernels) are derived once per t.
+    Arrays are float64.
     """
 
     thresholds: np.ndarray
@@ -59,6 +61,13 @@ class ProxTable:
     anchor_x: np.ndarray
     anchor_value: np.ndarray
     exact: bool
+    t: float
+    shift: np.ndarray = field(init=False)
+    search: _prox_kernels.SearchIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shift", self.t * self.slope)
+        object.__setattr__(self, "search", _prox_kernels.search_index(self.thresholds))
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,7 @@ def _build_table(psi, t: float) -> ProxTable:
     p = pieces(psi)
     if psi.is_convex:
         thresholds = p.lo[1:] + t * p.slope[1:]
-        return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, True)
+        return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, True, t)
     stack: list[int] = [0]
     crossings: list[float] = []
     for k in range(1, p.slope.size):
@@ -136,7 +145,7 @@ def _build_table(psi, t: float) -> ProxTable:
         crossings.append(c)
     idx = np.array(stack)
     thresholds = np.maximum.accumulate(np.array(crossings, dtype=np.float64)) if crossings else np.zeros(0)
-    return ProxTable(thresholds, p.slope[idx], p.lo[idx], p.hi[idx], p.anchor_x[idx], p.anchor_value[idx], False)
+    return ProxTable(thresholds, p.slope[idx], p.lo[idx], p.hi[idx], p.anchor_x[idx], p.anchor_value[idx], False, t)
 
 
 def _regime(p: Pieces, k: int, t: float, v: float) -> tuple[float, float, float]:
@@ -207,11 +216,13 @@ def _constants(xp, like, *arrays):
     return [_backend.asarray_like(xp, a, like) for a in arrays]
 
 
-def _candidate(xp, v, t, slope, lo, hi, ax, av):
-    x = xp.minimum(xp.maximum(v - t * slope, lo), hi)
-    f = t * (av + slope * (x - ax)) + 0.5 * (x - v) ** 2
-    scale = xp.abs(t * (av + slope * (x - ax))) + 0.5 * (x - v) ** 2 + xp.abs(t * av)
-    return x, f, scale
+def _candidate(xp, v, t, shift, lo, hi, ax, av):
+    """Minimizer of the prox objective over one piece, its value and rounding scale (as the kernels)."""
+    x = xp.minimum(xp.maximum(v - shift, lo), hi)
+    tav = t * av
+    psi_part = tav + shift * (x - ax)
+    half_sq = 0.5 * (x - v) * (x - v)
+    return x, psi_part + half_sq, xp.abs(psi_part) + half_sq + xp.abs(tav)
 
 
 def _pick(xp, best, cand):
@@ -227,65 +238,73 @@ def _pick(xp, best, cand):
 
 def _prox_generic(xp, v, table: ProxTable, t: float):
     v64 = xp.astype(v, xp.float64)
-    thr, slope, lo, hi, ax, av = _constants(
-        xp, v64, table.thresholds, table.slope, table.lo, table.hi, table.anchor_x, table.anchor_value
+    thr, shift, lo, hi, ax, av = _constants(
+        xp, v64, table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value
     )
     n = table.slope.size
-    idx = xp.searchsorted(thr, v64, side="left") if table.thresholds.size else xp.zeros(v64.shape, dtype=xp.int64)
-    flat = xp.reshape(idx, (-1,))
     vf = xp.reshape(v64, (-1,))
+    if table.thresholds.size:
+        idx = xp.searchsorted(thr, vf, side="left")
+    else:
+        idx = xp.zeros(vf.shape, dtype=xp.int64, device=_backend.device(vf))
 
     def gather(k):
-        return [xp.take(a, k) for a in (slope, lo, hi, ax, av)]
+        return [xp.take(a, k) for a in (shift, lo, hi, ax, av)]
 
-    best = _candidate(xp, vf, t, *gather(flat))
+    best = _candidate(xp, vf, t, *gather(idx))
     if not table.exact:
-        for shift in (-1, 1):
-            k = xp.clip(flat + shift, 0, n - 1)
+        for step in (-1, 1):
+            k = xp.clip(idx + step, 0, n - 1)
             best = _pick(xp, best, _candidate(xp, vf, t, *gather(k)))
     x = xp.where(xp.isnan(vf), vf, best[0])
     return xp.astype(xp.reshape(x, v.shape), v.dtype)
 
 
 def _prox_array_t(psi, xp, v, t):
-    """Per-element t: binary search per element (convex) or all pieces (otherwise)."""
+    """Per-element t: a search per element (convex) or all pieces (otherwise)."""
     if _backend.is_numpy_namespace(xp):
         t_arr = np.asarray(t, dtype=np.float64)
     else:
         t_arr = xp.asarray(t, dtype=xp.float64, device=_backend.device(v))
     if bool(xp.any(t_arr < 0)) or not bool(xp.all(xp.isfinite(t_arr))):
         raise ValueError("t must be finite and nonnegative everywhere; the prox of t*psi needs t >= 0.")
+    try:
+        t64 = xp.broadcast_to(t_arr, v.shape)
+    except (ValueError, RuntimeError) as exc:
+        raise ValueError(
+            f"t of shape {tuple(t_arr.shape)} does not broadcast to v's shape {tuple(v.shape)}; "
+            "pass a scalar t or an array broadcastable to v."
+        ) from exc
     p = pieces(psi)
     if _backend.is_numpy_namespace(xp):
-        return _prox_kernels.prox_numpy_array_t(v, np.broadcast_to(t_arr, v.shape), p, psi.is_convex)
-    v64 = xp.astype(v, xp.float64)
-    t64 = xp.broadcast_to(t_arr, v64.shape)
-    slope, lo, hi, ax, av = _constants(xp, v64, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value)
+        return _prox_kernels.prox_numpy_array_t(v, t64, p, psi.is_convex)
+    vf = xp.reshape(xp.astype(v, xp.float64), (-1,))
+    tf = xp.reshape(t64, (-1,))
+    slope, lo, hi, ax, av = _constants(xp, vf, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value)
     n = p.slope.size
     if psi.is_convex:
-        count = _searchsorted_rows(xp, v64, t64, lo, slope, n)
-        best = _candidate(xp, v64, t64, *[xp.take(a, xp.reshape(count, (-1,))) for a in (slope, lo, hi, ax, av)])
-        x = xp.reshape(best[0], v64.shape)
+        k = _searchsorted_rows(xp, vf, tf, lo, slope, n)
+        s_k, lo_k, hi_k, ax_k, av_k = (xp.take(a, k) for a in (slope, lo, hi, ax, av))
+        x = _candidate(xp, vf, tf, tf * s_k, lo_k, hi_k, ax_k, av_k)[0]
     else:
         best = None
         for k in range(n):
-            cand = _candidate(xp, v64, t64, slope[k], lo[k], hi[k], ax[k], av[k])
+            cand = _candidate(xp, vf, tf, tf * slope[k], lo[k], hi[k], ax[k], av[k])
             best = cand if best is None else _pick(xp, best, cand)
         x = best[0]
-    x = xp.where(xp.isnan(v64), v64, x)
-    return xp.astype(x, v.dtype)
+    x = xp.where(xp.isnan(vf), vf, x)
+    return xp.astype(xp.reshape(x, v.shape), v.dtype)
 
 
 def _searchsorted_rows(xp, v, t, lo, slope, n):
-    """#{k in 1..n-1 : lo_k + t*slope_k < v} per element, by a vectorized binary search."""
-    a = xp.zeros(v.shape, dtype=xp.int64)
-    b = xp.full(v.shape, n - 1, dtype=xp.int64)
+    """#{k in 1..n-1 : lo_k + t*slope_k < v} for 1-D v, t, by a vectorized binary search."""
+    a = xp.zeros(v.shape, dtype=xp.int64, device=_backend.device(v))
+    b = xp.full(v.shape, n - 1, dtype=xp.int64, device=_backend.device(v))
     for _ in range(max(1, int(math.ceil(math.log2(n))) + 1)):
         open_ = a < b
         mid = (a + b) // 2
-        k = xp.reshape(xp.clip(mid + 1, 1, n - 1), (-1,))
-        thr = xp.reshape(xp.take(lo, k), v.shape) + t * xp.reshape(xp.take(slope, k), v.shape)
-        below = thr < v
+        k = xp.clip(mid + 1, 1, n - 1)
+        below = xp.take(lo, k) + t * xp.take(slope, k) < v
         a = xp.where(open_ & below, mid + 1, a)
         b = xp.where(open_ & ~below, mid, b)
     return a

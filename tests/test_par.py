@@ -1,0 +1,267 @@
+"""cvxpar.par: the PAR object (construction, validation, curvature, evaluation, subdifferential, conjugate)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from par_strategies import breakpoints, pars, reference_psi
+
+import cvxpar
+from cvxpar import PAR
+
+INF = np.inf
+
+
+# ---------------------------------------------------------------------- construction and data
+def test_data_roundtrip_and_slopes():
+    psi = PAR([-1.0, 0.0, 2.0], [3.0, 1.0, 2.0], -4.0, 0.5)
+    np.testing.assert_array_equal(psi.breakpoints, [-1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(psi.values, [3.0, 1.0, 2.0])
+    np.testing.assert_array_equal(psi.slopes, [-4.0, -2.0, 0.5, 0.5])
+    assert psi.left_slope == -4.0 and psi.right_slope == 0.5
+    assert psi.n_breakpoints == 3
+    assert psi.domain == (-INF, INF)
+    assert PAR([0.0, 1.0], [0.0, 0.0], -INF, INF).domain == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        psi.breakpoints[0] = 5.0  # read-only
+
+
+def test_input_is_copied():
+    q = np.array([0.0, 1.0])
+    vals = np.array([0.0, 1.0])
+    psi = PAR(q, vals, -1.0, 1.0)
+    q[0], vals[0] = -5.0, 7.0
+    np.testing.assert_array_equal(psi.breakpoints, [0.0, 1.0])
+    np.testing.assert_array_equal(psi.values, [0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (([1.0, 0.0], [0, 0], -1, 1), ["strictly increasing", "unsorted", "np.sort"]),
+        (([0.0, 0.0], [0, 0], -1, 1), ["strictly increasing", "repeated", "np.unique"]),
+        (([0.0, 1.0], [0.0], -1, 1), ["values has 1 entries", "breakpoints has 2"]),
+        (([0.0, np.nan], [0, 0], -1, 1), ["breakpoints[1]", "not finite"]),
+        (([0.0, INF], [0, 0], -1, 1), ["breakpoints[1]", "not finite"]),
+        (([0.0, 1.0], [0, np.nan], -1, 1), ["values[1]", "not finite"]),
+        (([0.0, 1.0], [0, -INF], -1, 1), ["values[1]", "not finite"]),
+        (([0.0], [0.0], INF, 1), ["left_slope", "-inf"]),
+        (([0.0], [0.0], -1, -INF), ["right_slope", "+inf"]),
+        (([0.0], [0.0], np.nan, 1), ["left_slope is NaN"]),
+        (([0.0], [0.0], -1, "steep"), ["right_slope must be a real number"]),
+        (([[0.0, 1.0]], [0, 1], -1, 1), ["breakpoints must be 1-D", "(1, 2)"]),
+        (([], [], -1, 1), ["breakpoints needs at least 1 entry"]),
+        ((["a", "b"], [0, 1], -1, 1), ["breakpoints must be a sequence of real numbers"]),
+    ],
+)
+def test_bad_input_messages(args, fragments):
+    with pytest.raises(ValueError) as info:
+        PAR(*args)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+# ---------------------------------------------------------------------- curvature
+@pytest.mark.parametrize(
+    ("q", "vals", "left", "right", "expected"),
+    [
+        ([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], -2.0, 2.0, "convex"),  # convex max of pieces
+        ([0.0], [0.0], -1.0, 1.0, "convex"),  # |x|
+        ([0.0, 1.0, 2.0], [0.0, 1.0, 2.0], 1.0, 1.0, "convex"),  # affine with redundant breakpoints
+        ([0.0, 1.0], [0.0, 0.0], -INF, INF, "convex"),  # indicator of a box
+        ([0.0, 1.0], [0.0, 1.0], -INF, INF, "convex"),  # walls around an affine piece
+        ([0.0], [0.0], -INF, -3.0, "convex"),  # a wall and a decreasing ray
+        ([0.0, 0.5, 1.0, 1.5, 2.0], [0.0, 0.5, 0.5, 1.0, 1.0], -1.0, 1.0, "quasiconvex"),  # staircase
+        ([0.0, 1.0, 2.0], [0.0, 2.0, 2.5], -0.5, 3.0, "quasiconvex"),  # monotone but not convex
+        ([0.0, 1.0, 2.0], [0.0, -1.0, -3.0], -INF, INF, "quasiconvex"),  # decreasing concave in a box
+        ([0.0, 1.0], [0.0, 0.0], 0.0, 0.0, "convex"),  # constant
+        ([0.0, 1.0], [0.0, 1.0], -1.0, 0.0, "quasiconvex"),  # V then a flat tail
+        ([-1.0, 0.0, 1.0], [0.0, 1.0, 0.0], -1.0, 1.0, "nonconvex"),  # W shape
+        ([0.0], [0.0], 1.0, -1.0, "nonconvex"),  # tent
+        ([-1.0, 0.0, 1.0], [-1.0, 0.0, -1.0], -INF, INF, "nonconvex"),  # -|x| in a box
+        ([0.0, 1.0], [0.0, 1.0], 0.0, 0.0, "quasiconvex"),  # flat, up, flat: nondecreasing
+    ],
+)
+def test_curvature_hand_made(q, vals, left, right, expected):
+    psi = PAR(q, vals, left, right)
+    assert psi.curvature == expected
+    assert psi.is_convex == (expected == "convex")
+
+
+def test_curvature_tolerates_rounding_in_secants():
+    q = np.linspace(-1.0, 1.0, 7) / 3.0  # secants of an affine function differ in the last bits
+    psi = PAR(q, 0.1 * q + 0.3, 0.1, 0.1)
+    assert psi.curvature == "convex"
+
+
+@given(pars())
+def test_curvature_matches_definition(psi):
+    s = psi.slopes
+    x = np.linspace(psi.breakpoints[0] - 2, psi.breakpoints[-1] + 2, 401)
+    x = x[np.isfinite(psi(x))]
+    mids = 0.5 * (x[1:] + x[:-1])
+    f, fm = reference_psi(psi, x), reference_psi(psi, mids)
+    scale = 1e-9 * (1 + np.abs(f).max())
+    midpoint_convex = bool(np.all(fm <= 0.5 * (f[1:] + f[:-1]) + scale))
+    if psi.curvature == "convex":
+        assert np.all(np.diff(s) >= -1e-9)
+        assert midpoint_convex
+    else:
+        assert np.any(np.diff(s) < 0)
+        # quasiconvex <=> every sublevel set is an interval <=> no interior strict local max of the slope sign
+        signs = np.sign(np.where(np.abs(s) < 1e-9, 0.0, s))
+        has_rise_then_fall = any(signs[i] > 0 and (signs[i + 1 :] < 0).any() for i in range(signs.size))
+        assert (psi.curvature == "nonconvex") == has_rise_then_fall
+
+
+# ---------------------------------------------------------------------- constructors
+def test_from_slopes_offset_at_breakpoint_nearest_zero():
+    psi = PAR.from_slopes([-3.0, -1.0, 2.0], [-2.0, 1.0, -0.5, 4.0], offset=7.0)
+    assert psi(-1.0) == 7.0
+    np.testing.assert_allclose(psi.values, [5.0, 7.0, 5.5])
+    np.testing.assert_array_equal(psi.slopes, [-2.0, 1.0, -0.5, 4.0])
+    assert PAR.from_slopes([5.0], [-1.0, 1.0])(5.0) == 0.0
+
+
+def test_from_slopes_walls_and_errors():
+    psi = PAR.from_slopes([0.0, 1.0], [-INF, 2.0, INF], offset=1.0)
+    assert psi.domain == (0.0, 1.0)
+    assert psi(1.0) == 3.0
+    with pytest.raises(ValueError, match="slopes must have len"):
+        PAR.from_slopes([0.0, 1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="inner slopes.*not finite"):
+        PAR.from_slopes([0.0, 1.0], [0.0, INF, 1.0])
+    with pytest.raises(ValueError, match="offset must be finite"):
+        PAR.from_slopes([0.0], [-1.0, 1.0], offset=np.nan)
+    with pytest.raises(ValueError, match="left_slope"):
+        PAR.from_slopes([0.0], [INF, 1.0])
+
+
+def test_from_pieces_drops_redundant_pieces():
+    psi = PAR.from_pieces([-1.0, 0.0, 0.5, 1.0], [0.0, -5.0, 0.0, 0.0])
+    assert psi == PAR([0.0], [0.0], -1.0, 1.0)
+    equal_slopes = PAR.from_pieces([-1.0, -1.0, 2.0], [0.0, 3.0, 0.0])  # keeps the larger intercept
+    np.testing.assert_allclose(equal_slopes.breakpoints, [1.0])
+    np.testing.assert_allclose(equal_slopes.values, [2.0])
+    single = PAR.from_pieces([2.0], [1.0])
+    assert single(3.0) == 7.0 and single.curvature == "convex"
+
+
+def test_from_pieces_rejects_decreasing_slopes():
+    with pytest.raises(ValueError) as info:
+        PAR.from_pieces([1.0, -1.0], [0.0, 0.0])
+    assert "nondecreasing" in str(info.value) and "from_slopes" in str(info.value)
+    with pytest.raises(ValueError, match="intercepts has 1;"):
+        PAR.from_pieces([1.0, 2.0], [0.0])
+
+
+@given(st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5)), min_size=1, max_size=7))
+def test_from_pieces_is_the_max(pieces):
+    pieces = sorted(pieces)
+    a = np.array([p[0] for p in pieces])
+    b = np.array([p[1] for p in pieces])
+    psi = PAR.from_pieces(a, b)
+    assert psi.curvature == "convex"
+    x = np.linspace(-30, 30, 2001)
+    expected = np.max(a[:, None] * x + b[:, None], axis=0)
+    np.testing.assert_allclose(psi(x), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_interpolate():
+    psi = PAR.interpolate(np.square, [0.0, 1.0, 3.0])
+    np.testing.assert_array_equal(psi.values, [0.0, 1.0, 9.0])
+    np.testing.assert_array_equal(psi.slopes, [1.0, 1.0, 4.0, 4.0])  # end secants continued
+    boxed = PAR.interpolate(np.square, [0.0, 1.0], left_slope=-INF, right_slope=5.0)
+    assert boxed.domain == (0.0, INF) and boxed.right_slope == 5.0
+    with pytest.raises(ValueError, match="single breakpoint.*left_slope and right_slope"):
+        PAR.interpolate(np.abs, [0.0])
+    assert PAR.interpolate(np.abs, [0.0], -1.0, 1.0) == PAR([0.0], [0.0], -1.0, 1.0)
+    with pytest.raises(ValueError, match="elementwise"):
+        PAR.interpolate(lambda x: np.sum(x), [0.0, 1.0])
+
+
+# ---------------------------------------------------------------------- evaluation
+@given(pars(), st.lists(st.floats(-20, 20), min_size=1, max_size=30))
+def test_call_matches_reference(psi, xs):
+    x = np.concatenate((np.asarray(xs), psi.breakpoints))
+    np.testing.assert_allclose(psi(x), reference_psi(psi, x), rtol=1e-12, atol=1e-12)
+
+
+def test_call_shapes_types_nan_and_walls():
+    psi = PAR([0.0, 1.0], [0.0, 2.0], -INF, 1.0)
+    assert psi(0.5) == 1.0 and np.ndim(psi(0.5)) == 0
+    x = np.array([[-0.1, 0.0, 0.5], [1.0, 3.0, np.nan]])
+    out = psi(x)
+    assert out.shape == (2, 3)
+    np.testing.assert_array_equal(out, [[INF, 0.0, 1.0], [2.0, 4.0, np.nan]])
+    assert psi(np.float32(0.5)).dtype in (np.float32, np.float64)
+    assert psi(np.array([0.5], dtype=np.float32)).dtype == np.float32
+    np.testing.assert_array_equal(psi([0, 1]), [0.0, 2.0])  # lists and ints
+
+
+@given(pars(), st.floats(-12, 12))
+def test_subdifferential_vs_finite_differences(psi, x):
+    q = psi.breakpoints
+    lo_dom, hi_dom = psi.domain
+    lo, hi = psi.subdifferential(x)
+    if not lo_dom <= x <= hi_dom:
+        assert lo == INF and hi == -INF
+        return
+    if np.min(np.abs(q - x)) > 1e-4:
+        h = 1e-6
+        fd = (reference_psi(psi, x + h) - reference_psi(psi, x - h)) / (2 * h)
+        assert lo == hi
+        np.testing.assert_allclose(lo, fd, rtol=1e-5, atol=1e-5)
+    j = int(np.argmin(np.abs(q - x)))
+    at = psi.subdifferential(q[j])
+    pair = psi.slopes[j], psi.slopes[j + 1]
+    assert at == (min(pair), max(pair))
+
+
+def test_subdifferential_shapes_and_nan():
+    psi = PAR([0.0], [0.0], -1.0, 1.0)
+    lo, hi = psi.subdifferential(np.array([-2.0, 0.0, 3.0, np.nan]))
+    np.testing.assert_array_equal(lo, [-1.0, -1.0, 1.0, np.nan])
+    np.testing.assert_array_equal(hi, [-1.0, 1.0, 1.0, np.nan])
+
+
+@given(pars(), st.floats(-8, 8))
+def test_conjugate_vs_brute_force(psi, u):
+    q = psi.breakpoints
+    value = psi.conjugate(u)
+    s0, sm = psi.slopes[0], psi.slopes[-1]
+    if not s0 <= u <= sm:
+        assert value == INF
+        return
+    lo, hi = psi.domain
+    x = np.linspace(max(lo, q[0] - 50.0), min(hi, q[-1] + 50.0), 200001)
+    brute = np.max(u * x - reference_psi(psi, x))
+    h = x[1] - x[0]
+    lipschitz = np.max(np.abs(psi.slopes[np.isfinite(psi.slopes)] - u), initial=0.0) + abs(u)
+    assert brute <= value + 1e-9 * (1 + abs(value))
+    assert value <= brute + lipschitz * h + 1e-9 * (1 + abs(value))
+
+
+# ---------------------------------------------------------------------- dunder
+def test_repr_eq_hash_pickle():
+    psi = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 5))
+    text = repr(psi)
+    assert "PAR(" in text and "convex" in text and "breakpoints" in text
+    assert psi == pickle.loads(pickle.dumps(psi))
+    assert hash(psi) == hash(pickle.loads(pickle.dumps(psi)))
+    assert psi != cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+    assert psi != "psi"
+
+
+@given(breakpoints(min_size=2))
+def test_max_affine_reproduces_convex_psi(q):
+    psi = PAR.interpolate(np.abs, q)
+    a, b = psi.max_affine()
+    x = np.linspace(q[0] - 3, q[-1] + 3, 301)
+    np.testing.assert_allclose(np.max(a[:, None] * x + b[:, None], axis=0), psi(x), atol=1e-9)
+    with pytest.raises(ValueError, match="convex"):
+        cvxpar.pars.sawtooth([0.0, 1.0]).max_affine()
