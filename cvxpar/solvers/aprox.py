@@ -157,46 +157,34 @@ def solve_aprox(
         "history": history,
     }
     if diverged:
-        res = SolveResult(
-            x=w,
-            status=DIVERGED,
-            objective=math.inf,
-            iterations=t,
-            solve_time=monitor.elapsed(),
-            residual=math.inf,
-            gap=None,
-            quantization_rate=float("nan"),
-            method="aprox",
-            message=f"the latent iterate overflowed at step {t}; lower eta0",
-            info=info,
-        )
-        monitor.footer(res)
-        return res
-
-    cert = check(prob, w, gap=True)
-    if cert.certifies(tol):
-        status = OPTIMAL_INACCURATE if prob.convex else STATIONARY
-        message = f"the last iterate is certified: residual {cert.residual:.2e} <= tol * scale (a stochastic run)"
-    elif opts["mapping"] == "aprox":
-        status = MAX_ITER
-        message = f"{t} stochastic steps; residual {cert.residual:.2e} > tol * scale = {tol * cert.scale:.2e}"
+        status, message = DIVERGED, f"the latent iterate overflowed at step {t}; lower eta0"
+        objective, residual, gap, qrate = math.inf, math.inf, None, float("nan")
     else:
-        status = MAX_ITER
-        message = f"{t} steps of the {opts['mapping']!r} baseline map, which does not minimize loss + lam*Psi"
+        cert = check(prob, w, gap=True)
+        objective, residual, gap, qrate = cert.objective, cert.residual, cert.gap, cert.quantization_rate
+        if cert.certifies(tol):
+            status = OPTIMAL_INACCURATE if prob.convex else STATIONARY
+            message = f"the last iterate is certified: residual {residual:.2e} <= tol * scale (a stochastic run)"
+        elif opts["mapping"] == "aprox":
+            status = MAX_ITER
+            message = f"{t} stochastic steps; residual {residual:.2e} > tol * scale = {tol * cert.scale:.2e}"
+        else:
+            status = MAX_ITER
+            message = f"{t} steps of the {opts['mapping']!r} baseline map, which does not minimize loss + lam*Psi"
+        monitor.row(t, cert, "final")
     res = SolveResult(
         x=w,
         status=status,
-        objective=cert.objective,
+        objective=objective,
         iterations=t,
         solve_time=monitor.elapsed(),
-        residual=cert.residual,
-        gap=cert.gap,
-        quantization_rate=cert.quantization_rate,
+        residual=residual,
+        gap=gap,
+        quantization_rate=qrate,
         method="aprox",
         message=message,
         info=info,
     )
-    monitor.row(t, cert, "final")
     monitor.footer(res)
     return res
 
