@@ -14,23 +14,30 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Lasso, LassoCV, LogisticRegression
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-pytest.importorskip("sklearn")
+import cvxpar
+from cvxpar.constraints import Box, NonNeg, Simplex
+from cvxpar.data import load_diabetes
+from cvxpar.sklearn import PARClassifier, PARRegressor, PARRegressorCV, alpha_max, make_psi
 
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.linear_model import Lasso, LassoCV, LogisticRegression  # noqa: E402
-from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-import cvxpar  # noqa: E402
-from cvxpar.constraints import Box, NonNeg, Simplex  # noqa: E402
-from cvxpar.data import load_diabetes  # noqa: E402
-from cvxpar.sklearn import PARClassifier, PARRegressor, PARRegressorCV, alpha_max, make_psi  # noqa: E402
+_GRID = cvxpar.grids.uniform(0.25, 9)
 
 
-@parametrize_with_checks([PARRegressor(), PARClassifier(), PARRegressorCV(alphas=5, cv=3)])
+@parametrize_with_checks(
+    [
+        PARRegressor(),
+        PARClassifier(),
+        PARRegressorCV(alphas=5, cv=3),
+        PARRegressor(psi="mcp", grid=_GRID, alpha=0.01),  # nonconvex
+        PARClassifier(psi="parq", grid=_GRID, constraints=Box(-0.5, 2.0)),  # walls + a box, free intercept
+    ]
+)
 def test_sklearn_conventions(estimator, check):
     check(estimator)
 
