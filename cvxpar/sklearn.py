@@ -40,6 +40,8 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn 
         'cvxpar.sklearn needs scikit-learn, an optional extra of cvxpar: pip install "cvxpar[sklearn]"'
     ) from exc
 
+from scipy.sparse import issparse
+from scipy.sparse.linalg import LinearOperator
 from scipy.special import expit
 
 from cvxpar import pars
@@ -155,20 +157,36 @@ def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_in
 
     1/(2 sum sw) sum_i sw_i (y_i - x_i^T w - c)^2 minimized over c is attained at
     c = ybar - xbar^T w (weighted means), leaving 1/(2 sum sw) ||A w - b||^2 with
-    A = sqrt(sw) (X - xbar), b = sqrt(sw) (y - ybar).
+    A = sqrt(sw) (X - xbar), b = sqrt(sw) (y - ybar).  A sparse X stays sparse: A is then a
+    LinearOperator (centering would fill it in).
     """
     from cvxpar.losses import LeastSquares
 
+    sparse = issparse(X)
     if fit_intercept:
-        x_offset = np.average(X, axis=0, weights=sw)
+        x_offset = np.asarray(X.T @ sw).reshape(-1) / sw.sum() if sparse else np.average(X, axis=0, weights=sw)
         y_offset = float(np.average(y, weights=sw))
     else:
         x_offset = np.zeros(X.shape[1])
         y_offset = 0.0
     root = np.sqrt(sw)
-    A = root[:, None] * (X - x_offset)
+    A = _centered_operator(X, x_offset, root) if sparse else root[:, None] * (X - x_offset)
     b = root * (y - y_offset)
     return _Centered(LeastSquares(A, b), A, b, x_offset, y_offset)
+
+
+def _centered_operator(X, x_offset: np.ndarray, root: np.ndarray) -> LinearOperator:
+    """diag(root) (X - 1 x_offset^T) for a sparse X, without forming it."""
+
+    def matvec(w):
+        w = np.ravel(w)
+        return root * (X @ w - x_offset @ w)
+
+    def rmatvec(r):
+        r = root * np.ravel(r)
+        return X.T @ r - x_offset * r.sum()
+
+    return LinearOperator(X.shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64)
 
 
 def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
@@ -189,13 +207,28 @@ def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
     return float(max(np.max(np.abs(g), initial=0.0) / scale, np.finfo(float).tiny))
 
 
-class PARRegressor(RegressorMixin, _PARLinearModel):
+class _PARRegressorBase(RegressorMixin, _PARLinearModel):
+    """What both regressors share: prediction, and sparse X (kept sparse, see _centered_least_squares)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def predict(self, X):
+        """X @ coef_ + intercept_."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
+        return X @ self.coef_ + self.intercept_
+
+
+class PARRegressor(_PARRegressorBase):
     """Least squares with a piecewise-affine regularizer (PAR), scaled like scikit-learn's Lasso.
 
     Minimizes ``1/(2 n) ||y - X w - c||^2 + alpha * sum_i psi(w_i)`` subject to ``w in constraints``
     (the intercept ``c`` is free).  With the defaults (``psi="l1"``, ``grid=None``) psi(x) = |x| and
     this is :class:`sklearn.linear_model.Lasso`; with a grid Q the coefficients are driven onto Q
-    (Ma & Xiao 2025).
+    (Ma & Xiao 2025).  X may be dense or scipy.sparse (CSR/CSC; it is centered implicitly).
 
     Parameters
     ----------
@@ -250,7 +283,7 @@ class PARRegressor(RegressorMixin, _PARLinearModel):
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``sample_weight`` weighs each squared residual (normalized to sum n)."""
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
         psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
         sw = _sample_weight(sample_weight, X.shape[0])
@@ -263,14 +296,8 @@ class PARRegressor(RegressorMixin, _PARLinearModel):
         self._set_result(res, self.coef_, psi)
         return self
 
-    def predict(self, X):
-        """X @ coef_ + intercept_."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_
 
-
-class PARRegressorCV(RegressorMixin, _PARLinearModel):
+class PARRegressorCV(_PARRegressorBase):
     """:class:`PARRegressor` with alpha chosen along a warm-started regularization path.
 
     The path runs from ``alpha_max`` (where w = 0 becomes optimal, see :func:`alpha_max`) down to
@@ -369,7 +396,7 @@ class PARRegressorCV(RegressorMixin, _PARLinearModel):
 
     def fit(self, X, y):
         """Run the path (and the cross-validation), then keep the selected model."""
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
         psi = make_psi(self.psi, self.grid)
         target = self.target_quantization_rate
         if target is not None and (not isinstance(target, numbers.Real) or not 0 <= target <= 1):
@@ -408,12 +435,6 @@ class PARRegressorCV(RegressorMixin, _PARLinearModel):
         self.intercept_ = float(intercept)
         self._set_result(res, self.coef_, psi)
         return self
-
-    def predict(self, X):
-        """X @ coef_ + intercept_."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_
 
 
 class PARClassifier(ClassifierMixin, _PARLinearModel):

@@ -14,6 +14,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, LassoCV, LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
@@ -82,6 +83,22 @@ def test_regressor_sample_weight_and_no_intercept_match_lasso(diabetes):
     est = PARRegressor(alpha=0.05, fit_intercept=False).fit(X, y - 100)
     np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-6)
     assert est.intercept_ == 0.0
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sparse_regressor_matches_lasso_and_stays_sparse(fit_intercept):
+    rng = np.random.default_rng(3)
+    X = sp.random(200, 30, density=0.1, format="csr", random_state=3) * 5
+    y = X @ rng.uniform(-2, 2, 30) + 1.5 + 0.1 * rng.standard_normal(200)
+    sw = rng.uniform(0.5, 2.0, 200)
+    kw = dict(alpha=0.01, fit_intercept=fit_intercept)
+    ref = Lasso(**kw, tol=1e-12, max_iter=1_000_000).fit(X, y, sample_weight=sw)
+    est = PARRegressor(**kw).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-6)
+    assert est.intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
+    np.testing.assert_allclose(
+        est.predict(X), PARRegressor(**kw).fit(X.toarray(), y, sample_weight=sw).predict(X), atol=1e-6
+    )
 
 
 def test_nonneg_regressor_matches_positive_lasso(diabetes):
