@@ -57,7 +57,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from cvxpar.quantizers import relative_spacing, stochastic_round, stochastic_round_relative
+from cvxpar.quantizers import (
+    stochastic_round,
+    stochastic_round_relative,
+    stochastic_round_relative_variance,
+    stochastic_round_variance,
+)
 
 __all__ = [
     "NONE",
@@ -144,10 +149,9 @@ class Quantizer:
             return np.zeros_like(u)
         if self.mode == "synthetic":
             return np.full_like(u, self.eps) if self.kind == "additive" else self.eps * u * u
-        h = np.full_like(u, self.step) if self.kind == "additive" else relative_spacing(u, self.step)
-        safe = np.where(h > 0, h, 1.0)
-        frac = u / safe - np.floor(u / safe)
-        return np.where(h > 0, frac * (1.0 - frac) * h * h, 0.0)
+        if self.kind == "additive":
+            return stochastic_round_variance(u, self.step)
+        return stochastic_round_relative_variance(u, self.step)
 
 
 #: The identity (full precision).

@@ -39,8 +39,11 @@ __all__ = [
     "linear_ramp",
     "normalized_mirror_sigmoid",
     "parq_map",
+    "relative_spacing",
     "stochastic_round",
     "stochastic_round_relative",
+    "stochastic_round_relative_variance",
+    "stochastic_round_variance",
 ]
 
 
@@ -124,23 +127,47 @@ def _as_generator(rng) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
+def _check_step(value: float, name: str) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite nonnegative number; got {value}.")
+    return float(value)
+
+
+def _cells(x: np.ndarray, h) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x = (k + p) h with k integer and p in [0, 1); where h = 0, p = 0 and k h is replaced by x."""
+    spacing = np.where(h > 0, h, 1.0)
+    z = x / spacing
+    k = np.floor(z)
+    p = np.where(h > 0, z - k, 0.0)
+    return np.where(h > 0, k * spacing, x), p, spacing
+
+
+def _round_to_cells(x: np.ndarray, h, rng) -> np.ndarray:
+    low, p, spacing = _cells(x, h)
+    up = _as_generator(rng).random(x.shape) < p
+    return low + np.where(up, spacing, 0.0)
+
+
+def _cell_variance(x: np.ndarray, h) -> np.ndarray:
+    _, p, spacing = _cells(x, h)
+    return p * (1.0 - p) * spacing**2
+
+
 def stochastic_round(x, step: float, rng=None) -> np.ndarray:
     """Unbiased stochastic rounding of ``x`` onto ``step * Z`` (integer-like quantization).
 
     With k = floor(x / step) and p = x / step - k, it returns (k + 1) step with probability p and
-    k step otherwise, so E[Q(x)] = x and Var[Q(x) | x] = p (1 - p) step^2 <= step^2 / 4.  No range
-    clipping (saturation would be biased).  ``step = 0`` is the identity.  ``rng``: a NumPy
-    Generator or seed.
+    k step otherwise, so E[Q(x)] = x and Var[Q(x) | x] = p (1 - p) step^2 <= step^2 / 4
+    (:func:`stochastic_round_variance`).  No range clipping (saturation would be biased).
+    ``step = 0`` is the identity.  ``rng``: a NumPy Generator or seed.
     """
-    if not math.isfinite(step) or step < 0:
-        raise ValueError(f"step must be a finite nonnegative number; got {step}.")
-    x = np.asarray(x, dtype=np.float64)
-    if step == 0:
-        return x.copy()
-    z = x / step
-    k = np.floor(z)
-    up = _as_generator(rng).random(x.shape) < (z - k)
-    return (k + up) * step
+    step = _check_step(step, "step")
+    return _round_to_cells(np.asarray(x, dtype=np.float64), step, rng)
+
+
+def stochastic_round_variance(x, step: float) -> np.ndarray:
+    """Var[Q(x) | x] = p (1 - p) step^2 of :func:`stochastic_round`, elementwise."""
+    return _cell_variance(np.asarray(x, dtype=np.float64), _check_step(step, "step"))
 
 
 def relative_spacing(x, rel_step: float) -> np.ndarray:
@@ -154,19 +181,17 @@ def relative_spacing(x, rel_step: float) -> np.ndarray:
 def stochastic_round_relative(x, rel_step: float, rng=None) -> np.ndarray:
     """Unbiased stochastic rounding onto a floating-point-like grid (multiplicative quantization).
 
-    The spacing at x is h(x) = ``rel_step`` * 2**floor(log2|x|), i.e. |x| h-relative precision between
-    rel_step / 2 and rel_step (``rel_step = 2**-m`` emulates m mantissa bits, no exponent limits);
-    x is rounded stochastically to a neighbouring multiple of h(x), so E[Q(x)] = x,
-    Var[Q(x) | x] <= h(x)^2 / 4 <= (rel_step x)^2 / 4, and 0 stays 0.  ``rel_step = 0`` is the identity.
+    The spacing at x is h(x) = ``rel_step`` * 2**floor(log2|x|) (:func:`relative_spacing`), a relative
+    precision between rel_step / 2 and rel_step (``rel_step = 2**-m`` emulates m mantissa bits, with
+    no exponent limits); x is rounded stochastically to a neighbouring multiple of h(x), so
+    E[Q(x)] = x, Var[Q(x) | x] <= h(x)^2 / 4 <= (rel_step x)^2 / 4 and 0 stays 0.  ``rel_step = 0``
+    is the identity.
     """
-    if not math.isfinite(rel_step) or rel_step < 0:
-        raise ValueError(f"rel_step must be a finite nonnegative number; got {rel_step}.")
     x = np.asarray(x, dtype=np.float64)
-    if rel_step == 0:
-        return x.copy()
-    h = relative_spacing(x, rel_step)
-    safe = np.where(h > 0, h, 1.0)
-    z = x / safe
-    k = np.floor(z)
-    up = _as_generator(rng).random(x.shape) < (z - k)
-    return np.where(h > 0, (k + up) * safe, x)
+    return _round_to_cells(x, relative_spacing(x, _check_step(rel_step, "rel_step")), rng)
+
+
+def stochastic_round_relative_variance(x, rel_step: float) -> np.ndarray:
+    """Var[Q(x) | x] of :func:`stochastic_round_relative`, elementwise."""
+    x = np.asarray(x, dtype=np.float64)
+    return _cell_variance(x, relative_spacing(x, _check_step(rel_step, "rel_step")))

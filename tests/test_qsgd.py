@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from cvxpar import qsgd
-from cvxpar.quantizers import relative_spacing, stochastic_round, stochastic_round_relative
+from cvxpar.quantizers import (
+    relative_spacing,
+    stochastic_round,
+    stochastic_round_relative,
+    stochastic_round_relative_variance,
+    stochastic_round_variance,
+)
 
 DRAWS = 40_000
 
@@ -27,6 +33,7 @@ def test_stochastic_round_is_unbiased_with_variance_p1p(step):
     assert np.allclose(np.round(draws / step), draws / step)  # on the grid
     frac = x / step - np.floor(x / step)
     var = frac * (1 - frac) * step**2
+    assert np.allclose(stochastic_round_variance(x, step), var)
     assert np.all(var <= step**2 / 4 + 1e-15)
     assert np.all(_z(draws.mean(axis=0), x, var, DRAWS) < 4.5)
     assert np.allclose(draws.var(axis=0), var, rtol=0.05, atol=1e-12)
@@ -38,8 +45,9 @@ def test_stochastic_round_relative_is_unbiased_and_multiplicative():
     rel = 2.0**-3
     draws = stochastic_round_relative(np.broadcast_to(x, (DRAWS, x.size)), rel, rng=2)
     h = relative_spacing(x, rel)
-    frac = np.where(h > 0, x / np.where(h > 0, h, 1) - np.floor(x / np.where(h > 0, h, 1)), 0)
+    frac = np.array([xi / hi - np.floor(xi / hi) if hi > 0 else 0.0 for xi, hi in zip(x, h, strict=True)])
     var = frac * (1 - frac) * h**2
+    assert np.allclose(stochastic_round_relative_variance(x, rel), var)
     assert np.all(var <= (rel * x) ** 2 / 4 + 1e-18)
     assert np.all(_z(draws.mean(axis=0), x, var, DRAWS) < 4.5)
     assert np.allclose(draws.var(axis=0), var, rtol=0.05, atol=1e-18)
