@@ -1,0 +1,365 @@
+"""CuPy fast paths for the accelerated proximal-gradient tail, and their NumPy reference.
+
+One iteration of FISTA with gradient restart (Beck & Teboulle 2009, eq. (4.1)-(4.3); restart
+test of O'Donoghue & Candes 2015, sec. 3.2) on k columns at once, for a quadratic loss whose
+gradient is affine, written so that the extrapolated point is never stored:
+
+    y      = x + beta_j (x - x_prev)                      (extrapolation, per column j)
+    grad_y = (1 + beta_j) g - beta_j g_prev               (g = grad f(x): exact for an affine gradient)
+    x_new  = prox_{t lam_j psi}(y - t grad_y)             (search in prox_table(psi, t lam_j), then shift)
+    p_j    = sum_i (y - x_new)_i (x_new - x)_i            (restart when p_j > 0)
+    r_j    = max_i dist(-g_i, lam_j dpsi(x_i))            (stationarity of x: the certificate's residual)
+    s_j    = max_i |g_i|                                  (the certificate's scale max(1, s_j))
+
+One ``ElementwiseKernel`` does all of it per element; three column reductions in float64 follow
+(only the first every iteration), and a k-element kernel updates the momentum.  Nothing is read
+back to the host: the caller reads r and s every few iterations.  The products with A are cuBLAS
+GEMM/GEMV calls that read a C-ordered A in place for both A x and A^T r (:func:`gemm`).
+
+:func:`fista_tail_reference` is the same computation in NumPy, statement for statement (the CuPy
+kernel is checked against it on a GPU; it is checked against the unfused array-API step of
+:mod:`cvxpar.batch` on the CPU).
+
+**Wiring into a single-vector solver** (k = 1): keep x, x_prev, g = grad f(x), g_prev and
+beta (a length-1 float64 array); per iteration call ``tail = FistaTail(psi, lam=[lam], t=1/L)``
+once, then ``x_new, p, r, s = tail(x[:, None], x_prev[:, None], g[:, None], g_prev[:, None], beta,
+want_residual)``, compute ``g_new = A^T (A x_new - b)`` with :func:`gemm`, and update beta with
+:func:`momentum`.  Per-coordinate lam arrays and non-quadratic losses (where grad_y is not the
+extrapolation of the gradients) are not covered: use the array-API path there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvxpar.prox import TIE_ULPS, prox_table
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class PackedTables:
+    """The prox tables of t_j * psi for k step sizes t_j, one row per column, padded.
+
+    ``thr`` (k, P-1) is padded with +inf, so a search never enters the padding; the piece
+    arrays (k, P) repeat their last entry; ``n_pieces[j]`` is the true length of row j.
+    """
+
+    thr: np.ndarray
+    slope: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    ax: np.ndarray
+    av: np.ndarray
+    n_pieces: np.ndarray
+    exact: bool
+
+    @property
+    def width(self) -> int:
+        return int(self.slope.shape[1])
+
+
+def pack_tables(psi, taus) -> PackedTables:
+    """Rows ``prox_table(psi, tau_j)`` (the threshold tables of :mod:`cvxpar.prox`) for each tau_j."""
+    tables = [prox_table(psi, float(tau)) for tau in np.asarray(taus, dtype=np.float64).reshape(-1)]
+    width = max(tb.slope.size for tb in tables)
+    k = len(tables)
+
+    def rows(name, fill=None):
+        out = np.empty((k, width - 1 if name == "thresholds" else width))
+        for j, tb in enumerate(tables):
+            a = getattr(tb, name)
+            out[j, : a.size] = a
+            out[j, a.size :] = fill if fill is not None else a[-1]
+        return out
+
+    return PackedTables(
+        thr=rows("thresholds", np.inf),
+        slope=rows("slope"),
+        lo=rows("lo"),
+        hi=rows("hi"),
+        ax=rows("anchor_x"),
+        av=rows("anchor_value"),
+        n_pieces=np.array([tb.slope.size for tb in tables], dtype=np.int32),
+        exact=all(tb.exact for tb in tables),
+    )
+
+
+# ---------------------------------------------------------------------- NumPy reference
+def _candidate(v, tau, slope, lo, hi, ax, av):
+    """The prox objective's minimizer over one piece, its value and rounding scale (as cvxpar.prox)."""
+    shift = tau * slope
+    x = np.minimum(np.maximum(v - shift, lo), hi)
+    tav = tau * av
+    pp = tav + shift * (x - ax)
+    hs = 0.5 * (x - v) * (x - v)
+    return x, pp + hs, np.abs(pp) + hs + np.abs(tav)
+
+
+def _prox_rows(v, tau, tables: PackedTables):
+    """x = prox_{tau_j psi}(v[:, j]) by the kernel's rule: search, then the neighbours if not exact."""
+    n, k = v.shape
+    out = np.empty_like(v)
+    for j in range(k):
+        npc = int(tables.n_pieces[j])
+        vj = v[:, j]
+        a = np.searchsorted(tables.thr[j, : npc - 1], vj, side="left")
+        first = a if tables.exact else np.maximum(a - 1, 0)
+        last = a if tables.exact else np.minimum(a + 1, npc - 1)
+        bx = bf = bs = None
+        for off in range(3):
+            kk = first + off
+            live = kk <= last
+            kk = np.minimum(kk, npc - 1)
+            cand = _candidate(vj, tau[j], *(getattr(tables, f)[j, kk] for f in ("slope", "lo", "hi", "ax", "av")))
+            if bx is None:
+                bx, bf, bs = cand
+                continue
+            cx, cf, cs = cand
+            tol = TIE_ULPS * _EPS * (bs + cs)
+            take = live & (
+                (cf < bf - tol) | ((np.abs(cf - bf) <= tol) & ((np.abs(cx) < np.abs(bx)) | ((np.abs(cx) == np.abs(bx)) & (cx < bx))))
+            )
+            bx, bf, bs = np.where(take, cx, bx), np.where(take, cf, bf), np.where(take, cs, bs)
+        out[:, j] = np.where(np.isnan(vj), vj, bx)
+    return out
+
+
+def _stationarity(x, g, lam, q, s, domain):
+    """dist(-g, lam dpsi(x)) elementwise, dpsi the Clarke subdifferential ([lo, hi] of adjacent slopes)."""
+    piece = np.searchsorted(q, x, side="right")
+    jq = np.clip(piece - 1, 0, q.size - 1)
+    right = s[piece]
+    left = np.where(x == q[jq], s[jq], right)
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+
+    def scale(v):
+        return np.where(lam > 0, lam * np.where(lam > 0, v, 0.0), np.where(np.isfinite(v), 0.0, v))
+
+    c = -g
+    dist = np.maximum(np.maximum(scale(lo) - c, c - scale(hi)), 0.0)
+    return np.where((x < domain[0]) | (x > domain[1]), np.inf, dist)
+
+
+def fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, tables: PackedTables, psi, want_residual=True):
+    """The fused tail in NumPy: ``(x_new, p, r, s)`` as defined in the module docstring.
+
+    x, x_prev, g, g_prev: (n, k) arrays of one float dtype (x_new keeps it); beta, lam: (k,);
+    t: the step; ``tables = pack_tables(psi, t * lam)``.  p, r, s are float64 (k,); r and s
+    are NaN when ``want_residual`` is False.
+    """
+    dtype = x.dtype
+    x64, xp64, g64, gp64 = (np.asarray(a, dtype=np.float64) for a in (x, x_prev, g, g_prev))
+    beta = np.asarray(beta, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    y = x64 + beta * (x64 - xp64)
+    gy = (1.0 + beta) * g64 - beta * gp64
+    x_new = _prox_rows(y - t * gy, t * lam, tables).astype(dtype)
+    xn64 = x_new.astype(np.float64)
+    p = np.sum((y - xn64) * (xn64 - x64), axis=0)
+    if not want_residual:
+        nan = np.full(x.shape[1], np.nan)
+        return x_new, p, nan, nan
+    r = np.max(_stationarity(x64, g64, lam, psi.breakpoints, psi.slopes, psi.domain), axis=0)
+    s = np.max(np.abs(g64), axis=0)
+    return x_new, p, r, s
+
+
+def momentum(xp, theta, p, accelerate: bool):
+    """(theta_next, beta): FISTA's theta_{k+1} = (1 + sqrt(1 + 4 theta_k^2)) / 2 and
+    beta = (theta_k - 1) / theta_{k+1}, reset to (1, 0) where the restart quantity p > 0."""
+    if not accelerate:
+        return xp.ones_like(theta), xp.zeros_like(theta)
+    theta_next = (1.0 + xp.sqrt(1.0 + 4.0 * theta * theta)) / 2.0
+    beta = (theta - 1.0) / theta_next
+    restart = p > 0
+    return xp.where(restart, xp.ones_like(theta), theta_next), xp.where(restart, xp.zeros_like(beta), beta)
+
+
+# ---------------------------------------------------------------------- CuPy kernels
+_TAIL_SOURCE = r"""
+const int j = (int)(i % k);
+const double xv = (double)x, b = beta[j], lj = lam[j], tau = t * lj;
+const double y = xv + b * (xv - (double)x_prev);
+const double gv = (double)g;
+const double gy = (1.0 + b) * gv - b * (double)g_prev;
+const double v = y - t * gy;
+double best_x = v;
+if (v == v) {
+    const int npc = n_pieces[j];
+    const ptrdiff_t trow = (ptrdiff_t)j * (width - 1), prow = (ptrdiff_t)j * width;
+    int a = 0, e = npc - 1;
+    while (a < e) { int mid = (a + e) >> 1; if (thr[trow + mid] < v) a = mid + 1; else e = mid; }
+    const int first = exact ? a : (a > 0 ? a - 1 : 0);
+    const int last = exact ? a : (a + 1 < npc ? a + 1 : npc - 1);
+    double best_f = 0, best_s = 0;
+    for (int kk = first; kk <= last; ++kk) {
+        const double sl = slope[prow + kk], l = lo[prow + kk], h = hi[prow + kk];
+        const double anx = ax[prow + kk], anv = av[prow + kk];
+        const double sh = tau * sl, tav = tau * anv;
+        double xc = v - sh;
+        xc = xc < l ? l : (xc > h ? h : xc);
+        const double pp = tav + sh * (xc - anx);
+        const double hs = 0.5 * (xc - v) * (xc - v);
+        const double f = pp + hs, sc = fabs(pp) + hs + fabs(tav);
+        bool take = (kk == first);
+        if (!take) {
+            const double tol = tie_ulps * 2.220446049250313e-16 * (best_s + sc);
+            take = (f < best_f - tol) ||
+                   (fabs(f - best_f) <= tol && (fabs(xc) < fabs(best_x) || (fabs(xc) == fabs(best_x) && xc < best_x)));
+        }
+        if (take) { best_x = xc; best_f = f; best_s = sc; }
+    }
+}
+x_new = (T)best_x;
+const double xn = (double)x_new;
+prod = (y - xn) * (xn - xv);
+if (want) {
+    int a = 0, e = nq;
+    while (a < e) { int mid = (a + e) >> 1; if (q[mid] <= xv) a = mid + 1; else e = mid; }
+    const int jq = a > 0 ? a - 1 : 0;
+    const double right = s[a];
+    const double left = (xv == q[jq]) ? s[jq] : right;
+    double slo = fmin(left, right), shi = fmax(left, right);
+    slo = lj > 0 ? lj * slo : (isfinite(slo) ? 0.0 : slo);
+    shi = lj > 0 ? lj * shi : (isfinite(shi) ? 0.0 : shi);
+    const double c = -gv;
+    double d = fmax(fmax(slo - c, c - shi), 0.0);
+    dist = (xv < dom_lo || xv > dom_hi) ? CUDART_INF : d;
+    gabs = fabs(gv);
+} else {
+    dist = 0.0;
+    gabs = 0.0;
+}
+"""
+
+_MOMENTUM_SOURCE = r"""
+if (!accelerate) { theta_next = 1.0; beta = 0.0; }
+else if (p > 0) { theta_next = 1.0; beta = 0.0; }
+else {
+    theta_next = 0.5 * (1.0 + sqrt(1.0 + 4.0 * theta * theta));
+    beta = (theta - 1.0) / theta_next;
+}
+"""
+
+_kernels: dict[str, object] = {}
+
+
+def _kernel(name: str):
+    """Compile on first use (CuPy caches the binary on disk)."""
+    if name not in _kernels:
+        import cupy
+
+        if name == "tail":
+            _kernels[name] = cupy.ElementwiseKernel(
+                "T x, T x_prev, T g, T g_prev, raw float64 beta, raw float64 lam, float64 t, int64 k, "
+                "raw float64 thr, raw float64 slope, raw float64 lo, raw float64 hi, raw float64 ax, raw float64 av, "
+                "raw int32 n_pieces, int32 width, bool exact, raw float64 q, int32 nq, raw float64 s, "
+                "float64 dom_lo, float64 dom_hi, bool want, float64 tie_ulps",
+                "T x_new, float64 prod, float64 dist, float64 gabs",
+                _TAIL_SOURCE,
+                "cvxpar_fista_tail",
+                preamble="#include <math_constants.h>",
+            )
+        else:
+            _kernels[name] = cupy.ElementwiseKernel(
+                "float64 theta, float64 p, bool accelerate",
+                "float64 theta_next, float64 beta",
+                _MOMENTUM_SOURCE,
+                "cvxpar_fista_momentum",
+            )
+    return _kernels[name]
+
+
+class FistaTail:
+    """The fused tail on CuPy arrays for one PAR, k per-column lam_j and one step t.
+
+    Holds the packed prox tables and the scratch buffers on the device; call it once per
+    iteration.  ``select(idx)`` keeps only the columns ``idx`` (host integers), for callers that
+    drop converged columns.
+    """
+
+    def __init__(self, psi, lam, t: float) -> None:
+        import cupy
+
+        self.psi = psi
+        self.lam_host = np.asarray(lam, dtype=np.float64).reshape(-1)
+        self.t = float(t)
+        self._q = cupy.asarray(psi.breakpoints)
+        self._s = cupy.asarray(psi.slopes)
+        self._upload()
+
+    def _upload(self) -> None:
+        import cupy
+
+        tables = pack_tables(self.psi, self.t * self.lam_host)
+        self.tables = tables
+        self._dev = {f: cupy.asarray(getattr(tables, f).ravel()) for f in ("thr", "slope", "lo", "hi", "ax", "av", "n_pieces")}
+        self._lam = cupy.asarray(self.lam_host)
+        self._buffers = None
+
+    def set_step(self, t: float) -> None:
+        """A new step size: rebuild the tables (thresholds depend on t * lam_j)."""
+        self.t = float(t)
+        self._upload()
+
+    def select(self, idx) -> None:
+        self.lam_host = self.lam_host[np.asarray(idx)]
+        self._upload()
+
+    def __call__(self, x, x_prev, g, g_prev, beta, want_residual: bool):
+        import cupy
+
+        k = x.shape[1]
+        if self._buffers is None or self._buffers[0].shape != x.shape:
+            self._buffers = tuple(cupy.empty(x.shape, dtype=cupy.float64) for _ in range(3))
+        prod, dist, gabs = self._buffers
+        x_new = cupy.empty_like(x)  # the caller keeps it as the next x; prod/dist/gabs are scratch
+        d = self._dev
+        lo_dom, hi_dom = self.psi.domain
+        _kernel("tail")(
+            x, x_prev, g, g_prev, beta, self._lam, self.t, k,
+            d["thr"], d["slope"], d["lo"], d["hi"], d["ax"], d["av"], d["n_pieces"], np.int32(self.tables.width),
+            bool(self.tables.exact), self._q, np.int32(self._q.size), self._s, float(lo_dom), float(hi_dom),
+            bool(want_residual), TIE_ULPS,
+            x_new, prod, dist, gabs,
+        )
+        p = cupy.sum(prod, axis=0)
+        if not want_residual:
+            return x_new, p, None, None
+        return x_new, p, cupy.max(dist, axis=0), cupy.max(gabs, axis=0)
+
+
+def momentum_cupy(theta, p, accelerate: bool):
+    """:func:`momentum` as one k-element kernel."""
+    return _kernel("momentum")(theta, p, bool(accelerate))
+
+
+def gemm(A, X, out, trans: bool = False, alpha: float = 1.0, beta: float = 0.0):
+    """out <- alpha op(A) X + beta out with cuBLAS, op(A) = A or A^T, A read in place (no transpose copy).
+
+    1-D X and out use GEMV; 2-D use GEMM.  ``out`` must be C-contiguous.
+    """
+    from cupy import cublas
+
+    op = "T" if trans else "N"
+    if X.ndim == 1:
+        cublas.gemv(op, alpha, A, X, beta, out)
+        return out
+    return cublas.gemm(op, "N", A, X, out=out, alpha=alpha, beta=beta)
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees a CUDA device."""
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+__all__ = ["FistaTail", "PackedTables", "fista_tail_reference", "gemm", "gpu_available", "momentum", "momentum_cupy", "pack_tables"]
+

