@@ -132,7 +132,7 @@ class ParAtom(Elementwise):
     # ------------------------------------------------------------------ DCP / DQCP
     def sign_from_args(self) -> tuple[bool, bool]:
         """Exact: the inf and sup of psi over the range the argument's sign allows."""
-        low, high = _psi_range(self.psi, *_sign_range(self.args[0]))
+        low, high = psi_range(self.psi, *_sign_range(self.args[0]))
         return bool(low >= 0), bool(high <= 0)
 
     def is_atom_convex(self) -> bool:
@@ -194,7 +194,7 @@ def _slopes_on(psi: PAR, lo: float, hi: float) -> np.ndarray:
     return psi.slopes[meets]
 
 
-def _psi_range(psi: PAR, lo: float, hi: float) -> tuple[float, float]:
+def psi_range(psi: PAR, lo: float, hi: float) -> tuple[float, float]:
     """inf and sup of psi over [lo, hi] intersected with its domain ((+inf, -inf) when empty)."""
     dom_lo, dom_hi = psi.domain
     a, b = max(lo, dom_lo), min(hi, dom_hi)
