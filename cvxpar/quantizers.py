@@ -20,6 +20,8 @@ Unbiased stochastic rounding (arXiv 2510.18259 assumes E[Q(u) | u] = u; parq_and
 - :func:`stochastic_round_relative`: onto a floating-point-like grid whose spacing is
   ``rel_step * 2**floor(log2|x|)`` (``rel_step = 2**-m`` is m mantissa bits; "multiplicative");
   conditional variance <= (rel_step * |x|)^2 / 4.
+- :func:`stochastic_round_variance`, :func:`stochastic_round_relative_variance`: those conditional
+  variances, exactly (NumPy only, like the rounding itself).
 
 The deterministic maps work on NumPy, CuPy and Array-API arrays and return the same array type.
 """
