@@ -89,6 +89,9 @@ class _Cached:
     x: np.ndarray | None = None
 
 
+#: CVXPY's compilation keywords: meaningless here (nothing is compiled), accepted and ignored.
+_COMPILATION_OPTIONS = ("enforce_dpp", "ignore_dpp", "canon_backend")
+
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -103,9 +106,11 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
     from cvxpar.bridge import assemble
 
     start = time.perf_counter()
-    for key in ("solver", "solver_path"):
-        if options.pop(key, None) is not None:
+    for key in ("solver", "solver_path", "gp", "qcp", "requires_grad"):
+        if options.pop(key, None):
             raise ValueError(f"{key}= does not apply to method='cvxpar'; drop it or call problem.solve(solver=...).")
+    for key in _COMPILATION_OPTIONS:
+        options.pop(key, None)
     cached = _CACHE.get(problem)
     if cached is None:
         structure = parse(problem)

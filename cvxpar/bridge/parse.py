@@ -119,7 +119,9 @@ def parse(problem: cp.Problem) -> Structure:
             x.name(),
         )
     if not isinstance(problem.objective, cp.Minimize):
-        _refuse(problem, "the objective is a Maximize; write it as Minimize(-f).", str(problem.objective))
+        _refuse(
+            problem, "the objective is a Maximize; cvxpar minimizes, so write Maximize(g) as Minimize(-g).", "Maximize"
+        )
     s = Structure(x)
     _read_attributes(problem, s)
     root = problem.objective.expr
@@ -211,7 +213,7 @@ def _leaf(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
         s.par_params = s.par_params or wp
         return
     wp = wp or bool(node.parameters())
-    if isinstance(node, quad_over_lin) and node.args[0].ndim <= 1 and not node.args[1].variables():
+    if isinstance(node, quad_over_lin) and not node.args[1].variables():
         r, y = node.args
         yv = value_of(y)
         _smooth(s, SmoothTerm("square", _affine(problem, r, x), lambda: np.full(r.size, w()[0] / yv()), src), wp)

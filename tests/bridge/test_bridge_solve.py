@@ -46,6 +46,12 @@ def _convex_problems():
             cp.Minimize(cp.sum(cp.logistic(-cp.multiply(Y, A @ x))) + lam * 10 * cp.sum(cvxpar.par(x, RIDGE))),
             [x <= 1.5, x >= -1.5],
         ),
+        "logistic, 0/1 labels": cp.Problem(
+            cp.Minimize(cp.sum(cp.logistic(A @ x) - cp.multiply((Y + 1) / 2, A @ x)) / M + 0.02 * cp.norm1(x))
+        ),
+        "logistic, multiply(-y, .)": cp.Problem(
+            cp.Minimize(cp.sum(cp.logistic(cp.multiply(-Y, A @ x))) + cp.sum(cvxpar.par(x, RIDGE)))
+        ),
         "huber + par": cp.Problem(cp.Minimize(cp.sum(cp.huber(A @ x - B, 0.5)) + cp.sum(cvxpar.par(x, RIDGE)))),
         "quad_form + q@x + nonneg": cp.Problem(cp.Minimize(cp.quad_form(xn, P) + Q @ xn + 0.1 * cp.norm1(xn))),
         "sparse A": cp.Problem(cp.Minimize(0.5 * cp.sum_squares(sp.csr_matrix(A) @ x - B) + 2.0 * cp.norm1(x))),
@@ -63,7 +69,7 @@ def test_matches_clarabel(name):
     assert value == problem.value
     assert problem.status == cp.OPTIMAL, problem.solver_stats.extra_stats
     x = problem.variables()[0].value.copy()
-    ref = problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    ref = problem.solve(solver="CLARABEL", tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9)
     assert value == pytest.approx(ref, rel=RTOL, abs=1e-9)
     problem.variables()[0].value = x
     for c in problem.constraints:
@@ -158,3 +164,18 @@ def test_unsupported_problem_raises_through_problem_solve():
 
 def test_method_is_registered_by_importing_cvxpar():
     assert "cvxpar" in cp.Problem.REGISTERED_SOLVE_METHODS
+
+
+def test_column_variable_keeps_its_shape():
+    x = cp.Variable((N, 1))
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B[:, None]) + cp.norm1(x)))
+    value = problem.solve(method="cvxpar")
+    assert x.value.shape == (N, 1)
+    assert value == pytest.approx(problem.solve(solver="CLARABEL"), rel=RTOL)
+
+
+def test_cvxpy_only_options_are_refused():
+    x = cp.Variable(N)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(x)))
+    with pytest.raises(ValueError, match="gp="):
+        problem.solve(method="cvxpar", gp=True)
