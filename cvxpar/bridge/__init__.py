@@ -64,7 +64,8 @@ from cvxpy.problems.problem import SolverStats
 from cvxpy.reductions.solution import Solution, failure_solution
 
 from cvxpar.bridge.errors import UnsupportedProblemError
-from cvxpar.bridge.parse import Structure, alternative, parse
+from cvxpar.bridge.parse import Structure, alternative
+from cvxpar.bridge.parse import parse as parse_problem
 
 __all__ = ["solve_problem", "UnsupportedProblemError", "SOLVER_NAME", "STATUS_MAP"]
 
@@ -113,7 +114,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         options.pop(key, None)
     cached = _CACHE.get(problem)
     if cached is None:
-        structure = parse(problem)
+        structure = parse_problem(problem)
         cached = _Cached(structure, alternative(problem))
         _CACHE[problem] = cached
     st = cached.structure

@@ -179,3 +179,18 @@ def test_cvxpy_only_options_are_refused():
     problem = cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(x)))
     with pytest.raises(ValueError, match="gp="):
         problem.solve(method="cvxpar", gp=True)
+
+
+def test_resolves_reuse_the_parsed_problem(monkeypatch):
+    import cvxpar.bridge as bridge
+
+    calls = []
+    original = bridge.parse_problem
+    monkeypatch.setattr(bridge, "parse_problem", lambda p: calls.append(p) or original(p))
+    x = cp.Variable(N)
+    lam = cp.Parameter(nonneg=True, value=1.0)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + lam * cp.norm1(x)))
+    for v in (1.0, 0.5, 0.25):
+        lam.value = v
+        problem.solve(method="cvxpar")
+    assert len(calls) == 1
