@@ -189,6 +189,36 @@ def test_additive_activation_and_gradient_noise_acts_like_label_noise(small):
     assert 2.0 < ratios[0] < 4.0 and 2.0 < ratios[1] < 4.0  # sigma^2 -> sigma^2 + 2 eps: ~3x
 
 
+@pytest.mark.parametrize(
+    ("quant", "batch", "averaging", "at_optimum"),
+    [
+        (None, 1, "full", False),
+        (None, 2, "tail", False),
+        (qsgd.QuantConfig(data=qsgd.additive(0.01)), 1, "full", False),
+        (qsgd.QuantConfig.on(qsgd.additive(0.05)), 4, "full", False),
+        (qsgd.QuantConfig(params=qsgd.additive(0.5), labels=qsgd.additive(0.3)), 4, "tail", True),
+    ],
+)
+def test_simulation_matches_the_exact_expected_risk(quant, batch, averaging, at_optimum):
+    """expected_risk (closed second-moment recursion) is an independent reference for simulate."""
+    problem = qsgd.LinearRegression.power_law(30)
+    kw = {"batch_size": batch, "averaging": averaging, "checkpoints": [10, 100, 600]}
+    kw["w0"] = problem.w_star if at_optimum else None
+    exact = qsgd.expected_risk(problem, 600, 0.1, quant, **kw)
+    run = qsgd.simulate(problem, 600, 0.1, quant, n_reps=300, seed=21, **kw)
+    assert np.all(np.abs(run.mean() - exact["risk"]) < 4.5 * run.sem())
+    assert np.all(np.abs(run.mean(quantized=True) - exact["risk_quantized"]) < 4.5 * run.sem(quantized=True))
+
+
+def test_expected_risk_is_for_additive_synthetic_quantizers_only(small):
+    with pytest.raises(ValueError, match="additive synthetic"):
+        qsgd.expected_risk(small, 10, 0.1, qsgd.QuantConfig(data=qsgd.multiplicative(0.01)))
+    with pytest.raises(ValueError, match="additive synthetic"):
+        qsgd.expected_risk(small, 10, 0.1, qsgd.QuantConfig(labels=qsgd.additive(0.01, "rounding")))
+    exact = qsgd.expected_risk(small, 2000, 0.1, checkpoints=[50, 200, 2000])
+    assert np.all(np.diff(exact["risk"]) < 0) and np.array_equal(exact["risk"], exact["risk_quantized"])
+
+
 def test_divergence_is_flagged(small):
     run = _run(small, n_steps=1000, checkpoints=[1000], step_size=50.0, n_reps=4)
     assert run.diverged.all()
