@@ -19,8 +19,12 @@ def device(x):
 
 
 def prepare(x):
-    """Return ``(xp, array, was_scalar)``; Python scalars, lists and integer arrays become float64 NumPy."""
-    if isinstance(x, (int, float, np.number)) or isinstance(x, (list, tuple)):
+    """Return ``(xp, array, was_scalar)``; Python scalars, lists and integer arrays become float64 NumPy
+    (NumPy floating scalars keep their dtype)."""
+    if isinstance(x, np.floating):  # a NumPy scalar keeps its precision (np.float32 stays float32)
+        arr = np.asarray(x)
+        return array_namespace(arr), arr, True
+    if isinstance(x, (int, float, np.number, list, tuple)):
         arr = np.asarray(x, dtype=np.float64)
         return array_namespace(arr), arr, arr.ndim == 0
     if is_numpy_array(x):
@@ -43,4 +47,4 @@ def asarray_like(xp, values, like):
     """``values`` (a NumPy array) in ``like``'s namespace, dtype and device."""
     if is_numpy_namespace(xp):
         return np.asarray(values, dtype=like.dtype)
-    return xp.asarray(np.asarray(values), dtype=like.dtype, device=device(like))
+    return xp.asarray(np.array(values), dtype=like.dtype, device=device(like))  # a writable copy (torch warns otherwise)

@@ -76,8 +76,10 @@ def search_index(thresholds: np.ndarray) -> SearchIndex:
     n = thr.size
     n_buckets = 1
     origin = inv_width = 0.0
-    if n >= 2 and np.isfinite(thr[0]) and np.isfinite(thr[-1]) and thr[-1] > thr[0]:
-        inv = BUCKETS_PER_THRESHOLD * n / (thr[-1] - thr[0])
+    with np.errstate(over="ignore"):
+        span = float(thr[-1] - thr[0]) if n >= 2 else 0.0
+    if np.isfinite(span) and span > 0:
+        inv = BUCKETS_PER_THRESHOLD * n / span
         if np.isfinite(inv):
             n_buckets, origin, inv_width = BUCKETS_PER_THRESHOLD * n, float(thr[0]), float(inv)
     buckets = _buckets_of(thr, origin, inv_width, n_buckets)

@@ -42,6 +42,7 @@ from cvxpar._validation import as_step
 #: Candidates whose prox objectives differ by less than this many ulps of their terms tie.
 TIE_ULPS = 64.0
 _CACHE_SIZE = 64
+_TIE_TOL = TIE_ULPS * float(np.finfo(np.float64).eps)  # a Python float: strict namespaces refuse NumPy scalars
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ def _pick(xp, best, cand):
     """Keep the better of two candidates (x, f, scale); ties go to the smaller |x|, then x."""
     bx, bf, bs = best
     cx, cf, cs = cand
-    tol = TIE_ULPS * np.finfo(np.float64).eps * (bs + cs)
+    tol = _TIE_TOL * (bs + cs)
     tie = xp.abs(cf - bf) <= tol
     better = (cf < bf - tol) | (tie & ((xp.abs(cx) < xp.abs(bx)) | ((xp.abs(cx) == xp.abs(bx)) & (cx < bx))))
     better = better & ~xp.isnan(cf)

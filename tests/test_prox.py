@@ -1,0 +1,424 @@
+"""cvxpar.prox: the exact proximal map of t*psi, against references that share no code with it.
+
+References: a dense grid plus a bounded scalar minimization (SciPy) on every piece, evaluated
+through ``par_strategies.reference_psi`` (np.interp); the Moreau identity through the
+conjugate PAR; firm nonexpansiveness, monotonicity and the optimality condition
+(v - x)/t in the Clarke subdifferential at x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from par_strategies import pars, prox_objective, reference_psi
+from scipy.optimize import minimize_scalar
+
+import cvxpar
+from cvxpar import PAR, _prox_kernels
+from cvxpar.prox import prox_table
+
+INF = np.inf
+t_scalar = st.one_of(st.just(0.0), st.floats(1e-3, 8.0), st.sampled_from([0.5, 1.0, 2.0]))
+
+
+def probe_points(psi: PAR, t, extra) -> np.ndarray:
+    """Random points plus the breakpoints and the points q_j + t*s where the prox changes regime."""
+    q, s = psi.breakpoints, psi.slopes
+    t_max = float(np.max(t))
+    finite = s[np.isfinite(s)]
+    shifted = (q[:, None] + t_max * finite[None, :]).ravel()
+    return np.concatenate((np.asarray(extra, dtype=np.float64), q, shifted, 0.5 * (q[1:] + q[:-1])))
+
+
+def brute_force_min(psi: PAR, v: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """min_x t*psi(x) + (x - v)^2/2 per element: a dense grid, the breakpoints, and SciPy's
+    bounded minimizer on every piece (a window around the data stands in for the outer rays)."""
+    q, s = psi.breakpoints, psi.slopes
+    lo_dom, hi_dom = psi.domain
+    s_max = float(np.max(np.abs(s[np.isfinite(s)]), initial=0.0))
+    best = np.empty(v.shape)
+    for i, (vi, ti) in enumerate(zip(v, t, strict=True)):
+        reach = ti * s_max + 1.0
+        left = max(lo_dom, min(q[0], vi) - reach)
+        right = min(hi_dom, max(q[-1], vi) + reach)
+        grid = np.concatenate((np.linspace(left, right, 4001), q[(q >= lo_dom) & (q <= hi_dom)]))
+        values = [np.min(prox_objective(psi, grid, vi, ti))]
+        edges = np.concatenate(([left], q[(q > left) & (q < right)], [right]))
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            res = minimize_scalar(
+                lambda x, vi=vi, ti=ti: float(prox_objective(psi, x, vi, ti)),
+                bounds=(a, b),
+                method="bounded",
+                options={"xatol": 1e-12},
+            )
+            values.append(res.fun)
+        best[i] = min(values)
+    return best
+
+
+def assert_global_min(psi: PAR, v, t, x) -> None:
+    v = np.asarray(v, dtype=np.float64)
+    t = np.broadcast_to(np.asarray(t, dtype=np.float64), v.shape).ravel()
+    v = v.ravel()
+    x = np.asarray(x, dtype=np.float64).ravel()
+    lo, hi = psi.domain
+    assert np.all((x >= lo) & (x <= hi)), "prox left the domain"
+    got = prox_objective(psi, x, v, t)
+    ref = brute_force_min(psi, v, t)
+    tol = 1e-9 * (1.0 + np.abs(ref) + t * np.abs(reference_psi(psi, x)))
+    bad = got > ref + tol
+    assert not bad.any(), f"prox not a global minimizer at v={v[bad]}, t={t[bad]}: {got[bad]} > {ref[bad]}"
+
+
+# ---------------------------------------------------------------------- global optimality
+@settings(max_examples=40)
+@given(pars(), t_scalar, st.lists(st.floats(-25, 25), min_size=1, max_size=4))
+def test_prox_is_global_minimizer_scalar_t(psi, t, extra):
+    v = probe_points(psi, t, extra)
+    v = v[:: max(1, v.size // 16)]  # SciPy per piece per element is slow; the enumeration test is denser
+    assert_global_min(psi, v, t, psi.prox(v, t))
+
+
+@settings(max_examples=40)
+@given(pars(), st.lists(st.tuples(st.floats(-25, 25), st.floats(0.0, 8.0)), min_size=1, max_size=8))
+def test_prox_is_global_minimizer_per_element_t(psi, pairs):
+    v = np.array([p[0] for p in pairs])
+    t = np.array([p[1] for p in pairs])
+    assert_global_min(psi, v, t, psi.prox(v, t))
+
+
+@given(pars(max_breakpoints=12), t_scalar, st.lists(st.floats(-25, 25), min_size=1, max_size=20))
+def test_global_optimality_by_enumeration(psi, t, extra):
+    """Faster and denser: every element against the best breakpoint and the best point of a fine grid."""
+    v = probe_points(psi, t, extra)
+    x = psi.prox(v, t)
+    q = psi.breakpoints
+    lo, hi = psi.domain
+    left = max(lo, min(q[0], v.min()) - 10.0 * (1 + t))
+    right = min(hi, max(q[-1], v.max()) + 10.0 * (1 + t))
+    grid = np.concatenate((np.linspace(left, right, 20001), q))
+    ref = np.min(prox_objective(psi, grid[None, :], v[:, None], t), axis=1)
+    got = prox_objective(psi, x, v, t)
+    assert np.all(got <= ref + 1e-9 * (1 + np.abs(ref)))
+
+
+# ---------------------------------------------------------------------- dtypes and shapes
+@pytest.mark.parametrize("shape", [(), (7,), (3, 4)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("per_element_t", [False, True])
+def test_dtype_and_shape(shape, dtype, per_element_t):
+    rng = np.random.default_rng(0)
+    grid = cvxpar.grids.uniform(0.5, 7)
+    for psi in (cvxpar.pars.ridge(grid), cvxpar.pars.sawtooth(grid), cvxpar.pars.staircase(grid), cvxpar.pars.parq(grid)):
+        v = np.asarray(3 * rng.standard_normal(shape), dtype=dtype)
+        t = rng.uniform(0, 2, shape) if per_element_t else 0.7
+        x = psi.prox(v, t)
+        assert isinstance(x, np.ndarray) and x.shape == shape and x.dtype == dtype
+        expected = psi.prox(v.astype(np.float64), t).astype(dtype)  # computed in float64, then rounded
+        np.testing.assert_array_equal(x, expected)
+        assert_global_min(psi, v.astype(np.float64), t, psi.prox(v.astype(np.float64), t))
+
+
+def test_python_scalars_lists_ints_and_noncontiguous():
+    psi = PAR([0.0], [0.0], -1.0, 1.0)
+    assert psi.prox(3.0) == 2.0 and isinstance(psi.prox(3.0), np.floating)
+    assert psi.prox(np.float32(3.0)).dtype == np.float32 and np.ndim(psi.prox(np.float32(3.0))) == 0
+    assert psi(np.float32(3.0)).dtype == np.float32
+    np.testing.assert_array_equal(psi.prox([3, -3, 0]), [2.0, -2.0, 0.0])
+    np.testing.assert_array_equal(psi.prox(np.array([3, -3])), [2.0, -2.0])
+    v = np.arange(12.0).reshape(3, 4)[:, ::2]
+    np.testing.assert_array_equal(psi.prox(v, 1.5), np.maximum(v - 1.5, 0.0))
+    t = np.array([[0.0], [1.0], [2.0]])  # broadcasts along rows
+    np.testing.assert_array_equal(psi.prox(v, t), np.maximum(v - t, 0.0))
+
+
+# ---------------------------------------------------------------------- convex-analysis identities
+def conjugate_par(psi: PAR) -> PAR:
+    """psi* as a PAR (convex psi): kinks at the distinct finite slopes, slopes the breakpoints."""
+    q, s = psi.breakpoints, psi.slopes
+    u = np.unique(s[np.isfinite(s)])
+    if u.size == 0:
+        u = np.array([0.0])
+    vals = np.max(u[:, None] * q[None, :] - psi.values[None, :], axis=1)
+    left = q[0] if s[0] == -INF else -INF
+    right = q[-1] if s[-1] == INF else INF
+    return PAR(u, vals, left, right)
+
+
+@given(pars("convex"), st.floats(0.05, 8.0), st.lists(st.floats(-25, 25), min_size=1, max_size=20))
+def test_moreau_identity(psi, t, extra):
+    v = probe_points(psi, t, extra)
+    conj = conjugate_par(psi)
+    u = np.linspace(-20, 20, 41)
+    np.testing.assert_allclose(conj(u), psi.conjugate(u), rtol=1e-9, atol=1e-9)
+    total = psi.prox(v, t) + t * conj.prox(v / t, 1.0 / t)
+    np.testing.assert_allclose(total, v, rtol=1e-9, atol=1e-9 * (1 + t))
+
+
+@given(pars("convex"), t_scalar, st.lists(st.floats(-25, 25), min_size=2, max_size=30))
+def test_firm_nonexpansiveness(psi, t, vs):
+    v = np.asarray(vs)
+    u = v[::-1].copy()
+    pu, pv = psi.prox(u, t), psi.prox(v, t)
+    lhs = (pu - pv) ** 2
+    rhs = (pu - pv) * (u - v)
+    assert np.all(lhs <= rhs + 1e-12 * (1 + np.abs(u) + np.abs(v)) ** 2)
+
+
+@given(pars(), t_scalar, st.lists(st.floats(-25, 25), min_size=1, max_size=30))
+def test_monotone_for_every_curvature(psi, t, vs):
+    v = np.sort(probe_points(psi, t, vs))
+    x = psi.prox(v, t)
+    assert np.all(np.diff(x) >= 0)
+
+
+@given(pars(), st.floats(1e-3, 8.0), st.lists(st.floats(-25, 25), min_size=1, max_size=30))
+def test_optimality_condition(psi, t, vs):
+    v = probe_points(psi, t, vs)
+    x = psi.prox(v, t)
+    lo, hi = psi.subdifferential(x)
+    g = (v - x) / t
+    tol = 1e-9 * (1 + np.abs(v) + np.abs(x)) / t
+    assert np.all((lo - tol <= g) & (g <= hi + tol))
+
+
+@given(pars(), st.floats(0.01, 4.0))
+def test_scalar_and_per_element_t_agree(psi, t):
+    v = np.linspace(-20, 20, 801)
+    x_scalar = psi.prox(v, t)
+    x_array = psi.prox(v, np.full_like(v, t))
+    got = prox_objective(psi, x_array, v, t)
+    ref = prox_objective(psi, x_scalar, v, t)
+    assert np.all(np.abs(got - ref) <= 1e-9 * (1 + np.abs(ref)))
+    if psi.is_convex:
+        np.testing.assert_allclose(x_array, x_scalar, rtol=0, atol=1e-12 * (1 + np.abs(v).max()))
+
+
+# ---------------------------------------------------------------------- hand-made cases
+def test_sawtooth_midpoints_tie_to_smaller_abs():
+    psi = cvxpar.pars.sawtooth([-2.0, -1.0, 0.0, 1.0, 2.0])
+    v = np.array([-1.5, -0.5, 0.5, 1.5])
+    np.testing.assert_array_equal(psi.prox(v, 2.0), [-1.0, 0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(psi.prox(v, np.full(4, 2.0)), [-1.0, 0.0, 0.0, 1.0])
+
+
+def test_symmetric_tie_goes_to_smaller_x():
+    psi = PAR([-1.0, 0.0, 1.0], [-1.0, 0.0, -1.0], -INF, INF)  # -|x| in [-1, 1]: x = +/-t tie at v = 0
+    assert psi.prox(0.0, 0.5) == -0.5
+    assert psi.prox(0.0, 2.0) == -1.0
+    np.testing.assert_array_equal(psi.prox(np.zeros(3), np.array([0.5, 2.0, 0.25])), [-0.5, -1.0, -0.25])
+    assert psi.prox(0.0, 0.0) == 0.0
+
+
+def test_t_zero_projects_onto_the_domain():
+    rng = np.random.default_rng(1)
+    v = rng.uniform(-5, 5, 50)
+    for psi in (
+        PAR([-1.0, 2.0], [3.0, -1.0], -INF, INF),
+        PAR([-1.0, 0.0, 2.0], [3.0, 5.0, -1.0], -INF, 4.0),
+        cvxpar.pars.sawtooth([0.0, 1.0, 2.0]),
+    ):
+        lo, hi = psi.domain
+        np.testing.assert_array_equal(psi.prox(v, 0.0), np.clip(v, lo, hi))
+        np.testing.assert_array_equal(psi.prox(v, np.zeros_like(v)), np.clip(v, lo, hi))
+
+
+def test_nan_and_infinite_inputs():
+    for psi in (PAR([0.0], [0.0], -1.0, 1.0), cvxpar.pars.sawtooth([-1.0, 0.0, 1.0])):
+        x = psi.prox(np.array([np.nan, 3.0, INF, -INF]), 0.5)
+        assert np.isnan(x[0]) and x[1] == psi.prox(3.0, 0.5)
+        np.testing.assert_array_equal(x[2:], [INF, -INF])
+        assert np.isnan(psi.prox(np.array([np.nan]), np.array([0.5]))[0])
+    boxed = PAR([-1.0, 1.0], [0.0, 0.0], -INF, INF)
+    np.testing.assert_array_equal(boxed.prox(np.array([INF, -INF, 0.3]), 0.5), [1.0, -1.0, 0.3])
+
+
+def test_walls_clip():
+    psi = cvxpar.pars.parq([-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(psi.prox(np.array([-100.0, 100.0, 1.2]), 0.1), [-1.0, 1.0, 1.0])
+    one_sided = PAR([0.0], [0.0], -INF, 1.0)  # x >= 0, slope 1: prox = max(v - t, 0)
+    v = np.linspace(-3, 3, 61)
+    np.testing.assert_allclose(one_sided.prox(v, 0.5), np.maximum(v - 0.5, 0.0), atol=1e-15)
+
+
+def test_single_breakpoint():
+    v = np.linspace(-3, 3, 61)
+    absolute = PAR([0.0], [0.0], -1.0, 1.0)
+    np.testing.assert_allclose(absolute.prox(v, 0.7), np.sign(v) * np.maximum(np.abs(v) - 0.7, 0.0), atol=1e-15)
+    point = PAR([2.0], [3.0], -INF, INF)
+    np.testing.assert_array_equal(point.prox(v, 0.7), np.full_like(v, 2.0))
+    tent = PAR([0.0], [0.0], 1.0, -1.0)  # -|x|: pushes away from 0; tie at v = 0 goes to -t
+    np.testing.assert_allclose(tent.prox(v, 0.5), v + 0.5 * np.where(v > 0, 1.0, -1.0), atol=1e-15)
+
+
+def test_convex_closed_form_plateaus_are_exact():
+    """PARQ eq. (7): plateau [q_k + t s_k, q_k + t s_{k+1}] -> q_k exactly, shifts in between."""
+    q = np.array([-1.0, 0.1, 0.3, 2.0])
+    psi = PAR.from_slopes(q, [-2.0, -0.5, 0.25, 1.0, 3.0])
+    t = 0.3
+    s = psi.slopes
+    for k in range(q.size):
+        plateau = np.linspace(q[k] + t * s[k], q[k] + t * s[k + 1], 11)
+        assert np.all(psi.prox(plateau[1:-1], t) == q[k])  # exact inside; the rounded ends are within an ulp
+        np.testing.assert_allclose(psi.prox(plateau[[0, -1]], t), q[k], rtol=0, atol=1e-15)
+        middle = 0.5 * (q[k] + t * s[k + 1] + (q[k + 1] if k + 1 < q.size else q[k] + 1) + t * s[k + 1])
+        assert psi.prox(middle, t) == pytest.approx(middle - t * s[k + 1], abs=1e-14)
+
+
+@pytest.mark.parametrize("bad_t", [-1.0, np.nan, INF, -INF])
+def test_bad_scalar_t(bad_t):
+    psi = PAR([0.0], [0.0], -1.0, 1.0)
+    with pytest.raises(ValueError, match="t must be a finite nonnegative number"):
+        psi.prox(np.ones(3), bad_t)
+
+
+@pytest.mark.parametrize("bad_t", [[0.5, -0.1], [0.5, np.nan], [INF, 0.0]])
+def test_bad_array_t(bad_t):
+    psi = PAR([0.0], [0.0], -1.0, 1.0)
+    with pytest.raises(ValueError, match="t must be finite and nonnegative everywhere"):
+        psi.prox(np.ones(2), np.array(bad_t))
+
+
+def test_t_shape_mismatch():
+    psi = PAR([0.0], [0.0], -1.0, 1.0)
+    with pytest.raises(ValueError, match=r"does not broadcast to v's shape \(3,\)"):
+        psi.prox(np.ones(3), np.ones(2))
+    with pytest.raises(ValueError, match="does not broadcast"):
+        psi.prox(np.ones(3), np.ones((2, 3)))
+
+
+# ---------------------------------------------------------------------- kernel paths
+@pytest.mark.parametrize("m", [1, 2, 5, 40, 300])
+@pytest.mark.parametrize("kind", ["convex", "nonconvex"])
+def test_large_arrays_parallel_kernel_and_bucket_widths(m, kind):
+    """Parallel (>= PARALLEL_MIN_SIZE) and serial kernels, crowded and sparse buckets: same answer."""
+    rng = np.random.default_rng(m)
+    q = np.sort(np.concatenate((rng.uniform(-3, 3, m), 1e-9 * np.arange(min(m, 12)))))  # a crowded cluster
+    q = np.unique(q)
+    if kind == "convex":
+        psi = PAR.from_slopes(q, np.sort(rng.uniform(-4, 4, q.size + 1)))
+    else:
+        psi = PAR.from_slopes(q, rng.uniform(-4, 4, q.size + 1))
+    n = _prox_kernels.PARALLEL_MIN_SIZE + 17
+    v = np.concatenate((rng.uniform(-8, 8, n - q.size), q))
+    t = 0.4
+    x = psi.prox(v, t)
+    parts = np.concatenate([psi.prox(chunk, t) for chunk in np.array_split(v, 64)])  # serial kernel
+    np.testing.assert_array_equal(x, parts)
+    table = prox_table(psi, t)
+    a = np.searchsorted(table.thresholds, v, side="left")  # plain binary search
+    if table.exact:
+        np.testing.assert_array_equal(x, np.clip(v - table.shift[a], table.lo[a], table.hi[a]))
+    sample = rng.choice(n, 2000, replace=False)
+    grid = np.concatenate((np.linspace(-12, 12, 20001), q))
+    ref = np.min(prox_objective(psi, grid[None, :], v[sample, None], t), axis=1)
+    assert np.all(prox_objective(psi, x[sample], v[sample], t) <= ref + 1e-9 * (1 + np.abs(ref)))
+    x_t = psi.prox(v, np.full(n, t))
+    got, ref = prox_objective(psi, x_t, v, t), prox_objective(psi, x, v, t)
+    assert np.all(np.abs(got - ref) <= 1e-9 * (1 + np.abs(ref)))
+
+
+def test_search_index_is_exact_on_awkward_thresholds():
+    """The bucket locator returns #{thr < v} exactly, also next to thresholds and in crowded buckets."""
+    rng = np.random.default_rng(3)
+    cases = [
+        np.array([]),
+        np.array([1.0]),
+        np.array([2.0, 2.0, 2.0]),
+        np.cumsum(rng.exponential(size=50)),
+        np.concatenate((np.zeros(1), 1e-12 * np.arange(1, 30), [1e6])),  # one crowded bucket: bisection
+        np.geomspace(1e-8, 1e8, 100),
+        np.array([-1e308, 1e308]),  # the span overflows: a single bucket
+    ]
+    for thr in cases:
+        index = _prox_kernels.search_index(thr)
+        v = np.concatenate((thr, np.nextafter(thr, -INF), np.nextafter(thr, INF), rng.normal(size=200) * 10, [-INF, INF]))
+        located = [
+            _prox_kernels._locate(vi, index.padded, index.start, index.origin, index.inv_width, index.n_buckets, index.width)
+            for vi in v
+        ]
+        np.testing.assert_array_equal(located, np.searchsorted(thr, v, side="left"))
+        assert _prox_kernels._locate(np.nan, index.padded, index.start, index.origin, index.inv_width,
+                                     index.n_buckets, index.width) == 0  # fmt: skip
+
+
+def test_table_cache_is_bounded():
+    psi = PAR([0.0], [0.0], -1.0, 1.0)
+    for k in range(200):
+        psi.prox(1.0, 0.001 * k)
+    assert len(psi._prox_cache) <= 64
+
+
+# ---------------------------------------------------------------------- other array libraries
+def _psis():
+    grid = cvxpar.grids.uniform(0.5, 9)
+    return [cvxpar.pars.ridge(grid), cvxpar.pars.parq(grid), cvxpar.pars.sawtooth(grid), cvxpar.pars.staircase(grid),
+            cvxpar.pars.mcp(grid, 2.0), PAR([-1.0, 0.0, 1.0], [-1.0, 0.0, -1.0], -INF, INF)]  # fmt: skip
+
+
+def _inputs():
+    rng = np.random.default_rng(7)
+    v = np.concatenate((rng.uniform(-4, 4, 200), cvxpar.grids.uniform(0.25, 33), [np.nan, 0.0]))
+    t = rng.uniform(0, 3, v.size)
+    return v, t
+
+
+def test_array_api_strict_matches_numpy():
+    xps = pytest.importorskip("array_api_strict")
+    v, t = _inputs()
+    for psi in _psis():
+        for dtype in (xps.float32, xps.float64):
+            v_x = xps.asarray(v, dtype=dtype)
+            for tt in (0.6, t):
+                t_x = tt if np.ndim(tt) == 0 else xps.asarray(tt)
+                x = psi.prox(v_x, t_x)
+                assert type(x) is type(v_x) and x.dtype == dtype and x.shape == v_x.shape
+                expected = psi.prox(v.astype(np.float32 if dtype == xps.float32 else np.float64), tt)
+                np.testing.assert_array_equal(np.asarray(x), expected)
+            np.testing.assert_array_equal(np.asarray(psi(v_x)), psi(np.asarray(v_x)))
+
+
+def test_torch_cpu_matches_numpy():
+    torch = pytest.importorskip("torch")
+    v, t = _inputs()
+    for psi in _psis():
+        for dtype in (torch.float32, torch.float64):
+            v_x = torch.asarray(v, dtype=dtype)
+            for tt in (0.6, t):
+                t_x = tt if np.ndim(tt) == 0 else torch.asarray(tt)
+                x = psi.prox(v_x, t_x)
+                assert isinstance(x, torch.Tensor) and x.dtype == dtype
+                expected = psi.prox(v_x.numpy(), tt)
+                np.testing.assert_array_equal(x.numpy(), expected)
+            np.testing.assert_array_equal(psi(v_x).numpy(), psi(v_x.numpy()))
+
+
+@pytest.mark.gpu
+def test_cupy_kernel_matches_numpy(cp_gpu):
+    v, t = _inputs()
+    rng = np.random.default_rng(11)
+    big = rng.uniform(-5, 5, 1 << 20)
+    for psi in _psis():
+        for dtype in (np.float32, np.float64):
+            for vv in (v, big):
+                v_d = cp_gpu.asarray(vv.astype(dtype))
+                x = psi.prox(v_d, 0.6)
+                assert isinstance(x, cp_gpu.ndarray) and x.dtype == dtype
+                np.testing.assert_array_equal(cp_gpu.asnumpy(x), psi.prox(vv.astype(dtype), 0.6))
+            x_t = psi.prox(cp_gpu.asarray(v.astype(dtype)), cp_gpu.asarray(t))
+            assert isinstance(x_t, cp_gpu.ndarray) and x_t.dtype == dtype
+            np.testing.assert_array_equal(cp_gpu.asnumpy(x_t), psi.prox(v.astype(dtype), t))
+            np.testing.assert_array_equal(cp_gpu.asnumpy(psi(v_d)), psi(vv.astype(dtype)))
+
+
+@settings(max_examples=15)
+@given(pars(), st.floats(0.0, 5.0))
+def test_generic_path_matches_kernels_on_random_pars(psi, t):
+    xps = pytest.importorskip("array_api_strict")
+    v, tt = _inputs()
+    v = np.concatenate((v, probe_points(psi, t, [])))
+    tt = np.resize(tt, v.size)
+    np.testing.assert_array_equal(np.asarray(psi.prox(xps.asarray(v), t)), psi.prox(v, t))
+    np.testing.assert_array_equal(np.asarray(psi.prox(xps.asarray(v), xps.asarray(tt))), psi.prox(v, tt))
