@@ -211,7 +211,8 @@ def plot(outcome: Outcome, out: Path) -> Path:
     pos = np.arange(len(features))
     for ax, alpha in zip(axes[0], alphas, strict=True):
         for q in outcome.grid:
-            ax.axhline(q, color="0.85", lw=0.8, zorder=0)
+            ax.axhline(q, color="0.7", lw=0.8, ls="--", zorder=0)
+        ax.set_yticks(outcome.grid)
         for r in outcome.rows:
             if r.alpha != alpha:
                 continue
@@ -222,7 +223,7 @@ def plot(outcome: Outcome, out: Path) -> Path:
         ax.set_xticks(pos, features, rotation=60)
         ax.set_title(f"alpha = {alpha:g}")
         ax.legend(loc="lower left", fontsize=8)
-    axes[0][0].set_ylabel("coefficient (standardized); grey lines: grid Q")
+    axes[0][0].set_ylabel("coefficient (standardized); dashed: grid Q")
     fig.suptitle(f"PAR-regularized constrained regression: {outcome.data.short}", fontsize=10)
     fig.tight_layout()
     out = Path(out)
