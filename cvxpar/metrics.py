@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cvxpar import _backend
@@ -34,12 +36,15 @@ def snap(x, grid_or_psi):
 
 
 def quantization_rate(x, grid_or_psi, atol: float = 1e-8) -> float:
-    """Fraction of the entries of ``x`` within ``atol`` of a grid point (a PAR's breakpoints)."""
-    if atol < 0:
-        raise ValueError(f"atol must be nonnegative; got {atol}.")
+    """Fraction of the entries of ``x`` within ``atol`` of a grid point (a PAR's breakpoints).
+
+    NaN entries count as not quantized; an empty ``x`` gives NaN.
+    """
+    if not atol >= 0:
+        raise ValueError(f"atol must be a nonnegative number; got {atol}.")
     xp, arr, _ = _backend.prepare(x)
-    if arr.size == 0 if hasattr(arr, "size") and isinstance(arr.size, int) else False:
+    size = math.prod(arr.shape)
+    if size == 0:
         return float("nan")
-    nearest = snap(arr, grid_or_psi)
-    hits = xp.abs(arr - nearest) <= atol
-    return float(xp.sum(xp.astype(hits, xp.float64))) / float(np.prod(arr.shape))
+    hits = xp.abs(arr - snap(arr, grid_or_psi)) <= atol
+    return float(xp.sum(xp.astype(hits, xp.float64))) / size
