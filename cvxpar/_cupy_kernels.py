@@ -227,7 +227,7 @@ if (want) {
     shi = lj > 0 ? lj * shi : (isfinite(shi) ? 0.0 : shi);
     const double c = -gv;
     double d = fmax(fmax(slo - c, c - shi), 0.0);
-    dist = (xv < dom_lo || xv > dom_hi) ? CUDART_INF : d;
+    dist = (xv < dom_lo || xv > dom_hi) ? __longlong_as_double(0x7ff0000000000000ULL) : d;
     gabs = fabs(gv);
 } else {
     dist = 0.0;
@@ -261,7 +261,6 @@ def _kernel(name: str):
                 "T x_new, float64 prod, float64 dist, float64 gabs",
                 _TAIL_SOURCE,
                 "cvxpar_fista_tail",
-                preamble="#include <math_constants.h>",
             )
         else:
             _kernels[name] = cupy.ElementwiseKernel(

@@ -16,6 +16,7 @@ from cvxpar.certificate import certificate
 from cvxpar.constraints import Box, Simplex
 from cvxpar.losses import LeastSquares, Logistic
 from cvxpar.result import SolveResult
+from cvxpar.solve import solve
 
 GRID = cvxpar.grids.uniform(0.25, 9)
 L1 = cvxpar.pars.l1(GRID)
@@ -75,7 +76,7 @@ def test_many_right_hand_sides_match_clarabel_and_solve():
     assert len(res) == 4 and res.x.shape == (80, 4)
     np.testing.assert_allclose(res.objective, _cvxpy_values(A, B, L1, [0.7] * 4), rtol=1e-7)
     for j in range(4):
-        single = cvxpar.solve(LeastSquares(A, B[:, j]), L1, 0.7)
+        single = solve(LeastSquares(A, B[:, j]), L1, 0.7)
         assert single.objective == pytest.approx(res.objective[j], rel=1e-9, abs=1e-12)
         np.testing.assert_allclose(res.x[:, j], single.x, atol=1e-6)
 
@@ -85,7 +86,7 @@ def test_paired_lams_and_right_hand_sides():
     lams = [0.2, 1.0, 4.0]
     res = solve_batch(LeastSquares(A, b), L1, lams, rhs=B)
     for j in range(3):
-        single = cvxpar.solve(LeastSquares(A, B[:, j]), L1, lams[j])
+        single = solve(LeastSquares(A, B[:, j]), L1, lams[j])
         assert single.objective == pytest.approx(res.objective[j], rel=1e-9, abs=1e-12)
 
 
