@@ -222,17 +222,9 @@ def _to_numpy(a):
 
 @pytest.mark.parametrize("mk", _backends())
 @pytest.mark.parametrize("psi", [L1, RIDGE, MCP], ids=["l1", "ridge", "mcp"])
-def test_backends_match_numpy_and_stay_on_device(mk, psi, request):
+def test_backends_match_numpy_and_stay_on_device(mk, psi):
     from array_api_compat import array_namespace, device
 
-    if not psi.is_convex and "strict" in request.node.callspec.id:
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=(TypeError, RuntimeError),
-                reason="cvxpar/prox.py _pick multiplies a NumPy float64 (np.finfo(...).eps) into array_api_strict "
-                "arrays (per-element-t prox of a nonconvex psi); float(np.finfo(np.float64).eps) fixes it",
-            )
-        )
     A, b, B = _data(m=20, n=30, k=3)
     lams = [0.5, 1.5, 3.0]
     want = solve_batch(LeastSquares(A, b), psi, lams)

@@ -54,18 +54,10 @@ def _backends():
 
 @pytest.mark.parametrize("mk", _backends())
 @pytest.mark.parametrize("case", list(CASES))
-def test_solve_matches_numpy_on_backend(mk, case, request):
+def test_solve_matches_numpy_on_backend(mk, case):
     from array_api_compat import array_namespace, device
 
     make_loss, psi, lam, kwargs = CASES[case]
-    if case == "ls-mcp" and "strict" in request.node.callspec.id:
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=(TypeError, RuntimeError),
-                reason="cvxpar/prox.py _pick multiplies a NumPy float64 (np.finfo(...).eps) into array_api_strict "
-                "arrays; float(np.finfo(np.float64).eps) fixes it",
-            )
-        )
     want = solve(make_loss(lambda a: a), psi, LAM_VEC if lam == "vec" else lam, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
