@@ -1,0 +1,106 @@
+"""``cvxpar.solve``: the front door of the proximal solver family.
+
+    minimize  loss(x) + sum_i lam_i psi(x_i)   subject to  x in C
+
+Methods (``method=``): ``"pg"`` (proximal gradient), ``"fista"`` (accelerated, adaptive restart),
+``"cd"`` (coordinate descent with working sets, least squares on NumPy), ``"admm"`` (cached
+factorization, adaptive rho; the method for Simplex and Linear constraints), ``"aprox"``
+(stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``, which picks
+one and says which (``res.method``, and the verbose header).  Every deterministic method ends
+with the same certificate (:mod:`cvxpar.certificate`): the status is ``"optimal"`` (convex) or
+``"stationary"`` (nonconvex) only when the residual is within ``tol`` (the tolerance semantics
+are in :mod:`cvxpar.certificate`), and the active-set polish (:mod:`cvxpar.solvers.polish`)
+is what gets it there exactly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+from cvxpar import result as R
+from cvxpar.solvers._common import Monitor, finish, infeasible_result
+from cvxpar.solvers._problem import Problem
+
+METHODS = ("auto", "pg", "fista", "cd", "admm", "aprox")
+DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "admm": 20_000}
+
+
+def solve(
+    loss,
+    psi,
+    lam,
+    constraints=None,
+    method: str = "auto",
+    x0=None,
+    tol: float = 1e-8,
+    max_iter: int | None = None,
+    polish: bool = True,
+    verbose: bool = False,
+    **options,
+) -> R.SolveResult:
+    """Solve the PAR-regularized problem; see the module docstring and API.md.
+
+    ``options`` go to the method (e.g. ``check_every`` for the stopping-test period).
+    Returns a :class:`cvxpar.result.SolveResult` with ``x`` in the namespace of the data.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite positive number; got {tol!r}.")
+    if max_iter is not None and (int(max_iter) != max_iter or max_iter < 1):
+        raise ValueError(f"max_iter must be a positive integer or None; got {max_iter!r}.")
+    if method == "aprox":
+        from cvxpar.solvers.aprox import solve_aprox
+
+        return solve_aprox(loss, psi, lam, constraints=constraints, x0=x0, tol=tol, max_iter=max_iter,
+                           verbose=verbose, **options)
+    prob = Problem(loss, psi, lam, constraints, x0)
+    chosen, why = pick(prob) if method == "auto" else (method, "")
+    if prob.infeasible is not None:
+        return infeasible_result(prob, chosen)
+    if (prob.simplex is not None or prob.linear is not None) and chosen != "admm":
+        raise ValueError(
+            f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='admm' "
+            "(or 'auto')."
+        )
+    if chosen == "cd" and not _cd_applicable(prob):
+        raise ValueError("method 'cd' needs a LeastSquares loss with a dense NumPy or scipy.sparse A; use 'fista'.")
+    monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
+    module = importlib.import_module(f"cvxpar.solvers.{chosen}")
+    out = module.run(prob, tol=tol, max_iter=int(max_iter or DEFAULT_MAX_ITER[chosen]), polish=polish,
+                     monitor=monitor, **options)
+    return finish(prob, out, tol, chosen, monitor)
+
+
+def pick(prob) -> tuple[str, str]:
+    """The method ``"auto"`` runs, and why."""
+    if prob.simplex is not None or prob.linear is not None:
+        return "admm", "Simplex/Linear constraints are handled by ADMM"
+    if _cd_applicable(prob):
+        return "cd", "least squares on NumPy: working-set coordinate descent with exact 1-D prox + active-set polish"
+    return "fista", "accelerated proximal gradient with restart + active-set polish"
+
+
+def _cd_applicable(prob) -> bool:
+    from cvxpar.losses import LeastSquares
+    from cvxpar.solvers import cd
+
+    return cd.AVAILABLE and isinstance(prob.loss, LeastSquares) and prob.loss.op.kind in ("dense", "sparse") and (
+        prob.xp.__name__.endswith("numpy")
+    )
+
+
+def _make_module_callable() -> None:
+    """``import cvxpar.solve`` binds the *module* to ``cvxpar.solve``; let calling it still solve."""
+    import sys
+    import types
+
+    class _CallableModule(types.ModuleType):
+        def __call__(self, *args, **kwargs):
+            return solve(*args, **kwargs)
+
+    sys.modules[__name__].__class__ = _CallableModule
+
+
+_make_module_callable()

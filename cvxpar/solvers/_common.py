@@ -1,0 +1,124 @@
+"""Code every method shares: the stopping test, the verbose table, the status rule, the result.
+
+The stopping test is the certificate (cvxpar.certificate), computed every ``check_every``
+iterations on the current iterate; no method has its own notion of "converged".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from cvxpar import result as R
+from cvxpar.certificate import Certificate, certificate
+
+#: A convex problem certified to INACCURATE_FACTOR * tol (but not tol) is "optimal_inaccurate".
+INACCURATE_FACTOR = 1e3
+
+
+class Monitor:
+    """One aligned line per check, OSQP/SCS style: iteration, objective, residual, gap, % quantized, time."""
+
+    def __init__(self, verbose: bool, method: str, prob, tol: float, note: str = "") -> None:
+        self.verbose = bool(verbose)
+        self.t0 = time.perf_counter()
+        if self.verbose:
+            loss = type(prob.loss).__name__
+            cons = "none" if prob.constraints is None else repr(prob.constraints)
+            print(f"cvxpar {method}: {loss} loss, d = {prob.d}, psi {prob.psi.curvature} with "
+                  f"{prob.psi.n_breakpoints} breakpoints, constraints {cons}, tol = {tol:.1e}")
+            if note:
+                print(note)
+            print(f"{'iter':>7} {'objective':>16} {'residual':>10} {'gap':>10} {'quant%':>7} {'time':>9}  event")
+
+    def row(self, it: int, cert: Certificate, event: str = "") -> None:
+        if self.verbose:
+            gap = "-" if cert.gap is None else f"{cert.gap:.2e}"
+            print(f"{it:7d} {cert.objective:16.9e} {cert.residual:10.2e} {gap:>10} "
+                  f"{100 * cert.quantization_rate:6.2f}% {self.elapsed():8.3f}s  {event}")
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def footer(self, res: R.SolveResult) -> None:
+        if self.verbose:
+            print(f"status: {res.status} ({res.message}); objective {res.objective:.12g}, "
+                  f"{res.iterations} iterations, {res.solve_time:.3f}s")
+
+
+def check(prob, x, gap: bool = False) -> Certificate:
+    """The shared stopping test: the certificate at x (no duality gap unless asked)."""
+    return certificate(x, prob.loss, prob.psi, prob.lam, prob.constraints, with_gap=gap)
+
+
+def status_of(prob, cert: Certificate, tol: float) -> tuple[str, str]:
+    """The honest status for a final certificate: never "optimal" unless it certifies tol."""
+    if not math.isfinite(cert.objective) and cert.infeasibility == 0.0:
+        return R.DIVERGED, "the objective is not finite"
+    if cert.certifies(tol):
+        if prob.convex:
+            return R.OPTIMAL, f"certified: residual {cert.residual:.2e} <= tol * scale"
+        return R.STATIONARY, f"certified critical point (Clarke): residual {cert.residual:.2e} <= tol * scale"
+    if prob.convex and cert.certifies(INACCURATE_FACTOR * tol):
+        return R.OPTIMAL_INACCURATE, f"residual {cert.residual:.2e} above tol * scale but within {INACCURATE_FACTOR:g}x"
+    return R.MAX_ITER, f"iteration limit reached with residual {cert.residual:.2e} > tol * scale = {tol * cert.scale:.2e}"
+
+
+@dataclass
+class Outcome:
+    """What a method hands back to :func:`finish`."""
+
+    x: object
+    iterations: int
+    diverged: bool = False
+    info: dict = field(default_factory=dict)
+
+
+def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.SolveResult:
+    """Certify the final x (with the gap) and build the SolveResult."""
+    cert = check(prob, out.x, gap=True)
+    status, message = status_of(prob, cert, tol)
+    if out.diverged and status not in (R.OPTIMAL, R.STATIONARY):
+        status, message = R.DIVERGED, "the iterates diverged (non-finite values)"
+    res = R.SolveResult(
+        x=out.x,
+        status=status,
+        objective=cert.objective,
+        iterations=out.iterations,
+        solve_time=monitor.elapsed(),
+        residual=cert.residual,
+        gap=cert.gap,
+        quantization_rate=cert.quantization_rate,
+        method=method,
+        message=message,
+        info=out.info,
+    )
+    monitor.row(out.iterations, cert, "final")
+    monitor.footer(res)
+    return res
+
+
+def infeasible_result(prob, method: str) -> R.SolveResult:
+    x = prob.zeros
+    return R.SolveResult(
+        x=x, status=R.INFEASIBLE, objective=math.inf, iterations=0, solve_time=0.0, residual=math.inf, gap=None,
+        quantization_rate=float("nan"), method=method, message=f"infeasible: {prob.infeasible}",
+    )
+
+
+class Evaluator:
+    """Loss values and gradients that reuse z = Ax for the linear-model losses (None otherwise)."""
+
+    def __init__(self, loss) -> None:
+        self.loss = loss
+        self.linear_model = getattr(loss, "op", None) is not None
+
+    def z(self, x):
+        return self.loss.linear(x) if self.linear_model else None
+
+    def value(self, x, z) -> float:
+        return self.loss.value_z(z) if self.linear_model else self.loss.value(x)
+
+    def grad(self, x, z):
+        return self.loss.grad_z(z) if self.linear_model else self.loss.grad(x)

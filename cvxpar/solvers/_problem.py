@@ -1,0 +1,167 @@
+"""The validated problem every method works on: data, lam, constraints and the exact combined prox.
+
+Validation happens here, at the door (shapes, finiteness, lam >= 0, constraint sizes, an empty
+feasible set), so no method ever starts on bad data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cvxpar import _backend
+from cvxpar.certificate import as_lam, penalty
+from cvxpar.constraints import restrict, split
+from cvxpar.losses import LinearModelLoss, Smooth
+from cvxpar.par import PAR
+
+
+class Problem:
+    """minimize loss(x) + sum_i lam_i psi(x_i) subject to constraints, validated.
+
+    Attributes: ``loss``, ``psi``, ``lam`` (float or array), ``constraints`` (as given),
+    ``box``/``simplex``/``linear``, ``xp``, ``d``, ``kpsi`` (psi restricted to a scalar box: the PAR
+    the prox and the active-set identification use), ``lb``/``ub`` (per-coordinate bounds or None),
+    ``infeasible`` (a reason, or None), ``x0``.
+    """
+
+    def __init__(self, loss, psi, lam, constraints=None, x0=None) -> None:
+        if not isinstance(psi, PAR):
+            raise TypeError(f"psi must be a cvxpar.PAR (see cvxpar.pars for families); got {type(psi).__name__}.")
+        if not isinstance(loss, (LinearModelLoss, Smooth)):
+            raise TypeError(
+                "loss must be one of cvxpar.losses.LeastSquares, Logistic, Huber or Smooth; "
+                f"got {type(loss).__name__}."
+            )
+        self.loss, self.psi, self.constraints = loss, psi, constraints
+        xp = loss.xp
+        if x0 is not None:
+            xp0, x0, _ = _backend.prepare(x0)
+            xp = xp if xp is not None else xp0
+            if x0.ndim != 1:
+                raise ValueError(f"x0 must be a 1-D vector; got shape {tuple(x0.shape)}.")
+            if not bool(xp0.all(xp0.isfinite(x0))):
+                raise ValueError("x0 contains NaN or inf; give a finite starting point (or None).")
+        d = loss.n_features if loss.n_features is not None else (None if x0 is None else x0.shape[0])
+        if d is None:
+            raise ValueError("Smooth loss: pass n_features=... (or a starting point x0) so the size of x is known.")
+        if x0 is not None and x0.shape[0] != d:
+            raise ValueError(f"x0 has {x0.shape[0]} entries but the loss has {d} features.")
+        self.xp = xp if xp is not None else _backend.array_namespace(np.zeros(1))
+        self.d = d
+        like = loss.op.A if getattr(loss, "op", None) is not None and loss.op.kind == "dense" else np.zeros(1)
+        self.zeros = self.xp.zeros((d,), dtype=like.dtype, device=_backend.device(like))
+        self.lam = as_lam(lam, self.xp, self.zeros, d)
+        self.box, self.simplex, self.linear = split(constraints, d)
+        self.infeasible: str | None = None
+        self.lb = self.ub = None
+        self.kpsi = psi
+        if self.box is not None:
+            if self.box.scalar:
+                self.kpsi = restrict(psi, self.box.lower, self.box.upper)
+                if self.kpsi is None:
+                    self.infeasible = f"the box [{self.box.lower}, {self.box.upper}] misses the domain {psi.domain} of psi"
+                    self.kpsi = psi
+            else:
+                self.lb, self.ub = self.box.bounds_like(self.zeros)
+                dlo, dhi = psi.domain
+                if bool(self.xp.any(self.xp.maximum(self.lb, dlo) > self.xp.minimum(self.ub, dhi))):
+                    self.infeasible = f"some box interval misses the domain {psi.domain} of psi"
+        if self.simplex is not None and self.infeasible is None:
+            self._check_simplex()
+        self.x0 = None if x0 is None else _backend.asarray_like(self.xp, np.asarray(x0), self.zeros) if (
+            _backend.is_numpy_namespace(_backend.array_namespace(x0))
+        ) else x0
+
+    # ------------------------------------------------------------------ feasibility
+    def _check_simplex(self) -> None:
+        lo, hi = self.bounds_np()
+        lo = np.maximum(lo, 0.0)
+        t = self.simplex.total
+        if np.any(lo > hi) or lo.sum() > t * (1 + 1e-12) + 1e-12 or hi.sum() < t * (1 - 1e-12) - 1e-12:
+            self.infeasible = (
+                f"the simplex sum(x) = {t}, x >= 0 misses the box / domain of psi "
+                f"(its bounds allow sums in [{lo.sum():g}, {hi.sum():g}])"
+            )
+
+    def bounds_np(self):
+        """Per-coordinate [lo, hi] of box and psi's domain, as NumPy arrays."""
+        dlo, dhi = self.kpsi.domain
+        lo = np.full(self.d, dlo)
+        hi = np.full(self.d, dhi)
+        if self.lb is not None:
+            lo = np.maximum(lo, np.asarray(_to_host(self.lb)))
+            hi = np.minimum(hi, np.asarray(_to_host(self.ub)))
+        return lo, hi
+
+    # ------------------------------------------------------------------ prox and values
+    @property
+    def convex(self) -> bool:
+        return self.psi.is_convex
+
+    def prox(self, v, t: float):
+        """Exact prox of t * (sum_i lam_i psi(x_i) + indicator of the box), elementwise."""
+        tt = t * self.lam
+        if self.lb is None:
+            return self.kpsi.prox(v, tt)
+        if self.kpsi.is_convex:  # 1-D convex: prox of psi + box = clip of the prox (exact)
+            return self.xp.clip(self.kpsi.prox(v, tt), self.lb, self.ub)
+        return self._prox_grouped(v, tt)
+
+    def _prox_grouped(self, v, tt):
+        """Nonconvex psi with per-coordinate bounds: the exact prox per distinct (lower, upper) pair."""
+        if not _backend.is_numpy_namespace(self.xp):
+            raise NotImplementedError(
+                "a nonconvex psi with per-coordinate Box bounds runs on NumPy only; use scalar bounds or NumPy arrays."
+            )
+        lb, ub = np.asarray(self.lb), np.asarray(self.ub)
+        out = np.empty_like(v)
+        pairs, inverse = np.unique(np.stack([lb, ub]), axis=1, return_inverse=True)
+        t_arr = np.broadcast_to(np.asarray(tt, dtype=np.float64), v.shape)
+        for k in range(pairs.shape[1]):
+            sel = inverse.reshape(-1) == k
+            out[sel] = restrict(self.psi, float(pairs[0, k]), float(pairs[1, k])).prox(v[sel], t_arr[sel])
+        return out
+
+    def penalty(self, x) -> float:
+        return penalty(x, self.psi, self.lam, self.xp)
+
+    def objective(self, x) -> float:
+        return self.loss.value(x) + self.penalty(x)
+
+    def start(self):
+        """x0 (or 0) moved into the feasible set of the prox (box and domain of psi)."""
+        x = self.zeros if self.x0 is None else self.x0
+        return self.prox(x, 0.0)
+
+    # ------------------------------------------------------------------ active-set structure
+    def fixed(self, x):
+        """True where x_i sits on a breakpoint of psi (or of psi restricted to the box) or on a bound."""
+        xp = self.xp
+        q = _backend.asarray_like(xp, self.kpsi.breakpoints, x)
+        j = xp.clip(xp.searchsorted(q, x), 0, q.shape[0] - 1)
+        on = xp.take(q, j) == x
+        if self.lb is not None:
+            on = on | (x == self.lb) | (x == self.ub)
+        return on
+
+    def piece(self, x):
+        """For x_i inside a piece of psi: its slope and the piece's interval [lo, hi] (box included)."""
+        xp = self.xp
+        kp = self.kpsi
+        q = _backend.asarray_like(xp, kp.breakpoints, x)
+        m = q.shape[0]
+        k = xp.searchsorted(q, x, side="right")
+        slopes = _backend.asarray_like(xp, np.where(np.isfinite(kp.slopes), kp.slopes, 0.0), x)
+        s = xp.take(slopes, k)
+        qpad = _backend.asarray_like(xp, np.concatenate(([-math.inf], kp.breakpoints, [math.inf])), x)
+        lo = xp.take(qpad, k)
+        hi = xp.take(qpad, xp.clip(k + 1, 0, m + 1))
+        if self.lb is not None:
+            lo, hi = xp.maximum(lo, self.lb), xp.minimum(hi, self.ub)
+        return s, lo, hi
+
+
+def _to_host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
