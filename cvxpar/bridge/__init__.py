@@ -35,8 +35,11 @@ cvxpar                 CVXPY                   why
 ``diverged``           raises ``SolverError``  as CVXPY does for a failed solver
 ====================== ======================= ===============================================
 
-A nonconvex (or quasiconvex) psi never gets ``OPTIMAL``.  ``problem.solver_stats`` has
-``solver_name == "CVXPAR"``, ``num_iters``, ``solve_time``, and ``extra_stats`` holding the
+A nonconvex (or quasiconvex) psi never gets ``OPTIMAL``.  As CVXPY does for its own solvers, a
+``UserWarning`` ("Solution may be inaccurate") accompanies ``max_iter`` and ``optimal_inaccurate``;
+``stationary`` is the expected outcome for a nonconvex psi and is not warned about.
+
+``problem.solver_stats`` has ``solver_name == "CVXPAR"``, ``num_iters``, ``solve_time``, and ``extra_stats`` holding the
 :class:`cvxpar.SolveResult` (its ``status``, ``residual``, ``gap``, ``quantization_rate``...).
 
 Options (``problem.solve(method="cvxpar", **options)``): ``algorithm`` (cvxpar.solve's
@@ -53,6 +56,7 @@ the constraints are re-read on every solve.
 from __future__ import annotations
 
 import time
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +146,13 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
     status = STATUS_MAP[res.status]
     if status == s.OPTIMAL and psi.curvature != "convex":
         status = s.USER_LIMIT
+    if res.status in ("max_iter", "optimal_inaccurate"):  # CVXPY warns on these statuses too
+        warnings.warn(
+            f"Solution may be inaccurate: cvxpar.solve returned {res.status!r} ({res.message}). Raise max_iter, try "
+            "another algorithm=..., or warm-start from a nearby solution.",
+            UserWarning,
+            stacklevel=3,
+        )
     attr = {
         s.SOLVE_TIME: float(res.solve_time),
         s.SETUP_TIME: setup,

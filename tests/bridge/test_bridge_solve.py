@@ -194,3 +194,13 @@ def test_resolves_reuse_the_parsed_problem(monkeypatch):
         lam.value = v
         problem.solve(method="cvxpar")
     assert len(calls) == 1
+
+
+def test_iteration_limit_is_user_limit_with_a_warning():
+    x = cp.Variable(N)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + 0.01 * cp.sum(cvxpar.par(x, RIDGE))))
+    with pytest.warns(UserWarning, match="inaccurate"):
+        problem.solve(method="cvxpar", algorithm="pg", max_iter=2, polish=False, warm_start=False)
+    assert problem.status == cp.USER_LIMIT
+    assert problem.solver_stats.extra_stats.status == "max_iter"
+    assert x.value is not None and np.isfinite(problem.value)
