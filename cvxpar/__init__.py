@@ -13,6 +13,8 @@ Heavy submodules load on first use (``cvxpar.solve``, ``cvxpar.sklearn``, ...).
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 from cvxpar import grids, pars
 from cvxpar._cvxpy_registration import register as _register_with_cvxpy
@@ -23,7 +25,6 @@ __version__ = "0.1.0"
 
 #: public name -> (module, attribute or None for the module itself)
 _LAZY = {
-    "reference": ("cvxpar.reference", "reference"),
     "solve": ("cvxpar.solve", "solve"),
     "certificate": ("cvxpar.certificate", "certificate"),
     "SolveResult": ("cvxpar.result", "SolveResult"),
@@ -35,7 +36,7 @@ _LAZY = {
     "sklearn": ("cvxpar.sklearn", None),
 }
 
-__all__ = ["PAR", "grids", "par", "pars", "quantization_rate", "snap", *_LAZY]
+__all__ = ["PAR", "grids", "par", "pars", "quantization_rate", "reference", "snap", *_LAZY]
 
 
 def __getattr__(name: str):
@@ -53,8 +54,27 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
+#: Public functions and classes that share their name with a submodule (cvxpar/solve.py defines
+#: solve, cvxpar/certificate.py certificate, ...).
+_SHADOWED = {name for name, (_, attr) in _LAZY.items() if attr is not None} | {"par", "reference"}
+
+
+class _Package(types.ModuleType):
+    """cvxpar itself: importing a submodule (``import cvxpar.certificate``, done by any module
+    that needs it) must not replace the public function of the same name with the module."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 _register_with_cvxpy()
 
-# Bound after the registration (which imports cvxpar.atoms anyway): the submodule cvxpar/par.py
-# (the PAR class) would otherwise shadow the public atom factory cvxpar.par(expr, psi).
+# Bound eagerly, after the registration (which imports CVXPY and cvxpar.atoms anyway); the
+# submodule cvxpar/par.py (the PAR class) was bound under this name before _Package applied.
 from cvxpar.atoms import par  # noqa: E402
+from cvxpar.reference import reference  # noqa: E402

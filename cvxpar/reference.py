@@ -6,15 +6,20 @@ minimize loss(x) + sum_i lam_i psi(x_i) subject to x in C, solved to interior-po
 
 **Convex psi** (measured in ``cvxpar/bench/reference_time.py``, results in benchmarks/RESULTS.md):
 
-- least squares and Huber on a *wide* A (n < d) get a residual variable r = Ax - b: the
-  objective is 1/2 ||r||^2 (a diagonal quadratic), and the KKT factorization costs about
-  n^2 d per interior-point iteration instead of the d^3 of the dense P = A^T A that
-  ``sum_squares(A @ x - b)`` produces; a tall A (n >= d) keeps ``sum_squares(A @ x - b)``;
+- the solver is Clarabel: on the 7-level ridge problem it beat OSQP (which did not reach
+  1e-9 accuracy in 10^5 iterations at n, d = 200, 2000: 239-409 s against 4 s) and HiGHS
+  (2.4 s against 0.12 s at 50 x 500); logistic losses need the exponential cone, which
+  Clarabel also handles;
+- least squares and Huber get a residual variable r = Ax - b (objective 1/2 ||r||^2, a
+  diagonal quadratic) when :func:`prefer_residual` predicts it to be faster: the KKT
+  factorization then costs ~n^2 d per iteration (rank-one updates, QDLDL) instead of the d^3
+  (dense kernels) of the P = A^T A that ``sum_squares(A @ x - b)`` produces.  Measured
+  (one run each, loaded 2-core machine): 200 x 2000: residual 3.5 s, plain 6.1 s;
+  500 x 5000: residual 219 s (QDLDL) / 118 s (faer), plain 66 s; so the residual form pays
+  only for d / n around 10 with n below ~250, and for d much larger than n;
 - psi is the :func:`cvxpar.par` atom (the epigraph t >= a_k x + b_k: n aux columns and n*K
-  rows, fewer than the hinge form Sum c_k pos(x - q_k), and no slower with Clarabel);
-- the solver is Clarabel with its QDLDL factorization (faster than its faer backend, OSQP
-  and HiGHS on these problems; OSQP did not reach 1e-9 accuracy in 10^5 iterations);
-  logistic losses need the exponential cone, which Clarabel also handles.
+  rows); the hinge form Sum c_k pos(x - q_k) has more rows and was as fast with Clarabel
+  (8.8 s both, 200 x 2000) and slower with HiGHS (6.1 s against 2.4 s, 50 x 500).
 
 **Nonconvex psi**: the exact mixed-integer model of :mod:`cvxpar.mip` (one binary per convex
 chunk of psi and coordinate), solved by SCIP (``pip install cvxpar[mip]``).  It needs finite
@@ -47,10 +52,11 @@ from cvxpar.result import (
     SolveResult,
 )
 
-#: Entries of x within SNAP_TOL * (1 + |q|) of a breakpoint q are put on it (interior-point
-#: solutions stop ~1e-9 short of the kinks where the exact solution sits; the quantization
-#: rate and the stationarity certificate are read at the snapped point).
-SNAP_TOL = 1e-7
+#: Entries of x within SNAP_TOL * (1 + |q|) of a breakpoint q are put on it when that costs no
+#: objective and no feasibility (see ``_polish``): interior-point solutions stop short of the
+#: kinks where the exact solution sits.  The quantization rate uses the same tolerance.
+SNAP_TOL = 1e-5
+SNAP_TOLS = (1e-8, 1e-7, 1e-6, SNAP_TOL)
 
 #: CVXPY status -> (our status, sentence)
 _STATUS = {
@@ -95,7 +101,7 @@ def reference(
         minimizer (see the module docstring for the bounds derived automatically).
     formulation : {"auto", "residual", "plain"}
         Least squares / Huber: with (``"residual"``) or without (``"plain"``) a residual variable
-        r = Ax - b; ``"auto"`` uses it when A is wide (n < d).
+        r = Ax - b; ``"auto"`` asks :func:`prefer_residual`.
     verbose : bool
         Passed to CVXPY.
     **solver_options
@@ -119,7 +125,7 @@ def reference(
     box, simplex, linear = _split_constraints(constraints, d)
     if formulation not in ("auto", "residual", "plain"):
         raise ValueError(f"formulation must be 'auto', 'residual' or 'plain'; got {formulation!r}.")
-    use_residual = formulation == "residual" or (formulation == "auto" and n < d)
+    use_residual = formulation == "residual" or (formulation == "auto" and prefer_residual(n, d))
 
     x = cp.Variable(d, name="x")
     loss_expr, cons = _loss_expression(A, target, kind, huber_m, x, use_residual)
@@ -128,7 +134,7 @@ def reference(
     if psi.is_convex:
         penalty = par(x, psi)
         default_solver = cp.CLARABEL
-        if solver is None:
+        if solver is None and use_residual and kind != "logistic":
             solver_options.setdefault("direct_solve_method", "qdldl")
     else:
         lower, upper = mip_bounds(loss, psi, lam, box, simplex, linear, bounds, d)
@@ -175,8 +181,7 @@ def reference(
     if not psi.is_convex:
         xv = _polish_assignment(xv, A, target, kind, huber_m, psi, lam, box, simplex, linear, info)
         solve_time = time.perf_counter() - start
-    xv = _polish(xv, psi, box, simplex, linear)
-    cert = _certificate(xv, loss, psi, lam, constraints, info)
+    xv, cert = _polish(xv, loss, psi, lam, constraints, box, simplex, linear, info)
     return SolveResult(
         x=xv,
         status=status,
@@ -190,6 +195,22 @@ def reference(
         message=message,
         info=info,
     )
+
+
+# ---------------------------------------------------------------------- formulation
+#: Seconds per Clarabel iteration, fitted on the 7-level ridge benchmark (2-core machine, see
+#: the module docstring): the plain form factors the dense d x d P = A^T A at dense-kernel speed
+#: (~C_PLAIN d^3); the residual form eliminates each x_i into the n x n block of the rows
+#: A x - r = b, a rank-one update at scalar speed that slows once that block leaves the cache
+#: (~C_RESIDUAL (1 + n / N_CACHE) n^2 d with QDLDL).
+C_PLAIN = 3.5e-11
+C_RESIDUAL = 1.4e-9
+N_CACHE = 250
+
+
+def prefer_residual(n: int, d: int) -> bool:
+    """Whether the residual variable r = Ax - b is predicted to make Clarabel faster than sum_squares(Ax - b)."""
+    return n < d and C_RESIDUAL * (1 + n / N_CACHE) * n * n * d < C_PLAIN * d**3
 
 
 # ---------------------------------------------------------------------- inputs
@@ -386,19 +407,126 @@ def _polish_assignment(x0, A, target, kind, huber_m, psi, lam, box, simplex, lin
     return np.asarray(x.value, dtype=np.float64)
 
 
-def _polish(x: np.ndarray, psi: PAR, box, simplex, linear) -> np.ndarray:
-    """Clip into psi's domain and the box, and snap entries within SNAP_TOL of a breakpoint onto it.
+def _polish(x: np.ndarray, loss, psi: PAR, lam, constraints, box, simplex, linear, info):
+    """``(x, (residual, gap))``: the best of x clipped into psi's domain and the box, and the points
+    with the entries within tol (1 + |p|) of a breakpoint or a bound p put on it, tol in
+    SNAP_TOLS, ranked by the certificate's residual.
 
-    Snapping moves an entry by at most SNAP_TOL (1 + |q|), so a Simplex or Linear constraint may
-    then be violated by about that much, which the certificate's residual reports.
+    Interior-point points stop short of the kinks where the exact solution sits (by ~1e-6 on
+    degenerate problems), so the stationarity residual reads the slope of one side only.  A
+    snapped point competes only if its objective is within 1e-9 (1 + |F|) of x's and it violates
+    no constraint more than x does; equality rows (a Simplex's sum, Linear's A_eq) and nearly
+    active A_ub rows are made exact again by a least-norm change of the entries left free.
     """
     lo, hi = psi.domain
     if box is not None:
         lo, hi = np.maximum(lo, box.lower), np.minimum(hi, box.upper)
     x = np.clip(x, lo, hi)
+    rows = _tight_rows(x, simplex, linear)
+    if rows is not None:
+        x = np.clip(_restore_rows(x, np.zeros(x.shape, dtype=bool), *rows), lo, hi)
+    best = (x, _certificate(x, loss, psi, lam, constraints, info))
     nearest = snap(x, psi)
-    close = np.abs(x - nearest) <= SNAP_TOL * (1 + np.abs(nearest))
-    return np.clip(np.where(close, nearest, x), lo, hi)
+    for bound in (lo, hi, 0.0 if simplex is not None else np.nan):  # box faces are kinks too
+        bound = np.broadcast_to(bound, x.shape)
+        nearest = np.where(np.abs(x - bound) < np.abs(x - nearest), bound, nearest)
+    f_x = _objective(loss, psi, lam, x)
+    for tol in SNAP_TOLS:
+        close = np.abs(x - nearest) <= tol * (1 + np.abs(nearest))
+        if not close.any():
+            continue
+        y = np.where(close, nearest, x)
+        if rows is not None:
+            y = _restore_rows(y, close, *rows)
+        y = np.clip(y, lo, hi)
+        for z in (y, _newton_free(y, close, loss, psi, lam, rows)):
+            if z is None or not ((z >= lo) & (z <= hi)).all():
+                continue
+            if _objective(loss, psi, lam, z) > f_x + 1e-9 * (1 + abs(f_x)):
+                continue
+            if _violation(z, simplex, linear) > max(_violation(x, simplex, linear), 1e-12):
+                continue
+            candidate = (z, _certificate(z, loss, psi, lam, constraints, info))
+            if not candidate[1][0] > best[1][0]:
+                best = candidate
+    return best
+
+
+#: The exact re-solve of the free entries is tried up to this many of them (one least-squares
+#: solve with an n x |F| matrix).
+NEWTON_MAX_FREE = 2000
+
+
+def _newton_free(y: np.ndarray, fixed: np.ndarray, loss, psi: PAR, lam, rows) -> np.ndarray | None:
+    """Least squares only: the entries off the kinks solve A_F^T (A y - b) + lam_F s_F = 0 exactly.
+
+    With the fixed entries on their kinks and the free ones on pieces of slope s_F, the
+    optimality conditions of the free entries are linear; their solution (when A_F has full
+    column rank and it stays on the same pieces) is the exact optimum for this active set.
+    """
+    if type(loss).__name__ != "LeastSquares" or rows is not None or loss.op.kind == "operator":
+        return None
+    free = np.flatnonzero(~fixed)
+    if free.size == 0 or free.size > min(NEWTON_MAX_FREE, loss.n_samples):
+        return None
+    lo, hi = psi.subdifferential(y[free])
+    if not np.array_equal(lo, hi):
+        return None
+    A = _to_numpy(loss.op.A)
+    A_free = A[:, free].toarray() if sp.issparse(A) else np.asarray(A[:, free])
+    rest = A @ np.where(fixed, y, 0.0) - _to_numpy(loss.target)
+    lam_free = lam if np.ndim(lam) == 0 else lam[free]
+    # normal equations of min 1/2 ||A_F x_F + rest||^2 + lam_F s_F . x_F
+    gram = A_free.T @ A_free
+    try:
+        x_free = np.linalg.solve(gram, -(A_free.T @ rest) - lam_free * lo)
+    except np.linalg.LinAlgError:
+        return None
+    same_pieces = np.searchsorted(psi.breakpoints, x_free) == np.searchsorted(psi.breakpoints, y[free])
+    if not same_pieces.all():
+        return None
+    out = y.copy()
+    out[free] = x_free
+    return out
+
+
+def _tight_rows(x: np.ndarray, simplex, linear):
+    """(M, rhs) of the rows to hold with equality: sums, A_eq, A_ub rows within 1e-6 of active."""
+    blocks = []
+    if simplex is not None:
+        blocks.append((np.ones((1, x.size)), np.array([simplex.total])))
+    if linear is not None and linear.A_eq is not None:
+        blocks.append((linear.A_eq, linear.b_eq))
+    if linear is not None and linear.A_ub is not None:
+        slack = linear.b_ub - linear.A_ub @ x
+        near = slack <= 1e-6 * (1 + np.abs(linear.b_ub))
+        if near.any():
+            blocks.append((linear.A_ub[near], linear.b_ub[near]))
+    if not blocks:
+        return None
+    return np.vstack([m for m, _ in blocks]), np.concatenate([r for _, r in blocks])
+
+
+def _restore_rows(y: np.ndarray, fixed: np.ndarray, M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """y plus the least-norm change of its free entries that makes M y = rhs (when that exists)."""
+    free = ~fixed
+    if not free.any():
+        return y
+    change, *_ = np.linalg.lstsq(M[:, free], rhs - M @ y, rcond=None)
+    out = y.copy()
+    out[free] += change
+    return out
+
+
+def _violation(x: np.ndarray, simplex, linear) -> float:
+    worst = 0.0
+    if simplex is not None:
+        worst = max(abs(float(x.sum()) - simplex.total), float(np.max(-x, initial=0.0)))
+    if linear is not None and linear.A_eq is not None:
+        worst = max(worst, float(np.max(np.abs(linear.A_eq @ x - linear.b_eq))))
+    if linear is not None and linear.A_ub is not None:
+        worst = max(worst, float(np.max(linear.A_ub @ x - linear.b_ub, initial=0.0)))
+    return worst
 
 
 def _objective(loss, psi: PAR, lam, x: np.ndarray) -> float:
