@@ -108,7 +108,7 @@ def _read(expr: Expression, x: Variable) -> tuple[Callable[[], Matrix], Callable
                 divide = isinstance(expr, DivExpression)
 
                 def scale() -> np.ndarray:
-                    s = np.broadcast_to(c(), expr.shape).ravel()
+                    s = np.broadcast_to(c(), expr.shape).ravel(order="F")
                     return 1.0 / s if divide else s
 
                 return (lambda: _scale_rows(_broadcast_rows(A(), other.size, m), scale())), (

@@ -129,7 +129,7 @@ def parse(problem: cp.Problem) -> Structure:
         _walk(problem, s, root, lambda: np.ones(1), False)
     for c in problem.constraints:
         _read_constraint(problem, s, c)
-    s.constraint_params = any(c.parameters() for c in problem.constraints) or bool(x.parameters())
+    s.constraint_params = s.constraint_params or any(c.parameters() for c in problem.constraints)
     return s
 
 
@@ -161,7 +161,7 @@ def _walk(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
             c = value_of(coef)
 
             def scaled(c=c, divide=divide, shape=node.shape) -> np.ndarray:
-                cv = np.broadcast_to(c(), shape).ravel()
+                cv = np.broadcast_to(c(), shape).ravel(order="F")
                 return w() / cv if divide else w() * cv
 
             _walk(
@@ -283,6 +283,7 @@ def _read_attributes(problem: cp.Problem, s: Structure) -> None:
             if side is None:
                 continue
             expr = side if isinstance(side, Expression) else cp.Constant(side)
+            s.constraint_params = s.constraint_params or bool(expr.parameters())
             v = value_of(expr)
             target.append(lambda v=v: np.broadcast_to(v(), x.shape).ravel(order="F").astype(np.float64))
 

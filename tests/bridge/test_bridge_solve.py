@@ -204,3 +204,15 @@ def test_iteration_limit_is_user_limit_with_a_warning():
     assert problem.status == cp.USER_LIMIT
     assert problem.solver_stats.extra_stats.status == "max_iter"
     assert x.value is not None and np.isfinite(problem.value)
+
+
+def test_parameter_bounds_are_read_at_solve_time():
+    u = cp.Parameter(nonneg=True, value=0.1)
+    x = cp.Variable(N, bounds=[-u, u])
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.norm1(x)))
+    problem.solve(method="cvxpar")
+    assert np.abs(x.value).max() <= 0.1 + 1e-12
+    u.value = 0.05
+    value = problem.solve(method="cvxpar")
+    assert np.abs(x.value).max() <= 0.05 + 1e-12
+    assert value == pytest.approx(problem.solve(solver="CLARABEL"), rel=RTOL)
