@@ -151,7 +151,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
             f"Solution may be inaccurate: cvxpar.solve returned {res.status!r} ({res.message}). Raise max_iter, try "
             "another algorithm=..., or warm-start from a nearby solution.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of problem.solve
         )
     attr = {
         s.SOLVE_TIME: float(res.solve_time),
