@@ -30,6 +30,17 @@ from cvxpar.sklearn import PARClassifier, PARRegressor, PARRegressorCV, alpha_ma
 _GRID = cvxpar.grids.uniform(0.25, 9)
 
 
+def _expected_failures(estimator) -> dict[str, str]:
+    if make_psi(estimator.psi, estimator.grid).curvature == "convex":
+        return {}
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "a nonconvex psi gives a stationary point, not a global minimum: weighted and repeated data "
+            "may end at different stationary points"
+        )
+    }
+
+
 @parametrize_with_checks(
     [
         PARRegressor(),
@@ -37,7 +48,8 @@ _GRID = cvxpar.grids.uniform(0.25, 9)
         PARRegressorCV(alphas=5, cv=3),
         PARRegressor(psi="mcp", grid=_GRID, alpha=0.01),  # nonconvex
         PARClassifier(psi="parq", grid=_GRID, constraints=Box(-0.5, 2.0)),  # walls + a box, free intercept
-    ]
+    ],
+    expected_failed_checks=_expected_failures,
 )
 def test_sklearn_conventions(estimator, check):
     check(estimator)
@@ -156,7 +168,7 @@ def test_warm_start_and_convergence_warning(diabetes):
     np.testing.assert_allclose(est.coef_, first, atol=1e-8)
     assert est.n_iter_ <= iters
     with pytest.warns(ConvergenceWarning, match="max_iter"):
-        PARRegressor(alpha=0.001, max_iter=1).fit(X, y)
+        PARRegressor(alpha=0.001, method="fista", max_iter=1).fit(X, y)
 
 
 def test_pipeline_and_grid_search(diabetes):
