@@ -229,9 +229,6 @@ if (want) {
     double d = fmax(fmax(slo - c, c - shi), 0.0);
     dist = (xv < dom_lo || xv > dom_hi) ? __longlong_as_double(0x7ff0000000000000ULL) : d;
     gabs = fabs(gv);
-} else {
-    dist = 0.0;
-    gabs = 0.0;
 }
 """
 
@@ -339,13 +336,15 @@ def momentum_cupy(theta, p, accelerate: bool):
 def gemm(A, X, out, trans: bool = False, alpha: float = 1.0, beta: float = 0.0):
     """out <- alpha op(A) X + beta out with cuBLAS, op(A) = A or A^T, A read in place (no transpose copy).
 
-    1-D X and out use GEMV; 2-D use GEMM.  ``out`` must be C-contiguous.
+    A 1-D X, or a single column, goes through GEMV; more columns through GEMM.  ``out`` must be
+    C-contiguous.
     """
+    import cupy
     from cupy import cublas
 
     op = "T" if trans else "N"
-    if X.ndim == 1:
-        cublas.gemv(op, alpha, A, X, beta, out)
+    if X.ndim == 1 or X.shape[1] == 1:
+        cublas.gemv(op, alpha, A, cupy.ascontiguousarray(X.reshape(-1)), beta, out.reshape(-1))
         return out
     return cublas.gemm(op, "N", A, X, out=out, alpha=alpha, beta=beta)
 

@@ -222,11 +222,11 @@ def array_tail(xp, psi: PAR, x, x_prev, g, g_prev, beta, lam, t: float, want_res
     """
     n, k = x.shape
     lam_x = _backend.asarray_like(xp, lam, beta)
-    x64, xp64, g64, gp64 = (xp.astype(a, xp.float64) for a in (x, x_prev, g, g_prev))
+    x64, xp64, g64, gp64 = (xp.astype(a, xp.float64, copy=False) for a in (x, x_prev, g, g_prev))
     y = x64 + beta * (x64 - xp64)
     gy = (1.0 + beta) * g64 - beta * gp64
-    x_new = xp.astype(_prox_columns(xp, psi, y - t * gy, t * lam, t * lam_x), x.dtype)
-    xn64 = xp.astype(x_new, xp.float64)
+    x_new = xp.astype(_prox_columns(xp, psi, y - t * gy, t * lam, t * lam_x), x.dtype, copy=False)
+    xn64 = xp.astype(x_new, xp.float64, copy=False)
     p = xp.sum((y - xn64) * (xn64 - x64), axis=0)
     if not want_residual:
         return x_new, p, None, None
