@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -62,8 +64,15 @@ def _convex_problems():
     }
 
 
+#: Simplex and Linear constraints are solved by cvxpar.solve's ADMM; skip those cases until it ships.
+NEEDS_ADMM = {"simplex", "linear constraints"}
+HAS_ADMM = importlib.util.find_spec("cvxpar.solvers.admm") is not None
+
+
 @pytest.mark.parametrize("name", list(_convex_problems()))
 def test_matches_clarabel(name):
+    if name in NEEDS_ADMM and not HAS_ADMM:
+        pytest.skip("cvxpar.solve has no ADMM yet (Simplex / Linear constraints)")
     problem = _convex_problems()[name]
     value = problem.solve(method="cvxpar")
     assert value == problem.value
