@@ -20,12 +20,19 @@ GEMM/GEMV calls that read a C-ordered A in place for both A x and A^T r (:func:`
 kernel is checked against it on a GPU; it is checked against the unfused array-API step of
 :mod:`cvxpar.batch` on the CPU).
 
-**Wiring into a single-vector solver** (k = 1): keep x, x_prev, g = grad f(x), g_prev and
-beta (a length-1 float64 array); per iteration call ``tail = FistaTail(psi, lam=[lam], t=1/L)``
-once, then ``x_new, p, r, s = tail(x[:, None], x_prev[:, None], g[:, None], g_prev[:, None], beta,
-want_residual)``, compute ``g_new = A^T (A x_new - b)`` with :func:`gemm`, and update beta with
-:func:`momentum`.  Per-coordinate lam arrays and non-quadratic losses (where grad_y is not the
-extrapolation of the gradients) are not covered: use the array-API path there.
+**Wiring into a single-vector solver.**  The simplest route is the batched solver with one
+column: for a dense CuPy least-squares problem with a scalar lam (and at most a scalar Box),
+``res = cvxpar.batch.solve_batch(loss, psi, [lam], constraints=C, x0=x0, tol=tol,
+max_iter=max_iter, certify=False)`` runs exactly this loop with GEMV products, and
+``res.x[:, 0]`` can go to the shared certificate and polish.  A loop of its own uses the pieces:
+build ``tail = FistaTail(psi, [lam], 1 / L)`` once; keep x, x_prev, g = grad f(x), g_prev as
+(d, 1) arrays and ``theta, beta`` as length-1 float64 arrays (ones, zeros); per iteration call
+``x_new, p, r, s = tail(x, x_prev, g, g_prev, beta, want_residual)`` (r, s only on check
+iterations: read them with ``.get()``), then ``theta, beta = momentum_cupy(theta, p, True)``,
+``g_new = A^T (A x_new - b)`` with two :func:`gemm` calls, and shift (x_prev, x) <- (x, x_new),
+(g_prev, g) <- (g, g_new).  A backtracking step change is ``tail.set_step(1 / L)``.  Not
+covered: per-coordinate lam arrays and non-quadratic losses (grad_y is then not the
+extrapolation of the gradients): use the array-API path there.
 """
 
 from __future__ import annotations

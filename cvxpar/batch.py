@@ -143,17 +143,18 @@ def _host(xp, a) -> np.ndarray:
         return np.array([float(a[j]) for j in range(a.shape[0])], dtype=np.float64)
 
 
-def _dense_data(loss):
-    """(xp, A, b) of a least-squares loss with a dense A (cvxpar.losses.LeastSquares)."""
+def _least_squares_data(loss):
+    """(xp, A, b) of cvxpar.losses.LeastSquares with a dense A (any namespace) or a scipy.sparse A."""
     from cvxpar.losses import LeastSquares
 
-    op = getattr(loss, "op", None)
-    if not isinstance(loss, LeastSquares) or op.kind != "dense":
+    if not isinstance(loss, LeastSquares) or loss.op.kind not in ("dense", "sparse"):
         raise TypeError(
-            "solve_batch needs cvxpar.losses.LeastSquares(A, b) with a dense A (any Array-API namespace); "
-            f"got {type(loss).__name__}. Solve other losses one at a time with cvxpar.solve."
+            "solve_batch needs cvxpar.losses.LeastSquares(A, b) with a dense A (any Array-API namespace) or a "
+            f"scipy.sparse A; got {type(loss).__name__}"
+            + (f" with a {loss.op.kind} A" if isinstance(loss, LeastSquares) else "")
+            + ". Solve other problems one at a time with cvxpar.solve."
         )
-    return op.xp, op.A, loss.target
+    return loss.op.xp, loss.op.A, loss.target
 
 
 def _columns(xp, A, b, lams, rhs):
@@ -279,7 +280,7 @@ def solve_batch(
     Parameters
     ----------
     loss : cvxpar.losses.LeastSquares
-        A (dense, any Array-API namespace; its dtype is the iteration dtype) and b.
+        A (dense in any Array-API namespace, its dtype the iteration dtype; or scipy.sparse) and b.
     psi : PAR
     lams : float or 1-D sequence
         One lam per column (a lambda sweep) or one for all.
@@ -306,7 +307,7 @@ def solve_batch(
     if check_every < 1:
         raise ValueError(f"check_every must be a positive integer; got {check_every}.")
     start = time.perf_counter()
-    xp, A, b = _dense_data(loss)
+    xp, A, b = _least_squares_data(loss)
     B, lam_host = _columns(xp, A, b, lams, rhs)
     n, k = A.shape[1], lam_host.size
     psi_eff = _effective_psi(psi, constraints, n)
@@ -314,10 +315,10 @@ def solve_batch(
     accelerate = bool(momentum)
     eps = float(xp.finfo(A.dtype).eps)
     tol_eff = max(float(tol), DTYPE_TOL_EPS * eps)
-    dev = _backend.device(A)
+    dev = _backend.device(b)
     on_gpu = _backend.is_cupy_array(A)
 
-    X = _start(xp, x0, psi_eff, n, k, A)
+    X = _start(xp, x0, psi_eff, n, k, A.dtype, b)
     L = float(loss.lipschitz())
     t = 1.0 / L if L > 0 else 1.0
     tail = _ck.FistaTail(psi_eff, lam_host, t) if on_gpu else _ArrayTail(xp, psi_eff, lam_host, t)
@@ -328,7 +329,7 @@ def solve_batch(
     B_all = B
     G = grad(X, B)
     X_prev, G_prev = X, G
-    theta = _backend.asarray_like(xp, np.ones(k), _f64(xp, A))
+    theta = _backend.asarray_like(xp, np.ones(k), xp.zeros((1,), dtype=xp.float64, device=dev))
     beta = xp.zeros_like(theta)
 
     active = np.arange(k)
@@ -403,23 +404,19 @@ def solve_batch(
     return result
 
 
-def _f64(xp, A):
-    """A float64 array on A's device (the template for host constants)."""
-    return xp.zeros((1,), dtype=xp.float64, device=_backend.device(A))
-
-
 def _momentum_xp(xp):
     return lambda theta, p, accelerate: _ck.momentum(xp, theta, p, accelerate)
 
 
-def _start(xp, x0, psi: PAR, n: int, k: int, A):
+def _start(xp, x0, psi: PAR, n: int, k: int, dtype, like):
+    """x0 (or 0) as an (n, k) array of the iteration dtype on ``like``'s device, inside psi's domain."""
     if x0 is None:
-        X = xp.zeros((n, k), dtype=A.dtype, device=_backend.device(A))
+        X = xp.zeros((n, k), dtype=dtype, device=_backend.device(like))
     else:
-        X = x0 if hasattr(x0, "__array_namespace__") and _backend.array_namespace(x0) is xp else _backend.asarray_like(xp, np.asarray(x0), A)
+        X = x0 if hasattr(x0, "__array_namespace__") and _backend.array_namespace(x0) is xp else _backend.asarray_like(xp, np.asarray(x0), like)
         if tuple(X.shape) not in ((n,), (n, k)):
             raise ValueError(f"x0 must have shape ({n},) or ({n}, {k}); got {tuple(X.shape)}.")
-        X = xp.astype(X, A.dtype)
+        X = xp.astype(X, dtype)
         if X.ndim == 1:
             X = xp.broadcast_to(xp.reshape(X, (n, 1)), (n, k))
     # project onto the domain of psi (walls, boxes), where every iterate lives
@@ -433,7 +430,7 @@ def _matmul(xp, A, X, on_gpu: bool, trans: bool = False):
 
         out = cupy.empty((A.shape[1] if trans else A.shape[0], X.shape[1]), dtype=A.dtype)
         return _ck.gemm(A, X, out, trans=trans)
-    return xp.matmul(A.T, X) if trans else xp.matmul(A, X)
+    return A.T @ X if trans else A @ X  # operators: Array-API arrays and scipy.sparse alike
 
 
 def _curvature_check(xp, A, X, X_prev, X_new, beta, L: float, on_gpu: bool):

@@ -188,9 +188,28 @@ def test_input_errors(kwargs, match):
 
 
 def test_other_losses_are_refused():
+    from scipy.sparse.linalg import aslinearoperator
+
     A, b, _ = _data()
     with pytest.raises(TypeError, match="LeastSquares"):
         solve_batch(Logistic(A, np.sign(b) + (b == 0)), L1, 1.0)
+    with pytest.raises(TypeError, match="with a operator A"):
+        solve_batch(LeastSquares(aslinearoperator(A), b), L1, 1.0)
+
+
+def test_sparse_A_matches_dense():
+    import scipy.sparse as sp
+
+    A, b, B = _data()
+    A[np.abs(A) < 1.0] = 0.0
+    lams = [0.3, 2.0]
+    dense = solve_batch(LeastSquares(A, b), L1, lams)
+    sparse = solve_batch(LeastSquares(sp.csr_array(A), b), L1, lams)
+    assert isinstance(sparse.x, np.ndarray)
+    np.testing.assert_allclose(sparse.x, dense.x, atol=1e-12)
+    np.testing.assert_allclose(sparse.objective, dense.objective, rtol=1e-12)
+    rhs = solve_batch(LeastSquares(sp.csc_array(A), b), L1, 0.5, rhs=B)
+    np.testing.assert_allclose(rhs.objective, solve_batch(LeastSquares(A, b), L1, 0.5, rhs=B).objective, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------- backends
