@@ -265,6 +265,7 @@ def _kernel(name: str):
                 "T x_new, float64 prod, float64 dist, float64 gabs",
                 _TAIL_SOURCE,
                 "cvxpar_fista_tail",
+                options=("--fmad=false",),  # no FMA contraction: bit-for-bit the NumPy reference's rounding
             )
         else:
             _kernels[name] = cupy.ElementwiseKernel(

@@ -143,15 +143,19 @@ def test_cupy_kernel_matches_reference(cp_gpu, name, dtype):
     dev = [cp_gpu.asarray(a) for a in (x, x_prev, g, g_prev, beta)]
     got = tail(*dev, True)
     assert got[0].dtype == dtype
+    # compiled without FMA contraction, the elementwise part rounds exactly as the reference
     np.testing.assert_allclose(got[0].get(), ref[0], rtol=0, atol=0 if psi.is_convex else 1e-12)
-    for a, b in zip(got[1:], ref[1:], strict=True):
-        np.testing.assert_allclose(a.get(), b, rtol=1e-10, atol=1e-12)
+    # the column sums run in another order: compare to the rounding of a sum of n terms
+    np.testing.assert_allclose(got[1].get(), ref[1], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(got[2].get(), ref[2], rtol=1e-12, atol=1e-14)  # maxima are exact up to the
+    np.testing.assert_allclose(got[3].get(), ref[3], rtol=0, atol=0)  # element-wise rounding
     x_new, p, r, s = tail(*dev, False)
     assert r is None and s is None
-    np.testing.assert_allclose(p.get(), ref[1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(x_new.get(), got[0].get())
+    np.testing.assert_allclose(p.get(), ref[1], rtol=1e-10, atol=1e-9)
     tail.select([0, 3])
     got = tail(*[a[:, [0, 3]] if a.ndim == 2 else a[[0, 3]] for a in dev], True)
-    np.testing.assert_allclose(got[2].get(), ref[2][[0, 3]], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[2].get(), ref[2][[0, 3]], rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.gpu
