@@ -273,6 +273,7 @@ def solve_batch(
     check_every: int = CHECK_EVERY,
     momentum: bool = True,
     certify: bool = True,
+    fused: bool | None = None,
     verbose: bool = False,
 ) -> BatchResult:
     """Solve min 1/2||A x - b_j||^2 + lam_j sum_i psi(x_i) for k columns at once (module docstring).
@@ -299,6 +300,9 @@ def solve_batch(
         FISTA with restart (default) or plain proximal gradient (``False``).
     certify : bool
         Compute an independent certificate per column at the end (objective, residual, gap).
+    fused : bool, optional
+        Use the fused CuPy tail kernel (default: whenever A is a CuPy array); ``False`` runs the
+        array-API tail on CuPy too (for comparisons).
     verbose : bool
         One row per check: iteration, active columns, largest residual / tolerance, time.
     """
@@ -317,11 +321,14 @@ def solve_batch(
     tol_eff = max(float(tol), DTYPE_TOL_EPS * eps)
     dev = _backend.device(b)
     on_gpu = _backend.is_cupy_array(A)
+    use_kernel = on_gpu if fused is None else bool(fused)
+    if use_kernel and not on_gpu:
+        raise ValueError("fused=True needs A as a CuPy array (the fused tail is a CUDA kernel).")
 
     X = _start(xp, x0, psi_eff, n, k, A.dtype, b)
     L = float(loss.lipschitz())
     t = 1.0 / L if L > 0 else 1.0
-    tail = _ck.FistaTail(psi_eff, lam_host, t) if on_gpu else _ArrayTail(xp, psi_eff, lam_host, t)
+    tail = _ck.FistaTail(psi_eff, lam_host, t) if use_kernel else _ArrayTail(xp, psi_eff, lam_host, t)
 
     def grad(Xc, Bc):
         return _matmul(xp, A, _matmul(xp, A, Xc, on_gpu) - Bc, on_gpu, trans=True)
@@ -379,7 +386,7 @@ def solve_batch(
                 X_prev, G_prev = X, G
                 it += 1
                 continue
-        theta, beta = (_ck.momentum_cupy if on_gpu else _momentum_xp(xp))(theta, p, accelerate)
+        theta, beta = (_ck.momentum_cupy if use_kernel else _momentum_xp(xp))(theta, p, accelerate)
         X_prev, X = X, X_new
         G_prev, G = G, grad(X_new, B)
         it += 1
@@ -396,7 +403,7 @@ def solve_batch(
         lams=lam_host,
         solve_time=0.0,
         method="fista-batch" if accelerate else "pg-batch",
-        info={"lipschitz": L, "tol_effective": tol_eff, "check_every": check_every, "gpu_kernels": on_gpu},
+        info={"lipschitz": L, "tol_effective": tol_eff, "check_every": check_every, "fused_kernels": use_kernel},
     )
     if certify:
         _certify(result, loss, psi, constraints, B_all, tol_eff)

@@ -197,9 +197,33 @@ def test_batched_solve_on_cupy_matches_numpy(cp_gpu, name):
     b = rng.standard_normal(80)
     lams = np.geomspace(0.1, 3.0, 6)
     want = batch.solve_batch(LeastSquares(A, b), psi, lams)
-    got = batch.solve_batch(LeastSquares(cp_gpu.asarray(A), cp_gpu.asarray(b)), psi, lams)
-    assert isinstance(got.x, cp_gpu.ndarray)
-    assert got.info["gpu_kernels"] is True
-    assert got.status == want.status
-    np.testing.assert_allclose(got.objective, want.objective, rtol=1e-9)
-    np.testing.assert_allclose(got.x.get(), want.x, atol=1e-6)
+    loss = LeastSquares(cp_gpu.asarray(A), cp_gpu.asarray(b))
+    for fused in (True, False):
+        got = batch.solve_batch(loss, psi, lams, fused=fused)
+        assert isinstance(got.x, cp_gpu.ndarray)
+        assert got.info["fused_kernels"] is fused
+        assert got.status == want.status
+        np.testing.assert_allclose(got.objective, want.objective, rtol=1e-9)
+        np.testing.assert_allclose(got.x.get(), want.x, atol=1e-6)
+
+
+@pytest.mark.gpu
+def test_batched_float32_and_many_rhs_on_cupy(cp_gpu):
+    from cvxpar.losses import LeastSquares
+
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((60, 90))
+    B = rng.standard_normal((60, 5))
+    loss64 = LeastSquares(A, B[:, 0])
+    want = batch.solve_batch(loss64, PSIS["l1"], 0.5, rhs=B)
+    loss32 = LeastSquares(cp_gpu.asarray(A, dtype=np.float32), cp_gpu.asarray(B[:, 0], dtype=np.float32))
+    got = batch.solve_batch(loss32, PSIS["l1"], 0.5, rhs=cp_gpu.asarray(B, dtype=np.float32))
+    assert got.x.dtype == np.float32
+    np.testing.assert_allclose(got.objective, want.objective, rtol=1e-5)
+
+
+def test_fused_needs_cupy():
+    from cvxpar.losses import LeastSquares
+
+    with pytest.raises(ValueError, match="CuPy"):
+        batch.solve_batch(LeastSquares(np.eye(3), np.ones(3)), PSIS["l1"], 1.0, fused=True)
