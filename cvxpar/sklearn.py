@@ -10,7 +10,8 @@ and :class:`PARClassifier` (binary; labels mapped to y in {-1, +1}) minimizes
 
 The intercept c is never regularized nor constrained.  For least squares it is eliminated
 exactly by centering X and y (the optimal c is ybar - xbar^T w for every w, whatever C is);
-for the logistic loss it is a free extra coordinate with lam = 0.  Both call :func:`cvxpar.solve`
+for the logistic loss it is a free extra coordinate with lam = 0 (on centered columns, for
+conditioning).  Both call :func:`cvxpar.solve`
 with ``lam = n * alpha`` on the losses of :mod:`cvxpar.losses` (lam_i = 0 for the intercept).
 
 :class:`PARRegressorCV` picks alpha along a warm-started path, by cross-validated mean squared
@@ -42,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn 
 
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
-from scipy.special import expit
+from scipy.special import expit, log_expit
 
 from cvxpar import pars
 from cvxpar.metrics import quantization_rate
@@ -537,12 +538,14 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         return self.classes_[(scores > 0).astype(int)]
 
     def predict_proba(self, X):
-        """Columns P(classes_[0] | x), P(classes_[1] | x) = sigmoid(decision_function)."""
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
+        """Columns P(classes_[0] | x) = sigmoid(-s), P(classes_[1] | x) = sigmoid(s), s = decision_function."""
+        s = self.decision_function(X)
+        return np.column_stack([expit(-s), expit(s)])
 
     def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
+        """The log of :meth:`predict_proba`, computed without cancellation."""
+        s = self.decision_function(X)
+        return np.column_stack([log_expit(-s), log_expit(s)])
 
 
 def _free_last_coordinate(psi: PAR, constraints, d: int):
