@@ -328,7 +328,7 @@ def solve_batch(
     X = _start(xp, x0, psi_eff, n, k, A.dtype, b)
     L = float(loss.lipschitz())
     t = 1.0 / L if L > 0 else 1.0
-    tail = _ck.FistaTail(psi_eff, lam_host, t) if use_kernel else _ArrayTail(xp, psi_eff, lam_host, t)
+    tail, momentum_step = _tail_engine(xp, psi_eff, lam_host, t, use_kernel)
 
     def grad(Xc, Bc):
         return _matmul(xp, A, _matmul(xp, A, Xc, on_gpu) - Bc, on_gpu, trans=True)
@@ -386,7 +386,7 @@ def solve_batch(
                 X_prev, G_prev = X, G
                 it += 1
                 continue
-        theta, beta = (_ck.momentum_cupy if use_kernel else _momentum_xp(xp))(theta, p, accelerate)
+        theta, beta = momentum_step(theta, p, accelerate)
         X_prev, X = X, X_new
         G_prev, G = G, grad(X_new, B)
         it += 1
@@ -411,8 +411,11 @@ def solve_batch(
     return result
 
 
-def _momentum_xp(xp):
-    return lambda theta, p, accelerate: _ck.momentum(xp, theta, p, accelerate)
+def _tail_engine(xp, psi: PAR, lam, t: float, use_kernel: bool):
+    """(tail, momentum update): the fused CuPy kernels, or the array-API versions."""
+    if use_kernel:
+        return _ck.FistaTail(psi, lam, t), _ck.momentum_cupy
+    return _ArrayTail(xp, psi, lam, t), lambda theta, p, accelerate: _ck.momentum(xp, theta, p, accelerate)
 
 
 def _start(xp, x0, psi: PAR, n: int, k: int, dtype, like):
