@@ -107,6 +107,12 @@ def build(source: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def _content(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
+    """What --check compares: each cell's type, id and source (not the JSON layout, which depends
+    on the nbformat version)."""
+    return [(cell.cell_type, cell.get("id", ""), cell.source) for cell in nb.cells]
+
+
 def sources() -> list[Path]:
     return sorted(SOURCES.glob("[0-9][0-9]_*.py"))
 
@@ -121,13 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     for source in sources():
-        text = nbformat.writes(build(source)) + "\n"
+        nb = build(source)
         path = target(source)
         if args.check:
-            if not path.exists() or path.read_text() != text:
+            if not path.exists() or _content(nbformat.read(path, as_version=4)) != _content(nb):
                 stale.append(path.name)
         else:
-            path.write_text(text)
+            path.write_text(nbformat.writes(nb) + "\n")
             print("wrote", path.relative_to(HERE.parent))
     if stale:
         print("out of date (run python notebooks/build.py):", ", ".join(stale))
