@@ -170,11 +170,15 @@ class LinearModelLoss:
     def hvp(self, x, d):
         return self.op.rmv(self._d2h(self.linear(x)) * self.op.mv(d))
 
+    def hessian_factor(self, x, idx):
+        """B = diag(sqrt h''(Ax)) A_F for the columns ``idx`` (dense n x k): the block is B^T B."""
+        w = self.xp.sqrt(self._d2h(self.linear(x)))
+        return w[:, None] * self.op.columns(idx)
+
     def hessian_block(self, x, idx):
         """A_F^T diag(h''(Ax)) A_F for the columns ``idx``, dense."""
-        cols = self.op.columns(idx)
-        w = self._d2h(self.linear(x))
-        return cols.T @ (w[:, None] * cols)
+        B = self.hessian_factor(x, idx)
+        return B.T @ B
 
     # -- duality (Fenchel dual of h(Ax) + g(x): D(w) = -h*(w) - g*(-A^T w), at w = h'(Ax))
     def dual_gap_parts(self, x):
@@ -323,6 +327,9 @@ class Smooth:
 
     def hvp(self, x, d):
         return self.hessian(x) @ d
+
+    def hessian_factor(self, x, idx):
+        return None
 
     def hessian_block(self, x, idx):
         if self.hessian is None:

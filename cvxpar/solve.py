@@ -3,7 +3,9 @@
     minimize  loss(x) + sum_i lam_i psi(x_i)   subject to  x in C
 
 Methods (``method=``): ``"pg"`` (proximal gradient), ``"fista"`` (accelerated, adaptive restart),
-``"cd"`` (coordinate descent with working sets, least squares on NumPy), ``"admm"`` (cached
+``"cd"`` (coordinate descent with working sets, least squares on NumPy), ``"ssnal"``
+(semismooth Newton augmented Lagrangian, least squares with a convex psi: the fast method when
+the free block of A is nearly square), ``"admm"`` (cached
 factorization, adaptive rho; the method for Simplex and Linear constraints), ``"aprox"``
 (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``, which picks
 one and says which (``res.method``, and the verbose header).  Every deterministic method ends
@@ -22,8 +24,8 @@ from cvxpar import result as R
 from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
 
-METHODS = ("auto", "pg", "fista", "cd", "admm", "aprox")
-DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "admm": 20_000}
+METHODS = ("auto", "pg", "fista", "cd", "ssnal", "admm", "aprox")
+DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "admm": 20_000}
 
 
 def solve(
@@ -64,6 +66,8 @@ def solve(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='admm' "
             "(or 'auto')."
         )
+    if chosen == "ssnal" and not _ssnal_applicable(prob):
+        raise ValueError("method 'ssnal' needs a LeastSquares loss and a convex psi; use 'fista' (or 'auto').")
     if chosen == "cd" and not _cd_applicable(prob):
         raise ValueError("method 'cd' needs a LeastSquares loss with a dense NumPy or scipy.sparse A; use 'fista'.")
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
@@ -77,9 +81,17 @@ def pick(prob) -> tuple[str, str]:
     """The method ``"auto"`` runs, and why."""
     if prob.simplex is not None or prob.linear is not None:
         return "admm", "Simplex/Linear constraints are handled by ADMM"
+    if _ssnal_applicable(prob):
+        return "ssnal", "least squares with a convex psi: semismooth Newton augmented Lagrangian + active-set polish"
     if _cd_applicable(prob):
         return "cd", "least squares on NumPy: working-set coordinate descent with exact 1-D prox + active-set polish"
     return "fista", "accelerated proximal gradient with restart + active-set polish"
+
+
+def _ssnal_applicable(prob) -> bool:
+    from cvxpar.losses import LeastSquares
+
+    return isinstance(prob.loss, LeastSquares) and prob.convex
 
 
 def _cd_applicable(prob) -> bool:

@@ -30,7 +30,7 @@ MIN_STEP = 1e-30
 
 
 def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, monitor: Monitor,
-        check_every: int = 10, polish_steps: int = 8) -> Outcome:
+        check_every: int = 10, polish_steps: int = 30, polish_scale: float = 1.0) -> Outcome:
     xp = prob.xp
     ev = Evaluator(prob.loss)
     L = prob.loss.lipschitz()
@@ -44,6 +44,7 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
     theta = 1.0
     monotone = not prob.convex
     last_fixed = None
+    next_polish, wait = 0, check_every
     polishes = restarts = backtracks = 0
     it = 0
     for it in range(1, max_iter + 1):
@@ -97,15 +98,19 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
             1, prob.d // 1000
         )
         last_fixed = fixed
-        if not settled:
+        if not settled or it < next_polish:
             continue
-        px, pcert, _ = newton_polish(prob, x, t, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
+        px, pcert, _ = newton_polish(prob, x, t * polish_scale, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
         polishes += 1
         monitor.row(it, pcert, "polish")
         if pcert.certifies(tol):
             x = px
             break
-        if pcert.objective < cert.objective:  # jump to the better point, reset momentum
+        if pcert.objective >= cert.objective:  # no progress: back off (the wait doubles each time)
+            wait = 2 * wait
+            next_polish = it + wait
+        else:  # jump to the better point, reset momentum
+            wait = check_every
             x = px
             z = ev.z(x)
             f_x = ev.value(x, z)

@@ -57,7 +57,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
         fixed = prob.fixed(u)
         free_idx = _nonzero(xp, ~fixed)
         n_free = int(free_idx.shape[0])
-        if n_free > MAX_FREE:
+        if n_free > MAX_FREE and getattr(loss, "op", None) is None:  # dense d x d Hessian blocks only
             break
         base = xp.where(fixed, u, cur)
         if n_free == 0:
@@ -67,15 +67,16 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
             gb = loss.grad(base)
             lam = prob.lam if isinstance(prob.lam, float) else xp.take(prob.lam, free_idx)
             rhs = -(xp.take(gb, free_idx) + lam * xp.take(s, free_idx))
-            H = loss.hessian_block(base, free_idx)
-            if H is None:
+            B = loss.hessian_factor(base, free_idx)
+            H = loss.hessian_block(base, free_idx) if B is None else None
+            if B is None and H is None:
                 break
             residual = float(xp.max(xp.abs(cur - u))) * L
-            mus = ([0.0] if n_free <= max_free else []) + [
+            mus = ([0.0] if n_free <= 2 * max_free else []) + [
                 L * min(1.0, 1e-2 * residual / max(1.0, residual)) * 10.0**j for j in range(4)
             ]
             lo_f, hi_f, base_f = xp.take(lo, free_idx), xp.take(hi, free_idx), xp.take(base, free_idx)
-            trials = _steps(xp, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx)
+            trials = _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx)
         moved = False
         for cand in trials:
             cert = check(cand)
@@ -91,16 +92,29 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
     return best_x, best_cert, steps
 
 
-def _steps(xp, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
-    """Lazily the candidate points for each regularization mu (solved only when asked for)."""
-    eye = None
+def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
+    """Lazily the candidate point for each regularization mu (each solved only when asked for).
+
+    The block is H, or B^T B from its factor B (n x k); with more free coordinates than rows
+    and mu > 0 the solve goes through Woodbury: (B^T B + mu I)^-1 r = (r - B^T (mu I + B B^T)^-1 B r) / mu.
+    """
+    gram = None
     for mu in mus:
-        if mu > 0 and eye is None:
-            eye = xp.eye(H.shape[0], dtype=H.dtype, device=_backend.device(H))
-        step = _solve(xp, H if mu == 0 else H + mu * eye, rhs)
+        if B is not None and mu > 0 and B.shape[1] > B.shape[0]:
+            outer = B @ B.T
+            small = _solve(xp, outer + mu * _eye(xp, outer), B @ rhs)
+            step = None if small is None else (rhs - B.T @ small) / mu
+        else:
+            if gram is None:
+                gram = H if B is None else B.T @ B
+            step = _solve(xp, gram if mu == 0 else gram + mu * _eye(xp, gram), rhs)
         if step is None:
             continue
         yield _scatter(xp, base, free_idx, xp.clip(base_f + step, lo_f, hi_f))
+
+
+def _eye(xp, M):
+    return xp.eye(M.shape[0], dtype=M.dtype, device=_backend.device(M))
 
 
 def _nonzero(xp, mask):
