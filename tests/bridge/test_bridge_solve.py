@@ -225,3 +225,14 @@ def test_parameter_bounds_are_read_at_solve_time():
     value = problem.solve(method="cvxpar")
     assert np.abs(x.value).max() <= 0.05 + 1e-12
     assert value == pytest.approx(problem.solve(solver="CLARABEL"), rel=RTOL)
+
+
+def test_vector_parameter_weights():
+    x = cp.Variable(N)
+    w = cp.Parameter(N, nonneg=True, value=0.05 * (RNG.random(N) + 0.5))
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) / (2 * M) + w @ cvxpar.par(x, RIDGE)))
+    first = problem.solve(method="cvxpar")
+    assert first == pytest.approx(problem.solve(solver="CLARABEL"), rel=RTOL)
+    w.value = 2 * w.value
+    second = problem.solve(method="cvxpar")
+    assert second == pytest.approx(problem.solve(solver="CLARABEL"), rel=RTOL)
