@@ -71,13 +71,8 @@ def test_solve_matches_numpy_on_backend(mk, case):
     assert got.objective == pytest.approx(want.objective, rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.xfail(
-    reason="cvxpar/__init__.py binds 'solve' and 'certificate' lazily to functions, but importing the "
-    "submodules cvxpar.solve / cvxpar.certificate first (any 'from cvxpar.solve import ...') binds the "
-    "modules to those names, and __getattr__ is then never called",
-    strict=False,
-)
 def test_public_solve_and_certificate_stay_callable_after_submodule_imports():
+    """Importing the submodules cvxpar.solve / cvxpar.certificate must not rebind the public functions."""
     import importlib
 
     importlib.import_module("cvxpar.solve")
