@@ -38,13 +38,15 @@ ARRAY_T_LINEAR_MAX = 16
 class SearchIndex:
     """O(1)-expected locator of v among sorted thresholds (see the module docstring).
 
-    ``padded``: the thresholds followed by ``width`` copies of +inf; ``start[b]``: the number of
-    thresholds in buckets before b (``start[n_buckets]`` = all of them); ``width``: the most
-    thresholds any bucket holds.
+    ``start[b]``: the number of thresholds in buckets before b (``start[n_buckets]`` = all);
+    ``width``: the most thresholds any bucket holds; ``cells[b]``: bucket b's thresholds padded
+    with +inf to ``width`` (read side by side with ``start[b]``, no dependent load);
+    ``padded``: all thresholds then ``width`` times +inf (for the bisection of crowded buckets).
     """
 
     padded: np.ndarray
     start: np.ndarray
+    cells: np.ndarray
     origin: float
     inv_width: float
     n_buckets: int
@@ -53,13 +55,11 @@ class SearchIndex:
 
 @numba.njit(inline="always")
 def _bucket(v, origin, inv_width, n_buckets):
-    """Monotone nondecreasing map of v to 0..n_buckets-1 (NaN and -inf go to 0)."""
+    """Monotone nondecreasing map of v to 0..n_buckets-1 (NaN and -inf go to 0), branch-free."""
     f = (v - origin) * inv_width
-    if not f >= 0.0:
-        return 0
-    if f >= n_buckets:
-        return n_buckets - 1
-    return int(f)
+    f = f if f >= 0.0 else 0.0
+    top = n_buckets - 1.0
+    return int(f if f < top else top)
 
 
 @numba.njit(cache=True)
@@ -78,7 +78,7 @@ def search_index(thresholds: np.ndarray) -> SearchIndex:
     origin = inv_width = 0.0
     with np.errstate(over="ignore"):
         span = float(thr[-1] - thr[0]) if n >= 2 else 0.0
-    if np.isfinite(span) and span > 0:
+    if n > LINEAR_SCAN_MAX and np.isfinite(span) and span > 0:  # else one bucket: a plain scan
         inv = BUCKETS_PER_THRESHOLD * n / span
         if np.isfinite(inv):
             n_buckets, origin, inv_width = BUCKETS_PER_THRESHOLD * n, float(thr[0]), float(inv)
@@ -86,27 +86,25 @@ def search_index(thresholds: np.ndarray) -> SearchIndex:
     start = np.searchsorted(buckets, np.arange(n_buckets + 1), side="left").astype(np.int64)
     width = int(np.max(np.diff(start))) if n else 0
     padded = np.concatenate((thr, np.full(width, np.inf)))
-    return SearchIndex(padded, start, origin, inv_width, n_buckets, width)
+    cells = padded[start[:-1, None] + np.arange(min(width, LINEAR_SCAN_MAX))[None, :]]
+    return SearchIndex(padded, start, np.ascontiguousarray(cells), origin, inv_width, n_buckets, width)
 
 
 @numba.njit(inline="always")
-def _locate(vi, padded, start, origin, inv_width, n_buckets, width):
+def _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width):
     """#{thresholds < vi} (0 for NaN)."""
     b = _bucket(vi, origin, inv_width, n_buckets)
     a = start[b]
-    if width <= LINEAR_SCAN_MAX:
-        first = a
+    if width <= LINEAR_SCAN_MAX:  # a few thresholds in the bucket: compare them all, branch-free
         for j in range(width):
-            a += 1 if padded[first + j] < vi else 0
+            a += 1 if cells[b, j] < vi else 0
         return a
-    hi = start[b + 1]
-    while a < hi:
-        mid = (a + hi) >> 1
-        if padded[mid] < vi:
-            a = mid + 1
-        else:
-            hi = mid
-    return a
+    n = start[b + 1] - a  # a crowded bucket: branch-free bisection (a fixed number of halvings)
+    while n > 1:
+        half = n >> 1
+        a = a + half if padded[a + half - 1] < vi else a
+        n -= half
+    return a + (1 if n == 1 and padded[a] < vi else 0)
 
 
 # ---------------------------------------------------------------------- per-element steps
@@ -146,18 +144,8 @@ def _clipped_shift(vi, shift, lo, hi):
 
 
 @numba.njit(inline="always")
-def _convex_at(vi, shift, lo, hi, padded, start, origin, inv_width, n_buckets, width):
-    """Convex psi, scalar t: the envelope piece is exact, no comparison needed."""
-    a = _locate(vi, padded, start, origin, inv_width, n_buckets, width)
-    return _clipped_shift(vi, shift[a], lo[a], hi[a])
-
-
-@numba.njit(inline="always")
-def _nonconvex_at(vi, t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width):
+def _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av):
     """Any psi, scalar t: the best of envelope piece a and its two neighbours."""
-    if vi != vi:
-        return vi
-    a = _locate(vi, padded, start, origin, inv_width, n_buckets, width)
     bx, bf, bs = _objective(vi, shift[a], lo[a], hi[a], ax[a], av[a], t)
     if a > 0:
         cx, cf, cs = _objective(vi, shift[a - 1], lo[a - 1], hi[a - 1], ax[a - 1], av[a - 1], t)
@@ -167,7 +155,7 @@ def _nonconvex_at(vi, t, shift, lo, hi, ax, av, padded, start, origin, inv_width
         cx, cf, cs = _objective(vi, shift[a + 1], lo[a + 1], hi[a + 1], ax[a + 1], av[a + 1], t)
         if _better(cx, cf, cs, bx, bf, bs):
             bx = cx
-    return bx
+    return bx if vi == vi else vi
 
 
 @numba.njit(inline="always")
@@ -178,14 +166,14 @@ def _convex_at_t(vi, ti, slope, lo, hi):
     if n - 1 <= ARRAY_T_LINEAR_MAX:
         for k in range(1, n):
             a += 1 if lo[k] + ti * slope[k] < vi else 0
-    else:
-        b = n - 1
-        while a < b:
-            mid = (a + b) >> 1
-            if lo[mid + 1] + ti * slope[mid + 1] < vi:
-                a = mid + 1
-            else:
-                b = mid
+    else:  # branch-free bisection over k = 1..n-1 (a fixed number of halvings)
+        count = n - 1
+        while count > 1:
+            half = count >> 1
+            k = a + half
+            a = k if lo[k] + ti * slope[k] < vi else a
+            count -= half
+        a += 1 if lo[a + 1] + ti * slope[a + 1] < vi else 0
     return _clipped_shift(vi, ti * slope[a], lo[a], hi[a])
 
 
@@ -203,29 +191,38 @@ def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av):
 
 
 # One loop per (step, serial/parallel): numba neither unswitches a curvature flag out of the
-# loop nor caches loops that take the step as a function argument.
+# loop nor caches loops that take the step as a function argument.  The steps are spelled out
+# in each loop body: wrapping _locate in a second inlined helper made the loop ~8x slower.
 @numba.njit(cache=True, nogil=True)
-def _convex_serial(v, out, shift, lo, hi, padded, start, origin, inv_width, n_buckets, width):
+def _convex_serial(v, out, rows, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in range(v.size):
-        out[i] = _convex_at(float(v[i]), shift, lo, hi, padded, start, origin, inv_width, n_buckets, width)
+        vi = float(v[i])
+        a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
+        out[i] = _clipped_shift(vi, rows[a, 0], rows[a, 1], rows[a, 2])
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _convex_parallel(v, out, shift, lo, hi, padded, start, origin, inv_width, n_buckets, width):
+def _convex_parallel(v, out, rows, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in numba.prange(v.size):
-        out[i] = _convex_at(float(v[i]), shift, lo, hi, padded, start, origin, inv_width, n_buckets, width)
+        vi = float(v[i])
+        a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
+        out[i] = _clipped_shift(vi, rows[a, 0], rows[a, 1], rows[a, 2])
 
 
 @numba.njit(cache=True, nogil=True)
-def _nonconvex_serial(v, out, t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width):
+def _nonconvex_serial(v, out, t, shift, lo, hi, ax, av, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in range(v.size):
-        out[i] = _nonconvex_at(float(v[i]), t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width)
+        vi = float(v[i])
+        a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
+        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _nonconvex_parallel(v, out, t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width):
+def _nonconvex_parallel(v, out, t, shift, lo, hi, ax, av, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in numba.prange(v.size):
-        out[i] = _nonconvex_at(float(v[i]), t, shift, lo, hi, ax, av, padded, start, origin, inv_width, n_buckets, width)
+        vi = float(v[i])
+        a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
+        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -259,10 +256,10 @@ def prox_numpy(v: np.ndarray, table, t: float) -> np.ndarray:
     out = np.empty_like(flat)
     parallel = flat.size >= PARALLEL_MIN_SIZE
     s = table.search
-    index = (s.padded, s.start, s.origin, s.inv_width, s.n_buckets, s.width)
+    index = (s.padded, s.start, s.cells, s.origin, s.inv_width, s.n_buckets, s.width)
     if table.exact:
         kernel = _convex_parallel if parallel else _convex_serial
-        kernel(flat, out, table.shift, table.lo, table.hi, *index)
+        kernel(flat, out, table.rows, *index)
     else:
         kernel = _nonconvex_parallel if parallel else _nonconvex_serial
         kernel(flat, out, float(t), table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, *index)

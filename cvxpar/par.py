@@ -90,9 +90,13 @@ class PAR:
         inner = as_finite_vector(s[1:-1], "inner slopes", min_length=0)
         if not np.isfinite(offset):
             raise ValueError(f"offset must be finite; got {offset}.")
-        rises = np.concatenate(([0.0], np.cumsum(inner * np.diff(q))))
+        # accumulate outward from the anchor, so that rounding grows with the distance from it
+        steps = inner * np.diff(q)
         anchor = int(np.argmin(np.abs(q)))
-        return cls(q, rises - rises[anchor] + float(offset), s[0], s[-1])
+        values = np.full(q.size, float(offset))
+        values[anchor + 1 :] += np.cumsum(steps[anchor:])
+        values[:anchor] -= np.cumsum(steps[:anchor][::-1])[::-1]
+        return cls(q, values, s[0], s[-1])
 
     @classmethod
     def from_pieces(cls, slopes, intercepts) -> PAR:

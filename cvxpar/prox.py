@@ -50,8 +50,9 @@ class ProxTable:
     """The pieces that can win for one scalar t, left to right, and the thresholds between them.
 
     Element v goes to piece ``idx = #{thresholds < v}``; ``exact`` means no neighbour check is
-    needed (convex psi).  ``shift = t * slope`` (the unconstrained step on each piece) and
-    ``search`` (the O(1) threshold locator of the NumPy kernels) are derived once per t.
+    needed (convex psi).  ``shift = t * slope`` (the unconstrained step on each piece),
+    ``rows`` (shift, lo, hi side by side for the convex kernel) and ``search`` (the O(1)
+    threshold locator of the NumPy kernels) are derived once per t.
     Arrays are float64.
     """
 
@@ -64,10 +65,13 @@ class ProxTable:
     exact: bool
     t: float
     shift: np.ndarray = field(init=False)
+    rows: np.ndarray = field(init=False)
     search: _prox_kernels.SearchIndex = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shift", self.t * self.slope)
+        shift = self.t * self.slope
+        object.__setattr__(self, "shift", shift)
+        object.__setattr__(self, "rows", np.ascontiguousarray(np.stack((shift, self.lo, self.hi), axis=1)))
         object.__setattr__(self, "search", _prox_kernels.search_index(self.thresholds))
 
 
@@ -104,6 +108,10 @@ def prox(psi, v, t=1.0):
     xp, arr, scalar = _backend.prepare(v)
     if np.ndim(t) != 0:
         out = _prox_array_t(psi, xp, arr, t)
+    elif t == 0.0:  # the projection onto the domain (exact; no objective to compare)
+        lo, hi = psi.domain
+        out = arr if lo == -math.inf and hi == math.inf else xp.clip(arr, lo, hi)
+        out = xp.asarray(out, copy=True) if out is arr else out
     else:
         table = prox_table(psi, t)
         if _backend.is_numpy_namespace(xp):

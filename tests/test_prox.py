@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from par_strategies import pars, prox_objective, reference_psi
+from par_strategies import pars, prox_objective, reals, reference_psi
 from scipy.optimize import minimize_scalar
 
 import cvxpar
@@ -20,7 +20,7 @@ from cvxpar import PAR, _prox_kernels
 from cvxpar.prox import prox_table
 
 INF = np.inf
-t_scalar = st.one_of(st.just(0.0), st.floats(1e-3, 8.0), st.sampled_from([0.5, 1.0, 2.0]))
+t_scalar = st.one_of(st.just(0.0), reals(1e-3, 8.0), st.sampled_from([0.5, 1.0, 2.0]))
 
 
 def probe_points(psi: PAR, t, extra) -> np.ndarray:
@@ -74,7 +74,7 @@ def assert_global_min(psi: PAR, v, t, x) -> None:
 
 # ---------------------------------------------------------------------- global optimality
 @settings(max_examples=40)
-@given(pars(), t_scalar, st.lists(st.floats(-25, 25), min_size=1, max_size=4))
+@given(pars(), t_scalar, st.lists(reals(-25, 25), min_size=1, max_size=4))
 def test_prox_is_global_minimizer_scalar_t(psi, t, extra):
     v = probe_points(psi, t, extra)
     v = v[:: max(1, v.size // 16)]  # SciPy per piece per element is slow; the enumeration test is denser
@@ -82,14 +82,14 @@ def test_prox_is_global_minimizer_scalar_t(psi, t, extra):
 
 
 @settings(max_examples=40)
-@given(pars(), st.lists(st.tuples(st.floats(-25, 25), st.floats(0.0, 8.0)), min_size=1, max_size=8))
+@given(pars(), st.lists(st.tuples(reals(-25, 25), reals(0.0, 8.0)), min_size=1, max_size=8))
 def test_prox_is_global_minimizer_per_element_t(psi, pairs):
     v = np.array([p[0] for p in pairs])
     t = np.array([p[1] for p in pairs])
     assert_global_min(psi, v, t, psi.prox(v, t))
 
 
-@given(pars(max_breakpoints=12), t_scalar, st.lists(st.floats(-25, 25), min_size=1, max_size=20))
+@given(pars(max_breakpoints=12), t_scalar, st.lists(reals(-25, 25), min_size=1, max_size=20))
 def test_global_optimality_by_enumeration(psi, t, extra):
     """Faster and denser: every element against the best breakpoint and the best point of a fine grid."""
     v = probe_points(psi, t, extra)
@@ -147,7 +147,7 @@ def conjugate_par(psi: PAR) -> PAR:
     return PAR(u, vals, left, right)
 
 
-@given(pars("convex"), st.floats(0.05, 8.0), st.lists(st.floats(-25, 25), min_size=1, max_size=20))
+@given(pars("convex"), st.floats(0.05, 8.0), st.lists(reals(-25, 25), min_size=1, max_size=20))
 def test_moreau_identity(psi, t, extra):
     v = probe_points(psi, t, extra)
     conj = conjugate_par(psi)
@@ -157,7 +157,7 @@ def test_moreau_identity(psi, t, extra):
     np.testing.assert_allclose(total, v, rtol=1e-9, atol=1e-9 * (1 + t))
 
 
-@given(pars("convex"), t_scalar, st.lists(st.floats(-25, 25), min_size=2, max_size=30))
+@given(pars("convex"), t_scalar, st.lists(reals(-25, 25), min_size=2, max_size=30))
 def test_firm_nonexpansiveness(psi, t, vs):
     v = np.asarray(vs)
     u = v[::-1].copy()
@@ -167,14 +167,14 @@ def test_firm_nonexpansiveness(psi, t, vs):
     assert np.all(lhs <= rhs + 1e-12 * (1 + np.abs(u) + np.abs(v)) ** 2)
 
 
-@given(pars(), t_scalar, st.lists(st.floats(-25, 25), min_size=1, max_size=30))
+@given(pars(), t_scalar, st.lists(reals(-25, 25), min_size=1, max_size=30))
 def test_monotone_for_every_curvature(psi, t, vs):
     v = np.sort(probe_points(psi, t, vs))
     x = psi.prox(v, t)
     assert np.all(np.diff(x) >= 0)
 
 
-@given(pars(), st.floats(1e-3, 8.0), st.lists(st.floats(-25, 25), min_size=1, max_size=30))
+@given(pars(), st.floats(1e-3, 8.0), st.lists(reals(-25, 25), min_size=1, max_size=30))
 def test_optimality_condition(psi, t, vs):
     v = probe_points(psi, t, vs)
     x = psi.prox(v, t)
@@ -335,13 +335,10 @@ def test_search_index_is_exact_on_awkward_thresholds():
     for thr in cases:
         index = _prox_kernels.search_index(thr)
         v = np.concatenate((thr, np.nextafter(thr, -INF), np.nextafter(thr, INF), rng.normal(size=200) * 10, [-INF, INF]))
-        located = [
-            _prox_kernels._locate(vi, index.padded, index.start, index.origin, index.inv_width, index.n_buckets, index.width)
-            for vi in v
-        ]
+        args = (index.padded, index.start, index.cells, index.origin, index.inv_width, index.n_buckets, index.width)
+        located = [_prox_kernels._locate(vi, *args) for vi in v]
         np.testing.assert_array_equal(located, np.searchsorted(thr, v, side="left"))
-        assert _prox_kernels._locate(np.nan, index.padded, index.start, index.origin, index.inv_width,
-                                     index.n_buckets, index.width) == 0  # fmt: skip
+        assert _prox_kernels._locate(np.nan, *args) == 0
 
 
 def test_table_cache_is_bounded():
