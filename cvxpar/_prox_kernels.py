@@ -6,9 +6,11 @@ nonconvex psi compare exactly with the two neighbouring envelope pieces (ties to
 |x|, then x).  Arithmetic is float64 whatever the input dtype; the output keeps the input dtype.
 
 The NumPy kernels locate v in O(1) for evenly spread thresholds (:class:`SearchIndex`): a
-uniform bucket grid over [thr_0, thr_last] maps v to a bucket b, a precomputed table gives the
-number of thresholds in earlier buckets, and a short branch-free count (or, for crowded
-buckets, a binary search) inside bucket b finishes the job, so the worst case stays O(log m).
+uniform bucket grid over [thr_0, thr_last] (2 buckets per threshold) maps v to a bucket b, a
+precomputed table gives the number of thresholds in earlier buckets, and a short branch-free
+count over bucket b's own copy of its thresholds (or, for a bucket holding more than
+``LINEAR_SCAN_MAX``, a branch-free bisection) finishes the job, so the worst case stays
+O(log m).  Up to ``LINEAR_SCAN_MAX`` thresholds in all use one bucket: a plain count.
 The bucket map is a monotone float function applied identically to v and to the thresholds,
 which makes the lookup exact: a threshold in an earlier bucket is < v, one in a later bucket
 is > v.  No fast-math, so results are bit-identical to a plain binary search.

@@ -260,8 +260,13 @@ class PAR:
 
     # ------------------------------------------------------------------ dunder
     def __repr__(self) -> str:
-        q = np.array2string(self._q, precision=4, threshold=8)
-        return f"PAR(breakpoints={q}, left_slope={self.left_slope:g}, right_slope={self.right_slope:g}, curvature={self._curvature!r})"
+        opts = {"precision": 6, "threshold": 12, "edgeitems": 3, "separator": ", "}
+        q = np.array2string(self._q, **opts)
+        vals = np.array2string(self._values, **opts)
+        return (
+            f"PAR(breakpoints={q}, values={vals}, left_slope={self.left_slope:g}, "
+            f"right_slope={self.right_slope:g}, curvature={self._curvature!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PAR):

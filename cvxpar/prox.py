@@ -13,16 +13,18 @@ M_l - M_k is nonincreasing in v (its derivative is x_k - x_l): each pair crosses
 the winning piece is nondecreasing in v and the lower envelope min_k M_k is found once per t
 by the convex-hull-trick stack, with closed-form crossings (M_k is a line, a parabola
 -(v - t s_k)^2/2 + const, or a line on three consecutive v-intervals).  Each element then
-costs one binary search over at most m thresholds: O(log m).
+costs one lookup among at most m thresholds: O(1) expected through the bucket index of
+:mod:`cvxpar._prox_kernels` (NumPy), O(log m) worst case and on the other backends.
 
 - Convex psi (slopes nondecreasing): the thresholds are explicit, v = q_{k-1} + t*s_k, and the
-  map is the PAR paper's closed form (Ma & Xiao 2025 eq. (23); PARQ eq. (7)): plateaus
+  map is the closed form of PARQ eq. (7) (Jin et al. 2025; par_paper.md 2.1): plateaus
   [q_k + t s_k, q_k + t s_{k+1}] -> q_k and unit-slope shifts v - t s_k in between.
 - Quasiconvex and nonconvex psi: the envelope gives a global minimizer; near a threshold the
   two neighbouring envelope pieces are compared exactly, and ties (equal objective up to
   rounding) go to the smaller |x|, then the smaller x (API.md).
 - Per-element t: the thresholds depend on t, so convex psi uses a per-element binary search
   (O(log m)) and the other curvatures enumerate all m+1 pieces (O(m) per element).
+- t = 0: the projection onto the domain, clip(v, q_0, q_{m-1}) with walls, else v.
 
 Backends: NumPy arrays go through numba kernels; CuPy arrays through one fused
 ``ElementwiseKernel``; any other Array-API namespace (array_api_strict, torch) through plain
