@@ -110,6 +110,9 @@ def certificate(x, loss, psi: PAR, lam, constraints=None, with_gap: bool = True)
     g = loss.grad(x)
     grad_inf = float(xp.max(xp.abs(g))) if d else 0.0
     xc, lo, hi, violation = subgradient_interval(xp, x, psi, lam, box)
+    # outside the box / the domain of psi the objective is +inf; a (rounding-size) violation of
+    # Simplex or Linear rows leaves it finite and only enters the residual
+    objective = loss.value(x) + penalty(xc, psi, lam, xp) if violation == 0.0 else math.inf
     inf = xp.full_like(x, math.inf)
     c = -g
     if linear is not None:
@@ -125,7 +128,6 @@ def certificate(x, loss, psi: PAR, lam, constraints=None, with_gap: bool = True)
     else:
         stat = float(xp.max(_distance(xp, c, lo, hi))) if d else 0.0
 
-    objective = loss.value(x) + penalty(xc, psi, lam, xp) if violation == 0.0 else math.inf
     gap = None
     if with_gap and psi.is_convex and simplex is None and linear is None and math.isfinite(objective):
         gap = _gap(xp, x, loss, psi, lam, box, objective)

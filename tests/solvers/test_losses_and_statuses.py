@@ -183,3 +183,21 @@ def test_nonneg_constraint_with_cd():
     A, b = _data(20, 30)
     res = cvxpar.solve(LeastSquares(A, b), RIDGE, 0.5, constraints=NonNeg(), method="cd")
     assert res.status == "optimal" and np.all(res.x >= 0)
+
+
+@pytest.mark.parametrize("kind", ["simplex", "linear"])
+def test_admm_simplex_and_linear_match_clarabel(kind):
+    from cvxpar.constraints import Linear
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((20, 30))
+    b = rng.standard_normal(20)
+    psi = cvxpar.pars.l1(cvxpar.grids.uniform(0.1, 11))
+    cons = Simplex(1.0) if kind == "simplex" else Linear(A_eq=rng.standard_normal((2, 30)), b_eq=np.ones(2))
+    res = cvxpar.solve(LeastSquares(A, b), psi, 0.3, constraints=cons)
+    ref = reference_objective(A, b, psi, 0.3, cons)
+    assert res.method == "admm"
+    assert res.status in ("optimal", "optimal_inaccurate")
+    assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
+    with pytest.raises(ValueError, match="admm"):
+        cvxpar.solve(LeastSquares(A, b), psi, 0.3, constraints=cons, method="fista")
