@@ -6,18 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
-DEMO_HELP = """\
+from cvxpar import demo as _demo
+
+_GRID = _demo.grid()
+DEMO_HELP = f"""\
 The main job: a constrained quantized regression, solved exactly by CVXPY and fast by cvxpar.
 
 On the diabetes data shipped with cvxpar (Efron et al. 2004, 442 x 10, standardized) it solves
 
     minimize 1/(2n)||y - Xw||^2 + alpha * sum_i psi(w_i)
-    subject to |w_i| <= 0.5, w_bmi, w_bp, w_s5 >= 0
+    subject to |w_i| <= {_demo.BOUND:g}, w_i >= 0 for {", ".join(_demo.NONNEGATIVE)}
 
-where psi interpolates x^2/2 on the grid {-0.5, -0.4, ..., 0.5}, for alpha in {0.03, 0.1, 0.3};
-prints a table comparing the CVXPY reference with cvxpar (objective, time, fraction of
-coefficients on the grid), the coefficients, and saves a plot of them on the grid (needs
-matplotlib: pip install "cvxpar[plot]"). Needs only the core package otherwise.
+where psi interpolates x^2/2 on the grid Q = {{{", ".join(f"{q:g}" for q in _GRID)}}}, for alpha in
+{{{", ".join(f"{a:g}" for a in _demo.ALPHAS)}}}; prints a table comparing the CVXPY reference with cvxpar
+(objective, time, fraction of coefficients on Q), the coefficients, and saves a plot of them on
+the grid (needs matplotlib: pip install "cvxpar[plot]"). Needs only the core package otherwise.
 """
 
 BENCH_HELP = """\
@@ -27,9 +30,7 @@ tables. `python benchmarks/run.py` runs them too and writes benchmarks/RESULTS.m
 
 
 def demo(args: argparse.Namespace) -> int:
-    from cvxpar.demo import run
-
-    run(None if args.no_plot else Path(args.out), alphas=args.alpha)
+    _demo.run(None if args.no_plot else Path(args.out), alphas=args.alpha)
     return 0
 
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         action="append",
         metavar="ALPHA",
-        help="a regularization strength to solve for (repeat for several; default: 0.03, 0.1, 0.3)",
+        help=f"a regularization strength to solve for (repeat for several; default: {', '.join(f'{a:g}' for a in _demo.ALPHAS)})",
     )
     p_demo.set_defaults(func=demo)
     p_bench = sub.add_parser(

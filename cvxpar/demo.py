@@ -84,16 +84,23 @@ def load_data() -> Data:
     return Data(X, y, DIABETES_FEATURES, name, short)
 
 
+def grid() -> np.ndarray:
+    """The demo's quantization grid Q."""
+    from cvxpar.grids import uniform
+
+    return uniform(GRID_STEP, GRID_LEVELS)
+
+
 def problem(data: Data):
     """(loss, psi, constraints, grid) of the demo's problem, with lam = n * alpha to be passed."""
     import cvxpar
     from cvxpar.constraints import Box
     from cvxpar.losses import LeastSquares
 
-    grid = cvxpar.grids.uniform(GRID_STEP, GRID_LEVELS)
-    psi = cvxpar.pars.ridge(grid)
+    q = grid()
+    psi = cvxpar.pars.ridge(q)
     lower = np.array([0.0 if f in NONNEGATIVE else -BOUND for f in data.features])
-    return LeastSquares(data.X, data.y), psi, Box(lower, BOUND), grid
+    return LeastSquares(data.X, data.y), psi, Box(lower, BOUND), q
 
 
 def run(out: Path | None, alphas: Sequence[float] | None = None, say: Callable[[str], None] = print) -> Outcome:
@@ -111,21 +118,24 @@ def run(out: Path | None, alphas: Sequence[float] | None = None, say: Callable[[
 
     data = load_data()
     step(f"data: {data.name}; X and y standardized")
-    loss, psi, box, grid = problem(data)
+    loss, psi, box, q = problem(data)
     n = data.X.shape[0]
-    ss_tot = float(data.y @ data.y)
+
+    def r2(x: np.ndarray) -> float:
+        resid = data.y - data.X @ x
+        return 1.0 - float(resid @ resid) / float(data.y @ data.y)
+
     ols = np.linalg.lstsq(data.X, data.y, rcond=None)[0]
     step(
-        f"problem: 1/(2n)||y - Xw||^2 + alpha*sum psi(w_i), psi = interpolant of x^2/2 on Q = {{{', '.join(f'{q:g}' for q in grid)}}}, "
+        f"problem: 1/(2n)||y - Xw||^2 + alpha*sum psi(w_i), psi = interpolant of x^2/2 on Q = {{{', '.join(f'{v:g}' for v in q)}}}, "
         f"|w_i| <= {BOUND}, w >= 0 for {', '.join(NONNEGATIVE)} "
-        f"(plain least squares: R^2 = {1 - float(np.sum((data.y - data.X @ ols) ** 2)) / ss_tot:.4f}, "
-        f"{cvxpar.quantization_rate(ols, grid):.0%} on Q)"
+        f"(plain least squares: R^2 = {r2(ols):.4f}, {cvxpar.quantization_rate(ols, q):.0%} on Q)"
     )
     solvers = (("CVXPY reference", cvxpar.reference), ("cvxpar", cvxpar.solve))
     step("warming up both solvers once (imports, JIT compilation; not timed) ...")
     for _, fn in solvers:
         fn(loss, psi, n * alphas[0], constraints=box)
-    outcome = Outcome(data=data, grid=grid)
+    outcome = Outcome(data=data, grid=q)
     for alpha in alphas:
         for label, fn in solvers:
             step(f"alpha = {alpha:g}: solving with {label} ...")
@@ -133,15 +143,14 @@ def run(out: Path | None, alphas: Sequence[float] | None = None, say: Callable[[
             res = fn(loss, psi, n * alpha, constraints=box)
             seconds = time.perf_counter() - t0
             x = np.asarray(res.x, dtype=np.float64)
-            resid = data.y - data.X @ x
             outcome.rows.append(
                 Row(
                     alpha=alpha,
                     solver=label,
                     objective=float(res.objective) / n,
                     seconds=seconds,
-                    quantization_rate=cvxpar.quantization_rate(x, grid),
-                    r2=1.0 - float(resid @ resid) / ss_tot,
+                    quantization_rate=cvxpar.quantization_rate(x, q),
+                    r2=r2(x),
                     x=x,
                     status=res.status,
                     method=str(res.info.get("solver", res.method)) if res.info else res.method,
