@@ -12,17 +12,18 @@ from cvxpar.par import PAR
 
 def _grid(grid_or_psi) -> np.ndarray:
     if isinstance(grid_or_psi, PAR):
-        return grid_or_psi.breakpoints
+        return grid_or_psi.grid
     q = np.unique(np.asarray(grid_or_psi, dtype=np.float64).reshape(-1))
     if q.size == 0 or not np.isfinite(q).all():
-        raise ValueError("the grid must be a nonempty sequence of finite numbers (or a PAR, whose breakpoints are used).")
+        raise ValueError("the grid must be a nonempty sequence of finite numbers (or a PAR, whose quantization grid PAR.grid is used).")
     return q
 
 
 def snap(x, grid_or_psi):
     """The nearest grid point to each entry of ``x`` (ties go to the smaller grid point).
 
-    ``grid_or_psi`` is a sequence of grid points or a PAR (its breakpoints).  Same array type out.
+    ``grid_or_psi`` is a sequence of grid points or a PAR (its quantization grid :attr:`PAR.grid`:
+    the breakpoints that are convex kinks).  Same array type out.
     """
     xp, arr, scalar = _backend.prepare(x)
     q = _backend.asarray_like(xp, _grid(grid_or_psi), arr)
@@ -36,7 +37,11 @@ def snap(x, grid_or_psi):
 
 
 def quantization_rate(x, grid_or_psi, atol: float = 1e-8) -> float:
-    """Fraction of the entries of ``x`` within ``atol`` of a grid point (a PAR's breakpoints).
+    """Fraction of the entries of ``x`` within ``atol`` of a grid point.
+
+    For a PAR the grid is :attr:`PAR.grid`, its breakpoints that are convex kinks (all of them for a
+    convex PAR with strictly increasing slopes); the concave kinks of a nonconvex PAR (sawtooth
+    midpoints) are not quantization points.
 
     NaN entries count as not quantized; an empty ``x`` gives NaN.
     """

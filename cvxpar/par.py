@@ -190,6 +190,20 @@ class PAR:
         return lo, hi
 
     @property
+    def grid(self) -> np.ndarray:
+        """The quantization grid Q: the breakpoints that are convex kinks (the slope increases there).
+
+        These are the points the prox lands on for a whole interval of inputs (plateaus of width
+        t*(s_{j+1} - s_j)); a concave kink (a sawtooth midpoint) is never such a point, so it is not
+        part of Q.  A hard wall counts as a convex kink.  For a convex PAR with strictly increasing
+        slopes Q is every breakpoint; a PAR without any convex kink falls back to its breakpoints.
+        """
+        s = self._slopes
+        scale = 1.0 + float(np.max(np.abs(s[np.isfinite(s)]), initial=0.0))
+        rises = s[1:] > s[:-1] + SLOPE_RTOL * scale
+        return self._q[rises] if rises.any() else self._q
+
+    @property
     def n_breakpoints(self) -> int:
         return int(self._q.size)
 

@@ -3,7 +3,8 @@
 - :func:`l1`: an l1-approximating convex PAR (Ma & Xiao 2025, section 4; par_paper.md section 5).
 - :func:`ridge`: the interpolant of x^2/2 (par_paper.md section 2.5), a convex PAR with
   0 <= psi - x^2/2 <= step^2/8 on the grid and |g - x| <= step/2 for g in its subdifferential.
-- :func:`mcp`: a nonconvex MCP-approximating PAR (interpolated MCP plus beta*dist(x, Q)).
+- :func:`mcp`: an MCP-approximating PAR (interpolated MCP plus beta*dist(x, Q)); nonconvex, or
+  quasiconvex when the grid stays inside [-gamma, gamma] where MCP still increases.
 - :func:`sawtooth`: the nonconvex W-shaped slope*dist(x, Q) (ProxQuant; par_paper.md 1.3).
 - :func:`staircase`: a quasiconvex staircase (par_paper.md 2.2).
 - :func:`parq`: PARQ's convex PAR with slopes at interval midpoints and a hard box (PARQ eq. 6).
@@ -106,7 +107,10 @@ def staircase(grid, rise: float = 0.5, slope: float = 1.0) -> PAR:
 
 
 def mcp(grid, gamma: float, beta: float | None = None) -> PAR:
-    """Nonconvex MCP-approximating PAR: the MCP interpolant on ``grid`` plus beta * dist(x, Q).
+    """MCP-approximating PAR: the MCP interpolant on ``grid`` plus beta * dist(x, Q).
+
+    Not convex: its curvature is ``"nonconvex"`` once the grid reaches past gamma (where MCP is
+    flat and the dist term makes it fall), ``"quasiconvex"`` while psi still grows with |x|.
 
     MCP(x) = |x| - x^2/(2 gamma) for |x| <= gamma, gamma/2 beyond (Zhang 2010).  Interpolating it
     alone gives concave kinks, which the prox never lands on; adding beta*dist(x, Q) makes every
