@@ -109,3 +109,16 @@ def test_metrics_on_array_api_strict():
     assert type(out) is type(xps.asarray(x))
     np.testing.assert_array_equal(np.asarray(out), snap(x, q))
     assert quantization_rate(xps.asarray(x), q, atol=0.15) == quantization_rate(x, q, atol=0.15)
+
+
+def test_par_grid_is_the_convex_kinks():
+    q = cvxpar.grids.uniform(1.0, 5)
+    saw = cvxpar.pars.sawtooth(q)
+    assert saw.breakpoints.size == 9  # grid points and midpoints
+    np.testing.assert_array_equal(saw.grid, q)  # midpoints are concave kinks: not in Q
+    assert cvxpar.quantization_rate([0.5, 1.0, -1.5, 2.0], saw) == 0.5
+    np.testing.assert_array_equal(cvxpar.snap([0.4, 0.6], saw), [0.0, 1.0])
+    walled = cvxpar.PAR([0.0, 1.0, 2.0], [0.0, 1.0, 2.0], -np.inf, np.inf)  # affine inside walls
+    np.testing.assert_array_equal(walled.grid, [0.0, 2.0])
+    concave = cvxpar.PAR([0.0], [0.0], 1.0, -1.0)  # no convex kink: falls back to the breakpoints
+    np.testing.assert_array_equal(concave.grid, [0.0])
