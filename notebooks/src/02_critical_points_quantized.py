@@ -162,7 +162,8 @@ print(
 
 # %%
 psi = families["ridge"]
-ratio, lam = RATIOS[0], LAMBDAS[0]
+# the most overparameterized certified ridge solution
+ratio, lam = next((r, lam) for r in RATIOS for lam in LAMBDAS if solutions["ridge", r, lam].status == "optimal")
 n, loss, res = int(round(ratio * D)), losses[ratio], solutions["ridge", ratio, lam]
 print(res)
 g = -loss.grad(res.x) / lam
