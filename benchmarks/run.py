@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib
-import pkgutil
 import re
 from pathlib import Path
 
-import cvxpar.bench
+from cvxpar.bench import available, run_tables
 from cvxpar.bench._table import machine
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-
-
-def available() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(cvxpar.bench.__path__) if not m.name.startswith("_"))
 
 
 def write_section(name: str, body: str) -> None:
@@ -41,9 +35,7 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(available())}")
     args = parser.parse_args()
     for name in args.names or available():
-        module = importlib.import_module(f"cvxpar.bench.{name}")
-        tables = module.run(args.size)
-        tables = tables if isinstance(tables, list) else [tables]
+        tables = run_tables(name, args.size)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         body = f"## {name} (size={args.size})\n\nMachine: {machine()}. Run: {stamp}. Command: `python benchmarks/run.py --size {args.size} {name}`.\n\n"
         body += "\n".join(t.markdown() for t in tables)

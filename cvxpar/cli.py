@@ -35,13 +35,11 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    import importlib
-    import pkgutil
-
-    import cvxpar.bench
+    from cvxpar.bench import available as bench_modules
+    from cvxpar.bench import run_tables
     from cvxpar.bench._table import machine
 
-    available = sorted(m.name for m in pkgutil.iter_modules(cvxpar.bench.__path__) if not m.name.startswith("_"))
+    available = bench_modules()
     if not available:
         print("cvxpar bench: no benchmark modules are installed in cvxpar.bench.", file=sys.stderr)
         return 1
@@ -54,8 +52,7 @@ def bench(args: argparse.Namespace) -> int:
     print(f"machine: {machine()}", flush=True)
     for name in args.names or available:
         print(f"running cvxpar.bench.{name} ({args.size}) ...", flush=True)
-        tables = importlib.import_module(f"cvxpar.bench.{name}").run(args.size)
-        for table in tables if isinstance(tables, list) else [tables]:
+        for table in run_tables(name, args.size):
             print(table.markdown(), flush=True)
     return 0
 

@@ -5,3 +5,19 @@
 Sizes: ``"small"`` (seconds, used by ``cvxpar bench`` and CI) and ``"full"`` (the sizes named
 in the issues).  Timings are medians of repeated runs measured side by side in one process.
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+def available() -> list[str]:
+    """Names of the benchmark modules in this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def run_tables(name: str, size: str) -> list:
+    """Run ``cvxpar.bench.<name>`` at ``size`` and return its tables as a list."""
+    tables = importlib.import_module(f"{__name__}.{name}").run(size)
+    return tables if isinstance(tables, list) else [tables]
