@@ -12,8 +12,9 @@ first-order method off the roofline (solver_anchors.md sections 0.6 and 6).
 **Method.**  FISTA (Beck & Teboulle 2009, eq. (4.1)-(4.3)) with the gradient restart of
 O'Donoghue & Candes (2015, sec. 3.2) decided per column, step 1/L with L = ||A||_2^2 (the loss's
 padded power-iteration estimate, raised if a step ever shows a larger curvature
-||A d||^2 / ||d||^2), and the prox of t lam_j psi per column through the per-element ``t`` of
-:func:`cvxpar.prox.prox`.  The gradient is affine, so the gradient at the extrapolated point is
+||A d||^2 / ||d||^2), and the prox of t lam_j psi per column by :func:`cvxpar.prox.prox` (one
+scalar-t call when the lam_j agree, its per-element ``t`` for a convex psi, else one call per
+column).  The gradient is affine, so the gradient at the extrapolated point is
 the same extrapolation of the gradients at the iterates, and the stationarity residual of the
 current iterate comes for free at each check (see :mod:`cvxpar._cupy_kernels`).  Nonconvex psi:
 the same accelerated steps by default, a heuristic there (5-13x fewer iterations than plain
@@ -28,7 +29,8 @@ products shrink as the sweep converges.  Each column then gets an independent ce
 (:func:`cvxpar.certificate.certificate`, in float64 even for float32 iterations).
 
 **Backends.**  One code path for NumPy, CuPy and any Array-API library (array_api_strict, PyTorch)
-through ``array_api_compat``; results stay on the input's device.  On CuPy the iteration tail is
+through ``array_api_compat`` (and a scipy.sparse A on NumPy); results stay on the input's device.
+On CuPy the iteration tail is
 one fused kernel and the products are cuBLAS GEMMs (:mod:`cvxpar._cupy_kernels`); the host reads
 k residuals every ``check_every`` iterations and nothing else.
 
