@@ -57,6 +57,7 @@ def _run(size: str) -> Table:
             t_ref = time.perf_counter() - t0
             ref_obj, ref_note = ref.objective, ""
             table.add(f"{n} x {d}", "CVXPY + Clarabel", t_ref, ref.status, ref.residual, 0.0, 1.0)
+            print(table.rows[-1], flush=True)
         else:
             t_ref, ref_obj, ref_note = ISSUE_CLARABEL_1000, None, " (Clarabel time from the issue, not re-run)"
         best = None
@@ -69,6 +70,7 @@ def _run(size: str) -> Table:
             best = res.objective if best is None else min(best, res.objective)
             rel = "-" if ref_obj is None else (res.objective - ref_obj) / abs(ref_obj)
             table.add(f"{n} x {d}", f"cvxpar {method}", t, res.status, res.residual, rel, f"{t_ref / t:.1f}x{ref_note}")
+            print(table.rows[-1], flush=True)
     table.notes += [
         "time: wall clock of one cold call (kernels compiled beforehand), including the final certificate",
         "rel. obj.: (cvxpar - Clarabel) / |Clarabel|; negative means cvxpar found the lower objective "

@@ -154,7 +154,10 @@ def _solve(xp, H, rhs):
                 return step
         except np.linalg.LinAlgError:
             pass
-        step = sla.lstsq(H, rhs, check_finite=False, lapack_driver="gelsd")[0]
+        try:
+            step = sla.lstsq(H, rhs, check_finite=False, lapack_driver="gelsd")[0]
+        except (np.linalg.LinAlgError, ValueError):  # SVD failure (e.g. non-finite entries)
+            return None
         return step if np.isfinite(step).all() else None
     try:
         step = xp.linalg.solve(H, rhs)

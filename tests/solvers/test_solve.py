@@ -79,3 +79,19 @@ def test_warm_start_x0():
     first = cvxpar.solve(loss, PSIS["ridge7"], 0.5, method="fista")
     again = cvxpar.solve(loss, PSIS["ridge7"], 0.5, method="fista", x0=first.x)
     assert again.status == "optimal" and again.iterations <= 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["ssnal", "fista"])
+def test_issue_problem_matches_clarabel(method):
+    """The issue's 7-level ridge problem (200 x 2000 with CVXPAR_FULL=1, 60 x 600 in CI)."""
+    import os
+
+    n, d = (200, 2000) if os.environ.get("CVXPAR_FULL") == "1" else (60, 600)
+    A, b = _data(n, d, seed=7)
+    res = cvxpar.solve(LeastSquares(A, b), PSIS["ridge7"], 1.0, method=method)
+    ref = reference_objective(A, b, PSIS["ridge7"], 1.0)
+    assert res.status == "optimal", res
+    assert res.objective <= ref + 1e-7 * abs(ref)
+    assert abs(res.objective - ref) <= 1e-7 * abs(ref)
+    assert res.quantization_rate >= 1 - n / d - 1e-12  # Ma & Xiao 2025: at most n free coordinates
