@@ -98,10 +98,11 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
     The block is H, or B^T B from its factor B (n x k); with more free coordinates than rows
     and mu > 0 the solve goes through Woodbury: (B^T B + mu I)^-1 r = (r - B^T (mu I + B B^T)^-1 B r) / mu.
     """
-    gram = None
+    gram = outer = None
     for mu in mus:
         if B is not None and mu > 0 and B.shape[1] > B.shape[0]:
-            outer = B @ B.T
+            if outer is None:
+                outer = B @ B.T
             small = _solve(xp, outer + mu * _eye(xp, outer), B @ rhs)
             step = None if small is None else (rhs - B.T @ small) / mu
         else:
