@@ -133,7 +133,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
         if cert.certifies(tol):
             break
         free = ~np.asarray(prob.fixed(x))
-        if polish and free.sum() <= loss.n_samples or polish and d <= loss.n_samples:
+        if polish and (free.sum() <= loss.n_samples or d <= loss.n_samples):
             px, pcert, _ = newton_polish(prob, x, step, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
             polishes += 1
             monitor.row(total, pcert, "polish")
