@@ -90,9 +90,9 @@ class Problem:
         dlo, dhi = self.kpsi.domain
         lo = np.full(self.d, dlo)
         hi = np.full(self.d, dhi)
-        if self.lb is not None:
-            lo = np.maximum(lo, np.asarray(_to_host(self.lb)))
-            hi = np.minimum(hi, np.asarray(_to_host(self.ub)))
+        if self.lb is not None:  # the Box keeps its bounds in NumPy, whatever the data's device
+            lo = np.maximum(lo, np.broadcast_to(np.asarray(self.box.lower, dtype=np.float64), (self.d,)))
+            hi = np.minimum(hi, np.broadcast_to(np.asarray(self.box.upper, dtype=np.float64), (self.d,)))
         return lo, hi
 
     # ------------------------------------------------------------------ prox and values
@@ -162,6 +162,3 @@ class Problem:
             lo, hi = xp.maximum(lo, self.lb), xp.minimum(hi, self.ub)
         return s, lo, hi
 
-
-def _to_host(a):
-    return a.get() if hasattr(a, "get") else np.asarray(a)
