@@ -275,18 +275,3 @@ def _conjugate_boxed(xp, psi: PAR, u, L, U):
         best = xp.where(fin, xp.maximum(best, u * safe - psi(safe)), best)
     # unbounded sides: outside psi's outer slopes the conjugate is +inf (alpha keeps u inside)
     return best
-
-
-def _make_module_callable() -> None:
-    """``import cvxpar.certificate`` binds the module to ``cvxpar.certificate``; calling it still certifies."""
-    import sys
-    import types
-
-    class _CallableModule(types.ModuleType):
-        def __call__(self, *args, **kwargs):
-            return certificate(*args, **kwargs)
-
-    sys.modules[__name__].__class__ = _CallableModule
-
-
-_make_module_callable()

@@ -101,18 +101,3 @@ def _cd_applicable(prob) -> bool:
     return cd.AVAILABLE and isinstance(prob.loss, LeastSquares) and prob.loss.op.kind in ("dense", "sparse") and (
         prob.xp.__name__.endswith("numpy")
     )
-
-
-def _make_module_callable() -> None:
-    """``import cvxpar.solve`` binds the *module* to ``cvxpar.solve``; let calling it still solve."""
-    import sys
-    import types
-
-    class _CallableModule(types.ModuleType):
-        def __call__(self, *args, **kwargs):
-            return solve(*args, **kwargs)
-
-    sys.modules[__name__].__class__ = _CallableModule
-
-
-_make_module_callable()
