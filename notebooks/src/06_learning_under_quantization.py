@@ -202,6 +202,7 @@ for ax, metric in zip(axes, ("quantized", "clean"), strict=True):
         ax.plot(DIMS, by_d[kind][metric], "o-", color=color, label=kind)
     ax.set_xscale("log")
     ax.set_xticks(DIMS, [str(x) for x in DIMS])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("d")
     ax.set_ylabel(f"excess risk at N = {N_STEPS} ({metric} features)")
     ax.set_title(f"{metric} metric, eps = {eps:g}")
