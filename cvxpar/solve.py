@@ -98,6 +98,7 @@ def _cd_applicable(prob) -> bool:
     from cvxpar.losses import LeastSquares
     from cvxpar.solvers import cd
 
+    per_coordinate_box_on_nonconvex = prob.lb is not None and not prob.kpsi.is_convex
     return cd.AVAILABLE and isinstance(prob.loss, LeastSquares) and prob.loss.op.kind in ("dense", "sparse") and (
         prob.xp.__name__.endswith("numpy")
-    )
+    ) and not per_coordinate_box_on_nonconvex
