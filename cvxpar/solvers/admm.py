@@ -35,7 +35,11 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
     if not isinstance(prob.loss, LeastSquares) or prob.loss.op.kind != "dense":
         raise ValueError("method 'admm' needs a LeastSquares loss with a dense A.")
     if prob.linear is not None and prob.linear.A_ub is not None:
-        raise ValueError("method 'admm' handles Linear equality constraints only (A_eq, b_eq); A_ub is not supported yet.")
+        raise ValueError(
+            "method 'admm' handles Linear equality constraints only (A_eq, b_eq); A_ub is not supported yet. "
+            "Solve problems with inequality rows exactly with cvxpar.reference(...) or, in CVXPY, "
+            "problem.solve(solver='CLARABEL')."
+        )
     xp = prob.xp
     A, b = prob.loss.op.A, prob.loss.target
     project = _projector(prob)
