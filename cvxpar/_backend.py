@@ -10,7 +10,19 @@ import numpy as np
 from array_api_compat import array_namespace, is_cupy_array, is_numpy_array, is_numpy_namespace
 from array_api_compat import device as _device
 
-__all__ = ["array_namespace", "asarray_like", "device", "finish", "is_cupy_array", "is_numpy_namespace", "prepare"]
+__all__ = ["array_namespace", "asarray_like", "cupy_with_gpu", "device", "finish", "is_cupy_array", "is_numpy_namespace", "prepare"]
+
+
+def cupy_with_gpu():
+    """The ``cupy`` module when it imports and sees a CUDA device, else None (never raises)."""
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return cupy
+    except Exception:
+        return None
+    return None
 
 
 def device(x):

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cvxpar._backend import cupy_with_gpu
 from cvxpar.prox import TIE_ULPS, prox_table
 
 _EPS = float(np.finfo(np.float64).eps)
@@ -359,12 +360,7 @@ def gemm(A, X, out, trans: bool = False, alpha: float = 1.0, beta: float = 0.0):
 
 def gpu_available() -> bool:
     """True when CuPy imports and sees a CUDA device."""
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+    return cupy_with_gpu() is not None
 
 
 __all__ = ["FistaTail", "PackedTables", "fista_tail_reference", "gemm", "gpu_available", "momentum", "momentum_cupy", "pack_tables"]

@@ -7,6 +7,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from cvxpar._backend import cupy_with_gpu
+
 settings.register_profile(
     "ci", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
@@ -17,16 +19,6 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 FULL = os.environ.get("CVXPAR_FULL") == "1"
 
 
-def cupy_with_gpu():
-    """The cupy module if it imports and sees a CUDA device, else None."""
-    try:
-        import cupy
-
-        if cupy.cuda.runtime.getDeviceCount() > 0:
-            return cupy
-    except Exception:
-        return None
-    return None
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cvxpar._backend import cupy_with_gpu
+
 
 @dataclass
 class Table:
@@ -51,14 +53,12 @@ def machine() -> str:
 
 
 def gpu_name() -> str | None:
-    try:
-        import cupy
-
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            return None
-        return cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-    except Exception:
+    """The name of CUDA device 0 when CuPy sees one, else None."""
+    cupy = cupy_with_gpu()
+    if cupy is None:
         return None
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
 
 
 def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:

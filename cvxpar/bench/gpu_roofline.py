@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from cvxpar import grids, pars
+from cvxpar._backend import cupy_with_gpu
 from cvxpar.bench._table import Table, gpu_name
 from cvxpar.bench.batch_sweep import blas_threads
 
@@ -38,17 +39,6 @@ ITERS = {"gpu": (20, 220), "cpu": (3, 13)}
 PSI = pars.l1(grids.uniform(0.05, 41))
 COPY_BYTES = 1 << 30
 PROX_ELEMENTS = 1 << 26
-
-
-def _cupy():
-    try:
-        import cupy
-
-        if cupy.cuda.runtime.getDeviceCount() > 0:
-            return cupy
-    except Exception:
-        return None
-    return None
 
 
 def _problem(xp_random, n: int, dtype):
@@ -202,7 +192,7 @@ def _cpu_table(size: str) -> Table:
 
 
 def run(size: str = "small") -> list[Table]:
-    cupy = _cupy()
+    cupy = cupy_with_gpu()
     if cupy is not None:
         return _gpu_tables(cupy, size)
     skipped = Table("GPU roofline, least-squares FISTA iteration", ["A (MB)", "dtype", "result"])
