@@ -1,19 +1,21 @@
-"""ADMM ("admm") for least squares with Simplex or Linear equality constraints (and any psi).
+"""ADMM ("admm") for least squares with Simplex or Linear constraints (and any psi).
 
-Consensus splitting (Boyd et al. 2011, section 7.1) of
-minimize 1/2 ||Ax - b||^2 + p(z) + indicator_C(w)  subject to  x = z, x = w,
-with p = sum_i lam_i psi + indicator(box) handled by its exact prox and C the Simplex (exact
-sort-based projection) or {A_eq x = b_eq} (projection through a cached factorization):
+Consensus splitting (Boyd et al. 2011, sections 5 and 7.1) of
+minimize 1/2 ||Ax - b||^2 + p(z) + indicator_C(w) + indicator(y <= h)
+subject to  x = z, x = w, G x = y,
+with p = sum_i lam_i psi + indicator(box) handled by its exact prox, C the Simplex (exact
+sort-based projection) or {A_eq x = b_eq} (projection through a cached factorization; C = R^d
+when there is neither), and the inequality rows {G x <= h} = {A_ub x <= b_ub} as the third block:
 
-    x <- (A^T A + 2 rho I)^-1 (A^T b + rho (z - u) + rho (w - v))      cached factorization; the
-                                                                      Woodbury form when d > n
-    z <- prox_{p / rho}(x + u),   w <- P_C(x + v),   u += x - z,   v += x - w.
+    x <- (A^T A + 2 rho I + rho G^T G)^-1 (A^T b + rho (z - u) + rho (w - v) + rho G^T (y - s))
+         (cached factorization of the stacked matrix [A; sqrt(rho) G]; Woodbury when it is wide)
+    z <- prox_{p / rho}(x + u),   w <- P_C(x + v),   y <- min(G x + s, h),
+    u += x - z,   v += x - w,   s += G x - y.
 
 rho adapts by residual balancing (x2 / /2 when the primal and dual residuals differ by 10x;
 He, Yang and Wang 2000), with a refactorization.  The answer is z (exactly on the kinks, in the
 box) or w (exactly in C), whichever the shared certificate rates better; the certificate folds
-the remaining infeasibility into the residual, so the status stays honest.  Inequality rows
-(A_ub) are not supported here.
+the remaining infeasibility into the residual, so the status stays honest.
 """
 
 from __future__ import annotations
@@ -34,39 +36,46 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
         rho: float | None = None) -> Outcome:
     if not isinstance(prob.loss, LeastSquares) or prob.loss.op.kind != "dense":
         raise ValueError("method 'admm' needs a LeastSquares loss with a dense A.")
-    if prob.linear is not None and prob.linear.A_ub is not None:
-        raise ValueError(
-            "method 'admm' handles Linear equality constraints only (A_eq, b_eq); A_ub is not supported yet. "
-            "Solve problems with inequality rows exactly with cvxpar.reference(...) or, in CVXPY, "
-            "problem.solve(solver='CLARABEL')."
-        )
     xp = prob.xp
     A, b = prob.loss.op.A, prob.loss.target
     project = _projector(prob)
+    G, h = _inequalities(prob)
     Atb = A.T @ b
     rho = float(rho) if rho is not None else max(prob.loss.lipschitz() / 10.0, 1e-8)
-    solve_x = _factor(xp, A, 2.0 * rho)
+    solve_x = _factor(xp, _stack(xp, A, G, rho), 2.0 * rho)
     x = prob.start()
     z, w = x, project(x)
     u = xp.zeros_like(x)
     v = xp.zeros_like(x)
+    y = xp.minimum(G @ x, h) if G is not None else None
+    s = xp.zeros_like(y) if G is not None else None
     best, best_cert = z, None
     it = 0
     for it in range(1, max_iter + 1):
-        x = solve_x(Atb + rho * (z - u) + rho * (w - v))
-        z_old, w_old = z, w
+        rhs = Atb + rho * (z - u) + rho * (w - v)
+        if G is not None:
+            rhs = rhs + rho * (G.T @ (y - s))
+        x = solve_x(rhs)
+        z_old, w_old, y_old = z, w, y
         z = prob.prox(x + u, 1.0 / rho)
         w = project(x + v)
         u = u + x - z
         v = v + x - w
+        if G is not None:
+            Gx = G @ x
+            y = xp.minimum(Gx + s, h)
+            s = s + Gx - y
         if it % RHO_EVERY == 0:
-            r = max(float(xp.max(xp.abs(x - z))), float(xp.max(xp.abs(x - w))))
-            s = rho * max(float(xp.max(xp.abs(z - z_old))), float(xp.max(xp.abs(w - w_old))))
-            factor = 2.0 if r > RHO_BALANCE * s else (0.5 if s > RHO_BALANCE * r else 1.0)
+            primal = [x - z, x - w] + ([Gx - y] if G is not None else [])
+            dual = [z - z_old, w - w_old] + ([G.T @ (y - y_old)] if G is not None else [])
+            r_norm = max(float(xp.max(xp.abs(e))) for e in primal)
+            s_norm = rho * max(float(xp.max(xp.abs(e))) for e in dual)
+            factor = 2.0 if r_norm > RHO_BALANCE * s_norm else (0.5 if s_norm > RHO_BALANCE * r_norm else 1.0)
             if factor != 1.0:
                 rho *= factor
                 u, v = u / factor, v / factor
-                solve_x = _factor(xp, A, 2.0 * rho)
+                s = s / factor if G is not None else None
+                solve_x = _factor(xp, _stack(xp, A, G, rho), 2.0 * rho)
         if it % check_every:
             continue
         for cand in (z, w):
@@ -100,14 +109,37 @@ def _factor(xp, A, c: float):
     return lambda r: (r - A.T @ (inv @ (A @ r))) / c
 
 
+def _stack(xp, A, G, rho: float):
+    """[A; sqrt(rho) G], so that its Gram matrix is A^T A + rho G^T G (just A without rows G)."""
+    if G is None:
+        return A
+    return xp.concat([A, math.sqrt(rho) * G], axis=0)
+
+
+def _inequalities(prob):
+    """The rows (G, h) of {A_ub x <= b_ub} in the data's namespace, or (None, None)."""
+    if prob.linear is None or prob.linear.A_ub is None:
+        return None, None
+    G = _backend.asarray_like(prob.xp, _dense(prob.linear.A_ub), prob.zeros)
+    h = _backend.asarray_like(prob.xp, prob.linear.b_ub, prob.zeros)
+    return G, h
+
+
+def _dense(M):
+    return M.toarray() if hasattr(M, "toarray") else np.asarray(M, dtype=np.float64)
+
+
 def _projector(prob):
-    """P_C for the Simplex (exact) or the affine set {A_eq x = b_eq} (cached pseudo-inverse)."""
-    if prob.linear is not None:
+    """P_C for the Simplex (exact), the affine set {A_eq x = b_eq} (cached pseudo-inverse), or the identity."""
+    if prob.linear is not None and prob.linear.A_eq is not None:
         xp = prob.xp
-        G = _backend.asarray_like(xp, prob.linear.A_eq, prob.zeros)
+        A_eq = _dense(prob.linear.A_eq)
+        G = _backend.asarray_like(xp, A_eq, prob.zeros)
         h = _backend.asarray_like(xp, prob.linear.b_eq, prob.zeros)
-        M = _backend.asarray_like(xp, np.linalg.pinv(prob.linear.A_eq @ prob.linear.A_eq.T), prob.zeros)
+        M = _backend.asarray_like(xp, np.linalg.pinv(A_eq @ A_eq.T), prob.zeros)
         if prob.simplex is not None:
             raise ValueError("method 'admm' takes a Simplex or a Linear constraint, not both.")
         return lambda y: y - G.T @ (M @ (G @ y - h))
-    return prob.simplex.project
+    if prob.simplex is not None:
+        return prob.simplex.project
+    return lambda y: y

@@ -185,7 +185,7 @@ def test_nonneg_constraint_with_cd():
     assert res.status == "optimal" and np.all(res.x >= 0)
 
 
-@pytest.mark.parametrize("kind", ["simplex", "linear"])
+@pytest.mark.parametrize("kind", ["simplex", "linear", "inequalities", "both"])
 def test_admm_simplex_and_linear_match_clarabel(kind):
     from cvxpar.constraints import Linear
 
@@ -193,7 +193,13 @@ def test_admm_simplex_and_linear_match_clarabel(kind):
     A = rng.standard_normal((20, 30))
     b = rng.standard_normal(20)
     psi = cvxpar.pars.l1(cvxpar.grids.uniform(0.1, 11))
-    cons = Simplex(1.0) if kind == "simplex" else Linear(A_eq=rng.standard_normal((2, 30)), b_eq=np.ones(2))
+    G, h = rng.standard_normal((4, 30)), np.full(4, -0.3)  # rows that cut off the unconstrained optimum
+    cons = {
+        "simplex": Simplex(1.0),
+        "linear": Linear(A_eq=rng.standard_normal((2, 30)), b_eq=np.ones(2)),
+        "inequalities": Linear(A_ub=G, b_ub=h),
+        "both": Linear(A_eq=np.ones((1, 30)), b_eq=[1.0], A_ub=G, b_ub=h),
+    }[kind]
     res = cvxpar.solve(LeastSquares(A, b), psi, 0.3, constraints=cons)
     ref = reference_objective(A, b, psi, 0.3, cons)
     assert res.method == "admm"
