@@ -13,7 +13,10 @@ working-set score falls below 0.3 x the outer one.  The active-set Newton polish
 (:mod:`cvxpar.solvers.polish`), exact once the split is right, is tried at every outer step
 when A is tall, and when A is wide once CD has moved and its free set has settled (at most
 n_samples free coordinates, grown by at most 5% since the previous outer step: a polish on an
-unsettled split is a large, wasted least-squares solve).
+unsettled split is a large, wasted least-squares solve).  The polish reads its split from
+u = prox(x - t grad f(x)): for a convex psi every t > 0 has the same fixed points, and
+t = 1 / max_j ||a_j||^2 (the largest CD step) needs no power iteration; for a nonconvex psi,
+where the split decides which stationary point is reached, t = 1 / L as in "pg"/"fista".
 The working set's score is computed from A_ws^T r only, and the full certificate only when
 max(score) says it can hold (for a feasible x with Box constraints only, its residual is
 max(score) and its scale max(1, ||grad||_inf); :mod:`cvxpar.certificate`).
@@ -151,7 +154,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
         prev_free = n_free
         if polish and (d <= n or total > 0 and settled):
             cert = check(prob, x)
-            step = 1.0 / max(loss.lipschitz(), 1e-300)  # computed at the first polish only (cached)
+            step = 1.0 / max(float(colsq.max(initial=0.0)) if prob.convex else loss.lipschitz(), 1e-300)
             px, pcert, _ = newton_polish(prob, x, step, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
             polishes += 1
             monitor.row(total, pcert, "polish")
