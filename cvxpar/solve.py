@@ -10,7 +10,7 @@ factorization, adaptive rho; the method for Simplex and Linear constraints), ``"
 (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``, which picks
 one and says which (``res.method``, and the verbose header): ``"cd"`` for wide least squares
 (more features than samples) with a psi of at most one breakpoint (the Lasso and its
-box-constrained variants; measured 3-6x faster than ``"ssnal"`` there, benchmarks/RESULTS.md),
+box-constrained variants; measured 3-6x faster than ``"ssnal"`` there: ``python -m cvxpar.bench.lasso``),
 ``"ssnal"`` for the other convex least squares.  Every deterministic method ends
 with the same certificate (:mod:`cvxpar.certificate`): the status is ``"optimal"`` (convex) or
 ``"stationary"`` (nonconvex) only when the residual is within ``tol`` (the tolerance semantics
