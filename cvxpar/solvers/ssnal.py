@@ -14,9 +14,17 @@ each step solved through its dual in u in R^n (n = rows of A): minimize
 
 by semismooth Newton: (I + sigma A_J A_J^T) du = -grad phi(u), J the coordinates where the prox
 has slope 1 (not on a plateau or a bound), solved in the smaller of the n x n form and the
-|J| x |J| Woodbury form; Armijo backtracking on phi.  Then x_{k+1} = z and sigma grows.  Every
-outer step is checked by the shared certificate and followed, when the split looks final, by
-the active-set polish, so "optimal" means certified.
+|J| x |J| Woodbury form (for a dense A with more free than fixed coordinates, as
+A A^T - A_K A_K^T from a cached A A^T); Armijo backtracking on phi, which costs no product with
+A: phi is evaluated from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per
+Newton step, one A z for the gradient at the accepted point).  Then x_{k+1} = z and sigma grows
+x SIGMA_GROWTH up to SIGMA_MAX / L: the proximal point method's linear rate tends to 0 as
+sigma grows (Li, Sun and Toh 2018, section 3), and a cap of 1e5 / L left it slow (500 x 5000
+7-level ridge PAR: 68 outer steps at sigma ~ 11; 14 with 1e7 / L).  Every
+outer step is checked by the shared certificate and followed, when the split looks final (and,
+for a wide A, has at most n free coordinates, as a generic solution does: Ma & Xiao 2025 Thm 1;
+a larger free block only makes the polish's exact step singular and costly), by the active-set
+polish, so "optimal" means certified.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers.polish import _eye, _nonzero, _solve, newton_polish
 
 SIGMA_GROWTH = 5.0
-SIGMA_MAX = 1e5
+SIGMA_MAX = 1e7
 INNER_MAX = 50
 ARMIJO = 1e-4
 
@@ -43,32 +51,37 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     x = prob.start()
     u = op.mv(x) - b
     newton = 0
+    gram = _Gram(op)
     it = 0
     last_fixed = None
     for it in range(1, max_iter + 1):
-        val, grad, z = _phi(prob, x, u, sigma)
+        atu = op.rmv(u)
+        val, z = _phi(prob, x, u, atu, sigma)
+        grad = _phi_grad(prob, u, z)
         g0 = float(xp.max(xp.abs(grad)))
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
                 break
-            du = _newton_direction(prob, z, grad, sigma)
+            du = _newton_direction(prob, z, grad, sigma, gram)
             if du is None:
                 break
             newton += 1
             slope = float(xp.sum(grad * du))
             if slope >= 0:
                 du, slope = -grad, -float(xp.sum(grad * grad))
+            atdu = op.rmv(du)  # A^T (u + alpha du) = A^T u + alpha A^T du: the line search needs no product
             alpha = 1.0
             while True:
-                u_t = u + alpha * du
-                val_t, grad_t, z_t = _phi(prob, x, u_t, sigma)
+                u_t, atu_t = u + alpha * du, atu + alpha * atdu
+                val_t, z_t = _phi(prob, x, u_t, atu_t, sigma)
                 if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val) or alpha < 1e-10:
                     break
                 alpha *= 0.5
             if alpha < 1e-10:  # no decrease along the Newton direction: leave the inner loop
                 break
-            u, val, grad, z = u_t, val_t, grad_t, z_t
+            u, atu, val, z = u_t, atu_t, val_t, z_t
+            grad = _phi_grad(prob, u, z)
         x = z
         cert = check(prob, x)
         monitor.row(it, cert, f"sigma {sigma:.1e}")
@@ -79,7 +92,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             1, prob.d // 1000
         )
         last_fixed = fixed
-        if polish and settled:
+        n_free = prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
+        if polish and settled and (n_free <= op.shape[0] or prob.d <= op.shape[0]):
             px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
             monitor.row(it, pcert, "polish")
             if pcert.certifies(tol):
@@ -94,30 +108,61 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
 
 
-def _phi(prob, x, u, sigma):
-    """phi(u) (up to a constant), its gradient and z = prox_{sigma p}(w)."""
+def _phi(prob, x, u, atu, sigma):
+    """phi(u) (up to a constant) and z = prox_{sigma p}(w), from u and atu = A^T u (no product with A).
+
+    With w = x - sigma A^T u:  (||w||^2 - ||z - w||^2) / (2 sigma) = ||x||^2 / (2 sigma) - (A^T u)^T z
+    - ||z - x||^2 / (2 sigma), so phi(u) = 1/2 ||u||^2 + b^T u - (A^T u)^T z - ||z - x||^2 / (2 sigma) - p(z)
+    + const, written without the cancellation of the two squared norms.
+    """
     xp = prob.xp
-    op, b = prob.loss.op, prob.loss.target
-    w = x - sigma * op.rmv(u)
-    z = prob.prox(w, sigma)
-    Az = op.mv(z)
+    b = prob.loss.target
+    z = prob.prox(x - sigma * atu, sigma)
     dz = z - x
-    # (||w||^2 - ||z - w||^2) / (2 sigma) - ||x||^2 / (2 sigma), rewritten without the cancellation
-    val = float(xp.sum(u * (0.5 * u + b - Az))) - float(xp.sum(dz * dz)) / (2.0 * sigma) - prob.penalty(z)
-    return val, u + b - Az, z
+    val = float(xp.sum(u * (0.5 * u + b))) - float(xp.sum(atu * z)) - float(xp.sum(dz * dz)) / (2.0 * sigma)
+    return val - prob.penalty(z), z
 
 
-def _newton_direction(prob, z, grad, sigma):
-    """Solve (I + sigma A_J A_J^T) du = -grad, J = free coordinates of z."""
+def _phi_grad(prob, u, z):
+    """grad phi(u) = u + b - A z."""
+    return u + prob.loss.target - prob.loss.op.mv(z)
+
+
+class _Gram:
+    """A A^T (n x n) of a dense A, formed on first use and kept for the run."""
+
+    def __init__(self, op) -> None:
+        self.op, self.G = op, None
+
+    def __call__(self):
+        if self.G is None:
+            self.G = self.op.A @ self.op.A.T
+        return self.G
+
+
+def _newton_direction(prob, z, grad, sigma, gram):
+    """Solve (I + sigma A_J A_J^T) du = -grad, J = free coordinates of z.
+
+    With |J| >= n the n x n matrix A_J A_J^T is formed directly, or, for a dense A with fewer fixed
+    coordinates K than free ones (the early outer steps, where almost every coordinate is free), as
+    A A^T - A_K A_K^T from the cached A A^T (n^2 |K| instead of n^2 |J| flops).
+    """
     xp = prob.xp
-    J = _nonzero(xp, ~prob.fixed(z))
+    fixed = prob.fixed(z)
+    J = _nonzero(xp, ~fixed)
     if int(J.shape[0]) == 0:
         return -grad
-    AJ = prob.loss.op.columns(J)
-    n, k = AJ.shape
+    op = prob.loss.op
+    n, k = op.shape[0], int(J.shape[0])
     if k >= n:
-        M = sigma * (AJ @ AJ.T)
+        if op.kind == "dense" and 2 * k > op.shape[1]:
+            AK = op.columns(_nonzero(xp, fixed))
+            M = sigma * (gram() - AK @ AK.T)
+        else:
+            AJ = op.columns(J)
+            M = sigma * (AJ @ AJ.T)
         return _solve(xp, M + _eye(xp, M), -grad)
+    AJ = op.columns(J)
     small = AJ.T @ AJ
     inner = _solve(xp, small + _eye(xp, small) / sigma, AJ.T @ (-grad))
     return None if inner is None else -grad - AJ @ inner

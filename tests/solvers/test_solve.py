@@ -57,6 +57,49 @@ def test_auto_reports_its_pick():
     assert res.method == "ssnal" and res.status == "optimal"
 
 
+def test_auto_picks_cd_for_the_wide_lasso_and_matches_sklearn():
+    """The wide Lasso (auto -> "cd"): scikit-learn's minimizer and objective, certified, at a size where
+    the working set grows over several outer steps before the polish."""
+    from sklearn.linear_model import Lasso
+
+    n, d = 60, 600
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((n, d))
+    w = np.zeros(d)
+    w[rng.choice(d, 12, replace=False)] = rng.standard_normal(12)
+    b = A @ w + 0.1 * rng.standard_normal(n)
+    alpha = float(np.max(np.abs(A.T @ b))) / n / 20
+    res = cvxpar.solve(LeastSquares(A, b), PSIS["l1"], n * alpha)
+    assert res.method == "cd" and res.status == "optimal"
+    assert cvxpar.certificate(res.x, LeastSquares(A, b), PSIS["l1"], n * alpha).certifies(1e-8)
+    est = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=1_000_000).fit(A, b)
+    ref = 0.5 * float(np.sum((b - A @ est.coef_) ** 2)) + n * alpha * float(np.abs(est.coef_).sum())
+    assert res.objective <= ref + 1e-9 * abs(ref)
+    assert np.max(np.abs(np.asarray(res.x) - est.coef_)) <= 1e-6
+
+
+@pytest.mark.parametrize("psi_name", ["l1", "ridge7"])
+def test_cd_on_sparse_A_matches_dense(psi_name):
+    """cd's working-set gradient A_ws^T r on a scipy.sparse A (CSC) gives the dense run's certified answer."""
+    import scipy.sparse as sp
+
+    A, b = _data(30, 120, seed=5)
+    A[np.abs(A) < 0.8] = 0.0
+    dense = cvxpar.solve(LeastSquares(A, b), PSIS[psi_name], 0.5, method="cd")
+    sparse = cvxpar.solve(LeastSquares(sp.csc_array(A), b), PSIS[psi_name], 0.5, method="cd")
+    assert dense.status == sparse.status == "optimal"
+    assert abs(sparse.objective - dense.objective) <= 1e-9 * abs(dense.objective)
+    ref = reference_objective(A, b, PSIS[psi_name], 0.5)
+    assert abs(sparse.objective - ref) <= 1e-7 * max(1.0, abs(ref))
+
+
+def test_auto_keeps_ssnal_for_tall_or_multi_level_least_squares():
+    A, b = _data(40, 15)
+    assert cvxpar.solve(LeastSquares(A, b), PSIS["l1"], 0.5).method == "ssnal"
+    A, b = _data(20, 40)
+    assert cvxpar.solve(LeastSquares(A, b), PSIS["l1grid"], 0.5).method == "ssnal"
+
+
 def test_per_coordinate_lambda():
     A, b = _data(25, 30)
     lam = np.linspace(0.1, 2.0, 30)
