@@ -111,16 +111,22 @@ def _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width):
 
 # ---------------------------------------------------------------------- per-element steps
 @numba.njit(inline="always")
-def _objective(v, shift, lo, hi, ax, av, t):
-    """Minimizer x of the prox objective over one piece, its value and its rounding scale."""
+def _objective(v, shift, lo, hi, ax, av, t, ref):
+    """Minimizer x of the prox objective over one piece, its value and its rounding scale.
+
+    The value is taken relative to t*ref, a constant shared by the candidates being compared
+    (psi's value on the piece that holds v): a large common level of psi would otherwise hide
+    real differences below its rounding (a flat piece at height 30 against a kink 1e-8 away).
+    """
     x = v - shift
     if x < lo:
         x = lo
     elif x > hi:
         x = hi
-    psi_part = t * av + shift * (x - ax)
+    level = t * (av - ref)
+    slope_part = shift * (x - ax)
     half_sq = 0.5 * (x - v) * (x - v)
-    return x, psi_part + half_sq, abs(psi_part) + half_sq + abs(t * av)
+    return x, level + slope_part + half_sq, abs(level) + abs(slope_part) + half_sq
 
 
 @numba.njit(inline="always")
@@ -148,13 +154,14 @@ def _clipped_shift(vi, shift, lo, hi):
 @numba.njit(inline="always")
 def _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av):
     """Any psi, scalar t: the best of envelope piece a and its two neighbours."""
-    bx, bf, bs = _objective(vi, shift[a], lo[a], hi[a], ax[a], av[a], t)
+    ref = av[a]
+    bx, bf, bs = _objective(vi, shift[a], lo[a], hi[a], ax[a], av[a], t, ref)
     if a > 0:
-        cx, cf, cs = _objective(vi, shift[a - 1], lo[a - 1], hi[a - 1], ax[a - 1], av[a - 1], t)
+        cx, cf, cs = _objective(vi, shift[a - 1], lo[a - 1], hi[a - 1], ax[a - 1], av[a - 1], t, ref)
         if _better(cx, cf, cs, bx, bf, bs):
             bx, bf, bs = cx, cf, cs
     if a + 1 < shift.size:
-        cx, cf, cs = _objective(vi, shift[a + 1], lo[a + 1], hi[a + 1], ax[a + 1], av[a + 1], t)
+        cx, cf, cs = _objective(vi, shift[a + 1], lo[a + 1], hi[a + 1], ax[a + 1], av[a + 1], t, ref)
         if _better(cx, cf, cs, bx, bf, bs):
             bx = cx
     return bx if vi == vi else vi
@@ -184,9 +191,14 @@ def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av):
     """Any psi, per-element t: the best of all pieces (O(m))."""
     if vi != vi:
         return vi
-    bx, bf, bs = _objective(vi, ti * slope[0], lo[0], hi[0], ax[0], av[0], ti)
+    ref = av[0]  # the value level of the piece holding v (shared by all candidates)
+    for k in range(slope.size):
+        if lo[k] <= vi <= hi[k]:
+            ref = av[k]
+            break
+    bx, bf, bs = _objective(vi, ti * slope[0], lo[0], hi[0], ax[0], av[0], ti, ref)
     for k in range(1, slope.size):
-        cx, cf, cs = _objective(vi, ti * slope[k], lo[k], hi[k], ax[k], av[k], ti)
+        cx, cf, cs = _objective(vi, ti * slope[k], lo[k], hi[k], ax[k], av[k], ti, ref)
         if _better(cx, cf, cs, bx, bf, bs):
             bx, bf, bs = cx, cf, cs
     return bx
@@ -294,16 +306,16 @@ if (vi != vi) {
 } else {
     int a = 0, b = n_thr;
     while (a < b) { int mid = (a + b) >> 1; if (thr[mid] < vi) a = mid + 1; else b = mid; }
-    double best_x = 0, best_f = 0, best_s = 0;
+    double best_x = 0, best_f = 0, best_s = 0, ref = av[a];
     for (int j = 0; j < (exact ? 1 : 3); ++j) {  // piece a, then a - 1, then a + 1 (as on the CPU)
         int k = j == 0 ? a : (j == 1 ? a - 1 : a + 1);
         if (k < 0 || k >= n_pieces) continue;
         double x = vi - shift[k];
         x = x < lo[k] ? lo[k] : (x > hi[k] ? hi[k] : x);
-        double tav = __dmul_rn(t, av[k]);
-        double pp = tav + __dmul_rn(shift[k], x - ax[k]);
+        double level = __dmul_rn(t, av[k] - ref);  // relative to the piece holding v, as on the CPU
+        double sp = __dmul_rn(shift[k], x - ax[k]);
         double hs = __dmul_rn(__dmul_rn(0.5, x - vi), x - vi);
-        double f = pp + hs, s = fabs(pp) + hs + fabs(tav);
+        double f = level + sp + hs, s = fabs(level) + fabs(sp) + hs;
         bool take = (j == 0);
         if (!take) {
             double tol = __dmul_rn(tie_tol, best_s + s);

@@ -227,13 +227,14 @@ def _constants(xp, like, *arrays):
     return [_backend.asarray_like(xp, a, like) for a in arrays]
 
 
-def _candidate(xp, v, t, shift, lo, hi, ax, av):
-    """Minimizer of the prox objective over one piece, its value and rounding scale (as the kernels)."""
+def _candidate(xp, v, t, shift, lo, hi, ax, av, ref):
+    """Minimizer of the prox objective over one piece, its value relative to t*ref (a level shared
+    by the candidates compared) and its rounding scale, as the kernels compute them."""
     x = xp.minimum(xp.maximum(v - shift, lo), hi)
-    tav = t * av
-    psi_part = tav + shift * (x - ax)
+    level = t * (av - ref)
+    slope_part = shift * (x - ax)
     half_sq = 0.5 * (x - v) * (x - v)
-    return x, psi_part + half_sq, xp.abs(psi_part) + half_sq + xp.abs(tav)
+    return x, level + slope_part + half_sq, xp.abs(level) + xp.abs(slope_part) + half_sq
 
 
 def _pick(xp, best, cand):
@@ -262,11 +263,13 @@ def _prox_generic(xp, v, table: ProxTable, t: float):
     def gather(k):
         return [xp.take(a, k) for a in (shift, lo, hi, ax, av)]
 
-    best = _candidate(xp, vf, t, *gather(idx))
+    assigned = gather(idx)
+    ref = assigned[-1]
+    best = _candidate(xp, vf, t, *assigned, ref)
     if not table.exact:
         for step in (-1, 1):
             k = xp.clip(idx + step, 0, n - 1)
-            best = _pick(xp, best, _candidate(xp, vf, t, *gather(k)))
+            best = _pick(xp, best, _candidate(xp, vf, t, *gather(k), ref))
     x = xp.where(xp.isnan(vf), vf, best[0])
     return xp.astype(xp.reshape(x, v.shape), v.dtype)
 
@@ -296,11 +299,13 @@ def _prox_array_t(psi, xp, v, t):
     if psi.is_convex:
         k = _searchsorted_rows(xp, vf, tf, lo, slope, n)
         s_k, lo_k, hi_k, ax_k, av_k = (xp.take(a, k) for a in (slope, lo, hi, ax, av))
-        x = _candidate(xp, vf, tf, tf * s_k, lo_k, hi_k, ax_k, av_k)[0]
+        x = _candidate(xp, vf, tf, tf * s_k, lo_k, hi_k, ax_k, av_k, av_k)[0]
     else:
+        holder = xp.clip(xp.searchsorted(hi, vf, side="left"), 0, n - 1)  # the piece holding v
+        ref = xp.take(av, holder)
         best = None
         for k in range(n):
-            cand = _candidate(xp, vf, tf, tf * slope[k], lo[k], hi[k], ax[k], av[k])
+            cand = _candidate(xp, vf, tf, tf * slope[k], lo[k], hi[k], ax[k], av[k], ref)
             best = cand if best is None else _pick(xp, best, cand)
         x = best[0]
     x = xp.where(xp.isnan(vf), vf, x)
