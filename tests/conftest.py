@@ -12,7 +12,12 @@ from cvxpar._backend import cupy_with_gpu
 settings.register_profile(
     "ci", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
-settings.register_profile("dev", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+# "dev" (the default) is reproducible like "ci", with fewer examples; "explore" searches with fresh
+# random seeds (HYPOTHESIS_PROFILE=explore) to find new counterexamples.
+settings.register_profile(
+    "dev", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.register_profile("explore", deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 #: CVXPAR_FULL=1 runs slow tests at the papers' / issues' sizes; CI runs them small.
