@@ -9,6 +9,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import pytest
+from array_backends import backends
 
 import cvxpar
 from cvxpar.batch import BatchResult, solve_batch
@@ -213,22 +214,6 @@ def test_sparse_A_matches_dense():
 
 
 # ---------------------------------------------------------------------- backends
-def _backends():
-    import array_api_strict as xs
-
-    out = [
-        pytest.param(lambda a: xs.asarray(a), id="array_api_strict"),
-        pytest.param(lambda a: xs.asarray(a, device=xs.Device("device1")), id="array_api_strict-device1"),
-    ]
-    try:
-        import torch
-
-        out.append(pytest.param(lambda a: torch.asarray(np.array(a)), id="torch-cpu"))
-    except ImportError:
-        out.append(pytest.param(None, id="torch-cpu", marks=pytest.mark.skip(reason="torch is not importable")))
-    return out
-
-
 def _to_numpy(a):
     from array_api_compat import device, to_device
 
@@ -239,7 +224,7 @@ def _to_numpy(a):
     return np.asarray(to_device(a, xs.Device("CPU_DEVICE")) if device(a) != xs.Device("CPU_DEVICE") else a)
 
 
-@pytest.mark.parametrize("mk", _backends())
+@pytest.mark.parametrize("mk", backends())
 @pytest.mark.parametrize("psi", [L1, RIDGE, MCP], ids=["l1", "ridge", "mcp"])
 def test_backends_match_numpy_and_stay_on_device(mk, psi):
     from array_api_compat import array_namespace, device

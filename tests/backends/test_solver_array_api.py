@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from array_backends import backends
 
 import cvxpar
 
@@ -36,23 +37,7 @@ CASES = {
 }
 
 
-def _backends():
-    import array_api_strict as xs
-
-    out = [
-        pytest.param(lambda a: xs.asarray(a), id="array_api_strict"),
-        pytest.param(lambda a: xs.asarray(a, device=xs.Device("device1")), id="array_api_strict-device1"),
-    ]
-    try:
-        import torch
-
-        out.append(pytest.param(lambda a: torch.asarray(np.array(a)), id="torch-cpu"))
-    except ImportError:
-        out.append(pytest.param(None, id="torch-cpu", marks=pytest.mark.skip(reason="torch is not importable")))
-    return out
-
-
-@pytest.mark.parametrize("mk", _backends())
+@pytest.mark.parametrize("mk", backends())
 @pytest.mark.parametrize("case", list(CASES))
 def test_solve_matches_numpy_on_backend(mk, case):
     from array_api_compat import array_namespace, device
