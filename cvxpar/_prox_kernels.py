@@ -111,7 +111,7 @@ def _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width):
 
 # ---------------------------------------------------------------------- per-element steps
 @numba.njit(inline="always")
-def _objective(v, shift, lo, hi, ax, av, t, ref):
+def _objective(v, shift, lo, hi, ax, av, ex, ev, t, ref):
     """Minimizer x of the prox objective over one piece, its value and its rounding scale.
 
     The value is taken relative to t*ref, a constant shared by the candidates being compared
@@ -123,6 +123,9 @@ def _objective(v, shift, lo, hi, ax, av, t, ref):
         x = lo
     elif x > hi:
         x = hi
+    if x - ax > ex - x:  # psi from the nearer end of the piece (no extrapolation across it)
+        ax = ex
+        av = ev
     level = t * (av - ref)
     slope_part = shift * (x - ax)
     half_sq = 0.5 * (x - v) * (x - v)
@@ -152,16 +155,18 @@ def _clipped_shift(vi, shift, lo, hi):
 
 
 @numba.njit(inline="always")
-def _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av):
+def _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av, ex, ev):
     """Any psi, scalar t: the best of envelope piece a and its two neighbours."""
     ref = av[a]
-    bx, bf, bs = _objective(vi, shift[a], lo[a], hi[a], ax[a], av[a], t, ref)
+    bx, bf, bs = _objective(vi, shift[a], lo[a], hi[a], ax[a], av[a], ex[a], ev[a], t, ref)
     if a > 0:
-        cx, cf, cs = _objective(vi, shift[a - 1], lo[a - 1], hi[a - 1], ax[a - 1], av[a - 1], t, ref)
+        k = a - 1
+        cx, cf, cs = _objective(vi, shift[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], t, ref)
         if _better(cx, cf, cs, bx, bf, bs):
             bx, bf, bs = cx, cf, cs
     if a + 1 < shift.size:
-        cx, cf, cs = _objective(vi, shift[a + 1], lo[a + 1], hi[a + 1], ax[a + 1], av[a + 1], t, ref)
+        k = a + 1
+        cx, cf, cs = _objective(vi, shift[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], t, ref)
         if _better(cx, cf, cs, bx, bf, bs):
             bx = cx
     return bx if vi == vi else vi
@@ -187,7 +192,7 @@ def _convex_at_t(vi, ti, slope, lo, hi):
 
 
 @numba.njit(inline="always")
-def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av):
+def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av, ex, ev):
     """Any psi, per-element t: the best of all pieces (O(m))."""
     if vi != vi:
         return vi
@@ -196,9 +201,9 @@ def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av):
         if lo[k] <= vi <= hi[k]:
             ref = av[k]
             break
-    bx, bf, bs = _objective(vi, ti * slope[0], lo[0], hi[0], ax[0], av[0], ti, ref)
+    bx, bf, bs = _objective(vi, ti * slope[0], lo[0], hi[0], ax[0], av[0], ex[0], ev[0], ti, ref)
     for k in range(1, slope.size):
-        cx, cf, cs = _objective(vi, ti * slope[k], lo[k], hi[k], ax[k], av[k], ti, ref)
+        cx, cf, cs = _objective(vi, ti * slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], ti, ref)
         if _better(cx, cf, cs, bx, bf, bs):
             bx, bf, bs = cx, cf, cs
     return bx
@@ -224,19 +229,19 @@ def _convex_parallel(v, out, rows, padded, start, cells, origin, inv_width, n_bu
 
 
 @numba.njit(cache=True, nogil=True)
-def _nonconvex_serial(v, out, t, shift, lo, hi, ax, av, padded, start, cells, origin, inv_width, n_buckets, width):
+def _nonconvex_serial(v, out, t, shift, lo, hi, ax, av, ex, ev, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in range(v.size):
         vi = float(v[i])
         a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
-        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av)
+        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av, ex, ev)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _nonconvex_parallel(v, out, t, shift, lo, hi, ax, av, padded, start, cells, origin, inv_width, n_buckets, width):
+def _nonconvex_parallel(v, out, t, shift, lo, hi, ax, av, ex, ev, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in numba.prange(v.size):
         vi = float(v[i])
         a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
-        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av)
+        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av, ex, ev)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -252,15 +257,15 @@ def _convex_t_parallel(v, t, out, slope, lo, hi):
 
 
 @numba.njit(cache=True, nogil=True)
-def _nonconvex_t_serial(v, t, out, slope, lo, hi, ax, av):
+def _nonconvex_t_serial(v, t, out, slope, lo, hi, ax, av, ex, ev):
     for i in range(v.size):
-        out[i] = _nonconvex_at_t(float(v[i]), float(t[i]), slope, lo, hi, ax, av)
+        out[i] = _nonconvex_at_t(float(v[i]), float(t[i]), slope, lo, hi, ax, av, ex, ev)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _nonconvex_t_parallel(v, t, out, slope, lo, hi, ax, av):
+def _nonconvex_t_parallel(v, t, out, slope, lo, hi, ax, av, ex, ev):
     for i in numba.prange(v.size):
-        out[i] = _nonconvex_at_t(float(v[i]), float(t[i]), slope, lo, hi, ax, av)
+        out[i] = _nonconvex_at_t(float(v[i]), float(t[i]), slope, lo, hi, ax, av, ex, ev)
 
 
 # ---------------------------------------------------------------------- NumPy entry points
@@ -276,7 +281,10 @@ def prox_numpy(v: np.ndarray, table, t: float) -> np.ndarray:
         kernel(flat, out, table.rows, *index)
     else:
         kernel = _nonconvex_parallel if parallel else _nonconvex_serial
-        kernel(flat, out, float(t), table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, *index)
+        kernel(
+            flat, out, float(t), table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, table.end_x,
+            table.end_value, *index,
+        )
     return out.reshape(v.shape)
 
 
@@ -291,7 +299,7 @@ def prox_numpy_array_t(v: np.ndarray, t: np.ndarray, p, convex: bool) -> np.ndar
         kernel(flat, t_flat, out, p.slope, p.lo, p.hi)
     else:
         kernel = _nonconvex_t_parallel if parallel else _nonconvex_t_serial
-        kernel(flat, t_flat, out, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value)
+        kernel(flat, t_flat, out, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value)
     return out.reshape(v.shape)
 
 
@@ -312,8 +320,9 @@ if (vi != vi) {
         if (k < 0 || k >= n_pieces) continue;
         double x = vi - shift[k];
         x = x < lo[k] ? lo[k] : (x > hi[k] ? hi[k] : x);
-        double level = __dmul_rn(t, av[k] - ref);  // relative to the piece holding v, as on the CPU
-        double sp = __dmul_rn(shift[k], x - ax[k]);
+        bool near_end = (x - ax[k]) > (ex[k] - x);  // psi from the nearer end of the piece, as on the CPU
+        double level = __dmul_rn(t, (near_end ? ev[k] : av[k]) - ref);
+        double sp = __dmul_rn(shift[k], x - (near_end ? ex[k] : ax[k]));
         double hs = __dmul_rn(__dmul_rn(0.5, x - vi), x - vi);
         double f = level + sp + hs, s = fabs(level) + fabs(sp) + hs;
         bool take = (j == 0);
@@ -339,15 +348,19 @@ def prox_cupy(v, table, t: float):
     if _cuda_kernel is None:
         _cuda_kernel = cupy.ElementwiseKernel(
             "T v, float64 t, raw float64 thr, int32 n_thr, raw float64 shift, raw float64 lo, raw float64 hi, "
-            "raw float64 ax, raw float64 av, int32 n_pieces, bool exact, float64 tie_tol",
+            "raw float64 ax, raw float64 av, raw float64 ex, raw float64 ev, int32 n_pieces, bool exact, float64 tie_tol",
             "T out",
             _CUDA_SOURCE,
             "cvxpar_par_prox",
         )
-    thr, shift, lo, hi, ax, av = (
-        cupy.asarray(a) for a in (table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value)
+    thr, shift, lo, hi, ax, av, ex, ev = (
+        cupy.asarray(a)
+        for a in (
+            table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, table.end_x,
+            table.end_value,
+        )
     )
     return _cuda_kernel(
-        v, float(t), thr, np.int32(thr.size), shift, lo, hi, ax, av, np.int32(shift.size), bool(table.exact),
+        v, float(t), thr, np.int32(thr.size), shift, lo, hi, ax, av, ex, ev, np.int32(shift.size), bool(table.exact),
         TIE_ULPS * _EPS,
     )  # fmt: skip

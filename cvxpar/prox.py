@@ -64,6 +64,8 @@ class ProxTable:
     hi: np.ndarray
     anchor_x: np.ndarray
     anchor_value: np.ndarray
+    end_x: np.ndarray
+    end_value: np.ndarray
     exact: bool
     t: float
     shift: np.ndarray = field(init=False)
@@ -86,22 +88,29 @@ class Pieces:
     hi: np.ndarray
     anchor_x: np.ndarray
     anchor_value: np.ndarray
+    end_x: np.ndarray
+    end_value: np.ndarray
 
 
 def pieces(psi) -> Pieces:
-    """The pieces I_k of psi: slope, interval and an anchor point (x, psi(x)) on it."""
+    """The pieces I_k of psi: slope, interval, and two points (x, psi(x)) on it: the anchor (its left
+    end; q_0 for the left outer piece) and the end (its right end; the anchor for the right outer
+    piece).  Candidates evaluate psi from the nearer of the two, so that psi's level is not
+    extrapolated across the piece (a rounding that could hide real objective differences)."""
     q, vals, s = psi.breakpoints, psi.values, psi.slopes.copy()
     lo = np.concatenate(([-np.inf], q))
     hi = np.concatenate((q, [np.inf]))
     anchor_x = np.concatenate(([q[0]], q))
     anchor_value = np.concatenate(([vals[0]], vals))
+    end_x = np.concatenate((q, [q[-1]]))
+    end_value = np.concatenate((vals, [vals[-1]]))
     if s[0] == -np.inf:
         lo[0] = q[0]
         s[0] = s[1] if np.isfinite(s[1]) else 0.0
     if s[-1] == np.inf:
         hi[-1] = q[-1]
         s[-1] = s[-2] if np.isfinite(s[-2]) else 0.0
-    return Pieces(s, lo, hi, anchor_x, anchor_value)
+    return Pieces(s, lo, hi, anchor_x, anchor_value, end_x, end_value)
 
 
 def prox(psi, v, t=1.0):
@@ -141,7 +150,7 @@ def _build_table(psi, t: float) -> ProxTable:
     p = pieces(psi)
     if psi.is_convex:
         thresholds = p.lo[1:] + t * p.slope[1:]
-        return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, True, t)
+        return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, True, t)
     stack: list[int] = [0]
     crossings: list[float] = []
     for k in range(1, p.slope.size):
@@ -156,7 +165,10 @@ def _build_table(psi, t: float) -> ProxTable:
         crossings.append(c)
     idx = np.array(stack)
     thresholds = np.maximum.accumulate(np.array(crossings, dtype=np.float64)) if crossings else np.zeros(0)
-    return ProxTable(thresholds, p.slope[idx], p.lo[idx], p.hi[idx], p.anchor_x[idx], p.anchor_value[idx], False, t)
+    return ProxTable(
+        thresholds, p.slope[idx], p.lo[idx], p.hi[idx], p.anchor_x[idx], p.anchor_value[idx], p.end_x[idx],
+        p.end_value[idx], False, t,
+    )
 
 
 def _regime(p: Pieces, k: int, t: float, v: float) -> tuple[float, float, float]:
@@ -227,12 +239,14 @@ def _constants(xp, like, *arrays):
     return [_backend.asarray_like(xp, a, like) for a in arrays]
 
 
-def _candidate(xp, v, t, shift, lo, hi, ax, av, ref):
+def _candidate(xp, v, t, shift, lo, hi, ax, av, ex, ev, ref):
     """Minimizer of the prox objective over one piece, its value relative to t*ref (a level shared
-    by the candidates compared) and its rounding scale, as the kernels compute them."""
+    by the candidates compared; psi taken from the nearer end of the piece) and its rounding
+    scale, as the kernels compute them."""
     x = xp.minimum(xp.maximum(v - shift, lo), hi)
-    level = t * (av - ref)
-    slope_part = shift * (x - ax)
+    near_end = (x - ax) > (ex - x)
+    level = t * (xp.where(near_end, ev, av) - ref)
+    slope_part = shift * (x - xp.where(near_end, ex, ax))
     half_sq = 0.5 * (x - v) * (x - v)
     return x, level + slope_part + half_sq, xp.abs(level) + xp.abs(slope_part) + half_sq
 
@@ -250,8 +264,9 @@ def _pick(xp, best, cand):
 
 def _prox_generic(xp, v, table: ProxTable, t: float):
     v64 = xp.astype(v, xp.float64)
-    thr, shift, lo, hi, ax, av = _constants(
-        xp, v64, table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value
+    thr, shift, lo, hi, ax, av, ex, ev = _constants(
+        xp, v64, table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, table.end_x,
+        table.end_value,
     )
     n = table.slope.size
     vf = xp.reshape(v64, (-1,))
@@ -261,10 +276,10 @@ def _prox_generic(xp, v, table: ProxTable, t: float):
         idx = xp.zeros(vf.shape, dtype=xp.int64, device=_backend.device(vf))
 
     def gather(k):
-        return [xp.take(a, k) for a in (shift, lo, hi, ax, av)]
+        return [xp.take(a, k) for a in (shift, lo, hi, ax, av, ex, ev)]
 
     assigned = gather(idx)
-    ref = assigned[-1]
+    ref = assigned[4]
     best = _candidate(xp, vf, t, *assigned, ref)
     if not table.exact:
         for step in (-1, 1):
@@ -294,18 +309,20 @@ def _prox_array_t(psi, xp, v, t):
         return _prox_kernels.prox_numpy_array_t(v, t64, p, psi.is_convex)
     vf = xp.reshape(xp.astype(v, xp.float64), (-1,))
     tf = xp.reshape(t64, (-1,))
-    slope, lo, hi, ax, av = _constants(xp, vf, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value)
+    slope, lo, hi, ax, av, ex, ev = _constants(
+        xp, vf, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value
+    )
     n = p.slope.size
     if psi.is_convex:
         k = _searchsorted_rows(xp, vf, tf, lo, slope, n)
-        s_k, lo_k, hi_k, ax_k, av_k = (xp.take(a, k) for a in (slope, lo, hi, ax, av))
-        x = _candidate(xp, vf, tf, tf * s_k, lo_k, hi_k, ax_k, av_k, av_k)[0]
+        s_k, lo_k, hi_k, ax_k, av_k, ex_k, ev_k = (xp.take(a, k) for a in (slope, lo, hi, ax, av, ex, ev))
+        x = _candidate(xp, vf, tf, tf * s_k, lo_k, hi_k, ax_k, av_k, ex_k, ev_k, av_k)[0]
     else:
         holder = xp.clip(xp.searchsorted(hi, vf, side="left"), 0, n - 1)  # the piece holding v
         ref = xp.take(av, holder)
         best = None
         for k in range(n):
-            cand = _candidate(xp, vf, tf, tf * slope[k], lo[k], hi[k], ax[k], av[k], ref)
+            cand = _candidate(xp, vf, tf, tf * slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], ref)
             best = cand if best is None else _pick(xp, best, cand)
         x = best[0]
     x = xp.where(xp.isnan(vf), vf, x)

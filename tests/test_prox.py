@@ -421,14 +421,11 @@ def test_generic_path_matches_kernels_on_random_pars(psi, t):
     np.testing.assert_array_equal(np.asarray(psi.prox(xps.asarray(v), xps.asarray(tt))), psi.prox(v, tt))
 
 
-# ---------------------------------------------------------------------- known limitation
-# For a nonconvex/quasiconvex psi the prox compares neighbouring candidates; psi on a piece is
-# evaluated from the piece's left anchor, so when that anchor is far from the candidate the
-# rounding of psi's level (~64 ulps of |t psi|) can exceed a real objective difference (here
-# ~1e-15), and the tie rule then picks the kink instead of the exact minimizer (an error of ~1e-8
-# in x).  Evaluating psi from the nearer end of each piece would fix it; until then these cases,
-# found by the property tests above under random seeds, stay here as strict expected failures.
-@pytest.mark.xfail(strict=True, reason="false tie from a far piece anchor (see the comment above)")
+# ---------------------------------------------------------------------- regressions
+# Found by the property tests above under random seeds: psi on a piece used to be evaluated from
+# the piece's left anchor only, and when that anchor was far from the candidate, the rounding of
+# psi's level (~64 ulps of |t psi|) hid a real objective difference (~1e-15), so the tie rule
+# picked the kink instead of the exact minimizer.  Candidates now evaluate psi from the nearer end.
 @pytest.mark.parametrize(
     "psi, t, v",
     [
@@ -437,5 +434,5 @@ def test_generic_path_matches_kernels_on_random_pars(psi, t):
     ],
 )
 def test_exact_minimizer_near_a_kink_on_a_flat_piece(psi, t, v):
-    x = psi.prox(np.array([v]), t)[0]
-    assert x == v  # v lies on a flat piece (slope 0) next to the kink: the prox is the identity there
+    assert psi.prox(np.array([v]), t)[0] == v  # v lies on a flat piece next to the kink: the prox is the identity
+    assert psi.prox(np.array([v]), np.array([t]))[0] == v  # per-element t (all pieces compared)

@@ -52,14 +52,14 @@ EPOCH_CHECK = 10
 if AVAILABLE:
 
     @numba.njit(inline="always")
-    def _prox1d(v, t, slope, lo, hi, ax, av, convex):
+    def _prox1d(v, t, slope, lo, hi, ax, av, ex, ev, convex):
         """The exact 1-D prox of t*psi (the per-element-t kernels of cvxpar._prox_kernels)."""
         if convex:
             return _convex_at_t(v, t, slope, lo, hi)
-        return _nonconvex_at_t(v, t, slope, lo, hi, ax, av)
+        return _nonconvex_at_t(v, t, slope, lo, hi, ax, av, ex, ev)
 
     @numba.njit(cache=True, nogil=True)
-    def _epochs_dense(A, r, x, ws, colsq, lam, slope, lo, hi, ax, av, convex, lb, ub, n_epochs):
+    def _epochs_dense(A, r, x, ws, colsq, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub, n_epochs):
         n = A.shape[0]
         for _ in range(n_epochs):
             for jj in range(ws.size):
@@ -71,7 +71,7 @@ if AVAILABLE:
                 for i in range(n):
                     s += A[i, j] * r[i]
                 lj = lam[0] if lam.size == 1 else lam[j]
-                xn = _prox1d(x[j] + s / c, lj / c, slope, lo, hi, ax, av, convex)
+                xn = _prox1d(x[j] + s / c, lj / c, slope, lo, hi, ax, av, ex, ev, convex)
                 if lb.size:
                     xn = min(max(xn, lb[j]), ub[j])
                 dx = xn - x[j]
@@ -81,7 +81,9 @@ if AVAILABLE:
                     x[j] = xn
 
     @numba.njit(cache=True, nogil=True)
-    def _epochs_sparse(indptr, indices, data, r, x, ws, colsq, lam, slope, lo, hi, ax, av, convex, lb, ub, n_epochs):
+    def _epochs_sparse(
+        indptr, indices, data, r, x, ws, colsq, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub, n_epochs
+    ):
         for _ in range(n_epochs):
             for jj in range(ws.size):
                 j = ws[jj]
@@ -92,7 +94,7 @@ if AVAILABLE:
                 for p in range(indptr[j], indptr[j + 1]):
                     s += data[p] * r[indices[p]]
                 lj = lam[0] if lam.size == 1 else lam[j]
-                xn = _prox1d(x[j] + s / c, lj / c, slope, lo, hi, ax, av, convex)
+                xn = _prox1d(x[j] + s / c, lj / c, slope, lo, hi, ax, av, ex, ev, convex)
                 if lb.size:
                     xn = min(max(xn, lb[j]), ub[j])
                 dx = xn - x[j]
@@ -110,7 +112,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
     if prob.lb is not None and not prob.kpsi.is_convex:
         raise ValueError("method 'cd' with a nonconvex psi needs scalar Box bounds; use 'fista' or 'pg'.")
     p = pieces(prob.kpsi)
-    kernel_args = (p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, prob.kpsi.is_convex)
+    kernel_args = (p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, prob.kpsi.is_convex)
     lb = np.zeros(0) if prob.lb is None else np.asarray(prob.lb, dtype=np.float64)
     ub = np.zeros(0) if prob.ub is None else np.asarray(prob.ub, dtype=np.float64)
     lam = np.atleast_1d(np.asarray(prob.lam, dtype=np.float64))
