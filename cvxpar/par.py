@@ -121,7 +121,16 @@ class PAR:
         keep_a, keep_b = _upper_envelope(a, b)
         if keep_a.size == 1:
             return cls([0.0], [keep_b[0]], keep_a[0], keep_a[0])
-        q = -np.diff(keep_b) / np.diff(keep_a)
+        q = _crossings(keep_a, keep_b)
+        while not np.isfinite(q).all():
+            # two pieces so nearly parallel that they cross beyond the floats: on every finite x one
+            # of them is the max, so the other (left of a -inf crossing, right of a +inf one) goes
+            k = int(np.flatnonzero(~np.isfinite(q))[0])
+            drop = k if q[k] < 0 else k + 1
+            keep_a, keep_b = np.delete(keep_a, drop), np.delete(keep_b, drop)
+            if keep_a.size == 1:
+                return cls([0.0], [keep_b[0]], keep_a[0], keep_a[0])
+            q = _crossings(keep_a, keep_b)
         return cls(q, keep_a[1:] * q + keep_b[1:], keep_a[0], keep_a[-1])
 
     @classmethod
@@ -309,6 +318,12 @@ def _classify(slopes: np.ndarray) -> str:
     if not falling[first_rise:].any():
         return "quasiconvex"
     return "nonconvex"
+
+
+def _crossings(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where consecutive pieces a_k x + b_k cross (+/-inf when they are too nearly parallel)."""
+    with np.errstate(over="ignore", divide="ignore"):
+        return -np.diff(b) / np.diff(a)
 
 
 def _upper_envelope(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
