@@ -42,9 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxpar._backend import cupy_with_gpu
-from cvxpar.prox import TIE_ULPS, prox_table
-
-_EPS = float(np.finfo(np.float64).eps)
+from cvxpar.prox import TIE_ULPS, _candidate, _pick, prox_table
 
 
 @dataclass(frozen=True)
@@ -61,6 +59,8 @@ class PackedTables:
     hi: np.ndarray
     ax: np.ndarray
     av: np.ndarray
+    ex: np.ndarray
+    ev: np.ndarray
     n_pieces: np.ndarray
     exact: bool
 
@@ -90,48 +90,34 @@ def pack_tables(psi, taus) -> PackedTables:
         hi=rows("hi"),
         ax=rows("anchor_x"),
         av=rows("anchor_value"),
+        ex=rows("end_x"),
+        ev=rows("end_value"),
         n_pieces=np.array([tb.slope.size for tb in tables], dtype=np.int32),
         exact=all(tb.exact for tb in tables),
     )
 
 
 # ---------------------------------------------------------------------- NumPy reference
-def _candidate(v, tau, slope, lo, hi, ax, av):
-    """The prox objective's minimizer over one piece, its value and rounding scale (as cvxpar.prox)."""
-    shift = tau * slope
-    x = np.minimum(np.maximum(v - shift, lo), hi)
-    tav = tau * av
-    pp = tav + shift * (x - ax)
-    hs = 0.5 * (x - v) * (x - v)
-    return x, pp + hs, np.abs(pp) + hs + np.abs(tav)
-
-
 def _prox_rows(v, tau, tables: PackedTables):
-    """x = prox_{tau_j psi}(v[:, j]) by the kernel's rule: search, then the neighbours if not exact."""
-    n, k = v.shape
+    """x = prox_{tau_j psi}(v[:, j]) by the kernel's rule: search, then piece a and (if not exact)
+    its neighbours a - 1, a + 1, compared by :mod:`cvxpar.prox`'s own candidate and tie rule."""
     out = np.empty_like(v)
-    for j in range(k):
+    fields = ("slope", "lo", "hi", "ax", "av", "ex", "ev")
+    for j in range(v.shape[1]):
         npc = int(tables.n_pieces[j])
         vj = v[:, j]
         a = np.searchsorted(tables.thr[j, : npc - 1], vj, side="left")
-        first = a if tables.exact else np.maximum(a - 1, 0)
-        last = a if tables.exact else np.minimum(a + 1, npc - 1)
-        bx = bf = bs = None
-        for off in range(3):
-            kk = first + off
-            live = kk <= last
-            kk = np.minimum(kk, npc - 1)
-            cand = _candidate(vj, tau[j], *(getattr(tables, f)[j, kk] for f in ("slope", "lo", "hi", "ax", "av")))
-            if bx is None:
-                bx, bf, bs = cand
-                continue
-            cx, cf, cs = cand
-            tol = TIE_ULPS * _EPS * (bs + cs)
-            take = live & (
-                (cf < bf - tol) | ((np.abs(cf - bf) <= tol) & ((np.abs(cx) < np.abs(bx)) | ((np.abs(cx) == np.abs(bx)) & (cx < bx))))
-            )
-            bx, bf, bs = np.where(take, cx, bx), np.where(take, cf, bf), np.where(take, cs, bs)
-        out[:, j] = np.where(np.isnan(vj), vj, bx)
+
+        def candidate(k, ref, j=j, vj=vj):
+            slope, lo, hi, ax, av, ex, ev = (getattr(tables, f)[j, k] for f in fields)
+            return _candidate(np, vj, tau[j], tau[j] * slope, lo, hi, ax, av, ex, ev, ref)
+
+        ref = tables.av[j, a]
+        best = candidate(a, ref)
+        if not tables.exact:
+            for step in (-1, 1):
+                best = _pick(np, best, candidate(np.clip(a + step, 0, npc - 1), ref))
+        out[:, j] = np.where(np.isnan(vj), vj, best[0])
     return out
 
 
@@ -200,19 +186,21 @@ if (v == v) {
     const ptrdiff_t trow = (ptrdiff_t)j * (width - 1), prow = (ptrdiff_t)j * width;
     int a = 0, e = npc - 1;
     while (a < e) { int mid = (a + e) >> 1; if (thr[trow + mid] < v) a = mid + 1; else e = mid; }
-    const int first = exact ? a : (a > 0 ? a - 1 : 0);
-    const int last = exact ? a : (a + 1 < npc ? a + 1 : npc - 1);
+    const double ref = av[prow + a];
     double best_f = 0, best_s = 0;
-    for (int kk = first; kk <= last; ++kk) {
+    for (int c = 0; c < (exact ? 1 : 3); ++c) {  // piece a, then a - 1, then a + 1 (as cvxpar.prox)
+        const int kk = c == 0 ? a : (c == 1 ? (a > 0 ? a - 1 : 0) : (a + 1 < npc ? a + 1 : npc - 1));
         const double sl = slope[prow + kk], l = lo[prow + kk], h = hi[prow + kk];
-        const double anx = ax[prow + kk], anv = av[prow + kk];
-        const double sh = tau * sl, tav = tau * anv;
+        const double sh = tau * sl;
         double xc = v - sh;
         xc = xc < l ? l : (xc > h ? h : xc);
-        const double pp = tav + sh * (xc - anx);
+        const bool near_end = (xc - ax[prow + kk]) > (ex[prow + kk] - xc);  // psi from the nearer end
+        const double anx = near_end ? ex[prow + kk] : ax[prow + kk];
+        const double level = tau * ((near_end ? ev[prow + kk] : av[prow + kk]) - ref);
+        const double sp = sh * (xc - anx);
         const double hs = 0.5 * (xc - v) * (xc - v);
-        const double f = pp + hs, sc = fabs(pp) + hs + fabs(tav);
-        bool take = (kk == first);
+        const double f = level + sp + hs, sc = fabs(level) + fabs(sp) + hs;
+        bool take = (c == 0);
         if (!take) {
             const double tol = tie_ulps * 2.220446049250313e-16 * (best_s + sc);
             take = (f < best_f - tol) ||
@@ -261,6 +249,7 @@ def _kernel(name: str):
             _kernels[name] = cupy.ElementwiseKernel(
                 "T x, T x_prev, T g, T g_prev, raw float64 beta, raw float64 lam, float64 t, int64 k, "
                 "raw float64 thr, raw float64 slope, raw float64 lo, raw float64 hi, raw float64 ax, raw float64 av, "
+                "raw float64 ex, raw float64 ev, "
                 "raw int32 n_pieces, int32 width, bool exact, raw float64 q, int32 nq, raw float64 s, "
                 "float64 dom_lo, float64 dom_hi, bool want, float64 tie_ulps",
                 "T x_new, float64 prod, float64 dist, float64 gabs",
@@ -301,7 +290,7 @@ class FistaTail:
 
         tables = pack_tables(self.psi, self.t * self.lam_host)
         self.tables = tables
-        self._dev = {f: cupy.asarray(getattr(tables, f).ravel()) for f in ("thr", "slope", "lo", "hi", "ax", "av", "n_pieces")}
+        self._dev = {f: cupy.asarray(getattr(tables, f).ravel()) for f in ("thr", "slope", "lo", "hi", "ax", "av", "ex", "ev", "n_pieces")}
         self._lam = cupy.asarray(self.lam_host)
         self._buffers = None
 
@@ -326,7 +315,7 @@ class FistaTail:
         lo_dom, hi_dom = self.psi.domain
         _kernel("tail")(
             x, x_prev, g, g_prev, beta, self._lam, self.t, k,
-            d["thr"], d["slope"], d["lo"], d["hi"], d["ax"], d["av"], d["n_pieces"], np.int32(self.tables.width),
+            d["thr"], d["slope"], d["lo"], d["hi"], d["ax"], d["av"], d["ex"], d["ev"], d["n_pieces"], np.int32(self.tables.width),
             bool(self.tables.exact), self._q, np.int32(self._q.size), self._s, float(lo_dom), float(hi_dom),
             bool(want_residual), TIE_ULPS,
             x_new, prod, dist, gabs,
