@@ -120,20 +120,16 @@ def _inequalities(prob):
     """The rows (G, h) of {A_ub x <= b_ub} in the data's namespace, or (None, None)."""
     if prob.linear is None or prob.linear.A_ub is None:
         return None, None
-    G = _backend.asarray_like(prob.xp, _dense(prob.linear.A_ub), prob.zeros)
+    G = _backend.asarray_like(prob.xp, prob.linear.A_ub, prob.zeros)  # Linear keeps dense float64 rows
     h = _backend.asarray_like(prob.xp, prob.linear.b_ub, prob.zeros)
     return G, h
-
-
-def _dense(M):
-    return M.toarray() if hasattr(M, "toarray") else np.asarray(M, dtype=np.float64)
 
 
 def _projector(prob):
     """P_C for the Simplex (exact), the affine set {A_eq x = b_eq} (cached pseudo-inverse), or the identity."""
     if prob.linear is not None and prob.linear.A_eq is not None:
         xp = prob.xp
-        A_eq = _dense(prob.linear.A_eq)
+        A_eq = prob.linear.A_eq
         G = _backend.asarray_like(xp, A_eq, prob.zeros)
         h = _backend.asarray_like(xp, prob.linear.b_eq, prob.zeros)
         M = _backend.asarray_like(xp, np.linalg.pinv(A_eq @ A_eq.T), prob.zeros)
