@@ -31,11 +31,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from cvxpar.solvers._common import Monitor, Outcome, check
-from cvxpar.solvers.polish import _eye, _nonzero, _solve, newton_polish
+from cvxpar.solvers._gram import FreeGram, cholesky_solve
+from cvxpar.solvers.polish import _better, _eye, _nonzero, _solve, newton_polish
 
 SIGMA_GROWTH = 5.0
 SIGMA_MAX = 1e7
+#: Past SIGMA_MAX / L, sigma keeps growing (up to SIGMA_MAX_EASY / L) while an inner solve takes at most
+#: EASY_NEWTON Newton steps: the split has settled and a larger sigma only speeds up the outer rate.
+SIGMA_MAX_EASY = 1e12
+EASY_NEWTON = 2
 INNER_MAX = 50
 ARMIJO = 1e-4
 
@@ -46,18 +53,21 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     xp = prob.xp
     loss = prob.loss
     op, b = loss.op, loss.target
-    L = max(loss.lipschitz(), 1e-300)
+    gram = FreeGram(op.A) if FreeGram.applies(op) else _Gram(op)
+    wide = op.shape[1] > op.shape[0]  # the n x n A A^T is then the small Gram (and ssnal needs it anyway)
+    L = max(gram.norm2_squared() if isinstance(gram, FreeGram) and wide else loss.lipschitz(), 1e-300)
     sigma = (10.0 / L) if sigma0 is None else float(sigma0)
     x = prob.start()
     u = op.mv(x) - b
     newton = 0
-    gram = _Gram(op)
     it = 0
     last_fixed = None
     for it in range(1, max_iter + 1):
+        newton_before = newton
         atu = op.rmv(u)
         val, z = _phi(prob, x, u, atu, sigma)
-        grad = _phi_grad(prob, u, z)
+        az = op.mv(z)
+        grad = u + b - az  # grad phi(u) = u + b - A z
         g0 = float(xp.max(xp.abs(grad)))
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
@@ -80,8 +90,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
                 alpha *= 0.5
             if alpha < 1e-10:  # no decrease along the Newton direction: leave the inner loop
                 break
+            az = gram.update_product(az, z, z_t) if isinstance(gram, FreeGram) else op.mv(z_t)
             u, atu, val, z = u_t, atu_t, val_t, z_t
-            grad = _phi_grad(prob, u, z)
+            grad = u + b - az
         x = z
         cert = check(prob, x)
         monitor.row(it, cert, f"sigma {sigma:.1e}")
@@ -99,12 +110,14 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             if pcert.certifies(tol):
                 x = px
                 break
-            if pcert.objective < cert.objective:
+            if _better(pcert, cert):
                 x = px
                 u = op.mv(x) - b
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        sigma = min(SIGMA_MAX / L, sigma * SIGMA_GROWTH)
+        inner_steps = newton - newton_before
+        cap = SIGMA_MAX if inner_steps > EASY_NEWTON else SIGMA_MAX_EASY
+        sigma = max(sigma, min(cap / L, sigma * SIGMA_GROWTH))
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
 
 
@@ -123,11 +136,6 @@ def _phi(prob, x, u, atu, sigma):
     return val - prob.penalty(z), z
 
 
-def _phi_grad(prob, u, z):
-    """grad phi(u) = u + b - A z."""
-    return u + prob.loss.target - prob.loss.op.mv(z)
-
-
 class _Gram:
     """A A^T (n x n) of a dense A, formed on first use and kept for the run."""
 
@@ -143,9 +151,11 @@ class _Gram:
 def _newton_direction(prob, z, grad, sigma, gram):
     """Solve (I + sigma A_J A_J^T) du = -grad, J = free coordinates of z.
 
-    With |J| >= n the n x n matrix A_J A_J^T is formed directly, or, for a dense A with fewer fixed
-    coordinates K than free ones (the early outer steps, where almost every coordinate is free), as
-    A A^T - A_K A_K^T from the cached A A^T (n^2 |K| instead of n^2 |J| flops).
+    With |J| >= n the n x n system: for a dense NumPy A from :class:`FreeGram` (A_J A_J^T updated
+    by the columns that entered or left J since the last step, LAPACK Cholesky); otherwise formed
+    directly, or, for a dense A with fewer fixed coordinates K than free ones, as
+    A A^T - A_K A_K^T from the cached A A^T.  With |J| < n the |J| x |J| Woodbury form
+    du = -grad - A_J (I / sigma + A_J^T A_J)^-1 A_J^T (-grad).
     """
     xp = prob.xp
     fixed = prob.fixed(z)
@@ -154,7 +164,17 @@ def _newton_direction(prob, z, grad, sigma, gram):
         return -grad
     op = prob.loss.op
     n, k = op.shape[0], int(J.shape[0])
+    fast = isinstance(gram, FreeGram)
     if k >= n:
+        if fast:
+            G = gram(~fixed)
+            M = sigma * G
+            M[np.diag_indices_from(M)] += 1.0
+            du = cholesky_solve(M.T, -grad, overwrite=True)  # M symmetric: M.T is its Fortran-ordered self
+            if du is None:  # not numerically PD: the least-squares fallback on a fresh copy
+                M = sigma * G + _eye(xp, G)
+                du = _solve(xp, M, -grad)
+            return du
         if op.kind == "dense" and 2 * k > op.shape[1]:
             AK = op.columns(_nonzero(xp, fixed))
             M = sigma * (gram() - AK @ AK.T)
@@ -162,6 +182,14 @@ def _newton_direction(prob, z, grad, sigma, gram):
             AJ = op.columns(J)
             M = sigma * (AJ @ AJ.T)
         return _solve(xp, M + _eye(xp, M), -grad)
+    if fast:
+        CJ = gram.columns_T(J)  # A_J^T, contiguous
+        small = CJ @ CJ.T
+        small[np.diag_indices_from(small)] += 1.0 / sigma
+        inner = cholesky_solve(small, CJ @ (-grad))
+        if inner is None:
+            inner = _solve(xp, small, CJ @ (-grad))
+        return None if inner is None else -grad - CJ.T @ inner
     AJ = op.columns(J)
     small = AJ.T @ AJ
     inner = _solve(xp, small + _eye(xp, small) / sigma, AJ.T @ (-grad))

@@ -1,5 +1,7 @@
-"""ssnal internals: the Newton direction through the cached A A^T equals the direct one, and the
-line search's phi (from A^T u, without a product with A) equals phi from its definition."""
+"""ssnal internals: the Newton direction through the cached A A^T, and through the incrementally
+updated A_J A_J^T (FreeGram), equals the direct one; the line search's phi (from A^T u, without a
+product with A) equals phi from its definition; FreeGram's A z update and ||A||^2 estimate match
+direct computations."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import scipy.sparse as sp
 import cvxpar
 from cvxpar.losses import LeastSquares
 from cvxpar.solvers import ssnal
+from cvxpar.solvers._gram import FreeGram, cholesky_solve
 from cvxpar.solvers._problem import Problem
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
@@ -51,4 +54,47 @@ def test_phi_from_atu_matches_the_definition():
     want = (0.5 * u @ u + b @ u + w @ w / (2 * sigma) - prob.penalty(z) - (z - w) @ (z - w) / (2 * sigma)
             - x @ x / (2 * sigma))
     assert abs(val - want) <= 1e-10 * max(1.0, abs(want))
-    np.testing.assert_allclose(ssnal._phi_grad(prob, u, z), u + b - A @ z, rtol=1e-12, atol=1e-12)
+
+
+def test_newton_direction_through_free_gram_matches_direct_along_a_sequence_of_splits():
+    """FreeGram updates A_J A_J^T by the columns entering and leaving J; each direction equals the
+    direct solve, through fresh starts (2|J| > d and 2|J| <= d) and chains of updates."""
+    n, d = 15, 60
+    prob, A, b = _problem(n=n, d=d, seed=5)
+    gram = FreeGram(A)
+    rng = np.random.default_rng(6)
+    grad = rng.standard_normal(n)
+    z = 2.0 * rng.standard_normal(d)
+    for step, n_fixed in enumerate([3, 5, 8, 30, 33, 29, 45, 44, 5]):
+        zz = z.copy()
+        zz[rng.permutation(d)[:n_fixed]] = 0.5  # on a breakpoint: fixed
+        sigma = 0.3 + step
+        J = ~np.asarray(prob.fixed(zz))
+        AJ = A[:, J]
+        want = np.linalg.solve(np.eye(n) + sigma * AJ @ AJ.T, -grad)
+        got = ssnal._newton_direction(prob, zz, grad, sigma, gram)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(gram(J), AJ @ AJ.T, rtol=1e-12, atol=1e-10)
+
+
+def test_free_gram_product_update_and_norm():
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((20, 90))
+    gram = FreeGram(A)
+    z = rng.standard_normal(90)
+    z2 = z.copy()
+    z2[[3, 17, 40]] += [1.0, -2.0, 0.5]  # few changes: the column update
+    np.testing.assert_allclose(gram.update_product(A @ z, z, z2), A @ z2, rtol=1e-12, atol=1e-12)
+    z3 = rng.standard_normal(90)  # most entries change: the direct product
+    np.testing.assert_allclose(gram.update_product(A @ z, z, z3), A @ z3, rtol=1e-12, atol=1e-12)
+    true = np.linalg.norm(A, 2) ** 2
+    assert true <= gram.norm2_squared() <= 1.06 * true
+
+
+def test_cholesky_solve_solves_and_reports_indefinite():
+    rng = np.random.default_rng(8)
+    B = rng.standard_normal((12, 12))
+    M = B @ B.T + np.eye(12)
+    r = rng.standard_normal(12)
+    np.testing.assert_allclose(cholesky_solve(M, r), np.linalg.solve(M, r), rtol=1e-10)
+    assert cholesky_solve(-M, r) is None
