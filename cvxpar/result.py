@@ -45,7 +45,8 @@ class SolveResult:
     message : str
         A sentence explaining the status.
     info : dict
-        Method-specific extras (e.g. the CVXPY solver used, history).
+        Method-specific extras (e.g. the CVXPY solver used, history); for ``cvxpar.solve``,
+        ``info["trace"]`` lists (time.perf_counter() stamp, objective, residual) of every check.
     """
 
     x: Any

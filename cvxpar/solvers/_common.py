@@ -23,6 +23,9 @@ class Monitor:
     def __init__(self, verbose: bool, method: str, prob, tol: float, note: str = "") -> None:
         self.verbose = bool(verbose)
         self.t0 = time.perf_counter()
+        #: (time.perf_counter() stamp, objective, residual) of every check, verbose or not: what a
+        #: benchmark reads to time "first reached objective f" (SolveResult.info["trace"]).
+        self.trace: list[tuple[float, float, float]] = []
         if self.verbose:
             loss = type(prob.loss).__name__
             cons = "none" if prob.constraints is None else repr(prob.constraints)
@@ -33,6 +36,7 @@ class Monitor:
             print(f"{'iter':>7} {'objective':>16} {'residual':>10} {'gap':>10} {'quant%':>7} {'time':>9}  event")
 
     def row(self, it: int, cert: Certificate, event: str = "") -> None:
+        self.trace.append((time.perf_counter(), cert.objective, cert.residual))
         if self.verbose:
             gap = "-" if cert.gap is None else f"{cert.gap:.2e}"
             print(f"{it:7d} {cert.objective:16.9e} {cert.residual:10.2e} {gap:>10} "
@@ -95,6 +99,7 @@ def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.S
         info=out.info,
     )
     monitor.row(out.iterations, cert, "final")
+    res.info["trace"] = monitor.trace
     monitor.footer(res)
     return res
 
