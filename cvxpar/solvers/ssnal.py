@@ -17,10 +17,18 @@ has slope 1 (not on a plateau or a bound), solved in the smaller of the n x n fo
 |J| x |J| Woodbury form (for a dense A with more free than fixed coordinates, as
 A A^T - A_K A_K^T from a cached A A^T); Armijo backtracking on phi, which costs no product with
 A: phi is evaluated from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per
-Newton step, one A z for the gradient at the accepted point).  Then x_{k+1} = z and sigma grows
-x SIGMA_GROWTH up to SIGMA_MAX / L: the proximal point method's linear rate tends to 0 as
-sigma grows (Li, Sun and Toh 2018, section 3), and a cap of 1e5 / L left it slow (500 x 5000
-7-level ridge PAR: 68 outer steps at sigma ~ 11; 14 with 1e7 / L).  Every
+Newton step; A z at the accepted point is updated through the columns where z changed).  For a
+dense NumPy A the n x n A_J A_J^T is kept up to date between Newton steps by the columns that
+enter or leave J (cvxpar.solvers._gram.FreeGram) and factored in place by LAPACK.  Then
+x_{k+1} = z and sigma grows x SIGMA_GROWTH up to SIGMA_MAX / L: the proximal point method's
+linear rate tends to 0 as sigma grows (Li, Sun and Toh 2018, section 3), and a cap of 1e5 / L
+left it slow (500 x 5000 7-level ridge PAR: 68 outer steps at sigma ~ 11; 14 with 1e7 / L).  A
+larger sigma makes the inner problem harder for a multi-level psi (its prox has slope-1 windows
+one piece wide between plateaus ~ sigma wide, so Newton steps cross many windows: a fixed cap of
+1e9 / L took 3.8x more Newton steps at 1000 x 10000), so sigma passes the cap only while an inner
+solve takes at most EASY_NEWTON Newton steps (the split has settled; then the larger sigma moves
+the last coordinates that drift along the null space of the free block to their kinks faster).
+Every
 outer step is checked by the shared certificate and followed, when the split looks final (and,
 for a wide A, has at most n free coordinates, as a generic solution does: Ma & Xiao 2025 Thm 1;
 a larger free block only makes the polish's exact step singular and costly), by the active-set
