@@ -98,3 +98,20 @@ def test_cholesky_solve_solves_and_reports_indefinite():
     r = rng.standard_normal(12)
     np.testing.assert_allclose(cholesky_solve(M, r), np.linalg.solve(M, r), rtol=1e-10)
     assert cholesky_solve(-M, r) is None
+
+
+def test_polish_acceptance_compares_residuals_only_within_objective_rounding():
+    """A step is better if its objective is lower, or equal to within OBJECTIVE_NOISE (relative) with a
+    smaller residual; a higher objective beyond rounding is never accepted, whatever the residual."""
+    from cvxpar.certificate import Certificate
+    from cvxpar.solvers.polish import OBJECTIVE_NOISE, _better
+
+    def cert(obj, res):
+        return Certificate(objective=obj, residual=res, gap=None, quantization_rate=0.9, stationarity=res,
+                           infeasibility=0.0, scale=1.0)
+
+    old = cert(230.0, 1e-6)
+    assert _better(cert(229.0, 1.0), old)
+    assert _better(cert(230.0 + 0.5 * OBJECTIVE_NOISE * 230.0, 1e-9), old)
+    assert not _better(cert(230.0 + 0.5 * OBJECTIVE_NOISE * 230.0, 1e-5), old)
+    assert not _better(cert(230.0 + 10 * OBJECTIVE_NOISE * 230.0, 1e-12), old)
