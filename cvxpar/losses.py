@@ -91,20 +91,25 @@ class _Operator:
     def norm2_squared(self) -> float:
         """||A||_2^2 by power iteration on A^T A (deterministic start), padded by POWER_PAD."""
         xp = self.xp
-        d = self.shape[1]
-        v = _backend.asarray_like(xp, np.random.default_rng(0).standard_normal(d), self._like())
-        est = 0.0
-        for _ in range(POWER_ITERATIONS):
-            w = self.rmv(self.mv(v))
-            nrm = float(xp.sqrt(xp.sum(w * w)))
-            if nrm == 0.0:
-                return 0.0
-            est = nrm / float(xp.sqrt(xp.sum(v * v)))
-            v = w / nrm
-        return POWER_PAD * est
+        v = _backend.asarray_like(xp, np.random.default_rng(0).standard_normal(self.shape[1]), self._like())
+        return padded_top_eigenvalue(lambda w: self.rmv(self.mv(w)), v, xp)
 
     def _like(self):
         return self.A if self.kind == "dense" else np.zeros(1)
+
+
+def padded_top_eigenvalue(apply, v, xp) -> float:
+    """POWER_PAD x the largest eigenvalue of a symmetric PSD operator ``apply`` (A^T A, or A A^T: both
+    give ||A||_2^2) by POWER_ITERATIONS power iterations from ``v``."""
+    est = 0.0
+    for _ in range(POWER_ITERATIONS):
+        w = apply(v)
+        nrm = float(xp.sqrt(xp.sum(w * w)))
+        if nrm == 0.0:
+            return 0.0
+        est = nrm / float(xp.sqrt(xp.sum(v * v)))
+        v = w / nrm
+    return POWER_PAD * est
 
 
 def _vector(xp, v, n: int, name: str, like):

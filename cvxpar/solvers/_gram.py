@@ -79,21 +79,12 @@ class FreeGram:
         return az + self.AT[idx].T @ (z_new[idx] - z[idx])
 
     def norm2_squared(self) -> float:
-        """||A||_2^2 = lambda_max(A A^T) by power iteration on the cached n x n A A^T (padded as the loss's
-        own estimate, cvxpar.losses.POWER_PAD): n^2 flops per iteration instead of 2 n d."""
-        from cvxpar.losses import POWER_ITERATIONS, POWER_PAD
+        """||A||_2^2 = lambda_max(A A^T), the loss's own padded power-iteration estimate but on the cached
+        n x n A A^T: n^2 flops per iteration instead of 2 n d."""
+        from cvxpar.losses import padded_top_eigenvalue
 
         G = self.full
-        v = np.random.default_rng(0).standard_normal(G.shape[0])
-        est = 0.0
-        for _ in range(POWER_ITERATIONS):
-            w = G @ v
-            nrm = float(np.linalg.norm(w))
-            if nrm == 0.0:
-                return 0.0
-            est = nrm / float(np.linalg.norm(v))
-            v = w / nrm
-        return POWER_PAD * est
+        return padded_top_eigenvalue(lambda v: G @ v, np.random.default_rng(0).standard_normal(G.shape[0]), np)
 
     @property
     def full(self) -> np.ndarray:
