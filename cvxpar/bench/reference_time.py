@@ -35,13 +35,19 @@ def problem_data(n: int, d: int, seed: int = 0):
     return A, b, cvxpar.pars.ridge(grid)
 
 
-def plain_solve(A, b, psi, lam: float) -> tuple[float, float, np.ndarray]:
-    """(seconds, objective, x) for the formulation a CVXPY user writes by hand."""
-    n, d = A.shape
+def plain_problem(A, b, psi, lam: float, loss_weight: float) -> tuple[cp.Problem, cp.Variable]:
+    """The formulation a CVXPY user writes by hand: loss_weight * sum_squares(A @ x - b)
+    + lam * sum(max of psi's affine pieces), as (problem, x)."""
     slopes, intercepts = psi.max_affine()
-    x = cp.Variable(d)
+    x = cp.Variable(A.shape[1])
     pieces = cp.max(cp.vstack([a * x + c for a, c in zip(slopes, intercepts, strict=True)]), axis=0)
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - b) / (2 * n) + lam * cp.sum(pieces)))
+    return cp.Problem(cp.Minimize(loss_weight * cp.sum_squares(A @ x - b) + lam * cp.sum(pieces))), x
+
+
+def plain_solve(A, b, psi, lam: float) -> tuple[float, float, np.ndarray]:
+    """(seconds, objective, x) for the hand-written formulation with the 1/(2n) loss, solved by Clarabel."""
+    n = A.shape[0]
+    prob, x = plain_problem(A, b, psi, lam, 1.0 / (2 * n))
     start = time.perf_counter()
     prob.solve(solver=cp.CLARABEL)
     seconds = time.perf_counter() - start

@@ -52,10 +52,9 @@ def clarabel(A, b, psi, lam) -> tuple[float, float, str]:
     """(seconds, objective, status) of CVXPY + Clarabel on the hand-written max-affine formulation."""
     import cvxpy as cp
 
-    slopes, intercepts = psi.max_affine()
-    x = cp.Variable(A.shape[1])
-    pieces = cp.max(cp.vstack([a * x + c for a, c in zip(slopes, intercepts, strict=True)]), axis=0)
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - b) / 2 + lam * cp.sum(pieces)))
+    from cvxpar.bench.reference_time import plain_problem
+
+    prob, x = plain_problem(A, b, psi, lam, 0.5)
     t0 = time.perf_counter()
     prob.solve(solver=cp.CLARABEL)
     return time.perf_counter() - t0, objective(A, b, psi, lam, x.value), prob.status
