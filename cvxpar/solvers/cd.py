@@ -58,6 +58,17 @@ if AVAILABLE:
             return _convex_at_t(v, t, slope, lo, hi)
         return _nonconvex_at_t(v, t, slope, lo, hi, ax, av, ex, ev)
 
+    @numba.njit(inline="always")
+    def _coordinate_value(xj, s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub):
+        """The new x_j: the exact 1-D prox of lam_j/c psi at x_j + s/c (s = a_j^T r, c = ||a_j||^2),
+        clipped to [lb_j, ub_j] when there are bounds (exact for convex psi; nonconvex psi comes with
+        scalar bounds folded into psi)."""
+        lj = lam[0] if lam.size == 1 else lam[j]
+        xn = _prox1d(xj + s / c, lj / c, slope, lo, hi, ax, av, ex, ev, convex)
+        if lb.size:
+            xn = min(max(xn, lb[j]), ub[j])
+        return xn
+
     @numba.njit(cache=True, nogil=True)
     def _epochs_dense(A, r, x, ws, colsq, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub, n_epochs):
         n = A.shape[0]
@@ -70,10 +81,7 @@ if AVAILABLE:
                 s = 0.0
                 for i in range(n):
                     s += A[i, j] * r[i]
-                lj = lam[0] if lam.size == 1 else lam[j]
-                xn = _prox1d(x[j] + s / c, lj / c, slope, lo, hi, ax, av, ex, ev, convex)
-                if lb.size:
-                    xn = min(max(xn, lb[j]), ub[j])
+                xn = _coordinate_value(x[j], s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub)
                 dx = xn - x[j]
                 if dx != 0.0:
                     for i in range(n):
@@ -93,10 +101,7 @@ if AVAILABLE:
                 s = 0.0
                 for p in range(indptr[j], indptr[j + 1]):
                     s += data[p] * r[indices[p]]
-                lj = lam[0] if lam.size == 1 else lam[j]
-                xn = _prox1d(x[j] + s / c, lj / c, slope, lo, hi, ax, av, ex, ev, convex)
-                if lb.size:
-                    xn = min(max(xn, lb[j]), ub[j])
+                xn = _coordinate_value(x[j], s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub)
                 dx = xn - x[j]
                 if dx != 0.0:
                     for p in range(indptr[j], indptr[j + 1]):
