@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from cvxpar.solvers._common import Monitor, Outcome, check
-from cvxpar.solvers._gram import FreeGram, cholesky_solve
+from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers.polish import _better, _eye, _nonzero, _solve, newton_polish
 
 SIGMA_GROWTH = 5.0
@@ -53,6 +51,12 @@ SIGMA_MAX_EASY = 1e12
 EASY_NEWTON = 2
 INNER_MAX = 50
 ARMIJO = 1e-4
+DAMP_DOWN = 10.0
+DAMP_BAD_STEP = 0.1
+DAMP_POWER = 0.5
+#: With a FreeGram, the n x n form (updated Gram, one n x n Cholesky) serves every |J| >= NXN_FRACTION n;
+#: the |J| x |J| Woodbury form (a fresh |J|^2 n product) only smaller free sets.
+NXN_FRACTION = 0.25
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None = None,
@@ -70,18 +74,30 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     newton = 0
     it = 0
     last_fixed = None
+    restart = None
+    shift = 1.0  # Levenberg-Marquardt damping of the Newton matrix's identity part (see DAMP_*)
+    prev_cert = None
     for it in range(1, max_iter + 1):
         newton_before = newton
         atu = op.rmv(u)
         val, z = _phi(prob, x, u, atu, sigma)
+        if restart is not None:  # after an accepted polish: the better of the old u and A x - b
+            atr = op.rmv(restart)
+            val_r, z_r = _phi(prob, x, restart, atr, sigma)
+            if val_r < val:
+                u, atu, val, z = restart, atr, val_r, z_r
+            restart = None
+        u_start = u
         az = op.mv(z)
         grad = u + b - az  # grad phi(u) = u + b - A z
         g0 = float(xp.max(xp.abs(grad)))
+        converged = False
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
+                converged = True
                 break
-            du = _newton_direction(prob, z, grad, sigma, gram)
+            du = _newton_direction(prob, z, grad, sigma, gram, shift)
             if du is None:
                 break
             newton += 1
@@ -98,14 +114,22 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
                 alpha *= 0.5
             if alpha < 1e-10:  # no decrease along the Newton direction: leave the inner loop
                 break
+            shift = _damping(shift, alpha)
             az = gram.update_product(az, z, z_t) if isinstance(gram, FreeGram) else op.mv(z_t)
             u, atu, val, z = u_t, atu_t, val_t, z_t
             grad = u + b - az
+        cert = check(prob, z)
+        if not converged and prev_cert is not None and not _better(cert, prev_cert):
+            # the inner solve stalled short of its target and its point is worse: keep x, retry with a smaller sigma
+            monitor.row(it, prev_cert, f"sigma {sigma:.1e} (inner solve stalled: step rejected)")
+            sigma = max(sigma / SIGMA_GROWTH, 10.0 / L)
+            u = u_start
+            continue
         x = z
-        cert = check(prob, x)
         monitor.row(it, cert, f"sigma {sigma:.1e}")
         if cert.certifies(tol):
             break
+        prev_cert = cert
         fixed = prob.fixed(x)
         settled = last_fixed is not None and int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) <= max(
             1, prob.d // 1000
@@ -119,14 +143,34 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
                 x = px
                 break
             if _better(pcert, cert):
-                x = px
-                u = op.mv(x) - b
+                x, prev_cert = px, pcert
+                restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         inner_steps = newton - newton_before
         cap = SIGMA_MAX if inner_steps > EASY_NEWTON else SIGMA_MAX_EASY
         sigma = max(sigma, min(cap / L, sigma * SIGMA_GROWTH))
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
+
+
+def _damping(shift: float, alpha: float) -> float:
+    """The next Levenberg-Marquardt shift from the accepted step length alpha.
+
+    The Newton matrix I + sigma A_J A_J^T has curvature 1 along the null space of A_J^T (|J| < n,
+    or coordinates about to enter a window), where phi's true curvature jumps to ~sigma ||a_i||^2
+    as soon as a fixed coordinate crosses into a window; the full step then overshoots along those
+    directions and Armijo cuts the *whole* step (alpha ~ 1e-5 at 1000 x 10000).  Raising the shift
+    shortens mostly those directions (curvature shift instead of 1) and leaves the well-modelled
+    range of A_J (curvature ~ sigma ||A_J||^2) nearly untouched: a short step (alpha < DAMP_BAD_STEP)
+    multiplies it by alpha^-DAMP_POWER, a full step divides it by DAMP_DOWN, down to the plain
+    Newton matrix (shift 1).  Any shift gives a descent direction, so the line search still
+    guarantees descent (Levenberg-Marquardt regularized semismooth Newton: Xiao, Li, Wen and Zhang 2018).
+    """
+    if alpha == 1.0:
+        return max(1.0, shift / DAMP_DOWN)
+    if alpha < DAMP_BAD_STEP:
+        return shift * alpha ** -DAMP_POWER
+    return shift
 
 
 def _phi(prob, x, u, atu, sigma):
@@ -156,49 +200,38 @@ class _Gram:
         return self.G
 
 
-def _newton_direction(prob, z, grad, sigma, gram):
-    """Solve (I + sigma A_J A_J^T) du = -grad, J = free coordinates of z.
+def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0):
+    """Solve (shift I + sigma A_J A_J^T) du = -grad, J = free coordinates of z (shift = 1: Newton).
 
-    With |J| >= n the n x n system: for a dense NumPy A from :class:`FreeGram` (A_J A_J^T updated
-    by the columns that entered or left J since the last step, LAPACK Cholesky); otherwise formed
-    directly, or, for a dense A with fewer fixed coordinates K than free ones, as
-    A A^T - A_K A_K^T from the cached A A^T.  With |J| < n the |J| x |J| Woodbury form
-    du = -grad - A_J (I / sigma + A_J^T A_J)^-1 A_J^T (-grad).
+    For a dense NumPy A with |J| >= NXN_FRACTION n, the n x n system from :class:`FreeGram`
+    (A_J A_J^T updated in place by the columns that entered or left J since the last step,
+    LAPACK Cholesky).  Otherwise with |J| >= n the n x n system formed directly, or, for a dense A
+    with fewer fixed coordinates K than free ones, as A A^T - A_K A_K^T from the cached A A^T; with
+    |J| < n the |J| x |J| Woodbury form du = -(grad - A_J (shift I / sigma + A_J^T A_J)^-1 A_J^T grad) / shift.
     """
     xp = prob.xp
     fixed = prob.fixed(z)
     J = _nonzero(xp, ~fixed)
     if int(J.shape[0]) == 0:
-        return -grad
+        return -grad / shift
     op = prob.loss.op
     n, k = op.shape[0], int(J.shape[0])
     fast = isinstance(gram, FreeGram)
-    if k >= n:
-        if fast:
+    if fast and k >= NXN_FRACTION * n:
+        du = gram.solve(~fixed, sigma, shift, -grad)
+        if du is None:  # not numerically PD: the least-squares fallback
             G = gram(~fixed)
-            M = sigma * G
-            M[np.diag_indices_from(M)] += 1.0
-            du = cholesky_solve(M.T, -grad, overwrite=True)  # M symmetric: M.T is its Fortran-ordered self
-            if du is None:  # not numerically PD: the least-squares fallback on a fresh copy
-                M = sigma * G + _eye(xp, G)
-                du = _solve(xp, M, -grad)
-            return du
+            du = _solve(xp, sigma * G + shift * _eye(xp, G), -grad)
+        return du
+    if k >= n:
         if op.kind == "dense" and 2 * k > op.shape[1]:
             AK = op.columns(_nonzero(xp, fixed))
             M = sigma * (gram() - AK @ AK.T)
         else:
             AJ = op.columns(J)
             M = sigma * (AJ @ AJ.T)
-        return _solve(xp, M + _eye(xp, M), -grad)
-    if fast:
-        CJ = gram.columns_T(J)  # A_J^T, contiguous
-        small = CJ @ CJ.T
-        small[np.diag_indices_from(small)] += 1.0 / sigma
-        inner = cholesky_solve(small, CJ @ (-grad))
-        if inner is None:
-            inner = _solve(xp, small, CJ @ (-grad))
-        return None if inner is None else -grad - CJ.T @ inner
-    AJ = op.columns(J)
+        return _solve(xp, M + shift * _eye(xp, M), -grad)
+    AJ = gram.columns_T(J).T if fast else op.columns(J)
     small = AJ.T @ AJ
-    inner = _solve(xp, small + _eye(xp, small) / sigma, AJ.T @ (-grad))
-    return None if inner is None else -grad - AJ @ inner
+    inner = _solve(xp, small + (shift / sigma) * _eye(xp, small), AJ.T @ grad)
+    return None if inner is None else -(grad - AJ @ inner) / shift
