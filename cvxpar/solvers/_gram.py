@@ -57,13 +57,29 @@ class FreeGram:
         return self.AT[idx]
 
     def solve(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray) -> np.ndarray | None:
-        """(shift I + sigma A_J A_J^T)^-1 rhs for J = mask by Cholesky; None if not numerically PD."""
-        G = self._update(np.asarray(mask, dtype=bool))
+        """(shift I + sigma A_J A_J^T)^-1 rhs for J = mask by Cholesky; None if not numerically PD.
+
+        In the cheaper of two forms (flop counts): the n x n matrix, kept up to date here
+        (n^3 / 3 for the factorization), or, for |J| = k small against n, Woodbury's
+        (rhs - A_J (shift I / sigma + A_J^T A_J)^-1 A_J^T rhs) / shift with a fresh k x k syrk
+        (k^2 n / 2 + k^3 / 3).  Tall A (n > d) always takes the second form.
+        """
+        mask = np.asarray(mask, dtype=bool)
+        n, k = self.A.shape[0], int(mask.sum())
+        if k == 0:
+            return rhs / shift
+        if n**3 / 3 > k * k * n / 2 + k**3 / 3:
+            CJ = self.AT[mask]  # A_J^T, contiguous k x n
+            small = blas.dsyrk(1.0, CJ.T, trans=1, lower=1)  # A_J^T A_J, column-major, lower triangle
+            small.flat[:: k + 1] += shift / sigma
+            inner = cholesky_solve(small, CJ @ rhs, overwrite=True)
+            return None if inner is None else (rhs - CJ.T @ inner) / shift
+        G = self._update(mask)
         if self._M is None:
             self._M = np.empty_like(G)
         M = self._M
         np.multiply(G, sigma, out=M)
-        M.flat[:: M.shape[0] + 1] += shift
+        M.flat[:: n + 1] += shift
         return cholesky_solve(M.T, rhs, overwrite=True)  # M.T: the column-major matrix whose lower triangle is set
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
@@ -109,10 +125,9 @@ class FreeGram:
 
     @property
     def full(self) -> np.ndarray:
-        """A A^T (symmetric), formed on first use by one syrk (half the flops of A @ A.T)."""
+        """A A^T, formed on first use (NumPy runs A @ A.T as one syrk)."""
         if self._full is None:
-            upper = blas.dsyrk(1.0, self.A.T, trans=1, lower=1).T  # A.T is column-major: no copy
-            self._full = np.triu(upper) + np.triu(upper, 1).T
+            self._full = self.A @ self.A.T
         return self._full
 
     def _fresh(self, mask: np.ndarray, k: int) -> np.ndarray:

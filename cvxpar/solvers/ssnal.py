@@ -12,27 +12,33 @@ each step solved through its dual in u in R^n (n = rows of A): minimize
     phi(u) = 1/2 ||u||^2 + b^T u + ||w||^2 / (2 sigma) - p(z) - ||z - w||^2 / (2 sigma),
     w = x_k - sigma A^T u,  z = prox_{sigma p}(w),  grad phi(u) = u + b - A z,
 
-by semismooth Newton: (I + sigma A_J A_J^T) du = -grad phi(u), J the coordinates where the prox
-has slope 1 (not on a plateau or a bound), solved in the smaller of the n x n form and the
-|J| x |J| Woodbury form (for a dense A with more free than fixed coordinates, as
-A A^T - A_K A_K^T from a cached A A^T); Armijo backtracking on phi, which costs no product with
-A: phi is evaluated from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per
+by semismooth Newton: (shift I + sigma A_J A_J^T) du = -grad phi(u), J the coordinates where the
+prox has slope 1 (not on a plateau or a bound) and shift >= 1 a Levenberg-Marquardt damping
+(``_damping``; shift = 1 is the plain generalized Newton matrix), solved in the cheaper of the
+n x n form and the |J| x |J| Woodbury form; Armijo backtracking on phi, which costs no product
+with A: phi is evaluated from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per
 Newton step; A z at the accepted point is updated through the columns where z changed).  For a
 dense NumPy A the n x n A_J A_J^T is kept up to date between Newton steps by the columns that
-enter or leave J (cvxpar.solvers._gram.FreeGram) and factored in place by LAPACK.  Then
-x_{k+1} = z and sigma grows x SIGMA_GROWTH up to SIGMA_MAX / L: the proximal point method's
-linear rate tends to 0 as sigma grows (Li, Sun and Toh 2018, section 3), and a cap of 1e5 / L
-left it slow (500 x 5000 7-level ridge PAR: 68 outer steps at sigma ~ 11; 14 with 1e7 / L).  A
-larger sigma makes the inner problem harder for a multi-level psi (its prox has slope-1 windows
-one piece wide between plateaus ~ sigma wide, so Newton steps cross many windows: a fixed cap of
-1e9 / L took 3.8x more Newton steps at 1000 x 10000), so sigma passes the cap only while an inner
-solve takes at most EASY_NEWTON Newton steps (the split has settled; then the larger sigma moves
-the last coordinates that drift along the null space of the free block to their kinks faster).
-Every
-outer step is checked by the shared certificate and followed, when the split looks final (and,
-for a wide A, has at most n free coordinates, as a generic solution does: Ma & Xiao 2025 Thm 1;
-a larger free block only makes the polish's exact step singular and costly), by the active-set
-polish, so "optimal" means certified.
+enter or leave J (cvxpar.solvers._gram.FreeGram: in-place BLAS syrk) and factored in place by LAPACK.
+
+Then x_{k+1} = z and sigma grows: the proximal point method's linear rate tends to 0 as sigma
+grows (Li, Sun and Toh 2018, section 3), but a larger sigma makes the inner problem harder for a
+multi-level psi (its prox has slope-1 windows one piece wide between plateaus ~ sigma wide, so
+Newton steps cross many windows).  So sigma grows x SIGMA_GROWTH after an inner solve of at most
+HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one, up to SIGMA_MAX / L (a cap of
+1e5 / L left it slow: 500 x 5000 7-level ridge PAR, 68 outer steps at sigma ~ 11; a fixed cap of
+1e9 / L took 3.8x more Newton steps at 1000 x 10000), and past the cap (up to SIGMA_MAX_EASY / L)
+only while an inner solve takes at most EASY_NEWTON Newton steps (the split has settled; the
+larger sigma then moves the last coordinates that drift along the null space of the free block to
+their kinks faster).  An inner solve that stalls short of its target with a point worse than x_k
+is rejected (x_k kept, sigma reduced), so an inexact step never undoes progress.
+
+Every outer step is checked by the shared certificate and followed, when the split looks final, by
+the active-set polish, so "optimal" means certified.  For a wide A the polish waits until the
+split has at most n free coordinates, as a generic solution does (Ma & Xiao 2025 Thm 1; a larger
+free block makes its exact step singular), and the stationarity residual is within POLISH_GATE x
+tol: earlier, its nearly square free block is still wrong by a few coordinates and a failed
+attempt costs about as much as three outer steps (measured at 1000 x 10000).
 """
 
 from __future__ import annotations
@@ -43,7 +49,10 @@ from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers.polish import _better, _eye, _nonzero, _solve, newton_polish
 
-SIGMA_GROWTH = 5.0
+#: sigma grows x SIGMA_GROWTH after an inner solve of at most HARD_NEWTON Newton steps, else x SLOW_GROWTH.
+SIGMA_GROWTH = 10.0
+SLOW_GROWTH = 2.0
+HARD_NEWTON = 10
 SIGMA_MAX = 1e7
 #: Past SIGMA_MAX / L, sigma keeps growing (up to SIGMA_MAX_EASY / L) while an inner solve takes at most
 #: EASY_NEWTON Newton steps: the split has settled and a larger sigma only speeds up the outer rate.
@@ -51,12 +60,13 @@ SIGMA_MAX_EASY = 1e12
 EASY_NEWTON = 2
 INNER_MAX = 50
 ARMIJO = 1e-4
+#: Levenberg-Marquardt shift (see ``_damping``): x alpha^-DAMP_POWER after a step alpha < DAMP_BAD_STEP,
+#: / DAMP_DOWN after a full step.
 DAMP_DOWN = 10.0
 DAMP_BAD_STEP = 0.1
 DAMP_POWER = 0.5
-#: With a FreeGram, the n x n form (updated Gram, one n x n Cholesky) serves every |J| >= NXN_FRACTION n;
-#: the |J| x |J| Woodbury form (a fresh |J|^2 n product) only smaller free sets.
-NXN_FRACTION = 0.25
+#: Wide A: polish only once the stationarity residual is within POLISH_GATE x tol (x the certificate's scale).
+POLISH_GATE = 1e3
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None = None,
@@ -121,12 +131,12 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
         cert = check(prob, z)
         if not converged and prev_cert is not None and not _better(cert, prev_cert):
             # the inner solve stalled short of its target and its point is worse: keep x, retry with a smaller sigma
-            monitor.row(it, prev_cert, f"sigma {sigma:.1e} (inner solve stalled: step rejected)")
+            monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
             sigma = max(sigma / SIGMA_GROWTH, 10.0 / L)
-            u = u_start
+            u, shift = u_start, 1.0
             continue
         x = z
-        monitor.row(it, cert, f"sigma {sigma:.1e}")
+        monitor.row(it, cert, f"sigma {sigma:.1e}, {newton - newton_before} Newton")
         if cert.certifies(tol):
             break
         prev_cert = cert
@@ -136,7 +146,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
         )
         last_fixed = fixed
         n_free = prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
-        if polish and settled and (n_free <= op.shape[0] or prob.d <= op.shape[0]):
+        ready = prob.d <= op.shape[0] or (n_free <= op.shape[0] and cert.certifies(POLISH_GATE * tol))
+        if polish and settled and ready:
             px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
             monitor.row(it, pcert, "polish")
             if pcert.certifies(tol):
@@ -149,7 +160,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         inner_steps = newton - newton_before
         cap = SIGMA_MAX if inner_steps > EASY_NEWTON else SIGMA_MAX_EASY
-        sigma = max(sigma, min(cap / L, sigma * SIGMA_GROWTH))
+        growth = SIGMA_GROWTH if inner_steps <= HARD_NEWTON else SLOW_GROWTH
+        sigma = max(sigma, min(cap / L, sigma * growth))
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
 
 
@@ -203,8 +215,8 @@ class _Gram:
 def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0):
     """Solve (shift I + sigma A_J A_J^T) du = -grad, J = free coordinates of z (shift = 1: Newton).
 
-    For a dense NumPy A with |J| >= NXN_FRACTION n, the n x n system from :class:`FreeGram`
-    (A_J A_J^T updated in place by the columns that entered or left J since the last step,
+    For a dense NumPy A through :class:`FreeGram` (the cheaper of the n x n form, A_J A_J^T updated
+    in place by the columns that entered or left J since the last step, and the Woodbury form;
     LAPACK Cholesky).  Otherwise with |J| >= n the n x n system formed directly, or, for a dense A
     with fewer fixed coordinates K than free ones, as A A^T - A_K A_K^T from the cached A A^T; with
     |J| < n the |J| x |J| Woodbury form du = -(grad - A_J (shift I / sigma + A_J^T A_J)^-1 A_J^T grad) / shift.
@@ -217,7 +229,7 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0):
     op = prob.loss.op
     n, k = op.shape[0], int(J.shape[0])
     fast = isinstance(gram, FreeGram)
-    if fast and k >= NXN_FRACTION * n:
+    if fast:
         du = gram.solve(~fixed, sigma, shift, -grad)
         if du is None:  # not numerically PD: the least-squares fallback
             G = gram(~fixed)
@@ -231,7 +243,7 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0):
             AJ = op.columns(J)
             M = sigma * (AJ @ AJ.T)
         return _solve(xp, M + shift * _eye(xp, M), -grad)
-    AJ = gram.columns_T(J).T if fast else op.columns(J)
+    AJ = op.columns(J)
     small = AJ.T @ AJ
     inner = _solve(xp, small + (shift / sigma) * _eye(xp, small), AJ.T @ grad)
     return None if inner is None else -(grad - AJ @ inner) / shift
