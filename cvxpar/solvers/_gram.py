@@ -39,7 +39,10 @@ class FreeGram:
         self._full: np.ndarray | None = None
         self._mask: np.ndarray | None = None
         self._G: np.ndarray | None = None  # upper triangle valid (C order)
-        self._M: np.ndarray | None = None  # workspace for shift I + sigma G
+        self._M: np.ndarray | None = None  # workspace for shift I + sigma G, then its Cholesky factor
+        self._factor: np.ndarray | None = None  # Cholesky factor of shift I + sigma G (in self._M's memory)
+        self._factored: tuple | None = None  # the (version of G, sigma, shift) it factors
+        self._version = 0  # bumped whenever G changes
         self._drift = 0
 
     @staticmethod
@@ -62,7 +65,8 @@ class FreeGram:
         In the cheaper of two forms (flop counts): the n x n matrix, kept up to date here
         (n^3 / 3 for the factorization), or, for |J| = k small against n, Woodbury's
         (rhs - A_J (shift I / sigma + A_J^T A_J)^-1 A_J^T rhs) / shift with a fresh k x k syrk
-        (k^2 n / 2 + k^3 / 3).  Tall A (n > d) always takes the second form.
+        (k^2 n / 2 + k^3 / 3).  When neither J, sigma nor shift changed since the last n x n
+        factorization (the last Newton steps of an inner solve), that factor is reused.
         """
         mask = np.asarray(mask, dtype=bool)
         n, k = self.A.shape[0], int(mask.sum())
@@ -75,12 +79,20 @@ class FreeGram:
             inner = cholesky_solve(small, CJ @ rhs, overwrite=True)
             return None if inner is None else (rhs - CJ.T @ inner) / shift
         G = self._update(mask)
-        if self._M is None:
-            self._M = np.empty_like(G)
-        M = self._M
-        np.multiply(G, sigma, out=M)
-        M.flat[:: n + 1] += shift
-        return cholesky_solve(M.T, rhs, overwrite=True)  # M.T: the column-major matrix whose lower triangle is set
+        key = (self._version, sigma, shift)
+        if self._factored != key:
+            if self._M is None:
+                self._M = np.empty_like(G)
+            M = self._M
+            np.multiply(G, sigma, out=M)
+            M.flat[:: n + 1] += shift
+            # M.T: the column-major matrix whose lower triangle is set; factored in place
+            self._factor, info = lapack.dpotrf(M.T, lower=True, clean=False, overwrite_a=True)
+            self._factored = key if info == 0 else None
+            if info != 0:
+                return None
+        x, info = lapack.dpotrs(self._factor, rhs, lower=True)
+        return x if info == 0 and np.isfinite(x).all() else None
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """A_J A_J^T for J = mask, as a new symmetric array (for checks and fallbacks: ``solve`` is the fast path)."""
@@ -101,9 +113,9 @@ class FreeGram:
                     _syrk_into(G, self.AT[add], 1.0)
                 if rem.size:
                     _syrk_into(G, self.AT[rem], -1.0)
-                self._mask, self._drift = mask.copy(), self._drift + r
+                self._mask, self._drift, self._version = mask.copy(), self._drift + r, self._version + 1
                 return G
-        self._G, self._mask, self._drift = self._fresh(mask, k), mask.copy(), 0
+        self._G, self._mask, self._drift, self._version = self._fresh(mask, k), mask.copy(), 0, self._version + 1
         return self._G
 
     def update_product(self, az: np.ndarray, z: np.ndarray, z_new: np.ndarray) -> np.ndarray:

@@ -54,6 +54,7 @@ SIGMA_GROWTH = 10.0
 SLOW_GROWTH = 2.0
 HARD_NEWTON = 10
 SIGMA_MAX = 1e7
+SIGMA0 = 10.0
 #: Past SIGMA_MAX / L, sigma keeps growing (up to SIGMA_MAX_EASY / L) while an inner solve takes at most
 #: EASY_NEWTON Newton steps: the split has settled and a larger sigma only speeds up the outer rate.
 SIGMA_MAX_EASY = 1e12
@@ -78,7 +79,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     gram = FreeGram(op.A) if FreeGram.applies(op) else _Gram(op)
     wide = op.shape[1] > op.shape[0]  # the n x n A A^T is then the small Gram (and ssnal needs it anyway)
     L = max(gram.norm2_squared() if isinstance(gram, FreeGram) and wide else loss.lipschitz(), 1e-300)
-    sigma = (10.0 / L) if sigma0 is None else float(sigma0)
+    sigma = (SIGMA0 / L) if sigma0 is None else float(sigma0)
     x = prob.start()
     u = op.mv(x) - b
     newton = 0

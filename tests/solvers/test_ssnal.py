@@ -103,6 +103,12 @@ def test_free_gram_solve_matches_direct_in_both_forms_through_long_update_chains
         want = np.linalg.solve(shift * np.eye(n) + sigma * AJ @ AJ.T, r)
         np.testing.assert_allclose(gram.solve(mask, sigma, shift, r), want, rtol=1e-8, atol=1e-10)
     assert forms == {"woodbury", "gram"}
+    mask[: n + 10] = True  # a large free set (the n x n form): a repeated solve reuses the factor, a new sigma does not
+    first = gram.solve(mask, 2.0, 3.0, r)
+    assert gram._factored == (gram._version, 2.0, 3.0)
+    np.testing.assert_allclose(gram.solve(mask, 2.0, 3.0, 2 * r), 2 * first, rtol=1e-12)
+    want = np.linalg.solve(3.0 * np.eye(n) + 5.0 * A[:, mask] @ A[:, mask].T, r)
+    np.testing.assert_allclose(gram.solve(mask, 5.0, 3.0, r), want, rtol=1e-8, atol=1e-10)
     assert gram._drift > 0 and gram._drift < fg.REFRESH * max(1, int(gram._mask.sum()))
     np.testing.assert_allclose(gram(mask), A[:, mask] @ A[:, mask].T, rtol=1e-12, atol=1e-9)
 
