@@ -146,13 +146,17 @@ class Problem:
             on = on | (x == self.lb) | (x == self.ub)
         return on
 
+    def piece_index(self, x):
+        """The index k of the piece of psi each x_i lies in (q_{k-1} <= x_i < q_k; breakpoints belong to the right)."""
+        xp = self.xp
+        return xp.searchsorted(_backend.asarray_like(xp, self.kpsi.breakpoints, x), x, side="right")
+
     def piece(self, x):
         """For x_i inside a piece of psi: its slope and the piece's interval [lo, hi] (box included)."""
         xp = self.xp
         kp = self.kpsi
-        q = _backend.asarray_like(xp, kp.breakpoints, x)
-        m = q.shape[0]
-        k = xp.searchsorted(q, x, side="right")
+        m = len(kp.breakpoints)
+        k = self.piece_index(x)
         slopes = _backend.asarray_like(xp, np.where(np.isfinite(kp.slopes), kp.slopes, 0.0), x)
         s = xp.take(slopes, k)
         qpad = _backend.asarray_like(xp, np.concatenate(([-math.inf], kp.breakpoints, [math.inf])), x)

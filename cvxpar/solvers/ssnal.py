@@ -108,7 +108,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
                 converged = True
                 break
-            du = _newton_direction(prob, z, grad, sigma, gram, shift)
+            fixed = prob.fixed(z)
+            du = _newton_direction(prob, z, grad, sigma, gram, shift, fixed)
             if du is None:
                 break
             newton += 1
@@ -126,7 +127,12 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             if alpha < 1e-10:  # no decrease along the Newton direction: leave the inner loop
                 break
             shift = _damping(shift, alpha)
-            az = gram.update_product(az, z, z_t) if isinstance(gram, FreeGram) else op.mv(z_t)
+            if isinstance(gram, FreeGram):
+                free = ~fixed
+                stay = free & ~prob.fixed(z_t) & (prob.piece_index(z) == prob.piece_index(z_t))
+                az = gram.newton_product(az, z, z_t, free, stay, du, atdu, -sigma * alpha)
+            else:
+                az = op.mv(z_t)
             u, atu, val, z = u_t, atu_t, val_t, z_t
             grad = u + b - az
         cert = check(prob, z)
@@ -213,7 +219,7 @@ class _Gram:
         return self.G
 
 
-def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0):
+def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None):
     """Solve (shift I + sigma A_J A_J^T) du = -grad, J = free coordinates of z (shift = 1: Newton).
 
     For a dense NumPy A through :class:`FreeGram` (the cheaper of the n x n form, A_J A_J^T updated
@@ -223,7 +229,7 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0):
     |J| < n the |J| x |J| Woodbury form du = -(grad - A_J (shift I / sigma + A_J^T A_J)^-1 A_J^T grad) / shift.
     """
     xp = prob.xp
-    fixed = prob.fixed(z)
+    fixed = prob.fixed(z) if fixed is None else fixed
     J = _nonzero(xp, ~fixed)
     if int(J.shape[0]) == 0:
         return -grad / shift

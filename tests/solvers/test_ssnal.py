@@ -113,6 +113,33 @@ def test_free_gram_solve_matches_direct_in_both_forms_through_long_update_chains
     np.testing.assert_allclose(gram(mask), A[:, mask] @ A[:, mask].T, rtol=1e-12, atol=1e-9)
 
 
+def test_free_gram_newton_product_matches_the_direct_product():
+    """A z_new through A_J A_J^T du (the free coordinates that stay in their windows move by c (A^T du)_i)
+    plus the columns that moved otherwise equals A @ z_new; with a Gram for another J it falls back."""
+    rng = np.random.default_rng(12)
+    n, d = 30, 200
+    A = rng.standard_normal((n, d))
+    gram = FreeGram(A)
+    free = rng.random(d) < 0.4
+    gram.solve(free, 2.0, 1.0, rng.standard_normal(n))  # the kept Gram is now A_J A_J^T
+    z, du, c = rng.standard_normal(d), rng.standard_normal(n), -0.37
+    atdu = A.T @ du
+    z_new = z.copy()
+    z_new[free] += c * atdu[free]
+    stay = free.copy()
+    crossed = np.flatnonzero(free)[:4]
+    stay[crossed] = False
+    z_new[crossed] = rng.standard_normal(4)  # free coordinates that crossed a kink
+    left = np.flatnonzero(~free)[:3]
+    z_new[left] += 0.5  # fixed coordinates that left their plateau
+    np.testing.assert_allclose(gram.newton_product(A @ z, z, z_new, free, stay, du, atdu, c), A @ z_new,
+                               rtol=1e-12, atol=1e-11)
+    other = free.copy()
+    other[np.flatnonzero(~free)[0]] = True  # not the kept Gram's J: the column-update fallback
+    np.testing.assert_allclose(gram.newton_product(A @ z, z, z_new, other, stay & other, du, atdu, c), A @ z_new,
+                               rtol=1e-12, atol=1e-11)
+
+
 def test_damping_raises_the_shift_after_short_steps_and_relaxes_it_after_full_ones():
     assert ssnal._damping(1.0, 1.0) == 1.0  # the plain Newton matrix is the floor
     assert ssnal._damping(100.0, 1.0) == 100.0 / ssnal.DAMP_DOWN
