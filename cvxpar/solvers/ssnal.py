@@ -17,7 +17,8 @@ prox has slope 1 (not on a plateau or a bound) and shift >= 1 a Levenberg-Marqua
 (``_damping``; shift = 1 is the plain generalized Newton matrix), solved in the cheaper of the
 n x n form and the |J| x |J| Woodbury form; Armijo backtracking on phi, which costs no product
 with A: phi is evaluated from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per
-Newton step; A z at the accepted point is updated through the columns where z changed).  For a
+Newton step; A z at the accepted point is A z + c A_J A_J^T du from the kept Gram plus the few
+columns that crossed a kink: FreeGram.newton_product).  For a
 dense NumPy A the n x n A_J A_J^T is kept up to date between Newton steps by the columns that
 enter or leave J (cvxpar.solvers._gram.FreeGram: in-place BLAS syrk) and factored in place by LAPACK.
 
