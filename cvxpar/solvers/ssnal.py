@@ -78,8 +78,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     loss = prob.loss
     op, b = loss.op, loss.target
     gram = FreeGram(op.A) if FreeGram.applies(op) else _Gram(op)
+    fast = isinstance(gram, FreeGram)
     wide = op.shape[1] > op.shape[0]  # the n x n A A^T is then the small Gram (and ssnal needs it anyway)
-    L = max(gram.norm2_squared() if isinstance(gram, FreeGram) and wide else loss.lipschitz(), 1e-300)
+    L = max(gram.norm2_squared() if fast and wide else loss.lipschitz(), 1e-300)
     sigma = (SIGMA0 / L) if sigma0 is None else float(sigma0)
     x = prob.start()
     u = op.mv(x) - b
@@ -104,12 +105,13 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
         grad = u + b - az  # grad phi(u) = u + b - A z
         g0 = float(xp.max(xp.abs(grad)))
         converged = False
+        fixed = prob.fixed(z)  # carried from step to step with z (and, for FreeGram, the piece index)
+        piece = prob.piece_index(z) if fast else None
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
                 converged = True
                 break
-            fixed = prob.fixed(z)
             du = _newton_direction(prob, z, grad, sigma, gram, shift, fixed)
             if du is None:
                 break
@@ -128,19 +130,21 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             if alpha < 1e-10:  # no decrease along the Newton direction: leave the inner loop
                 break
             shift = _damping(shift, alpha)
-            if isinstance(gram, FreeGram):
-                free = ~fixed
-                stay = free & ~prob.fixed(z_t) & (prob.piece_index(z) == prob.piece_index(z_t))
-                az = gram.newton_product(az, z, z_t, free, stay, du, atdu, -sigma * alpha)
+            fixed_t = prob.fixed(z_t)
+            if fast:
+                piece_t = prob.piece_index(z_t)
+                stay = ~fixed & ~fixed_t & (piece == piece_t)
+                az = gram.newton_product(az, z, z_t, ~fixed, stay, du, atdu, -sigma * alpha)
+                piece = piece_t
             else:
                 az = op.mv(z_t)
-            u, atu, val, z = u_t, atu_t, val_t, z_t
+            u, atu, val, z, fixed = u_t, atu_t, val_t, z_t, fixed_t
             grad = u + b - az
         cert = check(prob, z)
         if not converged and prev_cert is not None and not _better(cert, prev_cert):
             # the inner solve stalled short of its target and its point is worse: keep x, retry with a smaller sigma
             monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
-            sigma = max(sigma / SIGMA_GROWTH, 10.0 / L)
+            sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
             u, shift = u_start, 1.0
             continue
         x = z
@@ -148,7 +152,6 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
         if cert.certifies(tol):
             break
         prev_cert = cert
-        fixed = prob.fixed(x)
         settled = last_fixed is not None and int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) <= max(
             1, prob.d // 1000
         )
