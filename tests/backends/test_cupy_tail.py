@@ -43,15 +43,21 @@ def _snap_some(psi, x, rng):
     return np.clip(x, lo, hi)
 
 
+def _state_on_domain(psi, rng, n, k, dtype):
+    """A state with about a third of x on breakpoints and x, x_prev inside psi's domain."""
+    x, x_prev, g, g_prev, beta, lam = _state(rng, n, k, dtype)
+    x = _snap_some(psi, x, rng).astype(dtype)
+    x_prev = np.clip(x_prev, *psi.domain).astype(dtype)
+    return x, x_prev, g, g_prev, beta, lam
+
+
 @pytest.mark.parametrize("name", list(PSIS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_reference_matches_unfused_step(name, dtype):
     psi = PSIS[name]
     rng = np.random.default_rng(7)
     n, k, t = 300, 5, 0.37
-    x, x_prev, g, g_prev, beta, lam = _state(rng, n, k, dtype)
-    x = _snap_some(psi, x, rng).astype(dtype)
-    x_prev = np.clip(x_prev, *psi.domain).astype(dtype)
+    x, x_prev, g, g_prev, beta, lam = _state_on_domain(psi, rng, n, k, dtype)
     tables = ck.pack_tables(psi, t * lam)
     ref = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, tables, psi)
     xp = cvxpar._backend.array_namespace(x)
@@ -177,9 +183,7 @@ def test_cupy_kernel_matches_reference(cp_gpu, name, dtype):
     psi = PSIS[name]
     rng = np.random.default_rng(3)
     n, k, t = 2000, 7, 0.41
-    x, x_prev, g, g_prev, beta, lam = _state(rng, n, k, dtype)
-    x = _snap_some(psi, x, rng).astype(dtype)
-    x_prev = np.clip(x_prev, *psi.domain).astype(dtype)
+    x, x_prev, g, g_prev, beta, lam = _state_on_domain(psi, rng, n, k, dtype)
     ref = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, ck.pack_tables(psi, t * lam), psi)
     tail = ck.FistaTail(psi, lam, t)
     dev = [cp_gpu.asarray(a) for a in (x, x_prev, g, g_prev, beta)]
