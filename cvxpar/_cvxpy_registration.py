@@ -1,13 +1,12 @@
 """Every registration of cvxpar into CVXPY, in one place, checked against the CVXPY version.
 
 CVXPY has no public hook for outside atoms; extensions mutate its module-level registries at
-import time (``cvxgrp/dsp`` does the same; research note cvxpy_extension.md, sections 1.2, 1.6,
-3 and 4).  :func:`register` makes these changes, once:
+import time (``cvxgrp/dsp`` does the same).  :func:`register` makes these changes, once:
 
 - ``ParAtom`` -> ``par_canon`` in ``dcp2cone.canonicalizers.CANON_METHODS`` (since CVXPY 1.8 the
   one table behind the conic, QP and DQCP paths; canonicalizers get ``solver_context=``);
 - ``ParAtom`` in ``cvxpy.atoms.NONPOS_ATOMS``, so ``ProblemForm`` knows the atom emits
-  inequalities (else SCS refuses an unconstrained ``min sum(par(x))``; pitfall P3);
+  inequalities (else SCS refuses an unconstrained ``min sum(par(x))``);
 - ``ParAtom`` -> ``par_sublevel`` / ``par_superlevel`` in ``dqcp2dcp.sets.SUBLEVEL_SETS`` /
   ``SUPERLEVEL_SETS`` (``solve(qcp=True)``);
 - ``Problem.register_solve("cvxpar", ...)``: ``problem.solve(method="cvxpar")`` calls

@@ -7,7 +7,7 @@ For j = 1..k this solves
 with the k columns stacked in an (n, k) matrix X, so each iteration reads A twice with matrix-
 matrix products (R = A X - B, G = A^T R) instead of 2k matrix-vector products: the arithmetic
 intensity grows k-fold for the same memory traffic, which is what moves a bandwidth-bound
-first-order method off the roofline (solver_anchors.md sections 0.6 and 6).
+first-order method off the bandwidth roof (the roofline model: Williams, Waterman & Patterson 2009).
 
 **Method.**  FISTA (Beck & Teboulle 2009, eq. (4.1)-(4.3)) with the gradient restart of
 O'Donoghue & Candes (2015, sec. 3.2) decided per column, step 1/L with L = ||A||_2^2 (the loss's
@@ -17,8 +17,8 @@ scalar-t call when the lam_j agree, its per-element ``t`` for a convex psi, else
 column).  The gradient is affine, so the gradient at the extrapolated point is
 the same extrapolation of the gradients at the iterates, and the stationarity residual of the
 current iterate comes for free at each check (see :mod:`cvxpar._cupy_kernels`).  Nonconvex psi:
-the same accelerated steps by default, a heuristic there (5-13x fewer iterations than plain
-proximal gradient on MCP sweeps, measured), so only the certificate decides "stationary";
+the same accelerated steps by default, a heuristic there (fewer iterations than plain proximal
+gradient on MCP sweeps: benchmarks/RESULTS.md, tuning notes), so only the certificate decides "stationary";
 ``momentum=False`` runs plain proximal gradient, which converges to a critical point (Attouch,
 Bolte & Svaiter 2013, Thm. 5.1).
 

@@ -3,7 +3,7 @@
 Computed from x alone, independently of any solver (every solver's stopping test calls this
 same code).
 
-**Residual** (stationarity; solver_anchors.md section 1, generalizing skglm's
+**Residual** (stationarity; generalizing skglm's
 ``subdiff_distance``):
 
     residual = max( max_i dist(-grad_i, lam_i [lo_i, hi_i] + N_C(x)_i),  infeasibility )
@@ -11,7 +11,7 @@ same code).
 - [lo_i, hi_i] is the *Clarke* subdifferential of psi at x_i (``PAR.subdifferential``): the
   convex hull of the two adjacent slopes at a breakpoint, the slope elsewhere.  For a convex psi
   it is the convex subdifferential; for a nonconvex psi a point with residual 0 is Clarke
-  stationary (concave kinks count as stationary, see par_paper.md section 4).
+  stationary (concave kinks count as stationary: Clarke's subdifferential there holds both slopes).
 - N_C for a Box is exact: (-inf, 0] at x_i = lower_i, [0, inf) at x_i = upper_i, {0} inside.
   For a Simplex {x >= 0, sum x = t}, N_C(x) = {mu*1 - nu : nu >= 0, nu_i = 0 where x_i > 0};
   the best mu is found in closed form (the distance is max(mu + P, Q - mu, 0), minimized at

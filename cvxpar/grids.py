@@ -21,7 +21,7 @@ def uniform(step: float, n_levels: int, center: float = 0.0) -> np.ndarray:
 
 
 def bits(b: int, scale: float, include_zero: bool = False) -> np.ndarray:
-    """The uniform b-bit grid of PARQ's ``UnifQuantizer`` (parq_and_sgd.md, B.4).
+    """The uniform b-bit grid of PARQ's ``UnifQuantizer`` (Jin et al. 2025, arXiv 2503.15748).
 
     ``include_zero=False``: 2^b symmetric levels ``scale * {-(2^(b-1) - 1/2), ..., 2^(b-1) - 1/2}``
     (no zero; b = 1 gives +/- scale/2).  ``include_zero=True``: the 2^b - 1 levels

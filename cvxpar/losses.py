@@ -26,8 +26,8 @@ import numpy as np
 
 from cvxpar import _backend
 
-#: Power-iteration settings for ||A||_2^2 (solver_anchors.md section 0.4: 30 iterations are within
-#: a few percent; the pad keeps the estimate an upper bound in practice, backtracking does the rest).
+#: Power-iteration settings for ||A||_2^2 (the power method, Golub & Van Loan 2013, sec. 7.3.1: 30
+#: iterations are within a few percent; the pad keeps the estimate an upper bound in practice, backtracking does the rest).
 POWER_ITERATIONS = 30
 POWER_PAD = 1.05
 

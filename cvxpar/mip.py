@@ -4,7 +4,7 @@ On [L, U] psi splits at its *concave* kinks into convex chunks C_1, ..., C_K wit
 psi = max_j (a_kj x + b_kj) on C_k = [l_k, u_k].  Per coordinate i, one binary z_ik picks the
 chunk (sum_k z_ik = 1) and a copy x_ik carries x_i in it (the disaggregated "multiple choice"
 model, locally ideal; Vielma, Ahmed & Nemhauser 2010, "Mixed-integer models for nonseparable
-piecewise-linear optimization", section 3; research note cvxpy_extension.md, section 6):
+piecewise-linear optimization", section 3):
 
     l_k z_ik <= x_ik <= u_k z_ik,   x_i = sum_k x_ik,
     w_ik >= a_kj x_ik + b_kj z_ik   (every piece j of chunk k: the perspective of the chunk's epigraph),

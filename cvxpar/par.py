@@ -226,11 +226,11 @@ class PAR:
             raise ValueError(f"max_affine needs a convex PAR; this one is {self._curvature}.")
         finite = np.isfinite(self._slopes)
         a = self._slopes[finite]
-        anchors = np.concatenate(([self._q[0]], self._q))[finite]
-        anchor_values = np.concatenate(([self._values[0]], self._values))[finite]
+        knots = np.concatenate(([self._q[0]], self._q))[finite]
+        knot_values = np.concatenate(([self._values[0]], self._values))[finite]
         if a.size == 0:  # a single breakpoint boxed on both sides: psi is constant on {q_0}
             return np.zeros(1), self._values[:1].copy()
-        return a.copy(), anchor_values - a * anchors
+        return a.copy(), knot_values - a * knots
 
     # ------------------------------------------------------------------ evaluation
     def __call__(self, x):
@@ -270,8 +270,7 @@ class PAR:
 
         For any PAR the sup is attained at a breakpoint when u lies in [min slope, max slope]
         (the slopes of the outer pieces), so psi*(u) = max_j (u q_j - psi(q_j)) there and +inf
-        outside.  It is the conjugate of the convex envelope, used in duality gaps
-        (solver_anchors.md, section 1).
+        outside.  It is the conjugate of the convex envelope, used in Fenchel duality gaps.
         """
         xp, arr, scalar = _backend.prepare(u)
         q = _backend.asarray_like(xp, self._q, arr)

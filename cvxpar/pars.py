@@ -1,12 +1,12 @@
 """PAR families from the PAR and PARQ papers, each built on a quantization grid.
 
-- :func:`l1`: an l1-approximating convex PAR (Ma & Xiao 2025, section 4; par_paper.md section 5).
-- :func:`ridge`: the interpolant of x^2/2 (par_paper.md section 2.5), a convex PAR with
+- :func:`l1`: an l1-approximating convex PAR (Ma & Xiao 2025, arXiv 2508.11112).
+- :func:`ridge`: the interpolant of x^2/2 on the grid (slopes (k + 1/2) step), a convex PAR with
   0 <= psi - x^2/2 <= step^2/8 on the grid and |g - x| <= step/2 for g in its subdifferential.
 - :func:`mcp`: an MCP-approximating PAR (interpolated MCP plus beta*dist(x, Q)); nonconvex, or
   quasiconvex when the grid stays inside [-gamma, gamma] where MCP still increases.
-- :func:`sawtooth`: the nonconvex W-shaped slope*dist(x, Q) (ProxQuant; par_paper.md 1.3).
-- :func:`staircase`: a quasiconvex staircase (par_paper.md 2.2).
+- :func:`sawtooth`: the nonconvex W-shaped slope*dist(x, Q) (ProxQuant: Bai, Wang & Liberty 2019).
+- :func:`staircase`: a quasiconvex staircase (Ma & Xiao 2025, Fig. 1).
 - :func:`parq`: PARQ's convex PAR with slopes at interval midpoints and a hard box (PARQ eq. 6).
 """
 
@@ -83,7 +83,7 @@ def sawtooth(grid, slope: float = 1.0) -> PAR:
 
 def staircase(grid, rise: float = 0.5, slope: float = 1.0) -> PAR:
     """Quasiconvex staircase: slope ``slope`` on the first ``rise`` fraction of each cell away from
-    the grid point nearest 0, flat on the rest (par_paper.md 2.2); outer slopes +/-``slope``."""
+    the grid point nearest 0, flat on the rest (Ma & Xiao 2025, Fig. 1); outer slopes +/-``slope``."""
     q = _sorted_grid(grid)
     if not 0 < rise < 1:
         raise ValueError(f"rise must lie strictly between 0 and 1; got {rise}.")

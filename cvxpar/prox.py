@@ -17,11 +17,12 @@ costs one lookup among at most m thresholds: O(1) expected through the bucket in
 :mod:`cvxpar._prox_kernels` (NumPy), O(log m) worst case and on the other backends.
 
 - Convex psi (slopes nondecreasing): the thresholds are explicit, v = q_{k-1} + t*s_k, and the
-  map is the closed form of PARQ eq. (7) (Jin et al. 2025; par_paper.md 2.1): plateaus
+  map is the closed form of PARQ eq. (7) (Jin et al. 2025, arXiv 2503.15748): plateaus
   [q_k + t s_k, q_k + t s_{k+1}] -> q_k and unit-slope shifts v - t s_k in between.
 - Quasiconvex and nonconvex psi: the envelope gives a global minimizer; near a threshold the
   two neighbouring envelope pieces are compared exactly, and ties (equal objective up to
-  rounding) go to the smaller |x|, then the smaller x (API.md).
+  rounding) go to the smaller |x|, then the smaller x (a deterministic choice
+  from the set-valued prox).
 - Per-element t: the thresholds depend on t, so convex psi uses a per-element binary search
   (O(log m)) and the other curvatures enumerate all m+1 pieces (O(m) per element).
 - t = 0: the projection onto the domain, clip(v, q_0, q_{m-1}) with walls, else v.

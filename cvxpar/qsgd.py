@@ -2,14 +2,14 @@
 linear regression with quantized data, labels, parameters, activations and gradients.
 
 Reproduces the setting of Zhang, Su and Zou, "Learning under Quantization for High-Dimensional
-Linear Regression" (arXiv 2510.18259, ICLR 2026).  The paper's full text was not available to us:
-this module follows the digest in ``shared/research/parq_and_sgd.md``, Part C, and every place where
-that digest is itself a reconstruction, or where we had to choose, is marked **[interpretation]**.
+Linear Regression" (arXiv 2510.18259, ICLR 2026), built on the averaged-SGD analysis of Zou et al.
+(2021, 2023).  The paper's full text was not available to us: every place where the setting below is
+our reconstruction, or where we had to choose, is marked **[interpretation]**.
 
-Model (C.1)
+Model
     x ~ N(0, H), H = diag(lambda) (e.g. the power law lambda_i = i^-a, a = 2), y = <x, w*> + sigma xi.
 
-Update (C.1), with a fresh batch (X_t, y_t) of B samples per step and a constant step size gamma::
+Update, with a fresh batch (X_t, y_t) of B samples per step and a constant step size gamma::
 
     w_t = w_{t-1} + gamma/B * Qd(X_t)^T Qo( Ql(y_t) - Qa( Qd(X_t) Qp(w_{t-1}) ) )
 
@@ -21,7 +21,7 @@ Update (C.1), with a fresh batch (X_t, y_t) of B samples per step and a constant
 - The output is the iterate average: ``averaging="full"`` is w_bar_N = (1/N) sum_{t<N} w_t
   (Zou et al. 2021/2023, on which the paper builds) and ``"tail"`` averages w_t for N/2 <= t < N.
 
-Quantizers (C.1): unbiased, E[Q(u) | u] = u, classified by the conditional second moment.
+Quantizers: unbiased, E[Q(u) | u] = u, classified by the conditional second moment.
 
 - additive (integer-like, constant step): E[(Q(u)-u)(Q(u)-u)^T | u] = eps I;
 - multiplicative (floating-point-like, relative step): = eps u u^T.
@@ -30,26 +30,26 @@ Quantizers (C.1): unbiased, E[Q(u) | u] = u, classified by the conditional secon
 u (1 + sqrt(eps) zeta) with **one zeta per vector** (``shared=True``: the paper's rank-one eps u u^T,
 a shared relative scale; for the data the vector is a sample row, for labels, activations and
 residuals the batch vector, for the parameters w) or one per entry (``shared=False``: eps diag(u^2),
-what per-element floating-point rounding does).  **[interpretation]** The digest could not confirm
+what per-element floating-point rounding does).  **[interpretation]** We could not confirm
 which of the two the paper means; for the data covariance they coincide ((1 + eps) H).
 ``mode="rounding"`` uses real unbiased stochastic rounding (:mod:`cvxpar.quantizers`) with a grid
 whose worst-case variance is eps: a fixed step 2 sqrt(eps) (variance p(1-p) step^2 <= eps, data
 dependent, so only approximately "additive"), or a floating-point grid with relative spacing
 2 sqrt(eps) (variance <= eps x^2 per entry).  Nothing is clipped (saturation would be biased).
 
-Risk.  Excess risk is measured without the factor 1/2 (as in the digest):
+Risk.  Excess risk is measured without the factor 1/2:
 ``excess_risk(w) = (w - w*)^T H (w - w*)``, the clean population risk minus sigma^2.
 **[interpretation]** The paper's risk may be taken on quantized test features,
 L^(q)(w) - L(w*) = (w - w*)^T H (w - w*) + sum_i v_i w_i^2, with v_i the feature-noise variance of
 coordinate i; :meth:`LinearRegression.quantized_excess_risk` computes it and :func:`simulate`
 reports both.  Only the quantized-feature metric shows the strong growth of the additive risk
-with d (digest C.4).
+with d.
 
 Exact expectations (ours): for full precision and additive synthetic quantizers the expected risk
 of the averaged iterate has a closed O(d)-per-step recursion, :func:`expected_risk`: noise-free
 curves, and an independent check of :func:`simulate`.
 
-Bound shapes (C.2, Theorem 4.1 and Zou et al.): :func:`bound_shapes` returns the variance, bias
+Bound shapes (the paper's Theorem 4.1 and Zou et al. 2023): :func:`bound_shapes` returns the variance, bias
 and approximation terms as functions of N, without constants, for plotting beside simulations.
 """
 
@@ -219,7 +219,7 @@ class LinearRegression:
 
     @classmethod
     def power_law(cls, d: int, a: float = 2.0, w_star: float = 1.0, sigma: float = 1.0) -> LinearRegression:
-        """The paper's experiment (C.3): lambda_i = i^-a (a = 2), w*_i = 1, sigma^2 = 1."""
+        """The paper's experiment (its Figure 1): lambda_i = i^-a (a = 2), w*_i = 1, sigma^2 = 1."""
         if int(d) != d or d < 1:
             raise ValueError(f"d must be a positive integer; got {d}.")
         return cls(np.arange(1, int(d) + 1, dtype=np.float64) ** (-float(a)), w_star, sigma)
@@ -244,7 +244,7 @@ class LinearRegression:
         return quantizer.conditional_variance(x).mean(axis=0)
 
     def quantized_excess_risk(self, w, data: Quantizer, n_mc: int = 4096, seed: int = 0) -> np.ndarray:
-        """Risk on quantized test features minus the clean optimum sigma^2 (**[interpretation]**, C.1):
+        """Risk on quantized test features minus the clean optimum sigma^2 (**[interpretation]**):
         (w - w*)^T H (w - w*) + sum_i v_i w_i^2."""
         w = np.asarray(w)
         return self.excess_risk(w) + np.sum(self.feature_noise_variance(data, n_mc, seed) * w * w, axis=-1)
@@ -323,7 +323,7 @@ def simulate(
     n_steps : int
         N, the number of SGD steps (each sees a fresh batch of ``batch_size`` samples).
     step_size : float
-        The constant step gamma.  Stability needs gamma * tr(H^(q)) well below 1 (digest C.4;
+        The constant step gamma.  Stability needs gamma * tr(H^(q)) well below 1 (as for averaged SGD, Zou et al. 2021;
         :func:`quantized_spectrum`); additive data noise raises tr(H^(q)) by eps*d.
     quant : QuantConfig, optional
         The quantizers (default: full precision).
@@ -462,13 +462,13 @@ def expected_risk(
 
 # ------------------------------------------------------------------------------------- bound shapes
 def quantized_spectrum(problem: LinearRegression, data: Quantizer, n_mc: int = 4096) -> np.ndarray:
-    """Eigenvalues of H^(q) = E[Qd(x) Qd(x)^T] = H + diag(v) (C.1): lambda + eps (additive),
+    """Eigenvalues of H^(q) = E[Qd(x) Qd(x)^T] = H + diag(v): lambda + eps (additive),
     (1 + eps) lambda (multiplicative), lambda + E[rounding variance] (stochastic rounding)."""
     return problem.spectrum + problem.feature_noise_variance(data, n_mc)
 
 
 def effective_dimension(spectrum_q, n, step_size: float) -> np.ndarray:
-    """k* = max{k : lambda^(q)_k >= 1/(N gamma)} (C.1), for each N in ``n``; the spectrum sorted decreasing."""
+    """k* = max{k : lambda^(q)_k >= 1/(N gamma)} (Zou et al. 2021), for each N in ``n``; the spectrum sorted decreasing."""
     lam = np.sort(np.asarray(spectrum_q, dtype=np.float64))[::-1]
     n = np.asarray(n, dtype=np.float64)
     return np.sum(lam[None, :] >= 1.0 / (n.reshape(-1, 1) * step_size), axis=1).reshape(n.shape)
@@ -483,8 +483,8 @@ def _split_sums(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def approximation_error(problem: LinearRegression, data: Quantizer, n_mc: int = 4096) -> float:
     """ApproxErr = L^(q)(w^(q)*) - L(w*) = sum_i lambda_i w*_i^2 v_i / (lambda_i + v_i).
 
-    Multiplicative: eps/(1 + eps) ||w*||_H^2 (the paper's Theorem 4.2, via the paper note);
-    additive: sum_i lambda_i w*_i^2 eps/(lambda_i + eps) (**[interpretation]**: the digest's derivation).
+    Multiplicative: eps/(1 + eps) ||w*||_H^2 (the paper's Theorem 4.2);
+    additive: sum_i lambda_i w*_i^2 eps/(lambda_i + eps) (**[interpretation]**: our derivation, the same formula with v_i = eps).
     """
     v = problem.feature_noise_variance(data, n_mc)
     lam, w = problem.spectrum, problem.w_star
@@ -492,7 +492,7 @@ def approximation_error(problem: LinearRegression, data: Quantizer, n_mc: int = 
 
 
 def effective_noise(problem: LinearRegression, quant: QuantConfig, batch_size: int = 1) -> float:
-    """The effective noise level sigma_G^(q)2 of Theorem 4.1 (C.2), as a shape.
+    """The effective noise level sigma_G^(q)2 of Theorem 4.1, as a shape.
 
     Additive (Corollary 4.1): label, activation and gradient noise add to sigma^2 and are divided
     by B; parameter noise enters through tr(H^(q)) and is not:
@@ -532,11 +532,11 @@ def bound_shapes(
     w0=None,
     n_mc: int = 4096,
 ) -> dict[str, np.ndarray]:
-    """The terms of Theorem 4.1's bound as functions of N (shapes, constants dropped; C.2).
+    """The terms of Theorem 4.1's bound as functions of N (shapes, constants dropped).
 
     With lambda^(q) sorted decreasing, k* = :func:`effective_dimension`, sigma_G^2 =
     :func:`effective_noise` and the quantized optimum w^(q)* = (H^(q))^-1 H w*
-    (**[interpretation]**: the digest recalls these shapes from Zou et al. 2023)::
+    (**[interpretation]**: the shapes of Zou et al. 2023's bound for averaged SGD)::
 
         variance = sigma_G^2 (k*/N + N gamma^2 sum_{i>k*} lambda_i^2)
         bias     = ||w0 - w^(q)*||^2_{H^-1, i<=k*} / (gamma N)^2 + ||w0 - w^(q)*||^2_{H, i>k*}

@@ -2,7 +2,7 @@
 and the unbiased stochastic-rounding quantizers that :mod:`cvxpar.qsgd` simulates.
 
 Deterministic and annealed maps (PARQ, Jin et al. 2025, Sec. 4-5 and Fig. 9; their code in
-facebookresearch/parq and torchao.prototype.parq, digested in parq_and_sgd.md B.3).  Each takes
+the ``parq`` package of facebookresearch and torchao.prototype.parq).  Each takes
 the latent full-precision ``u`` and a sorted grid Q and returns the weights w the model uses:
 
 - :func:`hard_quantize`: nearest grid point (STE / BinaryConnect, PARQ eq. 2-3; ``ProxHardQuant``).
@@ -13,7 +13,7 @@ the latent full-precision ``u`` and a sorted grid Q and returns the weights w th
   w = (1 - theta) u + theta Q(u), the slope 1 - theta falling from 1 to 0.
 - :func:`normalized_mirror_sigmoid` and :func:`linear_ramp`: the annealing schedules of the two.
 
-Unbiased stochastic rounding (arXiv 2510.18259 assumes E[Q(u) | u] = u; parq_and_sgd.md C.1, pitfall 12):
+Unbiased stochastic rounding (Zhang, Su and Zou 2025, arXiv 2510.18259, assume E[Q(u) | u] = u):
 
 - :func:`stochastic_round`: onto the fixed grid step*Z (integer-like, "additive"); conditional
   variance p(1 - p) step^2 <= step^2 / 4.
@@ -62,9 +62,8 @@ def normalized_mirror_sigmoid(t, t_start: float, t_end: float, steepness: float 
 
     With f = (t - t_start) / (t_end - t_start), s = ``steepness`` and c = ``center``:
     iota = (sigma_t - sigma_2) / (sigma_1 - sigma_2), where sigma_t = 1 / (1 + exp(s (f - c))),
-    sigma_1 = 1 / (1 + exp(-s/2)), sigma_2 = 1 / (1 + exp(s/2))  (parq ``normalized_mirror_sigmoid``,
-    parq_and_sgd.md B.3).  It is normalized (iota(0) = 1, iota(1) = 0) only for c = 0.5; like the
-    reference code we clip f to [0, 1] but not iota itself (pitfall 2).  Vectorized in ``t``.
+    sigma_1 = 1 / (1 + exp(-s/2)), sigma_2 = 1 / (1 + exp(s/2))  (parq ``normalized_mirror_sigmoid``).  It is normalized (iota(0) = 1, iota(1) = 0) only for c = 0.5; like the
+    reference code we clip f to [0, 1] but not iota itself.  Vectorized in ``t``.
     """
     if not t_end > t_start:
         raise ValueError(f"the schedule needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
@@ -94,7 +93,7 @@ def _check_fraction(value: float, name: str) -> float:
 
 
 def parq_map(u, grid_or_psi, inv_slope: float):
-    """PARQ's annealed map with inverse slope iota = ``inv_slope`` in [0, 1] (Fig. 9a, parq_and_sgd.md B.3).
+    """PARQ's annealed map with inverse slope iota = ``inv_slope`` in [0, 1] (PARQ Fig. 9a, ``ProxPARQ``).
 
     For u in (q_lo, q_hi] (``bucketize`` semantics) with midpoint c = (q_lo + q_hi)/2:
     w = clamp(c + (u - c) / iota, q_lo, q_hi).  Outside [q_0, q_{m-1}], w is the nearest end.

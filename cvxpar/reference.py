@@ -6,20 +6,16 @@ minimize loss(x) + sum_i lam_i psi(x_i) subject to x in C, solved to interior-po
 
 **Convex psi** (measured in ``cvxpar/bench/reference_time.py``, results in benchmarks/RESULTS.md):
 
-- the solver is Clarabel: on the 7-level ridge problem it beat OSQP (which did not reach
-  1e-9 accuracy in 10^5 iterations at n, d = 200, 2000: 239-409 s against 4 s) and HiGHS
-  (2.4 s against 0.12 s at 50 x 500); logistic losses need the exponential cone, which
-  Clarabel also handles;
+- the solver is Clarabel (faster and more accurate than OSQP and HiGHS on the 7-level ridge
+  problem: benchmarks/RESULTS.md, tuning notes); logistic losses need the exponential cone,
+  which Clarabel also handles;
 - least squares and Huber get a residual variable r = Ax - b (objective 1/2 ||r||^2, a
   diagonal quadratic) when :func:`prefer_residual` predicts it to be faster: the KKT
   factorization then costs ~n^2 d per iteration (rank-one updates, QDLDL) instead of the d^3
-  (dense kernels) of the P = A^T A that ``sum_squares(A @ x - b)`` produces.  Measured
-  (one run each, loaded 2-core machine): 200 x 2000: residual 3.5 s, plain 6.1 s;
-  500 x 5000: residual 219 s (QDLDL) / 118 s (faer), plain 66 s; so the residual form pays
-  only for d / n around 10 with n below ~250, and for d much larger than n;
+  (dense kernels) of the P = A^T A that ``sum_squares(A @ x - b)`` produces; it pays only for
+  d / n around 10 with n below ~250, and for d much larger than n (timings: benchmarks/RESULTS.md);
 - psi is the :func:`cvxpar.par` atom (the epigraph t >= a_k x + b_k: n aux columns and n*K
-  rows); the hinge form Sum c_k pos(x - q_k) has more rows and was as fast with Clarabel
-  (8.8 s both, 200 x 2000) and slower with HiGHS (6.1 s against 2.4 s, 50 x 500).
+  rows); the hinge form Sum c_k pos(x - q_k) has more rows and is no faster.
 
 **Nonconvex psi**: the exact mixed-integer model of :mod:`cvxpar.mip` (one binary per convex
 chunk of psi and coordinate), solved by SCIP (``pip install cvxpar[mip]``).  It needs finite

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Status values (API.md).  ``"optimal"`` is only reported when the certificate holds to tol.
+#: Status values, shared by every method.  ``"optimal"`` is only reported when the certificate holds to tol.
 OPTIMAL = "optimal"
 OPTIMAL_INACCURATE = "optimal_inaccurate"
 STATIONARY = "stationary"

@@ -44,7 +44,7 @@ def solve(
     verbose: bool = False,
     **options,
 ) -> R.SolveResult:
-    """Solve the PAR-regularized problem; see the module docstring and API.md.
+    """Solve the PAR-regularized problem; see the module docstring.
 
     ``options`` go to the method (e.g. ``check_every`` for the stopping-test period).
     Returns a :class:`cvxpar.result.SolveResult` with ``x`` in the namespace of the data.

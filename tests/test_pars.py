@@ -1,4 +1,5 @@
-"""cvxpar.pars: the PAR families, each against the formula it claims (par_paper.md sections 1-2, 5)."""
+"""cvxpar.pars: the PAR families, each against the formula it claims (Ma & Xiao 2025, arXiv 2508.11112;
+Jin et al. 2025, arXiv 2503.15748)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def test_ridge_interpolates_half_square(step, n, center):
 
 
 def test_ridge_prox_closed_form():
-    """par_paper.md 2.5: a plateau of width tau*step centred at k*step*(1 + tau) maps to k*step."""
+    """Ridge PAR: a plateau of width tau*step centred at k*step*(1 + tau) maps to k*step."""
     step, tau = 0.5, 0.4
     psi = pars.ridge(uniform(step, 41))
     for k in range(-5, 6):
@@ -86,7 +87,7 @@ def test_parq_walls_and_midpoint_slopes(q):
 
 @given(breakpoints(min_size=2, max_size=8), st.lists(st.floats(-10, 10), min_size=1, max_size=30))
 def test_parq_prox_with_large_t_rounds_to_nearest(q, ws):
-    """PARQ: prox_{t psi}(t w) -> nearest grid point of w as t -> inf (par_paper.md 2.1)."""
+    """PARQ: prox_{t psi}(t w) -> nearest grid point of w as t -> inf (PARQ, Jin et al. 2025)."""
     w = np.asarray(ws)
     mids = (q[1:] + q[:-1]) / 2
     t = 1e7
@@ -99,7 +100,7 @@ def test_parq_prox_with_large_t_rounds_to_nearest(q, ws):
 # ---------------------------------------------------------------------- sawtooth
 @given(steps, st.integers(2, 9), st.floats(0.1, 3.0), st.floats(0.0, 3.0), st.lists(st.floats(-8, 8), max_size=40))
 def test_sawtooth_prox_is_soft_rounding(step, n, a, t, zs):
-    """par_paper.md 2.3: prox(z) = p + sgn(r) max(|r| - t a, 0), p the nearest grid point, r = z - p."""
+    """Sawtooth: prox(z) = p + sgn(r) max(|r| - t a, 0), p the nearest grid point, r = z - p."""
     grid = uniform(step, n)
     psi = pars.sawtooth(grid, slope=a)
     assert psi.curvature == "nonconvex"
@@ -125,7 +126,7 @@ def test_sawtooth_hard_rounding_and_ties():
 
 # ---------------------------------------------------------------------- staircase
 def staircase_closed_form(z, lam, d):
-    """par_paper.md 2.2 (alpha = 1, c = 1/2), with the max(0, .) fix for tau > 1."""
+    """Staircase (alpha = 1, c = 1/2), with the max(0, .) fix for tau > 1."""
     tau = lam / d
     tt = np.abs(z) / d
     j = np.floor(tt)

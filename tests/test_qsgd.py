@@ -1,4 +1,4 @@
-"""cvxpar.qsgd: quantized one-pass SGD for linear regression (arXiv 2510.18259; parq_and_sgd.md Part C).
+"""cvxpar.qsgd: quantized one-pass SGD for linear regression (Zhang, Su & Zou 2025, arXiv 2510.18259).
 
 Every statistical check uses fixed seeds, common random numbers across the runs it compares, and
 margins several standard errors wide (measured at these sizes before the bounds were set).
@@ -150,7 +150,7 @@ def test_multiplicative_close_to_full_precision_additive_degrades_with_eps(small
 
 
 def test_additive_degrades_with_d_multiplicative_does_not():
-    """Digest C.3/C.4: additive data quantization hurts more as d grows; multiplicative stays at FP."""
+    """Zhang, Su & Zou 2025 (Figure 1): additive data quantization hurts more as d grows; multiplicative stays at FP."""
     risks = {}
     for d in (25, 200):
         problem = qsgd.LinearRegression.power_law(d)

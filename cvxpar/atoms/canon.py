@@ -5,8 +5,7 @@ of infinite outer slopes are domain constraints),
 
     psi(x) <= t   iff   t >= a_k x + b_k for every k,  and  q_0 <= x <= q_{m-1} for each wall,
 
-which is n aux columns and n*K rows (research note cvxpy_extension.md, section 1.3; the same
-LP as ``cp.maximum`` over the pieces).  Registered in CVXPY's ``CANON_METHODS`` by
+which is n aux columns and n*K rows (the same LP as ``cp.maximum`` over the pieces).  Registered in CVXPY's ``CANON_METHODS`` by
 :mod:`cvxpar._cvxpy_registration`, which serves the conic, QP and DQCP paths alike.
 """
 

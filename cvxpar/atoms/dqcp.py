@@ -2,7 +2,7 @@
 
 A quasiconvex psi (nonincreasing, then nondecreasing; :attr:`cvxpar.PAR.curvature`) has interval
 sublevel sets {x : psi(x) <= alpha} = [l(alpha), u(alpha)] whose ends are piecewise linear in
-alpha (research note cvxpy_extension.md, section 3).  CVXPY's bisection (``solve(qcp=True)``)
+alpha (disciplined quasiconvex programming: Agrawal & Boyd 2020).  CVXPY's bisection (``solve(qcp=True)``)
 fixes alpha = t.value at each step, so the sets are *lazy*: callables returning a constraint,
 ``True`` (no constraint) or ``False`` (empty set), as ``cvxpy/reductions/dqcp2dcp/sets.py`` does
 for ``length`` and ``sign``.  A monotone psi without walls is also quasiconcave; its superlevel

@@ -4,7 +4,7 @@
 epigraph canonicalizer lives in :mod:`cvxpar.atoms.canon`, its DQCP sublevel sets in
 :mod:`cvxpar.atoms.dqcp`, and both are registered into CVXPY by
 :mod:`cvxpar._cvxpy_registration` (the CVXPY atom pattern: ``cvxpy/atoms/elementwise/abs.py``,
-``huber.py``; research note cvxpy_extension.md, sections 1.1-1.3).
+``huber.py``).
 
 Curvature of the atom (Ma & Xiao 2025, Fig. 1; :attr:`cvxpar.PAR.curvature`):
 
@@ -33,7 +33,7 @@ _QUASICONVEX_HINT = _NONCONVEX_HINT + "; a single psi term (or a max of them) is
 
 #: Feasibility tolerance at psi's walls, relative to 1 + |wall|: solvers return points a little
 #: outside a box (Clarabel ~1e-9, SCS/OSQP ~1e-5), and ``problem.value`` is recomputed from
-#: ``numeric`` (pitfall P5), so values within this distance are evaluated at the wall itself.
+#: ``numeric`` at the returned point, so values within this distance are evaluated at the wall itself.
 WALL_RTOL = 1e-4
 
 

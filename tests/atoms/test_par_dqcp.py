@@ -65,7 +65,7 @@ def test_curvature_and_reduction():
 
 
 # Interior-point solvers (Clarabel) hit "Max iters hit during bisection" on these degenerate
-# feasibility LPs (research note, section 3): use a simplex LP solver for PAR bisections.
+# feasibility LPs: use a simplex LP solver for PAR bisections.
 @pytest.mark.parametrize("solver", ["HIGHS", "SCIPY"])
 def test_scalar_qcp_solve(solver):
     x = cp.Variable()

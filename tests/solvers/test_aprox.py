@@ -1,7 +1,7 @@
-"""AProx (PARQ eq. 11) and the QAT baseline maps (cvxpar.quantizers; parq_and_sgd.md A.4, B.3).
+"""AProx (PARQ eq. 11) and the QAT baseline maps (cvxpar.quantizers; Jin et al. 2025, arXiv 2503.15748).
 
 References: the maps against their formulas written out element by element, the sigmoid schedule
-against the digest's table, the aggregate prox against a brute-force argmin of PARQ eq. (13),
+against a table of its values (parq's ``normalized_mirror_sigmoid``), the aggregate prox against a brute-force argmin of PARQ eq. (13),
 and AProx against CVXPY + Clarabel on convex PAR problems.
 """
 
@@ -23,7 +23,7 @@ GRID = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
 
 
 # ------------------------------------------------------------------------------------------- maps
-# parq_and_sgd.md B.3: normalized_mirror_sigmoid with center 0.5, rows s, columns f.
+# parq's normalized_mirror_sigmoid with center 0.5 (rounded to 3 digits): rows s, columns f.
 SIGMOID_TABLE = {
     1: [0.903, 0.754, 0.602, 0.5, 0.398, 0.246, 0.097],
     10: [0.989, 0.930, 0.734, 0.5, 0.266, 0.070, 0.011],
