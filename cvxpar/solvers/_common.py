@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from cvxpar import result as R
 from cvxpar.certificate import Certificate, certificate
+from cvxpar.losses import LinearModelLoss
 
 #: A convex problem certified to INACCURATE_FACTOR * tol (but not tol) is "optimal_inaccurate".
 INACCURATE_FACTOR = 1e3
@@ -117,7 +118,7 @@ class Evaluator:
 
     def __init__(self, loss) -> None:
         self.loss = loss
-        self.linear_model = getattr(loss, "op", None) is not None
+        self.linear_model = isinstance(loss, LinearModelLoss)
 
     def z(self, x):
         return self.loss.linear(x) if self.linear_model else None

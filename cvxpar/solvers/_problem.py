@@ -13,7 +13,7 @@ import numpy as np
 from cvxpar import _backend
 from cvxpar.certificate import as_lam, penalty
 from cvxpar.constraints import restrict, split
-from cvxpar.losses import LinearModelLoss, Smooth
+from cvxpar.losses import LinearModelLoss, Loss
 from cvxpar.par import PAR
 
 
@@ -29,13 +29,14 @@ class Problem:
     def __init__(self, loss, psi, lam, constraints=None, x0=None) -> None:
         if not isinstance(psi, PAR):
             raise TypeError(f"psi must be a cvxpar.PAR (see cvxpar.pars for families); got {type(psi).__name__}.")
-        if not isinstance(loss, (LinearModelLoss, Smooth)):
+        if not isinstance(loss, Loss):
             raise TypeError(
-                "loss must be one of cvxpar.losses.LeastSquares, Logistic, Huber or Smooth; "
-                f"got {type(loss).__name__}."
+                "loss must be a cvxpar.losses loss (LeastSquares, Logistic, Huber, a LinearModelLoss subclass, or "
+                f"Smooth); got {type(loss).__name__}."
             )
         self.loss, self.psi, self.constraints = loss, psi, constraints
-        xp = loss.xp
+        linear_model = isinstance(loss, LinearModelLoss)
+        xp = loss.xp if linear_model else None
         if x0 is not None:
             xp0, x0, _ = _backend.prepare(x0)
             xp = xp if xp is not None else xp0
@@ -50,7 +51,7 @@ class Problem:
             raise ValueError(f"x0 has {x0.shape[0]} entries but the loss has {d} features.")
         self.xp = xp if xp is not None else _backend.array_namespace(np.zeros(1))
         self.d = d
-        like = loss.op.A if getattr(loss, "op", None) is not None and loss.op.kind == "dense" else np.zeros(1)
+        like = loss.op.like() if linear_model else np.zeros(1)
         self.zeros = self.xp.zeros((d,), dtype=like.dtype, device=_backend.device(like))
         self.lam = as_lam(lam, self.xp, self.zeros, d)
         self.box, self.simplex, self.linear = split(constraints, d)

@@ -43,8 +43,8 @@ import math
 
 import numpy as np
 
-from cvxpar import _backend
 from cvxpar import quantizers as qz
+from cvxpar.losses import LinearModelLoss
 from cvxpar.result import DIVERGED, MAX_ITER, OPTIMAL_INACCURATE, STATIONARY, SolveResult
 from cvxpar.solvers._common import Monitor, check, infeasible_result
 from cvxpar.solvers._problem import Problem
@@ -226,19 +226,18 @@ class _Minibatches:
 
     def __init__(self, loss, batch_size: int, seed) -> None:
         self.rng = np.random.default_rng(seed)
-        op = getattr(loss, "op", None)
-        if op is None:  # Smooth: no rows, full (deterministic) gradients
+        if not isinstance(loss, LinearModelLoss):  # no rows: full (deterministic) gradients
             self.batches, self.batch_size, self.scale = [loss], 0, 1.0
-        elif op.kind == "operator":
+        elif loss.op.kind == "operator":
             raise ValueError(
                 "AProx samples rows of A, which a LinearOperator cannot give: pass A as a dense or "
                 "scipy.sparse matrix, or use method 'pg', 'fista' or 'admm'."
             )
         else:
-            n = op.shape[0]
+            n = loss.n_samples
             self.batch_size = min(batch_size, n)
             perm = self.rng.permutation(n)
-            self.batches = [_rows(loss, perm[i : i + self.batch_size]) for i in range(0, n, self.batch_size)]
+            self.batches = [loss.subsample(np.sort(perm[i : i + self.batch_size])) for i in range(0, n, self.batch_size)]
             self.scale = float(len(self.batches))
         self.n_batches = len(self.batches)
         self._order: list[int] = []
@@ -247,23 +246,6 @@ class _Minibatches:
         if not self._order:
             self._order = self.rng.permutation(self.n_batches).tolist()
         return self.scale * self.batches[self._order.pop()].grad(w)
-
-
-def _rows(loss, rows: np.ndarray):
-    """The same loss on a subset of the rows of A (built with the loss's public constructor)."""
-    xp, A = loss.xp, loss.op.A
-    idx = np.sort(rows)
-    if loss.op.kind == "sparse":
-        A_rows = A[idx]
-    else:
-        A_rows = xp.take(
-            A, idx if _backend.is_numpy_namespace(xp) else xp.asarray(idx, device=_backend.device(A)), axis=0
-        )
-    target = xp.take(
-        loss.target, idx if _backend.is_numpy_namespace(xp) else xp.asarray(idx, device=_backend.device(A))
-    )
-    extra = {"M": loss.M} if hasattr(loss, "M") else {}
-    return type(loss)(A_rows, target, **extra)
 
 
 # ------------------------------------------------------------------------------------------- maps

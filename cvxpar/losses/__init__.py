@@ -1,0 +1,18 @@
+"""Smooth losses f(x) for ``cvxpar.solve``, and the contract every method consumes.
+
+- :class:`LinearModelLoss` (``base``): f(x) = sum_i h_i(a_i^T x); a new loss defines the
+  elementwise ``h``, ``dh``, ``d2h``, the constant ``smoothness`` and optionally ``conj`` and
+  ``cvxpy`` (see :mod:`cvxpar.losses.base`);
+- :class:`LeastSquares`, :class:`Logistic`, :class:`Huber`: three such subclasses, one file each;
+- :class:`Smooth`: any smooth loss from callables (value, gradient, optional Hessian);
+- ``_operator``: the data A (dense of any Array-API namespace, scipy.sparse or LinearOperator).
+"""
+
+from cvxpar.losses._operator import Operator, padded_top_eigenvalue
+from cvxpar.losses.base import LinearModelLoss, Loss
+from cvxpar.losses.huber import Huber
+from cvxpar.losses.least_squares import LeastSquares
+from cvxpar.losses.logistic import Logistic
+from cvxpar.losses.smooth import Smooth
+
+__all__ = ["Huber", "LeastSquares", "LinearModelLoss", "Logistic", "Loss", "Operator", "Smooth", "padded_top_eigenvalue"]

@@ -1,0 +1,142 @@
+"""The data operator A of a linear-model loss: a dense array of any Array-API namespace, a
+``scipy.sparse`` matrix or a ``scipy.sparse.linalg.LinearOperator`` (the last two on NumPy).
+
+Only data is stored on the object (no module): the array namespace and the transposed copy are
+recovered lazily, so an operator pickles and deep-copies like its array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cvxpar import _backend
+
+#: Power-iteration settings for ||A||_2^2 (the power method, Golub & Van Loan 2013, sec. 7.3.1: 30
+#: iterations from a fixed random start are within a few percent; the pad keeps the estimate an upper
+#: bound in practice, and the solvers backtrack on the rest).
+POWER_ITERATIONS = 30
+POWER_PAD = 1.05
+
+
+class Operator:
+    """A, whatever its kind, with the few products the losses and solvers need.
+
+    Attributes: ``A`` (the data as given, sparse matrices as CSC), ``kind`` (``"dense"``,
+    ``"sparse"`` or ``"operator"``), ``shape`` (n_samples, n_features), ``dtype``, ``xp``.
+    """
+
+    def __init__(self, A) -> None:
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import LinearOperator
+
+        if sp.issparse(A):
+            A = sp.csc_array(A, dtype=np.float64)
+            if not np.isfinite(A.data).all():
+                raise ValueError("A contains NaN or inf entries; clean the data (e.g. np.nan_to_num) before solving.")
+            self.kind = "sparse"
+        elif isinstance(A, LinearOperator):
+            self.kind = "operator"
+        else:
+            xp, A, _ = _backend.prepare(A)
+            if A.ndim != 2:
+                raise ValueError(f"A must be a 2-D matrix (n_samples, n_features); got shape {tuple(A.shape)}.")
+            if not bool(xp.all(xp.isfinite(A))):
+                raise ValueError("A contains NaN or inf entries; clean the data (e.g. np.nan_to_num) before solving.")
+            self.kind = "dense"
+        if len(A.shape) != 2:
+            raise ValueError(f"A must be 2-D; got shape {A.shape}.")
+        self.A = A
+        self.shape = (int(A.shape[0]), int(A.shape[1]))
+        if self.shape[0] == 0:
+            raise ValueError("A has 0 rows (no samples): a loss needs at least one sample; check how the data was sliced.")
+        self._cache: dict = {}
+
+    # -- pickling: the namespace (a module) and the transposed copy are rebuilt on demand
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
+    @property
+    def xp(self):
+        """The array namespace of the data (NumPy's for sparse matrices and operators)."""
+        if "xp" not in self._cache:
+            self._cache["xp"] = _backend.array_namespace(self.A if self.kind == "dense" else np.zeros(1))
+        return self._cache["xp"]
+
+    @property
+    def dtype(self):
+        return self.A.dtype if self.kind == "dense" else self.xp.float64
+
+    def like(self):
+        """An array of the data's namespace, dtype and device (for placing constants)."""
+        return self.A if self.kind == "dense" else np.zeros(1)
+
+    def _transposed(self):
+        if "AT" not in self._cache:
+            self._cache["AT"] = self.A.T.tocsc() if self.kind == "sparse" else self.A.T
+        return self._cache["AT"]
+
+    def mv(self, x):
+        """A x."""
+        if self.kind == "operator":
+            return np.asarray(self.A.matvec(x), dtype=np.float64).reshape(-1)
+        return self.A @ x
+
+    def rmv(self, r):
+        """A^T r."""
+        if self.kind == "operator":
+            return np.asarray(self.A.rmatvec(r), dtype=np.float64).reshape(-1)
+        return self._transposed() @ r
+
+    def columns(self, idx):
+        """The dense (n, k) block A[:, idx] in the data's namespace."""
+        if self.kind == "dense":
+            return self.xp.take(self.A, idx, axis=1)
+        if self.kind == "sparse":
+            return self.A[:, np.asarray(idx)].toarray()
+        eye = np.zeros((self.shape[1], len(idx)))
+        eye[np.asarray(idx), np.arange(len(idx))] = 1.0
+        return np.asarray(self.A.matmat(eye), dtype=np.float64)
+
+    def rows(self, idx) -> Operator:
+        """The operator of the rows ``idx`` (dense and sparse data only)."""
+        if self.kind == "operator":
+            raise TypeError("a LinearOperator A has no rows to subsample; pass A as a dense or scipy.sparse matrix.")
+        if self.kind == "sparse":
+            return Operator(self.A.tocsr()[np.asarray(idx)])
+        return Operator(self.xp.take(self.A, index_like(self.xp, idx, self.A), axis=0))
+
+    def column_sq_norms(self):
+        """||a_j||^2 for every column j."""
+        if self.kind == "dense":
+            return self.xp.sum(self.A * self.A, axis=0)
+        if self.kind == "sparse":
+            return np.asarray(self.A.multiply(self.A).sum(axis=0)).reshape(-1)
+        return np.asarray([float(np.sum(self.columns([j]) ** 2)) for j in range(self.shape[1])])
+
+    def norm2_squared(self) -> float:
+        """||A||_2^2 by power iteration on A^T A (deterministic start), padded by POWER_PAD."""
+        xp = self.xp
+        v = _backend.asarray_like(xp, np.random.default_rng(0).standard_normal(self.shape[1]), self.like())
+        return padded_top_eigenvalue(lambda w: self.rmv(self.mv(w)), v, xp)
+
+
+def index_like(xp, idx, like):
+    """Integer indices ``idx`` as an index array of ``like``'s namespace and device."""
+    idx = np.asarray(idx, dtype=np.int64)
+    return idx if _backend.is_numpy_namespace(xp) else xp.asarray(idx, device=_backend.device(like))
+
+
+def padded_top_eigenvalue(apply, v, xp) -> float:
+    """POWER_PAD x the largest eigenvalue of a symmetric PSD operator ``apply`` (A^T A, or A A^T: both
+    give ||A||_2^2) by POWER_ITERATIONS power iterations from ``v``."""
+    est = 0.0
+    for _ in range(POWER_ITERATIONS):
+        w = apply(v)
+        nrm = float(xp.sqrt(xp.sum(w * w)))
+        if nrm == 0.0:
+            return 0.0
+        est = nrm / float(xp.sqrt(xp.sum(v * v)))
+        v = w / nrm
+    return POWER_PAD * est

@@ -1,0 +1,258 @@
+"""The loss contract every method consumes.
+
+:class:`Loss` is what every smooth f(x) offers: ``n_features``, ``value(x)``, ``grad(x)``,
+``lipschitz()`` (an upper estimate of the Lipschitz constant of grad f, or a local one where
+there is none: the solvers backtrack), and for the active-set polish ``hvp(x, d)``,
+``hessian_factor(x, idx)`` / ``hessian_block(x, idx)`` (None where the loss cannot give them),
+and for duality gaps ``dual_gap_parts(x)`` / ``conjugate(w)`` (None where no conjugate is known).
+
+:class:`LinearModelLoss` is f(x) = sum_i h_i(a_i^T x) with h_i convex (the target enters h_i),
+the family of least squares, logistic regression, Huber, Poisson and the squared hinge.  A
+subclass is written against five elementwise functions of z = A x and one constant:
+
+``h(z)``
+    per-sample values h_i(z_i); the loss is their sum;
+``dh(z)``, ``d2h(z)``
+    per-sample first and second derivatives (a generalized second derivative, an element of
+    Clarke's generalized Jacobian of dh, where h is C^1 only: Huber, squared hinge);
+``smoothness``
+    a class attribute: sup_z d2h(z), or None when d2h is unbounded (Poisson);
+``conj(w)`` (optional)
+    sum_i h_i^*(w_i), +inf outside the domain of the conjugate: enables duality gaps;
+``cvxpy(z)`` (optional)
+    a CVXPY expression of sum_i h_i(z_i): what ``cvxpar.reference`` and the tests solve;
+``validate_target(target)`` (optional)
+    raise ValueError for a target the loss cannot take (labels outside {-1, +1}, ...).
+
+From these the base class derives everything the methods need (skglm's datafit contract, Bertrand
+et al. 2022, where a datafit hands the solver ``raw_grad``, ``raw_hessian`` and per-coordinate
+Lipschitz constants):
+
+- value f(x) = sum h(Ax), gradient A^T dh(Ax), both also from a kept z = Ax (``value_z``,
+  ``grad_z``: an accelerated step then costs one product with A and one with A^T);
+- ``lipschitz()`` = smoothness * ||A||_2^2 (||A||_2 by power iteration), and the per-coordinate
+  constants ``coordinate_lipschitz()`` = smoothness * ||a_j||^2 for coordinate descent;
+- the generalized Hessian A^T diag(d2h(Ax)) A as a product (``hvp``), a factor
+  diag(sqrt d2h) A_F (``hessian_factor``) or a dense block (``hessian_block``);
+- the Fenchel dual point w = dh(Ax) of f(x) + g(x), whose dual value is -f^*(w) - g^*(-A^T w)
+  (Rockafellar 1970, Thm 31.2), through ``dual_gap_parts`` and ``conjugate``.
+
+Everything a user holds pickles and deep-copies: no module is stored on an instance (the array
+namespace is recovered from the data when needed).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from cvxpar import _backend
+from cvxpar.losses._operator import Operator, index_like
+
+
+class Loss:
+    """A smooth loss f(x): the common base of :class:`LinearModelLoss` and ``Smooth``.
+
+    Subclasses define ``n_features``, ``value(x)``, ``grad(x)`` and ``lipschitz()``; the second-order
+    and duality hooks below return None unless a subclass can give them.
+    """
+
+    n_features: int | None = None
+
+    def value(self, x) -> float:
+        raise NotImplementedError
+
+    def grad(self, x):
+        raise NotImplementedError
+
+    def lipschitz(self) -> float:
+        raise NotImplementedError
+
+    def hvp(self, x, d):
+        """Hessian-vector product nabla^2 f(x) d, or None."""
+        return None
+
+    def hessian_factor(self, x, idx):
+        """A dense B with B^T B the Hessian block on ``idx``, or None."""
+        return None
+
+    def hessian_block(self, x, idx):
+        """The dense |idx| x |idx| Hessian block, or None."""
+        return None
+
+    def dual_gap_parts(self, x):
+        """(w, alpha, A^T w) for a duality gap (see :class:`LinearModelLoss`), or None."""
+        return None
+
+
+def _vector(xp, v, n: int, name: str, like):
+    if _backend.is_numpy_namespace(xp):
+        arr = np.asarray(v, dtype=np.float64)
+    else:
+        arr = xp.asarray(v, dtype=like.dtype, device=_backend.device(like)) if not hasattr(v, "__array_namespace__") else v
+        if not xp.isdtype(arr.dtype, "real floating"):
+            arr = xp.astype(arr, xp.float64)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name} must be a vector of length n_samples = {n}; got shape {tuple(arr.shape)}.")
+    if not bool(xp.all(xp.isfinite(arr))):
+        raise ValueError(f"{name} contains NaN or inf entries; clean the data before solving.")
+    return arr
+
+
+class LinearModelLoss(Loss):
+    """f(x) = sum_i h_i(a_i^T x): subclass it and define ``h``, ``dh``, ``d2h`` and ``smoothness``.
+
+    Parameters
+    ----------
+    A : array of shape (n_samples, n_features)
+        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+    target : array of shape (n_samples,)
+        The target (responses, labels, counts), kept as ``self.target``.
+
+    See the module docstring for the contract; ``op`` (the data operator), ``target``,
+    ``n_samples`` and ``n_features`` are public attributes.
+    """
+
+    #: sup of d2h (a float), or None when d2h is unbounded; every subclass sets it.
+    smoothness: float | None = None
+    #: How the target is called in error messages.
+    target_name = "target"
+
+    def __init__(self, A, target) -> None:
+        self.op = Operator(A)
+        n, d = self.op.shape
+        self.target = _vector(self.op.xp, target, n, self.target_name, self.op.like())
+        self.validate_target(self.target)
+        self.n_samples, self.n_features = n, d
+        self._norm2: float | None = None
+        self._L: float | None = None
+
+    # -- the contract (subclasses override)
+    def validate_target(self, target) -> None:
+        """Raise ValueError when the loss cannot take ``target``; every target is accepted by default."""
+
+    def h(self, z):
+        """Per-sample values h_i(z_i)."""
+        raise NotImplementedError(f"{type(self).__name__} must define h(z)")
+
+    def dh(self, z):
+        """Per-sample derivatives h_i'(z_i)."""
+        raise NotImplementedError(f"{type(self).__name__} must define dh(z)")
+
+    def d2h(self, z):
+        """Per-sample (generalized) second derivatives h_i''(z_i)."""
+        raise NotImplementedError(f"{type(self).__name__} must define d2h(z)")
+
+    def conj(self, w):
+        """sum_i h_i^*(w_i) (+inf outside the domain); optional, enables duality gaps."""
+        raise NotImplementedError(f"{type(self).__name__} defines no conj(w), so it has no duality gap")
+
+    def cvxpy(self, z):
+        """A CVXPY expression of sum_i h_i(z_i); optional, enables CVXPY references."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no cvxpy(z): give it a CVXPY form to use cvxpar.reference"
+        )
+
+    @property
+    def has_conj(self) -> bool:
+        return type(self).conj is not LinearModelLoss.conj
+
+    @property
+    def has_cvxpy(self) -> bool:
+        return type(self).cvxpy is not LinearModelLoss.cvxpy
+
+    # -- data
+    @property
+    def xp(self):
+        """The array namespace of the data."""
+        return self.op.xp
+
+    @property
+    def dtype(self):
+        return self.op.dtype
+
+    def subsample(self, rows) -> LinearModelLoss:
+        """The same loss on the rows ``rows`` of A and the target (sum over those samples only)."""
+        sub = copy.copy(self)
+        sub.op = self.op.rows(rows)
+        sub.target = self.xp.take(self.target, index_like(self.xp, rows, self.target), axis=0)
+        sub.n_samples = sub.op.shape[0]
+        sub._norm2 = sub._L = None
+        return sub
+
+    # -- values and gradients (z = Ax may be passed in to save a product with A)
+    def linear(self, x):
+        """z = A x."""
+        return self.op.mv(x)
+
+    def value_z(self, z) -> float:
+        return float(self.xp.sum(self.h(z)))
+
+    def grad_z(self, z):
+        return self.op.rmv(self.dh(z))
+
+    def value(self, x) -> float:
+        return self.value_z(self.linear(x))
+
+    def grad(self, x):
+        return self.grad_z(self.linear(x))
+
+    def norm2_squared(self) -> float:
+        """||A||_2^2 (power iteration, padded), computed once."""
+        if self._norm2 is None:
+            self._norm2 = self.op.norm2_squared()
+        return self._norm2
+
+    def lipschitz(self) -> float:
+        """smoothness * ||A||_2^2, an upper estimate of the Lipschitz constant of grad f.
+
+        Where ``smoothness`` is None, the local value max_i d2h(0) * ||A||_2^2 at x = 0 (the
+        solvers backtrack from it).
+        """
+        if self._L is None:
+            if self.smoothness is not None:
+                self._L = float(self.smoothness) * self.norm2_squared()
+            else:
+                z0 = self.xp.zeros((self.n_samples,), dtype=self.dtype)
+                local = float(self.xp.max(self.d2h(z0)))
+                self._L = (local if math.isfinite(local) and local > 0 else 1.0) * self.norm2_squared()
+        return self._L
+
+    def coordinate_lipschitz(self):
+        """smoothness * ||a_j||^2 per coordinate (the coordinate-descent steps), or None without smoothness."""
+        if self.smoothness is None:
+            return None
+        return float(self.smoothness) * self.op.column_sq_norms()
+
+    # -- second order: the generalized Hessian A^T diag(d2h(Ax)) A
+    def hvp(self, x, d):
+        return self.op.rmv(self.d2h(self.linear(x)) * self.op.mv(d))
+
+    def hessian_factor(self, x, idx):
+        """B = diag(sqrt d2h(Ax)) A_F for the columns ``idx`` (dense n x k): the block is B^T B."""
+        w = self.xp.sqrt(self.d2h(self.linear(x)))
+        return w[:, None] * self.op.columns(idx)
+
+    def hessian_block(self, x, idx):
+        """A_F^T diag(d2h(Ax)) A_F for the columns ``idx``, dense."""
+        B = self.hessian_factor(x, idx)
+        return B.T @ B
+
+    # -- duality: f(x) + g(x) has the dual D(w) = -f^*(w) - g^*(-A^T w), at w = dh(Ax)
+    def dual_gap_parts(self, x):
+        """(w, 1.0, A^T w) with w = dh(Ax), or None without ``conj``.
+
+        w is in dom h^* (it is a subgradient of h); the certificate scales it by some alpha in
+        (0, 1] to keep -A^T w in the domain of the penalty's conjugate, which stays in dom h^*
+        when 0 is in it (h bounded below), and is reported as an infinite gap otherwise.
+        """
+        if not self.has_conj:
+            return None
+        w = self.dh(self.linear(x))
+        return w, 1.0, self.op.rmv(w)
+
+    def conjugate(self, w) -> float:
+        """sum_i h_i^*(w_i) as a float."""
+        return float(self.conj(w))

@@ -1,0 +1,46 @@
+"""Huber regression: h_i(z) = H_M(z - b_i)."""
+
+from __future__ import annotations
+
+import math
+
+from cvxpar.losses.base import LinearModelLoss
+
+
+class Huber(LinearModelLoss):
+    """f(x) = sum_i H_M(a_i^T x - b_i), H_M(r) = r^2/2 for |r| <= M, M|r| - M^2/2 beyond (Huber 1964).
+
+    h' = clip(r, -M, M), generalized h'' = 1 on |r| <= M and 0 beyond (smoothness 1),
+    h^*(w) = w^2/2 + w b on |w| <= M, +inf outside.
+    """
+
+    smoothness = 1.0
+    target_name = "b"
+
+    def __init__(self, A, b, M: float = 1.0) -> None:
+        if not (math.isfinite(M) and M > 0):
+            raise ValueError(f"M must be a finite positive number; got {M}.")
+        self.M = float(M)
+        super().__init__(A, b)
+
+    def h(self, z):
+        r = self.xp.abs(z - self.target)
+        return self.xp.where(r <= self.M, 0.5 * r * r, self.M * r - 0.5 * self.M**2)
+
+    def dh(self, z):
+        return self.xp.clip(z - self.target, -self.M, self.M)
+
+    def d2h(self, z):
+        xp = self.xp
+        return xp.astype(xp.abs(z - self.target) <= self.M, z.dtype)
+
+    def conj(self, w):
+        xp = self.xp
+        if bool(xp.any(xp.abs(w) > self.M)):
+            return math.inf
+        return xp.sum(0.5 * (w * w) + w * self.target)
+
+    def cvxpy(self, z):
+        import cvxpy as cp
+
+        return 0.5 * cp.sum(cp.huber(z - self.target, self.M))  # CVXPY's huber is 2 H_M

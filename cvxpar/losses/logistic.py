@@ -1,0 +1,56 @@
+"""Logistic regression: h_i(z) = log(1 + exp(-y_i z)), labels in {-1, +1}."""
+
+from __future__ import annotations
+
+import math
+
+from cvxpar.losses.base import LinearModelLoss
+
+
+class Logistic(LinearModelLoss):
+    """f(x) = sum_i log(1 + exp(-y_i a_i^T x)), labels y_i in {-1, +1}.
+
+    With s = sigmoid(-y z): h' = -y s, h'' = s (1 - s) <= 1/4 (smoothness 1/4), and
+    h^*(w) = p log p + (1 - p) log(1 - p) for p = -y w in [0, 1], +inf outside.
+    """
+
+    smoothness = 0.25
+    target_name = "y"
+
+    def validate_target(self, target) -> None:
+        xp = self.xp
+        if not bool(xp.all((target == 1.0) | (target == -1.0))):
+            raise ValueError("Logistic labels y must be -1 or +1 (map {0, 1} labels with y = 2*y - 1).")
+
+    def _sigmoid_margin(self, z):
+        """sigmoid(-y z), computed without overflow."""
+        xp = self.xp
+        m = -self.target * z
+        e = xp.exp(-xp.abs(m))
+        return xp.where(m >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+    def h(self, z):
+        m = -self.target * z
+        return self.xp.logaddexp(self.xp.zeros_like(m), m)
+
+    def dh(self, z):
+        return -self.target * self._sigmoid_margin(z)
+
+    def d2h(self, z):
+        s = self._sigmoid_margin(z)
+        return s * (1.0 - s)
+
+    def conj(self, w):
+        xp = self.xp
+        p = -self.target * w
+        if bool(xp.any((p < 0) | (p > 1))):
+            return math.inf
+        q = 1.0 - p
+        safe_p = xp.where(p > 0, p, xp.ones_like(p))
+        safe_q = xp.where(q > 0, q, xp.ones_like(q))
+        return xp.sum(p * xp.log(safe_p) + q * xp.log(safe_q))
+
+    def cvxpy(self, z):
+        import cvxpy as cp
+
+        return cp.sum(cp.logistic(cp.multiply(-self.target, z)))
