@@ -66,7 +66,20 @@ class Outcome:
 
 
 def load_data() -> Data:
-    """Standardized diabetes data (z-scores of X and y); a labelled synthetic stand-in if the file is missing."""
+    """Standardized diabetes data (z-scores of X and y); a labelled synthetic stand-in if the file is missing.
+
+    Returns
+    -------
+    Data
+        ``X`` (442 x 10), ``y``, the feature names, and the data set's long and short names.
+
+    Examples
+    --------
+    >>> from cvxpar import demo
+    >>> data = demo.load_data()
+    >>> data.X.shape, data.features[:3]
+    ((442, 10), ('age', 'sex', 'bmi'))
+    """
     from cvxpar.data import DIABETES_FEATURES, load_diabetes
 
     try:
@@ -85,14 +98,49 @@ def load_data() -> Data:
 
 
 def grid() -> np.ndarray:
-    """The demo's quantization grid Q."""
+    """The demo's quantization grid Q.
+
+    Examples
+    --------
+    >>> from cvxpar import demo
+    >>> demo.grid()
+    array([-0.5 , -0.25,  0.  ,  0.25,  0.5 ])
+    """
     from cvxpar.grids import uniform
 
     return uniform(GRID_STEP, GRID_LEVELS)
 
 
 def problem(data: Data):
-    """(loss, psi, constraints, grid) of the demo's problem, with lam = n * alpha to be passed."""
+    """(loss, psi, constraints, grid) of the demo's problem, with lam = n * alpha to be passed.
+
+    The loss is 1/2 ||y - X w||^2, so lam = n * alpha gives the objective 1/(2n) ||y - X w||^2 +
+    alpha * sum_i psi(w_i) scaled by n.
+
+    Parameters
+    ----------
+    data : Data
+        From :func:`load_data`.
+
+    Returns
+    -------
+    loss : cvxpar.losses.LeastSquares
+    psi : PAR
+        The ridge PAR on :func:`grid`.
+    constraints : cvxpar.constraints.Box
+        |w_i| <= BOUND, and w_i >= 0 for the features in NONNEGATIVE.
+    grid : numpy.ndarray
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> from cvxpar import demo
+    >>> data = demo.load_data()
+    >>> loss, psi, box, q = demo.problem(data)
+    >>> res = cvxpar.solve(loss, psi, len(data.y) * 0.3, constraints=box)
+    >>> res.status
+    'optimal'
+    """
     import cvxpar
     from cvxpar.constraints import Box
     from cvxpar.losses import LeastSquares
@@ -107,6 +155,27 @@ def run(out: Path | None, alphas: Sequence[float] | None = None, say: Callable[[
     """Solve the demo problem for each alpha (default :data:`ALPHAS`) with CVXPY and with cvxpar.
 
     Plots to ``out`` (None: no plot); ``say`` receives every line of output.
+
+    Parameters
+    ----------
+    out : pathlib.Path or None
+        Where to save the PNG plot (needs matplotlib); None draws none.
+    alphas : sequence of float, optional
+        The weights alpha; default :data:`ALPHAS`.
+    say : callable, default print
+        Receives each line of the report.
+
+    Returns
+    -------
+    Outcome
+        The data, the grid, one row per (alpha, solver), and the plot's path (or None).
+
+    Examples
+    --------
+    >>> from cvxpar import demo
+    >>> outcome = demo.run(None, alphas=[0.3], say=lambda line: None)
+    >>> [(r.solver.split()[0], r.status) for r in outcome.rows]
+    [('CVXPY', 'optimal'), ('cvxpar', 'optimal')]
     """
     import cvxpar
 
@@ -208,7 +277,25 @@ def coefficient_table(outcome: Outcome) -> str:
 
 
 def plot(outcome: Outcome, out: Path) -> Path:
-    """One panel per alpha: the reference and cvxpar coefficients over the grid lines. Raises ImportError without matplotlib."""
+    """One panel per alpha: the reference and cvxpar coefficients over the grid lines.
+
+    Parameters
+    ----------
+    outcome : Outcome
+        From :func:`run`.
+    out : pathlib.Path
+        The PNG file to write (its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib (``pip install "cvxpar[plot]"``).
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -9,6 +9,32 @@ def uniform(step: float, n_levels: int, center: float = 0.0) -> np.ndarray:
     """``n_levels`` equally spaced points ``center + step*(k - (n_levels-1)/2)``, k = 0..n_levels-1.
 
     An odd ``n_levels`` contains ``center`` itself; an even one straddles it.
+
+    Parameters
+    ----------
+    step : float
+        Positive spacing.
+    n_levels : int
+        Number of points (positive).
+    center : float, default 0.0
+        Midpoint of the grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        The sorted float64 grid.
+
+    Raises
+    ------
+    ValueError
+        If ``step`` is not a finite positive number, ``n_levels`` is not a positive integer, or
+        ``center`` is not finite.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> cvxpar.grids.uniform(step=0.25, n_levels=5)
+    array([-0.5 , -0.25,  0.  ,  0.25,  0.5 ])
     """
     if not np.isfinite(step) or step <= 0:
         raise ValueError(f"step must be a finite positive number; got {step}.")
@@ -26,6 +52,33 @@ def bits(b: int, scale: float, include_zero: bool = False) -> np.ndarray:
     ``include_zero=False``: 2^b symmetric levels ``scale * {-(2^(b-1) - 1/2), ..., 2^(b-1) - 1/2}``
     (no zero; b = 1 gives +/- scale/2).  ``include_zero=True``: the 2^b - 1 levels
     ``scale * {-(2^(b-1) - 1), ..., 2^(b-1) - 1}`` (``MaxUnifQuantizer``), which contain 0.
+
+    Parameters
+    ----------
+    b : int
+        Number of bits (positive; at least 2 with ``include_zero=True``).
+    scale : float
+        Positive spacing of the levels.
+    include_zero : bool, default False
+        Use the 2^b - 1 levels that contain 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The sorted float64 grid.
+
+    Raises
+    ------
+    ValueError
+        If ``b`` or ``scale`` is out of range.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> cvxpar.grids.bits(2, scale=1.0)
+    array([-1.5, -0.5,  0.5,  1.5])
+    >>> cvxpar.grids.bits(2, scale=1.0, include_zero=True)
+    array([-1.,  0.,  1.])
     """
     if int(b) != b or b < 1:
         raise ValueError(f"b must be a positive integer number of bits; got {b}.")

@@ -24,6 +24,29 @@ def snap(x, grid_or_psi):
 
     ``grid_or_psi`` is a sequence of grid points or a PAR (its quantization grid :attr:`PAR.grid`:
     the breakpoints that are convex kinks).  Same array type out.
+
+    Parameters
+    ----------
+    x : array_like
+        Values to round (NumPy, CuPy or Array-API array, or a scalar); NaN stays NaN.
+    grid_or_psi : sequence of float or PAR
+        The grid, or a PAR whose grid is used.
+
+    Returns
+    -------
+    array
+        Same shape and array type as ``x``.
+
+    Raises
+    ------
+    ValueError
+        If the grid is empty or not finite.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> cvxpar.snap([0.1, 0.3, -0.9], [-0.5, 0.0, 0.5])
+    array([ 0. ,  0.5, -0.5])
     """
     xp, arr, scalar = _backend.prepare(x)
     q = _backend.asarray_like(xp, _grid(grid_or_psi), arr)
@@ -44,6 +67,31 @@ def quantization_rate(x, grid_or_psi, atol: float = 1e-8) -> float:
     midpoints) are not quantization points.
 
     NaN entries count as not quantized; an empty ``x`` gives NaN.
+
+    Parameters
+    ----------
+    x : array_like
+        The values (any shape, any supported array type).
+    grid_or_psi : sequence of float or PAR
+        The grid, or a PAR whose grid is used.
+    atol : float, default 1e-8
+        Absolute distance within which an entry counts as on the grid.
+
+    Returns
+    -------
+    float
+        A number in [0, 1] (NaN for an empty ``x``).
+
+    Raises
+    ------
+    ValueError
+        If ``atol`` is negative or the grid is empty or not finite.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> cvxpar.quantization_rate([0.0, 0.5, 0.3, -0.5], [-0.5, 0.0, 0.5])
+    0.75
     """
     if not atol >= 0:
         raise ValueError(f"atol must be a nonnegative number; got {atol}.")

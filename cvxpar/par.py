@@ -41,6 +41,16 @@ class PAR:
         Slope of psi left of q_0 and right of q_{m-1}.  ``left_slope=-inf`` and
         ``right_slope=+inf`` mean psi = +inf outside the breakpoints (a hard box).
 
+    Raises
+    ------
+    ValueError
+        If the breakpoints are not strictly increasing or not finite, the values do not match
+        them in number or are not finite, or an outer slope is infinite on the wrong side.
+
+    See Also
+    --------
+    cvxpar.pars : ready-made families (l1, ridge, parq, mcp, sawtooth, staircase).
+
     Examples
     --------
     >>> import cvxpar
@@ -76,8 +86,32 @@ class PAR:
     def from_slopes(cls, breakpoints, slopes, offset: float = 0.0) -> PAR:
         """Build psi from its m+1 slopes, with psi = ``offset`` at the breakpoint nearest 0.
 
-        ``slopes[0]`` is the slope left of q_0, ``slopes[j]`` the slope on [q_{j-1}, q_j],
-        ``slopes[m]`` the slope right of q_{m-1} (+/-inf allowed only at the two ends).
+        Parameters
+        ----------
+        breakpoints : sequence of float
+            Strictly increasing kinks q_0 < ... < q_{m-1}.
+        slopes : sequence of float
+            m+1 slopes: ``slopes[0]`` left of q_0, ``slopes[j]`` on [q_{j-1}, q_j], ``slopes[m]``
+            right of q_{m-1} (+/-inf allowed only at the two ends: a hard wall).
+        offset : float, default 0.0
+            psi at the breakpoint nearest 0.
+
+        Returns
+        -------
+        PAR
+
+        Raises
+        ------
+        ValueError
+            If ``slopes`` does not have ``len(breakpoints) + 1`` entries, an inner slope is not
+            finite, or ``offset`` is not finite.
+
+        Examples
+        --------
+        >>> from cvxpar import PAR
+        >>> psi = PAR.from_slopes([-1.0, 0.0, 1.0], [-2.0, -1.0, 1.0, 2.0])
+        >>> psi.values
+        array([1., 0., 1.])
         """
         q = as_finite_vector(breakpoints, "breakpoints")
         check_strictly_increasing(q, "breakpoints")
@@ -104,7 +138,33 @@ class PAR:
 
         The pieces are listed left to right, so ``slopes`` must be nondecreasing; pieces that
         never attain the max are dropped, and for equal slopes the larger intercept is kept.
-        The breakpoints are the crossing points of consecutive active pieces.
+        The breakpoints are the crossing points of consecutive active pieces (PARQ's form,
+        Jin et al. 2025, eq. 6).
+
+        Parameters
+        ----------
+        slopes : sequence of float
+            Nondecreasing, finite slopes a_k.
+        intercepts : sequence of float
+            Finite intercepts b_k, one per slope.
+
+        Returns
+        -------
+        PAR
+            A convex PAR.
+
+        Raises
+        ------
+        ValueError
+            If the slopes decrease somewhere (the max of affine pieces is convex: build a
+            nonconvex psi with the constructor or :meth:`from_slopes`), or the lengths differ.
+
+        Examples
+        --------
+        >>> from cvxpar import PAR
+        >>> psi = PAR.from_pieces([-1.0, 0.0, 1.0], [0.0, 0.5, 0.0])   # max(-x, 1/2, x)
+        >>> psi.breakpoints
+        array([-0.5,  0.5])
         """
         a = as_finite_vector(slopes, "slopes")
         b = as_finite_vector(intercepts, "intercepts")
@@ -143,7 +203,31 @@ class PAR:
     ) -> PAR:
         """The piecewise-affine interpolant of ``fn`` with psi(q_j) = fn(q_j).
 
-        The outer slopes default to the end secants (continuing the first and last pieces).
+        Parameters
+        ----------
+        fn : callable
+            Elementwise function of a float64 array.
+        breakpoints : sequence of float
+            Strictly increasing points where psi = fn.
+        left_slope, right_slope : float, optional
+            Outer slopes; by default the end secants (continuing the first and last pieces).
+
+        Returns
+        -------
+        PAR
+
+        Raises
+        ------
+        ValueError
+            If ``fn`` is not elementwise, or a single breakpoint is given without both outer slopes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from cvxpar import PAR
+        >>> psi = PAR.interpolate(np.abs, [-1.0, 0.0, 1.0])
+        >>> psi.slopes
+        array([-1., -1.,  1.,  1.])
         """
         q = as_finite_vector(breakpoints, "breakpoints")
         check_strictly_increasing(q, "breakpoints")
@@ -221,6 +305,22 @@ class PAR:
 
         Pieces with an infinite slope (the hard walls) are left out; the caller enforces
         the domain.  Source: PARQ eq. (6), here for any convex PAR.
+
+        Returns
+        -------
+        a, b : numpy.ndarray
+            Slopes and intercepts of the affine pieces, left to right.
+
+        Raises
+        ------
+        ValueError
+            If psi is not convex.
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> cvxpar.PAR([0.0], [0.0], -1.0, 1.0).max_affine()
+        (array([-1.,  1.]), array([0., 0.]))
         """
         if not self.is_convex:
             raise ValueError(f"max_affine needs a convex PAR; this one is {self._curvature}.")
@@ -234,7 +334,15 @@ class PAR:
 
     # ------------------------------------------------------------------ evaluation
     def __call__(self, x):
-        """psi(x) elementwise, same shape and array type as ``x``; +inf outside the domain, NaN stays NaN."""
+        """psi(x) elementwise, same shape and array type as ``x``; +inf outside the domain, NaN stays NaN.
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> psi = cvxpar.pars.sawtooth([0.0, 1.0])
+        >>> psi([0.0, 0.25, 0.5])
+        array([0.  , 0.25, 0.5 ])
+        """
         xp, arr, scalar = _backend.prepare(x)
         out = _evaluate(xp, arr, self)
         return _backend.finish(out, scalar)
@@ -245,6 +353,23 @@ class PAR:
         At a breakpoint q_j it is [min(s_j, s_{j+1}), max(s_j, s_{j+1})] (the convex hull of the
         adjacent slopes); inside a piece it is the single slope.  Outside the domain it is empty,
         returned as lo = +inf, hi = -inf so that any distance to it is +inf.  NaN gives NaN.
+
+        Parameters
+        ----------
+        x : array_like
+            Points (NumPy, CuPy or Array-API array, or a scalar).
+
+        Returns
+        -------
+        lo, hi : array
+            The ends of the interval, same shape and array type as ``x``.
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> psi = cvxpar.PAR([0.0], [0.0], -1.0, 1.0)      # |x|
+        >>> psi.subdifferential([-2.0, 0.0, 2.0])
+        (array([-1., -1.,  1.]), array([-1.,  1.,  1.]))
         """
         xp, arr, scalar = _backend.prepare(x)
         lo, hi = _subdifferential(xp, arr, self)
@@ -259,7 +384,34 @@ class PAR:
         the domain.  For a nonconvex psi the result is a global minimizer, ties broken toward the
         smaller |x|, then the smaller x.  NaN entries of ``v`` give NaN.  float32 and float64 keep
         their dtype; NumPy, CuPy and Array-API arrays keep their type and device.
-        See :mod:`cvxpar.prox` for the algorithm.
+        For a convex psi this is the closed form of PARQ (Jin et al. 2025, eq. 7): the interval
+        [q_j + t s_j, q_j + t s_{j+1}] maps onto q_j and the rest shifts by -t s_j; the general
+        algorithm is in :mod:`cvxpar.prox`.
+
+        Parameters
+        ----------
+        v : array_like
+            Input points.
+        t : float or array_like, default 1.0
+            Nonnegative step, a scalar or broadcastable to ``v``.
+
+        Returns
+        -------
+        array
+            Same shape, dtype and array type as ``v``.
+
+        Raises
+        ------
+        ValueError
+            If ``t`` is negative or not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import cvxpar
+        >>> psi = cvxpar.PAR([0.0], [0.0], -1.0, 1.0)      # |x|: the prox is soft thresholding
+        >>> psi.prox(np.array([-2.0, 0.3, 1.5]), t=0.5)
+        array([-1.5,  0. ,  1. ])
         """
         from cvxpar.prox import prox
 
@@ -271,6 +423,13 @@ class PAR:
         For any PAR the sup is attained at a breakpoint when u lies in [min slope, max slope]
         (the slopes of the outer pieces), so psi*(u) = max_j (u q_j - psi(q_j)) there and +inf
         outside.  It is the conjugate of the convex envelope, used in Fenchel duality gaps.
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> psi = cvxpar.PAR([0.0], [0.0], -1.0, 1.0)      # |x|: psi* is the indicator of [-1, 1]
+        >>> psi.conjugate([0.5, 2.0])
+        array([ 0., inf])
         """
         xp, arr, scalar = _backend.prepare(u)
         q = _backend.asarray_like(xp, self._q, arr)

@@ -30,6 +30,30 @@ def l1(grid=(0.0,), eps: float = 0.1) -> PAR:
     psi(0) = 0 and the slope of the j-th segment away from 0 is +/-(1 + eps*j), j = 0, 1, ...;
     so |x| <= psi(x) and every grid point is a convex kink when eps > 0.  With the default grid
     {0}, psi(x) = |x| exactly (the Lasso).
+
+    Parameters
+    ----------
+    grid : sequence of float, default (0.0,)
+        Strictly increasing grid points; 0 is always added.
+    eps : float, default 0.1
+        Slope increment per segment away from 0 (nonnegative).
+
+    Returns
+    -------
+    PAR
+        A convex PAR.
+
+    Raises
+    ------
+    ValueError
+        If ``grid`` is not strictly increasing and finite, or ``eps`` is negative or not finite.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> psi = cvxpar.pars.l1([-1.0, 0.0, 1.0])
+    >>> psi.slopes
+    array([-1.1, -1. ,  1. ,  1.1])
     """
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be a finite nonnegative number; got {eps}.")
@@ -47,7 +71,34 @@ def ridge(grid, box: bool = False) -> PAR:
     """The interpolant of x^2/2 on ``grid``: slopes (q_j + q_{j+1})/2 between grid points.
 
     Outside the grid the slopes continue the pattern (secants to one more step), so the end
-    points stay convex kinks; ``box=True`` puts hard walls there instead.
+    points stay convex kinks; ``box=True`` puts hard walls there instead.  On the grid's range
+    0 <= psi(x) - x^2/2 <= step^2/8, and every g in the subdifferential satisfies |g - x| <= step/2.
+
+    Parameters
+    ----------
+    grid : sequence of float
+        At least two strictly increasing grid points.
+    box : bool, default False
+        Hard walls at the ends of the grid (psi = +inf outside).
+
+    Returns
+    -------
+    PAR
+        A convex PAR.
+
+    Raises
+    ------
+    ValueError
+        If the grid has fewer than two points or is not strictly increasing.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> psi = cvxpar.pars.ridge([-1.0, 0.0, 1.0])
+    >>> psi.slopes
+    array([-1.5, -0.5,  0.5,  1.5])
+    >>> psi.prox([0.2, 0.9], t=1.0)         # the plateau [-0.5, 0.5] maps onto 0
+    array([0. , 0.4])
     """
     q = _sorted_grid(grid)
     if q.size < 2:
@@ -66,12 +117,68 @@ def parq(grid) -> PAR:
     The slope on [q_k, q_{k+1}] is the interval midpoint, so as the prox weight grows the prox
     becomes rounding to the nearest grid point; a_m = +inf gives the hard box [q_0, q_{m-1}].
     It is the ridge interpolant with walls (the midpoint slopes are the secants of x^2/2).
+
+    Parameters
+    ----------
+    grid : sequence of float
+        At least two strictly increasing grid points.
+
+    Returns
+    -------
+    PAR
+        A convex PAR with hard walls at the ends of the grid.
+
+    Raises
+    ------
+    ValueError
+        If the grid has fewer than two points or is not strictly increasing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cvxpar
+    >>> psi = cvxpar.pars.parq([0.0, 1.0, 2.0])
+    >>> psi.domain
+    (0.0, 2.0)
+    >>> w = np.array([0.4, 0.7, 1.7])
+    >>> psi.prox(100.0 * w, t=100.0)        # prox_{t psi}(t w) -> rounding of w as t grows
+    array([0., 1., 2.])
     """
     return ridge(grid, box=True)
 
 
 def sawtooth(grid, slope: float = 1.0) -> PAR:
-    """slope * dist(x, Q) on [q_0, q_{m-1}], continued with slope outside: nonconvex (W-shaped)."""
+    """slope * dist(x, Q) on [q_0, q_{m-1}], continued with slope outside: nonconvex (W-shaped).
+
+    ProxQuant's regularizer (Bai, Wang & Liberty 2019).  Its prox soft-rounds: with p the nearest
+    grid point and r = v - p, prox(v) = p + sign(r) max(|r| - t*slope, 0).
+
+    Parameters
+    ----------
+    grid : sequence of float
+        Strictly increasing grid points Q.
+    slope : float, default 1.0
+        Positive slope of every piece.
+
+    Returns
+    -------
+    PAR
+        A nonconvex PAR (concave kinks at the midpoints of the grid).
+
+    Raises
+    ------
+    ValueError
+        If the grid is not strictly increasing, or ``slope`` is not a finite positive number.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> psi = cvxpar.pars.sawtooth([0.0, 1.0, 2.0])
+    >>> psi.curvature
+    'nonconvex'
+    >>> psi.prox([0.3, 1.6], t=0.2)
+    array([0.1, 1.8])
+    """
     q = _sorted_grid(grid)
     if not np.isfinite(slope) or slope <= 0:
         raise ValueError(f"slope must be a finite positive number; got {slope}.")
@@ -83,7 +190,40 @@ def sawtooth(grid, slope: float = 1.0) -> PAR:
 
 def staircase(grid, rise: float = 0.5, slope: float = 1.0) -> PAR:
     """Quasiconvex staircase: slope ``slope`` on the first ``rise`` fraction of each cell away from
-    the grid point nearest 0, flat on the rest (Ma & Xiao 2025, Fig. 1); outer slopes +/-``slope``."""
+    the grid point nearest 0, flat on the rest (Ma & Xiao 2025, Fig. 1); outer slopes +/-``slope``.
+
+    The flat pieces make it quasiconvex, and they are also why the 1 - n/d quantization bound
+    does not apply to it (a zero slope lets any number of coordinates stay off the grid).
+
+    Parameters
+    ----------
+    grid : sequence of float
+        Strictly increasing grid points.
+    rise : float, default 0.5
+        Fraction of each cell (from the grid point nearer 0) on which psi rises, in (0, 1).
+    slope : float, default 1.0
+        Positive slope of the rising pieces.
+
+    Returns
+    -------
+    PAR
+        A quasiconvex PAR.
+
+    Raises
+    ------
+    ValueError
+        If the grid is not strictly increasing, ``rise`` is not in (0, 1), or ``slope`` is not a
+        finite positive number.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> psi = cvxpar.pars.staircase([0.0, 1.0, 2.0])
+    >>> psi.curvature
+    'quasiconvex'
+    >>> psi([0.5, 1.0, 1.5])
+    array([0.5, 0.5, 1. ])
+    """
     q = _sorted_grid(grid)
     if not 0 < rise < 1:
         raise ValueError(f"rise must lie strictly between 0 and 1; got {rise}.")
@@ -116,6 +256,32 @@ def mcp(grid, gamma: float, beta: float | None = None) -> PAR:
     alone gives concave kinks, which the prox never lands on; adding beta*dist(x, Q) makes every
     grid point a convex kink (default beta = largest grid step / gamma, twice the slope drop of
     the interpolant), at a uniform error of at most beta * step / 2.
+
+    Parameters
+    ----------
+    grid : sequence of float
+        At least two strictly increasing grid points.
+    gamma : float
+        MCP's concavity parameter (positive): MCP is flat beyond |x| = gamma.
+    beta : float, optional
+        Weight of the dist(x, Q) term (nonnegative); default: largest grid step / gamma.
+
+    Returns
+    -------
+    PAR
+        A nonconvex or quasiconvex PAR.
+
+    Raises
+    ------
+    ValueError
+        If the grid has fewer than two points, or ``gamma`` / ``beta`` are out of range.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> psi = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 9), gamma=1.0)
+    >>> psi.curvature
+    'nonconvex'
     """
     q = _sorted_grid(grid)
     if q.size < 2:

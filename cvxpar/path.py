@@ -19,7 +19,33 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
     """Solve for each lam in ``lams`` (in the order given), each warm-started at the previous x.
 
     Order ``lams`` from large to small for the usual continuation (sparse / quantized first).
-    Returns one SolveResult per lam.
+    A solve that ends without a usable point (not optimal, optimal_inaccurate or stationary)
+    does not become the next warm start.
+
+    Parameters
+    ----------
+    loss, psi, constraints, method, tol, options
+        As in :func:`cvxpar.solve`.
+    lams : sequence of float or of arrays
+        The weights, solved in the order given.
+    x0 : array, optional
+        Warm start of the first solve.
+
+    Returns
+    -------
+    list of SolveResult
+        One per lam, in the order of ``lams``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cvxpar
+    >>> rng = np.random.default_rng(0)
+    >>> loss = cvxpar.losses.LeastSquares(rng.standard_normal((20, 50)), rng.standard_normal(20))
+    >>> psi = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 5))
+    >>> path = cvxpar.lambda_path(loss, psi, [10.0, 1.0, 0.1])
+    >>> [r.status for r in path]
+    ['optimal', 'optimal', 'optimal']
     """
     results = []
     x = x0
@@ -38,7 +64,42 @@ def lambda_for_rate(loss, psi, rate: float, constraints=None, lam_lo: float | No
     The quantization rate grows with lam in practice (not monotone in general: the answer is the
     lam found by bisection between a bracket [lam_lo, lam_hi] with rate(lam_lo) < rate <=
     rate(lam_hi), expanded geometrically from 1 when not given).  Each solve is warm-started.
-    Returns (lam, result at lam).
+
+    Parameters
+    ----------
+    loss, psi, constraints, options
+        As in :func:`cvxpar.solve`.
+    rate : float
+        Target quantization rate in [0, 1].
+    lam_lo, lam_hi : float, optional
+        A bracket; found by geometric search when not given.
+    max_steps : int, default 40
+        Bisection steps (in log lam).
+    rate_tol : float, default 0.0
+        Accept a rate this far below ``rate``.
+
+    Returns
+    -------
+    lam : float
+    result : SolveResult
+        The solution at ``lam``.
+
+    Raises
+    ------
+    ValueError
+        If ``rate`` is outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cvxpar
+    >>> from cvxpar.path import lambda_for_rate
+    >>> rng = np.random.default_rng(0)
+    >>> loss = cvxpar.losses.LeastSquares(rng.standard_normal((20, 50)), rng.standard_normal(20))
+    >>> psi = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 5))
+    >>> lam, res = lambda_for_rate(loss, psi, 0.9)
+    >>> bool(res.quantization_rate >= 0.9)
+    True
     """
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate must lie in [0, 1]; got {rate}.")

@@ -53,6 +53,24 @@ def hard_quantize(u, grid_or_psi):
     """Nearest grid point Q(u), ties to the lower point (``torch.bucketize`` on the midpoints, as PARQ).
 
     ``grid_or_psi`` is a grid or a PAR (its breakpoints).  This is :func:`cvxpar.snap`.
+
+    Parameters
+    ----------
+    u : array_like
+        Latent full-precision values.
+    grid_or_psi : sequence of float or PAR
+        The grid Q, or a PAR whose grid (:attr:`cvxpar.PAR.grid`) is used.
+
+    Returns
+    -------
+    array
+        Same shape and array type as ``u``.
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> quantizers.hard_quantize([0.2, 0.8], [0.0, 1.0])
+    array([0., 1.])
     """
     return snap(u, grid_or_psi)
 
@@ -64,6 +82,33 @@ def normalized_mirror_sigmoid(t, t_start: float, t_end: float, steepness: float 
     iota = (sigma_t - sigma_2) / (sigma_1 - sigma_2), where sigma_t = 1 / (1 + exp(s (f - c))),
     sigma_1 = 1 / (1 + exp(-s/2)), sigma_2 = 1 / (1 + exp(s/2))  (parq ``normalized_mirror_sigmoid``).  It is normalized (iota(0) = 1, iota(1) = 0) only for c = 0.5; like the
     reference code we clip f to [0, 1] but not iota itself.  Vectorized in ``t``.
+
+    Parameters
+    ----------
+    t : float or array_like
+        Step counter(s).
+    t_start, t_end : float
+        The annealing window, ``t_start < t_end``.
+    steepness : float, default 10.0
+        Positive s; larger is a sharper switch.
+    center : float, default 0.5
+        c, the fraction of the window where iota = 1/2 (for c = 0.5).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        iota(t).
+
+    Raises
+    ------
+    ValueError
+        If ``t_end <= t_start`` or ``steepness`` is not a finite positive number.
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> quantizers.normalized_mirror_sigmoid([0.0, 50.0, 100.0], 0.0, 100.0)
+    array([1. , 0.5, 0. ])
     """
     if not t_end > t_start:
         raise ValueError(f"the schedule needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
@@ -78,7 +123,31 @@ def normalized_mirror_sigmoid(t, t_start: float, t_end: float, steepness: float 
 
 
 def linear_ramp(t, t_start: float, t_end: float):
-    """BinaryRelax's theta(t) = (t - t_start) / (t_end - t_start), clipped to [0, 1] (parq ``ProxBinaryRelax``)."""
+    """BinaryRelax's theta(t) = (t - t_start) / (t_end - t_start), clipped to [0, 1] (parq ``ProxBinaryRelax``).
+
+    Parameters
+    ----------
+    t : float or array_like
+        Step counter(s).
+    t_start, t_end : float
+        The ramp, ``t_start < t_end``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        theta(t) in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``t_end <= t_start``.
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> quantizers.linear_ramp([-5.0, 25.0, 200.0], 0.0, 100.0)
+    array([0.  , 0.25, 1.  ])
+    """
     if not t_end > t_start:
         raise ValueError(f"the ramp needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
     out = np.clip((np.asarray(t, dtype=np.float64) - t_start) / (t_end - t_start), 0.0, 1.0)
@@ -100,6 +169,31 @@ def parq_map(u, grid_or_psi, inv_slope: float):
     iota = 1 is the identity clipped to the grid's range; iota = 0 is :func:`hard_quantize`.
     (Before the annealing window PARQ applies no map at all, not even the clipping: the caller
     decides when to call this.)
+
+    Parameters
+    ----------
+    u : array_like
+        Latent full-precision values.
+    grid_or_psi : sequence of float or PAR
+        The grid Q, or a PAR whose grid (:attr:`cvxpar.PAR.grid`) is used.
+    inv_slope : float
+        iota in [0, 1].
+
+    Returns
+    -------
+    array
+        Same shape and array type as ``u``.
+
+    Raises
+    ------
+    ValueError
+        If ``inv_slope`` is outside [0, 1].
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> quantizers.parq_map([0.3, 0.6, 1.4], [0.0, 1.0], inv_slope=0.5)
+    array([0.1, 0.7, 1. ])
     """
     iota = _check_fraction(inv_slope, "inv_slope")
     if iota == 0.0:
@@ -116,7 +210,34 @@ def parq_map(u, grid_or_psi, inv_slope: float):
 
 
 def binaryrelax_map(u, grid_or_psi, theta: float):
-    """BinaryRelax: (1 - theta) u + theta Q(u), theta in [0, 1] (Fig. 9b; parq ``ProxBinaryRelax``)."""
+    """BinaryRelax: (1 - theta) u + theta Q(u), theta in [0, 1] (Yin et al. 2018; PARQ Fig. 9b).
+
+    Parameters
+    ----------
+    u : array_like
+        Latent full-precision values.
+    grid_or_psi : sequence of float or PAR
+        The grid Q, or a PAR whose grid (:attr:`cvxpar.PAR.grid`) is used.
+    theta : float
+        Weight of the quantized point, in [0, 1].
+
+    Returns
+    -------
+    array
+        Same shape and array type as ``u``.
+
+    Raises
+    ------
+    ValueError
+        If ``theta`` is outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar import quantizers
+    >>> quantizers.binaryrelax_map(np.array([0.2, 0.8]), [0.0, 1.0], theta=0.5)
+    array([0.1, 0.9])
+    """
     theta = _check_fraction(theta, "theta")
     q = hard_quantize(u, grid_or_psi)
     if theta == 1.0:
@@ -160,19 +281,82 @@ def stochastic_round(x, step: float, rng=None) -> np.ndarray:
     With k = floor(x / step) and p = x / step - k, it returns (k + 1) step with probability p and
     k step otherwise, so E[Q(x)] = x and Var[Q(x) | x] = p (1 - p) step^2 <= step^2 / 4
     (:func:`stochastic_round_variance`).  No range clipping (saturation would be biased).
-    ``step = 0`` is the identity.  ``rng``: a NumPy Generator or seed.
+    ``step = 0`` is the identity.
+
+    Parameters
+    ----------
+    x : array_like
+        Values to round.
+    step : float
+        Nonnegative grid step.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 values on ``step * Z``.
+
+    Raises
+    ------
+    ValueError
+        If ``step`` is negative or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar import quantizers
+    >>> q = quantizers.stochastic_round(np.full(100_000, 0.3), step=1.0, rng=0)
+    >>> sorted(set(q.tolist())), round(float(q.mean()), 2)     # unbiased: E[Q(x)] = x
+    ([0.0, 1.0], 0.3)
     """
     step = _check_step(step, "step")
     return _round_to_cells(np.asarray(x, dtype=np.float64), step, rng)
 
 
 def stochastic_round_variance(x, step: float) -> np.ndarray:
-    """Var[Q(x) | x] = p (1 - p) step^2 of :func:`stochastic_round`, elementwise."""
+    """Var[Q(x) | x] = p (1 - p) step^2 of :func:`stochastic_round`, elementwise.
+
+    Parameters
+    ----------
+    x : array_like
+        Values.
+    step : float
+        Nonnegative grid step.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> quantizers.stochastic_round_variance([0.5, 2.0], step=1.0)
+    array([0.25, 0.  ])
+    """
     return _cell_variance(np.asarray(x, dtype=np.float64), _check_step(step, "step"))
 
 
 def relative_spacing(x, rel_step: float) -> np.ndarray:
-    """Grid spacing of :func:`stochastic_round_relative` at ``x``: rel_step * 2**floor(log2|x|) (0 at 0)."""
+    """Grid spacing of :func:`stochastic_round_relative` at ``x``: rel_step * 2**floor(log2|x|) (0 at 0).
+
+    Parameters
+    ----------
+    x : array_like
+        Values.
+    rel_step : float
+        Relative step (``2**-m`` for m mantissa bits).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> quantizers.relative_spacing([0.0, 1.5, 6.0], rel_step=0.25)
+    array([0.  , 0.25, 1.  ])
+    """
     ax = np.abs(np.asarray(x, dtype=np.float64))
     with np.errstate(divide="ignore"):
         binade = np.exp2(np.floor(np.log2(ax)))
@@ -187,12 +371,55 @@ def stochastic_round_relative(x, rel_step: float, rng=None) -> np.ndarray:
     no exponent limits); x is rounded stochastically to a neighbouring multiple of h(x), so
     E[Q(x)] = x, Var[Q(x) | x] <= h(x)^2 / 4 <= (rel_step x)^2 / 4 and 0 stays 0.  ``rel_step = 0``
     is the identity.
+
+    Parameters
+    ----------
+    x : array_like
+        Values to round.
+    rel_step : float
+        Nonnegative relative step.
+    rng : numpy.random.Generator or int, optional
+        Random generator or seed.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``rel_step`` is negative or not finite.
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> q = quantizers.stochastic_round_relative([1.1, 0.0], rel_step=0.5, rng=0)
+    >>> bool(q[0] in (1.0, 1.5)), float(q[1])
+    (True, 0.0)
     """
     x = np.asarray(x, dtype=np.float64)
     return _round_to_cells(x, relative_spacing(x, _check_step(rel_step, "rel_step")), rng)
 
 
 def stochastic_round_relative_variance(x, rel_step: float) -> np.ndarray:
-    """Var[Q(x) | x] of :func:`stochastic_round_relative`, elementwise."""
+    """Var[Q(x) | x] of :func:`stochastic_round_relative`, elementwise.
+
+    Parameters
+    ----------
+    x : array_like
+        Values.
+    rel_step : float
+        Nonnegative relative step.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> from cvxpar import quantizers
+    >>> quantizers.stochastic_round_relative_variance([1.25, 4.0], rel_step=0.5)
+    array([0.0625, 0.    ])
+    """
     x = np.asarray(x, dtype=np.float64)
     return _cell_variance(x, relative_spacing(x, _check_step(rel_step, "rel_step")))

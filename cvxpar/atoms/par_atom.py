@@ -165,6 +165,23 @@ def par(expr, psi: PAR) -> ParAtom:
     psi is convex; a quasiconvex psi gives a DQCP atom (``solve(qcp=True)``); a nonconvex psi
     gives an expression that ``cvxpar.reference`` and ``problem.solve(method="cvxpar")`` accept.
 
+    Parameters
+    ----------
+    expr : cvxpy Expression or array_like
+        The argument (a variable, an affine expression, or a constant).
+    psi : PAR
+        The piecewise-affine function applied elementwise.
+
+    Returns
+    -------
+    ParAtom
+        A CVXPY expression of ``expr``'s shape, with psi's sign, curvature and monotonicity.
+
+    Raises
+    ------
+    TypeError
+        If ``psi`` is not a :class:`cvxpar.PAR`.
+
     Examples
     --------
     >>> import cvxpy as cp, cvxpar
