@@ -185,14 +185,16 @@ def _columns(xp, A, b, lams, rhs):
 
 def _effective_psi(psi: PAR, constraints, n: int) -> PAR:
     """psi restricted to a scalar Box (exact for any curvature); other constraints are refused."""
-    from cvxpar.constraints import as_list, restrict, split
+    from cvxpar.constraints import FeasibleSet, restrict
 
-    if not as_list(constraints):
+    feasible = FeasibleSet(constraints, n)
+    if not feasible.items:
         return psi
-    box, simplex, linear = split(constraints, n)
-    if simplex is not None or linear is not None or box is None or not box.scalar:
-        raise ValueError("solve_batch supports no constraints or one Box with scalar bounds; use cvxpar.solve per problem otherwise.")
-    restricted = restrict(psi, box.lower, box.upper)
+    uniform = feasible.scalar_bounds
+    if feasible.has_rows or uniform is None:
+        raise ValueError("solve_batch supports no constraints or bounds that are the same for every coordinate "
+                         "(Box with scalar bounds, NonNeg); use cvxpar.solve per problem otherwise.")
+    restricted = None if feasible.empty else restrict(psi, *uniform)
     if restricted is None:
         raise ValueError("the Box misses the domain of psi: every problem is infeasible.")
     return restricted
@@ -478,7 +480,7 @@ def _certify(result: BatchResult, loss, psi: PAR, constraints, B_full, tol: floa
     for j in range(len(result)):
         col_loss = copy.copy(base)
         col_loss.target = B[:, j]
-        cert = certificate(X[:, j], col_loss, psi, float(result.lams[j]), constraints)
+        cert = certificate(col_loss, psi, float(result.lams[j]), X[:, j], constraints)
         result.objective[j] = cert.objective
         result.gap[j] = cert.gap
         result.quantization_rate[j] = cert.quantization_rate

@@ -1,76 +1,229 @@
 """Optimality certificates for  minimize loss(x) + sum_i lam_i psi(x_i)  subject to x in C.
 
-Computed from x alone, independently of any solver (every solver's stopping test calls this
-same code).
-
-**Residual** (stationarity; generalizing skglm's
-``subdiff_distance``):
-
-    residual = max( max_i dist(-grad_i, lam_i [lo_i, hi_i] + N_C(x)_i),  infeasibility )
-
-- [lo_i, hi_i] is the *Clarke* subdifferential of psi at x_i (``PAR.subdifferential``): the
-  convex hull of the two adjacent slopes at a breakpoint, the slope elsewhere.  For a convex psi
-  it is the convex subdifferential; for a nonconvex psi a point with residual 0 is Clarke
-  stationary (concave kinks count as stationary: Clarke's subdifferential there holds both slopes).
-- N_C for a Box is exact: (-inf, 0] at x_i = lower_i, [0, inf) at x_i = upper_i, {0} inside.
-  For a Simplex {x >= 0, sum x = t}, N_C(x) = {mu*1 - nu : nu >= 0, nu_i = 0 where x_i > 0};
-  the best mu is found in closed form (the distance is max(mu + P, Q - mu, 0), minimized at
-  mu = (Q - P)/2).  For Linear constraints N_C(x) = A_eq^T nu + A_act^T mu (mu >= 0, A_act the
-  rows with b_ub - A_ub x <= ACTIVE_RTOL (1 + |b_ub|)), and the best (nu, mu) solves a small LP
-  (SciPy HiGHS).
-- The subdifferential is taken at the projection of x onto the box and the domain of psi, and
-  *infeasibility* (the largest violation of the box, the domain, the simplex or the linear
-  rows) is folded into the residual, so an infeasible point is never certified.
-
-**Tolerance semantics.**  ``cert.scale = max(1, ||grad loss(x)||_inf)`` and x is certified to
-``tol`` when ``residual <= tol * scale`` (:meth:`Certificate.certifies`): absolute for
-gradients below 1, relative to the gradient's size above.
-
-**Gap.**  For a convex psi, a loss with a Fenchel conjugate (least squares, logistic, Huber:
-f(x) = h(Ax)) and no constraints other than a box, the duality gap P(x) - D(alpha*w) with the
-dual point w = h'(Ax) scaled by the largest alpha in (0, 1] that makes the dual finite
-(benchmark_lasso's rescaling; D(w) = -h*(w) - sum_i lam_i phi_i*(-(A^T w)_i / lam_i) with
-phi_i = psi + indicator of the box, whose conjugate is a max over the breakpoints and bounds).
-Otherwise ``gap`` is None.
+Computed from x alone, independently of any solver; every solver's stopping test runs this same code.
+The public entry point is :func:`certificate`; its docstring states what is measured and the
+tolerance rule.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from cvxpar import _backend
-from cvxpar.constraints import split
+from cvxpar.constraints import FeasibleSet
 from cvxpar.metrics import quantization_rate
 from cvxpar.par import PAR
-
-#: An inequality row is active when its slack is below this times (1 + |b_ub|).
-ACTIVE_RTOL = 1e-9
 
 
 @dataclass
 class Certificate:
-    """objective, residual, gap (or None), quantization_rate, and the parts behind them."""
+    """What :func:`certificate` measured at x.
+
+    Attributes
+    ----------
+    objective : float
+        F(x) = loss(x) + sum_i lam_i psi(x_i) (psi evaluated at the nearest point of its domain when x
+        leaves it; the violation is reported in ``infeasibility``). NaN for a non-finite x.
+    residual : float
+        Stationarity: max_i dist(-grad_i loss(x), lam_i dpsi(x_i) + N_C(x)_i), with the normal cone's
+        multipliers chosen to minimize it.
+    gap : float or None
+        A duality gap P(x) - D(w) >= F(x) - F* (convex psi, a loss with a conjugate, bounds only), else None.
+    quantization_rate : float
+        Fraction of the entries of x on a breakpoint of psi.
+    infeasibility : float
+        The largest constraint violation in x's own units (bound violations, distances to violated rows).
+    scale : float
+        max(1, ||grad loss(x)||_inf): the unit of the stationarity test.
+    x_scale : float
+        max(1, ||x||_inf): the unit of the feasibility test.
+    coordinate_residuals : array
+        The per-coordinate terms of ``residual`` (NumPy).
+    """
 
     objective: float
     residual: float
     gap: float | None
     quantization_rate: float
-    stationarity: float
     infeasibility: float
     scale: float
+    x_scale: float = 1.0
+    coordinate_residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+
+    @property
+    def stationarity(self) -> float:
+        """Alias of ``residual``."""
+        return self.residual
+
+    @property
+    def worst_coordinate(self) -> int | None:
+        """The coordinate with the largest stationarity residual (None when x is empty or non-finite)."""
+        r = self.coordinate_residuals
+        if r.size == 0 or not np.isfinite(r).any():
+            return None
+        return int(np.nanargmax(r))
 
     def certifies(self, tol: float) -> bool:
-        """True when residual <= tol * max(1, ||grad loss(x)||_inf) (see the module docstring)."""
-        return bool(self.residual <= tol * self.scale)
+        """True when ``residual <= tol * scale`` and ``infeasibility <= tol * x_scale``, all finite."""
+        values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
+        if not all(math.isfinite(v) for v in values):
+            return False
+        return bool(self.residual <= tol * self.scale and self.infeasibility <= tol * self.x_scale)
+
+    def __str__(self) -> str:
+        worst = self.worst_coordinate
+        where = "" if worst is None else f" (worst coordinate i={worst})"
+        gap = ("no duality gap for this problem" if self.gap is None
+               else f"duality gap {self.gap:.3e} (so F(x) - F* <= {max(self.gap, 0.0):.3e})")
+        return (f"objective {self.objective:.12g}; stationarity residual {self.residual:.3e}{where}, "
+                f"relative {self.residual / self.scale:.3e} of max(1, ||grad||_inf) = {self.scale:.3g}; "
+                f"infeasibility {self.infeasibility:.3e}, relative {self.infeasibility / self.x_scale:.3e} of "
+                f"max(1, ||x||_inf) = {self.x_scale:.3g}; {gap}; {100 * self.quantization_rate:.1f}% on the grid")
+
+
+def certificate(loss=None, psi=None, lam=None, x=None, constraints=None, *, with_gap: bool = True) -> Certificate:
+    """Certify x for  minimize loss(x) + sum_i lam_i psi(x_i)  subject to x in C, independently of any solver.
+
+    Parameters
+    ----------
+    loss : a loss of :mod:`cvxpar.losses`
+    psi : cvxpar.PAR
+    lam : float or array of shape (d,)
+        Nonnegative weights.
+    x : array of shape (d,)
+        The point to certify (NumPy, CuPy or any Array-API namespace).
+    constraints : constraint, list of constraints or None
+        Box, NonNeg, Simplex, Linear (:mod:`cvxpar.constraints`).
+    with_gap : bool, default True
+        Compute the duality gap where one is defined (one more product with A and A^T).
+
+    Returns
+    -------
+    Certificate
+        ``objective``, ``residual``, ``gap``, ``quantization_rate``, ``infeasibility``, ``scale``,
+        ``x_scale``, ``coordinate_residuals``; ``cert.certifies(tol)``; ``print(cert)`` explains it.
+
+    Notes
+    -----
+    **Stationarity** (``residual``), generalizing the subdifferential distance of skglm
+    (Bertrand et al. 2022):
+
+        residual = min over the normal cone's multipliers of  max_i dist(-grad_i, lam_i [lo_i, hi_i] + N_C(x)_i)
+
+    where [lo_i, hi_i] is the Clarke subdifferential of psi at x_i (the convex hull of the two adjacent
+    slopes at a breakpoint; for a convex psi the convex subdifferential, and a point with residual 0 is
+    optimal; for a nonconvex psi it is Clarke stationary).  N_C is exact for bounds ((-inf, 0] at a lower
+    bound, [0, inf) at an upper one) and for linear rows it is G_act^T y (y free on equalities, >= 0 on the
+    active inequalities) with y chosen to minimize the largest distance: a closed form for one row with equal
+    coefficients (a simplex or budget row), a small LP otherwise.
+
+    **Feasibility** (``infeasibility``) is measured in x's own units, separately from stationarity: the
+    largest violation of a bound (or of psi's domain, where psi = +inf), and the largest Euclidean distance
+    |a_j^T x - b_j| / ||a_j||_2 from x to a violated row's hyperplane.
+
+    **Tolerance rule.**  x is certified to ``tol`` when
+
+        residual <= tol * max(1, ||grad loss(x)||_inf)   and   infeasibility <= tol * max(1, ||x||_inf),
+
+    every quantity finite (a NaN anywhere never certifies).  Solvers report ``"optimal"`` (convex psi) or
+    ``"stationary"`` (nonconvex psi) only under this rule.
+
+    **Gap.**  For a convex psi, a linear-model loss f(x) = sum_i h(a_i^T x) with a conjugate, and
+    constraints that are bounds only, the Fenchel dual D(w) = -sum_i h*(w_i) - sum_i phi_i*(-(A^T w)_i)
+    (phi_i = lam_i psi + indicator of [l_i, u_i], whose conjugate is a max over the breakpoints and the
+    finite bounds) at the dual point w = alpha h'(Ax), alpha in (0, 1] the largest scaling keeping D finite
+    (the rescaling of Massias, Gramfort and Salmon 2018).  Weak duality makes ``gap`` an upper bound on
+    F(x) - F*.  Otherwise ``gap`` is None.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> A, b = np.eye(2), np.array([1.0, 0.1])
+    >>> psi = cvxpar.pars.l1(cvxpar.grids.uniform(1.0, 1))   # |x|
+    >>> cert = cvxpar.certificate(cvxpar.losses.LeastSquares(A, b), psi, 0.5, np.array([0.5, 0.0]))
+    >>> cert.certifies(1e-12), cert.residual, cert.gap
+    (True, 0.0, 0.0)
+    """
+    if isinstance(lam, PAR) and not isinstance(psi, PAR):
+        raise TypeError("certificate's arguments are (loss, psi, lam, x, constraints), like cvxpar.solve; "
+                        "it looks like x came first: call certificate(loss, psi, lam, x) or use keywords.")
+    if not isinstance(psi, PAR):
+        raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")
+    if x is None or loss is None or lam is None:
+        raise TypeError("certificate needs loss, psi, lam and x.")
+    xp, x, _ = _backend.prepare(x)
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-D vector; got shape {tuple(x.shape)}.")
+    d = x.shape[0]
+    n_features = getattr(loss, "n_features", None)
+    if n_features is not None and n_features != d:
+        raise ValueError(f"x has {d} entries but the loss has {n_features} features.")
+    lam = as_lam(lam, xp, x, d)
+    return evaluate(loss, psi, lam, x, FeasibleSet(constraints, d), with_gap=with_gap)
+
+
+def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap: bool = False) -> Certificate:
+    """The certificate at x for validated data (lam from :func:`as_lam`, a :class:`FeasibleSet`).
+
+    ``grad`` may pass grad loss(x) when the caller already holds it.
+    """
+    xp = _backend.array_namespace(x)
+    d = x.shape[0]
+    if d and not bool(xp.all(xp.isfinite(x))):
+        return _non_finite(d)
+    g = loss.grad(x) if grad is None else grad
+    if d and not bool(xp.all(xp.isfinite(g))):
+        return _non_finite(d)
+    grad_inf = float(xp.max(xp.abs(g))) if d else 0.0
+    x_inf = float(xp.max(xp.abs(x))) if d else 0.0
+    lower, upper = _bounds_like(xp, feasible, x)
+    xc, lo, hi, domain_violation = subgradient_interval(xp, x, psi, lam, lower, upper)
+    objective = loss.value(x) + penalty(xc, psi, lam, xp)
+    infeasibility = max(domain_violation, feasible.violation(x))
+    c = -g
+    if feasible.has_rows:
+        stat, dist = feasible.normal_cone_distance(x, c, lo, hi)
+    else:
+        dist = _distance(xp, c, lo, hi)
+        stat = float(xp.max(dist)) if d else 0.0
+        dist = np.asarray(_to_numpy(dist), dtype=np.float64)
+    gap = None
+    if with_gap and psi.is_convex and not feasible.has_rows and math.isfinite(objective):
+        gap = _gap(xp, x, loss, psi, lam, lower, upper, objective)
+    return Certificate(
+        objective=objective,
+        residual=stat,
+        gap=gap,
+        quantization_rate=quantization_rate(x, psi),
+        infeasibility=infeasibility,
+        scale=max(1.0, grad_inf),
+        x_scale=max(1.0, x_inf),
+        coordinate_residuals=dist,
+    )
+
+
+def _non_finite(d: int) -> Certificate:
+    """x (or the gradient at x) has NaN/inf entries: nothing is certified."""
+    return Certificate(objective=math.nan, residual=math.inf, gap=None, quantization_rate=math.nan,
+                       infeasibility=math.inf, scale=math.inf, x_scale=math.inf,
+                       coordinate_residuals=np.full(d, math.inf))
 
 
 def as_lam(lam, xp, like, d: int):
-    """lam as a Python float (scalar) or a length-d array in x's namespace; checked >= 0 and finite."""
+    """lam as a Python float (scalar) or a length-d array in x's namespace; checked >= 0 and finite.
+
+    Accepts Python numbers, NumPy scalars, sequences and arrays of any namespace.
+    """
+    if isinstance(lam, (list, tuple)):
+        lam = np.asarray(lam, dtype=np.float64)
     if np.ndim(lam) == 0 and not hasattr(lam, "__array_namespace__"):
-        value = float(lam)
+        try:
+            value = float(lam)
+        except (TypeError, ValueError):
+            raise TypeError(f"lam must be a nonnegative number or an array of them; got {type(lam).__name__}.") from None
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"lam must be a finite nonnegative number (or array); got {value}.")
         return value
@@ -93,77 +246,35 @@ def penalty(x, psi: PAR, lam, xp) -> float:
     return float(xp.sum(xp.where(lam > 0, lam * vals, xp.zeros_like(vals))))
 
 
-def certificate(x, loss, psi: PAR, lam, constraints=None, with_gap: bool = True) -> Certificate:
-    """Objective, stationarity residual, duality gap and quantization rate at x (module docstring).
-
-    ``with_gap=False`` skips the duality gap (one product with A and one with A^T fewer).
-    """
-    if not isinstance(psi, PAR):
-        raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")
-    xp, x, _ = _backend.prepare(x)
-    if x.ndim != 1:
-        raise ValueError(f"x must be a 1-D vector; got shape {tuple(x.shape)}.")
-    d = x.shape[0]
-    lam = as_lam(lam, xp, x, d)
-    box, simplex, linear = split(constraints, d)
-
-    g = loss.grad(x)
-    grad_inf = float(xp.max(xp.abs(g))) if d else 0.0
-    xc, lo, hi, violation = subgradient_interval(xp, x, psi, lam, box)
-    # outside the box / the domain of psi the objective is +inf; a (rounding-size) violation of
-    # Simplex or Linear rows leaves it finite and only enters the residual
-    objective = loss.value(x) + penalty(xc, psi, lam, xp) if violation == 0.0 else math.inf
-    inf = xp.full_like(x, math.inf)
-    c = -g
-    if linear is not None:
-        stat, lin_violation = _linear_residual(xp, x, c, lo, hi, linear, simplex)
-        violation = max(violation, lin_violation)
-    elif simplex is not None:
-        lo = xp.where(xc <= 0, -inf, lo)
-        P = float(xp.max(lo - c))
-        Q = float(xp.max(c - hi))
-        mid = 0.5 * (P + Q)
-        stat = 0.0 if math.isnan(mid) else max(0.0, mid)
-        violation = max(violation, abs(float(xp.sum(x)) - simplex.total), float(xp.max(-x)))
-    else:
-        stat = float(xp.max(_distance(xp, c, lo, hi))) if d else 0.0
-
-    gap = None
-    if with_gap and psi.is_convex and simplex is None and linear is None and math.isfinite(objective):
-        gap = _gap(xp, x, loss, psi, lam, box, objective)
-    return Certificate(
-        objective=objective,
-        residual=max(stat, violation),
-        gap=gap,
-        quantization_rate=quantization_rate(x, psi),
-        stationarity=stat,
-        infeasibility=violation,
-        scale=max(1.0, grad_inf),
-    )
+def _bounds_like(xp, feasible: FeasibleSet, x):
+    """The merged bounds as Python floats (uniform) or arrays in x's namespace."""
+    sb = feasible.scalar_bounds
+    if sb is not None:
+        return sb
+    return _backend.asarray_like(xp, feasible.lower, x), _backend.asarray_like(xp, feasible.upper, x)
 
 
-def subgradient_interval(xp, x, psi: PAR, lam, box):
-    """(xc, lo, hi, violation): x projected on box and domain, lam dpsi(xc) + N_box(xc) as [lo, hi], and
-    the largest distance from x to the box and domain."""
+def subgradient_interval(xp, x, psi: PAR, lam, lower=-math.inf, upper=math.inf):
+    """(xc, lo, hi, violation): x projected on [lower, upper] and psi's domain; lam dpsi(xc) + N_[lower, upper](xc)
+    as the interval [lo, hi]; the largest distance from x to the bounds and the domain."""
     dom_lo, dom_hi = psi.domain
-    lower, upper = box.bounds_like(x) if box is not None else (-math.inf, math.inf)
     lo_b = xp.maximum(_full(xp, lower, x), _full(xp, dom_lo, x))
     hi_b = xp.minimum(_full(xp, upper, x), _full(xp, dom_hi, x))
     xc = xp.minimum(xp.maximum(x, lo_b), hi_b)
     violation = float(xp.max(xp.abs(x - xc))) if x.shape[0] else 0.0
     lo, hi = psi.subdifferential(xc)
     lo, hi = _scale(xp, lam, lo), _scale(xp, lam, hi)
-    if box is not None:
-        inf = xp.full_like(x, math.inf)
-        lo = xp.where(xc <= _full(xp, lower, x), -inf, lo)
-        hi = xp.where(xc >= _full(xp, upper, x), inf, hi)
+    inf = xp.full_like(x, math.inf)
+    lo = xp.where(xc <= _full(xp, lower, x), -inf, lo)
+    hi = xp.where(xc >= _full(xp, upper, x), inf, hi)
     return xc, lo, hi, violation
 
 
 def kkt_distances(x, g, psi: PAR, lam, box=None):
     """Per coordinate: dist(-g_i, lam_i dpsi(x_i) + N_box(x_i)) (the residual's terms; working-set scores)."""
     xp = _backend.array_namespace(x)
-    _, lo, hi, _ = subgradient_interval(xp, x, psi, lam, box)
+    lower, upper = box.bounds_like(x) if box is not None else (-math.inf, math.inf)
+    _, lo, hi, _ = subgradient_interval(xp, x, psi, lam, lower, upper)
     return _distance(xp, -g, lo, hi)
 
 
@@ -172,8 +283,8 @@ def _distance(xp, c, lo, hi):
 
 
 def _full(xp, value, like):
-    if isinstance(value, float):
-        return xp.full_like(like, value)
+    if isinstance(value, (float, int)):
+        return xp.full_like(like, float(value))
     return value
 
 
@@ -184,60 +295,24 @@ def _scale(xp, lam, s):
     return xp.where(lam > 0, lam * s, xp.where(xp.isfinite(s), xp.zeros_like(s), s))
 
 
-def _linear_residual(xp, x, c, lo, hi, linear, simplex):
-    """min over the normal cone of the linear rows (+ simplex rows) of the largest distance: an LP."""
-    from scipy.optimize import linprog
-
-    xn = np.asarray(_to_numpy(x))
-    cn, lon, hin = (np.asarray(_to_numpy(a)) for a in (c, lo, hi))
-    G, h, n_eq = linear.stacked()
-    if simplex is not None:
-        G = np.vstack([np.ones((1, xn.size)), G])
-        h = np.concatenate([[simplex.total], h])
-        n_eq += 1
-        lon = np.where(xn <= 0, -np.inf, lon)
-    slack = h - G @ xn
-    violation = max(
-        float(np.max(np.abs(slack[:n_eq]), initial=0.0)),
-        float(np.max(-slack[n_eq:], initial=0.0)),
-        float(np.max(-xn, initial=0.0)) if simplex is not None else 0.0,
-    )
-    active = np.concatenate([np.ones(n_eq, bool), slack[n_eq:] <= ACTIVE_RTOL * (1 + np.abs(h[n_eq:]))])
-    Ga = G[active]
-    k = Ga.shape[0]
-    rows, rhs = [], []
-    fin_lo, fin_hi = np.isfinite(lon), np.isfinite(hin)
-    # (G^T y)_i - s <= c_i - lo_i   and   -(G^T y)_i - s <= hi_i - c_i
-    rows.append(np.hstack([Ga.T[fin_lo], -np.ones((fin_lo.sum(), 1))]))
-    rhs.append(cn[fin_lo] - lon[fin_lo])
-    rows.append(np.hstack([-Ga.T[fin_hi], -np.ones((fin_hi.sum(), 1))]))
-    rhs.append(hin[fin_hi] - cn[fin_hi])
-    n_act_eq = min(n_eq, k)
-    bounds = [(None, None)] * n_act_eq + [(0, None)] * (k - n_act_eq) + [(0, None)]
-    cost = np.zeros(k + 1)
-    cost[-1] = 1.0
-    res = linprog(cost, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs), bounds=bounds, method="highs")
-    stat = float(res.x[-1]) if res.status == 0 else math.inf
-    return stat, violation
-
-
 def _to_numpy(a):
     if isinstance(a, np.ndarray):
         return a
+    if hasattr(a, "get"):
+        return a.get()
     try:
         return np.asarray(a)
-    except Exception:  # CuPy and other device arrays
-        return a.get() if hasattr(a, "get") else np.from_dlpack(a)
+    except (TypeError, ValueError, RuntimeError):
+        return np.from_dlpack(a)
 
 
-def _gap(xp, x, loss, psi: PAR, lam, box, objective: float):
+def _gap(xp, x, loss, psi: PAR, lam, lower, upper, objective: float):
     parts = getattr(loss, "dual_gap_parts", None)
     parts = parts(x) if parts is not None else None
     if parts is None:
         return None
     w, alpha, ATw = parts
     v = -ATw
-    lower, upper = box.bounds_like(x) if box is not None else (-math.inf, math.inf)
     L = xp.maximum(_full(xp, lower, x), _full(xp, psi.domain[0], x))
     U = xp.minimum(_full(xp, upper, x), _full(xp, psi.domain[1], x))
     lam_arr = _full(xp, lam, x) if isinstance(lam, float) else lam

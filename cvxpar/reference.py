@@ -539,5 +539,5 @@ def _certificate(x, loss, psi, lam, constraints, info) -> tuple[float, float | N
     except ImportError:
         info["certificate"] = "cvxpar.certificate is not available: residual is NaN and gap is None."
         return math.nan, None
-    cert = certificate(x, loss, psi, lam, constraints)
+    cert = certificate(loss, psi, lam, x, constraints)
     return float(cert.residual), cert.gap

@@ -64,7 +64,7 @@ def solve(
     chosen, why = pick(prob) if method == "auto" else (method, "")
     if prob.infeasible is not None:
         return infeasible_result(prob, chosen)
-    if (prob.simplex is not None or prob.linear is not None) and chosen != "admm":
+    if prob.feasible.has_rows and chosen != "admm":
         raise ValueError(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='admm' "
             "(or 'auto')."
@@ -82,7 +82,7 @@ def solve(
 
 def pick(prob) -> tuple[str, str]:
     """The method ``"auto"`` runs, and why."""
-    if prob.simplex is not None or prob.linear is not None:
+    if prob.feasible.has_rows:
         return "admm", "Simplex/Linear constraints are handled by ADMM"
     if _cd_applicable(prob) and prob.kpsi.n_breakpoints <= 1 and prob.d > prob.loss.n_samples:
         return "cd", ("wide least squares with a one-breakpoint psi (Lasso-like): working-set coordinate descent "

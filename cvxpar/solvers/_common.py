@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from cvxpar import result as R
-from cvxpar.certificate import Certificate, certificate
+from cvxpar.certificate import Certificate
 from cvxpar.losses import LinearModelLoss
 
 #: A convex problem certified to INACCURATE_FACTOR * tol (but not tol) is "optimal_inaccurate".
@@ -54,20 +54,25 @@ class Monitor:
 
 def check(prob, x, gap: bool = False) -> Certificate:
     """The shared stopping test: the certificate at x (no duality gap unless asked)."""
-    return certificate(x, prob.loss, prob.psi, prob.lam, prob.constraints, with_gap=gap)
+    return prob.certify(x, gap=gap)
 
 
 def status_of(prob, cert: Certificate, tol: float) -> tuple[str, str]:
     """The honest status for a final certificate: never "optimal" unless it certifies tol."""
-    if not math.isfinite(cert.objective) and cert.infeasibility == 0.0:
-        return R.DIVERGED, "the objective is not finite"
+    if not math.isfinite(cert.objective):
+        return R.DIVERGED, "the final point or its objective is not finite"
     if cert.certifies(tol):
         if prob.convex:
-            return R.OPTIMAL, f"certified: residual {cert.residual:.2e} <= tol * scale"
-        return R.STATIONARY, f"certified critical point (Clarke): residual {cert.residual:.2e} <= tol * scale"
+            return R.OPTIMAL, (f"certified: residual {cert.residual:.2e} <= tol * {cert.scale:.3g} and "
+                               f"infeasibility {cert.infeasibility:.2e} <= tol * {cert.x_scale:.3g}")
+        return R.STATIONARY, (f"certified critical point (Clarke): residual {cert.residual:.2e} <= tol * "
+                              f"{cert.scale:.3g}, infeasibility {cert.infeasibility:.2e} <= tol * {cert.x_scale:.3g}")
     if prob.convex and cert.certifies(INACCURATE_FACTOR * tol):
-        return R.OPTIMAL_INACCURATE, f"residual {cert.residual:.2e} above tol * scale but within {INACCURATE_FACTOR:g}x"
-    return R.MAX_ITER, f"iteration limit reached with residual {cert.residual:.2e} > tol * scale = {tol * cert.scale:.2e}"
+        return R.OPTIMAL_INACCURATE, (f"residual {cert.residual:.2e} / infeasibility {cert.infeasibility:.2e} above "
+                                      f"tol but within {INACCURATE_FACTOR:g}x")
+    return R.MAX_ITER, (f"iteration limit reached with residual {cert.residual:.2e} (tol * scale = "
+                        f"{tol * cert.scale:.2e}) and infeasibility {cert.infeasibility:.2e} (tol * x scale = "
+                        f"{tol * cert.x_scale:.2e})")
 
 
 @dataclass

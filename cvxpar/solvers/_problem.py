@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from cvxpar import _backend
-from cvxpar.certificate import as_lam, penalty
-from cvxpar.constraints import restrict, split
+from cvxpar.certificate import Certificate, as_lam, evaluate, penalty
+from cvxpar.constraints import FeasibleSet, restrict
 from cvxpar.losses import LinearModelLoss, Loss
 from cvxpar.par import PAR
 
@@ -21,9 +21,10 @@ class Problem:
     """minimize loss(x) + sum_i lam_i psi(x_i) subject to constraints, validated.
 
     Attributes: ``loss``, ``psi``, ``lam`` (float or array), ``constraints`` (as given),
-    ``box``/``simplex``/``linear``, ``xp``, ``d``, ``kpsi`` (psi restricted to a scalar box: the PAR
-    the prox and the active-set identification use), ``lb``/``ub`` (per-coordinate bounds or None),
-    ``infeasible`` (a reason, or None), ``x0``.
+    ``feasible`` (the merged :class:`~cvxpar.constraints.FeasibleSet`: bounds folded into the prox,
+    linear rows), ``box`` (the merged bounds as a Box, or None), ``xp``, ``d``, ``kpsi`` (psi
+    restricted to uniform bounds: the PAR the prox and the active-set identification use),
+    ``lb``/``ub`` (per-coordinate bounds or None), ``infeasible`` (a reason, or None), ``x0``.
     """
 
     def __init__(self, loss, psi, lam, constraints=None, x0=None) -> None:
@@ -54,47 +55,36 @@ class Problem:
         like = loss.op.like() if linear_model else np.zeros(1)
         self.zeros = self.xp.zeros((d,), dtype=like.dtype, device=_backend.device(like))
         self.lam = as_lam(lam, self.xp, self.zeros, d)
-        self.box, self.simplex, self.linear = split(constraints, d)
-        self.infeasible: str | None = None
+        self.feasible = FeasibleSet(constraints, d)
+        self.box = self.feasible.box()
+        self.infeasible: str | None = self.feasible.empty
         self.lb = self.ub = None
         self.kpsi = psi
-        if self.box is not None:
-            if self.box.scalar:
-                self.kpsi = restrict(psi, self.box.lower, self.box.upper)
-                if self.kpsi is None:
-                    self.infeasible = f"the box [{self.box.lower}, {self.box.upper}] misses the domain {psi.domain} of psi"
-                    self.kpsi = psi
-            else:
-                self.lb, self.ub = self.box.bounds_like(self.zeros)
-                dlo, dhi = psi.domain
-                if bool(self.xp.any(self.xp.maximum(self.lb, dlo) > self.xp.minimum(self.ub, dhi))):
-                    self.infeasible = f"some box interval misses the domain {psi.domain} of psi"
-        if self.simplex is not None and self.infeasible is None:
-            self._check_simplex()
+        uniform = self.feasible.scalar_bounds
+        if self.infeasible is None and uniform is not None:
+            self.kpsi = restrict(psi, *uniform)
+            if self.kpsi is None:
+                self.infeasible = f"the bounds [{uniform[0]:g}, {uniform[1]:g}] miss the domain {psi.domain} of psi"
+                self.kpsi = psi
+        elif self.infeasible is None:
+            self.lb, self.ub = self.box.bounds_like(self.zeros)
+            dlo, dhi = psi.domain
+            if bool(self.xp.any(self.xp.maximum(self.lb, dlo) > self.xp.minimum(self.ub, dhi))):
+                self.infeasible = f"the bounds of some coordinate miss the domain {psi.domain} of psi"
+        if self.infeasible is None and self.feasible.has_rows:
+            lo, hi = self.bounds_np()
+            if self.feasible.find_point(lo, hi) is None:
+                self.infeasible = ("no point satisfies the linear rows together with the bounds and the domain of psi "
+                                   "(a phase-1 linear program proved it)")
         self.x0 = None if x0 is None else _backend.asarray_like(self.xp, np.asarray(x0), self.zeros) if (
             _backend.is_numpy_namespace(_backend.array_namespace(x0))
         ) else x0
 
     # ------------------------------------------------------------------ feasibility
-    def _check_simplex(self) -> None:
-        lo, hi = self.bounds_np()
-        lo = np.maximum(lo, 0.0)
-        t = self.simplex.total
-        if np.any(lo > hi) or lo.sum() > t * (1 + 1e-12) + 1e-12 or hi.sum() < t * (1 - 1e-12) - 1e-12:
-            self.infeasible = (
-                f"the simplex sum(x) = {t}, x >= 0 misses the box / domain of psi "
-                f"(its bounds allow sums in [{lo.sum():g}, {hi.sum():g}])"
-            )
-
     def bounds_np(self):
         """Per-coordinate [lo, hi] of box and psi's domain, as NumPy arrays."""
-        dlo, dhi = self.kpsi.domain
-        lo = np.full(self.d, dlo)
-        hi = np.full(self.d, dhi)
-        if self.lb is not None:  # the Box keeps its bounds in NumPy, whatever the data's device
-            lo = np.maximum(lo, np.broadcast_to(np.asarray(self.box.lower, dtype=np.float64), (self.d,)))
-            hi = np.minimum(hi, np.broadcast_to(np.asarray(self.box.upper, dtype=np.float64), (self.d,)))
-        return lo, hi
+        dlo, dhi = self.psi.domain
+        return np.maximum(self.feasible.lower, dlo), np.minimum(self.feasible.upper, dhi)
 
     # ------------------------------------------------------------------ prox and values
     @property
@@ -127,6 +117,11 @@ class Problem:
 
     def penalty(self, x) -> float:
         return penalty(x, self.psi, self.lam, self.xp)
+
+    def certify(self, x, grad=None, gap: bool = False) -> Certificate:
+        """The certificate at x (:func:`cvxpar.certificate.certificate`), reusing the validated data and,
+        when given, the gradient the method already holds."""
+        return evaluate(self.loss, self.psi, self.lam, x, self.feasible, grad=grad, with_gap=gap)
 
     def objective(self, x) -> float:
         return self.loss.value(x) + self.penalty(x)

@@ -118,24 +118,20 @@ def _stack(xp, A, G, rho: float):
 
 def _inequalities(prob):
     """The rows (G, h) of {A_ub x <= b_ub} in the data's namespace, or (None, None)."""
-    if prob.linear is None or prob.linear.A_ub is None:
+    S = prob.feasible
+    if S.A_ub is None:
         return None, None
-    G = _backend.asarray_like(prob.xp, prob.linear.A_ub, prob.zeros)  # Linear keeps dense float64 rows
-    h = _backend.asarray_like(prob.xp, prob.linear.b_ub, prob.zeros)
-    return G, h
+    return _backend.asarray_like(prob.xp, S.A_ub, prob.zeros), _backend.asarray_like(prob.xp, S.b_ub, prob.zeros)
 
 
 def _projector(prob):
-    """P_C for the Simplex (exact), the affine set {A_eq x = b_eq} (cached pseudo-inverse), or the identity."""
-    if prob.linear is not None and prob.linear.A_eq is not None:
-        xp = prob.xp
-        A_eq = prob.linear.A_eq
-        G = _backend.asarray_like(xp, A_eq, prob.zeros)
-        h = _backend.asarray_like(xp, prob.linear.b_eq, prob.zeros)
-        M = _backend.asarray_like(xp, np.linalg.pinv(A_eq @ A_eq.T), prob.zeros)
-        if prob.simplex is not None:
-            raise ValueError("method 'admm' takes a Simplex or a Linear constraint, not both.")
-        return lambda y: y - G.T @ (M @ (G @ y - h))
-    if prob.simplex is not None:
-        return prob.simplex.project
-    return lambda y: y
+    """P_C for the equality rows: the exact projection onto {A_eq x = b_eq} (cached pseudo-inverse of
+    A_eq A_eq^T), or the identity.  The bounds (a Simplex's x >= 0 included) are in the prox block."""
+    S = prob.feasible
+    if S.A_eq is None:
+        return lambda y: y
+    xp = prob.xp
+    G = _backend.asarray_like(xp, S.A_eq, prob.zeros)
+    h = _backend.asarray_like(xp, S.b_eq, prob.zeros)
+    M = _backend.asarray_like(xp, np.linalg.pinv(S.A_eq @ S.A_eq.T), prob.zeros)
+    return lambda y: y - G.T @ (M @ (G @ y - h))

@@ -107,7 +107,7 @@ def solve_aprox(
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a finite nonnegative number; got {tol!r}.")
     prob = Problem(loss, psi, lam, constraints, x0)
-    if prob.simplex is not None or prob.linear is not None:
+    if prob.feasible.has_rows:
         raise ValueError(
             "AProx folds only Box / NonNeg constraints into its map; use method 'admm' for Simplex or Linear."
         )

@@ -73,7 +73,7 @@ for ratio in RATIOS:
             for x0 in starts:
                 res = cvxpar.solve(loss, psi, lam, x0=x0)
                 solutions.setdefault((name, ratio, lam), res)
-                cert = cvxpar.certificate(res.x, loss, psi, lam)
+                cert = cvxpar.certificate(loss, psi, lam, res.x)
                 rate = cvxpar.quantization_rate(res.x, grid)
                 rows.append(
                     dict(

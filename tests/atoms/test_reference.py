@@ -104,7 +104,7 @@ def test_result_fields_and_certificate():
     A, b = _data(10, 20, seed=2)
     loss = losses.LeastSquares(A, b)
     res = cvxpar.reference(loss, RIDGE, 0.5, C.Box(-1, 1))
-    cert = cvxpar.certificate(res.x, loss, RIDGE, 0.5, C.Box(-1, 1))
+    cert = cvxpar.certificate(loss, RIDGE, 0.5, res.x, C.Box(-1, 1))
     assert res.objective == pytest.approx(cert.objective, rel=1e-12)
     assert res.residual == pytest.approx(cert.residual) and res.residual < 1e-6
     assert res.gap is not None and res.gap < 1e-6

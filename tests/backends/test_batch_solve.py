@@ -52,7 +52,7 @@ def _cvxpy_values(A, B, psi, lams, box=None):
 
 def _check_certified(res: BatchResult, A, B, psi, tol=1e-8, constraints=None):
     for j, col in enumerate(res):
-        cert = certificate(col.x, LeastSquares(A, B[:, j]), psi, res.lams[j], constraints)
+        cert = certificate(LeastSquares(A, B[:, j]), psi, res.lams[j], col.x, constraints)
         assert cert.certifies(10 * tol), (j, cert)
         assert col.objective == pytest.approx(cert.objective, rel=1e-12)
 

@@ -113,7 +113,7 @@ def test_nonconvex_par_is_never_reported_optimal_and_is_stationary():
     res = problem.solver_stats.extra_stats
     assert res.status == "stationary"
     assert problem.status == cp.USER_LIMIT
-    cert = certificate(x.value, cvxpar.losses.LeastSquares(A / np.sqrt(M), B / np.sqrt(M)), MCP, 0.05, constraints=None)
+    cert = certificate(cvxpar.losses.LeastSquares(A / np.sqrt(M), B / np.sqrt(M)), MCP, 0.05, x.value, constraints=None)
     assert cert.residual <= 1e-6
     assert problem.value == pytest.approx(cert.objective, rel=1e-9)
 

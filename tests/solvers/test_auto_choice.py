@@ -16,7 +16,7 @@ def test_auto_with_nonconvex_psi_and_per_coordinate_box_does_not_pick_cd():
     res = cvxpar.solve(cvxpar.losses.LeastSquares(A, b), psi, 0.5, constraints=box)
     assert res.method != "cd"
     assert res.status in ("stationary", "max_iter")
-    cert = cvxpar.certificate(res.x, cvxpar.losses.LeastSquares(A, b), psi, 0.5, constraints=box)
+    cert = cvxpar.certificate(cvxpar.losses.LeastSquares(A, b), psi, 0.5, res.x, constraints=box)
     assert np.all(res.x >= box.lower - 1e-12) and np.all(res.x <= box.upper + 1e-12)
     if res.status == "stationary":
         assert cert.residual <= 1e-8 * max(1.0, float(np.abs(A.T @ (A @ res.x - b)).max()))

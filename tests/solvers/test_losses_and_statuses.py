@@ -100,7 +100,7 @@ def test_certificate_against_independent_computation():
     loss = LeastSquares(A, b)
     x = np.array([0.5, 0.2, -1.0, 0.0, 1.5, 0.3, -0.5, 0.75, 2.0])
     lam = 0.4
-    cert = cvxpar.certificate(x, loss, RIDGE, lam)
+    cert = cvxpar.certificate(loss, RIDGE, lam, x)
     g = A.T @ (A @ x - b)
     # finite-difference gradient of the loss
     h = 1e-6
@@ -127,12 +127,12 @@ def test_certificate_normal_cone_of_box_and_simplex():
     loss = LeastSquares(A, b)
     box = Box(-0.5, 0.5)
     res = cvxpar.solve(loss, L1G, 0.1, constraints=box)
-    cert = cvxpar.certificate(res.x, loss, L1G, 0.1, box)
+    cert = cvxpar.certificate(loss, L1G, 0.1, res.x, box)
     assert cert.certifies(1e-8) and cert.infeasibility == 0.0
     outside = np.full(4, 0.9)
-    assert cvxpar.certificate(outside, loss, L1G, 0.1, box).infeasibility == pytest.approx(0.4)
+    assert cvxpar.certificate(loss, L1G, 0.1, outside, box).infeasibility == pytest.approx(0.4)
     x = np.array([1.0, 0.0, 0.0, 0.0])
-    c = cvxpar.certificate(x, loss, L1G, 0.1, Simplex(1.0))
+    c = cvxpar.certificate(loss, L1G, 0.1, x, Simplex(1.0))
     assert c.infeasibility == 0.0 and c.gap is None
 
 

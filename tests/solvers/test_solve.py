@@ -45,7 +45,7 @@ def test_least_squares_matches_clarabel(method, psi_name, con_name, shape):
     ref = reference_objective(A, b, psi, lam, cons)
     assert res.status == "optimal", res
     assert abs(res.objective - ref) <= 1e-7 * max(1.0, abs(ref)), (res.objective, ref)
-    cert = cvxpar.certificate(res.x, LeastSquares(A, b), psi, lam, cons)
+    cert = cvxpar.certificate(LeastSquares(A, b), psi, lam, res.x, cons)
     assert cert.certifies(1e-9)
     assert res.gap is not None and abs(res.gap) <= 1e-6 * max(1.0, abs(ref))
     assert res.method == method
@@ -71,7 +71,7 @@ def test_auto_picks_cd_for_the_wide_lasso_and_matches_sklearn():
     alpha = float(np.max(np.abs(A.T @ b))) / n / 20
     res = cvxpar.solve(LeastSquares(A, b), PSIS["l1"], n * alpha)
     assert res.method == "cd" and res.status == "optimal"
-    assert cvxpar.certificate(res.x, LeastSquares(A, b), PSIS["l1"], n * alpha).certifies(1e-8)
+    assert cvxpar.certificate(LeastSquares(A, b), PSIS["l1"], n * alpha, res.x).certifies(1e-8)
     est = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=1_000_000).fit(A, b)
     ref = 0.5 * float(np.sum((b - A @ est.coef_) ** 2)) + n * alpha * float(np.abs(est.coef_).sum())
     assert res.objective <= ref + 1e-9 * abs(ref)

@@ -192,7 +192,7 @@ def test_polish_acceptance_compares_residuals_only_within_objective_rounding():
     from cvxpar.solvers.polish import OBJECTIVE_NOISE, _better
 
     def cert(obj, res):
-        return Certificate(objective=obj, residual=res, gap=None, quantization_rate=0.9, stationarity=res,
+        return Certificate(objective=obj, residual=res, gap=None, quantization_rate=0.9,
                            infeasibility=0.0, scale=1.0)
 
     old = cert(230.0, 1e-6)

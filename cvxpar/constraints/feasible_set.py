@@ -1,0 +1,249 @@
+"""The merged view of a list of constraints that solvers, the certificate and the references consume.
+
+:class:`FeasibleSet` intersects the constraints' separable bounds (lower = max of the lowers, upper = min
+of the uppers) and stacks their linear rows, so a consumer asks one object, whatever the kinds:
+
+- ``lower``, ``upper`` (NumPy, length d) and ``scalar_bounds`` (the pair of floats when every coordinate
+  has the same bounds);
+- ``A_eq, b_eq, A_ub, b_ub`` (stacked, or None) and ``stacked()`` = (G, h, n_eq);
+- ``violation(x)``: the largest violation in x's units (:meth:`Constraint.violation`);
+- ``normal_cone_distance(x, c, lo, hi)``: min over the row multipliers of the largest distance
+  dist(c_i - (G_act^T y)_i, [lo_i, hi_i]) (the stationarity residual with the rows' normal cone);
+- ``active_rows(x)``, ``cvxpy(x)``, and ``find_point(...)`` (a phase-1 LP that proves emptiness).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cvxpar.constraints.base import Constraint, _to_numpy
+
+#: A row is active (in the normal cone) when x is within this distance of its hyperplane, relative to
+#: max(1, ||x||_inf) (the distance is in x's units, like the feasibility rule).
+ACTIVE_RTOL = 1e-9
+
+
+def as_list(constraints) -> list[Constraint]:
+    """Normalize ``constraints`` (None, one set, or a list) to a list, checking the types."""
+    if constraints is None:
+        return []
+    if isinstance(constraints, FeasibleSet):
+        return list(constraints.items)
+    items = list(constraints) if isinstance(constraints, (list, tuple)) else [constraints]
+    for c in items:
+        if not isinstance(c, Constraint):
+            raise TypeError(
+                "constraints must be Box, NonNeg, Simplex or Linear objects from cvxpar.constraints "
+                f"(or a list of them); got {type(c).__name__}."
+            )
+    return items
+
+
+def split(constraints, d: int):
+    """Transitional view for consumers not yet on :class:`FeasibleSet`: (box, simplex, linear), each None or one
+    object (boxes intersected; several Linear merged into one).  New code uses FeasibleSet."""
+    from cvxpar.constraints.box import Box
+    from cvxpar.constraints.linear import Linear
+    from cvxpar.constraints.simplex import Simplex
+
+    box = simplex = None
+    eq, ub = [], []
+    for c in as_list(constraints):
+        c.check_size(d)
+        if isinstance(c, Box):
+            box = c if box is None else Box(np.maximum(box.lower, c.lower), np.minimum(box.upper, c.upper))
+        elif isinstance(c, Simplex):
+            if simplex is not None and simplex.total != c.total:
+                raise ValueError("two Simplex constraints with different totals: the problem is infeasible.")
+            simplex = c
+        else:
+            A_eq, b_eq, A_ub, b_ub = c.rows(d)
+            eq += [] if A_eq is None else [(A_eq, b_eq)]
+            ub += [] if A_ub is None else [(A_ub, b_ub)]
+    linear = None
+    if eq or ub:
+        (A_eq, b_eq), (A_ub, b_ub) = _stack(eq), _stack(ub)
+        linear = Linear(A_eq, b_eq, A_ub, b_ub)
+    return box, simplex, linear
+
+
+class FeasibleSet:
+    """The intersection of a list of constraints on x in R^d (see the module docstring).
+
+    ``empty`` is None, or a sentence naming why the bounds alone leave no point (then the problem is
+    infeasible; rows are checked by :meth:`find_point`).
+    """
+
+    def __init__(self, constraints, d: int) -> None:
+        self.items = as_list(constraints)
+        self.d = d
+        lower, upper = np.full(d, -np.inf), np.full(d, np.inf)
+        eq, ub = [], []
+        self.empty: str | None = None
+        for c in self.items:
+            c.check_size(d)
+            lo, hi = c.bounds(d)
+            lower, upper = np.maximum(lower, lo), np.minimum(upper, hi)
+            A_eq, b_eq, A_ub, b_ub = c.rows(d)
+            if A_eq is not None:
+                eq.append((A_eq, b_eq))
+            if A_ub is not None:
+                ub.append((A_ub, b_ub))
+        bad = np.flatnonzero(lower > upper)
+        if bad.size:
+            i = int(bad[0])
+            names = ", ".join(repr(c) for c in self.items)
+            self.empty = (f"the bounds of the constraints ({names}) do not intersect: coordinate {i} would need "
+                          f"{lower[i]:g} <= x_{i} <= {upper[i]:g}")
+        self.lower, self.upper = lower, upper
+        self.A_eq, self.b_eq = _stack(eq)
+        self.A_ub, self.b_ub = _stack(ub)
+
+    # ------------------------------------------------------------------ the separable part
+    @property
+    def has_bounds(self) -> bool:
+        return bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
+
+    @property
+    def has_rows(self) -> bool:
+        return self.A_eq is not None or self.A_ub is not None
+
+    @property
+    def scalar_bounds(self) -> tuple[float, float] | None:
+        """(lo, hi) when every coordinate has the same bounds (or d = 0), else None."""
+        if self.d == 0:
+            return -math.inf, math.inf
+        lo, hi = self.lower[0], self.upper[0]
+        if np.all(self.lower == lo) and np.all(self.upper == hi):
+            return float(lo), float(hi)
+        return None
+
+    def box(self):
+        """The merged bounds as a :class:`~cvxpar.constraints.Box` (scalar bounds when uniform), or None."""
+        from cvxpar.constraints.box import Box
+
+        if not self.has_bounds or self.empty is not None:
+            return None
+        sb = self.scalar_bounds
+        return Box(*sb) if sb is not None else Box(self.lower, self.upper)
+
+    # ------------------------------------------------------------------ the rows
+    def stacked(self):
+        """(G, h, n_eq): the rows [A_eq; A_ub] and their right-hand sides, the first n_eq equalities."""
+        blocks = [(M, v) for M, v in ((self.A_eq, self.b_eq), (self.A_ub, self.b_ub)) if M is not None]
+        if not blocks:
+            return np.zeros((0, self.d)), np.zeros(0), 0
+        G = np.vstack([M for M, _ in blocks])
+        h = np.concatenate([v for _, v in blocks])
+        return G, h, 0 if self.A_eq is None else self.A_eq.shape[0]
+
+    def active_rows(self, x) -> np.ndarray:
+        """Mask over ``stacked()`` rows: every equality, and the inequalities within ACTIVE_RTOL of their
+        hyperplane (distance relative to max(1, ||x||_inf))."""
+        xn = np.asarray(_to_numpy(x), dtype=np.float64)
+        G, h, n_eq = self.stacked()
+        slack = h[n_eq:] - G[n_eq:] @ xn
+        norms = np.linalg.norm(G[n_eq:], axis=1)
+        scale = max(1.0, float(np.max(np.abs(xn), initial=0.0)))
+        return np.concatenate([np.ones(n_eq, bool), slack <= ACTIVE_RTOL * scale * np.maximum(norms, 1e-300)])
+
+    # ------------------------------------------------------------------ contract queries
+    def violation(self, x) -> float:
+        """The largest violation of any constraint, in x's units (0 when there are none)."""
+        xn = np.asarray(_to_numpy(x), dtype=np.float64)
+        if not np.isfinite(xn).all():
+            return math.inf
+        return max((c.violation(xn) for c in self.items), default=0.0)
+
+    def cvxpy(self, x) -> list:
+        """Every constraint as CVXPY constraints on x."""
+        return [con for c in self.items for con in c.cvxpy(x)]
+
+    def normal_cone_distance(self, x, c, lo, hi):
+        """(stat, per-coordinate distances) of  min_y max_i dist(c_i - (G_act^T y)_i, [lo_i, hi_i]).
+
+        y is free on equality rows and >= 0 on active inequality rows; [lo_i, hi_i] already holds
+        lam_i dpsi(x_i) + N_[l_i, u_i](x_i).  One row with equal coefficients (a simplex or budget row)
+        has a closed form: with P = max_i (lo_i - c_i) and Q = max_i (c_i - hi_i) the distance at
+        m = a y is max(P + m, Q - m, 0), minimized at m = (Q - P) / 2 (projected onto m's allowed
+        half-line for an inequality).  Otherwise a small LP (SciPy's HiGHS) in (y, s): minimize s
+        subject to |c_i - (G^T y)_i - clip| <= s.  NaN anywhere gives an infinite distance.
+        """
+        cn, lon, hin = (np.asarray(_to_numpy(a), dtype=np.float64) for a in (c, lo, hi))
+        if np.isnan(cn).any() or np.isnan(lon).any() or np.isnan(hin).any():
+            return math.inf, np.full(cn.shape, math.inf)
+        G, _, n_eq = self.stacked()
+        act = self.active_rows(x)
+        Ga = G[act]
+        k, n_act_eq = Ga.shape[0], min(n_eq, int(act[:n_eq].sum()))
+        if k == 0:
+            y = np.zeros(0)
+        elif k == 1 and np.all(Ga[0] == Ga[0, 0]) and Ga[0, 0] != 0:
+            y = np.array([_one_row_multiplier(cn, lon, hin, Ga[0, 0], equality=n_act_eq == 1)])
+        else:
+            y = _lp_multipliers(cn, lon, hin, Ga, n_act_eq)
+            if y is None:
+                return math.inf, np.full(cn.shape, math.inf)
+        shifted = cn - Ga.T @ y if k else cn
+        dist = np.maximum(np.maximum(lon - shifted, shifted - hin), 0.0)
+        return float(np.max(dist, initial=0.0)), dist
+
+    def find_point(self, lower=None, upper=None) -> np.ndarray | None:
+        """A point of the set (within [lower, upper] if given, e.g. psi's domain), or None if there is none.
+
+        A phase-1 LP (HiGHS): find x with max(l, lower) <= x <= min(u, upper), A_eq x = b_eq, A_ub x <= b_ub.
+        """
+        from scipy.optimize import linprog
+
+        lo = self.lower if lower is None else np.maximum(self.lower, lower)
+        hi = self.upper if upper is None else np.minimum(self.upper, upper)
+        if np.any(lo > hi):
+            return None
+        if not self.has_rows:
+            return np.clip(np.zeros(self.d), lo, hi)
+        res = linprog(np.zeros(self.d), A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
+                      bounds=np.column_stack([lo, hi]), method="highs")
+        if res.status == 2:
+            return None
+        return None if res.x is None else np.asarray(res.x)
+
+    def __repr__(self) -> str:
+        return f"FeasibleSet({self.items!r}, d={self.d})"
+
+
+def _stack(pairs):
+    if not pairs:
+        return None, None
+    return np.vstack([M for M, _ in pairs]), np.concatenate([v for _, v in pairs])
+
+
+def _one_row_multiplier(c, lo, hi, a: float, equality: bool) -> float:
+    P = float(np.max(lo - c, initial=-math.inf))
+    Q = float(np.max(c - hi, initial=-math.inf))
+    if not (math.isfinite(P) or math.isfinite(Q)):
+        return 0.0
+    if not math.isfinite(P):  # the distance Q - m decreases without bound in m: any large m works
+        m = Q
+    elif not math.isfinite(Q):
+        m = -P
+    else:
+        m = 0.5 * (Q - P)
+    y = m / a
+    return y if equality else max(y, 0.0)
+
+
+def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int):
+    from scipy.optimize import linprog
+
+    k = Ga.shape[0]
+    fin_lo, fin_hi = np.isfinite(lo), np.isfinite(hi)
+    rows = [np.hstack([Ga.T[fin_lo], -np.ones((int(fin_lo.sum()), 1))]),
+            np.hstack([-Ga.T[fin_hi], -np.ones((int(fin_hi.sum()), 1))])]
+    rhs = [c[fin_lo] - lo[fin_lo], hi[fin_hi] - c[fin_hi]]
+    bounds = [(None, None)] * n_act_eq + [(0, None)] * (k - n_act_eq) + [(0, None)]
+    cost = np.zeros(k + 1)
+    cost[-1] = 1.0
+    res = linprog(cost, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs), bounds=bounds, method="highs")
+    return np.asarray(res.x[:k]) if res.status == 0 else None

@@ -1,0 +1,99 @@
+"""The certificate: feasibility in x's units, NaN never certifies, the argument order, the readable summary."""
+
+import numpy as np
+import pytest
+
+import cvxpar
+from cvxpar import grids, pars
+from cvxpar.constraints import Box, Linear, NonNeg, Simplex
+from cvxpar.losses import LeastSquares
+
+L1 = pars.l1(grids.uniform(1.0, 1))
+RIDGE = pars.ridge(grids.uniform(0.05, 21, center=0.5))
+
+
+def _big_gradient_problem(scale=1e6):
+    rng = np.random.default_rng(0)
+    A = scale * rng.standard_normal((20, 10))
+    return LeastSquares(A, A @ rng.uniform(-0.3, 0.3, 10) + 0.3 * scale * rng.standard_normal(20))
+
+
+@pytest.mark.parametrize("violation", [5e-4, 2e-7])
+def test_feasibility_is_measured_in_x_units_not_scaled_by_the_gradient(violation):
+    # a point violating x >= 0 by `violation` must not certify at tol 1e-8, however large the gradient
+    loss = _big_gradient_problem()
+    x = np.zeros(10)
+    x[3] = -violation
+    cert = cvxpar.certificate(loss, L1, 1.0, x, NonNeg())
+    assert cert.scale > 1e6  # the gradient is huge ...
+    assert cert.infeasibility == pytest.approx(violation)
+    assert not cert.certifies(1e-8)  # ... but feasibility is judged on its own: violation / max(1, |x|) > 1e-8
+
+
+def test_row_violation_is_the_distance_to_the_hyperplane():
+    x = np.array([0.5, 0.5, 0.5, 0.5])
+    budget = Linear(A_ub=2.0 * np.ones((1, 4)), b_ub=[2.0])  # 2 sum(x) <= 2: violated by 2; ||a|| = 4
+    cert = cvxpar.certificate(LeastSquares(np.eye(4), np.zeros(4)), L1, 0.0, x, budget)
+    assert cert.infeasibility == pytest.approx(0.5)
+    dist = abs(np.sum(x) - 1.0) / 2.0  # Euclidean distance from x to {sum x = 1}
+    assert cert.infeasibility == pytest.approx(dist)
+
+
+@pytest.mark.parametrize("constraints", [None, Box(-1, 1), Simplex(1.0),
+                                         Linear(A_eq=np.ones((1, 5)), b_eq=[1.0]),
+                                         Linear(A_ub=np.ones((2, 5)), b_ub=[1.0, 2.0])])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_x_never_certifies(constraints, bad):
+    loss = LeastSquares(np.eye(5), np.ones(5))
+    x = np.full(5, bad)
+    cert = cvxpar.certificate(loss, RIDGE, 0.1, x, constraints)
+    assert not cert.certifies(1e300)
+    x = np.zeros(5)
+    x[2] = bad
+    assert not cvxpar.certificate(loss, RIDGE, 0.1, x, constraints).certifies(1e300)
+
+
+def test_argument_order_matches_solve_and_keywords_work():
+    rng = np.random.default_rng(1)
+    A, b = rng.standard_normal((8, 5)), rng.standard_normal(8)
+    loss = LeastSquares(A, b)
+    res = cvxpar.solve(loss, RIDGE, 0.5, tol=1e-10)
+    c1 = cvxpar.certificate(loss, RIDGE, 0.5, res.x)
+    c2 = cvxpar.certificate(x=res.x, loss=loss, psi=RIDGE, lam=0.5)
+    assert c1.objective == c2.objective and c1.certifies(1e-10)
+    with pytest.raises(TypeError, match=r"\(loss, psi, lam, x, constraints\)"):
+        cvxpar.certificate(res.x, loss, RIDGE, 0.5)
+
+
+def test_per_coordinate_residuals_and_summary():
+    # 1-D Lasso pieces by hand: min 1/2 (x - b)^2 + lam |x|, at x = 0 the residual is (|b| - lam)_+
+    b = np.array([0.3, 2.0, -0.1])
+    loss = LeastSquares(np.eye(3), b)
+    cert = cvxpar.certificate(loss, L1, 0.5, np.zeros(3))
+    np.testing.assert_allclose(cert.coordinate_residuals, [0.0, 1.5, 0.0])
+    assert cert.residual == pytest.approx(1.5) and cert.worst_coordinate == 1
+    text = str(cert)
+    assert "worst coordinate i=1" in text and "duality gap" in text and "infeasibility" in text
+
+
+def test_simplex_normal_cone_closed_form_matches_the_lp():
+    # the one-row closed form and the LP (the same row written twice forces the LP) agree
+    rng = np.random.default_rng(3)
+    A, b = rng.standard_normal((12, 6)), rng.standard_normal(12)
+    loss = LeastSquares(A, b)
+    x = np.array([0.5, 0.0, 0.25, 0.0, 0.25, 0.0])
+    closed = cvxpar.certificate(loss, RIDGE, 0.3, x, Simplex(1.0))
+    lp = cvxpar.certificate(loss, RIDGE, 0.3, x, [NonNeg(), Linear(A_eq=np.ones((2, 6)), b_eq=[1.0, 1.0])])
+    assert closed.residual == pytest.approx(lp.residual, rel=1e-9, abs=1e-12)
+
+
+def test_gap_bounds_the_suboptimality():
+    rng = np.random.default_rng(4)
+    A, b = rng.standard_normal((15, 8)), rng.standard_normal(15)
+    loss = LeastSquares(A, b)
+    best = cvxpar.solve(loss, RIDGE, 0.7, constraints=Box(-1, 1), tol=1e-12)
+    x = best.x + 0.01 * rng.standard_normal(8)
+    x = np.clip(x, -1, 1)
+    cert = cvxpar.certificate(loss, RIDGE, 0.7, x, Box(-1, 1))
+    assert cert.gap is not None
+    assert cert.objective - best.objective <= cert.gap + 1e-12
