@@ -66,6 +66,14 @@ class Certificate:
             return None
         return int(np.nanargmax(r))
 
+    @property
+    def relative_error(self) -> float:
+        """max(residual / scale, infeasibility / x_scale): the smallest tol this point certifies to."""
+        values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
+        if not all(math.isfinite(v) for v in values):
+            return math.inf
+        return max(self.residual / self.scale, self.infeasibility / self.x_scale)
+
     def certifies(self, tol: float) -> bool:
         """True when ``residual <= tol * scale`` and ``infeasibility <= tol * x_scale``, all finite."""
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)

@@ -83,6 +83,8 @@ class Outcome:
     iterations: int
     diverged: bool = False
     info: dict = field(default_factory=dict)
+    #: Why the method stopped before the certificate held and before max_iter (None otherwise).
+    stopped: str | None = None
 
 
 def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.SolveResult:
@@ -91,6 +93,8 @@ def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.S
     status, message = status_of(prob, cert, tol)
     if out.diverged and status not in (R.OPTIMAL, R.STATIONARY):
         status, message = R.DIVERGED, "the iterates diverged (non-finite values)"
+    elif out.stopped is not None and status == R.MAX_ITER:
+        message = f"stopped before the certificate held: {out.stopped}; {message.split(' with ', 1)[-1]}"
     res = R.SolveResult(
         x=out.x,
         status=status,

@@ -21,12 +21,16 @@ from __future__ import annotations
 import math
 
 from cvxpar.solvers._common import Evaluator, Monitor, Outcome, check
-from cvxpar.solvers.polish import newton_polish
+from cvxpar.solvers.polish import PolishSchedule, newton_polish
 
 #: Slack in the sufficient-decrease test, relative to |f(y)| (rounding, not a real violation).
 DECREASE_RTOL = 1e-12
-#: Backtracking below this step means the gradient is not Lipschitz here: report divergence.
+#: Backtracking below this step: no step makes progress (the gradient is not Lipschitz here, or
+#: the objective's rounding hides every decrease); the method stops and the certificate decides.
 MIN_STEP = 1e-30
+#: Objective changes below this (relative) are within the rounding of f: the step is then judged by
+#: the gradient-difference form of the descent test instead of by function values.
+ROUNDING_RTOL = 1e-12
 
 
 def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, monitor: Monitor,
@@ -43,8 +47,7 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
     g_y = ev.grad(y, zy)
     theta = 1.0
     monotone = not prob.convex
-    last_fixed = None
-    next_polish, wait = 0, check_every
+    schedule = PolishSchedule(prob, check_every)
     polishes = restarts = backtracks = 0
     it = 0
     for it in range(1, max_iter + 1):
@@ -56,8 +59,14 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
             bound = f_y + float(xp.sum(g_y * dx)) + float(xp.sum(dx * dx)) / (2.0 * t)
             if f_n <= bound + DECREASE_RTOL * abs(f_y):
                 break
-            if t < MIN_STEP or not math.isfinite(f_y):
+            if _descent_by_gradient(xp, ev, xn, zn, g_y, dx, f_n, f_y, t):
+                break
+            if not math.isfinite(f_y):
                 return Outcome(x, it, diverged=True, info=_info(L, t, restarts, backtracks, polishes))
+            if t < MIN_STEP:
+                return Outcome(x, it, info=_info(L, t, restarts, backtracks, polishes),
+                               stopped=f"the backtracking step fell below {MIN_STEP:g} after {it} iterations: "
+                                       "no step decreases the objective measurably")
             t *= 0.5
             backtracks += 1
         if monotone:
@@ -91,14 +100,7 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
         monitor.row(it, cert)
         if cert.certifies(tol):
             break
-        if not polish:
-            continue
-        fixed = prob.fixed(x)
-        settled = last_fixed is not None and int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) <= max(
-            1, prob.d // 1000
-        )
-        last_fixed = fixed
-        if not settled or it < next_polish:
+        if not polish or not schedule.due(it, x):
             continue
         px, pcert, _ = newton_polish(prob, x, t * polish_scale, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
         polishes += 1
@@ -106,11 +108,9 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
         if pcert.certifies(tol):
             x = px
             break
-        if pcert.objective >= cert.objective:  # no progress: back off (the wait doubles each time)
-            wait = 2 * wait
-            next_polish = it + wait
-        else:  # jump to the better point, reset momentum
-            wait = check_every
+        improved = pcert.objective < cert.objective
+        schedule.record(it, improved)
+        if improved:  # jump to the better point, reset momentum
             x = px
             z = ev.z(x)
             f_x = ev.value(x, z)
@@ -118,6 +118,17 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
             y, zy, f_y, theta = x, z, f_x, 1.0
             g_y = ev.grad(y, zy)
     return Outcome(x, it, info=_info(L, t, restarts, backtracks, polishes))
+
+
+def _descent_by_gradient(xp, ev, xn, zn, g_y, dx, f_n: float, f_y: float, t: float) -> bool:
+    """The descent test in gradient form, used when f(x+) - f(y) is below f's rounding:
+    <grad f(x+) - grad f(y), x+ - y> <= ||x+ - y||^2 / (2t)  (the local Lipschitz estimate of
+    Becker, Candes and Grant 2011, TFOCS section 5.5), which stays accurate where function
+    values have lost their digits."""
+    if not (math.isfinite(f_n) and abs(f_n - f_y) <= ROUNDING_RTOL * max(abs(f_y), abs(f_n), 1e-300)):
+        return False
+    g_n = ev.grad(xn, zn)
+    return float(xp.sum((g_n - g_y) * dx)) <= float(xp.sum(dx * dx)) / (2.0 * t)
 
 
 def _info(L, t, restarts, backtracks, polishes) -> dict:

@@ -27,11 +27,50 @@ from cvxpar import _backend
 #: has at most n free coordinates, Ma & Xiao 2025 Thm 1; a larger free set is a wrong split).
 MAX_FREE = 4000
 
+#: An inequality row joins the polish's working set when x is within this distance of its hyperplane,
+#: relative to max(1, ||x||_inf) (ADMM's iterates satisfy the rows only to about its tolerance).
+ROW_WORKING_RTOL = 1e-6
+
 #: Objective values closer than this (relative) are equal to within rounding: sums of d terms of
 #: size ~|objective| carry errors of a few hundred ulps.  Near a solution the objective decrease
 #: of a correct step (a coordinate moved to its kink along a direction where the loss is flat)
 #: is below it, and the polish then compares stationarity residuals instead.
 OBJECTIVE_NOISE = 1e-13
+
+
+class PolishSchedule:
+    """When an iterative method tries the polish: the one rule every method shares.
+
+    The polish is exact once the split into fixed and free coordinates is right, so it is tried when
+    the set of fixed coordinates has settled (at most SETTLED_FRACTION of d, and at least one, changed
+    between two consecutive checks), and after a polish that brought no progress the wait before the
+    next one doubles (a polish on a wrong split is a wasted linear solve).
+    """
+
+    #: The fraction of coordinates allowed to change their fixed/free status between checks.
+    SETTLED_FRACTION = 1e-3
+
+    def __init__(self, prob, period: int) -> None:
+        self.prob = prob
+        self.period = max(1, int(period))
+        self.wait = self.period
+        self.next = 0
+        self.last_fixed = None
+
+    def due(self, it: int, x) -> bool:
+        """True when the fixed set at x has settled since the previous call and the back-off has passed."""
+        xp = self.prob.xp
+        fixed = self.prob.fixed(x)
+        changed = None if self.last_fixed is None else int(xp.sum(xp.astype(fixed != self.last_fixed, xp.int32)))
+        self.last_fixed = fixed
+        if changed is None or changed > max(1, int(self.SETTLED_FRACTION * self.prob.d)):
+            return False
+        return it >= self.next
+
+    def record(self, it: int, improved: bool) -> None:
+        """After a polish: back off (double the wait) when it did not improve, else reset the wait."""
+        self.wait = self.period if improved else 2 * self.wait
+        self.next = it + self.wait
 
 
 def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=None):
@@ -50,6 +89,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
     """
     xp = prob.xp
     loss = prob.loss
+    rows = prob.feasible.has_rows
     best_x, best_cert = x, check(x)
     if best_cert.certifies(tol):
         return best_x, best_cert, 0
@@ -82,25 +122,35 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
                 L * min(1.0, 1e-2 * residual / max(1.0, residual)) * 10.0**j for j in range(4)
             ]
             lo_f, hi_f, base_f = xp.take(lo, free_idx), xp.take(hi, free_idx), xp.take(base, free_idx)
-            trials = _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx)
+            if rows:
+                trials = _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur)
+            else:
+                trials = _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx)
         moved = False
         for cand in trials:
             cert = check(cand)
             if cert.certifies(tol):
                 return cand, cert, k + 1
-            if _better(cert, cur_cert):
+            if _better(cert, cur_cert, tol):
                 cur, cur_cert, moved = cand, cert, True
                 break
         if not moved:
             break
-        if _better(cur_cert, best_cert):
+        if _better(cur_cert, best_cert, tol):
             best_x, best_cert = cur, cur_cert
     return best_x, best_cert, steps
 
 
-def _better(new, old) -> bool:
-    """new is a lower objective, or (near the solution, where objective differences fall below its
-    rounding) an objective equal to within OBJECTIVE_NOISE relative and a smaller residual."""
+def _better(new, old, tol: float = float("inf")) -> bool:
+    """new is feasible to tol where old is not (or less infeasible, when neither is), else a lower
+    objective, or (near the solution, where objective differences fall below its rounding) an
+    objective equal to within OBJECTIVE_NOISE relative and a smaller residual."""
+    new_ok = new.infeasibility <= tol * new.x_scale
+    old_ok = old.infeasibility <= tol * old.x_scale
+    if new_ok != old_ok:
+        return new_ok
+    if not new_ok:
+        return new.infeasibility < old.infeasibility
     if new.objective < old.objective:
         return True
     noise = OBJECTIVE_NOISE * max(1.0, abs(old.objective))
@@ -127,6 +177,46 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
         if step is None:
             continue
         yield _scatter(xp, base, free_idx, xp.clip(base_f + step, lo_f, hi_f))
+
+
+def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
+    """Candidates for the free block under the linear rows in the working set (every equality, and the
+    inequalities within ROW_WORKING_RTOL of their hyperplane at ``cur``): the equality-constrained Newton
+    step from the KKT system
+
+        [H_FF + mu I   G_F^T] [d_F]   [-(grad_F + lam_F s_F)]
+        [G_F           0    ] [ y ] = [ h_W - G_W x_base     ],
+
+    which moves the free coordinates within the pieces while the working rows hold exactly
+    (Nocedal and Wright 2006, section 16.1).  Solved densely (least squares where singular).
+    """
+    xp = prob.xp
+    G, h, n_eq = prob.feasible.stacked()
+    base_np = _to_host(base)
+    cur_np = _to_host(cur)
+    scale = max(1.0, float(np.max(np.abs(cur_np), initial=0.0)))
+    slack = (h - G @ cur_np) / np.maximum(np.linalg.norm(G, axis=1), 1e-300)
+    working = np.concatenate([np.ones(n_eq, bool), slack[n_eq:] <= ROW_WORKING_RTOL * scale])
+    free = _to_host(free_idx).astype(np.int64)
+    G_F = G[working][:, free]
+    r = h[working] - G[working] @ base_np
+    Hf = _to_host(H if B is None else B.T @ B)
+    g = _to_host(rhs)
+    k, m = Hf.shape[0], G_F.shape[0]
+    for mu in mus:
+        K = np.block([[Hf + mu * np.eye(k), G_F.T], [G_F, np.zeros((m, m))]])
+        try:
+            sol = np.linalg.lstsq(K, np.concatenate([g, r]), rcond=None)[0]
+        except np.linalg.LinAlgError:
+            continue
+        if not np.isfinite(sol).all():
+            continue
+        step = _backend.asarray_like(xp, sol[:k], base)
+        yield _scatter(xp, base, free_idx, xp.clip(base_f + step, lo_f, hi_f))
+
+
+def _to_host(a) -> np.ndarray:
+    return a if isinstance(a, np.ndarray) else np.asarray(a.get() if hasattr(a, "get") else a)
 
 
 def _eye(xp, M):
