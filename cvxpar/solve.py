@@ -24,6 +24,7 @@ import importlib
 import math
 
 from cvxpar import result as R
+from cvxpar.solvers import starts
 from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
 
@@ -42,6 +43,7 @@ def solve(
     max_iter: int | None = None,
     polish: bool = True,
     verbose: bool = False,
+    n_starts: int | None = None,
     **options,
 ) -> R.SolveResult:
     """Solve the PAR-regularized problem; see the module docstring.
@@ -75,9 +77,22 @@ def solve(
         raise ValueError("method 'cd' needs a LeastSquares loss with a dense NumPy or scipy.sparse A; use 'fista'.")
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
     module = importlib.import_module(f"cvxpar.solvers.{chosen}")
-    out = module.run(prob, tol=tol, max_iter=int(max_iter or DEFAULT_MAX_ITER[chosen]), polish=polish,
-                     monitor=monitor, **options)
-    return finish(prob, out, tol, chosen, monitor)
+
+    def run(p):
+        out = module.run(p, tol=tol, max_iter=int(max_iter or DEFAULT_MAX_ITER[chosen]), polish=polish,
+                         monitor=monitor, **options)
+        return finish(p, out, tol, chosen, monitor)
+
+    if n_starts is not None and (isinstance(n_starts, bool) or int(n_starts) != n_starts or n_starts < 1):
+        raise ValueError(f"n_starts must be a positive integer or None; got {n_starts!r}.")
+    if prob.convex or (x0 is not None and n_starts is None):
+        return run(prob)
+    count = int(n_starts or starts.DEFAULT_STARTS)
+    envelope = starts.convex_envelope(prob.kpsi if prob.lb is None else psi)
+    env_x = None
+    if envelope is not None and count > 1:
+        env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
+    return starts.best_of_starts(prob, run, starts.start_points(prob, count, env_x))
 
 
 def pick(prob) -> tuple[str, str]:

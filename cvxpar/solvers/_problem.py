@@ -6,6 +6,7 @@ feasible set), so no method ever starts on bad data.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -79,6 +80,12 @@ class Problem:
         self.x0 = None if x0 is None else _backend.asarray_like(self.xp, np.asarray(x0), self.zeros) if (
             _backend.is_numpy_namespace(_backend.array_namespace(x0))
         ) else x0
+
+    def started_at(self, x0) -> Problem:
+        """The same validated problem with another starting point (None: zero)."""
+        other = copy.copy(self)
+        other.x0 = x0
+        return other
 
     # ------------------------------------------------------------------ feasibility
     def bounds_np(self):
