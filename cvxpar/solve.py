@@ -92,7 +92,8 @@ def solve(
     env_x = None
     if envelope is not None and count > 1:
         env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
-    return starts.best_of_starts(prob, run, starts.start_points(prob, count, env_x))
+    points = starts.start_points(prob, count, env_x)
+    return starts.best_of_starts(prob, run, points, sweep=True)
 
 
 def pick(prob) -> tuple[str, str]:
