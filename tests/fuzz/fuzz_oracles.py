@@ -1,0 +1,407 @@
+"""Independent oracles of the fuzzing suite: what an honest result must satisfy.
+
+Nothing here uses cvxpar's own evaluation, prox, CVXPY atom or reference: the objective is
+recomputed from the raw data (psi through ``np.interp`` on its breakpoints and values, see
+``tests/par_strategies.py``), feasibility is checked row by row in x's own units, a convex psi
+gets a hand-written CVXPY + Clarabel model (the epigraph of the max of psi's affine pieces), and a
+nonconvex psi at small sizes gets brute-force enumeration of the pieces each coordinate lies in
+(on each combination the problem is convex, solved by Clarabel).  The one library call is
+``cvxpar.certificate`` (by keyword), recomputed on the returned x: a status must agree with it.
+
+A failed check raises :class:`Finding` with a class name (``Finding.cls``); :data:`OPEN` lists the
+classes of issue 13 that are still open on main, which the property tests record (as a hypothesis
+``event``) instead of failing on; each has a strict-xfail reproducer in ``test_known_classes.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import re
+import traceback
+
+import cvxpy as cp
+import numpy as np
+from par_strategies import reference_psi
+
+import cvxpar
+
+#: Failure classes of issue 13 not yet fixed on main: the property tests tolerate these (a strict
+#: xfail reproducer in test_known_classes.py fails loudly once one is fixed; then delete its entry).
+OPEN = {
+    "prox-overflow": "issue 13 (7): nonconvex prox overflows for t * slope above ~1e154",
+    "prox-overflow-large-v": "fuzz: nonconvex prox returns an inner breakpoint for |v| above ~1.4e154 (v^2 overflows)",
+}
+
+#: optimal_inaccurate is certified to this multiple of tol (cvxpar.solve's documented rule)
+INACCURATE_FACTOR = 1e3
+#: relative agreement of a reported objective with our own evaluation of it
+OBJECTIVE_RTOL = 1e-9
+#: relative slack of the comparison with Clarabel's optimum (its own accuracy), on top of the
+#: bound F(x) - F* <= residual * ||x - x*||_1 that certifying a convex problem implies
+CLARABEL_RTOL = 1e-7
+#: brute force only when the number of piece combinations is at most this
+BRUTE_FORCE_COMBOS = 64
+
+CVXPAR_DIR = os.path.dirname(cvxpar.__file__)
+#: messages of Python's own TypeErrors (a bad call, a bad operand): never a deliberate cvxpar message
+PYTHON_INTERNAL = (r"unexpected keyword argument|positional argument|object is not iterable|not supported between|"
+                   r"unsupported operand|has no attribute|could not convert|object is not subscriptable")
+
+
+class Finding(AssertionError):
+    """A broken promise: ``cls`` names the failure class, the message says what and where."""
+
+    def __init__(self, cls: str, message: str) -> None:
+        super().__init__(f"[{cls}] {message}")
+        self.cls = cls
+
+
+# ---------------------------------------------------------------------------- psi from raw data
+def psi_pieces(psi: cvxpar.PAR):
+    """(lo, hi, slope, intercept) of each piece of psi, left to right, from its breakpoints and
+    values and its outer slopes only (walls drop the outer piece)."""
+    q = np.asarray(psi.breakpoints, dtype=np.float64)
+    v = np.asarray(psi.values, dtype=np.float64)
+    left, right = float(psi.slopes[0]), float(psi.slopes[-1])
+    out = []
+    if np.isfinite(left):
+        out.append((-np.inf, q[0], left, v[0] - left * q[0]))
+    for k in range(q.size - 1):
+        s = (v[k + 1] - v[k]) / (q[k + 1] - q[k])
+        out.append((q[k], q[k + 1], s, v[k] - s * q[k]))
+    if np.isfinite(right):
+        out.append((q[-1], np.inf, right, v[-1] - right * q[-1]))
+    if not out:  # one breakpoint between two walls: the single point q_0
+        out.append((q[0], q[0], 0.0, v[0]))
+    return out
+
+
+def domain(psi: cvxpar.PAR) -> tuple[float, float]:
+    q = psi.breakpoints
+    return (float(q[0]) if psi.slopes[0] == -np.inf else -np.inf, float(q[-1]) if psi.slopes[-1] == np.inf else np.inf)
+
+
+def is_convex(psi: cvxpar.PAR) -> bool:
+    slopes = [p[2] for p in psi_pieces(psi)]
+    return bool(np.all(np.diff(slopes) >= 0))
+
+
+# ---------------------------------------------------------------------------- objective, feasibility
+def loss_value(case, x) -> float:
+    z = case.A @ x
+    t = case.target
+    if case.loss_kind in ("ls", "smooth"):
+        return 0.5 * float(np.sum((z - t) ** 2))
+    if case.loss_kind == "logistic":
+        return float(np.sum(np.logaddexp(0.0, -t * z)))
+    r = np.abs(z - t)
+    M = case.huber_M
+    return float(np.sum(np.where(r <= M, 0.5 * r * r, M * r - 0.5 * M * M)))
+
+
+def lam_vector(case) -> np.ndarray:
+    return np.broadcast_to(np.asarray(case.lam, dtype=np.float64), (case.d,))
+
+
+def penalty_terms(case, x) -> np.ndarray:
+    """lam_i psi(x_i) (0 where lam_i = 0 inside the domain, +inf outside it)."""
+    p = reference_psi(case.psi, x)
+    lam = lam_vector(case)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(np.isinf(p), p, np.where(lam > 0, lam * p, 0.0))
+
+
+def objective(case, x) -> float:
+    """loss(x) + sum_i lam_i psi(x_i) from the raw data (+inf outside the box or psi's domain)."""
+    if box_violation(case, x) > 0:
+        return math.inf
+    return loss_value(case, x) + float(np.sum(penalty_terms(case, x)))
+
+
+def bounds(case) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coordinate [lo, hi]: the Box (or NonNeg) intersected with psi's domain."""
+    lo, hi = domain(case.psi)
+    lo, hi = np.full(case.d, lo), np.full(case.d, hi)
+    c = case.cons_data
+    if case.cons_kind in ("box", "box_vec"):
+        lo = np.maximum(lo, np.broadcast_to(c["lower"], (case.d,)))
+        hi = np.minimum(hi, np.broadcast_to(c["upper"], (case.d,)))
+    elif case.cons_kind in ("nonneg", "simplex"):
+        lo = np.maximum(lo, 0.0)
+    return lo, hi
+
+
+def box_violation(case, x) -> float:
+    lo, hi = bounds(case)
+    return float(max(np.max(lo - x, initial=0.0), np.max(x - hi, initial=0.0)))
+
+
+def feasibility_ratio(case, x) -> tuple[float, str]:
+    """The largest violation of any bound or row divided by (1 + the size of its terms), and where.
+
+    Bounds: (lo - x_i) / (1 + |lo|); rows: |g^T x - h| / (1 + |h| + sum_j |g_j x_j|).  A point is
+    feasible to tol when the ratio is <= tol: x's own units, whatever the gradient's size.
+    """
+    worst, where = 0.0, "feasible"
+    lo, hi = bounds(case)
+    for name, viol, mag in (("lower bound", lo - x, np.abs(lo)), ("upper bound", x - hi, np.abs(hi))):
+        with np.errstate(invalid="ignore"):
+            r = np.where(np.isfinite(mag), viol / (1.0 + np.where(np.isfinite(mag), mag, 0.0)), -np.inf)
+        if r.size and np.max(r) > worst:
+            i = int(np.argmax(r))
+            worst, where = float(r[i]), f"{name} at x[{i}] = {x[i]!r} (bound {lo[i] if 'lower' in name else hi[i]!r})"
+    rows = []
+    c = case.cons_data
+    if case.cons_kind == "simplex":
+        rows.append(("sum(x) = total", np.ones((1, case.d)), np.array([c["total"]]), True))
+    elif case.cons_kind == "linear_eq":
+        rows.append(("A_eq x = b_eq", c["A_eq"], c["b_eq"], True))
+    elif case.cons_kind == "linear_ineq":
+        rows.append(("A_ub x <= b_ub", c["A_ub"], c["b_ub"], False))
+    for name, G, h, eq in rows:
+        res = G @ x - h
+        viol = np.abs(res) if eq else np.maximum(res, 0.0)
+        r = viol / (1.0 + np.abs(h) + np.abs(G) @ np.abs(x))
+        if r.size and np.max(r) > worst:
+            i = int(np.argmax(r))
+            worst, where = float(r[i]), f"row {i} of {name}: violation {viol[i]!r}"
+    return worst, where
+
+
+# ---------------------------------------------------------------------------- CVXPY references
+def _cvxpy_loss(case, x):
+    A, t = case.A, case.target
+    if case.loss_kind in ("ls", "smooth"):
+        return 0.5 * cp.sum_squares(A @ x - t)
+    if case.loss_kind == "logistic":
+        return cp.sum(cp.logistic(cp.multiply(-t, A @ x)))
+    return 0.5 * cp.sum(cp.huber(A @ x - t, case.huber_M))  # CVXPY's huber is twice ours
+
+
+def _cvxpy_constraints(case, x, lo, hi) -> list:
+    cons = []
+    fin_lo, fin_hi = np.isfinite(lo), np.isfinite(hi)
+    if fin_lo.any():
+        cons.append(x[np.flatnonzero(fin_lo)] >= lo[fin_lo])
+    if fin_hi.any():
+        cons.append(x[np.flatnonzero(fin_hi)] <= hi[fin_hi])
+    c = case.cons_data
+    if case.cons_kind == "simplex":
+        cons += [x >= 0, cp.sum(x) == c["total"]]
+    elif case.cons_kind == "linear_eq":
+        cons.append(c["A_eq"] @ x == c["b_eq"])
+    elif case.cons_kind == "linear_ineq":
+        cons.append(c["A_ub"] @ x <= c["b_ub"])
+    return cons
+
+
+def _objective_scale(case, x) -> float:
+    """A magnitude for relative comparisons: |loss| + sum |lam_i psi(x_i)| (0 if not finite)."""
+    if x is None or not np.all(np.isfinite(x)):
+        return 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        terms = np.abs(penalty_terms(case, np.clip(x, *bounds(case))))
+    val = abs(loss_value(case, x)) + float(np.sum(np.where(np.isfinite(terms), terms, 0.0)))
+    return val if math.isfinite(val) else 0.0
+
+
+def clarabel_optimum(case, scale: float):
+    """(F*, x*) of a convex case by Clarabel on the max-of-affine epigraph of psi; None if it fails."""
+    d = case.d
+    x, s = cp.Variable(d), cp.Variable(d)
+    pieces = psi_pieces(case.psi)
+    a = np.array([p[2] for p in pieces])
+    c = np.array([p[3] for p in pieces])
+    lo, hi = bounds(case)
+    cons = _cvxpy_constraints(case, x, lo, hi)
+    cons.append(cp.reshape(s, (d, 1), order="F") @ np.ones((1, a.size)) >= cp.reshape(x, (d, 1), order="F") @ a[None, :] + c[None, :])
+    w = 1.0 / max(scale, 1e-300)
+    prob = cp.Problem(cp.Minimize(w * (_cvxpy_loss(case, x) + lam_vector(case) @ s)), cons)
+    try:
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11, max_iter=300)
+    except cp.SolverError:
+        return None
+    if prob.status != cp.OPTIMAL or x.value is None:
+        return None
+    xr = np.clip(x.value, lo, hi)
+    return objective(case, xr), xr
+
+
+def brute_force_optimum(case, scale: float):
+    """(F*, x*) over every combination of psi's pieces per coordinate (each a convex problem), or
+    None when there are more than BRUTE_FORCE_COMBOS combinations or a subproblem fails."""
+    d = case.d
+    lo_b, hi_b = bounds(case)
+    per = []
+    for i in range(d):
+        mine = [p for p in psi_pieces(case.psi) if max(p[0], lo_b[i]) <= min(p[1], hi_b[i])]
+        if not mine:
+            return None
+        per.append(mine)
+    if math.prod(len(p) for p in per) > BRUTE_FORCE_COMBOS:
+        return None
+    x = cp.Variable(d)
+    lo_p, hi_p = cp.Parameter(d), cp.Parameter(d)
+    slope = cp.Parameter(d)
+    cons = _cvxpy_constraints(case, x, np.full(d, -np.inf), np.full(d, np.inf)) + [x >= lo_p, x <= hi_p]
+    lam = lam_vector(case)
+    w = 1.0 / max(scale, 1e-300)
+    prob = cp.Problem(cp.Minimize(w * (_cvxpy_loss(case, x) + cp.sum(cp.multiply(lam, cp.multiply(slope, x))))), cons)
+    best, best_x = math.inf, None
+    big = 1e6 * (1.0 + np.max(np.abs(case.psi.breakpoints)))  # a finite stand-in for an unbounded piece
+    for combo in itertools.product(*per):
+        lo = np.maximum([p[0] for p in combo], lo_b)
+        hi = np.minimum([p[1] for p in combo], hi_b)
+        lo_p.value = np.where(np.isfinite(lo), lo, -big)
+        hi_p.value = np.where(np.isfinite(hi), hi, big)
+        slope.value = np.array([p[2] for p in combo])
+        try:
+            prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11, max_iter=300)
+        except cp.SolverError:
+            return None
+        if prob.status == cp.INFEASIBLE:
+            continue
+        if prob.status != cp.OPTIMAL:
+            return None
+        xc = np.clip(x.value, lo, hi)
+        f = objective(case, xc)
+        if f < best:
+            best, best_x = f, xc
+    return (best, best_x) if best_x is not None else None
+
+
+def independently_infeasible(case) -> bool | None:
+    """True when box, domain, simplex and linear rows have no common point (HiGHS LP), None if unsure."""
+    from scipy.optimize import linprog
+
+    lo, hi = bounds(case)
+    if np.any(lo > hi):
+        return True
+    c = case.cons_data
+    A_eq = b_eq = A_ub = b_ub = None
+    if case.cons_kind == "simplex":
+        A_eq, b_eq = np.ones((1, case.d)), [c["total"]]
+    elif case.cons_kind == "linear_eq":
+        A_eq, b_eq = c["A_eq"], c["b_eq"]
+    elif case.cons_kind == "linear_ineq":
+        A_ub, b_ub = c["A_ub"], c["b_ub"]
+    res = linprog(np.zeros(case.d), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq,
+                  bounds=list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True)),
+                  method="highs")
+    return {0: False, 2: True}.get(res.status)
+
+
+class References:
+    """The independent optima of one case, computed on first use and shared by every method."""
+
+    def __init__(self, case) -> None:
+        self.case = case
+        self._done: dict[str, object] = {}
+
+    def get(self, name: str, scale: float):
+        if name not in self._done:
+            fn = {"clarabel": clarabel_optimum, "brute": brute_force_optimum}[name]
+            self._done[name] = fn(self.case, scale)
+        return self._done[name]
+
+
+# ---------------------------------------------------------------------------- the checks
+def raised_by_cvxpar(exc: BaseException) -> bool:
+    """True when the innermost frame that raised ``exc`` is cvxpar's own code (a deliberate message)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename.startswith(CVXPAR_DIR)
+
+
+def check_rejection(exc: BaseException, what: str) -> None:
+    """A ValueError/TypeError must be cvxpar's own, with a message; anything else is an internal error."""
+    if not isinstance(exc, (ValueError, TypeError)):
+        raise Finding("internal-error", f"{what} raised {type(exc).__name__}: {exc}") from exc
+    if not raised_by_cvxpar(exc) or not str(exc).strip() or re.search(PYTHON_INTERNAL, str(exc)):
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise Finding(
+            "unclear-error", f"{what} raised {type(exc).__name__} from {frame.filename}:{frame.lineno}: {exc}"
+        ) from exc
+
+
+def tolerated(finding: Finding, known=OPEN) -> bool:
+    return finding.cls in known
+
+
+STATUSES = ("optimal", "optimal_inaccurate", "stationary", "max_iter", "infeasible", "diverged")
+
+
+def check_result(case, res, tol: float, refs: References, loss, constraints) -> None:
+    """Every promise a SolveResult makes (module docstring); raises :class:`Finding`."""
+    status = res.status
+    if status not in STATUSES:
+        raise Finding("unknown-status", f"status {status!r}")
+    x = np.asarray(res.x, dtype=np.float64)
+    if x.shape != (case.d,):
+        raise Finding("bad-shape", f"x has shape {x.shape}, expected ({case.d},)")
+    convex = is_convex(case.psi)
+    if status == "infeasible":
+        if independently_infeasible(case) is False:
+            raise Finding("false-infeasible", "status 'infeasible' but an LP finds a feasible point")
+        return
+    finite = bool(np.all(np.isfinite(x)))
+    own = objective(case, x) if finite else math.nan
+    if status == "diverged":
+        if finite and math.isfinite(own):
+            raise Finding("diverged-but-solved", f"status 'diverged' with finite x and objective {own!r}")
+        return
+    if status == "max_iter":
+        return
+    # optimal, optimal_inaccurate, stationary: a certified claim
+    if not finite:
+        raise Finding("nonfinite-certified", f"status {status!r} with non-finite x = {x!r}")
+    if status == "stationary" and convex:
+        raise Finding("stationary-for-convex", "status 'stationary' for a convex psi (should be 'optimal')")
+    factor = 1.0 if status in ("optimal", "stationary") else INACCURATE_FACTOR
+    cert = cvxpar.certificate(loss=loss, psi=case.psi, lam=case.lam, x=res.x, constraints=constraints)
+    ratio, where = feasibility_ratio(case, x)
+    if ratio > factor * tol:
+        cls = "feasibility-scaled-by-gradient" if cert.certifies(factor * tol) else "infeasible-certified"
+        raise Finding(cls, f"status {status!r} but x is infeasible: {where} (relative {ratio:.2e} > {factor * tol:.1e})")
+    if not cert.certifies(factor * tol):
+        raise Finding(
+            "status-not-certified",
+            f"status {status!r} but the recomputed certificate has residual {cert.residual:.3e} > "
+            f"{factor * tol:.1e} * scale {cert.scale:.3e}",
+        )
+    scale = _objective_scale(case, x)
+    if not math.isfinite(own):
+        raise Finding("objective-not-finite", f"status {status!r} with objective {own!r} at a feasible x")
+    if abs(res.objective - own) > OBJECTIVE_RTOL * max(scale, abs(own)) + 1e-300:
+        raise Finding("objective-mismatch", f"res.objective = {res.objective!r}, recomputed {own!r}")
+    if not lam_in_reference_range(case):
+        return
+    if convex:
+        ref = refs.get("clarabel", scale)
+        if ref is not None:
+            f_ref, x_ref = ref
+            slack = CLARABEL_RTOL * max(scale, _objective_scale(case, x_ref), 1e-300) + (
+                cert.residual * float(np.sum(np.abs(x - x_ref)))
+            )
+            if own > f_ref + slack:
+                raise Finding(
+                    "optimal-not-optimal",
+                    f"status {status!r} at objective {own!r} but Clarabel finds {f_ref!r} (slack {slack:.2e})",
+                )
+        return
+    ref = refs.get("brute", scale)
+    if status == "optimal" and ref is None:
+        raise Finding("optimal-nonconvex-unverified", "status 'optimal' for a nonconvex psi (expected 'stationary')")
+    if ref is not None:
+        f_glob, x_glob = ref
+        slack = CLARABEL_RTOL * max(scale, _objective_scale(case, x_glob), 1e-300)
+        if own < f_glob - slack:
+            raise Finding("below-global-minimum", f"objective {own!r} below the brute-force minimum {f_glob!r}")
+        if status == "optimal" and own > f_glob + slack:
+            raise Finding("optimal-not-global", f"status 'optimal' at {own!r}, the global minimum is {f_glob!r}")
+
+
+def lam_in_reference_range(case) -> bool:
+    """Clarabel's answers are meaningful for lam up to 1e6 (lam = 1e300 makes the model numerically void)."""
+    return float(np.max(lam_vector(case), initial=0.0)) <= 1e6
