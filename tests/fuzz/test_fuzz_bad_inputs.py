@@ -184,13 +184,11 @@ TABLE = [
         open="issue 13: prox dtypes"),
     Row("prox-complex", lambda: CONVEX.prox(np.ones(3) * (1 + 1j), 0.3), CLEAR, r"(?i)complex", open="issue 13: prox dtypes"),
     # everything a user holds must pickle
-    Row("pickle-leastsquares", _roundtrip(_ls, "pickle"), WORKS, open="issue 13: losses cannot be pickled"),
-    Row("pickle-logistic", _roundtrip(lambda: Logistic(A, np.sign(B)), "pickle"), WORKS,
-        open="issue 13: losses cannot be pickled"),
-    Row("pickle-huber", _roundtrip(lambda: Huber(A, B, M=0.5), "pickle"), WORKS, open="issue 13: losses cannot be pickled"),
+    Row("pickle-leastsquares", _roundtrip(_ls, "pickle"), WORKS),
+    Row("pickle-logistic", _roundtrip(lambda: Logistic(A, np.sign(B)), "pickle"), WORKS),
+    Row("pickle-huber", _roundtrip(lambda: Huber(A, B, M=0.5), "pickle"), WORKS),
     Row("pickle-smooth", _roundtrip(lambda: Smooth(_quadratic, _quadratic_grad, 10.0, n_features=10), "pickle"), WORKS),
-    Row("deepcopy-logistic", _roundtrip(lambda: Logistic(A, np.sign(B)), "deepcopy"), WORKS,
-        open="issue 13: losses cannot be pickled"),
+    Row("deepcopy-logistic", _roundtrip(lambda: Logistic(A, np.sign(B)), "deepcopy"), WORKS),
     Row("workqueue-concurrent-prox", _workqueue_concurrent_prox, WORKS, open="issue 13: workqueue threading layer"),
     # options validated at the front door, per method
     Row("option-check_every-0", lambda: _solve(method="fista", check_every=0), ValueError, r"check_every", open=OPT_OPEN),
@@ -206,7 +204,7 @@ TABLE = [
         or_works=True, open=OPT_OPEN),
     # data and arguments
     Row("A-zero-rows", lambda: _solve(loss=LeastSquares(np.zeros((0, 3)), np.zeros(0))), ValueError,
-        r"(?i)rows|samples|empty", open="issue 13: A with 0 rows"),
+        r"(?i)rows|samples|empty"),
     Row("lam-list", _same_as_array_lam, CLEAR, r"lam", or_works=True, open="issue 13: a list for lam in solve"),
     Row("lambda_path-scalar", _path_scalar, CLEAR, r"lams", or_works=True, open="issue 13: lambda_path(..., 1.0)"),
     Row("tol-float32", _float32_tol, WORKS, open="issue 13: tol=np.float32(1e-6) rejected"),
