@@ -35,6 +35,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    from cvxpar.bench import _progress as progress
     from cvxpar.bench import available as bench_modules
     from cvxpar.bench import run_tables
     from cvxpar.bench._table import machine
@@ -50,8 +51,7 @@ def bench(args: argparse.Namespace) -> int:
         )
         return 2
     print(f"machine: {machine()}", flush=True)
-    for name in args.names or available:
-        print(f"running cvxpar.bench.{name} ({args.size}) ...", flush=True)
+    for name in progress.over(args.names or available, f"cvxpar bench ({args.size})"):
         for table in run_tables(name, args.size):
             print(table.markdown(), flush=True)
     return 0

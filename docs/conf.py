@@ -44,6 +44,8 @@ extensions = [
 NOTEBOOKS_OUT = DOCS / "notebooks"
 NOTEBOOKS_OUT.mkdir(exist_ok=True)
 for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    if ".executed" in nb.name:
+        continue
     target = NOTEBOOKS_OUT / nb.name
     if not target.exists() or target.read_bytes() != nb.read_bytes():
         shutil.copyfile(nb, target)

@@ -62,6 +62,11 @@ def test_committed_notebooks_have_no_outputs():
             assert cell.cell_type != "code" or (not cell.outputs and cell.execution_count is None), source.stem
 
 
+def _source_tree_snapshot() -> dict[str, tuple[int, int]]:
+    """(size, mtime) of every file under notebooks/: running a notebook in the tests must not change any."""
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in NOTEBOOKS.rglob("*") if p.is_file()}
+
+
 def _stdout(nb) -> str:
     return "".join(
         out.get("text", "")
@@ -78,6 +83,7 @@ def test_notebook_runs_and_states_its_verdicts(source, tmp_path, monkeypatch):
     monkeypatch.setenv("CVXPAR_FIGURES_DIR", str(tmp_path / "figures"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(BUILD.target(source), as_version=4)
+    before = _source_tree_snapshot()
     km = ThisPythonKernelManager()
     client = nbclient.NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOKS)}})
     client.execute()
@@ -87,3 +93,4 @@ def test_notebook_runs_and_states_its_verdicts(source, tmp_path, monkeypatch):
     failed_theorems = [ln for ln in lines if ln.startswith("DOES NOT HOLD") and "[theorem]" in ln]
     assert not failed_theorems, "\n".join(failed_theorems)
     assert any((tmp_path / "figures").glob("*.png")), f"{source.stem} saved no figure"
+    assert _source_tree_snapshot() == before, f"{source.stem} wrote into notebooks/ (figures must go to a temporary folder)"

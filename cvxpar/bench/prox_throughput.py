@@ -61,7 +61,12 @@ def run(size: str = "small") -> Table:
     for name, psi, tt, target in rows:
         t_prox, t_floor = _paired_times(lambda psi=psi, tt=tt: psi.prox(v, tt), lambda: np.clip(v, -1.0, 1.0), repeat)
         ratio = t_prox / t_floor
-        verdict = "-" if target is None else f"<= {target:g}x: {'met' if ratio <= target else 'MISSED'}"
+        if target is None:
+            verdict = "-"
+        elif size == "full":
+            verdict = f"<= {target:g}x: {'met' if ratio <= target else 'MISSED'}"
+        else:
+            verdict = f"<= {target:g}x at 1e7 (not graded here)"
         table.add(name, psi.curvature, t_prox, f"{n / t_prox:.3g}", t_floor, f"{ratio:.2f}x", verdict)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     table.notes += [
@@ -70,4 +75,9 @@ def run(size: str = "small") -> Table:
         "The floor is np.clip(v, -1, 1) into a new array: one read and one write of the same data.",
         "Per-element t rows read a second array of n float64 (t); their floor is still one np.clip pass.",
     ]
+    if size != "full":
+        table.notes.append(
+            f"size={size}: {n:.0e} elements, a quick check that the kernels run; the targets are stated for 1e7 "
+            "elements and graded at full size only (python benchmarks/run.py --size full prox_throughput)."
+        )
     return table

@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 import cvxpar
+from cvxpar.bench import _progress as progress
 from cvxpar.bench._table import Table
 from cvxpar.losses import LeastSquares
 
@@ -90,7 +91,7 @@ def _run(size: str) -> Table:
         A, b = loss.op.A, loss.target
         t_ref, f_ref, ref_status = clarabel(A, b, psi, lam)
         table.add(f"{n} x {d}", "CVXPY + Clarabel", t_ref, t_ref, ref_status, "-", 0.0, 1.0, 1.0)
-        print(table.rows[-1], flush=True)
+        progress.note(f"  {n} x {d}: CVXPY + Clarabel {t_ref:.3g} s ({ref_status})")
         target = f_ref + TARGET * abs(f_ref)
         for method in METHODS:
             if method != "ssnal" and d > FIRST_ORDER_MAX_D:
@@ -102,7 +103,7 @@ def _run(size: str) -> Table:
             rel = (objective(A, b, psi, lam, res.x) - f_ref) / abs(f_ref)
             table.add(f"{n} x {d}", f"cvxpar {method}", "not reached" if t_hit is None else t_hit, t, res.status,
                       res.residual, rel, "-" if t_hit is None else f"{t_ref / t_hit:.1f}x", f"{t_ref / t:.1f}x")
-            print(table.rows[-1], flush=True)
+            progress.note(f"  {n} x {d}: cvxpar {method} {t:.3g} s ({res.status})")
     table.notes += [
         "to 1e-8: wall time from the call to the first check with objective <= f_Clarabel + 1e-8 |f_Clarabel|; "
         "certified: wall time of the whole call (cold start, kernels compiled beforehand), ending with the "

@@ -113,6 +113,8 @@ for name, (clean, quant) in final.items():
     print(f"{name:>28} {clean:11.4f} {quant:23.4f}")
 
 # %%
+from matplotlib.lines import Line2D
+
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
 for ax, kind in zip(axes, ("additive", "multiplicative"), strict=True):
     for i, (name, run) in enumerate(runs.items()):
@@ -123,8 +125,13 @@ for ax, kind in zip(axes, ("additive", "multiplicative"), strict=True):
         ax.loglog(run.checkpoints, run.mean(), color=color, ls=":", lw=1)
     ax.set_title(f"{kind} data quantization, d = {d}, B = 1")
     ax.set_xlabel("N (SGD steps)")
-    ax.legend(fontsize=8)
-axes[0].set_ylabel("excess risk (solid: quantized features, dotted: clean)")
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], color="grey", label="solid: risk on quantized test features"),
+        Line2D([], [], color="grey", ls=":", lw=1, label="dotted: risk on clean test features"),
+    ]
+    ax.legend(handles=handles, fontsize=8)
+axes[0].set_ylabel("excess risk")
 fig.tight_layout()
 savefig(fig, "risk_vs_n_eps")
 
