@@ -3,21 +3,30 @@
 ``import cvxpar`` registers the method (:mod:`cvxpar._cvxpy_registration`), which calls
 :func:`solve_problem`.  The bridge reads the problem's expression tree (:mod:`.parse`), maps it
 to a loss, a PAR, its weights and a constraint set (:mod:`.assemble`), solves, and writes the
-result back the way CVXPY's own solvers do (``Solution`` + ``problem.unpack``).
+result back the way CVXPY's own solvers do (a ``Solution`` passed to ``problem.unpack``).
 
 What it takes: minimize, over ONE vector variable x,
 
-- smooth terms: ``sum_squares(A @ x - b)`` (any positive factor, e.g. ``/ (2 * n)``),
-  ``sum(square(...))``, ``quad_form(x, P)`` with P constant PSD, ``sum(logistic(-multiply(y, A @ x)))``
-  (or any ``sum(logistic(G @ x))``), ``sum(huber(A @ x - b, M))``, linear terms ``q @ x``, and
-  ``sum_squares(x)``;
-- PAR terms with nonnegative weights: ``lam * sum(cvxpar.par(x, psi))``, ``w @ cvxpar.par(x, psi)``
-  (w >= 0 per coordinate), ``norm1(x)``, ``sum(abs(x))``; weights may be ``cp.Parameter(nonneg=True)``;
-- constraints: bounds (``x >= l``, ``x <= u``, ``Variable(bounds=...)``, ``nonneg=True``), a
-  simplex (``x >= 0, sum(x) == t``), and linear equalities / inequalities.
+- smooth terms: ``sum_squares(A @ x - b)``, ``norm(A @ x - b, 2) ** 2``, ``square(norm2(...))``
+  (any positive factor, e.g. ``/ (2 * n)``, and weighted residuals ``multiply(w, A @ x - b)``),
+  ``sum(square(...))``, ``quad_form(x, P)`` with P constant PSD,
+  ``sum(logistic(-multiply(y, A @ x)))`` (or any ``sum(logistic(G @ x))``),
+  ``sum(huber(A @ x - b, M))``, linear terms ``q @ x``, and ``sum_squares(x)``;
+- PAR terms with nonnegative weights: ``lam * sum(cvxpar.par(r, psi))``, ``w @ cvxpar.par(r, psi)``
+  (w >= 0 per entry), ``norm1(r)``, ``sum(abs(r))``, where each entry of r reads one coordinate:
+  r = x, a selection ``x[:k]`` (the other coordinates get lam_i = 0), or a scaling plus an offset
+  ``a * x + c`` (psi(a u + c) is again a PAR, built exactly); weights may be
+  ``cp.Parameter(nonneg=True)``.  All coordinates must end up with one common psi (several PAR
+  terms add up to one when their weight vectors are proportional): :func:`cvxpar.solve` takes
+  per-coordinate weights lam_i, not a different psi per coordinate;
+- constraints: bounds (``x >= l``, ``x <= u``, ``x[:k] >= 0``, ``abs(x) <= c``,
+  ``norm_inf(x) <= c``, ``Variable(bounds=...)``, ``nonneg=True``), a simplex
+  (``x >= 0, sum(x) == t``), and linear equalities / inequalities (``abs(G @ x) <= c`` included).
 
 Anything else raises :class:`UnsupportedProblemError` (a ``cvxpy.error.SolverError`` and a
-``ValueError``) naming the culprit and the CVXPY solver (or ``cvxpar.reference``) to use instead.
+``ValueError``) naming the culprit (constants shown by their shapes) and the CVXPY solver (or
+``cvxpar.reference``) to use instead; so does a loss and constraint set that no cvxpar method
+takes (today Simplex and Linear constraints need a least-squares loss).
 
 Statuses written to ``problem.status`` (``cvxpar.solve`` status -> CVXPY status):
 
@@ -34,22 +43,40 @@ cvxpar                 CVXPY                   why
 ``diverged``           raises ``SolverError``  as CVXPY does for a failed solver
 ====================== ======================= ===============================================
 
-A nonconvex (or quasiconvex) psi never gets ``OPTIMAL``.  As CVXPY does for its own solvers, a
-``UserWarning`` ("Solution may be inaccurate") accompanies ``max_iter`` and ``optimal_inaccurate``;
-``stationary`` is the expected outcome for a nonconvex psi and is not warned about.
+A nonconvex (or quasiconvex) psi never gets ``OPTIMAL``.  Because ``USER_LIMIT`` stands for two
+outcomes, each comes with a warning that names it: a :class:`StationaryPointWarning` for a
+certified stationary point, a ``UserWarning`` ("Solution may be inaccurate ... iteration limit")
+for ``max_iter`` (as CVXPY warns for its own solvers; ``optimal_inaccurate`` is warned about too).
 
-``problem.solver_stats`` has ``solver_name == "CVXPAR"``, ``num_iters``, ``solve_time``, and ``extra_stats`` holding the
-:class:`cvxpar.SolveResult` (its ``status``, ``residual``, ``gap``, ``quantization_rate``...).
+``problem.solver_stats`` has ``solver_name == "CVXPAR"``, ``num_iters``, ``solve_time``,
+``setup_time`` and ``extra_stats``, a dict:
 
-Options (``problem.solve(method="cvxpar", **options)``): ``algorithm`` (cvxpar.solve's
-``method``: ``"auto"``, ``"pg"``, ``"fista"``, ``"admm"``...), ``tol``, ``max_iter``, ``polish``,
-``verbose``, ``x0``, ``warm_start`` (default True: start from this problem's previous solution),
-and any other keyword of :func:`cvxpar.solve`.
+- ``extra_stats["status"]``: cvxpar's own status (the first column above), which tells
+  ``stationary`` from ``max_iter``;
+- ``"message"`` (a sentence on the status), ``"method"`` (the method that ran),
+  ``"objective"``, ``"residual"``, ``"gap"``, ``"quantization_rate"`` (of the problem as
+  cvxpar solved it: the objective divided by a positive factor, see :mod:`.assemble`);
+- ``"result"``: the whole :class:`cvxpar.SolveResult`.
 
-Re-solves: the parsed structure, the loss and the constraint set are cached per problem object
-(a weak reference), so changing a ``cp.Parameter`` that weights the PAR re-solves without
-re-parsing and warm-starts from the previous x (a lambda path).  Parameters inside the loss or
-the constraints are re-read on every solve.
+Constraint ``dual_value``s are set to ``None`` (cvxpar computes no multipliers), so none is left
+over from an earlier solve with another solver.
+
+Options (``problem.solve(method="cvxpar", **options)``):
+
+- ``algorithm``: :func:`cvxpar.solve`'s ``method``: ``"auto"`` (default: picks a method that takes
+  the loss and constraints), ``"pg"``, ``"fista"``, ``"cd"``, ``"ssnal"``, ``"admm"``, ``"aprox"``;
+- ``tol`` (default 1e-8), ``max_iter``, ``polish`` (default True), ``verbose`` (default False);
+- ``x0`` (a starting point) and ``warm_start`` (default True: start from this problem's previous
+  solution);
+- any other keyword of :func:`cvxpar.solve` (a method's own options, e.g. ``check_every``);
+- CVXPY's compilation keywords ``enforce_dpp``, ``ignore_dpp``, ``canon_backend`` are accepted
+  and ignored (nothing is compiled); ``solver=``, ``gp=``, ``qcp=`` are refused.
+
+Re-solves: the parsed structure is cached per problem object (a weak reference), and so are the
+loss and the constraint set when no Parameter enters them, so changing a ``cp.Parameter`` that
+weights the PAR re-solves without re-parsing and warm-starts from the previous x (a lambda
+path).  Every Parameter (in the loss, the PAR weights or arguments, bounds, linear rows) is
+re-read at each solve.
 """
 
 from __future__ import annotations
@@ -70,7 +97,7 @@ from cvxpar.bridge.errors import UnsupportedProblemError
 from cvxpar.bridge.parse import Structure, alternative
 from cvxpar.bridge.parse import parse as parse_problem
 
-__all__ = ["solve_problem", "UnsupportedProblemError", "SOLVER_NAME", "STATUS_MAP"]
+__all__ = ["solve_problem", "UnsupportedProblemError", "StationaryPointWarning", "SOLVER_NAME", "STATUS_MAP"]
 
 SOLVER_NAME = "CVXPAR"
 
@@ -84,11 +111,16 @@ STATUS_MAP = {
 }
 
 
+class StationaryPointWarning(UserWarning):
+    """``problem.status == "user_limit"`` stands for a certified stationary point of a nonconvex problem."""
+
+
 @dataclass
 class _Cached:
     structure: Structure
     alternative: str
     loss: Any = None
+    dense: bool = False
     constraints: Any = None
     x: np.ndarray | None = None
 
@@ -102,9 +134,34 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, x0=None, **options) -> float:
     """Solve ``problem`` with :func:`cvxpar.solve`; write variable values, value, status, solver_stats.
 
-    Returns ``problem.value``.  Raises :class:`UnsupportedProblemError` if the problem is not of
-    the supported shape (see the module docstring), ``ValueError`` for a Parameter without a
-    value, and ``cvxpy.error.SolverError`` if the solver diverged.
+    Parameters
+    ----------
+    problem : cvxpy.Problem
+        Of the shape described in the module docstring.
+    algorithm : str
+        :func:`cvxpar.solve`'s ``method``: ``"auto"`` (default), ``"pg"``, ``"fista"``, ``"cd"``,
+        ``"ssnal"``, ``"admm"`` or ``"aprox"``.
+    warm_start : bool
+        Start from this problem's previous cvxpar solution (default True).
+    x0 : array, optional
+        Starting point (overrides ``warm_start``), in the variable's shape or flattened.
+    **options
+        ``tol``, ``max_iter``, ``polish``, ``verbose`` and any other keyword of :func:`cvxpar.solve`.
+
+    Returns
+    -------
+    float
+        ``problem.value``.
+
+    Raises
+    ------
+    UnsupportedProblemError
+        The problem is not of the supported shape, or no cvxpar method takes its combination of
+        loss and constraints.
+    ValueError
+        A Parameter has no value, or an option is invalid.
+    cvxpy.error.SolverError
+        The solver diverged.
     """
     from cvxpar import solve
     from cvxpar.bridge import assemble
@@ -121,21 +178,22 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         cached = _Cached(structure, alternative(problem))
         _CACHE[problem] = cached
     st = cached.structure
-    loss = cached.loss
-    if loss is None or st.smooth_params:
-        loss = assemble.build_loss(st, cached.alternative)
-        cached.loss = None if st.smooth_params else loss
     cons = cached.constraints
     if cons is None or st.constraint_params:
         cons = assemble.build_constraints(st)
         cached.constraints = None if st.constraint_params else cons
+    dense = assemble.needs_dense(cons)
+    loss = cached.loss
+    if loss is None or st.smooth_params or cached.dense != dense:
+        loss = assemble.build_loss(st, cached.alternative, dense=dense)
+        cached.loss, cached.dense = (None if st.smooth_params else loss), dense
     psi, lam = assemble.build_par(st, loss.scale, cached.alternative)
     setup = time.perf_counter() - start
     if isinstance(cons, str):  # evidently infeasible (empty box, negative simplex total)
         return _write_infeasible(problem, cached, setup)
     if x0 is None and warm_start:
         x0 = cached.x
-    res = solve(loss.loss, psi, lam, constraints=cons or None, method=algorithm, x0=x0, **options)
+    res = _run(solve, loss.loss, psi, lam, cons, algorithm, x0, options, cached.alternative)
     if res.status == "diverged":
         cached.x = None
         raise SolverError(
@@ -145,18 +203,12 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
     status = STATUS_MAP[res.status]
     if status == s.OPTIMAL and psi.curvature != "convex":
         status = s.USER_LIMIT
-    if res.status in ("max_iter", "optimal_inaccurate"):  # CVXPY warns on these statuses too
-        warnings.warn(
-            f"Solution may be inaccurate: cvxpar.solve returned {res.status!r} ({res.message}). Raise max_iter, try "
-            "another algorithm=..., or warm-start from a nearby solution.",
-            UserWarning,
-            stacklevel=4,  # the caller of problem.solve
-        )
+    _warn(res, status)
     attr = {
         s.SOLVE_TIME: float(res.solve_time),
         s.SETUP_TIME: setup,
         s.NUM_ITERS: int(res.iterations),
-        s.EXTRA_STATS: res,
+        s.EXTRA_STATS: extra_stats(res),
     }
     if status == s.INFEASIBLE:
         cached.x = None
@@ -166,8 +218,74 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         cached.x = x
         value = x.reshape(st.x.shape, order="F") if st.x.ndim else x.reshape(())
         problem.unpack(Solution(status, float(res.objective), {st.x.id: value}, {}, attr))
+    _clear_duals(problem)
     problem._solver_stats = SolverStats.from_dict(attr, SOLVER_NAME)
     return problem.value
+
+
+def _run(solve, loss, psi, lam, cons, algorithm: str, x0, options: dict, alternative: str):
+    """``cvxpar.solve``; a method's refusal of this loss and constraint set, under ``"auto"``, becomes
+    an :class:`UnsupportedProblemError` that says which combination no method takes."""
+    try:
+        return solve(loss, psi, lam, constraints=cons or None, method=algorithm, x0=x0, **options)
+    except ValueError as err:
+        if algorithm != "auto" or not str(err).startswith("method "):
+            raise
+        kinds = ", ".join(type(c).__name__ for c in cons or []) or "no"
+        raise UnsupportedProblemError(
+            f"problem.solve(method='cvxpar') cannot take this problem: no cvxpar method solves a "
+            f"{type(loss).__name__} loss with {kinds} constraints (method 'auto' picked one that says: {err}). "
+            f"{alternative}",
+            type(loss).__name__,
+        ) from err
+
+
+def extra_stats(res) -> dict:
+    """``problem.solver_stats.extra_stats``: cvxpar's own status and certificate figures, and the result."""
+    return {
+        "status": res.status,
+        "message": res.message,
+        "method": res.method,
+        "objective": res.objective,
+        "residual": res.residual,
+        "gap": res.gap,
+        "quantization_rate": res.quantization_rate,
+        "result": res,
+    }
+
+
+def _warn(res, status: str) -> None:
+    """Say which outcome a non-OPTIMAL CVXPY status stands for (CVXPY's vocabulary has no word for it)."""
+    if res.status == "stationary" or (res.status == "optimal" and status == s.USER_LIMIT):
+        warnings.warn(
+            f"problem.status is {status!r} because cvxpar found a certified stationary point of a nonconvex "
+            "problem (cvxpar status 'stationary'), not a certified global optimum; "
+            "problem.solver_stats.extra_stats['status'] says so. For a global optimum use cvxpar.reference.",
+            StationaryPointWarning,
+            stacklevel=5,  # the caller of problem.solve
+        )
+    elif res.status == "max_iter":
+        warnings.warn(
+            f"Solution may be inaccurate: problem.status is {status!r} because cvxpar.solve hit its iteration "
+            f"limit (cvxpar status 'max_iter': {res.message}). Raise max_iter, try another algorithm=..., or "
+            "warm-start from a nearby solution.",
+            UserWarning,
+            stacklevel=5,
+        )
+    elif res.status == "optimal_inaccurate":
+        warnings.warn(
+            f"Solution may be inaccurate: cvxpar.solve returned 'optimal_inaccurate' ({res.message}). Raise max_iter, "
+            "try another algorithm=..., or warm-start from a nearby solution.",
+            UserWarning,
+            stacklevel=5,
+        )
+
+
+def _clear_duals(problem) -> None:
+    """cvxpar computes no constraint multipliers: clear any a previous solve left on the constraints."""
+    for c in problem.constraints:
+        for dv in c.dual_variables:
+            dv.save_value(None)
 
 
 def _write_infeasible(problem, cached: _Cached, setup: float) -> float:

@@ -29,10 +29,15 @@ from cvxpy.expressions.variable import Variable
 Matrix = Any  # np.ndarray (2-D) or a scipy.sparse matrix
 
 
-def memo(fn: Callable[[], Any], expr: Expression | list) -> Callable[[], Any]:
-    """``fn`` itself if ``expr`` holds a CVXPY Parameter, else ``fn`` evaluated once and remembered."""
-    exprs = expr if isinstance(expr, list) else [expr]
-    if any(e.parameters() for e in exprs):
+def memo(fn: Callable[[], Any], expr: Expression) -> Callable[[], Any]:
+    """``fn`` itself if ``expr`` holds a CVXPY Parameter, else ``fn`` evaluated once and remembered.
+
+    ``expr`` must be the expression ``fn`` reads: the one rule that decides what a re-solve
+    re-reads, so every Parameter value is read at each solve.
+    """
+    if not isinstance(expr, Expression):
+        raise TypeError(f"memo needs the CVXPY expression that fn reads; got {type(expr).__name__}.")
+    if expr.parameters():
         return fn
     box: list = []
 

@@ -40,6 +40,8 @@ from cvxpar.par import PAR
 _RTOL = 1e-10
 #: Largest dense least-squares matrix (entries) for which a linear term is folded by lstsq.
 _FOLD_LIMIT = 4_000_000
+#: Largest sparse least-squares matrix (entries) stored densely for a method that needs it dense.
+_DENSE_LIMIT = 10_000_000
 #: Largest variable for which the composite loss exposes a dense Hessian (for the polish).
 _HESSIAN_LIMIT = 3000
 
@@ -54,8 +56,16 @@ class Loss:
     scale: float
 
 
-def build_loss(s: Structure, alternative: str) -> Loss:
-    """The cvxpar loss of the smooth part of the objective, divided by ``scale``."""
+def needs_dense(constraints) -> bool:
+    """Do these constraints go to a method that needs a dense least-squares matrix (ADMM: Simplex, Linear)?"""
+    return isinstance(constraints, list) and any(isinstance(c, C.Simplex | C.Linear) for c in constraints)
+
+
+def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
+    """The cvxpar loss of the smooth part of the objective, divided by ``scale``.
+
+    ``dense``: store a sparse least-squares matrix densely (up to :data:`_DENSE_LIMIT` entries).
+    """
     n = s.x.size
     ls_A, ls_b, logistic, huber = [], [], [], []
     q = np.zeros(n)
@@ -109,6 +119,8 @@ def build_loss(s: Structure, alternative: str) -> Loss:
     if ls_A:
         A = _vstack(ls_A)
         A = A if scale == 1.0 else A * (1.0 / np.sqrt(scale))
+        if dense and sp.issparse(A) and A.shape[0] * A.shape[1] <= _DENSE_LIMIT:
+            A = A.toarray()
         b = np.concatenate(ls_b) / np.sqrt(scale)
         u = _fold_linear(A, q)
         if u is not None:
@@ -125,23 +137,22 @@ def build_loss(s: Structure, alternative: str) -> Loss:
 
 
 def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float | np.ndarray]:
-    """(psi, lam) with lam * sum psi(x_i) = (sum of the PAR terms) / scale."""
-    n = s.x.size
+    """(psi, lam) with lam * sum psi(x_i) = (sum of the PAR terms) / scale.
+
+    Each term becomes (psi_k, w_k) pairs over x's coordinates (:func:`coordinate_terms`);
+    identical psi's add their weights; one psi gives ``(psi, lam = w)``; several psi's with
+    proportional weight vectors are the one PAR sum_k c_k psi_k (:func:`sum_pars`).  Anything
+    else would need a different psi per coordinate, which :func:`cvxpar.solve` does not take.
+    """
     groups: list[tuple[PAR, np.ndarray, PARTerm]] = []
     for t in s.pars:
-        w = np.broadcast_to(np.asarray(t.weight(), dtype=np.float64), (n,))
-        if np.any(w < 0) or not np.all(np.isfinite(w)):
-            raise UnsupportedProblemError(
-                f"problem.solve(method='cvxpar') cannot take this problem: the PAR term {t.source} has a negative or "
-                f"non-finite weight (min {w.min():.3g}); PAR weights lam must be >= 0. {alternative}",
-                t.source,
-            )
-        for i, (psi, acc, _) in enumerate(groups):
-            if psi == t.psi:
-                groups[i] = (psi, acc + w, t)
-                break
-        else:
-            groups.append((t.psi, w.copy(), t))
+        for psi_k, w in coordinate_terms(t, s.x.size, alternative):
+            for i, (psi, acc, _) in enumerate(groups):
+                if psi == psi_k:
+                    groups[i] = (psi, acc + w, t)
+                    break
+            else:
+                groups.append((psi_k, w, t))
     if not groups:
         return ZERO_PAR, 0.0
     if len(groups) == 1:
@@ -156,13 +167,67 @@ def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float 
         c = float(w[nz][0] / base[nz][0]) if nz.any() else 0.0
         if not np.allclose(w, c * base, rtol=_RTOL, atol=0.0):
             raise UnsupportedProblemError(
-                "problem.solve(method='cvxpar') cannot take this problem: its PAR terms have per-coordinate weights "
-                f"that are not multiples of one another (e.g. {t.source}); cvxpar solves loss + sum_i lam_i psi(x_i) "
-                f"with one psi. {alternative}",
+                "problem.solve(method='cvxpar') cannot take this problem: its PAR terms put a different PAR on "
+                f"different coordinates of x (e.g. {t.source}: {len(groups)} distinct PARs psi_k(x_i) whose weight "
+                "vectors are not multiples of one another). cvxpar.solve minimizes loss + sum_i lam_i psi(x_i) with "
+                f"one psi for every coordinate (only the weights lam_i vary). {alternative}",
                 t.source,
             )
         coefs.append(c)
     return sum_pars([psi for psi, _, _ in groups], coefs), base / scale
+
+
+def coordinate_terms(t: PARTerm, n: int, alternative: str) -> list[tuple[PAR, np.ndarray]]:
+    """The term sum_j w_j psi(a_j x_{i_j} + c_j) as pairs (psi_k, w_k): sum_k sum_i w_k,i psi_k(x_i).
+
+    Each entry j of the PAR's argument must read one coordinate i_j of x (a selection, a nonzero
+    scaling, an offset); entries sharing (a, c) share the PAR psi_k(u) = psi(a u + c)
+    (:func:`compose`), and their weights w_j go to the coordinates they read.  Entries of weight
+    0 are left out (a PAR on part of x leaves lam_i = 0 elsewhere).
+    """
+    w = np.broadcast_to(np.asarray(t.weight(), dtype=np.float64), (n if t.arg is None else t.arg.m,))
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise UnsupportedProblemError(
+            f"problem.solve(method='cvxpar') cannot take this problem: the PAR term {t.source} has a negative or "
+            f"non-finite weight (min {w.min():.3g}); PAR weights lam must be >= 0. {alternative}",
+            t.source,
+        )
+    if t.arg is None:
+        return [(t.psi, w.copy())]
+    A = sp.csr_matrix(t.arg.A(), dtype=np.float64)
+    A.eliminate_zeros()
+    offset = np.broadcast_to(t.arg.b(), (t.arg.m,))
+    rows = np.flatnonzero(w > 0)
+    counts = np.diff(A.indptr)[rows]
+    if np.any(counts != 1):
+        j = int(rows[np.flatnonzero(counts != 1)[0]])
+        raise UnsupportedProblemError(
+            f"problem.solve(method='cvxpar') cannot take this problem: entry {j} of the argument of the PAR term "
+            f"{t.source} involves {int(np.diff(A.indptr)[j])} coordinates of x; cvxpar needs each entry to be "
+            f"a * x_i + c (one coordinate, a != 0): a selection, scaling or offset of x. {alternative}",
+            t.source,
+        )
+    coord = A.indices[A.indptr[rows]]
+    keys = np.column_stack([A.data[A.indptr[rows]], offset[rows]])
+    unique, which = np.unique(keys, axis=0, return_inverse=True)
+    out = []
+    for k, (a, c) in enumerate(unique):
+        wk = np.zeros(n)
+        np.add.at(wk, coord[which.reshape(-1) == k], w[rows][which.reshape(-1) == k])
+        out.append((compose(t.psi, float(a), float(c)), wk))
+    return out or [(t.psi, np.zeros(n))]
+
+
+def compose(psi: PAR, a: float, c: float) -> PAR:
+    """The PAR u -> psi(a u + c) (a != 0): breakpoints (q_j - c) / a, the same values, slopes times a
+    (in reverse order when a < 0, so a hard wall stays a hard wall)."""
+    if a == 1.0 and c == 0.0:
+        return psi
+    q = (psi.breakpoints - c) / a
+    values = np.asarray(psi.values, dtype=np.float64)
+    if a > 0:
+        return PAR(q, values, a * psi.left_slope, a * psi.right_slope)
+    return PAR(q[::-1], values[::-1], a * psi.right_slope, a * psi.left_slope)
 
 
 def sum_pars(psis: list[PAR], coefs: list[float]) -> PAR:
@@ -184,7 +249,11 @@ def sum_pars(psis: list[PAR], coefs: list[float]) -> PAR:
 
 
 def build_constraints(s: Structure) -> list | str | None:
-    """The cvxpar constraint list, ``None`` for none, or ``"infeasible"`` when that is evident."""
+    """The cvxpar constraint list, ``None`` for none, or ``"infeasible"`` when that is evident.
+
+    Inequality rows that read one coordinate (``x[:k] >= 0``, ``2 * x <= u``, ``abs(x) <= c``)
+    are bounds; a row that reads none is checked and dropped.
+    """
     n = s.x.size
     lower = np.full(n, -np.inf)
     upper = np.full(n, np.inf)
@@ -192,11 +261,18 @@ def build_constraints(s: Structure) -> list | str | None:
         lower = np.maximum(lower, f())
     for f in s.upper:
         upper = np.minimum(upper, f())
+    ineq = []
+    for g in s.ineq:
+        G, h = _dense(g.A()), np.broadcast_to(g.b(), (g.m,))
+        keep = _rows_to_bounds(G, h, lower, upper)
+        if keep is None:
+            return "infeasible"
+        if keep.any():
+            ineq.append((G[keep], h[keep]))
     if np.any(lower > upper):
         return "infeasible"
     out: list = []
     eq = [(e.A(), e.b()) for e in s.eq]
-    ineq = [(g.A(), g.b()) for g in s.ineq]
     if len(eq) == 1 and not ineq and eq[0][1].size == 1 and np.all(lower == 0) and np.all(upper == np.inf):
         row = _dense(eq[0][0]).reshape(-1)
         if row[0] != 0 and np.all(row == row[0]):
@@ -212,10 +288,26 @@ def build_constraints(s: Structure) -> list | str | None:
     if eq or ineq:
         A_eq = np.vstack([_dense(A) for A, _ in eq]) if eq else None
         b_eq = -np.concatenate([b for _, b in eq]) if eq else None
-        A_ub = np.vstack([_dense(A) for A, _ in ineq]) if ineq else None
-        b_ub = -np.concatenate([b for _, b in ineq]) if ineq else None
+        A_ub = np.vstack([G for G, _ in ineq]) if ineq else None
+        b_ub = -np.concatenate([h for _, h in ineq]) if ineq else None
         out.append(C.Linear(A_eq, b_eq, A_ub, b_ub))
     return out or None
+
+
+def _rows_to_bounds(G: np.ndarray, h: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+    """Fold the rows g_i x_j + h <= 0 of one nonzero into ``lower`` / ``upper`` (in place); the mask of
+    the rows left for Linear, or None if a row with no nonzero (0 <= -h) is violated."""
+    nnz = np.count_nonzero(G, axis=1)
+    if np.any((nnz == 0) & (h > 0)):
+        return None
+    for i in np.flatnonzero(nnz == 1):
+        j = int(np.flatnonzero(G[i])[0])
+        bound = -h[i] / G[i, j]
+        if G[i, j] > 0:
+            upper[j] = min(upper[j], bound)
+        else:
+            lower[j] = max(lower[j], bound)
+    return nnz > 1
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -11,17 +11,21 @@ leaf                                      term
 affine in x                               linear:      sum_i w_i r_i
 ``quad_over_lin(r, c)`` (sum_squares)     quadratic:   (w / c) ||r||^2
 ``power(r, 2)`` (square)                  quadratic:   sum_i w_i r_i^2
+``power(norm(r, 2), 2)``                  quadratic:   w ||r||^2
 ``quad_form(r, P)``, P constant           quadratic:   w r^T P r
 ``logistic(z)``                           logistic:    sum_i w_i log(1 + exp(z_i))
 ``huber(r, M)``                           huber:       sum_i w_i huber_M(r_i) (CVXPY's scaling)
-``cvxpar.par(x, psi)``                    PAR:         sum_i w_i psi(x_i)
-``abs(x)``, ``norm1(x)``                  PAR:         sum_i w_i |x_i|  (the l1 PAR)
+``cvxpar.par(u, psi)``                    PAR:         sum_j w_j psi(u_j)
+``abs(u)``, ``norm1(u)``                  PAR:         sum_j w_j |u_j|  (the l1 PAR)
 ========================================  ==============================================
 
-with r, z affine in the single variable x.  Weights are callables, so Parameter values are read
+with r, z, u affine in the single variable x (each entry u_j = a_j x_i + c_j of a PAR argument
+must read one coordinate; :func:`cvxpar.bridge.assemble.coordinate_terms` checks that at solve
+time).  Weights are callables, so Parameter values are read
 at solve time; whether they are nonnegative where convexity needs it is checked then too
 (:mod:`cvxpar.bridge.assemble`).  Constraints become bounds, linear equalities ``E x + e == 0``
-and linear inequalities ``G x + g <= 0``.
+and linear inequalities ``G x + g <= 0``; ``abs(u) <= c``, ``norm_inf(u) <= c`` and
+``max(abs(u)) <= c`` are the two-sided rows -c <= u <= c (bounds when u is x).
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ from cvxpy.atoms.elementwise.abs import abs as cp_abs
 from cvxpy.atoms.elementwise.huber import huber
 from cvxpy.atoms.elementwise.logistic import logistic
 from cvxpy.atoms.elementwise.power import Power
+from cvxpy.atoms.max import max as cp_max
 from cvxpy.atoms.norm1 import norm1
+from cvxpy.atoms.norm_inf import norm_inf
+from cvxpy.atoms.pnorm import Pnorm
 from cvxpy.atoms.quad_form import QuadForm
 from cvxpy.atoms.quad_over_lin import quad_over_lin
 from cvxpy.constraints import Equality, Inequality, NonNeg, NonPos, Zero
@@ -47,7 +54,7 @@ from cvxpy.expressions.expression import Expression
 from cvxpy.expressions.variable import Variable
 
 from cvxpar.bridge.affine import Affine, affine, memo, value_of
-from cvxpar.bridge.errors import UnsupportedProblemError
+from cvxpar.bridge.errors import UnsupportedProblemError, describe
 from cvxpar.par import PAR
 
 Weight = Callable[[], np.ndarray]
@@ -60,17 +67,20 @@ _BOUND_ATTRIBUTES = ("nonneg", "nonpos", "bounds")
 
 _SHAPES = (
     "sum_squares / square / quad_form of an affine expression, a sum of logistic or huber terms of an affine "
-    "expression, a linear term, or a nonnegatively weighted sum of cvxpar.par(x, psi), abs(x) or norm1(x)"
+    "expression, norm(affine, 2) ** 2, a linear term, or a nonnegatively weighted sum of cvxpar.par(u, psi), abs(u) "
+    "or norm1(u) with u a selection, scaling or offset of x"
 )
 
 
 @dataclass
 class PARTerm:
-    """sum_i w_i psi(x_i)."""
+    """sum_j w_j psi(r_j(x)): r is None for x itself, else an affine map whose rows each read one
+    coordinate (r_j = a_j x_{i_j} + c_j, checked at solve time by :mod:`cvxpar.bridge.assemble`)."""
 
     psi: PAR
     weight: Weight
     source: str
+    arg: Affine | None = None
 
 
 @dataclass
@@ -107,8 +117,8 @@ def parse(problem: cp.Problem) -> Structure:
         names = ", ".join(v.name() for v in variables) or "none"
         _refuse(
             problem,
-            f"it has {len(variables)} variables ({names}); cvxpar solves for exactly one vector variable. "
-            "Stack them into one cp.Variable, or",
+            f"it has {len(variables)} variables ({names}); cvxpar solves for exactly one vector variable, so "
+            "write the model in one cp.Variable and use slices of it (x[:k], x[k:]) where it had several.",
             names,
         )
     x = variables[0]
@@ -140,7 +150,7 @@ def _walk(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
     if not node.variables():
         return
     if node.is_affine():
-        _smooth(s, SmoothTerm("linear", _affine(problem, node, x), w, str(node)), wp or bool(node.parameters()))
+        _smooth(s, SmoothTerm("linear", _affine(problem, node, x), w, describe(node)), wp or bool(node.parameters()))
         return
     if isinstance(node, AddExpression):
         for arg in node.args:
@@ -191,26 +201,13 @@ def _smooth(s: Structure, term: SmoothTerm, params: bool) -> None:
 
 
 def _leaf(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bool) -> None:
-    x, src = s.x, str(node)
-    atoms = _par_atom_types()
-    if isinstance(node, atoms):
-        if node.args[0] is not x:
-            _refuse(
-                problem,
-                f"the PAR term {src} is applied to {node.args[0]}, not to the variable {x.name()} itself.",
-                src,
-            )
-        s.pars.append(PARTerm(node.psi, w, src))
-        s.par_params = s.par_params or wp
-        return
-    if isinstance(node, cp_abs | norm1):
-        if node.args[0] is not x:
-            _refuse(
-                problem, f"the term {src} is applied to {node.args[0]}, not to the variable {x.name()} itself.", src
-            )
-        weight = w if isinstance(node, cp_abs) else (lambda: np.full(x.size, w()[0]))
-        s.pars.append(PARTerm(L1, weight, src))
-        s.par_params = s.par_params or wp
+    x, src = s.x, describe(node)
+    if isinstance(node, _par_atom_types() + (cp_abs, norm1)):
+        arg = node.args[0]
+        psi = node.psi if isinstance(node, _par_atom_types()) else L1
+        weight = (lambda: np.full(arg.size, w()[0])) if isinstance(node, norm1) else w
+        s.pars.append(PARTerm(psi, weight, src, None if arg is x else _affine(problem, arg, x, "PAR terms")))
+        s.par_params = s.par_params or wp or bool(arg.parameters())
         return
     wp = wp or bool(node.parameters())
     if isinstance(node, quad_over_lin) and not node.args[1].variables():
@@ -219,7 +216,12 @@ def _leaf(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
         _smooth(s, SmoothTerm("square", _affine(problem, r, x), lambda: np.full(r.size, w()[0] / yv()), src), wp)
         return
     if isinstance(node, Power) and float(getattr(node.p, "value", node.p)) == 2.0:
-        _smooth(s, SmoothTerm("square", _affine(problem, node.args[0], x), w, src), wp)
+        inner = node.args[0]
+        if isinstance(inner, Pnorm) and inner.axis is None and float(inner.p) == 2.0:  # norm(r, 2) ** 2
+            r = inner.args[0]
+            _smooth(s, SmoothTerm("square", _affine(problem, r, x), lambda: np.full(r.size, w()[0]), src), wp)
+        else:
+            _smooth(s, SmoothTerm("square", _affine(problem, inner, x), w, src), wp)
         return
     if isinstance(node, logistic):
         _smooth(s, SmoothTerm("logistic", _affine(problem, node.args[0], x), w, src), wp)
@@ -234,11 +236,10 @@ def _leaf(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
     _refuse(problem, f"the objective term {src} is not one of: {_SHAPES}.", src)
 
 
-def _affine(problem: cp.Problem, expr: Expression, x: Variable) -> Affine:
+def _affine(problem: cp.Problem, expr: Expression, x: Variable, what: str = "smooth losses") -> Affine:
     if not expr.is_affine():
-        _refuse(
-            problem, f"{expr} is not affine in {x.name()}; cvxpar needs smooth losses of affine expressions.", str(expr)
-        )
+        shown = describe(expr)
+        _refuse(problem, f"{shown} is not affine in {x.name()}; cvxpar needs {what} of affine expressions.", shown)
     return affine(expr, x)
 
 
@@ -284,12 +285,14 @@ def _read_attributes(problem: cp.Problem, s: Structure) -> None:
                 continue
             expr = side if isinstance(side, Expression) else cp.Constant(side)
             s.constraint_params = s.constraint_params or bool(expr.parameters())
-            v = value_of(expr)
-            target.append(lambda v=v: np.broadcast_to(v(), x.shape).ravel(order="F").astype(np.float64))
+            target.append(_broadcast(expr, x))
 
 
 def _read_constraint(problem: cp.Problem, s: Structure, c) -> None:
-    x, src = s.x, str(c)
+    x, src = s.x, describe(c)
+    if isinstance(c, Inequality) and _is_abs_bound(c.args[0]) and not c.args[1].variables():
+        _abs_bound(s, c.args[0], c.args[1])
+        return
     if isinstance(c, Inequality | NonPos | NonNeg | Equality | Zero):
         if not all(a.is_affine() for a in c.args):
             _refuse(problem, f"the constraint {src} is not linear in {x.name()}.", src)
@@ -300,9 +303,9 @@ def _read_constraint(problem: cp.Problem, s: Structure, c) -> None:
     if isinstance(c, Inequality):
         lhs, rhs = c.args
         if lhs is x and not rhs.variables():
-            s.upper.append(_broadcast(value_of(rhs), x))
+            s.upper.append(_broadcast(rhs, x))
         elif rhs is x and not lhs.variables():
-            s.lower.append(_broadcast(value_of(lhs), x))
+            s.lower.append(_broadcast(lhs, x))
         else:
             s.ineq.append(affine(lhs - rhs, x))
     elif isinstance(c, NonNeg):  # expr >= 0
@@ -315,8 +318,30 @@ def _read_constraint(problem: cp.Problem, s: Structure, c) -> None:
         s.eq.append(affine(c.args[0], x))
 
 
-def _broadcast(v: Weight, x: Variable) -> Weight:
-    return memo(lambda: np.broadcast_to(v(), x.shape).ravel(order="F").astype(np.float64), [])
+def _is_abs_bound(expr: Expression) -> bool:
+    """``abs(r)``, ``norm_inf(r)`` or ``max(abs(r))`` with r affine: ``expr <= c`` is a box on r."""
+    if isinstance(expr, cp_max) and expr.axis is None:
+        expr = expr.args[0]
+    return isinstance(expr, cp_abs | norm_inf) and expr.args[0].is_affine()
+
+
+def _abs_bound(s: Structure, expr: Expression, c: Expression) -> None:
+    """-c <= r <= c for ``abs(r) <= c`` (elementwise c) and ``norm_inf(r) <= c`` (scalar c)."""
+    r = expr.args[0] if isinstance(expr, cp_max) else expr
+    r = r.args[0]
+    x = s.x
+    if r is x:
+        s.upper.append(_broadcast(c, x))
+        s.lower.append(_broadcast(-c, x))
+    else:
+        s.ineq.append(affine(r - c, x))
+        s.ineq.append(affine(-r - c, x))
+
+
+def _broadcast(bound: Expression, x: Variable) -> Weight:
+    """The bound expression's current value, one entry per coordinate of x (re-read if it holds a Parameter)."""
+    v = value_of(bound)
+    return memo(lambda: np.broadcast_to(v(), x.shape).ravel(order="F").astype(np.float64), bound)
 
 
 # ---------------------------------------------------------------------------- errors

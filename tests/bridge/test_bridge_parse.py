@@ -7,6 +7,8 @@ constant (the constants CVXPY keeps and cvxpar drops), at random points.
 
 from __future__ import annotations
 
+import re
+
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ import cvxpar
 from cvxpar import constraints as C
 from cvxpar.bridge import UnsupportedProblemError, assemble
 from cvxpar.bridge.affine import affine
-from cvxpar.bridge.parse import parse
+from cvxpar.bridge.parse import alternative, parse
 
 RNG = np.random.default_rng(7)
 M, N = 9, 6
@@ -186,8 +188,8 @@ def test_affine_reader_matches_cvxpy():
 def _refusal(problem) -> UnsupportedProblemError:
     with pytest.raises(UnsupportedProblemError) as info:
         s = parse(problem)
-        loss = assemble.build_loss(s, "")
-        assemble.build_par(s, loss.scale, "")
+        loss = assemble.build_loss(s, alternative(problem))
+        assemble.build_par(s, loss.scale, alternative(problem))
     return info.value
 
 
@@ -198,9 +200,10 @@ def _refusal(problem) -> UnsupportedProblemError:
         (lambda x: cp.Problem(cp.Minimize(cp.norm2(A @ x - B))), "Pnorm", "CLARABEL"),
         (lambda x: cp.Problem(cp.Maximize(-cp.sum_squares(x))), "maximize", "CLARABEL"),
         (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x)), [cp.norm2(x) <= 1]), "<= 1", "CLARABEL"),
-        (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(x - 1))), "norm1", "CLARABEL"),
+        (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(A @ x - 1))), "norm1", "CLARABEL"),
+        (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(cp.square(x)))), "power", "CLARABEL"),
         (
-            lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.sum(cvxpar.par(2 * x, MCP)))),
+            lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.sum(cvxpar.par(A @ x, MCP)))),
             "par",
             "cvxpar.reference",
         ),
@@ -217,6 +220,25 @@ def test_two_variables_refused():
     x, z = cp.Variable(N), cp.Variable(N)
     err = _refusal(cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.sum_squares(z))))
     assert "2 variables" in str(err)
+    assert "one cp.Variable" in str(err) and "or The" not in str(err)
+    assert str(err).rstrip().endswith("instead.")  # two whole sentences: the reason, then the alternative
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x, G, h: cp.Problem(cp.Minimize(cp.sum_squares(G @ x - h) + cp.norm_inf(x))),
+        lambda x, G, h: cp.Problem(cp.Minimize(cp.sum_squares(x)), [cp.norm2(G @ x - h) <= 1]),
+        lambda x, G, h: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.sum(cvxpar.par(G @ x, RIDGE)))),
+        lambda x, G, h: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.exp(G[0] @ x))),
+    ],
+)
+def test_refusals_print_shapes_not_matrices(make):
+    G, h = RNG.standard_normal((200, N)), RNG.standard_normal(200)
+    err = _refusal(make(cp.Variable(N), G, h))
+    message = str(err)
+    assert "[[" not in message and len(re.findall(r"\d\.\d\d", message)) == 0, message
+    assert len(message) < 600, message
 
 
 def test_integer_variable_refused_with_scip_hint():

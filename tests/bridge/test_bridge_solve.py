@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import cvxpar
-from cvxpar.bridge import SOLVER_NAME, UnsupportedProblemError
+from cvxpar.bridge import SOLVER_NAME, StationaryPointWarning, UnsupportedProblemError
 from cvxpar.certificate import certificate
 
 RTOL = 1e-7
@@ -101,7 +101,8 @@ def test_solver_stats_and_status_are_set():
     assert stats.solver_name == SOLVER_NAME == "CVXPAR"
     assert isinstance(stats.num_iters, int) and stats.num_iters > 0
     assert stats.solve_time > 0 and stats.setup_time >= 0
-    assert stats.extra_stats.status == "optimal" and stats.extra_stats.method == "fista"
+    assert stats.extra_stats["status"] == "optimal" and stats.extra_stats["method"] == "fista"
+    assert stats.extra_stats["result"].status == "optimal"
     assert problem.status == cp.OPTIMAL
     assert x.value.shape == (N,)
 
@@ -109,11 +110,13 @@ def test_solver_stats_and_status_are_set():
 def test_nonconvex_par_is_never_reported_optimal_and_is_stationary():
     x = cp.Variable(N)
     problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) / (2 * M) + 0.05 * cp.sum(cvxpar.par(x, MCP))))
-    problem.solve(method="cvxpar")
-    res = problem.solver_stats.extra_stats
-    assert res.status == "stationary"
+    with pytest.warns(StationaryPointWarning, match="stationary point of a nonconvex"):
+        problem.solve(method="cvxpar")
+    assert problem.solver_stats.extra_stats["status"] == "stationary"
     assert problem.status == cp.USER_LIMIT
-    cert = certificate(cvxpar.losses.LeastSquares(A / np.sqrt(M), B / np.sqrt(M)), MCP, 0.05, x.value, constraints=None)
+    cert = certificate(
+        loss=cvxpar.losses.LeastSquares(A / np.sqrt(M), B / np.sqrt(M)), psi=MCP, lam=0.05, x=x.value, constraints=None
+    )
     assert cert.residual <= 1e-6
     assert problem.value == pytest.approx(cert.objective, rel=1e-9)
 
@@ -216,10 +219,11 @@ def test_resolves_reuse_the_parsed_problem(monkeypatch):
 def test_iteration_limit_is_user_limit_with_a_warning():
     x = cp.Variable(N)
     problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + 0.01 * cp.sum(cvxpar.par(x, RIDGE))))
-    with pytest.warns(UserWarning, match="inaccurate"):
+    with pytest.warns(UserWarning, match="inaccurate.*iteration limit") as record:
         problem.solve(method="cvxpar", algorithm="pg", max_iter=2, polish=False, warm_start=False)
+    assert not any(issubclass(w.category, StationaryPointWarning) for w in record)
     assert problem.status == cp.USER_LIMIT
-    assert problem.solver_stats.extra_stats.status == "max_iter"
+    assert problem.solver_stats.extra_stats["status"] == "max_iter"
     assert x.value is not None and np.isfinite(problem.value)
 
 
@@ -244,3 +248,76 @@ def test_vector_parameter_weights():
     w.value = 2 * w.value
     second = problem.solve(method="cvxpar")
     assert second == pytest.approx(problem.solve(solver="CLARABEL"), rel=RTOL)
+
+
+# ---------------------------------------------------------------------------- Parameters anywhere
+def _parametrized_models():
+    """(problem, parameters, new values per solve): one Parameter in each place the bridge reads one."""
+    x = cp.Variable(N)
+    ls = cp.sum_squares(A @ x - B) / (2 * M)
+    ub_vec = cp.Parameter(N, value=np.full(N, 0.3))
+    ub = cp.Parameter(value=0.3)
+    lb = cp.Parameter(value=-0.3)
+    c = cp.Parameter(nonneg=True, value=0.4)
+    lam = cp.Parameter(nonneg=True, value=0.05)
+    b = cp.Parameter(M, value=B)
+    off = cp.Parameter(value=0.2)
+    h = cp.Parameter(value=0.5)
+    total = cp.Parameter(value=2.0)
+    G = A[:3] / np.sqrt(N)
+    l1 = 0.05 * cp.norm1(x)
+    flip = np.linspace(-0.4, 0.1, N)
+    xb = cp.Variable(N, bounds=[lb, ub])
+    return {
+        "x <= p (vector)": (cp.Problem(cp.Minimize(ls + l1), [x <= ub_vec]), ub_vec, [np.full(N, -0.2), flip]),
+        "x <= p (scalar)": (cp.Problem(cp.Minimize(ls + l1), [x <= ub]), ub, [-0.2, 0.1]),
+        "x >= p": (cp.Problem(cp.Minimize(ls + l1), [x >= lb]), lb, [0.2, -0.05]),
+        "p >= x": (cp.Problem(cp.Minimize(ls + l1), [ub >= x]), ub, [-0.2, 0.1]),
+        "p <= x": (cp.Problem(cp.Minimize(ls + l1), [lb <= x]), lb, [0.2, -0.05]),
+        "abs(x) <= p": (cp.Problem(cp.Minimize(ls + l1), [cp.abs(x) <= c]), c, [0.1, 0.25]),
+        "norm_inf(x) <= p": (cp.Problem(cp.Minimize(ls + l1), [cp.norm_inf(x) <= c]), c, [0.1, 0.25]),
+        "x[:5] >= p": (cp.Problem(cp.Minimize(ls + l1), [x[:5] >= lb]), lb, [0.2, -0.05]),
+        "x <= p, -p <= x": (cp.Problem(cp.Minimize(ls + l1), [x <= ub, -ub <= x]), ub, [0.1, 0.25]),
+        "bounds attribute": (
+            cp.Problem(cp.Minimize(cp.sum_squares(A @ xb - B) / (2 * M) + 0.05 * cp.norm1(xb))),
+            ub,
+            [0.1, -0.05],
+        ),
+        "lam": (cp.Problem(cp.Minimize(ls + lam * cp.sum(cvxpar.par(x, RIDGE)))), lam, [0.5, 0.01]),
+        "loss target": (cp.Problem(cp.Minimize(cp.sum_squares(A @ x - b) / (2 * M) + l1)), b, [-B + 1.0, 2 * B]),
+        "PAR offset": (cp.Problem(cp.Minimize(ls + 0.05 * cp.sum(cvxpar.par(x - off, RIDGE)))), off, [-0.3, 0.45]),
+        "linear row": (cp.Problem(cp.Minimize(ls + l1), [G @ x <= h]), h, [-0.2, 0.05]),
+        "simplex total": (
+            cp.Problem(cp.Minimize(ls + 0.05 * cp.sum(cvxpar.par(x, RIDGE))), [x >= 0, cp.sum(x) == total]),
+            total,
+            [1.0, 3.0],
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_parametrized_models()))
+def test_every_parameter_is_reread_at_each_solve(name):
+    """Each re-solve after a Parameter change matches Clarabel on the same model, and x is feasible."""
+    problem, param, values = _parametrized_models()[name]
+    x = problem.variables()[0]
+    for value in [param.value, *values]:
+        param.value = value
+        got = problem.solve(method="cvxpar")
+        assert problem.status == cp.OPTIMAL, problem.solver_stats.extra_stats
+        x_ours = x.value.copy()
+        for c in problem.constraints:
+            assert np.max(c.violation()) <= 1e-7, (name, value, str(c))
+        ref = problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+        assert got == pytest.approx(ref, rel=1e-6, abs=1e-9), (name, value)
+        np.testing.assert_allclose(x_ours, x.value, atol=1e-5, err_msg=f"{name}, value {value}")
+
+
+def test_cvxpar_solve_clears_duals_left_by_another_solver():
+    x = cp.Variable(N)
+    ub = cp.Parameter(value=0.3)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.norm1(x)), [x <= ub, A[:2] @ x <= 1])
+    problem.solve(solver="CLARABEL")
+    assert all(c.dual_value is not None for c in problem.constraints)
+    ub.value = -0.2
+    problem.solve(method="cvxpar")
+    assert all(c.dual_value is None for c in problem.constraints)
