@@ -258,3 +258,20 @@ def test_incompatible_per_coordinate_weights_refused():
     x = cp.Variable(N)
     err = _refusal(cp.Problem(cp.Minimize(cp.sum_squares(x) + W @ cp.abs(x) + cp.sum(cvxpar.par(x, RIDGE)))))
     assert "multiples" in str(err)
+
+
+def test_parameters_in_constraints_are_reread():
+    """The assembled constraint set follows every Parameter in the constraints (bounds, simplex total, rows)."""
+    x = cp.Variable(N)
+    ub, total, h = cp.Parameter(value=0.3), cp.Parameter(value=2.0), cp.Parameter(value=1.0)
+    s = parse(cp.Problem(cp.Minimize(cp.sum_squares(x)), [x >= 0, cp.sum(x) == total]))
+    assert assemble.build_constraints(s)[0].total == 2.0
+    total.value = 0.5
+    assert assemble.build_constraints(s)[0].total == 0.5
+    s = parse(cp.Problem(cp.Minimize(cp.sum_squares(x)), [x <= ub, ub >= -x, A[:2] @ x <= h]))
+    for u, hv in ((0.3, 1.0), (0.1, -3.0)):
+        ub.value, h.value = u, hv
+        box, rows = assemble.build_constraints(s)
+        np.testing.assert_array_equal(np.broadcast_to(box.upper, (N,)), np.full(N, u))
+        np.testing.assert_array_equal(np.broadcast_to(box.lower, (N,)), np.full(N, -u))
+        np.testing.assert_array_equal(rows.b_ub, [hv, hv])
