@@ -295,20 +295,7 @@ def _parametrized_models():
     }
 
 
-#: cvxpar.solve's ADMM returns max_iter on this data with Simplex(1.0) (also called directly, cold-started,
-#: without the bridge); the bridge's re-read of the total is checked in test_bridge_parse.
-_ADMM_STALLS = {"simplex total"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason="ADMM max_iter on Simplex(1.0) for this data", strict=False))
-        if n in _ADMM_STALLS
-        else n
-        for n in _parametrized_models()
-    ],
-)
+@pytest.mark.parametrize("name", list(_parametrized_models()))
 def test_every_parameter_is_reread_at_each_solve(name):
     """Each re-solve after a Parameter change matches Clarabel on the same model, and x is feasible."""
     problem, param, values = _parametrized_models()[name]
