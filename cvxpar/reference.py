@@ -1,92 +1,88 @@
 """Exact reference solutions through CVXPY: ``cvxpar.reference(loss, psi, lam, constraints)``.
 
 minimize loss(x) + sum_i lam_i psi(x_i) subject to x in C, solved to interior-point accuracy
-(convex psi) or to global optimality by branch and bound (nonconvex psi), for checking
-``cvxpar.solve`` and for users who want a certified answer on small problems.
+(convex psi, Clarabel) or to global optimality by branch and bound (nonconvex psi, SCIP on the exact
+mixed-integer model of :mod:`cvxpar.exact.mip`), for checking ``cvxpar.solve`` and for users who want
+a certified answer on small problems.  The pipeline (:mod:`cvxpar.exact`):
 
-**Convex psi** (measured in ``cvxpar/bench/reference_time.py``, results in benchmarks/RESULTS.md):
+1. rescale (:mod:`cvxpar.exact.scaling`): powers of two that make the model O(1) whatever the data's
+   units;
+2. for a nonconvex psi, finite bounds containing every minimizer (:mod:`cvxpar.exact.bounds`);
+3. build and solve the CVXPY model (:mod:`cvxpar.exact.model`);
+4. polish the point onto the kinks and certify it (:mod:`cvxpar.exact.finish`): ``"optimal"`` only
+   when :func:`cvxpar.certificate` holds and, for the mixed-integer model, the gap to the proven
+   lower bound is closed.  A solver status the reference cannot confirm ("infeasible" while a
+   phase-1 LP finds a feasible point, "optimal" with a failing certificate) becomes a non-optimal
+   status with a message.
 
-- the solver is Clarabel (faster and more accurate than OSQP and HiGHS on the 7-level ridge
-  problem: benchmarks/RESULTS.md, tuning notes); logistic losses need the exponential cone,
-  which Clarabel also handles;
-- least squares and Huber get a residual variable r = Ax - b (objective 1/2 ||r||^2, a
-  diagonal quadratic) when :func:`prefer_residual` predicts it to be faster: the KKT
-  factorization then costs ~n^2 d per iteration (rank-one updates, QDLDL) instead of the d^3
-  (dense kernels) of the P = A^T A that ``sum_squares(A @ x - b)`` produces; it pays only for
-  d / n around 10 with n below ~250, and for d much larger than n (timings: benchmarks/RESULTS.md);
-- psi is the :func:`cvxpar.par` atom (the epigraph t >= a_k x + b_k: n aux columns and n*K
-  rows); the hinge form Sum c_k pos(x - q_k) has more rows and is no faster.
-
-**Nonconvex psi**: the exact mixed-integer model of :mod:`cvxpar.mip` (one binary per convex
-chunk of psi and coordinate), solved by SCIP (``pip install cvxpar[mip]``).  It needs finite
-bounds on x, taken from psi's walls, a Box or Simplex constraint, ``bounds=``, or (when psi
-grows on both sides and every lam_i > 0) from the objective at a feasible point: any minimizer
-has lam_i psi(x_i) <= F(x0) - sum_{j != i} lam_j min psi, since every loss here is >= 0.
+Statuses: ``"optimal"``; ``"optimal_inaccurate"`` (the solver finished but its point does not certify);
+``"max_iter"`` (a time limit or solver failure: ``x`` is the best point known, ``bound`` the best
+proven lower bound); ``"infeasible"`` (confirmed by a phase-1 LP); ``"diverged"`` (unbounded below).
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
+import warnings
 
 import cvxpy as cp
+import cvxpy.settings as cvxpy_settings
 import numpy as np
-import scipy.sparse as sp
 
-from cvxpar import _backend
-from cvxpar.atoms import par
-from cvxpar.atoms.par_atom import psi_range
-from cvxpar.metrics import quantization_rate, snap
+from cvxpar.certificate import as_lam
+from cvxpar.exact import bounds as _bounds
+from cvxpar.exact import finish, mip, model, scaling
+from cvxpar.exact._feasible import feasible_set
 from cvxpar.par import PAR
-from cvxpar.result import (
-    DIVERGED,
-    INFEASIBLE,
-    MAX_ITER,
-    OPTIMAL,
-    OPTIMAL_INACCURATE,
-    SolveResult,
-)
+from cvxpar.result import DIVERGED, INFEASIBLE, MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE
 
-#: Entries of x within SNAP_TOL * (1 + |q|) of a breakpoint q are put on it when that costs no
-#: objective and no feasibility (see ``_polish``): interior-point solutions stop short of the
-#: kinks where the exact solution sits.  The quantization rate uses the same tolerance.
-SNAP_TOL = 1e-5
-SNAP_TOLS = (1e-8, 1e-7, 1e-6, SNAP_TOL)
+ReferenceResult = finish.ReferenceResult
 
-#: CVXPY status -> (our status, sentence)
-_STATUS = {
-    cp.OPTIMAL: (OPTIMAL, "CVXPY reports the problem solved to the solver's default tolerances."),
-    cp.OPTIMAL_INACCURATE: (OPTIMAL_INACCURATE, "The solver stopped with a solution of reduced accuracy."),
-    cp.INFEASIBLE: (INFEASIBLE, "The solver proved the constraints infeasible."),
-    cp.INFEASIBLE_INACCURATE: (INFEASIBLE, "The solver found the constraints (probably) infeasible."),
-    cp.USER_LIMIT: (MAX_ITER, "The solver hit an iteration or time limit; x is its best point."),
-    cp.UNBOUNDED: (DIVERGED, "The objective is unbounded below (psi decreases without bound where the loss is flat)."),
-    cp.UNBOUNDED_INACCURATE: (DIVERGED, "The objective is (probably) unbounded below."),
-}
+#: A mixed-integer model with more binaries than this warns before it starts (without time_limit).
+SLOW_BINARIES = 150
+#: A convex model predicted (model.C_PLAIN / C_RESIDUAL, ~30 iterations) to take longer warns too.
+SLOW_SECONDS = 120.0
+TYPICAL_ITERATIONS = 30
+
+
+#: SCIP's settings for the rescaled model (whose numbers are O(1)): its default feasibility tolerance
+#: (1e-6) on the second-order cone of the loss leaves its bound ~1e-6 (relative) away from the optimum,
+#: above MIP_GAP_TOL; user ``scip_params`` override these.
+SCIP_PARAMS = {"numerics/feastol": 1e-9}
+
+#: With time_limit, SCIP gets what is left after compiling less this share (for the polish after it),
+#: and at least MIN_SCIP_SECONDS.
+FINISH_SHARE = 0.1
+MIN_SCIP_SECONDS = 0.1
+
+
+class SlowReferenceWarning(UserWarning):
+    """The reference model is likely to take long (see ``time_limit=`` and ``verbose=``)."""
 
 
 def reference(
     loss,
-    psi: PAR,
-    lam,
+    psi: PAR | None = None,
+    lam=None,
     constraints=None,
     solver: str | None = None,
     *,
     bounds=None,
     formulation: str = "auto",
+    time_limit: float | None = None,
     verbose: bool = False,
     **solver_options,
-) -> SolveResult:
+) -> ReferenceResult:
     """Solve minimize loss(x) + sum_i lam_i psi(x_i) s.t. x in C exactly through CVXPY.
 
     Parameters
     ----------
-    loss : cvxpar.losses.LeastSquares, Logistic or Huber
-        With NumPy / SciPy-sparse data (CuPy and Array-API data are copied to NumPy).
-        ``Smooth`` losses have no CVXPY form.
+    loss : cvxpar.losses.LinearModelLoss
+        Any loss with a CVXPY form (``loss.cvxpy(z)``): LeastSquares, Logistic, Huber or a user
+        loss; NumPy / SciPy-sparse data (CuPy and Array-API data are copied to NumPy).
     psi : PAR
-        Convex: an LP/QP/conic problem.  Quasiconvex or nonconvex: a mixed-integer problem.
+        Convex: a conic problem (Clarabel).  Quasiconvex or nonconvex: a mixed-integer problem (SCIP).
     lam : float or array of shape (d,)
         Nonnegative weights.
     constraints : Box, NonNeg, Simplex, Linear or a list of them, optional
@@ -94,207 +90,154 @@ def reference(
         A CVXPY solver name; default Clarabel (convex) or SCIP (nonconvex).
     bounds : (lower, upper), optional
         Extra bounds on x (scalars or arrays) for the mixed-integer model; they must contain a
-        minimizer (see the module docstring for the bounds derived automatically).
+        minimizer (:mod:`cvxpar.exact.bounds` derives them when they can be).
     formulation : {"auto", "residual", "plain"}
-        Least squares / Huber: with (``"residual"``) or without (``"plain"``) a residual variable
-        r = Ax - b; ``"auto"`` asks :func:`prefer_residual`.
+        With (``"residual"``) or without (``"plain"``) a variable for z = Ax; ``"auto"`` asks
+        :func:`cvxpar.exact.model.prefer_residual`.
+    time_limit : float, optional
+        Seconds for the whole reference; when reached, ``status`` is ``"max_iter"`` and ``x`` the best
+        point found (with the proven ``bound`` and ``gap`` for the mixed-integer model).
     verbose : bool
-        Passed to CVXPY.
+        The solver's own progress output (SCIP's branch-and-bound table, Clarabel's iterations).
     **solver_options
         Passed to ``problem.solve``.
 
     Returns
     -------
-    SolveResult
-        ``x`` (NumPy), the status mapped from CVXPY's, the objective recomputed from x in
-        float64, ``solve_time`` (wall seconds: construction, compilation, solve, polish), ``iterations`` (the
-        solver's), ``residual`` and ``gap`` from :func:`cvxpar.certificate`, and
-        ``quantization_rate`` at ``atol = SNAP_TOL``.  ``info`` holds the solver, CVXPY's status,
-        the formulation, the solver's own time and the number of binaries.
+    ReferenceResult
+        ``x`` (NumPy), ``status`` (module docstring), ``objective`` F(x) recomputed in float64,
+        ``solve_time`` (wall seconds), ``iterations`` (the solver's), ``residual`` and the
+        certificate's ``gap`` (convex) or the relative MIP gap (nonconvex), ``bound`` (a proven lower
+        bound on the optimal value, or None), ``quantization_rate`` (the certificate's), ``message``,
+        and ``info`` (solver, CVXPY status, formulation, scaling, bounds, number of binaries).
+
+    Raises
+    ------
+    TypeError
+        psi is not a PAR, or the loss has no CVXPY form.
+    ValueError
+        Bad lam, constraints or formulation; no finite bounds for a nonconvex psi.
+    ImportError
+        A nonconvex psi without SCIP installed.
     """
     start = time.perf_counter()
     if not isinstance(psi, PAR):
         raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")
-    A, target, kind, huber_m = _loss_data(loss)
+    A = model.data_matrix(loss)
     n, d = A.shape
     lam = _as_lam(lam, d)
-    box, simplex, linear = _split_constraints(constraints, d)
-    if formulation not in ("auto", "residual", "plain"):
-        raise ValueError(f"formulation must be 'auto', 'residual' or 'plain'; got {formulation!r}.")
-    use_residual = formulation == "residual" or (formulation == "auto" and prefer_residual(n, d))
-
-    x = cp.Variable(d, name="x")
-    loss_expr, cons = _loss_expression(A, target, kind, huber_m, x, use_residual)
-    cons += _constraint_list(x, box, simplex, linear)
-    info: dict = {"formulation": ("residual" if use_residual else "plain") if kind != "logistic" else "plain"}
+    feasible = feasible_set(constraints, d)
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise ValueError(f"time_limit must be a positive number of seconds (or None); got {time_limit!r}.")
+    scale = scaling.choose(loss, psi, lam)
+    info: dict = {"scaling": scale}
     if psi.is_convex:
-        penalty = par(x, psi)
-        default_solver = cp.CLARABEL
-        if solver is None and use_residual and kind != "logistic":
-            solver_options.setdefault("direct_solve_method", "qdldl")
+        return _convex(loss, psi, lam, constraints, feasible, scale, solver, formulation, time_limit, verbose,
+                       solver_options, info, start)
+    return _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formulation, bounds, time_limit,
+                          verbose, solver_options, info, start)
+
+
+# ---------------------------------------------------------------------- convex psi
+def _convex(loss, psi, lam, constraints, feasible, scale, solver, formulation, time_limit, verbose, options,
+            info, start):
+    m = model.build(loss, psi, lam, feasible, scale, formulation=formulation)
+    chosen = solver or cp.CLARABEL
+    if chosen == cp.CLARABEL and m.formulation == "residual":
+        options.setdefault("direct_solve_method", "qdldl")
+    if chosen == cp.CLARABEL and time_limit is not None:
+        options.setdefault("time_limit", max(time_limit - (time.perf_counter() - start), 1e-3))
+    if time_limit is None:
+        _warn_if_slow_convex(m)
+    _solve(m, chosen, verbose, options, info)
+    x = m.x()
+    if x is None:
+        return _no_point(m, loss, psi, lam, constraints, feasible, info, start)
+    x, cert = finish.polish(x, loss, psi, lam, constraints, feasible)
+    ok = finish.certified(cert)
+    limit = m.problem.status == cp.USER_LIMIT
+    if ok:
+        status, message = OPTIMAL, f"Certified: {finish.describe(cert)}."
+    elif limit:
+        status, message = MAX_ITER, f"{chosen} stopped at its iteration or time limit; x is its last point ({finish.describe(cert)})."
     else:
-        if kind == "logistic":
-            raise ValueError(
-                "the mixed-integer reference takes least-squares and Huber losses (SCIP has no exponential cone "
-                "in CVXPY); for a logistic loss with a nonconvex psi use cvxpar.solve."
-            )
-        _require_scip(solver)
-        lower, upper = mip_bounds(loss, psi, lam, box, simplex, linear, bounds, d)
-        penalty, mip_cons = _mip_penalty(x, psi, lower, upper)
-        cons += mip_cons
-        default_solver = cp.SCIP
-        info["bounds"] = (lower, upper)
-        info["formulation"] += " + mixed-integer PAR (cvxpar.mip)"
-    objective = loss_expr + (lam * cp.sum(penalty) if np.ndim(lam) == 0 else lam @ penalty)
-    problem = cp.Problem(cp.Minimize(objective), cons)
-    chosen = solver or default_solver
-    try:
-        problem.solve(solver=chosen, verbose=verbose, **solver_options)
-    except cp.error.SolverError as exc:
-        raise cp.error.SolverError(
-            f"{chosen} failed on the reference problem ({exc}). Try another solver: solver='CLARABEL', 'SCS', "
-            f"or for a nonconvex psi 'SCIP' (installed: {cp.installed_solvers()})."
-        ) from exc
-    stats = problem.solver_stats
-    info.update(
-        solver=chosen,
-        cvxpy_status=problem.status,
-        solver_time=stats.solve_time if stats is not None else None,
-        n_binaries=sum(v.size for v in problem.variables() if v.attributes["boolean"]),
-    )
-    status, message = _STATUS.get(problem.status, (None, None))
-    if status is None:
-        raise cp.error.SolverError(f"{chosen} ended with CVXPY status {problem.status!r} on the reference problem.")
-    iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else 0
-    if x.value is None:
-        nan = np.full(d, np.nan)
-        elapsed = time.perf_counter() - start
-        return SolveResult(
-            nan, status, math.nan, iterations, elapsed, math.nan, None, math.nan, "reference", message, info
+        status = OPTIMAL_INACCURATE
+        message = (f"{chosen} reported {m.problem.status!r}, but the certificate does not hold to "
+                   f"{finish.REF_TOL:g} at its (polished) point: {finish.describe(cert)}.")
+    bound = cert.objective - cert.gap if cert.gap is not None else None
+    return _result(x, status, cert, cert.gap, bound, m, message, info, start)
+
+
+# ---------------------------------------------------------------------- nonconvex psi
+def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formulation, bounds, time_limit, verbose,
+                   options, info, start):
+    _require_scip(solver)
+    if feasible.empty is not None:
+        return _infeasible(feasible.empty, feasible, info, start)
+    points = _candidates(loss, psi, lam, constraints, feasible.d)
+    lower, upper = _bounds.mip_bounds(loss, psi, lam, feasible, bounds, points, sigma=scale.sigma)
+    info["bounds"] = (lower, upper)
+    m = model.build(loss, psi, lam, feasible, scale, formulation=formulation, bounds=(lower, upper))
+    info["n_binaries"] = m.n_binaries
+    chosen = solver or cp.SCIP
+    if time_limit is None and m.n_binaries > SLOW_BINARIES:
+        warnings.warn(
+            f"the mixed-integer reference has {m.n_binaries} binaries ({feasible.d} coordinates x "
+            f"{m.n_binaries // feasible.d} convex chunks of psi): branch and bound may take minutes to hours. Pass "
+            "time_limit=<seconds> to get the best point and a proven bound in time, and verbose=True to watch SCIP.",
+            SlowReferenceWarning,
+            stacklevel=3,
         )
-    xv = np.asarray(x.value, dtype=np.float64)
-    if not psi.is_convex:
-        xv = _polish_assignment(xv, A, target, kind, huber_m, psi, lam, box, simplex, linear, info)
-        if status == OPTIMAL:
-            message = "SCIP proved global optimality of the chunk assignment (default gap); x re-solved on it."
-    xv, cert = _polish(xv, loss, psi, lam, constraints, box, simplex, linear, info)
-    solve_time = time.perf_counter() - start
-    return SolveResult(
-        x=xv,
-        status=status,
-        objective=_objective(loss, psi, lam, xv),
-        iterations=iterations,
-        solve_time=solve_time,
-        residual=cert[0],
-        gap=cert[1],
-        quantization_rate=quantization_rate(xv, psi, atol=SNAP_TOL * (1 + float(np.max(np.abs(psi.breakpoints))))),
-        method="reference",
-        message=message,
-        info=info,
-    )
-
-
-# ---------------------------------------------------------------------- formulation
-#: Seconds per Clarabel iteration, fitted on the 7-level ridge benchmark (2-core machine, see
-#: the module docstring): the plain form factors the dense d x d P = A^T A at dense-kernel speed
-#: (~C_PLAIN d^3); the residual form eliminates each x_i into the n x n block of the rows
-#: A x - r = b, a rank-one update at scalar speed that slows once that block leaves the cache
-#: (~C_RESIDUAL (1 + n / N_CACHE) n^2 d with QDLDL).
-C_PLAIN = 3.5e-11
-C_RESIDUAL = 1.4e-9
-N_CACHE = 250
-
-
-def prefer_residual(n: int, d: int) -> bool:
-    """Whether the residual variable r = Ax - b is predicted to make Clarabel faster than sum_squares(Ax - b)."""
-    return n < d and C_RESIDUAL * (1 + n / N_CACHE) * n * n * d < C_PLAIN * d**3
-
-
-# ---------------------------------------------------------------------- inputs
-def _to_numpy(a):
-    if a is None or isinstance(a, np.ndarray) or sp.issparse(a):
-        return a
-    if _backend.is_cupy_array(a):
-        return a.get()
-    try:
-        return np.asarray(a)
-    except (TypeError, ValueError):
-        return np.from_dlpack(a)
-
-
-def _loss_data(loss):
-    """(A, target, kind, M) for the CVXPY form; clear errors for what has none."""
-    losses = importlib.import_module("cvxpar.losses")
-    if isinstance(loss, losses.Smooth):
-        raise TypeError(
-            "cvxpar.losses.Smooth has no CVXPY form, so cvxpar.reference cannot solve it; use cvxpar.solve, or "
-            "write the loss as LeastSquares, Logistic or Huber."
-        )
-    kinds = {losses.LeastSquares: "least_squares", losses.Logistic: "logistic", losses.Huber: "huber"}
-    kind = kinds.get(type(loss))
-    if kind is None:
-        raise TypeError(f"loss must be cvxpar.losses.LeastSquares, Logistic or Huber; got {type(loss).__name__}.")
-    if loss.op.kind == "operator":
-        raise TypeError(
-            "A is a LinearOperator, which CVXPY cannot take; pass it as a dense array or a scipy.sparse matrix "
-            "(e.g. A @ np.eye(d)) for the reference."
-        )
-    A = _to_numpy(loss.op.A)
-    A = A.tocsc() if sp.issparse(A) else np.asarray(A, dtype=np.float64)
-    return A, np.asarray(_to_numpy(loss.target), dtype=np.float64), kind, getattr(loss, "M", None)
-
-
-def _as_lam(lam, d: int):
-    arr = np.asarray(_to_numpy(lam), dtype=np.float64)
-    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != d):
-        raise ValueError(f"lam must be a scalar or have one entry per coordinate ({d}); got shape {arr.shape}.")
-    if not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError("lam must be finite and nonnegative everywhere.")
-    return float(arr) if arr.ndim == 0 else arr
-
-
-def _split_constraints(constraints, d: int):
-    return importlib.import_module("cvxpar.constraints").split(constraints, d)
-
-
-# ---------------------------------------------------------------------- the CVXPY problem
-def _loss_expression(A, target, kind: str, huber_m, x, use_residual: bool):
-    if kind == "logistic":
-        return cp.sum(cp.logistic(cp.multiply(-target, A @ x))), []
-    cons = []
-    if use_residual:
-        r = cp.Variable(A.shape[0], name="r")
-        cons.append(A @ x - r == target)
+    deadline = None if time_limit is None else start + time_limit
+    bound = _best_bound(_solve_mip(m, chosen, verbose, options, info, deadline),
+                        _bounds.penalty_floor(loss, psi, lam, lower, upper))
+    x = m.x()
+    if x is None:
+        return _fallback(f"{chosen} returned no point (status {info.get('scip_status', m.problem.status)!r})", loss,
+                         psi, lam, constraints, feasible, lower, upper, info, start, points, bound)
+    x = _resolve_on_chunks(x, loss, psi, lam, feasible, scale, lower, upper, info)
+    x, cert = finish.polish(x, loss, psi, lam, constraints, feasible)
+    for p in points:  # a stopped branch and bound may not have reached the point cvxpar.solve found
+        if feasible.violation(p) == 0 and _bounds.objective(loss, psi, lam, p) < cert.objective:
+            x, cert = p, finish.check(loss, psi, lam, constraints, p)
+    if bound is not None:
+        bound = min(bound, cert.objective)  # SCIP's tolerances can leave its bound a hair above F(x)
+    gap = finish.mip_gap(cert.objective, bound)
+    scip_status = info.get("scip_status")
+    closed = finish.gap_closed(cert.objective, bound, scale.s)
+    if scip_status == "timelimit" or (time_limit is not None and not closed and scip_status != "optimal"):
+        status = MAX_ITER
+        limit = "the" if time_limit is None else f"the {time_limit:g} s"
+        message = (f"Reached {limit} time limit: x is the best point found, objective {cert.objective:.10g}; "
+                   f"{_bound_text(bound, gap)}.")
+    elif closed and finish.certified(cert):
+        status = OPTIMAL
+        message = (f"Global optimum: F(x) - bound = {cert.objective - bound:.2e} <= {finish.MIP_GAP_TOL:g} "
+                   f"max(|F(x)|, {scale.s:.3g}) with the proven lower bound {bound:.10g}; {finish.describe(cert)}.")
     else:
-        r = A @ x - target
-    if kind == "least_squares":
-        return 0.5 * cp.sum_squares(r), cons
-    return 0.5 * cp.sum(cp.huber(r, huber_m)), cons  # cvxpy's huber is 2 H_M
+        status = OPTIMAL_INACCURATE
+        why = "the MIP gap is not closed" if not closed else "the certificate does not hold"
+        gap_text = "unknown" if gap is None else f"{gap:.2e}"
+        message = (f"{chosen} reported {m.problem.status!r} but {why}: relative gap {gap_text} to the bound, "
+                   f"{finish.describe(cert)}.")
+    return _result(x, status, cert, gap, bound, m, message, info, start)
 
 
-def _constraint_list(x, box, simplex, linear) -> list:
-    cons = []
-    if box is not None:
-        lo = np.broadcast_to(box.lower, x.shape)
-        hi = np.broadcast_to(box.upper, x.shape)
-        if np.isfinite(lo).all():
-            cons.append(x >= lo)
-        elif np.isfinite(lo).any():
-            idx = np.flatnonzero(np.isfinite(lo))
-            cons.append(x[idx] >= lo[idx])
-        if np.isfinite(hi).all():
-            cons.append(x <= hi)
-        elif np.isfinite(hi).any():
-            idx = np.flatnonzero(np.isfinite(hi))
-            cons.append(x[idx] <= hi[idx])
-    if simplex is not None:
-        cons += [x >= 0, cp.sum(x) == simplex.total]
-    if linear is not None:
-        if linear.A_eq is not None:
-            cons.append(linear.A_eq @ x == linear.b_eq)
-        if linear.A_ub is not None:
-            cons.append(linear.A_ub @ x <= linear.b_ub)
-    return cons
+def _best_bound(*bounds) -> float | None:
+    known = [b for b in bounds if b is not None]
+    return max(known) if known else None
+
+
+def _candidates(loss, psi, lam, constraints, d):
+    """Feasible points for the level-set bounds: cvxpar.solve's answer (checked feasible by the caller)."""
+    from cvxpar.solve import solve
+
+    try:
+        res = solve(loss, psi, lam, constraints=constraints)
+    except (ValueError, TypeError, NotImplementedError, ArithmeticError):
+        return []
+    x = np.asarray(res.x, dtype=np.float64)
+    return [x] if x.shape == (d,) else []
 
 
 def _require_scip(solver: str | None) -> None:
@@ -308,236 +251,165 @@ def _require_scip(solver: str | None) -> None:
         )
 
 
-def _mip_penalty(x, psi: PAR, lower: np.ndarray, upper: np.ndarray):
-    from cvxpar.mip import par_epigraph
+def _solve_mip(m, chosen, verbose, options, info, deadline: float | None) -> float | None:
+    """Solve the mixed-integer model; return the branch and bound's proven lower bound on F (or None).
 
-    lo, hi = float(lower.min()), float(upper.max())
-    w, cons = par_epigraph(x, psi, lo, hi)
-    if (lower > lo).any():
-        cons.append(x >= lower)
-    if (upper < hi).any():
-        cons.append(x <= upper)
-    return w, cons
-
-
-def mip_bounds(loss, psi: PAR, lam, box, simplex, linear, bounds, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Finite per-coordinate bounds containing every minimizer, or a ValueError saying what to give.
-
-    Intersects psi's walls, the Box, the Simplex and ``bounds``; a side still infinite is
-    closed by the objective value at a feasible point when psi grows there and lam_i > 0
-    (module docstring).
+    SCIP's dual bound is on the objective c^T v of CVXPY's standard form, which equals the model's
+    objective minus the constant offset CVXPY keeps aside; the bound on F is s (dual + offset).  It
+    is read from SCIP's model directly, so it is there even when SCIP stops without a point.
     """
-    dom_lo, dom_hi = psi.domain
-    lower, upper = np.full(d, dom_lo), np.full(d, dom_hi)
-    if box is not None:
-        lower, upper = np.maximum(lower, box.lower), np.minimum(upper, box.upper)
-    if simplex is not None:
-        lower, upper = np.maximum(lower, 0.0), np.minimum(upper, simplex.total)
-    if bounds is not None:
-        try:
-            user_lo, user_hi = bounds
-        except (TypeError, ValueError) as exc:
-            raise ValueError("bounds must be a pair (lower, upper) of scalars or length-d arrays.") from exc
-        lower = np.maximum(lower, np.broadcast_to(np.asarray(user_lo, dtype=np.float64), (d,)))
-        upper = np.minimum(upper, np.broadcast_to(np.asarray(user_hi, dtype=np.float64), (d,)))
-    if (lower > upper).any():
-        raise ValueError(
-            "the bounds on x (psi's walls, Box, Simplex, bounds=) are empty for some coordinate: infeasible."
-        )
-    if np.isfinite(lower).all() and np.isfinite(upper).all():
-        return lower, upper
-    lower, upper = _growth_bounds(loss, psi, np.broadcast_to(lam, (d,)), lower, upper, linear)
-    if not (np.isfinite(lower).all() and np.isfinite(upper).all()):
-        raise ValueError(
-            "the mixed-integer reference for a nonconvex psi needs finite bounds on x, and none could be derived: "
-            "psi has no walls, no Box or Simplex constraint bounds x, and psi does not grow on both sides with "
-            "every lam_i > 0 (or a Linear constraint prevents picking a feasible point). Pass bounds=(lower, upper) "
-            "that contain a minimizer, or add a cvxpar.constraints.Box."
-        )
-    return lower, upper
+    if chosen != cp.SCIP:
+        _solve(m, chosen, verbose, options, info)
+        return None
+    data, chain, inverse = m.problem.get_problem_data(cp.SCIP)
+    options = dict(options)
+    options["scip_params"] = {**SCIP_PARAMS, **options.get("scip_params", {})}
+    if deadline is not None:  # what is left after compiling, less a share for the polish that follows
+        left = (deadline - time.perf_counter()) * (1 - FINISH_SHARE)
+        options["scip_params"] = {**options.get("scip_params", {}), "limits/time": max(left, MIN_SCIP_SECONDS)}
+    raw = chain.solver.solve_via_data(data, False, verbose, options)
+    info["scip_status"] = raw.get("scip_status")
+    bound = None
+    scip = raw.get("model")
+    if scip is not None:
+        dual = float(scip.getDualbound())
+        if math.isfinite(dual) and not scip.isInfinity(abs(dual)):
+            bound = m.scaling.s * (dual + float(inverse[-1][cvxpy_settings.OFFSET]))
+    try:
+        with warnings.catch_warnings():  # CVXPY's "may be inaccurate": the status below says what x is
+            warnings.simplefilter("ignore", UserWarning)
+            m.problem.unpack_results(raw, chain, inverse)
+    except cp.error.SolverError:
+        m.y.value = None
+    _record(m, chosen, info)
+    return bound
 
 
-def _growth_bounds(loss, psi: PAR, lam: np.ndarray, lower, upper, linear):
-    """Close infinite sides with {lam_i psi(x_i) <= F(x0) - sum_{j != i} lam_j inf psi} (loss >= 0)."""
-    if linear is not None or (lam <= 0).any():
-        return lower, upper
-    x0 = np.clip(0.0, lower, upper)
-    f0 = float(loss.value(x0)) + float(np.sum(lam * psi(x0)))
-    inf_psi = np.array([psi_range(psi, lo, hi)[0] for lo, hi in zip(lower, upper, strict=True)])
-    if not np.isfinite(f0) or not np.isfinite(inf_psi).all():
-        return lower, upper
-    level = inf_psi + (f0 - float(np.sum(lam * inf_psi))) / lam  # psi(x_i) <= level_i at any minimizer
-    q, v, s = psi.breakpoints, psi.values, psi.slopes
-    lower, upper = lower.copy(), upper.copy()
-    if s[0] < 0:
-        lower = np.maximum(lower, q[0] + np.maximum(level - v[0], 0.0) / s[0])
-    if s[-1] > 0:
-        upper = np.minimum(upper, q[-1] + np.maximum(level - v[-1], 0.0) / s[-1])
-    return lower, upper
-
-
-# ---------------------------------------------------------------------- results
-def _polish_assignment(x0, A, target, kind, huber_m, psi, lam, box, simplex, linear, info) -> np.ndarray:
+def _resolve_on_chunks(x0, loss, psi, lam, feasible, scale, lower, upper, info) -> np.ndarray:
     """Re-solve with each x_i held in the convex chunk branch and bound chose (Clarabel, no binaries).
 
     Same optimal value (the chunks of a global minimizer), interior-point accuracy: SCIP's
     nonlinear feasibility tolerance (~1e-6) leaves residuals near 1e-4 otherwise.
     """
-    from cvxpar.mip import chosen_chunks, fixed_chunk_epigraph
-
-    lower, upper = info["bounds"]
-    chunks = chosen_chunks(x0, psi, float(lower.min()), float(upper.max()))
-    x = cp.Variable(x0.size)
-    loss_expr, cons = _loss_expression(A, target, kind, huber_m, x, info["formulation"].startswith("residual"))
-    t, chunk_cons = fixed_chunk_epigraph(x, chunks)
-    cons += chunk_cons + _constraint_list(x, box, simplex, linear) + [x >= lower, x <= upper]
-    objective = loss_expr + (lam * cp.sum(t) if np.ndim(lam) == 0 else lam @ t)
-    problem = cp.Problem(cp.Minimize(objective), cons)
+    chunks = mip.chosen_chunks(x0, psi, float(lower.min()), float(upper.max()))
+    m = model.build(loss, psi, lam, feasible, scale, chunks=chunks)
+    m.problem.constraints.extend([m.y >= lower / scale.sigma, m.y <= upper / scale.sigma])
+    problem = cp.Problem(m.problem.objective, m.problem.constraints)
     try:
         problem.solve(solver=cp.CLARABEL)
     except cp.error.SolverError:
         problem = None
-    if problem is None or problem.status != cp.OPTIMAL or x.value is None:
-        info["polish"] = "the convex re-solve on the chosen chunks failed; x is SCIP's point"
+    if problem is None or problem.status != cp.OPTIMAL or m.y.value is None:
+        info["polish"] = "the convex re-solve on the chosen chunks failed; x is the branch and bound's point"
         return x0
-    info["polish"] = "re-solved with Clarabel on the chunks SCIP chose"
-    return np.asarray(x.value, dtype=np.float64)
+    info["polish"] = "re-solved with Clarabel on the chunks the branch and bound chose"
+    return m.x()
 
 
-def _polish(x: np.ndarray, loss, psi: PAR, lam, constraints, box, simplex, linear, info):
-    """``(x, (residual, gap))``: the best of x clipped into psi's domain and the box, and the points
-    with the entries within tol (1 + |p|) of a breakpoint or a bound p put on it, tol in
-    SNAP_TOLS, ranked by the certificate's residual.
-
-    Interior-point points stop short of the kinks where the exact solution sits (by ~1e-6 on
-    degenerate problems), so the stationarity residual reads the slope of one side only.  A
-    snapped point competes only if its objective is within 1e-9 (1 + |F|) of x's and it violates
-    no constraint more than x does; equality rows (a Simplex's sum, Linear's A_eq) and nearly
-    active A_ub rows are made exact again by a least-norm change of the entries left free.
-    """
-    lo, hi = psi.domain
-    if box is not None:
-        lo, hi = np.maximum(lo, box.lower), np.minimum(hi, box.upper)
-    x = np.clip(x, lo, hi)
-    rows = _tight_rows(x, simplex, linear)
-    if rows is not None:
-        x = np.clip(_restore_rows(x, np.zeros(x.shape, dtype=bool), *rows), lo, hi)
-    best = (x, _certificate(x, loss, psi, lam, constraints, info))
-    nearest = snap(x, psi)
-    for bound in (lo, hi, 0.0 if simplex is not None else np.nan):  # box faces are kinks too
-        bound = np.broadcast_to(bound, x.shape)
-        nearest = np.where(np.abs(x - bound) < np.abs(x - nearest), bound, nearest)
-    f_x = _objective(loss, psi, lam, x)
-    for tol in SNAP_TOLS:
-        close = np.abs(x - nearest) <= tol * (1 + np.abs(nearest))
-        if not close.any():
-            continue
-        y = np.where(close, nearest, x)
-        if rows is not None:
-            y = _restore_rows(y, close, *rows)
-        y = np.clip(y, lo, hi)
-        for z in (y, _newton_free(y, close, loss, psi, lam, rows)):
-            if z is None or not ((z >= lo) & (z <= hi)).all():
-                continue
-            if _objective(loss, psi, lam, z) > f_x + 1e-9 * (1 + abs(f_x)):
-                continue
-            if _violation(z, simplex, linear) > max(_violation(x, simplex, linear), 1e-12):
-                continue
-            candidate = (z, _certificate(z, loss, psi, lam, constraints, info))
-            if not candidate[1][0] > best[1][0]:
-                best = candidate
-    return best
-
-
-#: The exact re-solve of the free entries is tried up to this many of them (one least-squares
-#: solve with an n x |F| matrix).
-NEWTON_MAX_FREE = 2000
-
-
-def _newton_free(y: np.ndarray, fixed: np.ndarray, loss, psi: PAR, lam, rows) -> np.ndarray | None:
-    """Least squares only: the entries off the kinks solve A_F^T (A y - b) + lam_F s_F = 0 exactly.
-
-    With the fixed entries on their kinks and the free ones on pieces of slope s_F, the
-    optimality conditions of the free entries are linear; their solution (when A_F has full
-    column rank and it stays on the same pieces) is the exact optimum for this active set.
-    """
-    if type(loss).__name__ != "LeastSquares" or rows is not None or loss.op.kind == "operator":
-        return None
-    free = np.flatnonzero(~fixed)
-    if free.size == 0 or free.size > min(NEWTON_MAX_FREE, loss.n_samples):
-        return None
-    lo, hi = psi.subdifferential(y[free])
-    if not np.array_equal(lo, hi):
-        return None
-    A = _to_numpy(loss.op.A)
-    A_free = A[:, free].toarray() if sp.issparse(A) else np.asarray(A[:, free])
-    rest = A @ np.where(fixed, y, 0.0) - _to_numpy(loss.target)
-    lam_free = lam if np.ndim(lam) == 0 else lam[free]
-    # normal equations of min 1/2 ||A_F x_F + rest||^2 + lam_F s_F . x_F
-    gram = A_free.T @ A_free
+# ---------------------------------------------------------------------- shared
+def _solve(m, chosen, verbose, options, info) -> None:
     try:
-        x_free = np.linalg.solve(gram, -(A_free.T @ rest) - lam_free * lo)
-    except np.linalg.LinAlgError:
-        return None
-    same_pieces = np.searchsorted(psi.breakpoints, x_free) == np.searchsorted(psi.breakpoints, y[free])
-    if not same_pieces.all():
-        return None
-    out = y.copy()
-    out[free] = x_free
-    return out
+        m.problem.solve(solver=chosen, verbose=verbose, **options)
+    except cp.error.SolverError:
+        raise
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{chosen} rejected the solver options {sorted(options)}: {exc}") from exc
+    _record(m, chosen, info)
 
 
-def _tight_rows(x: np.ndarray, simplex, linear):
-    """(M, rhs) of the rows to hold with equality: sums, A_eq, A_ub rows within 1e-6 of active."""
-    blocks = []
-    if simplex is not None:
-        blocks.append((np.ones((1, x.size)), np.array([simplex.total])))
-    if linear is not None and linear.A_eq is not None:
-        blocks.append((linear.A_eq, linear.b_eq))
-    if linear is not None and linear.A_ub is not None:
-        slack = linear.b_ub - linear.A_ub @ x
-        near = slack <= 1e-6 * (1 + np.abs(linear.b_ub))
-        if near.any():
-            blocks.append((linear.A_ub[near], linear.b_ub[near]))
-    if not blocks:
-        return None
-    return np.vstack([m for m, _ in blocks]), np.concatenate([r for _, r in blocks])
+def _record(m, chosen, info) -> None:
+    stats = m.problem.solver_stats
+    info.update(
+        solver=chosen,
+        cvxpy_status=m.problem.status,
+        formulation=m.formulation,
+        solver_time=stats.solve_time if stats is not None else None,
+        iterations=int(stats.num_iters) if stats is not None and stats.num_iters is not None else 0,
+    )
 
 
-def _restore_rows(y: np.ndarray, fixed: np.ndarray, M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """y plus the least-norm change of its free entries that makes M y = rhs (when that exists)."""
-    free = ~fixed
-    if not free.any():
-        return y
-    change, *_ = np.linalg.lstsq(M[:, free], rhs - M @ y, rcond=None)
-    out = y.copy()
-    out[free] += change
-    return out
+def _warn_if_slow_convex(m) -> None:
+    n_rows = sum(c.size for c in m.problem.constraints)
+    d = m.y.size
+    seconds = TYPICAL_ITERATIONS * (model.C_PLAIN * d**3 if m.formulation == "plain" else
+                                    model.C_RESIDUAL * n_rows * n_rows * d)
+    if seconds > SLOW_SECONDS:
+        warnings.warn(
+            f"the reference's interior-point model (d = {d}) is predicted to take about {seconds:.0f} s; pass "
+            "time_limit=<seconds> to stop early, or use cvxpar.solve for a certified answer at this size.",
+            SlowReferenceWarning,
+            stacklevel=4,
+        )
 
 
-def _violation(x: np.ndarray, simplex, linear) -> float:
-    worst = 0.0
-    if simplex is not None:
-        worst = max(abs(float(x.sum()) - simplex.total), float(np.max(-x, initial=0.0)))
-    if linear is not None and linear.A_eq is not None:
-        worst = max(worst, float(np.max(np.abs(linear.A_eq @ x - linear.b_eq))))
-    if linear is not None and linear.A_ub is not None:
-        worst = max(worst, float(np.max(linear.A_ub @ x - linear.b_ub, initial=0.0)))
-    return worst
+def _no_point(m, loss, psi, lam, constraints, feasible, info, start):
+    """The solver returned no x: confirm an "infeasible" with a phase-1 LP, else report the failure."""
+    status = m.problem.status
+    if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+        nan = np.full(feasible.d, np.nan)
+        return ReferenceResult(nan, DIVERGED, -math.inf, info.get("iterations", 0), time.perf_counter() - start,
+                               math.nan, None, math.nan, "reference",
+                               f"{info['solver']} reports the objective unbounded below.", info)
+    return _fallback(f"{info['solver']} reported {status!r}", loss, psi, lam, constraints, feasible, None, None,
+                     info, start)
 
 
-def _objective(loss, psi: PAR, lam, x: np.ndarray) -> float:
-    values = psi(x)
-    penalty = np.where(np.broadcast_to(lam, x.shape) > 0, lam * values, 0.0)
-    return float(loss.value(x)) + float(np.sum(penalty))
+def _fallback(what, loss, psi, lam, constraints, feasible, lower, upper, info, start, points=(), bound=None):
+    """No point from the solver: the best known feasible point (status max_iter), or confirmed infeasibility.
+
+    The known points are ``points`` (e.g. cvxpar.solve's answer) and a phase-1 LP point of the
+    constraints inside psi's domain and the bounds; when the LP finds none the problem is infeasible.
+    """
+    dom_lo, dom_hi = psi.domain
+    lo = np.full(feasible.d, dom_lo) if lower is None else lower
+    hi = np.full(feasible.d, dom_hi) if upper is None else upper
+    phase1 = feasible.find_point(lo, hi)
+    if phase1 is None:
+        return _infeasible(f"{what}, and a phase-1 LP confirms that no point of the constraints lies in psi's "
+                           "domain", feasible, info, start)
+    best = min(((_bounds.objective(loss, psi, lam, p), i, p) for i, p in enumerate([phase1, *points])
+                if np.all(p >= lo) and np.all(p <= hi) and feasible.violation(p) == 0), key=lambda t: t[:2])
+    x = best[2]
+    cert = finish.check(loss, psi, lam, constraints, x)
+    if bound is not None:
+        bound = min(bound, cert.objective)
+    gap = finish.mip_gap(cert.objective, bound)
+    message = (f"{what}; the constraints are feasible, and x is the best feasible point known (a phase-1 LP's or "
+               f"cvxpar.solve's), not a certified optimum; {_bound_text(bound, gap)}.")
+    return _result(x, MAX_ITER, cert, gap, bound, None, message, info, start)
 
 
-def _certificate(x, loss, psi, lam, constraints, info) -> tuple[float, float | None]:
-    """(residual, gap) from cvxpar.certificate, or (NaN, None) when that module is absent."""
-    try:
-        certificate = importlib.import_module("cvxpar.certificate").certificate
-    except ImportError:
-        info["certificate"] = "cvxpar.certificate is not available: residual is NaN and gap is None."
-        return math.nan, None
-    cert = certificate(loss, psi, lam, x, constraints)
-    return float(cert.residual), cert.gap
+def _infeasible(why, feasible, info, start):
+    nan = np.full(feasible.d, np.nan)
+    return ReferenceResult(nan, INFEASIBLE, math.nan, info.get("iterations", 0), time.perf_counter() - start,
+                           math.nan, None, math.nan, "reference", f"Infeasible: {why}.", info)
+
+
+def _bound_text(bound, gap) -> str:
+    if bound is None:
+        return "no lower bound was proven"
+    return f"proven lower bound {bound:.10g} (relative gap {gap:.2e})"
+
+
+def _result(x, status, cert, gap, bound, m, message, info, start):
+    return ReferenceResult(
+        x=x,
+        status=status,
+        objective=float(cert.objective),
+        iterations=info.get("iterations", 0),
+        solve_time=time.perf_counter() - start,
+        residual=float(cert.residual),
+        gap=gap,
+        quantization_rate=float(cert.quantization_rate),
+        method="reference",
+        message=message,
+        info=info,
+        bound=bound,
+    )
+
+
+def _as_lam(lam, d: int):
+    if lam is None:
+        raise TypeError("reference(loss, psi, lam, ...) needs lam (a nonnegative scalar or one weight per coordinate).")
+    lam = as_lam(lam.get() if hasattr(lam, "get") else lam, np, np.zeros(d), d)
+    return lam if isinstance(lam, float) else np.asarray(lam, dtype=np.float64)

@@ -35,6 +35,10 @@ class Chunk:
     slopes: np.ndarray
     intercepts: np.ndarray
 
+    def scaled(self, factor: float) -> Chunk:
+        """The same chunk of psi(y / factor), y = factor x: bounds times factor, slopes divided by it."""
+        return Chunk(self.lower * factor, self.upper * factor, self.slopes / factor, self.intercepts)
+
 
 def convex_chunks(psi: PAR, lower: float, upper: float) -> list[Chunk]:
     """Split psi on [lower, upper] (finite, inside psi's domain) at its concave kinks."""
@@ -104,17 +108,17 @@ def fixed_chunk_epigraph(x: cp.Variable, chunks: list[Chunk]) -> tuple[cp.Expres
 
     With the chunks of a global minimizer of the mixed-integer model this convex problem has
     the same optimal value; an interior-point solve of it polishes the branch-and-bound point.
+    The pieces of all chunks are stacked in one d x P array (shorter chunks repeat their first
+    piece), so the model has three constraints whatever d.
     """
     d = x.shape[0]
+    width = max(c.slopes.size for c in chunks)
+    slopes = np.array([np.resize(c.slopes, width) for c in chunks])
+    intercepts = np.array([np.resize(c.intercepts, width) for c in chunks])
     t = cp.Variable(d)
-    cons = []
-    groups: dict[int, list[int]] = {}
-    for i, chunk in enumerate(chunks):
-        groups.setdefault(id(chunk), []).append(i)
-    for idx in groups.values():
-        chunk = chunks[idx[0]]
-        sel = np.array(idx)
-        xs, ts = x[sel], t[sel]
-        cons += [xs >= chunk.lower, xs <= chunk.upper]
-        cons += [ts >= a * xs + b for a, b in zip(chunk.slopes, chunk.intercepts, strict=True)]
+    lower = np.array([c.lower for c in chunks])
+    upper = np.array([c.upper for c in chunks])
+    stacked = cp.reshape(x, (d, 1), order="F") @ np.ones((1, width))
+    cons = [x >= lower, x <= upper,
+            cp.reshape(t, (d, 1), order="F") @ np.ones((1, width)) >= cp.multiply(slopes, stacked) + intercepts]
     return t, cons

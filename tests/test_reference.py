@@ -1,0 +1,362 @@
+"""cvxpar.reference: against a plain CVXPY formulation (convex psi) and against brute-force
+enumeration of the convex chunks (nonconvex psi, d <= 3), plus its result object and errors."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+import cvxpar
+from cvxpar import PAR, losses
+from cvxpar import constraints as C
+from cvxpar.exact import finish
+from cvxpar.exact.mip import convex_chunks, fixed_chunk_epigraph
+
+GRID = cvxpar.grids.uniform(0.5, 5)
+RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+HAS_SCIP = cp.SCIP in cp.installed_solvers()
+needs_scip = pytest.mark.skipif(not HAS_SCIP, reason="SCIP (pyscipopt) not installed")
+
+
+def _data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.normal(size=n)
+
+
+def _plain(loss_kind, A, t, psi, lam, cons_fn=None, M=1.0):
+    """The formulation a CVXPY user writes: loss + lam * sum(cp.max of the pieces)."""
+    x = cp.Variable(A.shape[1])
+    a, b = psi.max_affine()
+    pen = cp.max(cp.vstack([ak * x + bk for ak, bk in zip(a, b, strict=True)]), axis=0)
+    if loss_kind == "ls":
+        f = 0.5 * cp.sum_squares(A @ x - t)
+    elif loss_kind == "logistic":
+        f = cp.sum(cp.logistic(cp.multiply(-t, A @ x)))
+    else:
+        f = 0.5 * cp.sum(cp.huber(A @ x - t, M))
+    lo, hi = psi.domain
+    cons = ([x >= lo] if np.isfinite(lo) else []) + ([x <= hi] if np.isfinite(hi) else [])
+    cons += cons_fn(x) if cons_fn else []
+    prob = cp.Problem(cp.Minimize(f + cp.sum(cp.multiply(lam, pen))), cons)
+    prob.solve(solver=cp.CLARABEL)
+    return prob.value, x.value
+
+
+CONSTRAINTS = {
+    "none": (None, None),
+    "box": (C.Box(-0.6, 0.8), lambda x: [x >= -0.6, x <= 0.8]),
+    "nonneg": (C.NonNeg(), lambda x: [x >= 0]),
+    "simplex": (C.Simplex(2.0), lambda x: [x >= 0, cp.sum(x) == 2.0]),
+    "linear": (
+        C.Linear(A_eq=np.ones((1, 12)), b_eq=[1.0], A_ub=np.eye(12)[:3], b_ub=[0.1, 0.1, 0.1]),
+        lambda x: [cp.sum(x) == 1.0, x[:3] <= 0.1],
+    ),
+}
+
+
+@pytest.mark.parametrize("formulation", ["residual", "plain"])
+@pytest.mark.parametrize("shape", [(8, 12), (20, 12)])
+@pytest.mark.parametrize("name", list(CONSTRAINTS))
+def test_convex_reference_matches_plain_cvxpy(name, shape, formulation):
+    A, b = _data(*shape)
+    ours, theirs = CONSTRAINTS[name]
+    lam = np.linspace(0.2, 1.0, 12)
+    res = cvxpar.reference(losses.LeastSquares(A, b), RIDGE, lam, ours, formulation=formulation)
+    value, _ = _plain("ls", A, b, RIDGE, lam, theirs)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(value, rel=1e-6, abs=1e-7)
+    assert res.info["formulation"] == formulation
+    assert isinstance(res.x, np.ndarray) and res.x.shape == (12,)
+    assert res.residual < 1e-5 and res.iterations > 0 and res.solve_time > 0
+    assert res.quantization_rate == cvxpar.quantization_rate(res.x, RIDGE)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "huber"])
+def test_convex_reference_other_losses(kind):
+    A, b = _data(15, 10, seed=1)
+    psi = cvxpar.pars.parq(GRID)  # walls at +/-1
+    if kind == "logistic":
+        t = np.sign(b)
+        loss = losses.Logistic(A, t)
+    else:
+        t = b
+        loss = losses.Huber(A, b, M=0.5)
+    res = cvxpar.reference(loss, psi, 0.3)
+    value, _ = _plain(kind, A, t, psi, 0.3, M=0.5)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(value, rel=1e-6)
+    assert np.all(np.abs(res.x) <= 1.0)
+    assert res.gap is not None and res.gap < 1e-4
+
+
+def test_result_fields_and_certificate():
+    A, b = _data(10, 20, seed=2)
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.reference(loss, RIDGE, 0.5, C.Box(-1, 1))
+    cert = cvxpar.certificate(loss, RIDGE, 0.5, res.x, C.Box(-1, 1))
+    assert res.objective == pytest.approx(cert.objective, rel=1e-12)
+    assert res.residual == pytest.approx(cert.residual) and res.residual < 1e-6
+    assert res.gap is not None and res.gap < 1e-6
+    assert res.method == "reference" and res.info["solver"] == cp.CLARABEL
+    assert res.info["cvxpy_status"] == cp.OPTIMAL
+
+
+def test_reference_errors():
+    A, b = _data(5, 4)
+    with pytest.raises(TypeError, match="has no CVXPY form"):
+        cvxpar.reference(losses.Smooth(lambda x: 0.0, lambda x: 0 * x, 1.0, n_features=4), RIDGE, 1.0)
+    with pytest.raises(ValueError, match="nonnegative"):
+        cvxpar.reference(losses.LeastSquares(A, b), RIDGE, -1.0)
+    with pytest.raises(ValueError, match="one entry per coordinate"):
+        cvxpar.reference(losses.LeastSquares(A, b), RIDGE, np.ones(3))
+    sawtooth = cvxpar.pars.sawtooth(GRID)  # flat-bottomed W: grows, so bounds come from growth...
+    flat = PAR([-1.0, 0.0, 1.0], [0.0, 1.0, 0.0], 0.0, 0.0)  # ...this one does not grow, and with
+    assert sawtooth.curvature == "nonconvex"  # fewer samples than features neither does the loss: no bounds
+    A_wide, b_wide = _data(3, 4)
+    with pytest.raises(ValueError, match="needs finite bounds"):
+        cvxpar.reference(losses.LeastSquares(A_wide, b_wide), flat, 1.0)
+
+
+def test_infeasible_status():
+    A, b = _data(5, 4)
+    res = cvxpar.reference(losses.LeastSquares(A, b), RIDGE, 1.0, [C.Box(0.5, 1.0), C.Simplex(1.0)])
+    assert res.status == "infeasible" and np.isnan(res.x).all()
+
+
+def _brute_force(A, b, psi, lam, lower, upper, box_fn=None):
+    """min over every assignment of coordinates to convex chunks of the convex problem on it."""
+    chunks = convex_chunks(psi, lower, upper)
+    best = np.inf
+    for combo in itertools.product(chunks, repeat=A.shape[1]):
+        x = cp.Variable(A.shape[1])
+        t, cons = fixed_chunk_epigraph(x, list(combo))
+        cons += box_fn(x) if box_fn else []
+        prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + cp.sum(cp.multiply(lam, t))), cons)
+        prob.solve(solver=cp.CLARABEL)
+        if prob.status == cp.OPTIMAL:
+            best = min(best, prob.value)
+    return best
+
+
+@needs_scip
+@pytest.mark.slow
+@pytest.mark.mip
+@pytest.mark.parametrize(
+    ("psi_name", "d", "seed"),
+    [("mcp", 2, 0), ("mcp", 3, 1), ("sawtooth", 2, 2), ("staircase", 3, 3)],
+)
+def test_mip_reference_matches_brute_force(psi_name, d, seed):
+    psi = {
+        "mcp": cvxpar.pars.mcp(GRID, 1.0),
+        "sawtooth": cvxpar.pars.sawtooth(GRID, slope=2.0),
+        "staircase": cvxpar.pars.staircase(GRID),
+    }[psi_name]
+    A, b = _data(d + 1, d, seed)
+    b = 2 * b
+    lam = 0.8
+    box = C.Box(-1.2, 1.2)
+    res = cvxpar.reference(losses.LeastSquares(A, b), psi, lam, box)
+    expected = _brute_force(A, b, psi, lam, -1.2, 1.2)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    assert res.residual < 1e-5  # a Clarke-stationary point (the global minimizer)
+    assert res.info["n_binaries"] == d * len(convex_chunks(psi, -1.2, 1.2))
+
+
+@needs_scip
+@pytest.mark.slow
+@pytest.mark.mip
+def test_mip_reference_with_growth_bounds_and_walls():
+    A, b = _data(3, 2, seed=5)
+    psi = cvxpar.pars.mcp(GRID, 1.0)
+    res = cvxpar.reference(losses.LeastSquares(A, 3 * b), psi, 0.5)
+    lo, hi = res.info["bounds"]
+    assert res.objective == pytest.approx(_brute_force(A, 3 * b, psi, 0.5, lo.min(), hi.max()), rel=1e-6)
+    walls = PAR(GRID, np.abs(np.sin(3 * GRID)), -np.inf, np.inf)  # nonconvex with a hard box
+    assert walls.curvature == "nonconvex"
+    res = cvxpar.reference(losses.LeastSquares(A, 3 * b), walls, 0.5)
+    assert np.all(np.abs(res.x) <= 1.0)
+    assert res.objective == pytest.approx(_brute_force(A, 3 * b, walls, 0.5, -1.0, 1.0), rel=1e-6)
+
+
+def test_missing_scip_names_the_extra(monkeypatch):
+    A, b = _data(3, 2)
+    monkeypatch.setattr(cp, "installed_solvers", lambda: ["CLARABEL", "OSQP"])
+    with pytest.raises(ImportError, match=r"pip install cvxpar\[mip\]"):
+        cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 1.0, C.Box(-1, 1))
+
+
+def test_public_names_survive_submodule_imports():
+    import importlib
+
+    for name in ("reference", "certificate", "par"):
+        importlib.import_module(f"cvxpar.{name}")
+        assert callable(getattr(cvxpar, name)) and not isinstance(getattr(cvxpar, name), type(cvxpar))
+
+
+@pytest.mark.slow
+def test_reference_time_benchmark_small():
+    from cvxpar.bench import reference_time
+
+    table = reference_time.run("small")
+    (row,) = table.rows
+    assert row[:2] == [50, 500] and row[5] < 1e-7  # same optimum as the plain formulation
+    assert "residual" in row[6]
+
+
+# ---------------------------------------------------------------------- scale robustness (issue: data scaled by 1e6)
+SCALES = [1e-6, 1e-3, 1.0, 1e3, 1e6]
+
+
+def _scaled_data(c, n=20, d=10, seed=0):
+    """The reproducer's construction at scale c: A ~ c N(0, 1), b = A x0 + 0.3 c noise."""
+    rng = np.random.default_rng(seed)
+    A = c * rng.standard_normal((n, d))
+    return A, A @ rng.uniform(-0.3, 0.3, d) + 0.3 * c * rng.standard_normal(n)
+
+
+def test_issue_reproducer_at_1e6_is_certified_optimal():
+    A, b = _scaled_data(1e6)
+    psi = cvxpar.pars.parq(cvxpar.grids.uniform(0.1, 7))
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.reference(loss, psi, 0.01, constraints=C.NonNeg())
+    assert res.status == "optimal", res.message
+    cert = cvxpar.certificate(loss=loss, psi=psi, lam=0.01, x=res.x, constraints=C.NonNeg())
+    assert cert.certifies(1e-6) and cert.infeasibility == 0
+    # the same problem written by hand on data divided by 1e6 (objective / 1e12: same minimizer)
+    value, x = _plain("ls", A / 1e6, b / 1e6, psi, 0.01 / 1e12, lambda v: [v >= 0])
+    np.testing.assert_allclose(res.x, x, atol=1e-6)
+    assert res.objective == pytest.approx(1e12 * value, rel=1e-7)
+
+
+@pytest.mark.parametrize("c", SCALES)
+@pytest.mark.parametrize("lam_scales", [True, False], ids=["lam*c^2", "lam fixed"])
+def test_convex_reference_is_exact_at_every_scale(c, lam_scales):
+    """Against CVXPY written by hand on the data divided by c (objective / c^2, same minimizer)."""
+    A, b = _scaled_data(c)
+    psi = cvxpar.pars.parq(cvxpar.grids.uniform(0.1, 7))
+    lam = 0.5 * c * c if lam_scales else 0.01
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.reference(loss, psi, lam, constraints=C.NonNeg())
+    assert res.status == "optimal", res.message
+    assert cvxpar.certificate(loss=loss, psi=psi, lam=lam, x=res.x, constraints=C.NonNeg()).certifies(1e-6)
+    value, x = _plain("ls", A / c, b / c, psi, lam / c**2, lambda v: [v >= 0])
+    np.testing.assert_allclose(res.x, x, atol=1e-5)
+    assert res.objective == pytest.approx(c * c * value, rel=1e-6)
+
+
+def _piecewise_brute_force(A, b, psi, lam, lower, upper):
+    """min over every assignment of coordinates to pieces of psi (where it is affine) of the box-constrained
+    least-squares problem on it (SciPy's BVLS, no CVXPY): the global minimum and a minimizer."""
+    from scipy.optimize import lsq_linear
+
+    q = psi.breakpoints
+    ends = np.concatenate(([-np.inf], q, [np.inf]))
+    pieces = [(max(lo, lower), min(hi, upper), s) for lo, hi, s in zip(ends[:-1], ends[1:], psi.slopes, strict=True)
+              if max(lo, lower) < min(hi, upper) and np.isfinite(s)]
+    d = A.shape[1]
+    pinv_T = np.linalg.pinv(A).T
+    best, arg = np.inf, None
+    for combo in itertools.product(pieces, repeat=d):
+        lo = np.array([p[0] for p in combo])
+        hi = np.array([p[1] for p in combo])
+        s = np.array([p[2] for p in combo])
+        # 1/2 ||A x - b||^2 + lam s^T x = 1/2 ||A x - (b - pinv(A)^T lam s)||^2 + const (A of full column rank)
+        shift = pinv_T @ (lam * s)
+        sol = lsq_linear(A, b - shift, bounds=(lo, hi), method="bvls", tol=1e-14)
+        x = np.clip(sol.x, lo, hi)
+        value = 0.5 * np.sum((A @ x - b) ** 2) + lam * np.sum(psi(x))
+        if value < best:
+            best, arg = value, x
+    return best, arg
+
+
+@needs_scip
+@pytest.mark.mip
+@pytest.mark.parametrize("c", SCALES)
+@pytest.mark.parametrize("lam_scales", [True, False], ids=["lam*c^2", "lam fixed"])
+def test_mip_reference_is_exact_at_every_scale(c, lam_scales):
+    """Against enumeration of psi's pieces (BVLS per assignment), d = 4, NonNeg."""
+    A, b = _scaled_data(c, n=12, d=4, seed=1)
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    lam = 0.3 * c * c if lam_scales else 0.01
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.reference(loss, psi, lam, constraints=C.NonNeg())
+    assert res.status == "optimal", res.message
+    expected, _ = _piecewise_brute_force(A, b, psi, lam, 0.0, np.inf)
+    assert res.objective == pytest.approx(expected, rel=1e-7)
+    assert res.bound <= res.objective <= res.bound + 1e-6 * max(res.objective, res.info["scaling"].s)
+    assert cvxpar.certificate(loss=loss, psi=psi, lam=lam, x=res.x, constraints=C.NonNeg()).certifies(1e-6)
+    found = cvxpar.solve(loss, psi, lam, constraints=C.NonNeg())
+    assert res.objective <= found.objective * (1 + 1e-9)  # never above a point cvxpar.solve finds
+
+
+# ---------------------------------------------------------------------- honest statuses
+def test_a_solver_optimal_that_does_not_certify_is_not_optimal(monkeypatch):
+    A, b = _data(20, 12, seed=4)
+    loss = losses.LeastSquares(A, b)
+    unpolished = lambda x, loss, psi, lam, constraints, feasible: (x, finish.check(loss, psi, lam, constraints, x))  # noqa: E731
+    with monkeypatch.context() as m:  # the status rule alone, on SCS's loose point
+        m.setattr(finish, "polish", unpolished)
+        res = cvxpar.reference(loss, RIDGE, 0.5, C.Box(-1, 1), solver="SCS", eps_abs=1e-2, eps_rel=1e-2)
+    assert res.info["cvxpy_status"] == "optimal"
+    assert not cvxpar.certificate(loss=loss, psi=RIDGE, lam=0.5, x=res.x, constraints=C.Box(-1, 1)).certifies(1e-6)
+    assert res.status == "optimal_inaccurate" and "certificate does not hold" in res.message
+    # with the polish, the same loose point is moved onto the kinks and certified
+    res = cvxpar.reference(loss, RIDGE, 0.5, C.Box(-1, 1), solver="SCS", eps_abs=1e-2, eps_rel=1e-2)
+    assert res.status == "optimal"
+    assert cvxpar.certificate(loss=loss, psi=RIDGE, lam=0.5, x=res.x, constraints=C.Box(-1, 1)).certifies(1e-6)
+
+
+def test_an_infeasible_claim_is_checked(monkeypatch):
+    """A solver that answers "infeasible" on feasible constraints: max_iter with a feasible x, not infeasible."""
+    A, b = _data(10, 6, seed=5)
+
+    def fake_solve(self, *args, **kwargs):
+        self._status = cp.INFEASIBLE
+        return np.inf
+
+    monkeypatch.setattr(cp.Problem, "solve", fake_solve)
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.reference(loss, RIDGE, 0.5, C.Simplex(1.0))
+    assert res.status == "max_iter" and "feasible" in res.message
+    assert abs(res.x.sum() - 1.0) < 1e-9 and (res.x >= -1e-12).all()
+    res = cvxpar.reference(loss, RIDGE, 0.5, [C.Box(0.5, 1.0), C.Simplex(1.0)])
+    assert res.status == "infeasible" and np.isnan(res.x).all()
+
+
+# ---------------------------------------------------------------------- time limits, bounds, warnings
+@needs_scip
+@pytest.mark.mip
+def test_mip_time_limit_returns_in_time_with_an_honest_status():
+    rng = np.random.default_rng(3)
+    n, d = 30, 40
+    A = rng.standard_normal((n, d))
+    b = A @ rng.uniform(-1, 1, d) + 0.5 * rng.standard_normal(n)
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2)
+    assert res.solve_time < 2 + 2.5  # SCIP stops at what is left of 2 s; the polish after it is quick
+    assert res.status == "max_iter" and "time limit" in res.message
+    assert res.bound is not None and res.bound <= res.objective and 0 < res.gap <= 1
+    assert res.objective == pytest.approx(_objective(loss, psi, 2.0, res.x), rel=1e-12)
+    assert np.all(np.abs(res.x) <= 1)
+
+
+def _objective(loss, psi, lam, x):
+    return loss.value(x) + lam * float(np.sum(psi(x)))
+
+
+@needs_scip
+@pytest.mark.mip
+def test_large_mip_warns_before_starting(monkeypatch):
+    reference_module = sys.modules["cvxpar.reference"]
+    monkeypatch.setattr(reference_module, "SLOW_BINARIES", 4)
+    A, b = _data(6, 3, seed=6)
+    with pytest.warns(reference_module.SlowReferenceWarning, match="time_limit="):
+        res = cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 0.5, C.Box(-1, 1))
+    assert res.status == "optimal"
