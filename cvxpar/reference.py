@@ -1,7 +1,9 @@
 """Exact reference solutions through CVXPY: ``cvxpar.reference(loss, psi, lam, constraints)``.
 
 minimize loss(x) + sum_i lam_i psi(x_i) subject to x in C, solved to interior-point accuracy
-(convex psi, Clarabel) or to global optimality by branch and bound (nonconvex psi, SCIP on the exact
+(convex psi, Clarabel: faster and more accurate than OSQP and HiGHS on the 7-level ridge problem,
+benchmarks/RESULTS.md tuning notes, and it has the exponential cone logistic losses need) or to global
+optimality by branch and bound (nonconvex psi, SCIP on the exact
 mixed-integer model of :mod:`cvxpar.exact.mip`), for checking ``cvxpar.solve`` and for users who want
 a certified answer on small problems.  The pipeline (:mod:`cvxpar.exact`):
 

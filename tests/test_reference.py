@@ -360,3 +360,38 @@ def test_large_mip_warns_before_starting(monkeypatch):
     with pytest.warns(reference_module.SlowReferenceWarning, match="time_limit="):
         res = cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 0.5, C.Box(-1, 1))
     assert res.status == "optimal"
+
+
+class _SquaredHinge(losses.LinearModelLoss):
+    """0.5 max(0, 1 - y z)^2, written only against the public loss contract."""
+
+    smoothness = 1.0
+
+    def h(self, z):
+        return 0.5 * np.maximum(0.0, 1.0 - self.target * z) ** 2
+
+    def dh(self, z):
+        return -self.target * np.maximum(0.0, 1.0 - self.target * z)
+
+    def d2h(self, z):
+        return (1.0 - self.target * z > 0).astype(np.float64)
+
+    def cvxpy(self, z):
+        return 0.5 * cp.sum_squares(cp.pos(1 - cp.multiply(self.target, z)))
+
+
+@pytest.mark.parametrize("c", [1e-3, 1.0, 1e3])
+def test_a_user_loss_through_the_contract(c):
+    """A loss the reference knows only by its contract (cvxpy(z)), at several data scales."""
+    A, b = _data(25, 8, seed=7)
+    y = np.sign(b)
+    loss = _SquaredHinge(c * A, y)
+    res = cvxpar.reference(loss, RIDGE, 0.2, C.Box(-1, 1))
+    x = cp.Variable(8)
+    a, q = RIDGE.max_affine()
+    pen = cp.max(cp.vstack([ak * x + qk for ak, qk in zip(a, q, strict=True)]), axis=0)
+    hinge = 0.5 * cp.sum_squares(cp.pos(1 - cp.multiply(y, c * A @ x)))
+    prob = cp.Problem(cp.Minimize(hinge + 0.2 * cp.sum(pen)), [x >= -1, x <= 1])
+    prob.solve(solver=cp.CLARABEL)
+    assert res.status == "optimal", res.message
+    assert res.objective == pytest.approx(prob.value, rel=1e-6)

@@ -84,7 +84,7 @@ class _Shim:
             return None
         if not self.has_rows:
             return np.clip(np.zeros(self.d), lo, hi)
-        bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
+        bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi, strict=True)]
         res = linprog(np.zeros(self.d), A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
                       bounds=bounds, method="highs")
         return None if res.status == 2 or res.x is None else np.asarray(res.x)

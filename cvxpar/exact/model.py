@@ -99,17 +99,12 @@ def _host(a):
 
 def loss_expression(loss, z):
     """``loss.cvxpy(z)``: the loss contract's CVXPY form of sum_i h(z_i)."""
-    if hasattr(loss, "cvxpy"):
-        return loss.cvxpy(z)
-    kind = type(loss).__name__  # TEMPORARY until the loss contract's cvxpy(z) lands
-    t = np.asarray(_host(loss.target), dtype=np.float64)
-    if kind == "LeastSquares":
-        return 0.5 * cp.sum_squares(z - t)
-    if kind == "Huber":
-        return 0.5 * cp.sum(cp.huber(z - t, loss.M))
-    if kind == "Logistic":
-        return cp.sum(cp.logistic(cp.multiply(-t, z)))
-    raise TypeError(f"{kind} has no CVXPY form")
+    if not getattr(loss, "has_cvxpy", False):
+        raise TypeError(
+            f"{type(loss).__name__} defines no cvxpy(z), so it has no CVXPY form and cvxpar.reference cannot solve "
+            "it; give the loss a cvxpy(z) method (a CVXPY expression of sum_i h(z_i)) or use cvxpar.solve."
+        )
+    return loss.cvxpy(z)
 
 
 def build(
