@@ -33,9 +33,9 @@ import cvxpy.settings as cvxpy_settings
 import numpy as np
 
 from cvxpar.certificate import as_lam
+from cvxpar.constraints import FeasibleSet
 from cvxpar.exact import bounds as _bounds
 from cvxpar.exact import finish, mip, model, scaling
-from cvxpar.exact._feasible import feasible_set
 from cvxpar.par import PAR
 from cvxpar.result import DIVERGED, INFEASIBLE, MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE
 
@@ -128,7 +128,7 @@ def reference(
     A = model.data_matrix(loss)
     n, d = A.shape
     lam = _as_lam(lam, d)
-    feasible = feasible_set(constraints, d)
+    feasible = FeasibleSet(constraints, d)
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ValueError(f"time_limit must be a positive number of seconds (or None); got {time_limit!r}.")
     scale = scaling.choose(loss, psi, lam)

@@ -3,7 +3,9 @@
 The chunk copies of :mod:`.mip` live in [l_k z, u_k z], so the outer chunks need finite ends, and
 the smaller they are the tighter (and numerically safer) the model.  Sources, intersected:
 
-1. psi's walls, the constraints' per-coordinate bounds (Box, NonNeg, Simplex), ``bounds=``;
+1. psi's walls, the constraints' per-coordinate bounds (Box, NonNeg, Simplex's x >= 0), ``bounds=``,
+   and what the linear rows imply: min and max of each x_i over the polyhedron (2 d LPs; a simplex
+   gives 0 <= x_i <= total);
 2. a level set.  Any minimizer x* satisfies F(x*) <= F(x0) for a feasible x0 (the best of a phase-1
    point of the constraints and the caller's candidates, each checked feasible), so with
    B = F(x0) - sum_j lam_j inf psi_j, f(x*) <= B and, for a loss f >= 0, lam_i (psi(x*_i) - inf psi_i) <= B:
@@ -39,6 +41,9 @@ NONNEGATIVE_LOSSES = ("LeastSquares", "Huber", "Logistic")
 #: Relative padding of the derived bounds against rounding in their computation.
 PAD = 1e-6
 
+#: The row-implied bounds are computed (2 d LPs) up to this many coordinates.
+MAX_ROW_LPS = 500
+
 #: A is treated as rank deficient (no loss-growth bound) below this ratio of singular values.
 RANK_RTOL = 1e-10
 
@@ -66,6 +71,8 @@ def mip_bounds(loss, psi: PAR, lam, feasible, bounds=None, points=(), sigma: flo
             f"the bounds on x (psi's domain, the constraints, bounds=) are empty at coordinate {i} "
             f"([{lower[i]:g}, {upper[i]:g}]): the problem is infeasible."
         )
+    if feasible.has_rows and d <= MAX_ROW_LPS:
+        lower, upper = _row_bounds(feasible, lower, upper)
     if not (np.isfinite(lower).all() and np.isfinite(upper).all()):
         lam_d = np.broadcast_to(np.asarray(lam, dtype=np.float64), (d,))
         f0 = best_value(loss, psi, lam_d, feasible, lower, upper, points)
@@ -87,6 +94,25 @@ def mip_bounds(loss, psi: PAR, lam, feasible, bounds=None, points=(), sigma: flo
             "feasibility tolerance). Pass bounds=(lower, upper) that contain a minimizer, or add a "
             "cvxpar.constraints.Box."
         )
+    return lower, upper
+
+
+def _row_bounds(feasible, lower, upper):
+    """Tighten [lower, upper] to min / max x_i over {rows, lower <= x <= upper} (HiGHS LPs)."""
+    from scipy.optimize import linprog
+
+    box = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lower, upper, strict=True)]
+    lower, upper = lower.copy(), upper.copy()
+    for i in range(feasible.d):
+        for sign, out in ((1.0, lower), (-1.0, upper)):
+            c = np.zeros(feasible.d)
+            c[i] = sign
+            res = linprog(c, A_ub=feasible.A_ub, b_ub=feasible.b_ub, A_eq=feasible.A_eq, b_eq=feasible.b_eq,
+                          bounds=box, method="highs")
+            if res.status == 0:
+                value = float(res.x[i])
+                pad = PAD * (1.0 + abs(value))  # the LP's tolerance
+                out[i] = max(out[i], value - pad) if sign > 0 else min(out[i], value + pad)
     return lower, upper
 
 

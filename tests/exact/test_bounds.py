@@ -9,7 +9,7 @@ import pytest
 import cvxpar
 from cvxpar import PAR, losses
 from cvxpar import constraints as C
-from cvxpar.exact._feasible import feasible_set
+from cvxpar.constraints import FeasibleSet
 from cvxpar.exact.bounds import MAX_SCALED_BOUND, mip_bounds, penalty_floor
 
 GRID = cvxpar.grids.uniform(0.5, 5)
@@ -24,17 +24,17 @@ def test_mip_bounds_from_walls_box_simplex_growth_and_user():
     A, b = _data(2, 3)  # fewer samples than features: only psi's growth bounds x
     loss = losses.LeastSquares(A, b)
     mcp = cvxpar.pars.mcp(GRID, 1.0)
-    lo, hi = mip_bounds(loss, mcp, 1.0, feasible_set(None, 3))
+    lo, hi = mip_bounds(loss, mcp, 1.0, FeasibleSet(None, 3))
     f0 = loss.value(np.zeros(3)) + 3 * mcp(0.0)  # the phase-1 point is 0
     assert np.isfinite(lo).all() and np.isfinite(hi).all()
     # at the bound psi alone uses up F(0) - (sum of the others' inf psi)
     np.testing.assert_allclose(mcp(hi), f0 - 2 * mcp.values.min(), rtol=1e-5)
-    lo, hi = mip_bounds(loss, mcp, 1.0, feasible_set(C.Box(-0.3, 0.4), 3))
+    lo, hi = mip_bounds(loss, mcp, 1.0, FeasibleSet(C.Box(-0.3, 0.4), 3))
     np.testing.assert_allclose([lo, hi], [[-0.3] * 3, [0.4] * 3])
-    lo, hi = mip_bounds(loss, mcp, 1.0, feasible_set(C.Simplex(2.0), 3), (-5, [1.0, 3.0, 3.0]))
-    np.testing.assert_allclose([lo, hi], [[0.0] * 3, [1.0, 2.0, 2.0]])
+    lo, hi = mip_bounds(loss, mcp, 1.0, FeasibleSet(C.Simplex(2.0), 3), (-5, [1.0, 3.0, 3.0]))
+    np.testing.assert_allclose([lo, hi], [[0.0] * 3, [1.0, 2.0, 2.0]], atol=1e-5)  # sum x = 2, x >= 0: x_i <= 2
     walls = PAR([-1.0, 0.0, 1.0], [0.0, 1.0, 0.0], -np.inf, np.inf)
-    lo, hi = mip_bounds(loss, walls, 0.0, feasible_set(None, 3))
+    lo, hi = mip_bounds(loss, walls, 0.0, FeasibleSet(None, 3))
     np.testing.assert_allclose([lo, hi], [[-1.0] * 3, [1.0] * 3])
 
 
@@ -54,7 +54,7 @@ def test_loss_growth_bounds_hold_where_psi_growth_is_useless(kind):
     b = A @ np.array([2.3, -1.7]) + 0.1 * rng.normal(size=8)
     loss = losses.LeastSquares(A, b) if kind == "ls" else losses.Huber(A, b, M=0.2)
     psi = cvxpar.pars.sawtooth(GRID)
-    lo, hi = mip_bounds(loss, psi, 1e-9, feasible_set(None, 2))
+    lo, hi = mip_bounds(loss, psi, 1e-9, FeasibleSet(None, 2))
     assert np.all(hi - lo < 50)  # psi's growth alone: ~1e9
     h = (lambda r: 0.5 * r * r) if kind == "ls" else (lambda r: np.where(np.abs(r) <= 0.2, 0.5 * r * r, 0.2 * np.abs(r) - 0.02))
     x = _grid_minimizer(A, b, h, psi, 1e-9, 5.0, 0.02)
@@ -68,7 +68,7 @@ def test_bounds_that_are_too_wide_are_refused_with_advice():
     psi = cvxpar.pars.sawtooth(GRID)
     wide = 2 * MAX_SCALED_BOUND
     with pytest.raises(ValueError, match="too wide.*bounds="):
-        mip_bounds(loss, psi, 1.0, feasible_set(C.Box(-wide, wide), 3))
+        mip_bounds(loss, psi, 1.0, FeasibleSet(C.Box(-wide, wide), 3))
 
 
 def test_penalty_floor_is_a_lower_bound():

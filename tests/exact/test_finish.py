@@ -10,8 +10,8 @@ import pytest
 import cvxpar
 from cvxpar import constraints as C
 from cvxpar import losses
+from cvxpar.constraints import FeasibleSet
 from cvxpar.exact import finish
-from cvxpar.exact._feasible import feasible_set
 
 RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
@@ -40,7 +40,7 @@ def test_polish_certifies_an_interior_point_solution(name):
     loss = losses.LeastSquares(A, b)
     x0 = _clarabel_point(A, b, 0.5, fn, d)
     before = finish.check(loss, RIDGE, 0.5, cons, x0)
-    x, cert = finish.polish(x0, loss, RIDGE, 0.5, cons, feasible_set(cons, d))
+    x, cert = finish.polish(x0, loss, RIDGE, 0.5, cons, FeasibleSet(cons, d))
     assert not before.certifies(1e-9) and cert.certifies(1e-9)
     assert cert.objective <= before.objective + 1e-9 and cert.infeasibility <= 1e-12
     assert cvxpar.quantization_rate(x, RIDGE) >= cvxpar.quantization_rate(x0, RIDGE)

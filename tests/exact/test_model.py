@@ -7,8 +7,8 @@ import pytest
 
 import cvxpar
 from cvxpar import losses
+from cvxpar.constraints import FeasibleSet
 from cvxpar.exact import model, scaling
-from cvxpar.exact._feasible import feasible_set
 
 RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
@@ -28,7 +28,7 @@ def test_residual_and_plain_models_have_the_same_value(kind):
     A, b = rng.normal(size=(12, 8)), rng.normal(size=12)
     loss = {"ls": losses.LeastSquares(A, b), "huber": losses.Huber(A, b, M=0.5),
             "logistic": losses.Logistic(A, np.sign(b))}[kind]
-    fs = feasible_set(None, 8)
+    fs = FeasibleSet(None, 8)
     sc = scaling.choose(loss, RIDGE, 0.3)
     values = []
     for formulation in ("plain", "residual"):
@@ -49,4 +49,4 @@ def test_operators_and_bad_formulations_are_refused():
         model.data_matrix(losses.LeastSquares(aslinearoperator(A), b))
     loss = losses.LeastSquares(A, b)
     with pytest.raises(ValueError, match="formulation"):
-        model.build(loss, RIDGE, 1.0, feasible_set(None, 4), scaling.choose(loss, RIDGE, 1.0), formulation="dense")
+        model.build(loss, RIDGE, 1.0, FeasibleSet(None, 4), scaling.choose(loss, RIDGE, 1.0), formulation="dense")

@@ -9,8 +9,8 @@ import pytest
 
 import cvxpar
 from cvxpar import losses
+from cvxpar.constraints import FeasibleSet
 from cvxpar.exact import model, scaling
-from cvxpar.exact._feasible import feasible_set
 
 PSI = cvxpar.pars.parq(cvxpar.grids.uniform(0.1, 7))
 
@@ -45,7 +45,7 @@ def test_scaled_loss_is_the_loss_divided_by_s(kind):
 
 def _model_data(A, b, lam):
     loss = losses.LeastSquares(A, b)
-    m = model.build(loss, PSI, lam, feasible_set(cvxpar.constraints.NonNeg(), A.shape[1]),
+    m = model.build(loss, PSI, lam, FeasibleSet(cvxpar.constraints.NonNeg(), A.shape[1]),
                     scaling.choose(loss, PSI, lam))
     data = m.problem.get_problem_data(cp.CLARABEL)[0]
     return {k: (data[k].toarray() if hasattr(data[k], "toarray") else data[k]) for k in ("P", "c", "A", "b")}
