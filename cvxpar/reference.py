@@ -35,7 +35,7 @@ import numpy as np
 from cvxpar.certificate import as_lam
 from cvxpar.constraints import FeasibleSet
 from cvxpar.exact import bounds as _bounds
-from cvxpar.exact import finish, mip, model, scaling
+from cvxpar.exact import cvxpy_problem, finish, mip, model, scaling
 from cvxpar.par import PAR
 from cvxpar.result import DIVERGED, INFEASIBLE, MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE
 
@@ -78,11 +78,16 @@ def reference(
 ) -> ReferenceResult:
     """Solve minimize loss(x) + sum_i lam_i psi(x_i) s.t. x in C exactly through CVXPY.
 
+    ``reference(problem)`` takes a CVXPY problem instead, of any shape ``problem.solve(method="cvxpar")``
+    reads (convex or nonconvex psi), solves it exactly and writes ``variable.value``, ``problem.value``
+    and ``problem.status`` back (:mod:`cvxpar.exact.cvxpy_problem`); the keywords below apply.
+
     Parameters
     ----------
-    loss : cvxpar.losses.LinearModelLoss
+    loss : cvxpar.losses.LinearModelLoss or cvxpy.Problem
         Any loss with a CVXPY form (``loss.cvxpy(z)``): LeastSquares, Logistic, Huber or a user
-        loss; NumPy / SciPy-sparse data (CuPy and Array-API data are copied to NumPy).
+        loss; NumPy / SciPy-sparse data (CuPy and Array-API data are copied to NumPy).  Or a CVXPY
+        problem (then psi, lam and constraints are read from it).
     psi : PAR
         Convex: a conic problem (Clarabel).  Quasiconvex or nonconvex: a mixed-integer problem (SCIP).
     lam : float or array of shape (d,)
@@ -122,6 +127,12 @@ def reference(
     ImportError
         A nonconvex psi without SCIP installed.
     """
+    if isinstance(loss, cp.Problem):
+        if psi is not None or lam is not None or constraints is not None:
+            raise TypeError("reference(problem) takes the CVXPY problem alone: its objective and constraints say what "
+                            "psi, lam and the constraints are.")
+        return cvxpy_problem.solve_problem(loss, reference, solver=solver, bounds=bounds, formulation=formulation,
+                                           time_limit=time_limit, verbose=verbose, **solver_options)
     start = time.perf_counter()
     if not isinstance(psi, PAR):
         raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")
