@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import cvxpar
-from cvxpar import losses
 from cvxpar import constraints as C
+from cvxpar import losses
 
 GRID = cvxpar.grids.uniform(0.5, 5)
 RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))

@@ -47,26 +47,6 @@ def test_polish_certifies_an_interior_point_solution(name):
     np.testing.assert_allclose(x, x0, atol=1e-5)
 
 
-def test_newton_with_rows_is_the_kkt_solution():
-    """One step on the free block with fixed entries and an equality row equals the KKT solve by hand."""
-    rng = np.random.default_rng(1)
-    A, b = rng.normal(size=(10, 5)), rng.normal(size=10)
-    loss = losses.LeastSquares(A, b)
-    fixed = np.array([True, False, False, True, False])
-    y = np.array([0.5, 0.2, 0.3, 0.0, -0.2])  # fixed entries on breakpoints, free ones inside pieces
-    M, rhs = np.ones((1, 5)), np.array([1.0])
-    out = finish._newton_with_rows(y, fixed, loss, RIDGE, 0.4, (M, rhs), steps=1)
-    free = ~fixed
-    s = RIDGE.subdifferential(y[free])[0]
-    AF, AK = A[:, free], A[:, fixed]
-    kkt = np.block([[AF.T @ AF, np.ones((3, 1))], [np.ones((1, 3)), np.zeros((1, 1))]])
-    rhs_kkt = np.concatenate([AF.T @ (b - AK @ y[fixed]) - 0.4 * s, [1.0 - y[fixed].sum()]])
-    expected = np.linalg.solve(kkt, rhs_kkt)[:3]
-    if out is not None:  # None only if the exact step leaves the pieces
-        np.testing.assert_allclose(out[free], expected, atol=1e-12)
-        np.testing.assert_array_equal(out[fixed], y[fixed])
-
-
 def test_gap_rules():
     assert finish.mip_gap(2.0, 1.0) == 0.5 and finish.mip_gap(2.0, None) is None
     assert finish.gap_closed(1e-12, 0.0, 1.0) and not finish.gap_closed(1.0, 0.5, 1.0)
