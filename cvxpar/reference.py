@@ -126,6 +126,18 @@ def reference(
         Bad lam, constraints or formulation; no finite bounds for a nonconvex psi.
     ImportError
         A nonconvex psi without SCIP installed.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> rng = np.random.default_rng(0)
+    >>> A, b = rng.standard_normal((20, 5)), rng.standard_normal(20)
+    >>> psi = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 5))
+    >>> ref = cvxpar.reference(cvxpar.losses.LeastSquares(A, b), psi, 1.0)
+    >>> ref.status
+    'optimal'
+    >>> bool(cvxpar.certificate(cvxpar.losses.LeastSquares(A, b), psi, 1.0, ref.x).certifies(1e-6))
+    True
     """
     if isinstance(loss, cp.Problem):
         if psi is not None or lam is not None or constraints is not None:

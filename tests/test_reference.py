@@ -9,22 +9,14 @@ import sys
 import cvxpy as cp
 import numpy as np
 import pytest
+from reference_cases import GRID, RIDGE, needs_scip, scaled_data
+from reference_cases import gaussian_data as _data
 
 import cvxpar
 from cvxpar import PAR, losses
 from cvxpar import constraints as C
 from cvxpar.exact import finish
 from cvxpar.exact.mip import convex_chunks, fixed_chunk_epigraph
-
-GRID = cvxpar.grids.uniform(0.5, 5)
-RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
-HAS_SCIP = cp.SCIP in cp.installed_solvers()
-needs_scip = pytest.mark.skipif(not HAS_SCIP, reason="SCIP (pyscipopt) not installed")
-
-
-def _data(n, d, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)), rng.normal(size=n)
 
 
 def _plain(loss_kind, A, t, psi, lam, cons_fn=None, M=1.0):
@@ -212,15 +204,8 @@ def test_reference_time_benchmark_small():
 SCALES = [1e-6, 1e-3, 1.0, 1e3, 1e6]
 
 
-def _scaled_data(c, n=20, d=10, seed=0):
-    """The reproducer's construction at scale c: A ~ c N(0, 1), b = A x0 + 0.3 c noise."""
-    rng = np.random.default_rng(seed)
-    A = c * rng.standard_normal((n, d))
-    return A, A @ rng.uniform(-0.3, 0.3, d) + 0.3 * c * rng.standard_normal(n)
-
-
 def test_issue_reproducer_at_1e6_is_certified_optimal():
-    A, b = _scaled_data(1e6)
+    A, b = scaled_data(1e6)
     psi = cvxpar.pars.parq(cvxpar.grids.uniform(0.1, 7))
     loss = losses.LeastSquares(A, b)
     res = cvxpar.reference(loss, psi, 0.01, constraints=C.NonNeg())
@@ -237,7 +222,7 @@ def test_issue_reproducer_at_1e6_is_certified_optimal():
 @pytest.mark.parametrize("lam_scales", [True, False], ids=["lam*c^2", "lam fixed"])
 def test_convex_reference_is_exact_at_every_scale(c, lam_scales):
     """Against CVXPY written by hand on the data divided by c (objective / c^2, same minimizer)."""
-    A, b = _scaled_data(c)
+    A, b = scaled_data(c)
     psi = cvxpar.pars.parq(cvxpar.grids.uniform(0.1, 7))
     lam = 0.5 * c * c if lam_scales else 0.01
     loss = losses.LeastSquares(A, b)
@@ -281,7 +266,7 @@ def _piecewise_brute_force(A, b, psi, lam, lower, upper):
 @pytest.mark.parametrize("lam_scales", [True, False], ids=["lam*c^2", "lam fixed"])
 def test_mip_reference_is_exact_at_every_scale(c, lam_scales):
     """Against enumeration of psi's pieces (BVLS per assignment), d = 4, NonNeg."""
-    A, b = _scaled_data(c, n=12, d=4, seed=1)
+    A, b = scaled_data(c, n=12, d=4, seed=1)
     psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
     lam = 0.3 * c * c if lam_scales else 0.01
     loss = losses.LeastSquares(A, b)
@@ -395,3 +380,12 @@ def test_a_user_loss_through_the_contract(c):
     prob.solve(solver=cp.CLARABEL)
     assert res.status == "optimal", res.message
     assert res.objective == pytest.approx(prob.value, rel=1e-6)
+
+
+@needs_scip
+@pytest.mark.mip
+def test_verbose_shows_scip_progress(capfd):
+    A, b = _data(6, 3, seed=8)
+    cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 0.5, C.Box(-1, 1), verbose=True)
+    out = capfd.readouterr().out
+    assert "SCIP" in out and "gap" in out.lower()

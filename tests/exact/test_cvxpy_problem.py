@@ -6,20 +6,12 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
+from reference_cases import GRID, RIDGE, needs_scip
+from reference_cases import gaussian_data as _data
 
 import cvxpar
 from cvxpar import constraints as C
 from cvxpar import losses
-
-GRID = cvxpar.grids.uniform(0.5, 5)
-RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
-HAS_SCIP = cp.SCIP in cp.installed_solvers()
-needs_scip = pytest.mark.skipif(not HAS_SCIP, reason="SCIP (pyscipopt) not installed")
-
-
-def _data(n, d, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)), rng.normal(size=n)
 
 
 def test_convex_problem_matches_the_hand_written_reference():

@@ -5,13 +5,10 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
+from reference_cases import GRID, RIDGE, needs_scip
 
 import cvxpar
 from cvxpar.exact.mip import chosen_chunks, convex_chunks, fixed_chunk_epigraph, par_epigraph
-
-GRID = cvxpar.grids.uniform(0.5, 5)
-RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
-HAS_SCIP = cp.SCIP in cp.installed_solvers()
 
 
 def test_convex_chunks_split_at_concave_kinks_only():
@@ -46,7 +43,7 @@ def test_fixed_chunk_epigraph_is_psi_on_each_chunk():
     np.testing.assert_allclose(t.value, psi(x0), atol=1e-7)
 
 
-@pytest.mark.skipif(not HAS_SCIP, reason="SCIP (pyscipopt) not installed")
+@needs_scip
 @pytest.mark.mip
 def test_par_epigraph_minimizes_psi_plus_a_linear_term():
     """min_x psi(x) + c x over [-1, 1] by branch and bound equals the grid minimum (brute force)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
+from reference_cases import scaled_data
 
 import cvxpar
 from cvxpar import losses
@@ -15,10 +16,8 @@ from cvxpar.exact import model, scaling
 PSI = cvxpar.pars.parq(cvxpar.grids.uniform(0.1, 7))
 
 
-def _data(c, n=15, d=6, seed=0):
-    rng = np.random.default_rng(seed)
-    A = c * rng.standard_normal((n, d))
-    return A, A @ rng.uniform(-0.3, 0.3, d) + 0.3 * c * rng.standard_normal(n)
+def _data(c):
+    return scaled_data(c, n=15, d=6)
 
 
 def test_scaling_factors_are_powers_of_two_and_map_breakpoints_back_exactly():
