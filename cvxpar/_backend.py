@@ -31,21 +31,58 @@ def device(x):
 
 
 def prepare(x):
-    """Return ``(xp, array, was_scalar)``; Python scalars, lists and integer arrays become float64 NumPy
-    (NumPy floating scalars keep their dtype)."""
+    """Return ``(xp, array, was_scalar)`` for a real input.
+
+    Python scalars, lists, booleans and integer arrays become float64 NumPy (NumPy floating
+    scalars keep their dtype); a non-native byte order (big-endian data) becomes native with the
+    same values; ``np.longdouble`` is rounded to float64 (psi's data is float64, so the result
+    has float64 precision whatever the input); float16 stays float16.  Complex and non-numeric
+    input raise ``TypeError``: psi is a function of real numbers, and silently dropping an
+    imaginary part would give a wrong answer.
+    """
     if isinstance(x, np.floating):  # a NumPy scalar keeps its precision (np.float32 stays float32)
-        arr = np.asarray(x)
+        arr = _real_numpy(np.asarray(x))
         return array_namespace(arr), arr, True
-    if isinstance(x, (int, float, np.number, list, tuple)):
-        arr = np.asarray(x, dtype=np.float64)
+    if isinstance(x, (int, float, complex, np.number, list, tuple)):
+        try:
+            arr = _real_numpy(np.asarray(x)).astype(np.float64)
+        except ValueError as exc:
+            raise TypeError(f"expected real numbers; got {x!r}, which does not convert to float64.") from exc
         return array_namespace(arr), arr, arr.ndim == 0
     if is_numpy_array(x):
-        arr = x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
-        return array_namespace(arr), arr, False
+        return array_namespace(x), _real_numpy(x), False
     xp = array_namespace(x)
+    if xp.isdtype(x.dtype, "complex floating"):
+        raise TypeError(_complex_message(x))
     if not xp.isdtype(x.dtype, "real floating"):
         x = xp.astype(x, xp.float64)
     return xp, x, False
+
+
+def _complex_message(x) -> str:
+    return (
+        f"expected real numbers; got complex input ({getattr(x, 'dtype', type(x).__name__)}). psi and its prox are "
+        "defined on real numbers: pass x.real (or np.real(x)) if the imaginary part is meant to be dropped."
+    )
+
+
+def _real_numpy(arr: np.ndarray) -> np.ndarray:
+    """A NumPy array of a native real floating dtype (see :func:`prepare`)."""
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(_complex_message(arr))
+    if kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("expected real numbers; got an object array that does not convert to float64.") from exc
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"expected real numbers; got an array of dtype {arr.dtype}. Convert it with x.astype(np.float64).")
+    if kind != "f" or arr.dtype.itemsize > 8:  # integers, booleans, longdouble: float64
+        return arr.astype(np.float64)
+    if not arr.dtype.isnative:
+        return arr.astype(arr.dtype.newbyteorder("="))
+    return arr
 
 
 def finish(out, was_scalar: bool):

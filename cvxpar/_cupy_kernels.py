@@ -72,6 +72,11 @@ class PackedTables:
 def pack_tables(psi, taus) -> PackedTables:
     """Rows ``prox_table(psi, tau_j)`` (the threshold tables of :mod:`cvxpar.prox`) for each tau_j."""
     tables = [prox_table(psi, float(tau)) for tau in np.asarray(taus, dtype=np.float64).reshape(-1)]
+    if any(tb.enumerate_all for tb in tables):
+        raise ValueError(
+            "a step t * lam is so large that t * slope leaves the float64 range; rescale the problem (lam or the "
+            "loss) so that t * lam * max|slope| stays below ~1e300."
+        )
     width = max(tb.slope.size for tb in tables)
     k = len(tables)
 
@@ -108,15 +113,14 @@ def _prox_rows(v, tau, tables: PackedTables):
         vj = v[:, j]
         a = np.searchsorted(tables.thr[j, : npc - 1], vj, side="left")
 
-        def candidate(k, ref, j=j, vj=vj):
+        def candidate(k, j=j, vj=vj):
             slope, lo, hi, ax, av, ex, ev = (getattr(tables, f)[j, k] for f in fields)
-            return _candidate(np, vj, tau[j], tau[j] * slope, lo, hi, ax, av, ex, ev, ref)
+            return _candidate(np, vj, tau[j] * slope, slope, lo, hi, ax, av, ex, ev)
 
-        ref = tables.av[j, a]
-        best = candidate(a, ref)
+        best = candidate(a)
         if not tables.exact:
             for step in (-1, 1):
-                best = _pick(np, best, candidate(np.clip(a + step, 0, npc - 1), ref))
+                best = _pick(np, best, candidate(np.clip(a + step, 0, npc - 1)), float(tau[j]), vj)
         out[:, j] = np.where(np.isnan(vj), vj, best[0])
     return out
 
@@ -186,8 +190,8 @@ if (v == v) {
     const ptrdiff_t trow = (ptrdiff_t)j * (width - 1), prow = (ptrdiff_t)j * width;
     int a = 0, e = npc - 1;
     while (a < e) { int mid = (a + e) >> 1; if (thr[trow + mid] < v) a = mid + 1; else e = mid; }
-    const double ref = av[prow + a];
-    double best_f = 0, best_s = 0;
+    const double w = tau > 1.0 ? tau : 1.0, tw = tau / w;
+    double best_l = 0, best_p = 0;
     for (int c = 0; c < (exact ? 1 : 3); ++c) {  // piece a, then a - 1, then a + 1 (as cvxpar.prox)
         const int kk = c == 0 ? a : (c == 1 ? (a > 0 ? a - 1 : 0) : (a + 1 < npc ? a + 1 : npc - 1));
         const double sl = slope[prow + kk], l = lo[prow + kk], h = hi[prow + kk];
@@ -196,17 +200,23 @@ if (v == v) {
         xc = xc < l ? l : (xc > h ? h : xc);
         const bool near_end = (xc - ax[prow + kk]) > (ex[prow + kk] - xc);  // psi from the nearer end
         const double anx = near_end ? ex[prow + kk] : ax[prow + kk];
-        const double level = tau * ((near_end ? ev[prow + kk] : av[prow + kk]) - ref);
-        const double sp = sh * (xc - anx);
-        const double hs = 0.5 * (xc - v) * (xc - v);
-        const double f = level + sp + hs, sc = fabs(level) + fabs(sp) + hs;
+        const double lvl = near_end ? ev[prow + kk] : av[prow + kk];
+        const double sp = sl * (xc - anx);
         bool take = (c == 0);
-        if (!take) {
-            const double tol = tie_ulps * 2.220446049250313e-16 * (best_s + sc);
-            take = (f < best_f - tol) ||
-                   (fabs(f - best_f) <= tol && (fabs(xc) < fabs(best_x) || (fabs(xc) == fabs(best_x) && xc < best_x)));
+        if (!take) {  // the sign of (f(xc) - f(best_x)) / max(1, tau), as cvxpar.prox._pick
+            const double dl = lvl - best_l;
+            const double quad = (xc - best_x) * ((0.5 * (xc - v) + 0.5 * (best_x - v)) / w);
+            const double d = tw * (dl + (sp - best_p)) + quad;
+            if (isinf(d)) {
+                take = d < 0.0;
+            } else {
+                const double cc = tie_ulps * 2.220446049250313e-16;
+                const double tol = cc * (tw * fabs(dl)) + cc * (tw * fabs(sp)) + cc * (tw * fabs(best_p)) + cc * fabs(quad);
+                take = (d < -tol) ||
+                       (fabs(d) <= tol && (fabs(xc) < fabs(best_x) || (fabs(xc) == fabs(best_x) && xc < best_x)));
+            }
         }
-        if (take) { best_x = xc; best_f = f; best_s = sc; }
+        if (take) { best_x = xc; best_l = lvl; best_p = sp; }
     }
 }
 x_new = (T)best_x;

@@ -18,6 +18,7 @@ is > v.  No fast-math, so results are bit-identical to a plain binary search.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -111,34 +112,38 @@ def _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width):
 
 # ---------------------------------------------------------------------- per-element steps
 @numba.njit(inline="always")
-def _objective(v, shift, lo, hi, ax, av, ex, ev, t, ref):
-    """Minimizer x of the prox objective over one piece, its value and its rounding scale.
-
-    The value is taken relative to t*ref, a constant shared by the candidates being compared
-    (psi's value on the piece that holds v): a large common level of psi would otherwise hide
-    real differences below its rounding (a flat piece at height 30 against a kink 1e-8 away).
-    """
+def _candidate(v, shift, slope, lo, hi, ax, av, ex, ev):
+    """Minimizer x = clip(v - t s, I) of the prox objective over one piece, and psi(x) split as
+    ``(level, slope_part)`` = (psi at the nearer end of the piece, s * (x - that end)): psi is
+    never extrapolated across the piece (a rounding that could hide real differences)."""
     x = v - shift
     if x < lo:
         x = lo
     elif x > hi:
         x = hi
-    if x - ax > ex - x:  # psi from the nearer end of the piece (no extrapolation across it)
+    if x - ax > ex - x:
         ax = ex
         av = ev
-    level = t * (av - ref)
-    slope_part = shift * (x - ax)
-    half_sq = 0.5 * (x - v) * (x - v)
-    return x, level + slope_part + half_sq, abs(level) + abs(slope_part) + half_sq
+    return x, av, slope * (x - ax)
 
 
 @numba.njit(inline="always")
-def _better(cx, cf, cs, bx, bf, bs):
-    """Candidate c beats the best b: lower objective, or a tie and smaller |x|, then smaller x."""
-    tol = TIE_ULPS * _EPS * (bs + cs)
-    if cf < bf - tol:
+def _better(t, v, cx, cl, cp, bx, bl, bp):
+    """Candidate c beats the best b (see :mod:`cvxpar.prox`, "Comparing candidates"): the sign of
+    D = (f(c) - f(b)) / w, f = t psi + (x - v)^2 / 2, w = max(1, t); ties (|D| within 64 ulps of
+    its terms) go to the smaller |x|, then the smaller x."""
+    w = t if t > 1.0 else 1.0
+    tw = t / w
+    dl = cl - bl
+    quad = (cx - bx) * ((0.5 * (cx - v) + 0.5 * (bx - v)) / w)
+    d = tw * (dl + (cp - bp)) + quad
+    if abs(d) == np.inf:  # a real difference beyond the float range: its sign decides
+        return d < 0.0
+    c = TIE_ULPS * _EPS
+    tol = c * (tw * abs(dl)) + c * (tw * abs(cp)) + c * (tw * abs(bp)) + c * abs(quad)
+    if d < -tol:
         return True
-    if abs(cf - bf) <= tol:
+    if abs(d) <= tol:
         if abs(cx) < abs(bx):
             return True
         if abs(cx) == abs(bx) and cx < bx:
@@ -155,19 +160,18 @@ def _clipped_shift(vi, shift, lo, hi):
 
 
 @numba.njit(inline="always")
-def _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av, ex, ev):
+def _best_of_neighbours(vi, t, a, shift, slope, lo, hi, ax, av, ex, ev):
     """Any psi, scalar t: the best of envelope piece a and its two neighbours."""
-    ref = av[a]
-    bx, bf, bs = _objective(vi, shift[a], lo[a], hi[a], ax[a], av[a], ex[a], ev[a], t, ref)
+    bx, bl, bp = _candidate(vi, shift[a], slope[a], lo[a], hi[a], ax[a], av[a], ex[a], ev[a])
     if a > 0:
         k = a - 1
-        cx, cf, cs = _objective(vi, shift[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], t, ref)
-        if _better(cx, cf, cs, bx, bf, bs):
-            bx, bf, bs = cx, cf, cs
+        cx, cl, cp = _candidate(vi, shift[k], slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k])
+        if _better(t, vi, cx, cl, cp, bx, bl, bp):
+            bx, bl, bp = cx, cl, cp
     if a + 1 < shift.size:
         k = a + 1
-        cx, cf, cs = _objective(vi, shift[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], t, ref)
-        if _better(cx, cf, cs, bx, bf, bs):
+        cx, cl, cp = _candidate(vi, shift[k], slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k])
+        if _better(t, vi, cx, cl, cp, bx, bl, bp):
             bx = cx
     return bx if vi == vi else vi
 
@@ -196,16 +200,11 @@ def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av, ex, ev):
     """Any psi, per-element t: the best of all pieces (O(m))."""
     if vi != vi:
         return vi
-    ref = av[0]  # the value level of the piece holding v (shared by all candidates)
-    for k in range(slope.size):
-        if lo[k] <= vi <= hi[k]:
-            ref = av[k]
-            break
-    bx, bf, bs = _objective(vi, ti * slope[0], lo[0], hi[0], ax[0], av[0], ex[0], ev[0], ti, ref)
+    bx, bl, bp = _candidate(vi, ti * slope[0], slope[0], lo[0], hi[0], ax[0], av[0], ex[0], ev[0])
     for k in range(1, slope.size):
-        cx, cf, cs = _objective(vi, ti * slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], ti, ref)
-        if _better(cx, cf, cs, bx, bf, bs):
-            bx, bf, bs = cx, cf, cs
+        cx, cl, cp = _candidate(vi, ti * slope[k], slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k])
+        if _better(ti, vi, cx, cl, cp, bx, bl, bp):
+            bx, bl, bp = cx, cl, cp
     return bx
 
 
@@ -229,19 +228,19 @@ def _convex_parallel(v, out, rows, padded, start, cells, origin, inv_width, n_bu
 
 
 @numba.njit(cache=True, nogil=True)
-def _nonconvex_serial(v, out, t, shift, lo, hi, ax, av, ex, ev, padded, start, cells, origin, inv_width, n_buckets, width):
+def _nonconvex_serial(v, out, t, shift, slope, lo, hi, ax, av, ex, ev, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in range(v.size):
         vi = float(v[i])
         a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
-        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av, ex, ev)
+        out[i] = _best_of_neighbours(vi, t, a, shift, slope, lo, hi, ax, av, ex, ev)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _nonconvex_parallel(v, out, t, shift, lo, hi, ax, av, ex, ev, padded, start, cells, origin, inv_width, n_buckets, width):
+def _nonconvex_parallel(v, out, t, shift, slope, lo, hi, ax, av, ex, ev, padded, start, cells, origin, inv_width, n_buckets, width):
     for i in numba.prange(v.size):
         vi = float(v[i])
         a = _locate(vi, padded, start, cells, origin, inv_width, n_buckets, width)
-        out[i] = _best_of_neighbours(vi, t, a, shift, lo, hi, ax, av, ex, ev)
+        out[i] = _best_of_neighbours(vi, t, a, shift, slope, lo, hi, ax, av, ex, ev)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -269,22 +268,42 @@ def _nonconvex_t_parallel(v, t, out, slope, lo, hi, ax, av, ex, ev):
 
 
 # ---------------------------------------------------------------------- NumPy entry points
+#: numba's threading layers that may be entered by several Python threads at once (numba docs,
+#: "The Threading Layers"); ``workqueue`` is not, and aborts the process on concurrent use.
+THREAD_SAFE_LAYERS = frozenset({"tbb", "omp"})
+_PARALLEL_LOCK = threading.Lock()
+
+
+def _run_parallel(kernel, *args) -> None:
+    """Run a ``parallel=True`` kernel, one Python thread at a time unless the layer is thread-safe.
+
+    The layer is known only after numba's first parallel launch (``numba.threading_layer()``
+    raises before): until then, and under ``workqueue``, launches are serialized by a lock.
+    """
+    try:
+        safe = numba.threading_layer() in THREAD_SAFE_LAYERS
+    except ValueError:
+        safe = False
+    if safe:
+        kernel(*args)
+        return
+    with _PARALLEL_LOCK:
+        kernel(*args)
+
+
 def prox_numpy(v: np.ndarray, table, t: float) -> np.ndarray:
     """Scalar-t prox of a NumPy array through the compiled kernels."""
     flat = np.ascontiguousarray(v).reshape(-1)
     out = np.empty_like(flat)
-    parallel = flat.size >= PARALLEL_MIN_SIZE
     s = table.search
     index = (s.padded, s.start, s.cells, s.origin, s.inv_width, s.n_buckets, s.width)
     if table.exact:
-        kernel = _convex_parallel if parallel else _convex_serial
-        kernel(flat, out, table.rows, *index)
+        _launch(_convex_serial, _convex_parallel, flat, out, table.rows, *index)
     else:
-        kernel = _nonconvex_parallel if parallel else _nonconvex_serial
-        kernel(
-            flat, out, float(t), table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, table.end_x,
-            table.end_value, *index,
-        )
+        _launch(
+            _nonconvex_serial, _nonconvex_parallel, flat, out, float(t), table.shift, table.slope, table.lo, table.hi,
+            table.anchor_x, table.anchor_value, table.end_x, table.end_value, *index,
+        )  # fmt: skip
     return out.reshape(v.shape)
 
 
@@ -293,14 +312,22 @@ def prox_numpy_array_t(v: np.ndarray, t: np.ndarray, p, convex: bool) -> np.ndar
     flat = np.ascontiguousarray(v).reshape(-1)
     t_flat = np.ascontiguousarray(t, dtype=np.float64).reshape(-1)
     out = np.empty_like(flat)
-    parallel = flat.size >= PARALLEL_MIN_SIZE
     if convex:
-        kernel = _convex_t_parallel if parallel else _convex_t_serial
-        kernel(flat, t_flat, out, p.slope, p.lo, p.hi)
+        _launch(_convex_t_serial, _convex_t_parallel, flat, t_flat, out, p.slope, p.lo, p.hi)
     else:
-        kernel = _nonconvex_t_parallel if parallel else _nonconvex_t_serial
-        kernel(flat, t_flat, out, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value)
+        _launch(
+            _nonconvex_t_serial, _nonconvex_t_parallel, flat, t_flat, out, p.slope, p.lo, p.hi, p.anchor_x,
+            p.anchor_value, p.end_x, p.end_value,
+        )  # fmt: skip
     return out.reshape(v.shape)
+
+
+def _launch(serial, parallel, v, *args) -> None:
+    """The serial kernel below ``PARALLEL_MIN_SIZE`` elements, else the parallel one (guarded)."""
+    if v.size < PARALLEL_MIN_SIZE:
+        serial(v, *args)
+    else:
+        _run_parallel(parallel, v, *args)
 
 
 # ---------------------------------------------------------------------- CuPy
@@ -314,24 +341,31 @@ if (vi != vi) {
 } else {
     int a = 0, b = n_thr;
     while (a < b) { int mid = (a + b) >> 1; if (thr[mid] < vi) a = mid + 1; else b = mid; }
-    double best_x = 0, best_f = 0, best_s = 0, ref = av[a];
+    const double w = t > 1.0 ? t : 1.0, tw = t / w;
+    double best_x = 0, best_l = 0, best_p = 0;
     for (int j = 0; j < (exact ? 1 : 3); ++j) {  // piece a, then a - 1, then a + 1 (as on the CPU)
         int k = j == 0 ? a : (j == 1 ? a - 1 : a + 1);
         if (k < 0 || k >= n_pieces) continue;
         double x = vi - shift[k];
         x = x < lo[k] ? lo[k] : (x > hi[k] ? hi[k] : x);
         bool near_end = (x - ax[k]) > (ex[k] - x);  // psi from the nearer end of the piece, as on the CPU
-        double level = __dmul_rn(t, (near_end ? ev[k] : av[k]) - ref);
-        double sp = __dmul_rn(shift[k], x - (near_end ? ex[k] : ax[k]));
-        double hs = __dmul_rn(__dmul_rn(0.5, x - vi), x - vi);
-        double f = level + sp + hs, s = fabs(level) + fabs(sp) + hs;
+        double lvl = near_end ? ev[k] : av[k];
+        double sp = __dmul_rn(slope[k], x - (near_end ? ex[k] : ax[k]));
         bool take = (j == 0);
-        if (!take) {
-            double tol = __dmul_rn(tie_tol, best_s + s);
-            take = (f < best_f - tol) ||
-                   (fabs(f - best_f) <= tol && (fabs(x) < fabs(best_x) || (fabs(x) == fabs(best_x) && x < best_x)));
+        if (!take) {  // the sign of (f(x) - f(best_x)) / max(1, t), as _better on the CPU
+            double dl = lvl - best_l;
+            double quad = __dmul_rn(x - best_x, (__dmul_rn(0.5, x - vi) + __dmul_rn(0.5, best_x - vi)) / w);
+            double d = __dmul_rn(tw, dl + (sp - best_p)) + quad;
+            if (isinf(d)) {
+                take = d < 0.0;
+            } else {
+                double tol = __dmul_rn(tie_tol, __dmul_rn(tw, fabs(dl))) + __dmul_rn(tie_tol, __dmul_rn(tw, fabs(sp)))
+                             + __dmul_rn(tie_tol, __dmul_rn(tw, fabs(best_p))) + __dmul_rn(tie_tol, fabs(quad));
+                take = (d < -tol) ||
+                       (fabs(d) <= tol && (fabs(x) < fabs(best_x) || (fabs(x) == fabs(best_x) && x < best_x)));
+            }
         }
-        if (take) { best_x = x; best_f = f; best_s = s; }
+        if (take) { best_x = x; best_l = lvl; best_p = sp; }
     }
     out = (T)best_x;
 }
@@ -347,20 +381,20 @@ def prox_cupy(v, table, t: float):
     global _cuda_kernel
     if _cuda_kernel is None:
         _cuda_kernel = cupy.ElementwiseKernel(
-            "T v, float64 t, raw float64 thr, int32 n_thr, raw float64 shift, raw float64 lo, raw float64 hi, "
+            "T v, float64 t, raw float64 thr, int32 n_thr, raw float64 shift, raw float64 slope, raw float64 lo, raw float64 hi, "
             "raw float64 ax, raw float64 av, raw float64 ex, raw float64 ev, int32 n_pieces, bool exact, float64 tie_tol",
             "T out",
             _CUDA_SOURCE,
             "cvxpar_par_prox",
         )
-    thr, shift, lo, hi, ax, av, ex, ev = (
+    thr, shift, slope, lo, hi, ax, av, ex, ev = (
         cupy.asarray(a)
         for a in (
-            table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, table.end_x,
+            table.thresholds, table.shift, table.slope, table.lo, table.hi, table.anchor_x, table.anchor_value, table.end_x,
             table.end_value,
         )
     )
     return _cuda_kernel(
-        v, float(t), thr, np.int32(thr.size), shift, lo, hi, ax, av, ex, ev, np.int32(shift.size), bool(table.exact),
+        v, float(t), thr, np.int32(thr.size), shift, slope, lo, hi, ax, av, ex, ev, np.int32(shift.size), bool(table.exact),
         TIE_ULPS * _EPS,
     )  # fmt: skip

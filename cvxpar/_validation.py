@@ -67,6 +67,8 @@ def as_slope(value, name: str, *, forbidden_inf: float) -> float:
 def as_step(t, name: str = "t"):
     """Validate a prox parameter: a finite nonnegative scalar or array."""
     if np.ndim(t) == 0:
+        if np.iscomplexobj(t):
+            raise TypeError(f"{name} must be a real number; got {t!r}. The prox of t*psi needs a real t >= 0.")
         value = float(t)
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite nonnegative number; got {value}. The prox of t*psi needs t >= 0.")

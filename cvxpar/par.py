@@ -336,6 +336,8 @@ class PAR:
     def __call__(self, x):
         """psi(x) elementwise, same shape and array type as ``x``; +inf outside the domain, NaN stays NaN.
 
+        Real input only: complex raises ``TypeError``; dtypes as in :meth:`prox`.
+
         Examples
         --------
         >>> import cvxpar
@@ -353,6 +355,7 @@ class PAR:
         At a breakpoint q_j it is [min(s_j, s_{j+1}), max(s_j, s_{j+1})] (the convex hull of the
         adjacent slopes); inside a piece it is the single slope.  Outside the domain it is empty,
         returned as lo = +inf, hi = -inf so that any distance to it is +inf.  NaN gives NaN.
+        Real input only: complex raises ``TypeError``; dtypes as in :meth:`prox`.
 
         Parameters
         ----------
@@ -382,8 +385,10 @@ class PAR:
 
         ``t`` is a nonnegative scalar or an array broadcastable to ``v``; ``t = 0`` projects onto
         the domain.  For a nonconvex psi the result is a global minimizer, ties broken toward the
-        smaller |x|, then the smaller x.  NaN entries of ``v`` give NaN.  float32 and float64 keep
-        their dtype; NumPy, CuPy and Array-API arrays keep their type and device.
+        smaller |x|, then the smaller x.  NaN entries of ``v`` give NaN.  float16, float32 and float64
+        keep their dtype (float16 is computed through float32); longdouble is rounded to float64 and
+        returned as float64 (psi's data is float64); big-endian arrays are accepted; complex input
+        raises ``TypeError``.  NumPy, CuPy and Array-API arrays keep their type and device.
         For a convex psi this is the closed form of PARQ (Jin et al. 2025, eq. 7): the interval
         [q_j + t s_j, q_j + t s_{j+1}] maps onto q_j and the rest shifts by -t s_j; the general
         algorithm is in :mod:`cvxpar.prox`.
@@ -404,6 +409,8 @@ class PAR:
         ------
         ValueError
             If ``t`` is negative or not finite.
+        TypeError
+            If ``v`` or ``t`` is complex or not numeric.
 
         Examples
         --------

@@ -27,6 +27,23 @@ costs one lookup among at most m thresholds: O(1) expected through the bucket in
   (O(log m)) and the other curvatures enumerate all m+1 pieces (O(m) per element).
 - t = 0: the projection onto the domain, clip(v, q_0, q_{m-1}) with walls, else v.
 
+Comparing candidates.  Two candidates c, b (minimizers over their pieces) are compared by the
+sign of
+
+    D = (f(c) - f(b)) / w,   f(x) = t psi(x) + (x - v)^2 / 2,   w = max(1, t),
+    D = (t / w) [(l_c - l_b) + (p_c - p_b)] + (x_c - x_b) [((x_c - v) / 2 + (x_b - v) / 2) / w],
+
+where psi(x) = l + p splits psi into its value l at the nearer end of the piece and the slope
+part p = s (x - that end).  The second line is the first, exactly: the squares factor as
+(a^2 - b^2) / 2 = (a - b)(a + b) / 2.  Nothing in it is squared or multiplied by t > 1, so
+it neither overflows for huge t (t (x - v)^2 and (t s)^2 leave the float range once t |s|
+exceeds ~1e154) nor for huge |v|, and its rounding is proportional to its own terms: ties
+are |D| <= 64 ulps of (t/w)(|l_c - l_b| + |p_c| + |p_b|) + |quadratic term|.  For t >> |v|^2
+the psi part decides and the quadratic part breaks exact psi ties, the limit
+argmin psi nearest to v.  A D beyond the float range (only when the true difference is) is
+decided by its sign; one below it (|D| under ~1e-308, e.g. t and |v| both near 1e-300) is a
+tie.  The envelope's coefficients are scaled by the same 1/w.
+
 Backends: NumPy arrays go through numba kernels; CuPy arrays through one fused
 ``ElementwiseKernel``; any other Array-API namespace (array_api_strict, torch) through plain
 array-API calls.
@@ -53,7 +70,8 @@ class ProxTable:
     """The pieces that can win for one scalar t, left to right, and the thresholds between them.
 
     Element v goes to piece ``idx = #{thresholds < v}``; ``exact`` means no neighbour check is
-    needed (convex psi).  ``shift = t * slope`` (the unconstrained step on each piece),
+    needed (convex psi); ``enumerate_all`` means the envelope could not be built in float64
+    (t |s| near the float range) and every piece must be compared.  ``shift = t * slope`` (the unconstrained step on each piece),
     ``rows`` (shift, lo, hi side by side for the convex kernel) and ``search`` (the O(1)
     threshold locator of the NumPy kernels) are derived once per t.
     Arrays are float64.
@@ -69,6 +87,7 @@ class ProxTable:
     end_value: np.ndarray
     exact: bool
     t: float
+    enumerate_all: bool = False
     shift: np.ndarray = field(init=False)
     rows: np.ndarray = field(init=False)
     search: _prox_kernels.SearchIndex = field(init=False)
@@ -115,9 +134,16 @@ def pieces(psi) -> Pieces:
 
 
 def prox(psi, v, t=1.0):
-    """argmin_x t*psi(x) + (x - v)^2 / 2, elementwise (see the module docstring)."""
+    """argmin_x t*psi(x) + (x - v)^2 / 2, elementwise (see the module docstring).
+
+    Real input only (complex raises ``TypeError``); float16 is computed through float32 and
+    returned as float16, longdouble is rounded to float64 and returned as float64, big-endian
+    arrays are read in native byte order (:func:`cvxpar._backend.prepare`).
+    """
     t = as_step(t)
     xp, arr, scalar = _backend.prepare(v)
+    if _backend.is_numpy_namespace(xp) and arr.dtype == np.float16:  # the compiled kernels take float32/64
+        return _backend.finish(prox(psi, arr.astype(np.float32), t).astype(np.float16), scalar)
     if np.ndim(t) != 0:
         out = _prox_array_t(psi, xp, arr, t)
     elif t == 0.0:  # the projection onto the domain (exact; no objective to compare)
@@ -126,7 +152,9 @@ def prox(psi, v, t=1.0):
         out = xp.asarray(out, copy=True) if out is arr else out
     else:
         table = prox_table(psi, t)
-        if _backend.is_numpy_namespace(xp):
+        if table.enumerate_all:
+            out = _prox_array_t(psi, xp, arr, t)
+        elif _backend.is_numpy_namespace(xp):
             out = _prox_kernels.prox_numpy(arr, table, t)
         elif _backend.is_cupy_array(arr):
             out = _prox_kernels.prox_cupy(arr, table, t)
@@ -154,16 +182,21 @@ def _build_table(psi, t: float) -> ProxTable:
         return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, True, t)
     stack: list[int] = [0]
     crossings: list[float] = []
-    for k in range(1, p.slope.size):
-        while True:
-            c = _crossing(p, stack[-1], k, t)
-            if crossings and c <= crossings[-1]:
-                stack.pop()
-                crossings.pop()
-            else:
-                break
-        stack.append(k)
-        crossings.append(c)
+    with np.errstate(over="ignore", invalid="ignore"):  # t |s| near the float range: see the NaN test below
+        for k in range(1, p.slope.size):
+            while True:
+                c = _crossing(p, stack[-1], k, t)
+                if crossings and c <= crossings[-1]:
+                    stack.pop()
+                    crossings.pop()
+                else:
+                    break
+            stack.append(k)
+            crossings.append(c)
+    if any(math.isnan(c) for c in crossings):  # the envelope left the float range: compare every piece
+        return ProxTable(
+            np.zeros(0), p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, False, t, True
+        )
     idx = np.array(stack)
     thresholds = np.maximum.accumulate(np.array(crossings, dtype=np.float64)) if crossings else np.zeros(0)
     return ProxTable(
@@ -173,14 +206,19 @@ def _build_table(psi, t: float) -> ProxTable:
 
 
 def _regime(p: Pieces, k: int, t: float, v: float) -> tuple[float, float, float]:
-    """Coefficients (a, b, c) with M_k(w) = a w^2 + b w + c near w = v."""
+    """Coefficients (a, b, c) with M_k(u) / max(1, t) = a u^2 + b u + c near u = v.
+
+    The common factor 1 / max(1, t) leaves every crossing in place and keeps the coefficients
+    in range for huge t: unscaled, (t s)^2 overflows once t |s| exceeds ~1e154."""
     s = p.slope[k]
+    w = max(t, 1.0)
+    tw = t / w
     x = min(max(v - t * s, p.lo[k]), p.hi[k])
     if x == v - t * s and p.lo[k] < x < p.hi[k]:
-        const = t * (p.anchor_value[k] - s * p.anchor_x[k])
-        return -0.5, t * s, const - 0.5 * (t * s) ** 2
+        const = tw * (p.anchor_value[k] - s * p.anchor_x[k])
+        return -0.5 / w, tw * s, const - 0.5 * (t * s) * (tw * s)
     psi_x = p.anchor_value[k] + s * (x - p.anchor_x[k])
-    return 0.0, -x, t * psi_x + 0.5 * x * x
+    return 0.0, -x / w, tw * psi_x + 0.5 * x * (x / w)
 
 
 def _envelope(p: Pieces, k: int, t: float, v: float) -> float:
@@ -201,10 +239,10 @@ def _crossing(p: Pieces, j: int, k: int, t: float) -> float:
     first = next((i for i, d in enumerate(diffs) if d <= 0), len(knots))
     left = knots[first - 1] if first > 0 else -math.inf
     right = knots[first] if first < len(knots) else math.inf
-    if first == 0:
-        probe = right - max(1.0, abs(right))
+    if first == 0:  # a point inside the open end (half a step out: no overflow near the float range's end)
+        probe = right - max(1.0, 0.5 * abs(right))
     elif first == len(knots):
-        probe = left + max(1.0, abs(left))
+        probe = left + max(1.0, 0.5 * abs(left))
     else:
         probe = 0.5 * (left + right)
     ak, bk, ck = _regime(p, k, t, probe)
@@ -240,34 +278,39 @@ def _constants(xp, like, *arrays):
     return [_backend.asarray_like(xp, a, like) for a in arrays]
 
 
-def _candidate(xp, v, t, shift, lo, hi, ax, av, ex, ev, ref):
-    """Minimizer of the prox objective over one piece, its value relative to t*ref (a level shared
-    by the candidates compared; psi taken from the nearer end of the piece) and its rounding
-    scale, as the kernels compute them."""
+def _candidate(xp, v, shift, slope, lo, hi, ax, av, ex, ev):
+    """Minimizer x = clip(v - shift, I) of the prox objective over one piece and psi(x) split as
+    ``(level, slope_part)``: psi at the nearer end of the piece and slope * (x - that end), as the
+    kernels compute them."""
     x = xp.minimum(xp.maximum(v - shift, lo), hi)
     near_end = (x - ax) > (ex - x)
-    level = t * (xp.where(near_end, ev, av) - ref)
-    slope_part = shift * (x - xp.where(near_end, ex, ax))
-    half_sq = 0.5 * (x - v) * (x - v)
-    return x, level + slope_part + half_sq, xp.abs(level) + xp.abs(slope_part) + half_sq
+    return x, xp.where(near_end, ev, av), slope * (x - xp.where(near_end, ex, ax))
 
 
-def _pick(xp, best, cand):
-    """Keep the better of two candidates (x, f, scale); ties go to the smaller |x|, then x."""
-    bx, bf, bs = best
-    cx, cf, cs = cand
-    tol = _TIE_TOL * (bs + cs)
-    tie = xp.abs(cf - bf) <= tol
-    better = (cf < bf - tol) | (tie & ((xp.abs(cx) < xp.abs(bx)) | ((xp.abs(cx) == xp.abs(bx)) & (cx < bx))))
-    better = better & ~xp.isnan(cf)
-    return xp.where(better, cx, bx), xp.where(better, cf, bf), xp.where(better, cs, bs)
+def _pick(xp, best, cand, t, v):
+    """Keep the better of two candidates (x, level, slope_part) by the sign of
+    D = (f(cand) - f(best)) / max(1, t) (module docstring); ties go to the smaller |x|, then x."""
+    bx, bl, bp = best
+    cx, cl, cp = cand
+    w = max(t, 1.0) if isinstance(t, float) else xp.clip(t, min=1.0)
+    tw = t / w
+    dl = cl - bl
+    quad = (cx - bx) * ((0.5 * (cx - v) + 0.5 * (bx - v)) / w)
+    d = tw * (dl + (cp - bp)) + quad
+    c = _TIE_TOL
+    tol = c * (tw * xp.abs(dl)) + c * (tw * xp.abs(cp)) + c * (tw * xp.abs(bp)) + c * xp.abs(quad)
+    finite = xp.abs(d) < math.inf
+    tie = finite & (xp.abs(d) <= tol)
+    smaller = (xp.abs(cx) < xp.abs(bx)) | ((xp.abs(cx) == xp.abs(bx)) & (cx < bx))
+    better = xp.where(finite, d < -tol, d < 0.0) | (tie & smaller)
+    return xp.where(better, cx, bx), xp.where(better, cl, bl), xp.where(better, cp, bp)
 
 
 def _prox_generic(xp, v, table: ProxTable, t: float):
     v64 = xp.astype(v, xp.float64)
-    thr, shift, lo, hi, ax, av, ex, ev = _constants(
-        xp, v64, table.thresholds, table.shift, table.lo, table.hi, table.anchor_x, table.anchor_value, table.end_x,
-        table.end_value,
+    thr, shift, slope, lo, hi, ax, av, ex, ev = _constants(
+        xp, v64, table.thresholds, table.shift, table.slope, table.lo, table.hi, table.anchor_x, table.anchor_value,
+        table.end_x, table.end_value,
     )
     n = table.slope.size
     vf = xp.reshape(v64, (-1,))
@@ -277,21 +320,25 @@ def _prox_generic(xp, v, table: ProxTable, t: float):
         idx = xp.zeros(vf.shape, dtype=xp.int64, device=_backend.device(vf))
 
     def gather(k):
-        return [xp.take(a, k) for a in (shift, lo, hi, ax, av, ex, ev)]
+        return [xp.take(a, k) for a in (shift, slope, lo, hi, ax, av, ex, ev)]
 
-    assigned = gather(idx)
-    ref = assigned[4]
-    best = _candidate(xp, vf, t, *assigned, ref)
+    best = _candidate(xp, vf, *gather(idx))
     if not table.exact:
         for step in (-1, 1):
             k = xp.clip(idx + step, 0, n - 1)
-            best = _pick(xp, best, _candidate(xp, vf, t, *gather(k), ref))
+            best = _pick(xp, best, _candidate(xp, vf, *gather(k)), t, vf)
     x = xp.where(xp.isnan(vf), vf, best[0])
     return xp.astype(xp.reshape(x, v.shape), v.dtype)
 
 
 def _prox_array_t(psi, xp, v, t):
     """Per-element t: a search per element (convex) or all pieces (otherwise)."""
+    if isinstance(t, (list, tuple, np.ndarray, np.generic)):
+        complex_t = np.iscomplexobj(t)
+    else:
+        complex_t = _backend.array_namespace(t).isdtype(t.dtype, "complex floating")
+    if complex_t:
+        raise TypeError("t must be real; got a complex array. The prox of t*psi needs a real t >= 0.")
     if _backend.is_numpy_namespace(xp):
         t_arr = np.asarray(t, dtype=np.float64)
     else:
@@ -316,15 +363,13 @@ def _prox_array_t(psi, xp, v, t):
     n = p.slope.size
     if psi.is_convex:
         k = _searchsorted_rows(xp, vf, tf, lo, slope, n)
-        s_k, lo_k, hi_k, ax_k, av_k, ex_k, ev_k = (xp.take(a, k) for a in (slope, lo, hi, ax, av, ex, ev))
-        x = _candidate(xp, vf, tf, tf * s_k, lo_k, hi_k, ax_k, av_k, ex_k, ev_k, av_k)[0]
+        s_k, lo_k, hi_k = (xp.take(a, k) for a in (slope, lo, hi))
+        x = xp.minimum(xp.maximum(vf - tf * s_k, lo_k), hi_k)
     else:
-        holder = xp.clip(xp.searchsorted(hi, vf, side="left"), 0, n - 1)  # the piece holding v
-        ref = xp.take(av, holder)
         best = None
         for k in range(n):
-            cand = _candidate(xp, vf, tf, tf * slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k], ref)
-            best = cand if best is None else _pick(xp, best, cand)
+            cand = _candidate(xp, vf, tf * slope[k], slope[k], lo[k], hi[k], ax[k], av[k], ex[k], ev[k])
+            best = cand if best is None else _pick(xp, best, cand, tf, vf)
         x = best[0]
     x = xp.where(xp.isnan(vf), vf, x)
     return xp.astype(xp.reshape(x, v.shape), v.dtype)

@@ -267,3 +267,20 @@ def test_max_affine_reproduces_convex_psi(q):
     np.testing.assert_allclose(np.max(a[:, None] * x + b[:, None], axis=0), psi(x), atol=1e-9)
     with pytest.raises(ValueError, match="convex"):
         cvxpar.pars.sawtooth([0.0, 1.0]).max_affine()
+
+
+@pytest.mark.parametrize("dtype, out", [(np.float16, np.float16), (np.longdouble, np.float64), (">f8", np.float64), (">f4", np.float32)])
+def test_evaluation_and_subdifferential_dtypes(dtype, out):
+    """float16 stays float16, longdouble is rounded to float64, big-endian reads as native;
+    the values match the reference evaluation of the same (rounded) inputs."""
+    psi = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 7), 2.0)
+    x = np.linspace(-3, 3, 41).astype(dtype)
+    x_native = x.astype(out)
+    got = psi(x)
+    assert got.dtype == out
+    np.testing.assert_allclose(got, reference_psi(psi, x_native), rtol=2e-3 if out == np.float16 else 1e-6)
+    lo, hi = psi.subdifferential(x)
+    lo_ref, hi_ref = psi.subdifferential(x_native.astype(np.float64))
+    assert lo.dtype == hi.dtype == out
+    np.testing.assert_array_equal(lo, lo_ref.astype(out))
+    np.testing.assert_array_equal(hi, hi_ref.astype(out))

@@ -8,6 +8,13 @@ conjugate PAR; firm nonexpansiveness, monotonicity and the optimality condition
 
 from __future__ import annotations
 
+import math
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -436,3 +443,172 @@ def test_generic_path_matches_kernels_on_random_pars(psi, t):
 def test_exact_minimizer_near_a_kink_on_a_flat_piece(psi, t, v):
     assert psi.prox(np.array([v]), t)[0] == v  # v lies on a flat piece next to the kink: the prox is the identity
     assert psi.prox(np.array([v]), np.array([t]))[0] == v  # per-element t (all pieces compared)
+
+
+# ---------------------------------------------------------------------- extreme t and v
+class ExactPsi:
+    """psi in exact rational arithmetic from its defining data (breakpoints, values, outer slopes)."""
+
+    def __init__(self, psi: PAR) -> None:
+        self.q = [Fraction(float(a)) for a in psi.breakpoints]
+        self.vals = [Fraction(float(a)) for a in psi.values]
+        self.outer = [float(psi.slopes[0]), float(psi.slopes[-1])]
+        inner = [(self.vals[k] - self.vals[k - 1]) / (self.q[k] - self.q[k - 1]) for k in range(1, len(self.q))]
+        self.slopes = [self.outer[0], *inner, self.outer[1]]  # floats (+-inf: a wall) outside, rationals inside
+
+    def __call__(self, x: Fraction) -> Fraction:
+        q, vals = self.q, self.vals
+        if x < q[0]:
+            return vals[0] + Fraction(self.outer[0]) * (x - q[0])
+        if x > q[-1]:
+            return vals[-1] + Fraction(self.outer[1]) * (x - q[-1])
+        j = max(i for i in range(len(q)) if q[i] <= x)
+        return vals[j] if x == q[j] else vals[j] + self.slopes[j + 1] * (x - q[j])
+
+    def objective(self, x: Fraction, v: Fraction, t: Fraction) -> tuple[Fraction, Fraction]:
+        """t psi(x) + (x - v)^2 / 2 and the size of its terms (t times psi's level at the nearest
+        breakpoint and the rest of psi, plus (x - v)^2): the scale of any float evaluation's rounding."""
+        level = self.vals[min(range(len(self.q)), key=lambda i: abs(self.q[i] - x))]
+        p = self(x)
+        return t * p + (x - v) ** 2 / 2, t * (abs(level) + abs(p - level)) + (x - v) ** 2
+
+    def minimum(self, v: Fraction, t: Fraction) -> tuple[Fraction, Fraction]:
+        """The exact minimum over the breakpoints and each piece's clip(v - t s_k, I_k), with its scale."""
+        points = list(self.q)
+        for k, sk in enumerate(self.slopes):
+            if isinstance(sk, float) and not math.isfinite(sk):
+                continue  # a wall: that side lies outside the domain
+            x = v - t * Fraction(sk)
+            x = max(x, self.q[k - 1]) if k > 0 else x
+            points.append(min(x, self.q[k]) if k < len(self.q) else x)
+        return min((self.objective(x, v, t) for x in points), key=lambda c: c[0])
+
+
+def assert_exact_global_min(psi: PAR, v: np.ndarray, t, x: np.ndarray) -> None:
+    """f(x) - min f <= 1e-12 (scale of f(x) + scale of the minimum), in exact arithmetic."""
+    ex = ExactPsi(psi)
+    lo, hi = psi.domain
+    for vi, ti, xi in zip(v, np.broadcast_to(t, v.shape), x, strict=True):
+        assert lo <= xi <= hi and math.isfinite(xi), f"prox({vi}, t={ti}) = {xi} left the domain"
+        fv, ft = Fraction(float(vi)), Fraction(float(ti))
+        got, got_scale = ex.objective(Fraction(float(xi)), fv, ft)
+        best, best_scale = ex.minimum(fv, ft)
+        assert got - best <= Fraction(1, 10**12) * (got_scale + best_scale), (
+            f"prox({vi!r}, t={ti!r}) = {xi!r} is not a global minimizer: excess {float(got - best):.3e}, "
+            f"scale {float(got_scale + best_scale):.3e}"
+        )
+
+
+t_wide = st.one_of(
+    st.floats(-300.0, 300.0).map(lambda e: 10.0**e), st.sampled_from([1e-300, 1e154, 1e155, 1e200, 1e300])
+)
+v_wide = st.one_of(
+    reals(-10.0, 10.0),
+    st.tuples(st.sampled_from([-1.0, 1.0]), st.floats(-300.0, 200.0)).map(lambda p: p[0] * 10.0 ** p[1]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pars(), t_wide, st.lists(v_wide, min_size=1, max_size=6))
+def test_prox_is_exact_for_t_and_v_over_the_float_range(psi, t, extra):
+    """t over 1e-300..1e300 and |v| up to 1e200, every curvature, scalar and per-element t, against
+    exact rational enumeration.  For t |s| above ~1e154 the candidates' objectives used to overflow
+    ((t s)^2 and t (x - v)^2), and a huge common level t psi hid the quadratic part that decides
+    between equal psi values."""
+    with np.errstate(over="ignore"):
+        v = probe_points(psi, t, extra)
+    v = v[np.isfinite(v)]
+    assert_exact_global_min(psi, v, t, psi.prox(v, t))
+    assert_exact_global_min(psi, v, t, psi.prox(v, np.full(v.shape, t)))
+
+
+def test_huge_t_goes_to_the_grid_point_nearest_v():
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    v = np.array([0.3, 0.7, 5.0, -0.3, 0.26])
+    for t in (1e150, 1e154, 1e155, 1e200, 1e300, 1e308):
+        np.testing.assert_array_equal(psi.prox(v, t), [0.5, 0.5, 1.0, -0.5, 0.5])
+        np.testing.assert_array_equal(psi.prox(v, np.full(v.shape, t)), [0.5, 0.5, 1.0, -0.5, 0.5])
+
+
+def test_tiny_t_and_huge_v():
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    v = np.array([1e200, -1e200, 0.3, 7.0])
+    np.testing.assert_array_equal(psi.prox(v, 1e-300), v)  # t s is below v's last bit: the prox is v
+    np.testing.assert_array_equal(psi.prox(v[:2], 1.0), v[:2] - np.sign(v[:2]))  # the outer pieces shift by t s
+    boxed = PAR([-1.0, 0.0, 1.0], [0.0, 1.0, 0.0], -INF, INF)  # nonconvex with walls: nearest wall
+    np.testing.assert_array_equal(boxed.prox(np.array([1e200, -1e200]), 1.0), [1.0, -1.0])
+
+
+def test_generic_and_tail_reference_paths_at_huge_t():
+    """The array-API path and the CuPy kernels' NumPy reference share the comparison rule."""
+    from cvxpar._cupy_kernels import _prox_rows, pack_tables
+
+    xps = pytest.importorskip("array_api_strict")
+    v, _ = _inputs()
+    for psi in _psis():
+        for t in (1e-300, 0.7, 1e155, 1e300):
+            expected = psi.prox(v, t)
+            np.testing.assert_array_equal(np.asarray(psi.prox(xps.asarray(v), t)), expected)
+            np.testing.assert_array_equal(_prox_rows(v[:, None], np.array([t]), pack_tables(psi, [t]))[:, 0], expected)
+
+
+# ---------------------------------------------------------------------- input kinds
+@pytest.mark.parametrize("per_element_t", [False, True])
+def test_float16_longdouble_and_big_endian_inputs(per_element_t):
+    """float16 in, float16 out (computed through float32, like NumPy's ufuncs); longdouble is
+    rounded to float64 and returned as float64; big-endian data gives the native result."""
+    v, tt = _inputs()
+    for psi in _psis():
+        t = tt if per_element_t else 0.6
+        x16 = psi.prox(v.astype(np.float16), t)
+        assert x16.dtype == np.float16
+        np.testing.assert_array_equal(x16, psi.prox(v.astype(np.float16).astype(np.float32), t).astype(np.float16))
+        x_ld = psi.prox(v.astype(np.longdouble), t)
+        assert x_ld.dtype == np.float64
+        np.testing.assert_array_equal(x_ld, psi.prox(v, t))
+        for dt in (">f8", ">f4"):
+            x_be = psi.prox(v.astype(dt), t)
+            assert x_be.dtype == np.dtype(dt).newbyteorder("=")
+            np.testing.assert_array_equal(x_be, psi.prox(v.astype(dt).astype(x_be.dtype), t))
+    assert psi.prox(np.float16(0.3), 0.5).dtype == np.float16
+
+
+@pytest.mark.parametrize("bad", [np.array([0.3 + 1j, 0.7]), 0.3 + 1j, [1j, 2.0], np.complex64(1.0)])
+def test_complex_input_is_rejected(bad):
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    for call in (lambda: psi.prox(bad, 0.5), lambda: psi.prox(bad, np.full(np.shape(bad), 0.5)), lambda: psi(bad),
+                 lambda: psi.subdifferential(bad)):  # fmt: skip
+        with pytest.raises(TypeError, match="complex input.*x.real"):
+            call()
+    with pytest.raises(TypeError, match="t must be"):
+        psi.prox(np.ones(2), np.array([0.5 + 1j, 0.5]))
+    with pytest.raises(TypeError, match="t must be"):
+        psi.prox(np.ones(2), 0.5 + 1j)
+
+
+def test_concurrent_parallel_prox_under_the_workqueue_layer():
+    """numba's workqueue layer aborts the process when two threads launch parallel kernels at once;
+    the kernels' launcher serializes them there.  Run in a subprocess that selects that layer."""
+    script = """
+import threading, numpy as np, numba, cvxpar
+psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+l1 = cvxpar.pars.l1(cvxpar.grids.uniform(0.5, 5))
+v = np.random.default_rng(0).uniform(-3, 3, 1 << 17)
+want = [psi.prox(v, 0.5), l1.prox(v, 0.5), psi.prox(v, np.full(v.shape, 0.5))]
+assert numba.threading_layer() == "workqueue", numba.threading_layer()
+errors = []
+def work():
+    for _ in range(10):
+        got = [psi.prox(v, 0.5), l1.prox(v, 0.5), psi.prox(v, np.full(v.shape, 0.5))]
+        if not all(np.array_equal(a, b) for a, b in zip(got, want)):
+            errors.append("mismatch")
+threads = [threading.Thread(target=work) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert not errors, errors
+print("ok")
+"""
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue", "NUMBA_NUM_THREADS": "2"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(cvxpar.__file__).parents[1]), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
