@@ -4,7 +4,8 @@
   :mod:`cvxpar.pars`, grids in :mod:`cvxpar.grids`.
 - :func:`par`: the CVXPY atom; :func:`reference`: exact reference solutions through CVXPY.
 - :func:`solve`: the first-order proximal solver family; :func:`certificate`: optimality
-  certificates computed independently of any solver; :func:`lambda_path`: warm-started paths.
+  certificates computed independently of any solver; :func:`lambda_path`: warm-started paths;
+  :func:`lambda_for_rate`: the smallest lam reaching a target quantization rate.
 - ``problem.solve(method="cvxpar")``: registered with CVXPY on import.
 
 Optional parts load on first use: ``cvxpar.sklearn`` (scikit-learn estimators),
@@ -25,7 +26,7 @@ from cvxpar.atoms import par
 from cvxpar.certificate import Certificate, certificate
 from cvxpar.metrics import quantization_rate, snap
 from cvxpar.par import PAR
-from cvxpar.path import lambda_path
+from cvxpar.path import lambda_for_rate, lambda_path
 from cvxpar.reference import reference
 from cvxpar.result import SolveResult
 from cvxpar.solve import solve
@@ -35,7 +36,7 @@ __version__ = "0.1.0"
 _LAZY_MODULES = ("qsgd", "sklearn", "batch", "quantizers")
 
 __all__ = [
-    "PAR", "Certificate", "SolveResult", "certificate", "constraints", "grids", "lambda_path", "losses", "par",
+    "PAR", "Certificate", "SolveResult", "certificate", "constraints", "grids", "lambda_for_rate", "lambda_path", "losses", "par",
     "pars", "quantization_rate", "reference", "snap", "solve", *_LAZY_MODULES,
 ]
 

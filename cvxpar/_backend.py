@@ -61,8 +61,9 @@ def prepare(x):
 
 def _complex_message(x) -> str:
     return (
-        f"expected real numbers; got complex input ({getattr(x, 'dtype', type(x).__name__)}). psi and its prox are "
-        "defined on real numbers: pass x.real (or np.real(x)) if the imaginary part is meant to be dropped."
+        f"expected real numbers; got complex input ({getattr(x, 'dtype', type(x).__name__)}). cvxpar's functions "
+        "(psi, its prox, the losses) are defined on real numbers: pass x.real (or np.real(x)) if the imaginary part "
+        "is meant to be dropped."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -57,6 +58,17 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alpha(text: str) -> float:
+    """An --alpha value: a finite number >= 0 (argparse turns the ValueError into a usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0 (a regularization strength)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cvxpar",
@@ -75,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--no-plot", action="store_true", help="skip the plot")
     p_demo.add_argument(
         "--alpha",
-        type=float,
+        type=_alpha,
         action="append",
         metavar="ALPHA",
         help=f"a regularization strength to solve for (repeat for several; default: {', '.join(f'{a:g}' for a in _demo.ALPHAS)})",

@@ -90,3 +90,48 @@ def bits(b: int, scale: float, include_zero: bool = False) -> np.ndarray:
             raise ValueError("include_zero=True needs b >= 2 (1 bit with zero leaves only {0}).")
         return scale * np.arange(-(half - 1), half, dtype=np.float64)
     return scale * (np.arange(-half, half, dtype=np.float64) + 0.5)
+
+
+def integer(bits: int, scale: float = 1.0, signed: bool = True) -> np.ndarray:
+    """The b-bit integer grid of fixed-point quantization, times ``scale``.
+
+    ``signed=True``: two's-complement integers ``scale * {-2^(b-1), ..., 2^(b-1) - 1}`` (INT4 is
+    {-8, ..., 7}); ``signed=False``: ``scale * {0, ..., 2^b - 1}``.  Both have 2^b levels and
+    contain 0 (unlike :func:`bits`, whose symmetric levels straddle it).
+
+    Parameters
+    ----------
+    bits : int
+        Number of bits, 1 to 52 (float64 holds such integers exactly).
+    scale : float, default 1.0
+        Positive spacing of the levels.
+    signed : bool, default True
+        Two's-complement range around 0; else the nonnegative range from 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The sorted float64 grid of 2^bits levels.
+
+    Raises
+    ------
+    ValueError
+        If ``bits`` or ``scale`` is out of range.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> cvxpar.grids.integer(4).astype(int).tolist()  # INT4
+    [-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7]
+    >>> cvxpar.grids.integer(2, scale=0.5, signed=False)
+    array([0. , 0.5, 1. , 1.5])
+    """
+    if isinstance(bits, bool) or int(bits) != bits or bits < 1:
+        raise ValueError(f"bits must be a positive integer number of bits; got {bits!r}.")
+    if bits > 52:
+        raise ValueError(f"bits = {bits} exceeds float64's 52-bit mantissa: the grid would not be exact integers.")
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a finite positive number; got {scale}.")
+    n = 2 ** int(bits)
+    start = -(n // 2) if signed else 0
+    return scale * np.arange(start, start + n, dtype=np.float64)

@@ -466,7 +466,8 @@ class PAR:
         )
 
     def __hash__(self) -> int:
-        return hash((self._q.tobytes(), self._values.tobytes(), self.left_slope, self.right_slope))
+        # + 0.0 maps -0.0 to 0.0: equal PARs (array_equal treats -0.0 == 0.0) hash equal
+        return hash(((self._q + 0.0).tobytes(), (self._values + 0.0).tobytes(), self.left_slope, self.right_slope))
 
     def __reduce__(self):
         return (PAR, (self._q, self._values, self.left_slope, self.right_slope))

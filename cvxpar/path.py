@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from cvxpar.result import SolveResult
 from cvxpar.solve import solve
 
@@ -36,6 +38,11 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
     list of SolveResult
         One per lam, in the order of ``lams``.
 
+    Raises
+    ------
+    TypeError
+        If ``lams`` is a single number instead of a sequence.
+
     Examples
     --------
     >>> import numpy as np
@@ -47,6 +54,11 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
     >>> [r.status for r in path]
     ['optimal', 'optimal', 'optimal']
     """
+    if np.ndim(lams) == 0:
+        raise TypeError(
+            f"lams must be a sequence of lam values, e.g. [1.0, 0.1, 0.01]; got the single number {lams!r}. "
+            "For one lam call cvxpar.solve, or pass [lam]."
+        )
     results = []
     x = x0
     for lam in lams:

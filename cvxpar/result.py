@@ -66,5 +66,5 @@ class SolveResult:
         return (
             f"SolveResult(status={self.status!r}, objective={self.objective:.10g}, iterations={self.iterations}, "
             f"solve_time={self.solve_time:.3g}s, residual={self.residual:.3e}, gap={gap}, "
-            f"quantization_rate={self.quantization_rate:.3f}, method={self.method!r})"
+            f"quantization_rate={self.quantization_rate:.3f}, method={self.method!r}, message={self.message!r})"
         )

@@ -284,7 +284,7 @@ class PARRegressor(_PARRegressorBase):
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``sample_weight`` weighs each squared residual (normalized to sum n)."""
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
+        X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
         psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
         sw = _sample_weight(sample_weight, X.shape[0])
@@ -397,7 +397,7 @@ class PARRegressorCV(_PARRegressorBase):
 
     def fit(self, X, y):
         """Run the path (and the cross-validation), then keep the selected model."""
-        X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
+        X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
         psi = make_psi(self.psi, self.grid)
         target = self.target_quantization_rate
         if target is not None and (not isinstance(target, numbers.Real) or not 0 <= target <= 1):
@@ -509,6 +509,7 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         signs = 2.0 * labels - 1.0
         lam = n * alpha
         psi_z, constraints, A = psi, self.constraints, X
+        _check_logistic_constraints(constraints)
         x_offset = np.zeros(d)
         if self.fit_intercept:
             # z = (w, c') on centered columns, c = c' - xbar^T w: the same model, far better conditioned
@@ -546,6 +547,37 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         """The log of :meth:`predict_proba`, computed without cancellation."""
         s = self.decision_function(X)
         return np.column_stack([log_expit(-s), log_expit(s)])
+
+
+def _check_logistic_constraints(constraints) -> None:
+    """PARClassifier takes the constraints a logistic fit can be solved with (Box, NonNeg)."""
+    from cvxpar import constraints as cons
+
+    given = constraints if isinstance(constraints, (list, tuple)) else [constraints]
+    for c in given:
+        if isinstance(c, (cons.Simplex, cons.Linear)):
+            raise ValueError(
+                f"PARClassifier with {type(c).__name__} constraints is not supported: they are solved by ADMM, which "
+                "needs a least-squares loss, and PARClassifier's loss is logistic. Use Box or NonNeg constraints "
+                f"here, or PARRegressor (least squares on +/-1 targets) with {type(c).__name__}."
+            )
+
+
+def _numeric_target(est, y):
+    """y for a regressor: numbers (an object array of numbers is converted), else a clear ValueError."""
+    arr = np.asarray(y)
+    if arr.dtype.kind in "biuf":
+        return y
+    if arr.dtype.kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    first = arr.flat[0] if arr.size else None
+    raise ValueError(
+        f"{type(est).__name__} is a regressor: y must be numeric; got an array of dtype {arr.dtype} (first entry "
+        f"{first!r}). Convert it with np.asarray(y, dtype=float), or use PARClassifier for class labels."
+    )
 
 
 def _free_last_coordinate(psi: PAR, constraints, d: int):

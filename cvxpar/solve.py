@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import importlib
 import math
+import numbers
+
+import numpy as np
 
 from cvxpar import result as R
 from cvxpar.solvers import starts
 from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
+from cvxpar.solvers.options import for_method as options_for
 
 METHODS = ("auto", "pg", "fista", "cd", "ssnal", "admm", "aprox")
 DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "admm": 20_000}
@@ -48,22 +52,29 @@ def solve(
 ) -> R.SolveResult:
     """Solve the PAR-regularized problem; see the module docstring.
 
-    ``options`` go to the method (e.g. ``check_every`` for the stopping-test period).
-    Returns a :class:`cvxpar.result.SolveResult` with ``x`` in the namespace of the data.
+    ``options`` go to the method; each method's options (name, valid values, meaning) are in
+    :mod:`cvxpar.solvers.options` (``print(cvxpar.solvers.options.table())``).  Unknown names
+    raise ``TypeError`` with the closest valid name, out-of-range values ``ValueError``;
+    ``check_every`` (the stopping-test period) is accepted by every method.  ``tol`` is any real
+    number > 0, ``max_iter`` an integer >= 1 or None, ``lam`` a scalar or a sequence of d
+    nonnegative numbers.  Returns a :class:`cvxpar.result.SolveResult` with ``x`` in the
+    namespace of the data.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite positive number; got {tol!r}.")
-    if max_iter is not None and (int(max_iter) != max_iter or max_iter < 1):
-        raise ValueError(f"max_iter must be a positive integer or None; got {max_iter!r}.")
+    _check_tol(tol)
+    max_iter = _check_max_iter(max_iter)
+    if isinstance(lam, (list, tuple)):
+        lam = _lam_sequence(lam)
     if method == "aprox":
         from cvxpar.solvers.aprox import solve_aprox
 
-        return solve_aprox(loss, psi, lam, constraints=constraints, x0=x0, tol=tol, max_iter=max_iter,
-                           verbose=verbose, **options)
+        return solve_aprox(loss, psi, lam, constraints=constraints, x0=x0, tol=float(tol), max_iter=max_iter,
+                           verbose=verbose, **options_for("aprox", options, requested="aprox"))
     prob = Problem(loss, psi, lam, constraints, x0)
+    _check_operator(prob.loss)
     chosen, why = pick(prob) if method == "auto" else (method, "")
+    options = options_for(chosen, options, requested=method)
     if prob.infeasible is not None:
         return infeasible_result(prob, chosen)
     if prob.feasible.has_rows and chosen != "admm":
@@ -71,15 +82,23 @@ def solve(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='admm' "
             "(or 'auto')."
         )
+    if chosen == "admm" and (prob.simplex is not None or prob.linear is not None) and not _admm_applicable(prob):
+        kind = "Simplex" if prob.simplex is not None else "Linear"
+        raise ValueError(
+            f"{kind} constraints with a {type(prob.loss).__name__} loss{_operator_note(prob.loss)} are not supported: "
+            "Simplex and Linear constraints are handled by method 'admm', which needs a LeastSquares loss with a "
+            "dense A. Use Box or NonNeg constraints with this loss, or a dense least-squares loss with these "
+            "constraints."
+        )
     if chosen == "ssnal" and not _ssnal_applicable(prob):
         raise ValueError("method 'ssnal' needs a LeastSquares loss and a convex psi; use 'fista' (or 'auto').")
     if chosen == "cd" and not _cd_applicable(prob):
-        raise ValueError("method 'cd' needs a LeastSquares loss with a dense NumPy or scipy.sparse A; use 'fista'.")
+        raise ValueError(_cd_refusal(prob))
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
     module = importlib.import_module(f"cvxpar.solvers.{chosen}")
 
     def run(p):
-        out = module.run(p, tol=tol, max_iter=int(max_iter or DEFAULT_MAX_ITER[chosen]), polish=polish,
+        out = module.run(p, tol=float(tol), max_iter=max_iter or DEFAULT_MAX_ITER[chosen], polish=polish,
                          monitor=monitor, **options)
         return finish(p, out, tol, chosen, monitor)
 
@@ -94,6 +113,72 @@ def solve(
         env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
     points = starts.start_points(prob, count, env_x)
     return starts.best_of_starts(prob, run, points, sweep=True)
+
+
+def _check_tol(tol) -> None:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite positive real number; got {tol!r}.")
+
+
+def _check_max_iter(max_iter) -> int | None:
+    if max_iter is None:
+        return None
+    integral = isinstance(max_iter, numbers.Integral) or (
+        isinstance(max_iter, numbers.Real) and math.isfinite(max_iter) and float(max_iter).is_integer()
+    )
+    if isinstance(max_iter, bool) or not integral or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer or None; got {max_iter!r}.")
+    return int(max_iter)
+
+
+def _check_operator(loss) -> None:
+    """A LinearOperator that returns NaN or inf shows up first in the Lipschitz estimate (a power
+    iteration on A^T A, computed once and cached for the methods): say so there."""
+    op = getattr(loss, "op", None)
+    if getattr(op, "kind", None) != "operator":
+        return
+    L = loss.lipschitz()
+    if not math.isfinite(L):
+        raise ValueError(
+            f"the LinearOperator A returned non-finite values (its estimated ||A||^2 is {L}): check its matvec and "
+            "rmatvec (NaN or inf in A or in its implementation)."
+        )
+
+
+def _lam_sequence(lam) -> np.ndarray:
+    """A list or tuple lam as a float64 array (the per-coordinate form)."""
+    try:
+        return np.asarray(lam, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"lam must be a nonnegative number or a sequence of d nonnegative numbers; got {lam!r}.") from exc
+
+
+def _admm_applicable(prob) -> bool:
+    from cvxpar.losses import LeastSquares
+
+    return isinstance(prob.loss, LeastSquares) and prob.loss.op.kind == "dense"
+
+
+def _operator_note(loss) -> str:
+    kind = getattr(getattr(loss, "op", None), "kind", "dense")
+    return "" if kind == "dense" else f" on a {kind} A"
+
+
+def _cd_refusal(prob) -> str:
+    """Why method 'cd' does not apply to this problem, and what to use."""
+    from cvxpar.losses import LeastSquares
+    from cvxpar.solvers import cd
+
+    if not cd.AVAILABLE:
+        return "method 'cd' needs numba, which is not importable here; use 'fista' (or 'auto')."
+    if prob.lb is not None and not prob.kpsi.is_convex:
+        return (
+            "method 'cd' with a nonconvex psi needs scalar Box bounds (one lower and one upper bound for every "
+            "coordinate); with per-coordinate bounds use 'fista' or 'pg' (or 'auto')."
+        )
+    if not isinstance(prob.loss, LeastSquares):
+        return f"method 'cd' needs a LeastSquares loss; got {type(prob.loss).__name__}. Use 'fista' (or 'auto')."
+    return "method 'cd' needs a LeastSquares loss with a dense NumPy or scipy.sparse A; use 'fista' (or 'auto')."
 
 
 def pick(prob) -> tuple[str, str]:

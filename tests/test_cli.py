@@ -119,3 +119,13 @@ def test_bench_small_runs_a_real_benchmark():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("machine: ")
     assert "### " in proc.stdout and "|---|" in proc.stdout
+
+
+@pytest.mark.parametrize("value, match", [("-1", "must be a finite number >= 0"), ("nan", "must be a finite number"),
+                                          ("inf", "must be a finite number"), ("abc", "is not a number")])
+def test_bad_alpha_is_a_usage_error(value, match, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--no-plot", f"--alpha={value}"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --alpha" in err and match in err and "Traceback" not in err

@@ -122,3 +122,23 @@ def test_par_grid_is_the_convex_kinks():
     np.testing.assert_array_equal(walled.grid, [0.0, 2.0])
     concave = cvxpar.PAR([0.0], [0.0], 1.0, -1.0)  # no convex kink: falls back to the breakpoints
     np.testing.assert_array_equal(concave.grid, [0.0])
+
+
+@pytest.mark.parametrize("b", [1, 2, 4, 8])
+@pytest.mark.parametrize("scale", [1.0, 0.05])
+def test_integer_grid(b, scale):
+    """signed: two's-complement range {-2^(b-1), ..., 2^(b-1)-1}; unsigned {0, ..., 2^b-1}; times scale."""
+    signed = grids.integer(b, scale)
+    assert signed.size == 2**b and np.all(np.diff(signed) > 0)
+    np.testing.assert_array_equal(signed, scale * np.arange(-(2 ** (b - 1)), 2 ** (b - 1)))
+    assert 0.0 in signed
+    unsigned = grids.integer(b, scale, signed=False)
+    np.testing.assert_array_equal(unsigned, scale * np.arange(2**b))
+    if b == 4 and scale == 1.0:
+        assert signed.tolist() == [-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7]  # INT4
+
+
+@pytest.mark.parametrize("bad", [{"bits": 0}, {"bits": 2.5}, {"bits": True}, {"bits": 60}, {"bits": 4, "scale": 0.0}])
+def test_integer_grid_bad_inputs(bad):
+    with pytest.raises(ValueError):
+        grids.integer(**bad)

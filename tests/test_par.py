@@ -284,3 +284,11 @@ def test_evaluation_and_subdifferential_dtypes(dtype, out):
     assert lo.dtype == hi.dtype == out
     np.testing.assert_array_equal(lo, lo_ref.astype(out))
     np.testing.assert_array_equal(hi, hi_ref.astype(out))
+
+
+def test_signed_zeros_hash_equal():
+    """-0.0 == 0.0, so PARs that differ only in the sign of a zero are equal and must hash equal."""
+    a = PAR([-0.0, 1.0], [-0.0, 1.0], -1.0, 2.0)
+    b = PAR([0.0, 1.0], [0.0, 1.0], -1.0, 2.0)
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b, cvxpar.pars.l1([-0.0]), cvxpar.pars.l1([0.0])}) == 2

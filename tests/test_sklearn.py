@@ -339,3 +339,26 @@ def test_no_warnings_on_a_plain_fit(diabetes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         PARRegressor(psi="ridge", grid=cvxpar.grids.uniform(50.0, 21), alpha=0.1).fit(X, y)
+
+
+@pytest.mark.parametrize("est", [PARRegressor(), PARRegressorCV(cv=2)])
+def test_regressor_with_string_targets_says_y_must_be_numeric(est):
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    with pytest.raises(ValueError, match=f"{type(est).__name__} is a regressor: y must be numeric.*PARClassifier"):
+        est.fit(X, np.array(["a", "b"] * 10))
+
+
+def test_regressor_accepts_an_object_array_of_numbers():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
+    got = PARRegressor(alpha=0.1).fit(X, y.astype(object)).coef_
+    np.testing.assert_array_equal(got, PARRegressor(alpha=0.1).fit(X, y).coef_)
+
+
+@pytest.mark.parametrize("cons", [Simplex(1.0), cvxpar.constraints.Linear(A_eq=np.ones((1, 3)), b_eq=[1.0])])
+def test_classifier_with_simplex_or_linear_names_the_combination(cons):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    name = type(cons).__name__
+    with pytest.raises(ValueError, match=f"PARClassifier with {name} constraints is not supported.*PARRegressor"):
+        PARClassifier(constraints=cons).fit(X, np.array([0, 1] * 10))
