@@ -93,7 +93,8 @@ class ProxTable:
     search: _prox_kernels.SearchIndex = field(init=False)
 
     def __post_init__(self) -> None:
-        shift = self.t * self.slope
+        with np.errstate(over="ignore"):  # t |s| beyond the float range: an infinite shift clips to the piece's end
+            shift = self.t * self.slope
         object.__setattr__(self, "shift", shift)
         object.__setattr__(self, "rows", np.ascontiguousarray(np.stack((shift, self.lo, self.hi), axis=1)))
         object.__setattr__(self, "search", _prox_kernels.search_index(self.thresholds))
@@ -178,7 +179,8 @@ def prox_table(psi, t: float) -> ProxTable:
 def _build_table(psi, t: float) -> ProxTable:
     p = pieces(psi)
     if psi.is_convex:
-        thresholds = p.lo[1:] + t * p.slope[1:]
+        with np.errstate(over="ignore"):
+            thresholds = p.lo[1:] + t * p.slope[1:]
         return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, True, t)
     stack: list[int] = [0]
     crossings: list[float] = []
@@ -333,7 +335,7 @@ def _prox_generic(xp, v, table: ProxTable, t: float):
 
 def _prox_array_t(psi, xp, v, t):
     """Per-element t: a search per element (convex) or all pieces (otherwise)."""
-    if isinstance(t, (list, tuple, np.ndarray, np.generic)):
+    if isinstance(t, (int, float, list, tuple, np.ndarray, np.generic)):
         complex_t = np.iscomplexobj(t)
     else:
         complex_t = _backend.array_namespace(t).isdtype(t.dtype, "complex floating")

@@ -612,3 +612,17 @@ print("ok")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(cvxpar.__file__).parents[1]), env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+@pytest.mark.filterwarnings("error")
+def test_t_at_the_end_of_the_float_range():
+    """t |s| overflowing float64 (the envelope cannot be built): every piece is compared, no warnings."""
+    v = np.array([0.3, -2.0, 5.0, 1e300, -1e300, 0.0])
+    for psi in _psis():
+        for t in (1e308, 1.7e308):
+            x = psi.prox(v, t)
+            np.testing.assert_array_equal(x, psi.prox(v, np.full(v.shape, t)))
+            lo, hi = psi.domain
+            assert np.all((x >= lo) & (x <= hi))
+    saw = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    np.testing.assert_array_equal(saw.prox(v, 1.7e308), [0.5, -1.0, 1.0, 1.0, -1.0, 0.0])
