@@ -485,7 +485,10 @@ class ExactPsi:
 
 
 def assert_exact_global_min(psi: PAR, v: np.ndarray, t, x: np.ndarray) -> None:
-    """f(x) - min f <= 1e-12 (scale of f(x) + scale of the minimum), in exact arithmetic."""
+    """f(x) - min f <= 1e-12 (scale of f(x) + scale of the minimum) + 2^-1020 max(1, t), in exact
+    arithmetic.  The last term: the prox compares (f(c) - f(b)) / max(1, t) in float64, and a
+    difference below the normal range (~1e-308; e.g. t = 1e-162 and v = 0, where the objectives
+    differ by 5e-325) is a tie there."""
     ex = ExactPsi(psi)
     lo, hi = psi.domain
     for vi, ti, xi in zip(v, np.broadcast_to(t, v.shape), x, strict=True):
@@ -493,7 +496,8 @@ def assert_exact_global_min(psi: PAR, v: np.ndarray, t, x: np.ndarray) -> None:
         fv, ft = Fraction(float(vi)), Fraction(float(ti))
         got, got_scale = ex.objective(Fraction(float(xi)), fv, ft)
         best, best_scale = ex.minimum(fv, ft)
-        assert got - best <= Fraction(1, 10**12) * (got_scale + best_scale), (
+        floor = Fraction(2) ** -1020 * max(1, ft)
+        assert got - best <= Fraction(1, 10**12) * (got_scale + best_scale) + floor, (
             f"prox({vi!r}, t={ti!r}) = {xi!r} is not a global minimizer: excess {float(got - best):.3e}, "
             f"scale {float(got_scale + best_scale):.3e}"
         )
@@ -528,6 +532,13 @@ def test_huge_t_goes_to_the_grid_point_nearest_v():
     for t in (1e150, 1e154, 1e155, 1e200, 1e300, 1e308):
         np.testing.assert_array_equal(psi.prox(v, t), [0.5, 0.5, 1.0, -0.5, 0.5])
         np.testing.assert_array_equal(psi.prox(v, np.full(v.shape, t)), [0.5, 0.5, 1.0, -0.5, 0.5])
+
+
+def test_objective_differences_below_the_float_range_tie():
+    """t = 1e-162, v = 0: x = -t beats 0 by t^2 / 2 = 5e-325, below float64's range: a tie, to 0."""
+    psi = PAR([0.0, 1.0], [0.0, 0.0], 1.0, 0.0)
+    assert psi.prox(np.array([0.0]), 1e-162)[0] == 0.0
+    assert_exact_global_min(psi, np.array([0.0]), 1e-162, np.array([0.0]))
 
 
 def test_tiny_t_and_huge_v():
