@@ -27,6 +27,7 @@ import numbers
 import numpy as np
 
 from cvxpar import result as R
+from cvxpar.constraints import Box
 from cvxpar.solvers import starts
 from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
@@ -82,8 +83,8 @@ def solve(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='admm' "
             "(or 'auto')."
         )
-    if chosen == "admm" and (prob.simplex is not None or prob.linear is not None) and not _admm_applicable(prob):
-        kind = "Simplex" if prob.simplex is not None else "Linear"
+    if chosen == "admm" and prob.feasible.has_rows and not _admm_applicable(prob):
+        kind = "/".join(sorted({type(c).__name__ for c in prob.feasible.items if not isinstance(c, Box)}))
         raise ValueError(
             f"{kind} constraints with a {type(prob.loss).__name__} loss{_operator_note(prob.loss)} are not supported: "
             "Simplex and Linear constraints are handled by method 'admm', which needs a LeastSquares loss with a "

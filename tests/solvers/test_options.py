@@ -124,7 +124,7 @@ def test_cd_refusals_name_the_reason():
     A, b = _data()
     mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.1, 7), 2.0)
     with pytest.raises(ValueError, match="nonconvex psi needs scalar Box bounds.*per-coordinate bounds use 'fista'"):
-        cvxpar.solve(LeastSquares(A, b), mcp, 0.1, constraints=Box(-np.ones(8), np.ones(8)), method="cd")
+        cvxpar.solve(LeastSquares(A, b), mcp, 0.1, constraints=Box(-np.linspace(0.5, 1.0, 8), 1.0), method="cd")
     y = np.sign(b) + (b == 0)
     with pytest.raises(ValueError, match="'cd' needs a LeastSquares loss; got Logistic"):
         cvxpar.solve(Logistic(A, y), PSI, 0.1, method="cd")
