@@ -564,9 +564,10 @@ def _check_logistic_constraints(constraints) -> None:
 
 
 def _numeric_target(est, y):
-    """y for a regressor: numbers (an object array of numbers is converted), else a clear ValueError."""
+    """y for a regressor: numbers (an object array of numbers is converted), else a clear ValueError
+    (complex y goes on to scikit-learn's own "Complex data not supported")."""
     arr = np.asarray(y)
-    if arr.dtype.kind in "biuf":
+    if arr.dtype.kind in "biufc":
         return y
     if arr.dtype.kind == "O":
         try:
