@@ -64,7 +64,8 @@ def solve(
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     _check_tol(tol)
-    max_iter = _check_max_iter(max_iter)
+    max_iter = _positive_int_or_none(max_iter, "max_iter")
+    n_starts = _positive_int_or_none(n_starts, "n_starts")
     if isinstance(lam, (list, tuple)):
         lam = _lam_sequence(lam)
     if method == "aprox":
@@ -103,8 +104,6 @@ def solve(
                          monitor=monitor, **options)
         return finish(p, out, tol, chosen, monitor)
 
-    if n_starts is not None and (isinstance(n_starts, bool) or int(n_starts) != n_starts or n_starts < 1):
-        raise ValueError(f"n_starts must be a positive integer or None; got {n_starts!r}.")
     if prob.convex or (x0 is not None and n_starts is None):
         return run(prob)
     count = int(n_starts or starts.DEFAULT_STARTS)
@@ -121,15 +120,16 @@ def _check_tol(tol) -> None:
         raise ValueError(f"tol must be a finite positive real number; got {tol!r}.")
 
 
-def _check_max_iter(max_iter) -> int | None:
-    if max_iter is None:
+def _positive_int_or_none(value, name: str) -> int | None:
+    """``value`` as an int >= 1 (an integral float such as 1e4 counts), or None."""
+    if value is None:
         return None
-    integral = isinstance(max_iter, numbers.Integral) or (
-        isinstance(max_iter, numbers.Real) and math.isfinite(max_iter) and float(max_iter).is_integer()
+    integral = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer()
     )
-    if isinstance(max_iter, bool) or not integral or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer or None; got {max_iter!r}.")
-    return int(max_iter)
+    if isinstance(value, bool) or not integral or value < 1:
+        raise ValueError(f"{name} must be a positive integer or None; got {value!r}.")
+    return int(value)
 
 
 def _check_operator(loss) -> None:

@@ -62,6 +62,7 @@ def test_table_lists_every_option():
         ("fista", {"rho": 1.0}, TypeError, "'rho' is not an option of method 'fista'; it belongs to 'admm'"),
         ("fista", {"max_iter": np.inf}, ValueError, "max_iter must be a positive integer"),
         ("fista", {"max_iter": 2.5}, ValueError, "max_iter must be a positive integer"),
+        ("fista", {"n_starts": np.inf}, ValueError, "n_starts must be a positive integer"),
         ("fista", {"tol": "1e-6"}, ValueError, "tol must be"),
         ("aprox", {"epoch": 2}, TypeError, "did you mean 'epochs'"),
         ("aprox", {"power": 2.0}, ValueError, r"power=2.0 .* \[0, 1\]"),
