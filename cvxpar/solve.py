@@ -87,10 +87,9 @@ def solve(
     if chosen == "admm" and prob.feasible.has_rows and not _admm_applicable(prob):
         kind = "/".join(sorted({type(c).__name__ for c in prob.feasible.items if not isinstance(c, Box)}))
         raise ValueError(
-            f"{kind} constraints with a {type(prob.loss).__name__} loss{_operator_note(prob.loss)} are not supported: "
-            "Simplex and Linear constraints are handled by method 'admm', which needs a LeastSquares loss with a "
-            "dense A. Use Box or NonNeg constraints with this loss, or a dense least-squares loss with these "
-            "constraints."
+            "method 'admm', the method for Simplex and Linear constraints, needs a LeastSquares loss with a dense A: "
+            f"{kind} constraints with a {type(prob.loss).__name__} loss{_operator_note(prob.loss)} are not supported. "
+            "Use Box or NonNeg constraints with this loss, or a dense least-squares loss with these constraints."
         )
     if chosen == "ssnal" and not _ssnal_applicable(prob):
         raise ValueError("method 'ssnal' needs a LeastSquares loss and a convex psi; use 'fista' (or 'auto').")

@@ -134,7 +134,7 @@ def test_cd_refusals_name_the_reason():
 def test_simplex_with_a_logistic_loss_names_the_combination():
     A, b = _data()
     y = np.sign(b) + (b == 0)
-    with pytest.raises(ValueError, match="Simplex constraints with a Logistic loss are not supported"):
+    with pytest.raises(ValueError, match="^method 'admm'.*Simplex constraints with a Logistic loss are not supported"):
         cvxpar.solve(Logistic(A, y), PSI, 0.1, constraints=Simplex(1.0))
 
 
