@@ -172,23 +172,27 @@ class FeasibleSet:
         subject to |c_i - (G^T y)_i - clip| <= s.  NaN anywhere gives an infinite distance.
         """
         cn, lon, hin = (np.asarray(_to_numpy(a), dtype=np.float64) for a in (c, lo, hi))
-        if np.isnan(cn).any() or np.isnan(lon).any() or np.isnan(hin).any():
+        Ga, y = self.multipliers(x, cn, lon, hin)
+        if y is None:
             return math.inf, np.full(cn.shape, math.inf)
+        shifted = cn - Ga.T @ y if Ga.shape[0] else cn
+        dist = np.maximum(np.maximum(lon - shifted, shifted - hin), 0.0)
+        return float(np.max(dist, initial=0.0)), dist
+
+    def multipliers(self, x, c, lo, hi):
+        """(G_act, y): the active rows at x and the multipliers that minimize the largest distance (see
+        :meth:`normal_cone_distance`); y is None when the data has NaN or the LP fails."""
         G, _, n_eq = self.stacked()
         act = self.active_rows(x)
         Ga = G[act]
+        if np.isnan(c).any() or np.isnan(lo).any() or np.isnan(hi).any():
+            return Ga, None
         k, n_act_eq = Ga.shape[0], min(n_eq, int(act[:n_eq].sum()))
         if k == 0:
-            y = np.zeros(0)
-        elif k == 1 and np.all(Ga[0] == Ga[0, 0]) and Ga[0, 0] != 0:
-            y = np.array([_one_row_multiplier(cn, lon, hin, Ga[0, 0], equality=n_act_eq == 1)])
-        else:
-            y = _lp_multipliers(cn, lon, hin, Ga, n_act_eq)
-            if y is None:
-                return math.inf, np.full(cn.shape, math.inf)
-        shifted = cn - Ga.T @ y if k else cn
-        dist = np.maximum(np.maximum(lon - shifted, shifted - hin), 0.0)
-        return float(np.max(dist, initial=0.0)), dist
+            return Ga, np.zeros(0)
+        if k == 1 and np.all(Ga[0] == Ga[0, 0]) and Ga[0, 0] != 0:
+            return Ga, np.array([_one_row_multiplier(c, lo, hi, Ga[0, 0], equality=n_act_eq == 1)])
+        return Ga, _lp_multipliers(c, lo, hi, Ga, n_act_eq)
 
     def find_point(self, lower=None, upper=None) -> np.ndarray | None:
         """A point of the set (within [lower, upper] if given, e.g. psi's domain), or None if there is none.

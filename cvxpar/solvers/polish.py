@@ -31,6 +31,9 @@ MAX_FREE = 4000
 #: relative to max(1, ||x||_inf) (ADMM's iterates satisfy the rows only to about its tolerance).
 ROW_WORKING_RTOL = 1e-6
 
+#: Rounds of the row-constrained active-set loop (fix the coordinates leaving their piece, re-solve).
+ROW_REFIX_ROUNDS = 50
+
 #: Objective values closer than this (relative) are equal to within rounding: sums of d terms of
 #: size ~|objective| carry errors of a few hundred ulps.  Near a solution the objective decrease
 #: of a correct step (a coordinate moved to its kink along a direction where the loss is flat)
@@ -99,6 +102,8 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
     cur, cur_cert = best_x, best_cert
     for k in range(steps):
         g = loss.grad(cur)
+        if rows:  # the split of the Lagrangian: the rows' multipliers shift the gradient
+            g = g + _row_force(prob, cur, g)
         u = prob.prox(cur - t * g, t)
         fixed = prob.fixed(u)
         free_idx = _nonzero(xp, ~fixed)
@@ -179,6 +184,22 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
         yield _scatter(xp, base, free_idx, xp.clip(base_f + step, lo_f, hi_f))
 
 
+def _row_force(prob, x, g):
+    """G_act^T y at x: the linear rows' share of the gradient, with the multipliers y that best explain
+    -g by lam dpsi + N_C (the certificate's normal-cone multipliers)."""
+    from cvxpar.certificate import subgradient_interval
+
+    xp = prob.xp
+    S = prob.feasible
+    lower, upper = (S.scalar_bounds if S.scalar_bounds is not None
+                    else (_backend.asarray_like(xp, S.lower, x), _backend.asarray_like(xp, S.upper, x)))
+    _, lo, hi, _ = subgradient_interval(xp, x, prob.psi, prob.lam, lower, upper)
+    Ga, y = S.multipliers(_to_host(x), -_to_host(g), _to_host(lo), _to_host(hi))
+    if y is None or Ga.shape[0] == 0:
+        return xp.zeros_like(g)
+    return _backend.asarray_like(xp, Ga.T @ y, g)
+
+
 def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
     """Candidates for the free block under the linear rows in the working set (every equality, and the
     inequalities within ROW_WORKING_RTOL of their hyperplane at ``cur``): the equality-constrained Newton
@@ -187,32 +208,58 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
         [H_FF + mu I   G_F^T] [d_F]   [-(grad_F + lam_F s_F)]
         [G_F           0    ] [ y ] = [ h_W - G_W x_base     ],
 
-    which moves the free coordinates within the pieces while the working rows hold exactly
-    (Nocedal and Wright 2006, section 16.1).  Solved densely (least squares where singular).
+    which moves the free coordinates within the pieces while the working rows hold exactly (Nocedal and
+    Wright 2006, section 16.1; solved densely, least squares where singular).  A free coordinate that the
+    step carries out of its piece is fixed at the piece's end (the kink it reaches) and the system is
+    solved again without it (a primal active-set loop, at most ROW_REFIX_ROUNDS rounds), so the candidate
+    lies on the rows exactly, not only before clipping.
     """
     xp = prob.xp
     G, h, n_eq = prob.feasible.stacked()
-    base_np = _to_host(base)
+    base_np = _to_host(base).astype(np.float64, copy=True)
     cur_np = _to_host(cur)
     scale = max(1.0, float(np.max(np.abs(cur_np), initial=0.0)))
     slack = (h - G @ cur_np) / np.maximum(np.linalg.norm(G, axis=1), 1e-300)
     working = np.concatenate([np.ones(n_eq, bool), slack[n_eq:] <= ROW_WORKING_RTOL * scale])
+    Gw, hw = G[working], h[working]
     free = _to_host(free_idx).astype(np.int64)
-    G_F = G[working][:, free]
-    r = h[working] - G[working] @ base_np
-    Hf = _to_host(H if B is None else B.T @ B)
-    g = _to_host(rhs)
-    k, m = Hf.shape[0], G_F.shape[0]
+    Hf_all = _to_host(H if B is None else B.T @ B)
+    g_all = _to_host(rhs)
+    lo_all, hi_all = _to_host(lo_f), _to_host(hi_f)
     for mu in mus:
-        K = np.block([[Hf + mu * np.eye(k), G_F.T], [G_F, np.zeros((m, m))]])
-        try:
-            sol = np.linalg.lstsq(K, np.concatenate([g, r]), rcond=None)[0]
-        except np.linalg.LinAlgError:
-            continue
-        if not np.isfinite(sol).all():
-            continue
-        step = _backend.asarray_like(xp, sol[:k], base)
-        yield _scatter(xp, base, free_idx, xp.clip(base_f + step, lo_f, hi_f))
+        keep = np.ones(free.size, bool)
+        x_np = base_np.copy()
+        x_np[free] = _to_host(base_f)
+        g_eff = g_all.copy()
+        for _ in range(ROW_REFIX_ROUNDS):
+            sel = np.flatnonzero(keep)
+            Hf = Hf_all[np.ix_(sel, sel)]
+            G_F = Gw[:, free[sel]]
+            r = hw - Gw @ x_np
+            k, m = sel.size, G_F.shape[0]
+            K = np.block([[Hf + mu * np.eye(k), G_F.T], [G_F, np.zeros((m, m))]])
+            try:
+                sol = np.linalg.lstsq(K, np.concatenate([g_eff[sel], r]), rcond=None)[0]
+            except np.linalg.LinAlgError:
+                break
+            if not np.isfinite(sol).all():
+                break
+            new = x_np[free[sel]] + sol[:k]
+            out = (new < lo_all[sel]) | (new > hi_all[sel])
+            if not out.any():
+                x_np[free[sel]] = new
+                yield _backend.asarray_like(xp, x_np, base)
+                break
+            # fix the leavers at the end of their piece, move the rest, and account for the change in the
+            # gradient of the quadratic model on the remaining free coordinates
+            clipped = np.clip(new, lo_all[sel], hi_all[sel])
+            delta = np.where(out, clipped - x_np[free[sel]], 0.0)
+            x_np[free[sel[out]]] = clipped[out]
+            g_eff[sel] = g_eff[sel] - Hf @ delta
+            keep[sel[out]] = False
+            if not keep.any():
+                yield _backend.asarray_like(xp, x_np, base)
+                break
 
 
 def _to_host(a) -> np.ndarray:
