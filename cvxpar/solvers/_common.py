@@ -18,8 +18,15 @@ from cvxpar.losses import LinearModelLoss
 INACCURATE_FACTOR = 1e3
 
 
+#: Verbose rows are printed at most this often (seconds), plus every row with an event (a polish, the final
+#: check) and the rows at iterations 1, 2, 4, 8, ... so short solves still show their progress.
+PRINT_INTERVAL = 1.0
+
+
 class Monitor:
-    """One aligned line per check, OSQP/SCS style: iteration, objective, residual, gap, % quantized, time."""
+    """Aligned progress lines, OSQP/SCS style: iteration, objective, residual, infeasibility, gap, % quantized,
+    time.  Rows are printed by elapsed time (PRINT_INTERVAL), at powers of two and at events; the trace keeps
+    every check."""
 
     def __init__(self, verbose: bool, method: str, prob, tol: float, note: str = "") -> None:
         self.verbose = bool(verbose)
@@ -34,14 +41,26 @@ class Monitor:
                   f"{prob.psi.n_breakpoints} breakpoints, constraints {cons}, tol = {tol:.1e}")
             if note:
                 print(note)
-            print(f"{'iter':>7} {'objective':>16} {'residual':>10} {'gap':>10} {'quant%':>7} {'time':>9}  event")
+            print(f"{'iter':>7} {'objective':>16} {'residual':>10} {'infeas':>9} {'gap':>10} {'quant%':>7} "
+                  f"{'time':>9}  event")
+        self.last_print = -math.inf
 
     def row(self, it: int, cert: Certificate, event: str = "") -> None:
         self.trace.append((time.perf_counter(), cert.objective, cert.residual))
+        if not self.verbose:
+            return
+        now = self.elapsed()
+        if not (event or it & (it - 1) == 0 or now - self.last_print >= PRINT_INTERVAL):
+            return
+        self.last_print = now
+        gap = "-" if cert.gap is None else f"{cert.gap:.2e}"
+        print(f"{it:7d} {cert.objective:16.9e} {cert.residual:10.2e} {cert.infeasibility:9.2e} {gap:>10} "
+              f"{100 * cert.quantization_rate:6.2f}% {now:8.3f}s  {event}")
+
+    def announce(self, what: str) -> None:
+        """One line before a long step (e.g. the polish), so a verbose solve never goes silent."""
         if self.verbose:
-            gap = "-" if cert.gap is None else f"{cert.gap:.2e}"
-            print(f"{it:7d} {cert.objective:16.9e} {cert.residual:10.2e} {gap:>10} "
-                  f"{100 * cert.quantization_rate:6.2f}% {self.elapsed():8.3f}s  {event}")
+            print(f"{'':7} {what} ...")
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0

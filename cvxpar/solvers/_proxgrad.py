@@ -102,6 +102,7 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
             break
         if not polish or not schedule.due(it, x):
             continue
+        monitor.announce("polish: Newton steps on the active set")
         px, pcert, _ = newton_polish(prob, x, t * polish_scale, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
         polishes += 1
         monitor.row(it, pcert, "polish")

@@ -99,6 +99,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
         if not math.isfinite(float(xp.max(xp.abs(x)))):
             return Outcome(best, it, diverged=True, info={"rho": rho, "polishes": polishes})
         if polish and schedule.due(it, z):
+            monitor.announce("polish: Newton steps on the active set with the working rows")
             px, pcert, _ = newton_polish(prob, z, t_polish, tol=tol, check=lambda v: check(prob, v))
             polishes += 1
             monitor.row(it, pcert, "polish")
