@@ -597,23 +597,12 @@ def _free_last_coordinate(psi: PAR, constraints, d: int):
         left = psi.left_slope if np.isfinite(psi.left_slope) else (inner[0] if inner.size else 0.0)
         right = psi.right_slope if np.isfinite(psi.right_slope) else (inner[-1] if inner.size else 0.0)
         psi = PAR(psi.breakpoints, psi.values, left, right)
-    box, simplex, linear = cons.split(constraints, d)
-    lower, upper = np.full(d, dom_lo), np.full(d, dom_hi)
-    if box is not None:
-        lower = np.maximum(lower, box.lower)
-        upper = np.minimum(upper, box.upper)
-    eq_rows, eq_rhs, ub_rows, ub_rhs = [], [], [], []
-    if simplex is not None:
-        lower = np.maximum(lower, 0.0)
-        eq_rows.append(np.ones((1, d)))
-        eq_rhs.append([simplex.total])
-    if linear is not None:
-        if linear.A_eq is not None:
-            eq_rows.append(linear.A_eq)
-            eq_rhs.append(linear.b_eq)
-        if linear.A_ub is not None:
-            ub_rows.append(linear.A_ub)
-            ub_rhs.append(linear.b_ub)
+    feasible = cons.FeasibleSet(constraints, d)
+    lower, upper = np.maximum(np.full(d, dom_lo), feasible.lower), np.minimum(np.full(d, dom_hi), feasible.upper)
+    eq_rows = [] if feasible.A_eq is None else [feasible.A_eq]
+    eq_rhs = [] if feasible.b_eq is None else [feasible.b_eq]
+    ub_rows = [] if feasible.A_ub is None else [feasible.A_ub]
+    ub_rhs = [] if feasible.b_ub is None else [feasible.b_ub]
     lifted = []
     if np.isfinite(lower).any() or np.isfinite(upper).any():
         lifted.append(cons.Box(np.append(lower, -np.inf), np.append(upper, np.inf)))

@@ -302,12 +302,12 @@ def test_intercept_lifting_keeps_w_constraints_and_frees_c():
     psi_z, lifted = _free_last_coordinate(psi, [Simplex(2.0), Box(-np.inf, 0.8)], 3)
     assert np.isfinite(psi_z.slopes).all() and np.array_equal(psi_z.breakpoints, psi.breakpoints)
     np.testing.assert_allclose(psi_z(np.linspace(-1, 1, 9)), psi(np.linspace(-1, 1, 9)))
-    box, simplex, linear = cvxpar.constraints.split(lifted, 4)
-    assert simplex is None and linear.A_ub is None
-    np.testing.assert_array_equal(box.lower, [0, 0, 0, -np.inf])
-    np.testing.assert_array_equal(box.upper, [0.8, 0.8, 0.8, np.inf])
-    np.testing.assert_array_equal(linear.A_eq, [[1, 1, 1, 0]])
-    np.testing.assert_array_equal(linear.b_eq, [2.0])
+    lifted_set = cvxpar.constraints.FeasibleSet(lifted, 4)
+    assert lifted_set.A_ub is None
+    np.testing.assert_array_equal(lifted_set.lower, [0, 0, 0, -np.inf])
+    np.testing.assert_array_equal(lifted_set.upper, [0.8, 0.8, 0.8, np.inf])
+    np.testing.assert_array_equal(lifted_set.A_eq, [[1, 1, 1, 0]])
+    np.testing.assert_array_equal(lifted_set.b_eq, [2.0])
     assert _free_last_coordinate(cvxpar.pars.l1(), None, 3) == (cvxpar.pars.l1(), None)
 
 

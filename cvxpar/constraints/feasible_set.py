@@ -41,34 +41,6 @@ def as_list(constraints) -> list[Constraint]:
     return items
 
 
-def split(constraints, d: int):
-    """Transitional view for consumers not yet on :class:`FeasibleSet`: (box, simplex, linear), each None or one
-    object (boxes intersected; several Linear merged into one).  New code uses FeasibleSet."""
-    from cvxpar.constraints.box import Box
-    from cvxpar.constraints.linear import Linear
-    from cvxpar.constraints.simplex import Simplex
-
-    box = simplex = None
-    eq, ub = [], []
-    for c in as_list(constraints):
-        c.check_size(d)
-        if isinstance(c, Box):
-            box = c if box is None else Box(np.maximum(box.lower, c.lower), np.minimum(box.upper, c.upper))
-        elif isinstance(c, Simplex):
-            if simplex is not None and simplex.total != c.total:
-                raise ValueError("two Simplex constraints with different totals: the problem is infeasible.")
-            simplex = c
-        else:
-            A_eq, b_eq, A_ub, b_ub = c.rows(d)
-            eq += [] if A_eq is None else [(A_eq, b_eq)]
-            ub += [] if A_ub is None else [(A_ub, b_ub)]
-    linear = None
-    if eq or ub:
-        (A_eq, b_eq), (A_ub, b_ub) = _stack(eq), _stack(ub)
-        linear = Linear(A_eq, b_eq, A_ub, b_ub)
-    return box, simplex, linear
-
-
 class FeasibleSet:
     """The intersection of a list of constraints on x in R^d (see the module docstring).
 
