@@ -14,8 +14,9 @@
       CVXPAR_FUZZ=long CVXPAR_FUZZ_MINUTES=30 CVXPAR_FUZZ_LOG=/tmp/fuzz.log \\
           nice -n 10 python -m pytest tests/fuzz -q -p no:cacheprovider
 
-The profiles extend the shared ones of ``tests/conftest.py`` (same health-check and deadline
-choices); a fuzz test never reads the global profile, so ``CI`` / ``HYPOTHESIS_PROFILE`` do not change it.
+The profiles extend the shared ``ci`` and ``explore`` profiles of ``tests/conftest.py`` (their
+health-check and deadline choices, no example database, the reproduce blob printed); a fuzz test
+never reads the loaded global profile, so ``CI`` / ``HYPOTHESIS_PROFILE`` do not change its size.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import time
 import traceback
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis.errors import Unsatisfiable
 
 MODE = os.environ.get("CVXPAR_FUZZ", "ci")
 if MODE not in ("ci", "long"):
@@ -39,10 +41,10 @@ _COMMON = {
     "print_blob": True,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 }
-settings.register_profile("fuzz-ci", derandomize=True, **_COMMON)
+settings.register_profile("fuzz-ci", parent=settings.get_profile("ci"), derandomize=True, **_COMMON)
 #: One round of the long form; rounds repeat until the test's time share is spent.
-LONG_ROUND = 40
-settings.register_profile("fuzz-long", derandomize=False, **_COMMON)
+LONG_ROUND = 10
+settings.register_profile("fuzz-long", parent=settings.get_profile("explore"), derandomize=False, **_COMMON)
 #: explain / target phases cost time without finding more here
 _PHASES = (Phase.explicit, Phase.generate, Phase.shrink)
 
@@ -63,14 +65,29 @@ class FuzzRunner:
             return
         failures: dict[str, str] = {}
         stop = time.monotonic() + self.share_s
+
+        failing = []
+
+        def timed(**kwargs):  # past the time share, skip the round's other examples (not a failure's replays)
+            if time.monotonic() > stop and not failing:
+                reject()
+            try:
+                body(**kwargs)
+            except Exception:
+                failing.append(True)
+                raise
+
         rounds = 0
         while time.monotonic() < stop:
             rounds += 1
+            failing.clear()
             test = settings(settings.get_profile("fuzz-long"), max_examples=LONG_ROUND, phases=_PHASES)(
-                given(**strategies)(body)
+                given(**strategies)(timed)
             )
             try:
                 test()
+            except Unsatisfiable:  # every example of the last round came after the stop
+                break
             except Exception as exc:  # record and keep searching: the long form lists every class
                 text = "".join(traceback.format_exception(exc))
                 key = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]

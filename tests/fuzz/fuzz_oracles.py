@@ -114,27 +114,29 @@ def penalty_terms(case, x) -> np.ndarray:
 
 
 def objective(case, x) -> float:
-    """loss(x) + sum_i lam_i psi(x_i) from the raw data (+inf outside the box or psi's domain)."""
-    if box_violation(case, x) > 0:
+    """loss(x) + sum_i lam_i psi(x_i) from the raw data: +inf outside psi's domain or a Box (which the
+    methods fold into the prox exactly); a Simplex's x >= 0 is a row, checked by feasibility only."""
+    if box_violation(case, x, rows=False) > 0:
         return math.inf
     return loss_value(case, x) + float(np.sum(penalty_terms(case, x)))
 
 
-def bounds(case) -> tuple[np.ndarray, np.ndarray]:
-    """Per-coordinate [lo, hi]: the Box (or NonNeg) intersected with psi's domain."""
+def bounds(case, rows: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coordinate [lo, hi]: the Box (or NonNeg) intersected with psi's domain, and (``rows``) the
+    Simplex's x >= 0."""
     lo, hi = domain(case.psi)
     lo, hi = np.full(case.d, lo), np.full(case.d, hi)
     c = case.cons_data
     if case.cons_kind in ("box", "box_vec"):
         lo = np.maximum(lo, np.broadcast_to(c["lower"], (case.d,)))
         hi = np.minimum(hi, np.broadcast_to(c["upper"], (case.d,)))
-    elif case.cons_kind in ("nonneg", "simplex"):
+    elif case.cons_kind == "nonneg" or (rows and case.cons_kind == "simplex"):
         lo = np.maximum(lo, 0.0)
     return lo, hi
 
 
-def box_violation(case, x) -> float:
-    lo, hi = bounds(case)
+def box_violation(case, x, rows: bool = True) -> float:
+    lo, hi = bounds(case, rows)
     return float(max(np.max(lo - x, initial=0.0), np.max(x - hi, initial=0.0)))
 
 
