@@ -29,10 +29,7 @@ import cvxpar
 
 #: Failure classes of issue 13 not yet fixed on main: the property tests tolerate these (a strict
 #: xfail reproducer in test_known_classes.py fails loudly once one is fixed; then delete its entry).
-OPEN = {
-    "prox-overflow": "issue 13 (7): nonconvex prox overflows for t * slope above ~1e154",
-    "prox-overflow-large-v": "fuzz: nonconvex prox returns an inner breakpoint for |v| above ~1.4e154 (v^2 overflows)",
-}
+OPEN: dict[str, str] = {}
 
 #: optimal_inaccurate is certified to this multiple of tol (cvxpar.solve's documented rule)
 INACCURATE_FACTOR = 1e3
