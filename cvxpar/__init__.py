@@ -9,7 +9,7 @@
 - ``problem.solve(method="cvxpar")``: registered with CVXPY on import.
 
 Optional parts load on first use: ``cvxpar.sklearn`` (scikit-learn estimators),
-``cvxpar.qsgd`` (quantized-SGD simulator), ``cvxpar.batch`` (batched solves).
+``cvxpar.experiments.qsgd`` (quantized-SGD simulator, paper reproduction), ``cvxpar.batch`` (batched solves).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from cvxpar.solve import solve
 
 __version__ = "0.1.0"
 
-_LAZY_MODULES = ("qsgd", "sklearn", "batch", "quantizers")
+_LAZY_MODULES = ("experiments", "sklearn", "batch", "quantizers")
 
 __all__ = [
     "PAR", "Certificate", "SolveResult", "certificate", "constraints", "grids", "lambda_for_rate", "lambda_path", "losses", "par",

@@ -1,5 +1,5 @@
 """Quantization maps: the baselines that :func:`cvxpar.solvers.aprox.solve_aprox` compares with AProx,
-and the unbiased stochastic-rounding quantizers that :mod:`cvxpar.qsgd` simulates.
+and the unbiased stochastic-rounding quantizers that :mod:`cvxpar.experiments.qsgd` simulates.
 
 Deterministic and annealed maps (PARQ, Jin et al. 2025, Sec. 4-5 and Fig. 9; their code in
 the ``parq`` package of facebookresearch and torchao.prototype.parq).  Each takes

@@ -29,8 +29,8 @@
 #    (Theorem 4.2).
 # 5. The risk follows the bound $\text{VarErr} + \text{BiasErr} + \text{ApproxErr}$ of Theorem 4.1.
 #
-# We run these experiments with `cvxpar.qsgd`, which simulates the update above for many replicas
-# at once, and compare with `cvxpar.qsgd.bound_shapes`.
+# We run these experiments with `cvxpar.experiments.qsgd`, which simulates the update above for many replicas
+# at once, and compare with `cvxpar.experiments.qsgd.bound_shapes`.
 #
 # **Where interpretation was needed.**  The paper's full text was not available to us, only its
 # abstract, reviews and secondary summaries; so:
@@ -48,7 +48,7 @@
 # $\sigma^2 = 1$, Gaussian features.
 
 # %%
-from cvxpar import qsgd
+from cvxpar.experiments import qsgd
 
 GAMMA = 0.1
 N_STEPS = 20_000 if FULL else 1_000

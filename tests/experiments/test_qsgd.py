@@ -1,4 +1,4 @@
-"""cvxpar.qsgd: quantized one-pass SGD for linear regression (Zhang, Su & Zou 2025, arXiv 2510.18259).
+"""cvxpar.experiments.qsgd: quantized one-pass SGD for linear regression (Zhang, Su & Zou 2025, arXiv 2510.18259).
 
 Every statistical check uses fixed seeds, common random numbers across the runs it compares, and
 margins several standard errors wide (measured at these sizes before the bounds were set).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cvxpar import qsgd
+from cvxpar.experiments import qsgd
 from cvxpar.quantizers import (
     relative_spacing,
     stochastic_round,
