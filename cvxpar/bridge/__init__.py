@@ -18,7 +18,8 @@ What it takes: minimize, over ONE vector variable x,
   ``a * x + c`` (psi(a u + c) is again a PAR, built exactly); weights may be
   ``cp.Parameter(nonneg=True)``.  All coordinates must end up with one common psi (several PAR
   terms add up to one when their weight vectors are proportional): :func:`cvxpar.solve` takes
-  per-coordinate weights lam_i, not a different psi per coordinate;
+  per-coordinate weights lam_i, not a different psi per coordinate (and a psi that is +inf
+  outside an interval must read every coordinate, since its domain applies to all of them);
 - constraints: bounds (``x >= l``, ``x <= u``, ``x[:k] >= 0``, ``abs(x) <= c``,
   ``norm_inf(x) <= c``, ``Variable(bounds=...)``, ``nonneg=True``), a simplex
   (``x >= 0, sum(x) == t``), and linear equalities / inequalities (``abs(G @ x) <= c`` included).

@@ -207,6 +207,15 @@ def coordinate_terms(t: PARTerm, n: int, alternative: str) -> list[tuple[PAR, np
             f"a * x_i + c (one coordinate, a != 0): a selection, scaling or offset of x. {alternative}",
             t.source,
         )
+    walled = np.isfinite(t.psi.domain[0]) or np.isfinite(t.psi.domain[1])
+    if walled and (rows.size < t.arg.m or np.unique(A.indices[A.indptr[rows]]).size < n):
+        raise UnsupportedProblemError(
+            f"problem.solve(method='cvxpar') cannot take this problem: the PAR in {t.source} is +inf outside "
+            f"[{t.psi.domain[0]:.6g}, {t.psi.domain[1]:.6g}] and reads only some coordinates of x (or some with weight "
+            "0); cvxpar.solve would apply that domain to every coordinate. Write the domain as bounds on those "
+            f"coordinates and use a PAR with finite outer slopes. {alternative}",
+            t.source,
+        )
     coord = A.indices[A.indptr[rows]]
     keys = np.column_stack([A.data[A.indptr[rows]], offset[rows]])
     unique, which = np.unique(keys, axis=0, return_inverse=True)

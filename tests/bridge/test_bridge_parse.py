@@ -275,3 +275,25 @@ def test_parameters_in_constraints_are_reread():
         np.testing.assert_array_equal(np.broadcast_to(box.upper, (N,)), np.full(N, u))
         np.testing.assert_array_equal(np.broadcast_to(box.lower, (N,)), np.full(N, -u))
         np.testing.assert_array_equal(rows.b_ub, [hv, hv])
+
+
+@pytest.mark.parametrize("a, c", [(2.0, 0.3), (0.5, -1.0), (-1.0, 0.0), (-3.0, 0.7)])
+@pytest.mark.parametrize("psi", [RIDGE, MCP, cvxpar.PAR([-0.5, 0.0, 0.5], [0.5, 0.0, 0.5], -np.inf, np.inf)])
+def test_compose_is_psi_of_the_affine_map(psi, a, c):
+    """compose(psi, a, c)(u) == psi(a u + c), also outside a hard domain (+inf) and at every breakpoint."""
+    composed = assemble.compose(psi, a, c)
+    u = np.concatenate([RNG.uniform(-3, 3, 200), (psi.breakpoints - c) / a])
+    np.testing.assert_allclose(composed(u), psi(a * u + c), rtol=1e-12, atol=1e-12)
+    assert composed.curvature == psi.curvature
+
+
+def test_pars_of_selections_and_stacks_become_per_coordinate_weights():
+    x = cp.Variable(N)
+    s = parse(cp.Problem(cp.Minimize(cp.sum_squares(x) + 2 * cp.sum(cvxpar.par(x[:3], RIDGE)))))
+    psi, lam = assemble.build_par(s, 1.0, "")
+    assert psi == RIDGE
+    np.testing.assert_array_equal(lam, [2, 2, 2, 0, 0, 0])
+    s = parse(cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.sum(cvxpar.par(cp.hstack([x, 2 * x]), RIDGE)))))
+    psi, lam = assemble.build_par(s, 1.0, "")
+    v = RNG.uniform(-2, 2, N)
+    assert float(np.sum(lam * psi(v))) == pytest.approx(float(np.sum(RIDGE(v) + RIDGE(2 * v))), rel=1e-12)

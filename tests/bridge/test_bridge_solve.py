@@ -321,3 +321,35 @@ def test_cvxpar_solve_clears_duals_left_by_another_solver():
     ub.value = -0.2
     problem.solve(method="cvxpar")
     assert all(c.dual_value is None for c in problem.constraints)
+
+
+def test_hard_walled_par_on_part_of_x_is_refused_not_applied_to_every_coordinate():
+    """psi = +inf outside [-0.5, 0.5] on x[:4] constrains x[:4] only; cvxpar.solve's lam_i = 0 cannot say that."""
+    walled = cvxpar.PAR([-0.5, 0.0, 0.5], [0.5, 0.0, 0.5], -np.inf, np.inf)
+    x = cp.Variable(N)
+    part = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(x[:4], walled))))
+    with pytest.raises(UnsupportedProblemError, match="reads only some coordinates"):
+        part.solve(method="cvxpar")
+    whole = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(2 * x, walled))))
+    value = whole.solve(method="cvxpar")
+    assert np.abs(x.value).max() <= 0.25 + 1e-12
+    assert value == pytest.approx(whole.solve(solver="CLARABEL"), rel=RTOL)
+
+
+def test_sparse_least_squares_with_linear_rows_is_solved_densely():
+    x = cp.Variable(N)
+    problem = cp.Problem(
+        cp.Minimize(0.5 * cp.sum_squares(sp.csr_matrix(A) @ x - B) + cp.norm1(x)), [A[:2] @ x == 0.5, x >= -1]
+    )
+    value = problem.solve(method="cvxpar")
+    assert problem.status == cp.OPTIMAL
+    assert value == pytest.approx(problem.solve(solver="CLARABEL", tol_gap_rel=1e-10, tol_gap_abs=1e-10), rel=1e-6)
+
+
+def test_a_different_par_per_coordinate_is_refused_with_the_reason():
+    x = cp.Variable(N)
+    problem = cp.Problem(
+        cp.Minimize(cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(cp.multiply(np.arange(1, N + 1), x), RIDGE)))
+    )
+    with pytest.raises(UnsupportedProblemError, match="one psi for every coordinate"):
+        problem.solve(method="cvxpar")
