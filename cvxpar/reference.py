@@ -2,10 +2,10 @@
 
 minimize loss(x) + sum_i lam_i psi(x_i) subject to x in C, solved to interior-point accuracy
 (convex psi, Clarabel: faster and more accurate than OSQP and HiGHS on the 7-level ridge problem,
-benchmarks/RESULTS.md tuning notes, and it has the exponential cone logistic losses need) or to global
-optimality by branch and bound (nonconvex psi, SCIP on the exact
-mixed-integer model of :mod:`cvxpar.exact.mip`), for checking ``cvxpar.solve`` and for users who want
-a certified answer on small problems.  The pipeline (:mod:`cvxpar.exact`):
+benchmarks/RESULTS.md tuning notes, and it has the exponential cone logistic losses need) or to
+global optimality by branch and bound (nonconvex psi, SCIP on the exact mixed-integer model of
+:mod:`cvxpar.exact.mip`), for checking ``cvxpar.solve`` and for users who want a certified answer on
+small problems.  The pipeline (:mod:`cvxpar.exact`):
 
 1. rescale (:mod:`cvxpar.exact.scaling`): powers of two that make the model O(1) whatever the data's
    units;
@@ -55,7 +55,7 @@ SCIP_PARAMS = {"numerics/feastol": 1e-9}
 
 #: With time_limit, SCIP gets what is left after compiling less this share (for the polish after it),
 #: and at least MIN_SCIP_SECONDS.
-FINISH_SHARE = 0.1
+FINISH_SHARE = 0.2
 MIN_SCIP_SECONDS = 0.1
 
 
@@ -173,7 +173,7 @@ def _convex(loss, psi, lam, constraints, feasible, scale, solver, formulation, t
     if chosen == cp.CLARABEL and time_limit is not None:
         options.setdefault("time_limit", max(time_limit - (time.perf_counter() - start), 1e-3))
     if time_limit is None:
-        _warn_if_slow_convex(m)
+        _warn_if_slow_convex(m, loss.n_samples)
     _solve(m, chosen, verbose, options, info)
     x = m.x()
     if x is None:
@@ -190,7 +190,7 @@ def _convex(loss, psi, lam, constraints, feasible, scale, solver, formulation, t
         message = (f"{chosen} reported {m.problem.status!r}, but the certificate does not hold to "
                    f"{finish.REF_TOL:g} at its (polished) point: {finish.describe(cert)}.")
     bound = cert.objective - cert.gap if cert.gap is not None else None
-    return _result(x, status, cert, cert.gap, bound, m, message, info, start)
+    return _result(x, status, cert, cert.gap, bound, message, info, start)
 
 
 # ---------------------------------------------------------------------- nonconvex psi
@@ -199,7 +199,7 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
     _require_scip(solver)
     if feasible.empty is not None:
         return _infeasible(feasible.empty, feasible, info, start)
-    points = _candidates(loss, psi, lam, constraints, feasible.d)
+    points = _candidates(loss, psi, lam, constraints, feasible.d)  # an incumbent, and the level set's F(x0)
     lower, upper = _bounds.mip_bounds(loss, psi, lam, feasible, bounds, points, sigma=scale.sigma)
     info["bounds"] = (lower, upper)
     m = model.build(loss, psi, lam, feasible, scale, formulation=formulation, bounds=(lower, upper))
@@ -223,8 +223,7 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
     x = _resolve_on_chunks(x, loss, psi, lam, feasible, scale, lower, upper, info)
     x, cert = finish.polish(x, loss, psi, lam, constraints, feasible)
     for p in points:  # a stopped branch and bound may not have reached the point cvxpar.solve found
-        if feasible.violation(p) == 0 and _bounds.objective(loss, psi, lam, p) < cert.objective:
-            x, cert = p, finish.check(loss, psi, lam, constraints, p)
+        x, cert = _better_point(x, cert, p, loss, psi, lam, constraints)
     if bound is not None:
         bound = min(bound, cert.objective)  # SCIP's tolerances can leave its bound a hair above F(x)
     gap = finish.mip_gap(cert.objective, bound)
@@ -245,7 +244,7 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
         gap_text = "unknown" if gap is None else f"{gap:.2e}"
         message = (f"{chosen} reported {m.problem.status!r} but {why}: relative gap {gap_text} to the bound, "
                    f"{finish.describe(cert)}.")
-    return _result(x, status, cert, gap, bound, m, message, info, start)
+    return _result(x, status, cert, gap, bound, message, info, start)
 
 
 def _best_bound(*bounds) -> float | None:
@@ -286,7 +285,15 @@ def _solve_mip(m, chosen, verbose, options, info, deadline: float | None) -> flo
     if chosen != cp.SCIP:
         _solve(m, chosen, verbose, options, info)
         return None
-    data, chain, inverse = m.problem.get_problem_data(cp.SCIP)
+    try:
+        data, chain, inverse = m.problem.get_problem_data(cp.SCIP)
+    except cp.error.SolverError as exc:
+        raise ValueError(
+            "SCIP cannot take this mixed-integer model: the loss's CVXPY form needs a cone SCIP does not have (the "
+            "exponential cone of a logistic loss, for one). For a nonconvex psi use a loss with a quadratic or "
+            "second-order-cone form (LeastSquares, Huber), pass solver= a CVXPY solver that takes mixed-integer "
+            "exponential cones (e.g. MOSEK), or use cvxpar.solve."
+        ) from exc
     options = dict(options)
     options["scip_params"] = {**SCIP_PARAMS, **options.get("scip_params", {})}
     if deadline is not None:  # what is left after compiling, less a share for the polish that follows
@@ -353,11 +360,10 @@ def _record(m, chosen, info) -> None:
     )
 
 
-def _warn_if_slow_convex(m) -> None:
-    n_rows = sum(c.size for c in m.problem.constraints)
+def _warn_if_slow_convex(m, n: int) -> None:
     d = m.y.size
     seconds = TYPICAL_ITERATIONS * (model.C_PLAIN * d**3 if m.formulation == "plain" else
-                                    model.C_RESIDUAL * n_rows * n_rows * d)
+                                    model.C_RESIDUAL * (1 + n / model.N_CACHE) * n * n * d)
     if seconds > SLOW_SECONDS:
         warnings.warn(
             f"the reference's interior-point model (d = {d}) is predicted to take about {seconds:.0f} s; pass "
@@ -392,16 +398,24 @@ def _fallback(what, loss, psi, lam, constraints, feasible, lower, upper, info, s
     if phase1 is None:
         return _infeasible(f"{what}, and a phase-1 LP confirms that no point of the constraints lies in psi's "
                            "domain", feasible, info, start)
-    best = min(((_bounds.objective(loss, psi, lam, p), i, p) for i, p in enumerate([phase1, *points])
-                if np.all(p >= lo) and np.all(p <= hi) and feasible.violation(p) == 0), key=lambda t: t[:2])
-    x = best[2]
-    cert = finish.check(loss, psi, lam, constraints, x)
+    x, cert = phase1, finish.check(loss, psi, lam, constraints, phase1)
+    for p in points:
+        if np.all(p >= lo) and np.all(p <= hi):
+            x, cert = _better_point(x, cert, p, loss, psi, lam, constraints)
     if bound is not None:
         bound = min(bound, cert.objective)
     gap = finish.mip_gap(cert.objective, bound)
     message = (f"{what}; the constraints are feasible, and x is the best feasible point known (a phase-1 LP's or "
                f"cvxpar.solve's), not a certified optimum; {_bound_text(bound, gap)}.")
-    return _result(x, MAX_ITER, cert, gap, bound, None, message, info, start)
+    return _result(x, MAX_ITER, cert, gap, bound, message, info, start)
+
+
+def _better_point(x, cert, p, loss, psi, lam, constraints):
+    """(p, its certificate) if p is feasible (to finish.POLISH_TOL in x's units) with a lower objective, else (x, cert)."""
+    other = finish.check(loss, psi, lam, constraints, p)
+    if other.infeasibility <= finish.POLISH_TOL * other.x_scale and other.objective < cert.objective:
+        return np.asarray(p, dtype=np.float64), other
+    return x, cert
 
 
 def _infeasible(why, feasible, info, start):
@@ -416,7 +430,7 @@ def _bound_text(bound, gap) -> str:
     return f"proven lower bound {bound:.10g} (relative gap {gap:.2e})"
 
 
-def _result(x, status, cert, gap, bound, m, message, info, start):
+def _result(x, status, cert, gap, bound, message, info, start):
     return ReferenceResult(
         x=x,
         status=status,

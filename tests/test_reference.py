@@ -324,8 +324,9 @@ def test_mip_time_limit_returns_in_time_with_an_honest_status():
     b = A @ rng.uniform(-1, 1, d) + 0.5 * rng.standard_normal(n)
     psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
     loss = losses.LeastSquares(A, b)
+    cvxpar.solve(loss, psi, 2.0, C.Box(-1, 1))  # the first call in a process compiles the prox kernels
     res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2)
-    assert res.solve_time < 2 + 2.5  # SCIP stops at what is left of 2 s; the polish after it is quick
+    assert res.solve_time < 2 + 1.5  # SCIP stops at what is left of 2 s; the polish after it is quick
     assert res.status == "max_iter" and "time limit" in res.message
     assert res.bound is not None and res.bound <= res.objective and 0 < res.gap <= 1
     assert res.objective == pytest.approx(_objective(loss, psi, 2.0, res.x), rel=1e-12)

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from cvxpar import losses
 from cvxpar.atoms.par_atom import psi_range
 from cvxpar.exact.model import data_matrix
 from cvxpar.par import PAR
@@ -36,7 +37,7 @@ from cvxpar.par import PAR
 MAX_SCALED_BOUND = 1e6
 
 #: Losses known to be >= 0 everywhere (psi's growth bound needs f >= 0).
-NONNEGATIVE_LOSSES = ("LeastSquares", "Huber", "Logistic")
+NONNEGATIVE_LOSSES = (losses.LeastSquares, losses.Huber, losses.Logistic)
 
 #: Relative padding of the derived bounds against rounding in their computation.
 PAD = 1e-6
@@ -141,7 +142,7 @@ def best_value(loss, psi: PAR, lam, feasible, lower, upper, points=()) -> float:
 
 def penalty_floor(loss, psi: PAR, lam, lower, upper) -> float | None:
     """sum_i lam_i inf_{[lower_i, upper_i]} psi: a lower bound on F for a loss >= 0 (else None)."""
-    if type(loss).__name__ not in NONNEGATIVE_LOSSES:
+    if not isinstance(loss, NONNEGATIVE_LOSSES):
         return None
     lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), lower.shape)
     value = float(np.sum(np.where(lam > 0, lam * _inf_psi(psi, lower, upper), 0.0)))
@@ -158,7 +159,7 @@ def _psi_growth(loss, psi: PAR, lam, lower, upper, f0: float):
     inf_psi = _inf_psi(psi, lower, upper)
     if not np.isfinite(inf_psi).all():
         return lower, upper
-    if type(loss).__name__ not in NONNEGATIVE_LOSSES:
+    if not isinstance(loss, NONNEGATIVE_LOSSES):
         return lower, upper
     slack = f0 - float(np.sum(lam * inf_psi))  # the loss is >= 0
     level = inf_psi + max(slack, 0.0) * (1 + PAD) / lam  # psi(x*_i) <= level_i
@@ -172,8 +173,7 @@ def _psi_growth(loss, psi: PAR, lam, lower, upper, f0: float):
 
 
 def _loss_growth(loss, psi: PAR, lam, lower, upper, f0: float):
-    kind = type(loss).__name__
-    if kind not in ("LeastSquares", "Huber"):
+    if not isinstance(loss, (losses.LeastSquares, losses.Huber)):
         return lower, upper
     inf_psi = _inf_psi(psi, lower, upper)
     inf_pen = float(np.sum(np.where(lam > 0, lam * inf_psi, 0.0)))
@@ -191,7 +191,7 @@ def _loss_growth(loss, psi: PAR, lam, lower, upper, f0: float):
     x_hat = Vt.T @ ((U.T @ b) / sv)
     r_hat = float(np.linalg.norm(A @ x_hat - b))
     budget = f0 - inf_pen  # f(x*) <= budget
-    if kind == "LeastSquares":
+    if isinstance(loss, losses.LeastSquares):
         radius = math.sqrt(max(2.0 * budget - r_hat**2, 0.0))
     else:
         M = float(loss.M)

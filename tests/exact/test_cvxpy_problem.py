@@ -71,3 +71,27 @@ def test_matrix_shaped_variable_is_written_back_in_its_shape():
     hand = cvxpar.reference(losses.LeastSquares(A, b), RIDGE, 0.3)
     assert x.value.shape == (5, 1)
     np.testing.assert_allclose(x.value[:, 0], hand.x, atol=1e-8)
+
+
+@needs_scip
+@pytest.mark.mip
+def test_nonconvex_par_on_part_of_the_variable():
+    """An unquantized intercept (the PAR on x[:-1]): the same as lam = (0.6, ..., 0.6, 0) by hand."""
+    A, b = _data(10, 4, seed=4)
+    A[:, -1] = 1.0
+    mcp = cvxpar.pars.mcp(GRID, 1.0)
+    x = cp.Variable(4)
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - 3 * b) + 0.6 * cp.sum(cvxpar.par(x[:-1], mcp))))
+    res = cvxpar.reference(prob)
+    hand = cvxpar.reference(losses.LeastSquares(A, 3 * b), mcp, np.array([0.6, 0.6, 0.6, 0.0]))
+    assert res.status == hand.status == "optimal"
+    np.testing.assert_allclose(x.value, hand.x, atol=1e-7)
+    assert prob.value == pytest.approx(hand.objective, rel=1e-9)
+
+
+@needs_scip
+@pytest.mark.mip
+def test_logistic_with_a_nonconvex_psi_is_refused_with_advice():
+    A, b = _data(10, 3, seed=5)
+    with pytest.raises(ValueError, match="exponential cone.*cvxpar.solve"):
+        cvxpar.reference(losses.Logistic(A, np.sign(b)), cvxpar.pars.mcp(GRID, 1.0), 0.5)
