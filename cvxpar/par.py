@@ -521,6 +521,8 @@ def _locate(xp, x, psi: PAR):
 
 
 def _evaluate(xp, x, psi: PAR):
+    if type(x) is np.ndarray:  # NumPy directly: the namespace wrappers cost more than the arithmetic on small x
+        return _evaluate_numpy(x, psi)
     q, piece, j = _locate(xp, x, psi)
     vals = _backend.asarray_like(xp, psi.values, x)
     slopes = _backend.asarray_like(xp, psi.slopes, x)
@@ -530,6 +532,19 @@ def _evaluate(xp, x, psi: PAR):
     on_kink = dx == 0
     rise = xp.where(on_kink, xp.zeros_like(x), s * xp.where(on_kink, xp.ones_like(x), dx))
     return xp.take(vals, j) + rise
+
+
+def _evaluate_numpy(x: np.ndarray, psi: PAR) -> np.ndarray:
+    """_evaluate for NumPy arrays: psi(q_j) + s_k (x - q_j) from the breakpoint q_j at or left of x (the first
+    one left of the domain) with the slope s_k of x's piece, the rise taken as 0 on a kink (so an infinite wall
+    slope never meets 0 * inf)."""
+    q = psi.breakpoints
+    piece = np.searchsorted(q, x, side="right")
+    j = np.clip(piece - 1, 0, q.size - 1)
+    dx = x - q[j]
+    on_kink = dx == 0
+    rise = np.where(on_kink, 0.0, psi.slopes[piece] * np.where(on_kink, 1.0, dx))
+    return (psi.values[j] + rise).astype(x.dtype, copy=False)
 
 
 def _subdifferential(xp, x, psi: PAR):
