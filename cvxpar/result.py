@@ -22,22 +22,37 @@ STATUSES = (OPTIMAL, OPTIMAL_INACCURATE, STATIONARY, MAX_ITER, INFEASIBLE, DIVER
 class SolveResult:
     """Outcome of :func:`cvxpar.solve` or :func:`cvxpar.reference`.
 
-    Attributes
+    Built by the solvers, not by users; every field is also readable by name, and ``repr(res)``
+    shows them all but ``x`` and ``info``.
+
+    Parameters
     ----------
-    x : array
+    x : array of shape (d,)
         The solution, in the namespace (NumPy, CuPy, ...) and on the device of the input data.
     status : str
-        ``"optimal"`` (certified to tol), ``"optimal_inaccurate"``, ``"stationary"`` (a certified
-        critical point of a nonconvex problem), ``"max_iter"``, ``"infeasible"`` or ``"diverged"``.
+        One of :data:`STATUSES`:
+
+        - ``"optimal"``: convex problem, certified to ``tol`` by :func:`cvxpar.certificate`
+          (``residual <= tol * max(1, ||grad loss(x)||_inf)`` and
+          ``infeasibility <= tol * max(1, ||x||_inf)``);
+        - ``"optimal_inaccurate"``: convex problem, close to but not within ``tol`` (the
+          certificate within 1000 x ``tol``, a stochastic run's last iterate, or a reference
+          solver that reported an inaccurate solution);
+        - ``"stationary"``: nonconvex problem, a certified (Clarke) critical point to ``tol``;
+        - ``"max_iter"``: stopped without a certificate; ``message`` says how far off;
+        - ``"infeasible"``: the constraints have no common point;
+        - ``"diverged"``: the iterates or the objective became non-finite.
     objective : float
-        loss(x) + sum_i lam_i psi(x_i).
+        F(x) = loss(x) + sum_i lam_i psi(x_i).
     iterations : int
+        Iterations (outer steps for ``cd`` and ``ssnal``), summed over all starts.
     solve_time : float
-        Seconds.
+        Wall-clock seconds.
     residual : float
         Stationarity: the largest distance of -grad loss(x) from lam*dPsi(x) + N_C(x).
     gap : float or None
-        Duality gap where defined (convex least squares / logistic), else None.
+        Duality gap where defined (convex psi, a loss with a conjugate, bound constraints): an
+        upper bound on F(x) - F*; else None.
     quantization_rate : float
         Fraction of entries on a breakpoint of psi.
     method : str
@@ -46,7 +61,20 @@ class SolveResult:
         A sentence explaining the status.
     info : dict
         Method-specific extras (e.g. the CVXPY solver used, history); for ``cvxpar.solve``,
-        ``info["trace"]`` lists (time.perf_counter() stamp, objective, residual) of every check.
+        ``info["trace"]`` lists (time.perf_counter() stamp, objective, residual) of every check,
+        and for a nonconvex psi ``info["starts"]`` lists (label, status, objective) of every start
+        and ``info["best_start"]`` the one kept.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> loss = cvxpar.losses.LeastSquares(np.eye(3), np.array([1.0, 0.2, -2.0]))
+    >>> psi = cvxpar.pars.l1(cvxpar.grids.uniform(1.0, 2))
+    >>> res = cvxpar.solve(loss, psi, 0.5)
+    >>> res.status, res.x.round(6), round(res.quantization_rate, 3)
+    ('optimal', array([ 0.5 ,  0.  , -1.45]), 0.667)
+    >>> res.status in cvxpar.result.STATUSES
+    True
     """
 
     x: Any

@@ -51,15 +51,136 @@ def solve(
     n_starts: int | None = None,
     **options,
 ) -> R.SolveResult:
-    """Solve the PAR-regularized problem; see the module docstring.
+    """Solve  minimize loss(x) + sum_i lam_i psi(x_i)  subject to  x in C.
 
-    ``options`` go to the method; each method's options (name, valid values, meaning) are in
-    :mod:`cvxpar.solvers.options` (``print(cvxpar.solvers.options.table())``).  Unknown names
-    raise ``TypeError`` with the closest valid name, out-of-range values ``ValueError``;
-    ``check_every`` (the stopping-test period) is accepted by every method.  ``tol`` is any real
-    number > 0, ``max_iter`` an integer >= 1 or None, ``lam`` a scalar or a sequence of d
-    nonnegative numbers.  Returns a :class:`cvxpar.result.SolveResult` with ``x`` in the
-    namespace of the data.
+    Parameters
+    ----------
+    loss : a loss of :mod:`cvxpar.losses`
+        The smooth part f(x): :class:`~cvxpar.losses.LeastSquares`, :class:`~cvxpar.losses.Logistic`,
+        :class:`~cvxpar.losses.Huber`, a user subclass of :class:`~cvxpar.losses.LinearModelLoss`, or
+        :class:`~cvxpar.losses.Smooth` (callables).  Its data fixes the array namespace (NumPy, CuPy,
+        PyTorch, ...) and device of the result.
+    psi : cvxpar.PAR
+        The piecewise-affine regularizer applied to every coordinate (:mod:`cvxpar.pars` builds the
+        usual ones); convex or not.
+    lam : float or sequence of d floats
+        Nonnegative weights, one for all coordinates or one per coordinate.
+    constraints : constraint, list of constraints or None, default None
+        :class:`~cvxpar.constraints.Box`, :class:`~cvxpar.constraints.NonNeg`,
+        :class:`~cvxpar.constraints.Simplex`, :class:`~cvxpar.constraints.Linear`; C is their
+        intersection.  Simplex and Linear rows need ``method="admm"`` (or ``"auto"``).
+    method : {"auto", "pg", "fista", "cd", "ssnal", "admm", "aprox"}, default "auto"
+        ``"pg"``: proximal gradient.  ``"fista"``: accelerated proximal gradient with adaptive
+        restart.  ``"cd"``: working-set coordinate descent with the exact 1-D prox (a
+        ``LeastSquares`` loss with a dense NumPy or scipy.sparse A; needs numba).  ``"ssnal"``:
+        semismooth Newton augmented Lagrangian (a ``LeastSquares`` loss, convex psi).  ``"admm"``:
+        ADMM with a cached factorization and adaptive rho (a ``LeastSquares`` loss with a dense A;
+        the method for Simplex and Linear constraints).  ``"aprox"``: stochastic minibatch
+        aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
+
+        1. Simplex or Linear constraints: ``"admm"``;
+        2. a loss ``"cd"`` applies to, a psi with at most one breakpoint and more features than
+           samples (wide, Lasso-like least squares): ``"cd"``;
+        3. a ``LeastSquares`` loss with a convex psi: ``"ssnal"``;
+        4. a loss ``"cd"`` applies to: ``"cd"``;
+        5. otherwise: ``"fista"``.
+
+        What was picked is in ``res.method`` (and, with ``verbose``, in the header with the reason).
+    x0 : array of shape (d,) or None, default None
+        Starting point (0 when None).  For a nonconvex psi a given ``x0`` is the only start unless
+        ``n_starts`` is also given.
+    tol : float, default 1e-8
+        Finite and > 0.  The certificate's tolerance rule (:func:`cvxpar.certificate`): x is
+        accepted when ``residual <= tol * max(1, ||grad loss(x)||_inf)`` and
+        ``infeasibility <= tol * max(1, ||x||_inf)``.
+    max_iter : int or None, default None
+        Iteration limit, an integer >= 1 (an integral float such as ``1e4`` counts); None selects
+        the method's default (pg 50000, fista 20000, cd 5000 outer steps, ssnal 200, admm 20000;
+        aprox: ``epochs`` passes).
+    polish : bool, default True
+        End with the active-set polish (:mod:`cvxpar.solvers.polish`): Newton steps on the free
+        coordinates with the others fixed on their breakpoints or bounds, accepted only when it
+        lowers the certificate's residual; it is what makes the answer exact.
+    verbose : bool, default False
+        Print a header (problem, method, and the reason for an ``"auto"`` pick) and one aligned row
+        per check: iteration, objective, residual, gap, quantized fraction, time.
+    n_starts : int or None, default None
+        Nonconvex psi only: how many starts to run (default 2).  The starts are, in order, the
+        solution of the convexified problem (psi replaced by its convex envelope, when it exists),
+        ``x0`` or 0, then seeded random points over psi's grid range within the bounds.  Each start
+        runs the chosen method to a certified point; coordinate sweeps (exact 1-D minimization of
+        the nonconvex objective, one coordinate at a time) from the best point give one more start
+        when they move it.  The best result is kept: a certified point before an uncertified one,
+        then the lowest objective (:mod:`cvxpar.solvers.starts`; ``res.info["starts"]`` lists every
+        run).  Ignored for a convex psi.
+    **options
+        Method options, checked against :mod:`cvxpar.solvers.options` (print the table with
+        ``print(cvxpar.solvers.options.table())``): pg/fista ``check_every``, ``polish_steps``,
+        ``polish_scale``; admm ``check_every``, ``rho``; cd ``p0``, ``polish_steps``; ssnal
+        ``sigma0``, ``polish_steps``; aprox ``batch_size``, ``epochs``, ``eta0``, ``power``,
+        ``seed``, ``mapping``, ``anneal_start``, ``anneal_end``, ``steepness``,
+        ``anneal_center``.  ``check_every`` (iterations between two stopping tests) is accepted by
+        every method; under ``"auto"`` an option of another method than the one picked is ignored
+        with a warning.
+
+    Returns
+    -------
+    SolveResult
+        ``x`` (in the namespace and on the device of the data), ``status``, ``objective``,
+        ``residual``, ``gap``, ``quantization_rate``, ``iterations``, ``solve_time``, ``method``,
+        ``message`` and ``info`` (:class:`cvxpar.result.SolveResult`).  Every deterministic method
+        ends with the same certificate, and the status says what it shows:
+
+        - ``"optimal"``: convex psi, certified to ``tol``;
+        - ``"stationary"``: nonconvex psi, a certified (Clarke) critical point to ``tol``, not
+          necessarily a global minimizer (:func:`cvxpar.reference` gives the global one);
+        - ``"optimal_inaccurate"``: convex psi, the iteration limit was reached with the
+          certificate within 1000 x ``tol`` (for ``"aprox"``: the last stochastic iterate
+          certifies ``tol``);
+        - ``"max_iter"``: stopped (iteration limit, or the method could make no more progress)
+          without a certificate; ``message`` says how far off it is;
+        - ``"infeasible"``: the constraints have no common point (x is NaN);
+        - ``"diverged"``: the iterates or the objective became non-finite.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``method``; ``tol``, ``max_iter``, ``n_starts`` or ``lam`` out of range; an
+        option value out of range; a method that does not apply to the problem (e.g. Simplex or
+        Linear constraints with a method other than ``"admm"``, ``"ssnal"`` with a nonconvex psi or
+        a loss other than least squares, ``"cd"`` without numba); data with NaN or inf entries.
+    TypeError
+        An unknown option name (with the closest valid one), an option of another method, or an
+        option of the wrong type.
+
+    See Also
+    --------
+    cvxpar.reference : the exact (global) solution through CVXPY or a MIP.
+    cvxpar.certificate : the certificate behind the status, computed from x alone.
+    cvxpar.batch.solve_batch : many problems sharing A at once.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((20, 5))
+    >>> b = A @ np.array([1.0, -1.0, 0.5, 0.0, 0.0]) + 0.01 * rng.standard_normal(20)
+    >>> loss = cvxpar.losses.LeastSquares(A, b)
+    >>> psi = cvxpar.pars.l1(cvxpar.grids.uniform(1.0, 2))    # convex, kinks at -0.5, 0, 0.5
+    >>> res = cvxpar.solve(loss, psi, 0.1)
+    >>> res.status, res.method
+    ('optimal', 'ssnal')
+    >>> np.round(res.x, 1)
+    array([ 1. , -1. ,  0.5,  0. ,  0. ])
+
+    With a nonconvex psi the status is ``"stationary"`` and the best of the starts is kept:
+
+    >>> saw = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    >>> res = cvxpar.solve(loss, saw, 0.5)
+    >>> res.status, [label for label, status, objective in res.info["starts"]]
+    ('stationary', ['convex envelope', 'zero'])
+    >>> res.x
+    array([ 1. , -1. ,  0.5,  0. ,  0. ])
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
