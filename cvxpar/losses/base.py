@@ -113,6 +113,43 @@ class LinearModelLoss(Loss):
 
     See the module docstring for the contract; ``op`` (the data operator), ``target``,
     ``n_samples`` and ``n_features`` are public attributes.
+
+    A subclass defines ``h(z)``, ``dh(z)``, ``d2h(z)`` (elementwise in z = A x, using
+    ``self.target``) and the class attribute ``smoothness`` (sup of d2h, or None); optionally
+    ``conj(w)`` (enables duality gaps), ``cvxpy(z)`` (enables :func:`cvxpar.reference`) and
+    ``validate_target(target)``.  Value, gradient A^T dh(Ax), Lipschitz constants, the generalized
+    Hessian for the polish and the dual point are derived from them.
+
+    Raises
+    ------
+    ValueError
+        ``target`` of the wrong length, NaN or inf entries in A or the target, or a target that
+        ``validate_target`` refuses.
+    NotImplementedError
+        When a method needs ``h``, ``dh`` or ``d2h`` and the subclass does not define it.
+
+    Examples
+    --------
+    A user-defined loss: the squared hinge h_i(z) = max(0, 1 - y_i z)^2 / 2 of an L2-SVM, whose
+    second derivative is at most 1.
+
+    >>> import numpy as np, cvxpar
+    >>> class SquaredHinge(cvxpar.losses.LinearModelLoss):
+    ...     smoothness = 1.0
+    ...     target_name = "y"
+    ...     def h(self, z):
+    ...         return 0.5 * np.maximum(0.0, 1.0 - self.target * z) ** 2
+    ...     def dh(self, z):
+    ...         return -self.target * np.maximum(0.0, 1.0 - self.target * z)
+    ...     def d2h(self, z):
+    ...         return (self.target * z < 1.0).astype(float)
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((30, 4))
+    >>> y = np.sign(X @ np.array([1.0, -1.0, 0.0, 0.0]))
+    >>> loss = SquaredHinge(X, y)
+    >>> res = cvxpar.solve(loss, cvxpar.pars.l1(cvxpar.grids.uniform(1.0, 2)), 1.0)
+    >>> res.status, np.round(res.x, 1), res.gap is None      # no conj: no duality gap
+    ('optimal', array([ 1.3, -1.3,  0. ,  0. ]), True)
     """
 
     #: sup of d2h (a float), or None when d2h is unbounded; every subclass sets it.

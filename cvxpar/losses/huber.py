@@ -12,6 +12,29 @@ class Huber(LinearModelLoss):
 
     h' = clip(r, -M, M), generalized h'' = 1 on |r| <= M and 0 beyond (smoothness 1),
     h^*(w) = w^2/2 + w b on |w| <= M, +inf outside.
+
+    Parameters
+    ----------
+    A : array of shape (n_samples, n_features)
+        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+    b : array of shape (n_samples,)
+        The responses, kept as ``self.target``.
+    M : float, default 1.0
+        The threshold between the quadratic and the linear part; finite and > 0.
+
+    Raises
+    ------
+    ValueError
+        ``M`` not finite and positive, ``b`` of the wrong length, or NaN or inf entries.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> loss = cvxpar.losses.Huber(np.eye(2), np.array([0.5, 3.0]), M=1.0)
+    >>> loss.value(np.zeros(2))                # 0.5**2 / 2 + (3 - 1/2)
+    2.625
+    >>> loss.grad(np.zeros(2))                 # the residual clipped to [-M, M]
+    array([-0.5, -1. ])
     """
 
     smoothness = 1.0

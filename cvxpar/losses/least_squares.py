@@ -9,6 +9,25 @@ class LeastSquares(LinearModelLoss):
     """f(x) = 1/2 ||Ax - b||^2 (no 1/n: pass lam * n_samples to match scikit-learn's 1/(2n) scaling).
 
     h(z) = (z - b)^2 / 2, h' = z - b, h'' = 1 (smoothness 1), h^*(w) = w^2 / 2 + w b.
+
+    Parameters
+    ----------
+    A : array of shape (n_samples, n_features)
+        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+    b : array of shape (n_samples,)
+        The responses, kept as ``self.target``.
+
+    Raises
+    ------
+    ValueError
+        ``b`` of the wrong length, or NaN or inf entries in ``A`` or ``b``.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> loss = cvxpar.losses.LeastSquares(np.eye(2), np.array([1.0, -2.0]))
+    >>> loss.value(np.zeros(2)), loss.grad(np.zeros(2)), loss.lipschitz()
+    (2.5, array([-1.,  2.]), 1.0)
     """
 
     smoothness = 1.0

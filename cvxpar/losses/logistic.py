@@ -12,6 +12,28 @@ class Logistic(LinearModelLoss):
 
     With s = sigmoid(-y z): h' = -y s, h'' = s (1 - s) <= 1/4 (smoothness 1/4), and
     h^*(w) = p log p + (1 - p) log(1 - p) for p = -y w in [0, 1], +inf outside.
+
+    Parameters
+    ----------
+    A : array of shape (n_samples, n_features)
+        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+    y : array of shape (n_samples,)
+        Labels, each -1 or +1; kept as ``self.target``.
+
+    Raises
+    ------
+    ValueError
+        A label other than -1 or +1 (map {0, 1} labels with ``y = 2 * y - 1``), ``y`` of the
+        wrong length, or NaN or inf entries.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> loss = cvxpar.losses.Logistic(np.array([[1.0], [-1.0]]), np.array([1.0, 1.0]))
+    >>> round(loss.value(np.zeros(1)), 6)      # 2 log 2
+    1.386294
+    >>> loss.grad(np.zeros(1))
+    array([0.])
     """
 
     smoothness = 0.25

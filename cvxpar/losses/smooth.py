@@ -12,9 +12,40 @@ from cvxpar.losses.base import Loss
 class Smooth(Loss):
     """Any smooth loss from callables: ``fun(x) -> float``, ``grad(x) -> array``.
 
-    ``lipschitz`` is an upper bound on the Lipschitz constant of ``grad`` (or None: the solvers
-    backtrack from 1).  ``hessian(x) -> (d, d) array`` is optional and enables the polish.
-    No duality gap is defined for a generic loss.  Pickles when its callables do.
+    No duality gap is defined for a generic loss (``res.gap`` is None), and the methods that need
+    a linear model (``cd``, ``ssnal``, ``admm``) do not apply: ``method="auto"`` runs ``fista``.
+    Pickles when its callables do.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float``, the value f(x).
+    grad : callable
+        ``grad(x) -> array of shape (d,)``, the gradient of f, in the namespace of x.
+    lipschitz : float or None, default None
+        An upper bound on the Lipschitz constant of ``grad``, finite and > 0; None: the solvers
+        start from 1 and backtrack.
+    n_features : int or None, default None
+        d; required unless ``solve`` is given an ``x0`` (whose length is then d).
+    hessian : callable or None, default None
+        ``hessian(x) -> array of shape (d, d)``; enables the active-set polish (Newton steps).
+
+    Raises
+    ------
+    ValueError
+        ``lipschitz`` not None and not finite and positive.
+
+    Examples
+    --------
+    f(x) = ||x - c||^2 / 2 with an l1 PAR: the answer is soft-thresholding of c.
+
+    >>> import numpy as np, cvxpar
+    >>> c = np.array([2.0, 0.3, -1.0])
+    >>> loss = cvxpar.losses.Smooth(lambda x: 0.5 * np.sum((x - c) ** 2), lambda x: x - c,
+    ...                             lipschitz=1.0, n_features=3, hessian=lambda x: np.eye(3))
+    >>> res = cvxpar.solve(loss, cvxpar.pars.l1(), 0.5)
+    >>> res.status, res.x.round(6)
+    ('optimal', array([ 1.5,  0. , -0.5]))
     """
 
     def __init__(
