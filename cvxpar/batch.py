@@ -79,6 +79,38 @@ class BatchResult:
     and ``objective``, ``residual``, ``quantization_rate``, ``iterations`` are NumPy arrays of
     length k; ``gap`` is a list (None where no gap is defined).  ``res[j]`` is column j as a
     :class:`~cvxpar.result.SolveResult` (its ``solve_time`` is the whole batch's time).
+
+    Parameters
+    ----------
+    x : array of shape (n_features, k)
+        The solutions, one per column.
+    status : list of str
+        Per column: ``"optimal"``, ``"stationary"``, ``"optimal_inaccurate"`` or ``"max_iter"``
+        (the meanings of :class:`~cvxpar.result.SolveResult`).
+    objective, iterations, residual, quantization_rate : numpy.ndarray of shape (k,)
+        Per-column values of the :class:`~cvxpar.result.SolveResult` fields.
+    gap : list of float or None
+        Per-column duality gaps (None where none is defined).
+    lams : numpy.ndarray of shape (k,)
+        The lam of each column.
+    solve_time : float
+        Seconds for the whole batch.
+    method : str
+        ``"fista-batch"`` (or ``"pg-batch"`` with ``momentum=False``).
+    info : dict
+        Extras: ``"lipschitz"`` (the L used), ``"tol_effective"`` (tol raised to the dtype's floor),
+        ``"check_every"``, ``"fused_kernels"``.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> from cvxpar.batch import solve_batch
+    >>> loss = cvxpar.losses.LeastSquares(np.eye(2), np.array([1.0, -2.0]))
+    >>> res = solve_batch(loss, cvxpar.pars.l1(), [0.5, 3.0])
+    >>> len(res), [r.status for r in res]
+    (2, ['optimal', 'optimal'])
+    >>> res[1].x.round(6), res[1].info["lam"]
+    (array([0., 0.]), 3.0)
     """
 
     x: Any
@@ -309,6 +341,41 @@ def solve_batch(
         array-API tail on CuPy too (for comparisons).
     verbose : bool
         One row per check: iteration, active columns, largest residual / tolerance, time.
+
+    Returns
+    -------
+    BatchResult
+        ``x`` of shape (n_features, k) and per-column ``status`` (``"optimal"``, ``"stationary"``,
+        ``"optimal_inaccurate"`` when the iterate's dtype precision stopped it close to tol, or
+        ``"max_iter"``), ``objective``, ``residual``, ``gap``, ``quantization_rate``,
+        ``iterations``; ``res[j]`` is column j as a :class:`~cvxpar.result.SolveResult`.
+
+    Raises
+    ------
+    TypeError
+        ``psi`` not a :class:`~cvxpar.PAR`, or a loss other than ``LeastSquares`` with a dense or
+        scipy.sparse A.
+    ValueError
+        ``check_every`` < 1; ``lams`` negative, not finite or not 1-D; ``rhs`` or ``x0`` of the
+        wrong shape or with NaN or inf; as many lams as right-hand sides neither one nor equal;
+        constraints other than one Box with the same bounds for every coordinate, or a Box that
+        misses psi's domain; ``fused=True`` without a CuPy A.
+
+    Examples
+    --------
+    A lambda sweep of three problems in one run:
+
+    >>> import numpy as np, cvxpar
+    >>> from cvxpar.batch import solve_batch
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((20, 5))
+    >>> loss = cvxpar.losses.LeastSquares(A, A @ np.array([1.0, -1.0, 0.5, 0.0, 0.0]))
+    >>> psi = cvxpar.pars.l1(cvxpar.grids.uniform(1.0, 2))
+    >>> res = solve_batch(loss, psi, [0.1, 1.0, 10.0])
+    >>> res.status, res.x.shape
+    (['optimal', 'optimal', 'optimal'], (5, 3))
+    >>> np.round(res.x[:, 0], 1)            # the column of lam = 0.1
+    array([ 1. , -1. ,  0.5,  0. ,  0. ])
     """
     if not isinstance(psi, PAR):
         raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")

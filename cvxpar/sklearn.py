@@ -217,7 +217,16 @@ class _PARRegressorBase(RegressorMixin, _PARLinearModel):
         return tags
 
     def predict(self, X):
-        """X @ coef_ + intercept_."""
+        """X @ coef_ + intercept_.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return X @ self.coef_ + self.intercept_
@@ -258,6 +267,30 @@ class PARRegressor(_PARRegressorBase):
     quantization_rate_ : float
         Fraction of the coefficients on a breakpoint of psi.
     n_features_in_ : int
+
+    Raises
+    ------
+    ValueError
+        From :meth:`fit`: a negative or non-finite ``alpha``, an unknown ``psi`` name, a family
+        that needs a ``grid`` without one, or invalid X, y (scikit-learn's checks).
+
+    See Also
+    --------
+    PARRegressorCV : alpha chosen by cross-validation or by a target quantization rate.
+    cvxpar.solve : the solver behind ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.sklearn import PARRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 4))
+    >>> y = X @ np.array([1.0, -0.5, 0.0, 0.0]) + 0.3
+    >>> model = PARRegressor(alpha=0.01).fit(X, y)       # the Lasso
+    >>> model.status_, model.coef_.round(2), round(model.intercept_, 2)
+    ('optimal', array([ 0.99, -0.49,  0.  ,  0.  ]), 0.3)
+    >>> bool(model.score(X, y) > 0.99)
+    True
     """
 
     def __init__(
@@ -283,7 +316,21 @@ class PARRegressor(_PARRegressorBase):
         self.warm_start = warm_start
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the model; ``sample_weight`` weighs each squared residual (normalized to sum n)."""
+        """Fit the model; ``sample_weight`` weighs each squared residual (normalized to sum n).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,) or None
+            Nonnegative weights.
+
+        Returns
+        -------
+        self
+            The fitted estimator; a ``ConvergenceWarning`` is issued when the solver stopped
+            without a certificate (``status_`` says which).
+        """
         X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
         psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
@@ -338,6 +385,25 @@ class PARRegressorCV(_PARRegressorBase):
     quantization_rate_path_ : ndarray of shape (n_alphas,)
     coef_, intercept_, n_iter_, status_, quantization_rate_, n_features_in_
         Of the selected model, as in :class:`PARRegressor`.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`fit`: ``eps`` outside (0, 1), an invalid ``alphas`` or
+        ``target_quantization_rate``, or the errors of :class:`PARRegressor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.sklearn import PARRegressorCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 4))
+    >>> y = X @ np.array([1.0, -0.5, 0.0, 0.0]) + 0.3
+    >>> model = PARRegressorCV(alphas=10, cv=3).fit(X, y)
+    >>> model.alphas_.shape, model.mse_path_.shape, model.status_
+    ((10,), (10, 3), 'optimal')
+    >>> model.coef_.round(1)
+    array([ 1. , -0.5,  0. ,  0. ])
     """
 
     def __init__(
@@ -396,7 +462,17 @@ class PARRegressorCV(_PARRegressorBase):
         return np.geomspace(top, top * self.eps, int(self.alphas))
 
     def fit(self, X, y):
-        """Run the path (and the cross-validation), then keep the selected model."""
+        """Run the path (and the cross-validation), then keep the selected model.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
         X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
         psi = make_psi(self.psi, self.grid)
         target = self.target_quantization_rate
@@ -457,6 +533,26 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
     intercept_ : ndarray of shape (1,)
     n_iter_, status_, quantization_rate_, n_features_in_
         As in :class:`PARRegressor` (the quantization rate is over coef_ only).
+
+    Raises
+    ------
+    ValueError
+        From :meth:`fit`: a target that is not binary (use
+        :class:`sklearn.multiclass.OneVsRestClassifier` for more classes), one class only, or the
+        errors of :class:`PARRegressor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.sklearn import PARClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 4))
+    >>> y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    >>> clf = PARClassifier(alpha=0.01).fit(X, y)
+    >>> clf.status_, clf.classes_, clf.score(X, y)
+    ('optimal', array([0, 1]), 1.0)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
     """
 
     def __init__(
@@ -487,7 +583,18 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         return tags
 
     def fit(self, X, y):
-        """Fit the model on binary labels."""
+        """Fit the model on binary labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Two classes (any labels; ``classes_`` holds them sorted).
+
+        Returns
+        -------
+        self
+        """
         from cvxpar.losses import Logistic
 
         X, y = validate_data(self, X, y, dtype=np.float64)

@@ -102,8 +102,9 @@ def solve(
         coordinates with the others fixed on their breakpoints or bounds, accepted only when it
         lowers the certificate's residual; it is what makes the answer exact.
     verbose : bool, default False
-        Print a header (problem, method, and the reason for an ``"auto"`` pick) and one aligned row
-        per check: iteration, objective, residual, gap, quantized fraction, time.
+        Print a header (problem, method, and the reason for an ``"auto"`` pick) and aligned rows
+        (iteration, objective, residual, infeasibility, gap, quantized %, time, event): about one
+        a second, at iterations that are powers of two, and at events such as the polish.
     n_starts : int or None, default None
         Nonconvex psi only: how many starts to run (default 2).  The starts are, in order, the
         solution of the convexified problem (psi replaced by its convex envelope, when it exists),

@@ -152,7 +152,16 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
     Returns
     -------
     float
-        ``problem.value``.
+        ``problem.value``.  Also written: the variable's ``value``, ``problem.status`` (cvxpar's
+        ``optimal`` -> ``OPTIMAL`` for a convex psi only; ``optimal_inaccurate`` ->
+        ``OPTIMAL_INACCURATE``; ``stationary`` and ``max_iter`` -> ``USER_LIMIT``, told apart by a
+        :class:`StationaryPointWarning` or a ``UserWarning`` and by ``extra_stats["status"]``;
+        ``infeasible`` -> ``INFEASIBLE``), and ``problem.solver_stats`` (``solver_name``
+        ``"CVXPAR"``, ``num_iters``, ``solve_time``, ``setup_time``, ``extra_stats``: a dict
+        with ``"status"`` (cvxpar's status), ``"message"``, ``"method"``, ``"objective"``,
+        ``"residual"``, ``"gap"``, ``"quantization_rate"`` and ``"result"``, the whole
+        :class:`cvxpar.SolveResult`; None when the bounds alone are evidently infeasible).
+        Constraint duals are cleared (cvxpar computes none).
 
     Raises
     ------
@@ -160,9 +169,25 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         The problem is not of the supported shape, or no cvxpar method takes its combination of
         loss and constraints.
     ValueError
-        A Parameter has no value, or an option is invalid.
+        A Parameter has no value, an option is invalid, or a keyword that does not apply
+        (``solver``, ``solver_path``, ``gp``, ``qcp``, ``requires_grad``) is given.
     cvxpy.error.SolverError
         The solver diverged.
+
+    Examples
+    --------
+    Called through ``problem.solve(method="cvxpar", ...)``:
+
+    >>> import numpy as np, cvxpy as cp, cvxpar
+    >>> x = cp.Variable(3)
+    >>> psi = cvxpar.pars.l1(cvxpar.grids.uniform(1.0, 2))
+    >>> c = np.array([1.0, 0.2, -2.0])
+    >>> objective = 0.5 * cp.sum_squares(x - c) + 0.5 * cp.sum(cvxpar.par(x, psi))
+    >>> prob = cp.Problem(cp.Minimize(objective), [x >= -1])
+    >>> float(round(prob.solve(method="cvxpar", algorithm="fista", tol=1e-10), 6))
+    1.42
+    >>> prob.status, x.value.round(6), prob.solver_stats.extra_stats["status"]
+    ('optimal', array([ 0.5,  0. , -1. ]), 'optimal')
     """
     from cvxpar import solve
     from cvxpar.bridge import assemble

@@ -25,7 +25,34 @@ def _bound(value, name: str):
 
 
 class Box(Constraint):
-    """lower <= x <= upper, elementwise; bounds are scalars or 1-D arrays (+/-inf allowed)."""
+    """lower <= x <= upper, elementwise; bounds are scalars or 1-D arrays (+/-inf allowed).
+
+    Bounds are separable: the solvers fold them into the prox of psi (walls at the bounds), so every
+    method accepts them.
+
+    Parameters
+    ----------
+    lower : float or array of shape (d,), default -inf
+        Lower bounds; -inf for none.
+    upper : float or array of shape (d,), default +inf
+        Upper bounds; +inf for none.
+
+    Raises
+    ------
+    ValueError
+        A NaN bound, a bound with more than one dimension, a lower bound of +inf or an upper bound
+        of -inf, lower > upper anywhere, or (when solving) an array bound whose length is not d.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.constraints import Box
+    >>> box = Box(-1.0, [0.5, 2.0, 2.0])
+    >>> box.project(np.array([-3.0, 1.0, 2.5]))
+    array([-1.,  1.,  2.])
+    >>> box.violation(np.array([-3.0, 1.0, 2.5]))     # the largest bound violation
+    2.0
+    """
 
     def __init__(self, lower=-np.inf, upper=np.inf) -> None:
         self.lower = _bound(lower, "lower")
@@ -76,7 +103,15 @@ class Box(Constraint):
 
 
 class NonNeg(Box):
-    """x >= 0 (the Box [0, +inf))."""
+    """x >= 0 (the Box [0, +inf)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.constraints import NonNeg
+    >>> NonNeg().project(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
 
     def __init__(self) -> None:
         super().__init__(0.0, np.inf)

@@ -44,8 +44,38 @@ def as_list(constraints) -> list[Constraint]:
 class FeasibleSet:
     """The intersection of a list of constraints on x in R^d (see the module docstring).
 
-    ``empty`` is None, or a sentence naming why the bounds alone leave no point (then the problem is
-    infeasible; rows are checked by :meth:`find_point`).
+    Bounds of all constraints are merged into ``lower`` and ``upper``; rows are stacked into
+    ``A_eq``, ``b_eq``, ``A_ub``, ``b_ub`` (each None when there are none).  ``empty`` is None, or
+    a sentence naming why the bounds alone leave no point (then the problem is infeasible; rows are
+    checked by :meth:`find_point`).
+
+    Parameters
+    ----------
+    constraints : constraint, list of constraints or None
+        :class:`Box`, :class:`NonNeg`, :class:`Simplex`, :class:`Linear` (any mix).
+    d : int
+        The length of x.
+
+    Raises
+    ------
+    TypeError
+        An entry that is not a cvxpar constraint.
+    ValueError
+        A constraint whose data does not fit d entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.constraints import Box, FeasibleSet, Linear
+    >>> S = FeasibleSet([Box(0.0, 1.0), Linear(A_eq=np.ones((1, 3)), b_eq=[2.0])], d=3)
+    >>> S.has_bounds, S.has_rows, S.scalar_bounds
+    (True, True, (0.0, 1.0))
+    >>> x = S.find_point()
+    >>> bool(abs(x.sum() - 2.0) < 1e-9 and S.violation(x) < 1e-9)
+    True
+    >>> G, h, n_eq = S.stacked()
+    >>> G.shape, n_eq
+    ((1, 3), 1)
     """
 
     def __init__(self, constraints, d: int) -> None:
@@ -76,10 +106,12 @@ class FeasibleSet:
     # ------------------------------------------------------------------ the separable part
     @property
     def has_bounds(self) -> bool:
+        """True when some coordinate has a finite lower or upper bound."""
         return bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
 
     @property
     def has_rows(self) -> bool:
+        """True when there are linear rows (Simplex or Linear): these need ``method="admm"``."""
         return self.A_eq is not None or self.A_ub is not None
 
     @property
@@ -123,7 +155,19 @@ class FeasibleSet:
 
     # ------------------------------------------------------------------ contract queries
     def violation(self, x) -> float:
-        """The largest violation of any constraint, in x's units (0 when there are none)."""
+        """The largest violation of any constraint, in x's units (0 when there are none).
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            Any Array-API namespace.
+
+        Returns
+        -------
+        float
+            The largest bound violation and distance |a_j^T x - b_j| / ||a_j||_2 to a violated row's
+            hyperplane; +inf when x is not finite.
+        """
         xn = np.asarray(_to_numpy(x), dtype=np.float64)
         if not np.isfinite(xn).all():
             return math.inf
@@ -170,6 +214,16 @@ class FeasibleSet:
         """A point of the set (within [lower, upper] if given, e.g. psi's domain), or None if there is none.
 
         A phase-1 LP (HiGHS): find x with max(l, lower) <= x <= min(u, upper), A_eq x = b_eq, A_ub x <= b_ub.
+
+        Parameters
+        ----------
+        lower, upper : array of shape (d,) or None
+            Extra bounds intersected with the set's own.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            A feasible point (the clipped 0 when there are no rows), or None when the set is empty.
         """
         from scipy.optimize import linprog
 

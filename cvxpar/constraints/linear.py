@@ -10,6 +10,27 @@ from cvxpar.constraints.base import Constraint
 class Linear(Constraint):
     """{x : A_eq x = b_eq, A_ub x <= b_ub}; give either pair or both.
 
+    The data is stored as dense float64 (scipy.sparse input is densified).  Solved by
+    ``method="admm"`` (the pick of ``"auto"``) with a ``LeastSquares`` loss on a dense A.
+
+    Parameters
+    ----------
+    A_eq : array of shape (m_eq, d) or None
+        Equality rows (dense or scipy.sparse).
+    b_eq : array of shape (m_eq,) or None
+        Their right-hand sides.
+    A_ub : array of shape (m_ub, d) or None
+        Inequality rows.
+    b_ub : array of shape (m_ub,) or None
+        Their right-hand sides.
+
+    Raises
+    ------
+    ValueError
+        Neither pair given, a matrix without its right-hand side (or the reverse), a row count that
+        differs from the right-hand side's length, NaN or inf entries, or (when solving) a column
+        count that is not d.
+
     Examples
     --------
     >>> import numpy as np

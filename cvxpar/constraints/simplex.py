@@ -16,6 +16,18 @@ from cvxpar.constraints.base import Constraint
 class Simplex(Constraint):
     """{x : x >= 0, sum(x) = total}, total >= 0.
 
+    Solved by ``method="admm"`` (the pick of ``"auto"``) with a ``LeastSquares`` loss on a dense A.
+
+    Parameters
+    ----------
+    total : float, default 1.0
+        The sum of the entries; finite and >= 0.
+
+    Raises
+    ------
+    ValueError
+        ``total`` negative or not finite.
+
     Examples
     --------
     >>> import numpy as np
