@@ -3,15 +3,25 @@
     minimize  loss(x) + sum_i lam_i psi(x_i)   subject to  x in C
 
 Methods (``method=``): ``"pg"`` (proximal gradient), ``"fista"`` (accelerated, adaptive restart),
-``"cd"`` (coordinate descent with working sets, least squares on NumPy), ``"ssnal"``
-(semismooth Newton augmented Lagrangian, least squares with a convex psi: the fast method when
-the free block of A is nearly square), ``"admm"`` (cached
-factorization, adaptive rho; the method for Simplex and Linear constraints), ``"aprox"``
-(stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``, which picks
-one and says which (``res.method``, and the verbose header): ``"cd"`` for wide least squares
-(more features than samples) with a psi of at most one breakpoint (the Lasso and its
-box-constrained variants; measured 3-6x faster than ``"ssnal"`` there: ``python -m cvxpar.bench.lasso``),
-``"ssnal"`` for the other convex least squares.  Every deterministic method ends
+``"cd"`` (coordinate descent with working sets, any :class:`~cvxpar.losses.LinearModelLoss` on
+NumPy / scipy.sparse data), ``"ssnal"`` (semismooth Newton augmented Lagrangian, any
+LinearModelLoss with a convex psi: the fast method when the free block of A is nearly square),
+``"admm"`` (cached factorization, adaptive rho; the method for Simplex and Linear constraints),
+``"aprox"`` (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``,
+which picks one and says which (``res.method``, and the verbose header), by measured rules:
+
+1. ``"admm"`` with Simplex or Linear constraints;
+2. ``"cd"`` for wide least squares (more features than samples) with a psi of at most one
+   breakpoint (the Lasso and its box-constrained variants; 3-6x faster than ``"ssnal"`` there:
+   ``python -m cvxpar.bench.lasso``);
+3. ``"ssnal"`` for a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber)
+   with a convex psi (Huber 500 x 2000, 7 levels: 6.6x faster than ``"fista"``;
+   ``python benchmarks/run.py glm_losses``);
+4. ``"cd"`` for the other linear-model losses on NumPy / scipy.sparse data (logistic 500 x 2000, 7
+   levels: 1.7x faster than ``"fista"``, 4x faster than ``"ssnal"``) and nonconvex psi;
+5. ``"fista"`` otherwise.
+
+Every deterministic method ends
 with the same certificate (:mod:`cvxpar.certificate`): the status is ``"optimal"`` (convex) or
 ``"stationary"`` (nonconvex) only when the residual is within ``tol`` (the tolerance semantics
 are in :mod:`cvxpar.certificate`), and the active-set polish (:mod:`cvxpar.solvers.polish`)
@@ -28,6 +38,7 @@ import numpy as np
 
 from cvxpar import result as R
 from cvxpar.constraints import Box
+from cvxpar.losses import LinearModelLoss
 from cvxpar.solvers import starts
 from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
@@ -214,7 +225,7 @@ def solve(
             "Use Box or NonNeg constraints with this loss, or a dense least-squares loss with these constraints."
         )
     if chosen == "ssnal" and not _ssnal_applicable(prob):
-        raise ValueError("method 'ssnal' needs a LeastSquares loss and a convex psi; use 'fista' (or 'auto').")
+        raise ValueError("method 'ssnal' needs a LinearModelLoss (f = sum h(Ax)) and a convex psi; use 'fista' (or 'auto').")
     if chosen == "cd" and not _cd_applicable(prob):
         raise ValueError(_cd_refusal(prob))
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
@@ -288,46 +299,50 @@ def _operator_note(loss) -> str:
 
 def _cd_refusal(prob) -> str:
     """Why method 'cd' does not apply to this problem, and what to use."""
-    from cvxpar.losses import LeastSquares
-    from cvxpar.solvers import cd
-
-    if not cd.AVAILABLE:
-        return "method 'cd' needs numba, which is not importable here; use 'fista' (or 'auto')."
-    if prob.lb is not None and not prob.kpsi.is_convex:
+    loss = prob.loss
+    if not isinstance(loss, LinearModelLoss):
+        return (f"method 'cd' needs a linear-model loss (cvxpar.losses.LinearModelLoss); got {type(loss).__name__}. "
+                "Use 'fista' (or 'auto').")
+    if loss.op.kind not in ("dense", "sparse") or not prob.xp.__name__.endswith("numpy"):
+        return "method 'cd' needs a dense NumPy or scipy.sparse A; use 'fista' (or 'auto')."
+    if prob.lb is not None:
         return (
             "method 'cd' with a nonconvex psi needs scalar Box bounds (one lower and one upper bound for every "
             "coordinate); with per-coordinate bounds use 'fista' or 'pg' (or 'auto')."
         )
-    if not isinstance(prob.loss, LeastSquares):
-        return f"method 'cd' needs a LeastSquares loss; got {type(prob.loss).__name__}. Use 'fista' (or 'auto')."
-    return "method 'cd' needs a LeastSquares loss with a dense NumPy or scipy.sparse A; use 'fista' (or 'auto')."
+    return (f"method 'cd' with a nonconvex psi needs a loss with a finite smoothness (sup of d2h); "
+            f"{type(loss).__name__}.smoothness is None: use 'fista' or 'pg' (or 'auto').")
 
 
 def pick(prob) -> tuple[str, str]:
-    """The method ``"auto"`` runs, and why."""
+    """The method ``"auto"`` runs, and why (the rules measured in benchmarks/RESULTS.md: lasso, solver_speed,
+    glm_losses)."""
+    from cvxpar.solvers import cd
+
     if prob.feasible.has_rows:
         return "admm", "Simplex/Linear constraints are handled by ADMM"
-    if _cd_applicable(prob) and prob.kpsi.n_breakpoints <= 1 and prob.d > prob.loss.n_samples:
+    cd_ok = _cd_applicable(prob)
+    if cd_ok and cd.exact(prob.loss) and prob.kpsi.n_breakpoints <= 1 and prob.d > prob.loss.n_samples:
         return "cd", ("wide least squares with a one-breakpoint psi (Lasso-like): working-set coordinate descent "
                       "+ active-set polish")
-    if _ssnal_applicable(prob):
-        return "ssnal", "least squares with a convex psi: semismooth Newton augmented Lagrangian + active-set polish"
-    if _cd_applicable(prob):
-        return "cd", "least squares on NumPy: working-set coordinate descent with exact 1-D prox + active-set polish"
+    if _ssnal_applicable(prob) and prob.loss.piecewise_quadratic:
+        return "ssnal", ("piecewise-quadratic loss with a convex psi: semismooth Newton augmented Lagrangian + "
+                         "active-set polish")
+    if cd_ok:
+        return "cd", "linear-model loss on NumPy: working-set (proximal Newton) coordinate descent + active-set polish"
     return "fista", "accelerated proximal gradient with restart + active-set polish"
 
 
 def _ssnal_applicable(prob) -> bool:
-    from cvxpar.losses import LeastSquares
-
-    return isinstance(prob.loss, LeastSquares) and prob.convex
+    return isinstance(prob.loss, LinearModelLoss) and prob.convex
 
 
 def _cd_applicable(prob) -> bool:
-    from cvxpar.losses import LeastSquares
-    from cvxpar.solvers import cd
-
-    per_coordinate_box_on_nonconvex = prob.lb is not None and not prob.kpsi.is_convex
-    return cd.AVAILABLE and isinstance(prob.loss, LeastSquares) and prob.loss.op.kind in ("dense", "sparse") and (
-        prob.xp.__name__.endswith("numpy")
-    ) and not per_coordinate_box_on_nonconvex
+    loss = prob.loss
+    if not isinstance(loss, LinearModelLoss) or loss.op.kind not in ("dense", "sparse"):
+        return False
+    if not prob.xp.__name__.endswith("numpy"):
+        return False
+    nonconvex = not prob.kpsi.is_convex
+    # a nonconvex psi: scalar bounds only, and a majorizer needs a finite smoothness
+    return not (nonconvex and (prob.lb is not None or loss.smoothness is None))

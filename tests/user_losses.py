@@ -1,4 +1,5 @@
-"""Two losses written only against the public contract of cvxpar.losses.LinearModelLoss (as a user would).
+"""Two losses written only against the public contract of cvxpar.losses.LinearModelLoss (as a user would),
+and the CVXPY + Clarabel reference that solves any loss through its own cvxpy(z) form.
 
 - SquaredHinge: h(z) = 0.5 max(0, 1 - y z)^2, labels y in {-1, +1}; C^1 with the generalized
   second derivative 1[y z < 1] (smoothness 1); h^*(w) = y w + w^2 / 2 for y w <= 0, +inf beyond.
@@ -16,6 +17,7 @@ from cvxpar.losses import LinearModelLoss
 
 class SquaredHinge(LinearModelLoss):
     smoothness = 1.0
+    piecewise_quadratic = True
 
     def validate_target(self, target):
         if not np.all(np.abs(target) == 1.0):
@@ -79,3 +81,16 @@ def poisson_data(n: int, d: int, seed: int = 0):
     A = rng.standard_normal((n, d)) / np.sqrt(d)
     y = rng.poisson(np.exp(A @ rng.standard_normal(d))).astype(float)
     return A, y
+
+
+def clarabel_objective(loss, psi, lam, box=None) -> float:
+    """min loss.cvxpy(Ax) + lam sum psi(x_i) (psi as a max of affine pieces) over an optional box, by Clarabel."""
+    A = loss.op.A
+    x = cp.Variable(A.shape[1])
+    slopes, intercepts = psi.max_affine()
+    reg = cp.sum(cp.maximum(*[a * x + c for a, c in zip(slopes, intercepts, strict=True)]))
+    cons = [] if box is None else [x >= box[0], x <= box[1]]
+    prob = cp.Problem(cp.Minimize(loss.cvxpy(A @ x) + lam * reg), cons)
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, max_iter=500)
+    assert prob.status == "optimal"
+    return float(prob.value)

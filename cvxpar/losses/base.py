@@ -17,6 +17,9 @@ subclass is written against five elementwise functions of z = A x and one consta
     Clarke's generalized Jacobian of dh, where h is C^1 only: Huber, squared hinge);
 ``smoothness``
     a class attribute: sup_z d2h(z), or None when d2h is unbounded (Poisson);
+``piecewise_quadratic`` (optional, default False)
+    a class attribute: True when every h_i is piecewise quadratic (least squares, Huber, squared
+    hinge), so its second-order model is exact on each piece;
 ``conj(w)`` (optional)
     sum_i h_i^*(w_i), +inf outside the domain of the conjugate: enables duality gaps;
 ``cvxpy(z)`` (optional)
@@ -154,6 +157,8 @@ class LinearModelLoss(Loss):
 
     #: sup of d2h (a float), or None when d2h is unbounded; every subclass sets it.
     smoothness: float | None = None
+    #: True when every h_i is piecewise quadratic (its second-order model is exact on each piece).
+    piecewise_quadratic: bool = False
     #: How the target is called in error messages.
     target_name = "target"
 

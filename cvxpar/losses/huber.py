@@ -38,6 +38,7 @@ class Huber(LinearModelLoss):
     """
 
     smoothness = 1.0
+    piecewise_quadratic = True
     target_name = "b"
 
     def __init__(self, A, b, M: float = 1.0) -> None:

@@ -31,6 +31,7 @@ class LeastSquares(LinearModelLoss):
     """
 
     smoothness = 1.0
+    piecewise_quadratic = True
     target_name = "b"
 
     def h(self, z):

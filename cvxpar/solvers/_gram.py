@@ -40,7 +40,7 @@ class FreeGram:
         self._G: np.ndarray | None = None  # upper triangle valid (C order)
         self._M: np.ndarray | None = None  # workspace for shift I + sigma G, then its Cholesky factor
         self._factor: np.ndarray | None = None  # Cholesky factor of shift I + sigma G (in self._M's memory)
-        self._factored: tuple | None = None  # the (version of G, sigma, shift) it factors
+        self._factored: tuple | None = None  # the (version of G, sigma, shift, scale) it factors
         self._version = 0  # bumped whenever G changes
         self._drift = 0
 
@@ -54,12 +54,12 @@ class FreeGram:
             self._AT = np.ascontiguousarray(self.A.T)
         return self._AT
 
-    def columns_T(self, idx) -> np.ndarray:
-        """A[:, idx].T as a contiguous (k, n) array."""
-        return self.AT[idx]
+    def solve(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray,
+              scale: np.ndarray | None = None) -> np.ndarray | None:
+        """(shift I + sigma S A_J A_J^T S)^-1 rhs for J = mask by Cholesky; None if not numerically PD.
 
-    def solve(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray) -> np.ndarray | None:
-        """(shift I + sigma A_J A_J^T)^-1 rhs for J = mask by Cholesky; None if not numerically PD.
+        S = diag(``scale``) (the identity when None): the generalized Hessian sqrt(h'') of a
+        non-quadratic loss, so that S A_J is the free block of diag(sqrt h''(z)) A.
 
         In the cheaper of two forms (flop counts): the n x n matrix, kept up to date here
         (n^3 / 3 for the factorization), or, for |J| = k small against n, Woodbury's
@@ -73,17 +73,22 @@ class FreeGram:
             return rhs / shift
         if n**3 / 3 > k * k * n / 2 + k**3 / 3:
             CJ = self.AT[mask]  # A_J^T, contiguous k x n
+            if scale is not None:
+                CJ = CJ * scale[None, :]
             small = blas.dsyrk(1.0, CJ.T, trans=1, lower=1)  # A_J^T A_J, column-major, lower triangle
             small.flat[:: k + 1] += shift / sigma
             inner = cholesky_solve(small, CJ @ rhs, overwrite=True)
             return None if inner is None else (rhs - CJ.T @ inner) / shift
         G = self._update(mask)
-        key = (self._version, sigma, shift)
+        key = (self._version, sigma, shift, None if scale is None else scale.tobytes())
         if self._factored != key:
             if self._M is None:
                 self._M = np.empty_like(G)
             M = self._M
             np.multiply(G, sigma, out=M)
+            if scale is not None:
+                M *= scale[:, None]
+                M *= scale[None, :]
             M.flat[:: n + 1] += shift
             # M.T: the column-major matrix whose lower triangle is set; factored in place
             self._factor, info = lapack.dpotrf(M.T, lower=True, clean=False, overwrite_a=True)

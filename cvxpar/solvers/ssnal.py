@@ -1,5 +1,9 @@
-"""Semismooth Newton augmented Lagrangian ("ssnal") for least squares: fast to high accuracy
-when the free block of A is nearly square, where first-order methods stall.
+"""Semismooth Newton augmented Lagrangian ("ssnal") for f(x) = sum h(Ax) and a convex psi: fast to
+high accuracy when the free block of A is nearly square, where first-order methods stall.
+
+Least squares has the closed-form path described below (``_run_least_squares``); every other
+linear-model loss takes the same proximal-point scheme with the loss replaced, at each outer step,
+by its second-order model with the generalized Hessian A^T diag(h''(Ax)) A (``_run_newton``).
 
 Li, Sun and Toh (2018), "A highly efficient semismooth Newton augmented Lagrangian method for
 solving Lasso problems" (SIAM J. Optim. 28(1)), with the l1 norm replaced by
@@ -65,13 +69,29 @@ ARMIJO = 1e-4
 DAMP_DOWN = 10.0
 DAMP_BAD_STEP = 0.1
 DAMP_POWER = 0.5
+#: Proximal Newton path: the inner solve's target is FORCING x the last stationarity residual (scaled, see _inner_newton).
+FORCING = 0.1
 #: Wide A: polish only once the stationarity residual is within POLISH_GATE x tol (x the certificate's scale).
 POLISH_GATE = 1e3
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None = None,
         polish_steps: int = 4) -> Outcome:
-    """Outer proximal-point steps (``max_iter`` bounds them; each runs up to INNER_MAX Newton steps)."""
+    """Outer proximal-point steps (``max_iter`` bounds them; each runs up to INNER_MAX Newton steps).
+
+    Least squares takes the closed-form path (the dual of the proximal-point step is exact there);
+    every other :class:`~cvxpar.losses.LinearModelLoss` the proximal Newton path.
+    """
+    from cvxpar.losses import LeastSquares
+
+    path = _run_least_squares if isinstance(prob.loss, LeastSquares) else _run_newton
+    return path(prob, tol=tol, max_iter=max_iter, polish=polish, monitor=monitor, sigma0=sigma0,
+                polish_steps=polish_steps)
+
+
+def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None,
+                       polish_steps: int) -> Outcome:
+    """The proximal point method on 1/2 ||Ax - b||^2 + p(x), each step by semismooth Newton on its dual."""
     xp = prob.xp
     loss = prob.loss
     op, b = loss.op, loss.target
@@ -167,11 +187,154 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
                 restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        inner_steps = newton - newton_before
-        cap = SIGMA_MAX if inner_steps > EASY_NEWTON else SIGMA_MAX_EASY
-        growth = SIGMA_GROWTH if inner_steps <= HARD_NEWTON else SLOW_GROWTH
-        sigma = max(sigma, min(cap / L, sigma * growth))
+        sigma = _next_sigma(sigma, newton - newton_before, L)
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
+
+
+def _next_sigma(sigma: float, inner_steps: int, L: float) -> float:
+    """sigma after an outer step whose inner solve took ``inner_steps`` Newton steps (module docstring)."""
+    cap = SIGMA_MAX if inner_steps > EASY_NEWTON else SIGMA_MAX_EASY
+    growth = SIGMA_GROWTH if inner_steps <= HARD_NEWTON else SLOW_GROWTH
+    return max(sigma, min(cap / L, sigma * growth))
+
+
+def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None,
+                polish_steps: int) -> Outcome:
+    """Regularized proximal Newton steps for f(x) = sum h(Ax), each solved by semismooth Newton on its dual.
+
+    At x_k with z_k = A x_k, g = A^T h'(z_k) and the generalized Hessian H = B^T B, B = diag(sqrt h''(z_k)) A,
+    the step solves the strongly convex model
+
+        y = argmin_y  g^T (y - x_k) + 1/2 ||B (y - x_k)||^2 + p(y) + ||y - x_k||^2 / (2 sigma)
+
+    through its dual in u in R^n (``_phi_newton``): minimize
+    phi(u) = 1/2 ||u||^2 - p(z) - c^T (z - x_k) - ||z - x_k||^2 / (2 sigma), c = B^T u + g,
+    z = prox_{sigma p}(x_k - sigma c), grad phi(u) = u - B (z - x_k), by semismooth Newton with the
+    matrix shift I + sigma B_J B_J^T = shift I + sigma S A_J A_J^T S (S = diag(sqrt h'')), i.e. the
+    generalized Hessian A_J^T diag(h'') A_J of the free block in its n x n form; for least squares
+    (h'' = 1, the model exact) it is the proximal-point step of ``_run_least_squares``.  Then
+    x_{k+1} = x_k + t (y - x_k), t the largest of 1, 1/2, ... with the sufficient decrease
+    F(x_k + t d) <= F(x_k) + ARMIJO t (g^T d + p(y) - p(x_k)) (Tseng and Yun 2009; Lee, Sun and
+    Saunders 2014, eq. 2.20).  This is the semismooth Newton augmented Lagrangian of Li, Sun and
+    Toh (2018) with the loss replaced by its second-order model at each outer step; sigma grows as
+    in the least-squares path, so the steps become proximal Newton steps, locally superlinear.
+    """
+    xp = prob.xp
+    loss = prob.loss
+    op = loss.op
+    gram = FreeGram(op.A) if FreeGram.applies(op) else _Gram(op)
+    L = max(loss.lipschitz(), 1e-300)
+    sigma = (SIGMA0 / L) if sigma0 is None else float(sigma0)
+    x = prob.start()
+    zx = op.mv(x)
+    F = loss.value_z(zx) + prob.penalty(x)
+    newton = backtracks = 0
+    it = 0
+    last_fixed = None
+    residual = math.inf
+    for it in range(1, max_iter + 1):
+        g = loss.grad_z(zx)
+        S = xp.sqrt(loss.d2h(zx))
+        y, fixed, steps, converged = _inner_newton(prob, x, g, S, sigma, gram, tol, it, FORCING * residual / math.sqrt(L))
+        newton += steps
+        dx, zy = y - x, op.mv(y)
+        dz = zy - zx
+        pen_x = prob.penalty(x)
+        decrease = float(xp.sum(g * dx)) + prob.penalty(y) - pen_x
+        t = 1.0
+        while decrease < 0:
+            x_t, z_t = (y, zy) if t == 1.0 else (x + t * dx, zx + t * dz)
+            F_t = loss.value_z(z_t) + prob.penalty(x_t)
+            if F_t <= F + ARMIJO * t * decrease:
+                x, zx, F = x_t, z_t, F_t
+                break
+            if t < 1e-10:
+                break
+            t *= 0.5
+            backtracks += 1
+        cert = check(prob, x)
+        residual = cert.residual
+        monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton, step {t:.2g}")
+        if cert.certifies(tol):
+            break
+        if not math.isfinite(cert.objective):
+            return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
+        settled = last_fixed is not None and int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) <= max(
+            1, prob.d // 1000
+        )
+        last_fixed = fixed
+        n_free = prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
+        ready = prob.d <= op.shape[0] or (n_free <= op.shape[0] and cert.certifies(POLISH_GATE * tol))
+        if polish and settled and ready:
+            px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
+            monitor.row(it, pcert, "polish")
+            if pcert.certifies(tol):
+                x = px
+                break
+            if _better(pcert, cert):
+                x = px
+                zx = op.mv(x)
+                F = loss.value_z(zx) + prob.penalty(x)
+        if not converged:  # the inner solve stalled short of its target: a smaller sigma makes it easier
+            sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
+        elif t == 1.0:
+            sigma = _next_sigma(sigma, steps, L)
+    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks})
+
+
+def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):
+    """The model step y of :func:`_run_newton` (semismooth Newton on phi): (y, its fixed mask, Newton steps,
+    whether phi's gradient reached its target).  The target is the least-squares path's, capped by
+    ``forcing`` (FORCING x the last stationarity residual / ||A||: B^T grad phi is then a fraction of it,
+    the forcing sequence of inexact proximal Newton, Lee, Sun and Saunders 2014, sec. 3.2)."""
+    xp = prob.xp
+    op = prob.loss.op
+    u = xp.zeros_like(S)
+    atsu = xp.zeros_like(x)  # A^T (S u)
+    val, z = _phi_newton(prob, x, u, atsu, g, sigma)
+    fixed = prob.fixed(z)
+    grad = u - S * op.mv(z - x)
+    g0 = float(xp.max(xp.abs(grad)))
+    shift = 1.0
+    steps = 0
+    converged = False
+    for _ in range(INNER_MAX):
+        gnorm = float(xp.max(xp.abs(grad)))
+        if gnorm <= max(min(0.1 * g0 / it, forcing), 1e-3 * tol) or gnorm == 0.0:
+            converged = True
+            break
+        du = _newton_direction(prob, z, grad, sigma, gram, shift, fixed, scale=S)
+        if du is None:
+            break
+        steps += 1
+        slope = float(xp.sum(grad * du))
+        if slope >= 0:
+            du, slope = -grad, -float(xp.sum(grad * grad))
+        atsdu = op.rmv(S * du)
+        alpha = 1.0
+        while True:
+            u_t, atsu_t = u + alpha * du, atsu + alpha * atsdu
+            val_t, z_t = _phi_newton(prob, x, u_t, atsu_t, g, sigma)
+            if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val) or alpha < 1e-10:
+                break
+            alpha *= 0.5
+        if alpha < 1e-10:
+            break
+        shift = _damping(shift, alpha)
+        u, atsu, val, z = u_t, atsu_t, val_t, z_t
+        fixed = prob.fixed(z)
+        grad = u - S * op.mv(z - x)
+    return z, fixed, steps, converged
+
+
+def _phi_newton(prob, x, u, atsu, g, sigma):
+    """phi(u) of :func:`_run_newton` and z = prox_{sigma p}(x - sigma c), c = A^T (S u) + g, from atsu = A^T (S u)."""
+    xp = prob.xp
+    c = atsu + g
+    z = prob.prox(x - sigma * c, sigma)
+    dz = z - x
+    val = 0.5 * float(xp.sum(u * u)) - float(xp.sum(c * dz)) - float(xp.sum(dz * dz)) / (2.0 * sigma)
+    return val - prob.penalty(z), z
 
 
 def _damping(shift: float, alpha: float) -> float:
@@ -221,8 +384,9 @@ class _Gram:
         return self.G
 
 
-def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None):
-    """Solve (shift I + sigma A_J A_J^T) du = -grad, J = free coordinates of z (shift = 1: Newton).
+def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None, scale=None):
+    """Solve (shift I + sigma S A_J A_J^T S) du = -grad, J = free coordinates of z (shift = 1: Newton),
+    S = diag(``scale``) (the identity when None).
 
     For a dense NumPy A through :class:`FreeGram` (the cheaper of the n x n form, A_J A_J^T updated
     in place by the columns that entered or left J since the last step, and the Woodbury form;
@@ -239,20 +403,25 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None
     n, k = op.shape[0], int(J.shape[0])
     fast = isinstance(gram, FreeGram)
     if fast:
-        du = gram.solve(~fixed, sigma, shift, -grad)
+        du = gram.solve(~fixed, sigma, shift, -grad, scale=scale)
         if du is None:  # not numerically PD: the least-squares fallback
             G = gram(~fixed)
+            if scale is not None:
+                G = scale[:, None] * G * scale[None, :]
             du = _solve(xp, sigma * G + shift * _eye(xp, G), -grad)
         return du
     if k >= n:
         if op.kind == "dense" and 2 * k > op.shape[1]:
             AK = op.columns(_nonzero(xp, fixed))
-            M = sigma * (gram() - AK @ AK.T)
+            G = gram() - AK @ AK.T
         else:
             AJ = op.columns(J)
-            M = sigma * (AJ @ AJ.T)
+            G = AJ @ AJ.T
+        if scale is not None:
+            G = scale[:, None] * G * scale[None, :]
+        M = sigma * G
         return _solve(xp, M + shift * _eye(xp, M), -grad)
-    AJ = op.columns(J)
+    AJ = op.columns(J) if scale is None else scale[:, None] * op.columns(J)
     small = AJ.T @ AJ
     inner = _solve(xp, small + (shift / sigma) * _eye(xp, small), AJ.T @ grad)
     return None if inner is None else -(grad - AJ @ inner) / shift

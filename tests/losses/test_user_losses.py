@@ -3,28 +3,14 @@ optimum that matches CVXPY + Clarabel on the loss's own CVXPY form (the model is
 
 from __future__ import annotations
 
-import cvxpy as cp
 import pytest
-from user_losses import Poisson, SquaredHinge, hinge_data, poisson_data
+from user_losses import Poisson, SquaredHinge, clarabel_objective, hinge_data, poisson_data
 
 import cvxpar
 from cvxpar.constraints import Box
 
 GRID = cvxpar.grids.uniform(0.25, 7)
 L1G = cvxpar.pars.l1(GRID)
-
-
-def clarabel_objective(loss, psi, lam, box=None) -> float:
-    """min loss.cvxpy(Ax) + lam sum psi(x_i) (psi as a max of affine pieces) over an optional box, by Clarabel."""
-    A = loss.op.A
-    x = cp.Variable(A.shape[1])
-    slopes, intercepts = psi.max_affine()
-    reg = cp.sum(cp.maximum(*[a * x + c for a, c in zip(slopes, intercepts, strict=True)]))
-    cons = [] if box is None else [x >= box[0], x <= box[1]]
-    prob = cp.Problem(cp.Minimize(loss.cvxpy(A @ x) + lam * reg), cons)
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
-    assert prob.status == "optimal"
-    return float(prob.value)
 
 
 def _loss(kind):

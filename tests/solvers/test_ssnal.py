@@ -2,12 +2,17 @@
 updated A_J A_J^T (FreeGram, both its n x n and Woodbury forms, with a damping shift), equals the
 direct one; the line search's phi (from A^T u, without a product with A) equals phi from its
 definition; FreeGram's A z update and ||A||^2 estimate match direct computations; the damping
-rule; truncated inner solves are rejected rather than accepted when they make things worse."""
+rule; truncated inner solves are rejected rather than accepted when they make things worse; and every
+linear-model loss (Logistic, Huber, and user losses written only against the public contract) solved
+by ssnal's proximal Newton path to a certified optimum that matches CVXPY + Clarabel on its cvxpy(z)
+form (tests/user_losses.py writes that CVXPY model)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
+from user_losses import clarabel_objective
 
 import cvxpar
 from cvxpar.losses import LeastSquares
@@ -105,7 +110,7 @@ def test_free_gram_solve_matches_direct_in_both_forms_through_long_update_chains
     assert forms == {"woodbury", "gram"}
     mask[: n + 10] = True  # a large free set (the n x n form): a repeated solve reuses the factor, a new sigma does not
     first = gram.solve(mask, 2.0, 3.0, r)
-    assert gram._factored == (gram._version, 2.0, 3.0)
+    assert gram._factored == (gram._version, 2.0, 3.0, None)
     np.testing.assert_allclose(gram.solve(mask, 2.0, 3.0, 2 * r), 2 * first, rtol=1e-12)
     want = np.linalg.solve(3.0 * np.eye(n) + 5.0 * A[:, mask] @ A[:, mask].T, r)
     np.testing.assert_allclose(gram.solve(mask, 5.0, 3.0, r), want, rtol=1e-8, atol=1e-10)
@@ -200,3 +205,56 @@ def test_polish_acceptance_compares_residuals_only_within_objective_rounding():
     assert _better(cert(230.0 + 0.5 * OBJECTIVE_NOISE * 230.0, 1e-9), old)
     assert not _better(cert(230.0 + 0.5 * OBJECTIVE_NOISE * 230.0, 1e-5), old)
     assert not _better(cert(230.0 + 10 * OBJECTIVE_NOISE * 230.0, 1e-12), old)
+
+
+def test_free_gram_scaled_solve_matches_direct_in_both_forms():
+    """(shift I + sigma S A_J A_J^T S) du = r with S = diag(sqrt h''): the generalized Newton matrix of a
+    non-quadratic loss, in the n x n form (kept Gram, scaled) and the Woodbury form, and the factor is
+    not reused for another scale."""
+    n, d = 30, 90
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((n, d))
+    gram = FreeGram(A)
+    r = rng.standard_normal(n)
+    for k in (4, 60):
+        mask = np.zeros(d, dtype=bool)
+        mask[rng.permutation(d)[:k]] = True
+        for scale in (rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 0.5, n)):
+            S = np.diag(scale)
+            want = np.linalg.solve(2.0 * np.eye(n) + 3.0 * S @ A[:, mask] @ A[:, mask].T @ S, r)
+            np.testing.assert_allclose(gram.solve(mask, 3.0, 2.0, r, scale=scale), want, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "huber", "squared_hinge", "poisson"])
+@pytest.mark.parametrize("psi", ["l1grid", "ridge"])
+@pytest.mark.parametrize("box", [None, (-0.4, 0.5)])
+@pytest.mark.parametrize("shape", [(40, 25), (20, 60)], ids=["tall", "wide"])
+def test_ssnal_any_linear_model_loss_certified_and_matches_clarabel(kind, psi, box, shape):
+    from test_cd import make_loss
+
+    grid = cvxpar.grids.uniform(0.25, 7)
+    par = cvxpar.pars.l1(grid) if psi == "l1grid" else cvxpar.pars.ridge(grid)
+    loss = make_loss(kind, *shape)
+    res = cvxpar.solve(loss, par, 2.0, constraints=None if box is None else cvxpar.constraints.Box(*box),
+                       method="ssnal", tol=1e-9)
+    ref = clarabel_objective(loss, par, 2.0, box)
+    assert res.status == "optimal", res
+    assert abs(res.objective - ref) <= 1e-7 * max(1.0, abs(ref)), (res.objective, ref)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_ssnal_newton_path_direction_uses_the_generalized_hessian(sparse):
+    """The scaled Newton direction through every Gram path equals (I + sigma S A_J A_J^T S)^-1 (-g)."""
+    prob, A, _ = _problem(n=15, d=60, seed=2, sparse=sparse)
+    rng = np.random.default_rng(9)
+    z = 2.0 * rng.standard_normal(60)
+    z[:40] = 0.5  # many fixed: |J| < n, the Woodbury form on the non-FreeGram path
+    grad, S = rng.standard_normal(15), rng.uniform(0.0, 1.0, 15)
+    J = ~np.asarray(prob.fixed(z))
+    want = np.linalg.solve(np.eye(15) + 0.7 * np.diag(S) @ A[:, J] @ A[:, J].T @ np.diag(S), -grad)
+    gram = ssnal._Gram(prob.loss.op)
+    np.testing.assert_allclose(ssnal._newton_direction(prob, z, grad, 0.7, gram, scale=S), want, rtol=1e-9, atol=1e-11)
+    z[:40] = 2.0 * rng.standard_normal(40)  # few fixed: the n x n form
+    J = ~np.asarray(prob.fixed(z))
+    want = np.linalg.solve(np.eye(15) + 0.7 * np.diag(S) @ A[:, J] @ A[:, J].T @ np.diag(S), -grad)
+    np.testing.assert_allclose(ssnal._newton_direction(prob, z, grad, 0.7, gram, scale=S), want, rtol=1e-9, atol=1e-11)
