@@ -90,12 +90,8 @@ def _epochs_dense(A, r, x, ws, colsq, wt, lam, slope, lo, hi, ax, av, ex, ev, co
             xn = _coordinate_value(x[j], s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub)
             dx = xn - x[j]
             if dx != 0.0:
-                if wt.size:
-                    for i in range(n):
-                        r[i] -= dx * wt[i] * A[i, j]
-                else:
-                    for i in range(n):
-                        r[i] -= dx * A[i, j]
+                for i in range(n):
+                    r[i] -= dx * (wt[i] if wt.size else 1.0) * A[i, j]
                 x[j] = xn
 
 
@@ -115,12 +111,9 @@ def _epochs_sparse(
             xn = _coordinate_value(x[j], s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub)
             dx = xn - x[j]
             if dx != 0.0:
-                if wt.size:
-                    for p in range(indptr[j], indptr[j + 1]):
-                        r[indices[p]] -= dx * wt[indices[p]] * data[p]
-                else:
-                    for p in range(indptr[j], indptr[j + 1]):
-                        r[indices[p]] -= dx * data[p]
+                for p in range(indptr[j], indptr[j + 1]):
+                    i = indices[p]
+                    r[i] -= dx * (wt[i] if wt.size else 1.0) * data[p]
                 x[j] = xn
 
 

@@ -170,25 +170,34 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         if cert.certifies(tol):
             break
         prev_cert = cert
-        settled = last_fixed is not None and int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) <= max(
-            1, prob.d // 1000
-        )
+        polished = _polish(prob, x, cert, fixed, last_fixed, L, tol, polish_steps, monitor, it) if polish else None
         last_fixed = fixed
-        n_free = prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
-        ready = prob.d <= op.shape[0] or (n_free <= op.shape[0] and cert.certifies(POLISH_GATE * tol))
-        if polish and settled and ready:
-            px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
-            monitor.row(it, pcert, "polish")
-            if pcert.certifies(tol):
-                x = px
+        if polished is not None:
+            x, prev_cert = polished
+            if prev_cert.certifies(tol):
                 break
-            if _better(pcert, cert):
-                x, prev_cert = px, pcert
-                restart = op.mv(x) - b
+            restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         sigma = _next_sigma(sigma, newton - newton_before, L)
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
+
+
+def _polish(prob, x, cert, fixed, last_fixed, L: float, tol: float, steps: int, monitor: Monitor, it: int):
+    """The active-set polish once the split looks final (module docstring): the fixed set moved by at most
+    max(1, d / 1000) coordinates since the last outer step, and A is tall or the free set has at most n
+    coordinates and the residual is within POLISH_GATE x tol.  Returns (point, certificate) when the
+    polished point certifies or beats ``cert``, else None."""
+    xp = prob.xp
+    if last_fixed is None or int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) > max(1, prob.d // 1000):
+        return None
+    n = prob.loss.n_samples
+    n_free = prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
+    if not (prob.d <= n or (n_free <= n and cert.certifies(POLISH_GATE * tol))):
+        return None
+    px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=steps, tol=tol, check=lambda v: check(prob, v))
+    monitor.row(it, pcert, "polish")
+    return (px, pcert) if pcert.certifies(tol) or _better(pcert, cert) else None
 
 
 def _next_sigma(sigma: float, inner_steps: int, L: float) -> float:
@@ -259,22 +268,14 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             break
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        settled = last_fixed is not None and int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) <= max(
-            1, prob.d // 1000
-        )
+        polished = _polish(prob, x, cert, fixed, last_fixed, L, tol, polish_steps, monitor, it) if polish else None
         last_fixed = fixed
-        n_free = prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
-        ready = prob.d <= op.shape[0] or (n_free <= op.shape[0] and cert.certifies(POLISH_GATE * tol))
-        if polish and settled and ready:
-            px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
-            monitor.row(it, pcert, "polish")
+        if polished is not None:
+            x, pcert = polished
             if pcert.certifies(tol):
-                x = px
                 break
-            if _better(pcert, cert):
-                x = px
-                zx = op.mv(x)
-                F = loss.value_z(zx) + prob.penalty(x)
+            zx = op.mv(x)
+            F = loss.value_z(zx) + prob.penalty(x)
         if not converged:  # the inner solve stalled short of its target: a smaller sigma makes it easier
             sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
         elif t == 1.0:
