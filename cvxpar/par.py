@@ -538,13 +538,14 @@ def _evaluate_numpy(x: np.ndarray, psi: PAR) -> np.ndarray:
     """_evaluate for NumPy arrays: psi(q_j) + s_k (x - q_j) from the breakpoint q_j at or left of x (the first
     one left of the domain) with the slope s_k of x's piece, the rise taken as 0 on a kink (so an infinite wall
     slope never meets 0 * inf)."""
-    q = psi.breakpoints
+    dt = x.dtype  # psi's data in x's precision, as the namespace path does
+    q = psi.breakpoints.astype(dt, copy=False)
     piece = np.searchsorted(q, x, side="right")
     j = np.clip(piece - 1, 0, q.size - 1)
     dx = x - q[j]
     on_kink = dx == 0
-    rise = np.where(on_kink, 0.0, psi.slopes[piece] * np.where(on_kink, 1.0, dx))
-    return (psi.values[j] + rise).astype(x.dtype, copy=False)
+    rise = np.where(on_kink, dt.type(0), psi.slopes.astype(dt, copy=False)[piece] * np.where(on_kink, dt.type(1), dx))
+    return psi.values.astype(dt, copy=False)[j] + rise
 
 
 def _subdifferential(xp, x, psi: PAR):
