@@ -26,6 +26,9 @@ with the same certificate (:mod:`cvxpar.certificate`): the status is ``"optimal"
 ``"stationary"`` (nonconvex) only when the residual is within ``tol`` (the tolerance semantics
 are in :mod:`cvxpar.certificate`), and the active-set polish (:mod:`cvxpar.solvers.polish`)
 is what gets it there exactly.
+
+Losses built on Dask arrays are solved on the active Dask scheduler and return ``res.x`` as NumPy
+(:mod:`cvxpar.distributed.solve` says which method runs there, and how).
 """
 
 from __future__ import annotations
@@ -201,6 +204,11 @@ def solve(
     n_starts = _positive_int_or_none(n_starts, "n_starts")
     if isinstance(lam, (list, tuple)):
         lam = _lam_sequence(lam)
+    if getattr(getattr(loss, "op", None), "kind", None) == "dask":
+        from cvxpar.distributed import solve_distributed
+
+        return solve_distributed(loss, psi, lam, constraints, method=method, x0=x0, tol=tol, max_iter=max_iter,
+                                 polish=polish, verbose=verbose, n_starts=n_starts, **options)
     if method == "aprox":
         from cvxpar.solvers.aprox import solve_aprox
 

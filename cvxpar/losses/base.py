@@ -53,6 +53,7 @@ import numpy as np
 
 from cvxpar import _backend
 from cvxpar.losses._operator import Operator, index_like
+from cvxpar.losses.dask_operator import is_dask_array
 
 
 class Loss:
@@ -110,9 +111,12 @@ class LinearModelLoss(Loss):
     Parameters
     ----------
     A : array of shape (n_samples, n_features)
-        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+        Dense (any Array-API namespace), ``scipy.sparse``, a ``scipy.sparse.linalg.LinearOperator``
+        or a row-chunked Dask array (:mod:`cvxpar.losses.dask_operator`; ``cvxpar.solve`` then runs
+        on the active Dask scheduler, :mod:`cvxpar.distributed`).
     target : array of shape (n_samples,)
-        The target (responses, labels, counts), kept as ``self.target``.
+        The target (responses, labels, counts), kept as ``self.target`` (a Dask vector chunked like
+        A's rows when A is a Dask array).
 
     See the module docstring for the contract; ``op`` (the data operator), ``target``,
     ``n_samples`` and ``n_features`` are public attributes.
@@ -163,9 +167,16 @@ class LinearModelLoss(Loss):
     target_name = "target"
 
     def __init__(self, A, target) -> None:
-        self.op = Operator(A)
-        n, d = self.op.shape
-        self.target = _vector(self.op.xp, target, n, self.target_name, self.op.like())
+        if is_dask_array(A) or is_dask_array(target):
+            from cvxpar.losses.dask_operator import DaskOperator
+
+            self.op = DaskOperator(A)
+            n, d = self.op.shape
+            self.target = self.op.target(target, self.target_name)
+        else:
+            self.op = Operator(A)
+            n, d = self.op.shape
+            self.target = _vector(self.op.xp, target, n, self.target_name, self.op.like())
         self.validate_target(self.target)
         self.n_samples, self.n_features = n, d
         self._norm2: float | None = None
