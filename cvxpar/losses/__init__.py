@@ -6,6 +6,7 @@
 - :class:`LeastSquares`, :class:`Logistic`, :class:`Huber`: three such subclasses, one file each;
 - :class:`Smooth`: any smooth loss from callables (value, gradient, optional Hessian);
 - ``_operator``: the data A (dense of any Array-API namespace, scipy.sparse or LinearOperator).
+- ``dask_operator``: the data A as a row-chunked Dask array (optional dependency, imported lazily).
 """
 
 from cvxpar.losses._operator import Operator, padded_top_eigenvalue

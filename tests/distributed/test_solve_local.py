@@ -1,0 +1,78 @@
+"""cvxpar.solve on Dask data with Dask's local threads (no cluster): routes, constraints, user
+losses and the errors for what does not run distributed.  The cluster runs are in
+test_solve_on_cluster.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from user_losses import SquaredHinge
+
+import cvxpar
+from cvxpar.constraints import Box, Simplex
+from cvxpar.losses import Huber, LeastSquares, Logistic
+
+da = pytest.importorskip("dask.array")
+
+PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((600, 8))
+    b = A @ rng.choice(np.linspace(-1.5, 1.5, 7), 8) + 0.5 * rng.standard_normal(600)
+    return A, b, np.where(b + rng.standard_normal(600) > 0, 1.0, -1.0)
+
+
+def _lazy(v, rows=100):
+    return da.from_array(v, chunks=(rows,) + v.shape[1:])
+
+
+def _same(res, ref, objective_rtol=1e-9, x_atol=1e-7):
+    assert isinstance(res.x, np.ndarray) and res.status == ref.status
+    assert abs(res.objective - ref.objective) <= objective_rtol * abs(ref.objective)
+    np.testing.assert_allclose(res.x, ref.x, rtol=0, atol=x_atol)
+
+
+def test_least_squares_with_a_simplex_goes_through_the_gram_and_admm(data):
+    A, b, _ = data
+    lam, C = 5.0, Simplex(total=1.0)
+    ref = cvxpar.solve(LeastSquares(A, b), PSI, lam, C)
+    res = cvxpar.solve(LeastSquares(_lazy(A), _lazy(b)), PSI, lam, C)
+    assert ref.status == "optimal" and res.method == ref.method == "admm" and res.info["route"] == "gram"
+    _same(res, ref)
+    assert res.gap is None  # no duality gap with linear rows, in memory or not
+
+
+@pytest.mark.parametrize("make", [lambda A, b, y: Huber(A, b, M=0.7), lambda A, b, y: SquaredHinge(A, y)],
+                         ids=["huber", "user-squared-hinge"])
+def test_other_linear_model_losses_run_fista_with_distributed_products(data, make):
+    A, b, y = data
+    box = Box(-1.0, 1.0)
+    ref = cvxpar.solve(make(A, b, y), PSI, 10.0, box, method="fista")
+    res = cvxpar.solve(make(_lazy(A), _lazy(b), _lazy(y)), PSI, 10.0, box)
+    assert ref.status == "optimal" and res.method == "fista" and res.info["route"] == "distributed products"
+    _same(res, ref, x_atol=1e-6)
+    cert = cvxpar.certificate(make(A, b, y), PSI, 10.0, res.x, box)  # the in-memory certificate agrees
+    assert cert.certifies(1e-8) and cert.objective == pytest.approx(res.objective, rel=1e-12)
+
+
+def test_a_start_point_and_an_iteration_limit_are_honoured(data):
+    A, _, y = data
+    lazy = Logistic(_lazy(A), _lazy(y))
+    res = cvxpar.solve(lazy, PSI, 10.0, x0=np.full(8, 0.25), max_iter=2, polish=False)
+    assert res.status in ("max_iter", "optimal_inaccurate") and res.iterations == 2
+    assert not cvxpar.certificate(Logistic(A, y), PSI, 10.0, res.x).certifies(1e-8)
+
+
+def test_methods_that_need_memory_are_refused_with_the_alternatives(data):
+    A, b, y = data
+    lazy = Logistic(_lazy(A), _lazy(y))
+    for method in ("cd", "ssnal", "admm"):
+        with pytest.raises(ValueError, match="needs the data in memory.*'auto', 'fista' or 'pg'"):
+            cvxpar.solve(lazy, PSI, 1.0, method=method)
+    with pytest.raises(ValueError, match="'aprox'"):
+        cvxpar.solve(LeastSquares(_lazy(A), _lazy(b)), PSI, 1.0, method="aprox")
+    with pytest.raises(ValueError, match="Simplex and Linear constraints on Dask data need a LeastSquares"):
+        cvxpar.solve(lazy, PSI, 1.0, Simplex(total=1.0))
