@@ -60,6 +60,7 @@ class Problem:
         self.box = self.feasible.box()
         self.infeasible: str | None = self.feasible.empty
         self.lb = self.ub = None
+        self._groups = None
         self.kpsi = psi
         uniform = self.feasible.scalar_bounds
         if self.infeasible is None and uniform is not None:
@@ -113,13 +114,15 @@ class Problem:
             raise NotImplementedError(
                 "a nonconvex psi with per-coordinate Box bounds runs on NumPy only; use scalar bounds or NumPy arrays."
             )
-        lb, ub = np.asarray(self.lb), np.asarray(self.ub)
+        if self._groups is None:  # once per problem: the distinct bound pairs and psi restricted to each
+            pairs, inverse = np.unique(np.stack([np.asarray(self.lb), np.asarray(self.ub)]), axis=1, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            self._groups = [(inverse == k, restrict(self.psi, float(pairs[0, k]), float(pairs[1, k])))
+                            for k in range(pairs.shape[1])]
         out = np.empty_like(v)
-        pairs, inverse = np.unique(np.stack([lb, ub]), axis=1, return_inverse=True)
         t_arr = np.broadcast_to(np.asarray(tt, dtype=np.float64), v.shape)
-        for k in range(pairs.shape[1]):
-            sel = inverse.reshape(-1) == k
-            out[sel] = restrict(self.psi, float(pairs[0, k]), float(pairs[1, k])).prox(v[sel], t_arr[sel])
+        for sel, kpsi in self._groups:
+            out[sel] = kpsi.prox(v[sel], t_arr[sel])
         return out
 
     def penalty(self, x) -> float:
