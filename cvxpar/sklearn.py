@@ -74,6 +74,30 @@ def make_psi(psi: PAR | str = "l1", grid=None) -> PAR:
 
     ``grid`` defaults to {0} for ``"l1"`` (then psi(x) = |x|: the Lasso); every other family
     needs a grid.
+
+    Parameters
+    ----------
+    psi : cvxpar.PAR or {"l1", "ridge", "mcp", "parq", "sawtooth", "staircase"}, default "l1"
+        A PAR (returned as it is) or a family name.
+    grid : array-like or None, default None
+        The breakpoints of the family; None only with ``"l1"`` or a PAR.
+
+    Returns
+    -------
+    cvxpar.PAR
+
+    Raises
+    ------
+    ValueError
+        An unknown family name, a family other than ``"l1"`` without a grid, or a grid with a PAR.
+
+    Examples
+    --------
+    >>> from cvxpar.sklearn import make_psi
+    >>> make_psi("ridge", [-1.0, 0.0, 1.0]).breakpoints
+    array([-1.,  0.,  1.])
+    >>> make_psi().is_convex
+    True
     """
     if isinstance(psi, PAR):
         if grid is not None:
