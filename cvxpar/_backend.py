@@ -98,3 +98,15 @@ def asarray_like(xp, values, like):
     if is_numpy_namespace(xp):
         return np.asarray(values, dtype=like.dtype)
     return xp.asarray(np.array(values), dtype=like.dtype, device=device(like))  # a writable copy (torch warns otherwise)
+
+
+def to_host(a) -> np.ndarray:
+    """A host NumPy array from any array (NumPy as is, CuPy through ``.get()``, others through DLPack)."""
+    if isinstance(a, np.ndarray):
+        return a
+    if hasattr(a, "get"):
+        return a.get()
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError, RuntimeError):
+        return np.from_dlpack(a)

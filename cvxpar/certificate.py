@@ -197,7 +197,7 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
     else:
         dist = _distance(xp, c, lo, hi)
         stat = float(xp.max(dist)) if d else 0.0
-        dist = np.asarray(_to_numpy(dist), dtype=np.float64)
+        dist = np.asarray(_backend.to_host(dist), dtype=np.float64)
     gap = None
     if with_gap and psi.is_convex and not feasible.has_rows and math.isfinite(objective):
         gap = _gap(xp, x, loss, psi, lam, lower, upper, objective)
@@ -303,15 +303,6 @@ def _scale(xp, lam, s):
     return xp.where(lam > 0, lam * s, xp.where(xp.isfinite(s), xp.zeros_like(s), s))
 
 
-def _to_numpy(a):
-    if isinstance(a, np.ndarray):
-        return a
-    if hasattr(a, "get"):
-        return a.get()
-    try:
-        return np.asarray(a)
-    except (TypeError, ValueError, RuntimeError):
-        return np.from_dlpack(a)
 
 
 def _gap(xp, x, loss, psi: PAR, lam, lower, upper, objective: float):

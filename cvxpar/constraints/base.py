@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cvxpar import _backend
+
 
 class Constraint:
     """Base class of the constraint kinds (see the module docstring for the contract)."""
@@ -44,7 +46,7 @@ class Constraint:
         ``max(max_i (l_i - x_i)_+, max_i (x_i - u_i)_+, max_j |a_j^T x - b_j| / ||a_j||_2 (equalities),
         max_j (a_j^T x - b_j)_+ / ||a_j||_2 (inequalities))``; NaN entries make it ``inf``.
         """
-        xn = np.asarray(_to_numpy(x), dtype=np.float64).reshape(-1)
+        xn = np.asarray(_backend.to_host(x), dtype=np.float64).reshape(-1)
         d = xn.shape[0]
         if not np.isfinite(xn).all():
             return float("inf")
@@ -80,13 +82,3 @@ class Constraint:
         return out
 
 
-def _to_numpy(a):
-    """A host NumPy view of any array (NumPy, CuPy, or another DLPack-capable namespace)."""
-    if isinstance(a, np.ndarray):
-        return a
-    if hasattr(a, "get"):
-        return a.get()
-    try:
-        return np.asarray(a)
-    except (TypeError, ValueError, RuntimeError):
-        return np.from_dlpack(a)

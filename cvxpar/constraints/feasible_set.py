@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-from cvxpar.constraints.base import Constraint, _to_numpy
+from cvxpar import _backend
+from cvxpar.constraints.base import Constraint
 
 #: A row is active (in the normal cone) when x is within this distance of its hyperplane, relative to
 #: max(1, ||x||_inf) (the distance is in x's units, like the feasibility rule).
@@ -146,7 +147,7 @@ class FeasibleSet:
     def active_rows(self, x) -> np.ndarray:
         """Mask over ``stacked()`` rows: every equality, and the inequalities within ACTIVE_RTOL of their
         hyperplane (distance relative to max(1, ||x||_inf))."""
-        xn = np.asarray(_to_numpy(x), dtype=np.float64)
+        xn = np.asarray(_backend.to_host(x), dtype=np.float64)
         G, h, n_eq = self.stacked()
         slack = h[n_eq:] - G[n_eq:] @ xn
         norms = np.linalg.norm(G[n_eq:], axis=1)
@@ -168,7 +169,7 @@ class FeasibleSet:
             The largest bound violation and distance |a_j^T x - b_j| / ||a_j||_2 to a violated row's
             hyperplane; +inf when x is not finite.
         """
-        xn = np.asarray(_to_numpy(x), dtype=np.float64)
+        xn = np.asarray(_backend.to_host(x), dtype=np.float64)
         if not np.isfinite(xn).all():
             return math.inf
         return max((c.violation(xn) for c in self.items), default=0.0)
@@ -187,7 +188,7 @@ class FeasibleSet:
         half-line for an inequality).  Otherwise a small LP (SciPy's HiGHS) in (y, s): minimize s
         subject to |c_i - (G^T y)_i - clip| <= s.  NaN anywhere gives an infinite distance.
         """
-        cn, lon, hin = (np.asarray(_to_numpy(a), dtype=np.float64) for a in (c, lo, hi))
+        cn, lon, hin = (np.asarray(_backend.to_host(a), dtype=np.float64) for a in (c, lo, hi))
         Ga, y = self.multipliers(x, cn, lon, hin)
         if y is None:
             return math.inf, np.full(cn.shape, math.inf)

@@ -194,7 +194,7 @@ def _row_force(prob, x, g):
     lower, upper = (S.scalar_bounds if S.scalar_bounds is not None
                     else (_backend.asarray_like(xp, S.lower, x), _backend.asarray_like(xp, S.upper, x)))
     _, lo, hi, _ = subgradient_interval(xp, x, prob.psi, prob.lam, lower, upper)
-    Ga, y = S.multipliers(_to_host(x), -_to_host(g), _to_host(lo), _to_host(hi))
+    Ga, y = S.multipliers(_backend.to_host(x), -_backend.to_host(g), _backend.to_host(lo), _backend.to_host(hi))
     if y is None or Ga.shape[0] == 0:
         return xp.zeros_like(g)
     return _backend.asarray_like(xp, Ga.T @ y, g)
@@ -216,20 +216,20 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
     """
     xp = prob.xp
     G, h, n_eq = prob.feasible.stacked()
-    base_np = _to_host(base).astype(np.float64, copy=True)
-    cur_np = _to_host(cur)
+    base_np = _backend.to_host(base).astype(np.float64, copy=True)
+    cur_np = _backend.to_host(cur)
     scale = max(1.0, float(np.max(np.abs(cur_np), initial=0.0)))
     slack = (h - G @ cur_np) / np.maximum(np.linalg.norm(G, axis=1), 1e-300)
     working = np.concatenate([np.ones(n_eq, bool), slack[n_eq:] <= ROW_WORKING_RTOL * scale])
     Gw, hw = G[working], h[working]
-    free = _to_host(free_idx).astype(np.int64)
-    Hf_all = _to_host(H if B is None else B.T @ B)
-    g_all = _to_host(rhs)
-    lo_all, hi_all = _to_host(lo_f), _to_host(hi_f)
+    free = _backend.to_host(free_idx).astype(np.int64)
+    Hf_all = _backend.to_host(H if B is None else B.T @ B)
+    g_all = _backend.to_host(rhs)
+    lo_all, hi_all = _backend.to_host(lo_f), _backend.to_host(hi_f)
     for mu in mus:
         keep = np.ones(free.size, bool)
         x_np = base_np.copy()
-        x_np[free] = _to_host(base_f)
+        x_np[free] = _backend.to_host(base_f)
         g_eff = g_all.copy()
         for _ in range(ROW_REFIX_ROUNDS):
             sel = np.flatnonzero(keep)
@@ -262,8 +262,6 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
                 break
 
 
-def _to_host(a) -> np.ndarray:
-    return a if isinstance(a, np.ndarray) else np.asarray(a.get() if hasattr(a, "get") else a)
 
 
 def _eye(xp, M):
