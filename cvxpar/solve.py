@@ -85,19 +85,26 @@ def solve(
         intersection.  Simplex and Linear rows need ``method="admm"`` (or ``"auto"``).
     method : {"auto", "pg", "fista", "cd", "ssnal", "admm", "aprox"}, default "auto"
         ``"pg"``: proximal gradient.  ``"fista"``: accelerated proximal gradient with adaptive
-        restart.  ``"cd"``: working-set coordinate descent with the exact 1-D prox (a
-        ``LeastSquares`` loss with a dense NumPy or scipy.sparse A; needs numba).  ``"ssnal"``:
-        semismooth Newton augmented Lagrangian (a ``LeastSquares`` loss, convex psi).  ``"admm"``:
+        restart.  ``"cd"``: working-set coordinate descent with the exact 1-D prox (any
+        ``LinearModelLoss`` with a dense NumPy or scipy.sparse A: exact coordinate minimization for
+        least squares, proximal-Newton epochs weighted by h'' for the others).  ``"ssnal"``:
+        semismooth Newton augmented Lagrangian (any ``LinearModelLoss``, convex psi; its Newton
+        system uses h'').  ``"admm"``:
         ADMM with a cached factorization and adaptive rho (a ``LeastSquares`` loss with a dense A;
         the method for Simplex and Linear constraints).  ``"aprox"``: stochastic minibatch
         aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
 
         1. Simplex or Linear constraints: ``"admm"``;
-        2. a loss ``"cd"`` applies to, a psi with at most one breakpoint and more features than
-           samples (wide, Lasso-like least squares): ``"cd"``;
-        3. a ``LeastSquares`` loss with a convex psi: ``"ssnal"``;
-        4. a loss ``"cd"`` applies to: ``"cd"``;
+        2. least squares on NumPy / scipy.sparse with a psi of at most one breakpoint and more
+           features than samples (wide, Lasso-like): ``"cd"``;
+        3. a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber) with a
+           convex psi: ``"ssnal"``;
+        4. another linear-model loss (logistic, user losses) on NumPy / scipy.sparse data that
+           ``"cd"`` takes: ``"cd"``;
         5. otherwise: ``"fista"``.
+
+        These rules follow the measurements in ``benchmarks/RESULTS.md`` (lasso, solver_speed,
+        glm_losses, breadth).
 
         What was picked is in ``res.method`` (and, with ``verbose``, in the header with the reason).
     x0 : array of shape (d,) or None, default None
