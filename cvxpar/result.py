@@ -89,6 +89,23 @@ class SolveResult:
     message: str = ""
     info: dict[str, Any] = field(default_factory=dict)
 
+    def vjp(self, dx, wrt=None) -> dict:
+        """Gradients of <dx, x*> with respect to ``"A"``, ``"b"``, ``"lam"``, ``"breakpoints"``, ``"values"``.
+
+        Implicit differentiation of the reduced KKT system on the active set; see
+        :mod:`cvxpar.derivatives` for the math, the assumptions and the choice at degenerate points
+        (then ``info["degenerate"]`` lists the coordinates).
+        """
+        from cvxpar.derivatives import vjp
+
+        return vjp(self, dx, wrt)
+
+    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None):
+        """The derivative of x* along the given tangents of the data (forward mode of :meth:`vjp`)."""
+        from cvxpar.derivatives import jvp
+
+        return jvp(self, dA, db, dlam, dbreakpoints, dvalues)
+
     def __repr__(self) -> str:
         gap = "None" if self.gap is None else f"{self.gap:.3e}"
         return (

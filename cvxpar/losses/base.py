@@ -24,6 +24,8 @@ subclass is written against five elementwise functions of z = A x and one consta
     sum_i h_i^*(w_i), +inf outside the domain of the conjugate: enables duality gaps;
 ``cvxpy(z)`` (optional)
     a CVXPY expression of sum_i h_i(z_i): what ``cvxpar.reference`` and the tests solve;
+``dh_dtarget(z)`` (optional)
+    per-sample d h_i'(z_i) / d t_i: derivatives of a solution with respect to the target;
 ``validate_target(target)`` (optional)
     raise ValueError for a target the loss cannot take (labels outside {-1, +1}, ...).
 
@@ -197,6 +199,11 @@ class LinearModelLoss(Loss):
     def d2h(self, z):
         """Per-sample (generalized) second derivatives h_i''(z_i)."""
         raise NotImplementedError(f"{type(self).__name__} must define d2h(z)")
+
+    def dh_dtarget(self, z):
+        """Per-sample derivatives of h_i'(z_i) with respect to the target t_i; optional, enables derivatives
+        of a solution with respect to the target (:mod:`cvxpar.derivatives`)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no dh_dtarget(z)")
 
     def conj(self, w):
         """sum_i h_i^*(w_i) (+inf outside the domain); optional, enables duality gaps."""

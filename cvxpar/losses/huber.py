@@ -58,6 +58,9 @@ class Huber(LinearModelLoss):
         xp = self.xp
         return xp.astype(xp.abs(z - self.target) <= self.M, z.dtype)
 
+    def dh_dtarget(self, z):
+        return -self.d2h(z)
+
     def conj(self, w):
         xp = self.xp
         if bool(xp.any(xp.abs(w) > self.M)):

@@ -44,6 +44,9 @@ class LeastSquares(LinearModelLoss):
     def d2h(self, z):
         return self.xp.ones_like(z)
 
+    def dh_dtarget(self, z):
+        return -self.xp.ones_like(z)
+
     def conj(self, w):
         return self.xp.sum(0.5 * (w * w) + w * self.target)
 

@@ -62,6 +62,11 @@ class Logistic(LinearModelLoss):
         s = self._sigmoid_margin(z)
         return s * (1.0 - s)
 
+    def dh_dtarget(self, z):
+        """d h'/d y = -s + y z s (1 - s) with s = sigmoid(-y z) (h extended smoothly to real y)."""
+        s = self._sigmoid_margin(z)
+        return -s + self.target * z * s * (1.0 - s)
+
     def conj(self, w):
         xp = self.xp
         p = -self.target * w

@@ -129,6 +129,7 @@ def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.S
     )
     monitor.row(out.iterations, cert, "final")
     res.info["trace"] = monitor.trace
+    res.info["problem"] = prob  # what res.vjp / res.jvp differentiate
     monitor.footer(res)
     return res
 
