@@ -53,6 +53,9 @@ from cvxpar.losses import LinearModelLoss
 
 #: The inputs a derivative is taken with respect to (the keys of :func:`vjp`'s dict and of :func:`jvp`'s tangents).
 KEYS = ("A", "b", "lam", "breakpoints", "values")
+#: The merged per-coordinate bounds (:class:`~cvxpar.constraints.FeasibleSet` ``lower`` / ``upper``): also
+#: differentiated when the problem has finite bounds.
+BOUND_KEYS = ("lower", "upper")
 #: A fixed coordinate is degenerate when its subgradient is within this distance (relative to
 #: max(1, ||grad f||_inf, lam * max |s|)) of the edge of its interval; an active inequality when its
 #: multiplier is below it.
@@ -199,7 +202,7 @@ class Derivative:
         return ds
 
     # ------------------------------------------------------------------ forward mode
-    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None):
+    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None):
         """dx* along the tangents (each None for zero); see the module docstring."""
         act, A, x = self.act, self.A, self.x
         n, d = A.shape
@@ -210,6 +213,8 @@ class Derivative:
         dv = _tangent(dvalues, self.v.shape, "dvalues")
         dx = np.zeros(d)
         dx[act.at_break] = dq[act.brk]
+        dx[act.at_lower] = _tangent(dlower, (d,), "dlower")[act.at_lower]
+        dx[act.at_upper] = _tangent(dupper, (d,), "dupper")[act.at_upper]
         ds = self._slope_tangent(dq, dv)
         F = act.free
         u = self.D * (dA @ x + A @ dx)
@@ -224,10 +229,11 @@ class Derivative:
     # ------------------------------------------------------------------ reverse mode
     def vjp(self, dx, wrt=None) -> dict:
         """The gradients of <dx, x*> (see :func:`vjp`)."""
-        keys = KEYS if wrt is None else tuple(wrt)
-        unknown = [k for k in keys if k not in KEYS]
+        bounds = BOUND_KEYS if self.prob.feasible.has_bounds else ()
+        keys = KEYS + bounds if wrt is None else tuple(wrt)
+        unknown = [k for k in keys if k not in KEYS + bounds]
         if unknown:
-            raise ValueError(f"unknown derivative keys {unknown}; choose among {KEYS}.")
+            raise ValueError(f"unknown derivative keys {unknown}; choose among {KEYS + bounds}.")
         act, A, x = self.act, self.A, self.x
         d = x.shape[0]
         dx = np.asarray(_to_numpy(dx), dtype=np.float64)
@@ -250,8 +256,12 @@ class Derivative:
             glam = np.zeros(d)
             glam[F] = y[F] * self.s[act.piece]
             out["lam"] = float(glam.sum()) if self.scalar_lam else glam
+        gx = dx + A.T @ DAy + act.G.T @ y_nu  # the gradient with respect to the fixed coordinates' positions
+        for key, idx in (("lower", act.at_lower), ("upper", act.at_upper)):
+            if key in keys:
+                out[key] = np.zeros(d)
+                out[key][idx] = gx[idx]
         if "breakpoints" in keys or "values" in keys:
-            gx = dx + A.T @ DAy + act.G.T @ y_nu
             gq = np.bincount(act.brk, weights=gx[act.at_break], minlength=self.q.shape[0]).astype(np.float64)
             gs = np.bincount(act.piece, weights=y[F] * self.lam[F], minlength=self.s.shape[0]).astype(np.float64)
             gv = np.zeros_like(self.v)
@@ -318,11 +328,15 @@ def vjp(res, dx, wrt=None) -> dict:
 
     Returns a dict with keys ``"A"`` (n x d), ``"b"`` (the loss's target, n), ``"lam"`` (a float for a
     scalar lam, else length d), ``"breakpoints"`` and ``"values"`` (length m; psi's outer slopes held
-    fixed); ``wrt`` selects a subset of those keys.  NumPy float64 arrays.
+    fixed) and, when the problem has finite bounds, ``"lower"`` and ``"upper"`` (length d: the merged
+    per-coordinate bounds; a coordinate held by a bound moves with it); ``wrt`` selects a subset of those
+    keys.  NumPy float64 arrays (``"A"`` dense even for a sparse A).
     """
     return derivative(res).vjp(dx, wrt)
 
 
-def jvp(res, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None):
-    """dx*: the derivative of the solution along the given tangents (None for zero), a NumPy vector."""
-    return derivative(res).jvp(dA, db, dlam, dbreakpoints, dvalues)
+def jvp(res, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None):
+    """dx*: the derivative of the solution along the given tangents (None for zero), a NumPy vector.
+
+    ``dlower`` / ``dupper`` (length d) perturb the merged per-coordinate bounds."""
+    return derivative(res).jvp(dA, db, dlam, dbreakpoints, dvalues, dlower, dupper)

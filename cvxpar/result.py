@@ -90,7 +90,8 @@ class SolveResult:
     info: dict[str, Any] = field(default_factory=dict)
 
     def vjp(self, dx, wrt=None) -> dict:
-        """Gradients of <dx, x*> with respect to ``"A"``, ``"b"``, ``"lam"``, ``"breakpoints"``, ``"values"``.
+        """Gradients of <dx, x*> with respect to ``"A"``, ``"b"``, ``"lam"``, ``"breakpoints"``, ``"values"``
+        (and the bounds ``"lower"``, ``"upper"`` when there are finite ones).
 
         Implicit differentiation of the reduced KKT system on the active set; see
         :mod:`cvxpar.derivatives` for the math, the assumptions and the choice at degenerate points
@@ -100,11 +101,11 @@ class SolveResult:
 
         return vjp(self, dx, wrt)
 
-    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None):
+    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None):
         """The derivative of x* along the given tangents of the data (forward mode of :meth:`vjp`)."""
         from cvxpar.derivatives import jvp
 
-        return jvp(self, dA, db, dlam, dbreakpoints, dvalues)
+        return jvp(self, dA, db, dlam, dbreakpoints, dvalues, dlower, dupper)
 
     def __repr__(self) -> str:
         gap = "None" if self.gap is None else f"{self.gap:.3e}"

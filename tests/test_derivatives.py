@@ -58,24 +58,30 @@ def _problem(seed: int, loss_name: str, cons_name: str, per_coordinate: bool):
         constraints = Simplex(1.0)
     else:
         q = np.sort(rng.uniform(-1.2, 0.8, 3)) + np.array([0.0, 0.2, 0.4])
-        constraints = {"none": None, "box": Box(-0.8, 0.9),
+        constraints = {"none": None, "box": None,
                        "linear": Linear(A_ub=rng.uniform(0.5, 1.5, (1, d)), b_ub=[0.0])}[cons_name]
     slopes = np.sort(rng.uniform(-2.0, 2.0, 4))
     values = cvxpar.PAR.from_slopes(q, slopes).values
     lam = lam_scale * rng.uniform(0.5, 2.0, d) if per_coordinate else lam_scale * float(rng.uniform(0.5, 2.0))
     data = {"A": A, "b": target, "lam": lam, "breakpoints": q, "values": values}
+    if cons_name == "box":  # per-coordinate bounds, part of the data (the derivative has "lower" and "upper")
+        data["lower"], data["upper"] = np.full(d, -0.8), np.full(d, 0.9)
     return data, (slopes[0], slopes[-1]), constraints
 
 
 def _solve(loss_cls, data, outer, constraints):
     psi = cvxpar.PAR(data["breakpoints"], data["values"], *outer)
+    if "lower" in data:
+        constraints = Box(data["lower"], data["upper"])
     return cvxpar.solve(loss_cls(data["A"], data["b"]), psi, data["lam"], constraints=constraints, tol=SOLVE_TOL)
 
 
-def _split(x, q):
+def _split(x, data):
     """Which coordinate sits on which breakpoint or bound (-1: free): must not change within the FD step."""
-    kinks = np.concatenate([q, [-0.8, 0.9, 0.0]])  # the breakpoints and every bound the tests use
-    dist = np.abs(x[:, None] - kinks[None, :])
+    d = x.shape[0]
+    bounds = [data.get("lower", np.zeros(d)), data.get("upper", np.zeros(d))]  # 0: the simplex's lower bound
+    kinks = np.column_stack([np.broadcast_to(data["breakpoints"], (d, data["breakpoints"].shape[0]))] + bounds)
+    dist = np.abs(x[:, None] - kinks)
     on = dist.min(axis=1) <= 1e-9 * max(1.0, np.abs(x).max())
     return np.where(on, dist.argmin(axis=1), -1)
 
@@ -96,8 +102,8 @@ def test_vjp_and_jvp_match_central_differences(loss_name, cons_name, seed, per_c
     assume(not res.info["degenerate"])
     act = res.info["derivative"].act
     assume(act.free.size > 0)
-    base_pattern = _split(res.x, data["breakpoints"])
-    for key in KEYS:
+    base_pattern = _split(res.x, data)
+    for key in KEYS + (("lower", "upper") if cons_name == "box" else ()):
         t = rng.standard_normal(np.shape(data[key]))
         t = t / np.linalg.norm(t) if np.ndim(t) else 1.0
         values = []
@@ -106,7 +112,7 @@ def test_vjp_and_jvp_match_central_differences(loss_name, cons_name, seed, per_c
             moved[key] = data[key] + sign * STEP * t
             r = _solve(loss_cls, moved, outer, constraints)
             assert r.status == "optimal", r
-            assume(np.array_equal(_split(r.x, moved["breakpoints"]), base_pattern))
+            assume(np.array_equal(_split(r.x, moved), base_pattern))
             values.append(dx @ r.x)
         fd = (values[0] - values[1]) / (2 * STEP)
         reverse = float(np.sum(grads[key] * t))
