@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvxpar.constraints.base import _to_numpy
+from cvxpar._backend import to_host as _to_numpy
 from cvxpar.constraints.feasible_set import ACTIVE_RTOL
 from cvxpar.losses import LinearModelLoss
 
