@@ -36,7 +36,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from cvxpar.bench import _progress as progress
+    from cvxpar import _progress as progress
     from cvxpar.bench import available as bench_modules
     from cvxpar.bench import run_tables
     from cvxpar.bench._table import machine

@@ -12,12 +12,13 @@ import math
 
 import numpy as np
 
+from cvxpar import _progress
 from cvxpar.result import SolveResult
 from cvxpar.solve import solve
 
 
 def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: float = 1e-8, x0=None,
-                **options) -> list[SolveResult]:
+                progress: bool = False, **options) -> list[SolveResult]:
     """Solve for each lam in ``lams`` (in the order given), each warm-started at the previous x.
 
     Order ``lams`` from large to small for the usual continuation (sparse / quantized first).
@@ -32,6 +33,8 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
         The weights, solved in the order given.
     x0 : array, optional
         Warm start of the first solve.
+    progress : bool, default False
+        Show progress on stderr: a tqdm bar when tqdm is installed, else one line per lam.
 
     Returns
     -------
@@ -61,7 +64,7 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
         )
     results = []
     x = x0
-    for lam in lams:
+    for lam in (_progress.over(lams, "lambda_path", unit="lam") if progress else lams):
         res = solve(loss, psi, lam, constraints=constraints, method=method, x0=x, tol=tol, **options)
         results.append(res)
         if res.status in ("optimal", "optimal_inaccurate", "stationary"):

@@ -221,6 +221,15 @@ def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
     (Fermat's rule), i.e. alpha >= g_i / hi for g_i > 0 and alpha >= g_i / lo for g_i < 0.
     When 0 is not a kink of psi with lo < 0 < hi no alpha makes 0 optimal; then the scale
     max|g| / (smallest nonzero |slope| of psi) is returned, where the penalty starts to dominate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cvxpar
+    >>> from cvxpar.sklearn import alpha_max
+    >>> A, b = np.eye(2), np.array([1.0, -3.0])
+    >>> alpha_max(A, b, 2, cvxpar.pars.l1())   # max |A^T b| / n for the Lasso
+    1.5
     """
     g = A.T @ b / n
     lo, hi = (float(v) for v in psi.subdifferential(0.0))

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 import cvxpar
-from cvxpar.bench import _progress as progress
+from cvxpar import _progress as progress
 from cvxpar.bench._table import Table
 from cvxpar.losses import LeastSquares
 

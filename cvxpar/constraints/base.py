@@ -24,7 +24,23 @@ from cvxpar import _backend
 
 
 class Constraint:
-    """Base class of the constraint kinds (see the module docstring for the contract)."""
+    """Base class of the constraint kinds (see the module docstring for the contract).
+
+    A subclass implements ``bounds(d)`` and ``rows(d)`` (and ``project`` where an exact projection
+    exists); ``violation`` and ``cvxpy`` follow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.constraints import Constraint
+    >>> class Budget(Constraint):          # sum(x) <= c, written against the contract only
+    ...     def __init__(self, c):
+    ...         self.c = c
+    ...     def rows(self, d):
+    ...         return None, None, np.ones((1, d)), np.array([self.c])
+    >>> round(Budget(1.0).violation(np.array([1.0, 1.0])), 6)   # distance to {x1 + x2 = 1}
+    0.707107
+    """
 
     def check_size(self, d: int) -> None:
         """Raise ValueError when the constraint's data does not fit a vector of d entries."""

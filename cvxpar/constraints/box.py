@@ -128,6 +128,14 @@ def restrict(psi: PAR, lower: float, upper: float) -> PAR | None:
     breakpoints with hard walls beyond them, so ``prox`` of the result is the exact prox of
     t*psi + indicator([lower, upper]) even for a nonconvex psi, where clipping the
     unconstrained prox would not be.
+
+    Examples
+    --------
+    >>> import cvxpar
+    >>> from cvxpar.constraints import restrict
+    >>> saw = restrict(cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5)), -0.6, 0.9)
+    >>> saw.breakpoints.tolist(), saw.domain
+    ([-0.6, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 0.9], (-0.6, 0.9))
     """
     dom_lo, dom_hi = psi.domain
     lo, hi = max(lower, dom_lo), min(upper, dom_hi)

@@ -27,7 +27,19 @@ ACTIVE_RTOL = 1e-9
 
 
 def as_list(constraints) -> list[Constraint]:
-    """Normalize ``constraints`` (None, one set, or a list) to a list, checking the types."""
+    """Normalize ``constraints`` (None, one set, or a list) to a list, checking the types.
+
+    Raises
+    ------
+    TypeError
+        If an item is not a :class:`~cvxpar.constraints.Constraint`.
+
+    Examples
+    --------
+    >>> from cvxpar.constraints import NonNeg, as_list
+    >>> as_list(None), as_list(NonNeg())
+    ([], [NonNeg()])
+    """
     if constraints is None:
         return []
     if isinstance(constraints, FeasibleSet):

@@ -23,6 +23,15 @@ class Operator:
 
     Attributes: ``A`` (the data as given, sparse matrices as CSC), ``kind`` (``"dense"``,
     ``"sparse"`` or ``"operator"``), ``shape`` (n_samples, n_features), ``dtype``, ``xp``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from cvxpar.losses import LeastSquares
+    >>> op = LeastSquares(sp.eye(3, format="csr"), np.ones(3)).op
+    >>> op.kind, op.shape, op.mv(np.arange(3.0)).tolist()
+    ('sparse', (3, 3), [0.0, 1.0, 2.0])
     """
 
     def __init__(self, A) -> None:

@@ -63,6 +63,16 @@ class Loss:
 
     Subclasses define ``n_features``, ``value(x)``, ``grad(x)`` and ``lipschitz()``; the second-order
     and duality hooks below return None unless a subclass can give them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.losses import LeastSquares, Loss, Smooth
+    >>> isinstance(LeastSquares(np.eye(2), np.ones(2)), Loss)
+    True
+    >>> f = Smooth(lambda x: float(x @ x) / 2, lambda x: x, lipschitz=1.0, n_features=2)
+    >>> isinstance(f, Loss), f.value(np.array([3.0, 4.0]))
+    (True, 12.5)
     """
 
     n_features: int | None = None

@@ -221,3 +221,14 @@ def test_admm_simplex_and_linear_match_clarabel(kind):
     assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
     with pytest.raises(ValueError, match="admm"):
         cvxpar.solve(LeastSquares(A, b), psi, 0.3, constraints=cons, method="fista")
+
+
+def test_lambda_path_reports_progress(capsys, monkeypatch):
+    import cvxpar._progress as progress
+
+    monkeypatch.setattr(progress, "_tqdm", lambda: None)  # the plain-line form, whatever is installed
+    A, b = _data(10, 12)
+    path = cvxpar.lambda_path(LeastSquares(A, b), RIDGE, [2.0, 1.0], progress=True)
+    assert len(path) == 2
+    err = capsys.readouterr().err
+    assert "lambda_path: 1/2" in err and "lambda_path: 2/2" in err

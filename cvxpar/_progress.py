@@ -1,5 +1,5 @@
-"""Progress for ``cvxpar bench``: a tqdm bar when tqdm is installed (``pip install "cvxpar[progress]"``),
-plain lines otherwise.  Progress goes to stderr; the tables go to stdout."""
+"""Progress for long work (``cvxpar bench``, ``lambda_path(..., progress=True)``): a tqdm bar when tqdm is
+installed (``pip install "cvxpar[progress]"``), plain lines otherwise.  Progress goes to stderr."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ def _tqdm():
     return tqdm
 
 
-def over(items: Iterable[T], desc: str) -> Iterator[T]:
+def over(items: Iterable[T], desc: str, unit: str = "benchmark") -> Iterator[T]:
     """Iterate over ``items`` with a progress bar (tqdm) or, without tqdm, one line per item."""
     tqdm = _tqdm()
     items = list(items)
     if tqdm is not None:
-        yield from tqdm(items, desc=desc, unit="benchmark", file=sys.stderr, leave=False)
+        yield from tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False)
         return
     for i, item in enumerate(items, 1):
         print(f"{desc}: {i}/{len(items)} {item} ...", file=sys.stderr, flush=True)
