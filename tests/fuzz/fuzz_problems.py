@@ -275,7 +275,7 @@ def constraint_specs(draw, psi: cvxpar.PAR, d: int, seed: int, kind: str | None 
     if kind == "box":
         lo = float(f"{min(x0) - draw(log_uniform(-3.0, 1.0)):.6g}")
         hi = float(f"{max(x0) + draw(log_uniform(-3.0, 1.0)):.6g}")
-        lo, hi = draw(st.sampled_from([(lo, hi), (lo, np.inf), (-np.inf, hi), (0.0, hi), (lo, lo)]))
+        lo, hi = draw(st.sampled_from([(lo, hi), (lo, np.inf), (-np.inf, hi), (0.0, max(hi, 0.0)), (lo, lo)]))
         return kind, {"lower": lo, "upper": hi}
     if kind == "box_vec":
         lo = np.round(x0 - rng.exponential(1.0, d), 6)
