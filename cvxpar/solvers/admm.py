@@ -47,6 +47,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
     xp = prob.xp
     A, b = prob.loss.op.A, prob.loss.target
     project = _projector(prob)
+    has_eq = prob.feasible.A_eq is not None
     G, h = _inequalities(prob)
     Atb = A.T @ b
     rho = float(rho) if rho is not None else max(prob.loss.lipschitz() / 10.0, 1e-8)
@@ -89,7 +90,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
                 solve_x = _factor(xp, _stack(xp, A, G, rho), 2.0 * rho)
         if it % check_every:
             continue
-        for cand in (z, w):
+        for cand in (z, w) if has_eq else (z,):  # without equality rows w = x + v need not lie in the bounds
             cert = check(prob, cand)
             if best_cert is None or cert.relative_error < best_cert.relative_error:
                 best, best_cert = cand, cert

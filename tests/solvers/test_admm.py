@@ -60,3 +60,13 @@ def test_inequality_rows_polished_exactly_against_clarabel():
     assert res.status == "optimal"
     assert np.max(G @ res.x - h) <= 1e-12
     assert res.objective <= prob.value + 1e-7 * abs(prob.value)
+
+
+def test_bounds_without_rows_hold_exactly():
+    # found by the long fuzz run: admm with NonNeg only returned its unprojected w (-7.6e-15 < 0)
+    A = np.array([[14436.405774645074, -4387.068109704488, -491.16318566955533], [3711.971270005799, 3897.0154548117403, -5143.382099620211], [47722.50681047803, -6590.53096932274, -35348.81516083627], [-20102.555562653655, 7130.174214416867, 6219.470712378737], [-10439.379678021493, -24042.685265173714, -21683.802931858634], [-7631.758921873881, 7757.857916967958, 20156.071035623772], [-12068.110703214696, 20941.897380966548, -51942.59107548338], [52537.64368434032, -18362.067367758686, -20591.60483185698]])
+    b = np.array([2348.8554139638577, 483.0283713701379, 7024.330118580479, -3155.756268639557, -2091.4579366598396,
+                  -833.3204080521587, -3126.7231292282017, 8154.39455160958])
+    psi = pars.staircase(grids.uniform(0.0679309, 3, center=0.0), rise=0.1, slope=1.00014)
+    res = cvxpar.solve(LeastSquares(A, b), psi, 1.0, constraints=NonNeg(), method="admm")
+    assert res.status == "stationary" and np.all(res.x >= 0.0)
