@@ -187,7 +187,7 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
         return _non_finite(d)
     grad_inf = float(xp.max(xp.abs(g))) if d else 0.0
     x_inf = float(xp.max(xp.abs(x))) if d else 0.0
-    lower, upper = _bounds_like(xp, feasible, x)
+    lower, upper = feasible.bounds_like(x)
     xc, lo, hi, domain_violation = subgradient_interval(xp, x, psi, lam, lower, upper)
     objective = loss.value(x) + penalty(xc, psi, lam, xp)
     infeasibility = max(domain_violation, feasible.violation(x))
@@ -252,14 +252,6 @@ def penalty(x, psi: PAR, lam, xp) -> float:
     if isinstance(lam, float):
         return 0.0 if lam == 0.0 else lam * float(xp.sum(vals))
     return float(xp.sum(xp.where(lam > 0, lam * vals, xp.zeros_like(vals))))
-
-
-def _bounds_like(xp, feasible: FeasibleSet, x):
-    """The merged bounds as Python floats (uniform) or arrays in x's namespace."""
-    sb = feasible.scalar_bounds
-    if sb is not None:
-        return sb
-    return _backend.asarray_like(xp, feasible.lower, x), _backend.asarray_like(xp, feasible.upper, x)
 
 
 def subgradient_interval(xp, x, psi: PAR, lam, lower=-math.inf, upper=math.inf):

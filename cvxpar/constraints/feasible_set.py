@@ -137,6 +137,14 @@ class FeasibleSet:
             return float(lo), float(hi)
         return None
 
+    def bounds_like(self, x):
+        """(lower, upper) as Python floats when uniform, else arrays in x's namespace and device."""
+        sb = self.scalar_bounds
+        if sb is not None:
+            return sb
+        xp = _backend.array_namespace(x)
+        return _backend.asarray_like(xp, self.lower, x), _backend.asarray_like(xp, self.upper, x)
+
     def box(self):
         """The merged bounds as a :class:`~cvxpar.constraints.Box` (scalar bounds when uniform), or None."""
         from cvxpar.constraints.box import Box

@@ -191,9 +191,7 @@ def _row_force(prob, x, g):
 
     xp = prob.xp
     S = prob.feasible
-    lower, upper = (S.scalar_bounds if S.scalar_bounds is not None
-                    else (_backend.asarray_like(xp, S.lower, x), _backend.asarray_like(xp, S.upper, x)))
-    _, lo, hi, _ = subgradient_interval(xp, x, prob.psi, prob.lam, lower, upper)
+    _, lo, hi, _ = subgradient_interval(xp, x, prob.psi, prob.lam, *S.bounds_like(x))
     Ga, y = S.multipliers(_backend.to_host(x), -_backend.to_host(g), _backend.to_host(lo), _backend.to_host(hi))
     if y is None or Ga.shape[0] == 0:
         return xp.zeros_like(g)
