@@ -48,17 +48,24 @@ class PolishSchedule:
     the set of fixed coordinates has settled (at most SETTLED_FRACTION of d, and at least one, changed
     between two consecutive checks), and after a polish that brought no progress the wait before the
     next one doubles (a polish on a wrong split is a wasted linear solve).
+
+    ``exact_only=True`` (a method whose own steps already do what the regularized polish steps would)
+    also waits until the free block is one the exact step can solve: for f(x) = h(Ax) with more features
+    than samples, at most n free coordinates, as a generic solution has (Ma & Xiao 2025, Thm 1); a larger
+    free set is a split that is still wrong.
     """
 
     #: The fraction of coordinates allowed to change their fixed/free status between checks.
     SETTLED_FRACTION = 1e-3
 
-    def __init__(self, prob, period: int) -> None:
+    def __init__(self, prob, period: int, exact_only: bool = False) -> None:
         self.prob = prob
         self.period = max(1, int(period))
         self.wait = self.period
         self.next = 0
         self.last_fixed = None
+        n_samples = getattr(prob.loss, "n_samples", None)
+        self.max_free = n_samples if exact_only and n_samples is not None and prob.d > n_samples else None
 
     def due(self, it: int, x) -> bool:
         """True when the fixed set at x has settled since the previous call and the back-off has passed."""
@@ -67,6 +74,8 @@ class PolishSchedule:
         changed = None if self.last_fixed is None else int(xp.sum(xp.astype(fixed != self.last_fixed, xp.int32)))
         self.last_fixed = fixed
         if changed is None or changed > max(1, int(self.SETTLED_FRACTION * self.prob.d)):
+            return False
+        if self.max_free is not None and self.prob.d - int(xp.sum(xp.astype(fixed, xp.int32))) > self.max_free:
             return False
         return it >= self.next
 

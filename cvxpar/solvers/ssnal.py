@@ -36,21 +36,21 @@ larger sigma then moves the last coordinates that drift along the null space of 
 their kinks faster).  An inner solve that stalls short of its target with a point worse than x_k
 is rejected (x_k kept, sigma reduced), so an inexact step never undoes progress.
 
-Every outer step is checked by the shared certificate and followed, when the split looks final, by
-the active-set polish, so "optimal" means certified.  For a wide A the polish waits until the
-split has at most n free coordinates, as a generic solution does (Ma & Xiao 2025 Thm 1; a larger
-free block makes its exact step singular), and the stationarity residual is within POLISH_GATE x
-tol: earlier, its nearly square free block is still wrong by a few coordinates and a failed
-attempt costs about as much as three outer steps (benchmarks/RESULTS.md, tuning notes).
+Every outer step is checked by the shared certificate and followed, when the shared polish schedule
+(:class:`cvxpar.solvers.polish.PolishSchedule`) says the split has settled, by the active-set polish,
+so "optimal" means certified.  For a wide A the schedule also waits until the split has at most n
+free coordinates, as a generic solution does (Ma & Xiao 2025 Thm 1; a larger free block makes the
+exact step singular), and backs off after a polish that brought no progress.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
-from cvxpar.solvers.polish import _better, _eye, _nonzero, _solve, newton_polish
+from cvxpar.solvers.polish import PolishSchedule, _better, _eye, _nonzero, _solve, newton_polish
 
 #: sigma grows x SIGMA_GROWTH after an inner solve of at most HARD_NEWTON Newton steps, else x SLOW_GROWTH.
 SIGMA_GROWTH = 10.0
@@ -64,6 +64,8 @@ SIGMA_MAX_EASY = 1e12
 EASY_NEWTON = 2
 INNER_MAX = 50
 ARMIJO = 1e-4
+#: The line search gives up below this step (no decrease along the Newton direction).
+MIN_ALPHA = 1e-10
 #: Levenberg-Marquardt shift (see ``_damping``): x alpha^-DAMP_POWER after a step alpha < DAMP_BAD_STEP,
 #: / DAMP_DOWN after a full step.
 DAMP_DOWN = 10.0
@@ -71,8 +73,6 @@ DAMP_BAD_STEP = 0.1
 DAMP_POWER = 0.5
 #: Proximal Newton path: the inner solve's target is FORCING x the last stationarity residual (scaled, see _inner_newton).
 FORCING = 0.1
-#: Wide A: polish only once the stationarity residual is within POLISH_GATE x tol (x the certificate's scale).
-POLISH_GATE = 1e3
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None = None,
@@ -104,7 +104,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     u = op.mv(x) - b
     newton = 0
     it = 0
-    last_fixed = None
+    schedule = PolishSchedule(prob, 1, exact_only=True)
     restart = None
     shift = 1.0  # Levenberg-Marquardt damping of the Newton matrix's identity part (see DAMP_*)
     prev_cert = None
@@ -134,18 +134,10 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             if du is None:
                 break
             newton += 1
-            slope = float(xp.sum(grad * du))
-            if slope >= 0:
-                du, slope = -grad, -float(xp.sum(grad * grad))
-            atdu = op.rmv(du)  # A^T (u + alpha du) = A^T u + alpha A^T du: the line search needs no product
-            alpha = 1.0
-            while True:
-                u_t, atu_t = u + alpha * du, atu + alpha * atdu
-                val_t, z_t = _phi(prob, x, u_t, atu_t, sigma)
-                if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val) or alpha < 1e-10:
-                    break
-                alpha *= 0.5
-            if alpha < 1e-10:  # no decrease along the Newton direction: leave the inner loop
+            # A^T (u + alpha du) = A^T u + alpha A^T du: the line search needs no product
+            alpha, du, atdu, (u_t, atu_t, val_t, z_t) = _line_search(
+                xp, partial(_phi, prob, x, sigma=sigma), u, atu, val, grad, du, op.rmv)
+            if alpha < MIN_ALPHA:  # no decrease along the Newton direction: leave the inner loop
                 break
             shift = _damping(shift, alpha)
             fixed_t = prob.fixed(z_t)
@@ -170,8 +162,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         if cert.certifies(tol):
             break
         prev_cert = cert
-        polished = _polish(prob, x, cert, fixed, last_fixed, L, tol, polish_steps, monitor, it) if polish else None
-        last_fixed = fixed
+        polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it) if polish else None
         if polished is not None:
             x, prev_cert = polished
             if prev_cert.certifies(tol):
@@ -183,21 +174,18 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
 
 
-def _polish(prob, x, cert, fixed, last_fixed, L: float, tol: float, steps: int, monitor: Monitor, it: int):
-    """The active-set polish once the split looks final (module docstring): the fixed set moved by at most
-    max(1, d / 1000) coordinates since the last outer step, and A is tall or the free set has at most n
-    coordinates and the residual is within POLISH_GATE x tol.  Returns (point, certificate) when the
-    polished point certifies or beats ``cert``, else None."""
-    xp = prob.xp
-    if last_fixed is None or int(xp.sum(xp.astype(fixed != last_fixed, xp.int32))) > max(1, prob.d // 1000):
+def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int):
+    """The active-set polish when the shared schedule says the split has settled (for a wide A, also
+    that the free block has at most n coordinates).  Returns (point, certificate) when the polished
+    point certifies or beats ``cert``, else None."""
+    if not schedule.due(it, x):
         return None
-    n = prob.loss.n_samples
-    n_free = prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
-    if not (prob.d <= n or (n_free <= n and cert.certifies(POLISH_GATE * tol))):
-        return None
+    monitor.announce("polish: Newton steps on the active set")
     px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=steps, tol=tol, check=lambda v: check(prob, v))
     monitor.row(it, pcert, "polish")
-    return (px, pcert) if pcert.certifies(tol) or _better(pcert, cert) else None
+    accepted = pcert.certifies(tol) or _better(pcert, cert)
+    schedule.record(it, accepted)
+    return (px, pcert) if accepted else None
 
 
 def _next_sigma(sigma: float, inner_steps: int, L: float) -> float:
@@ -239,12 +227,12 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     F = loss.value_z(zx) + prob.penalty(x)
     newton = backtracks = 0
     it = 0
-    last_fixed = None
+    schedule = PolishSchedule(prob, 1, exact_only=True)
     residual = math.inf
     for it in range(1, max_iter + 1):
         g = loss.grad_z(zx)
         S = xp.sqrt(loss.d2h(zx))
-        y, fixed, steps, converged = _inner_newton(prob, x, g, S, sigma, gram, tol, it, FORCING * residual / math.sqrt(L))
+        y, steps, converged = _inner_newton(prob, x, g, S, sigma, gram, tol, it, FORCING * residual / math.sqrt(L))
         newton += steps
         dx, zy = y - x, op.mv(y)
         dz = zy - zx
@@ -268,8 +256,7 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             break
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        polished = _polish(prob, x, cert, fixed, last_fixed, L, tol, polish_steps, monitor, it) if polish else None
-        last_fixed = fixed
+        polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it) if polish else None
         if polished is not None:
             x, pcert = polished
             if pcert.certifies(tol):
@@ -284,9 +271,8 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
 
 
 def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):
-    """The model step y of :func:`_run_newton` (semismooth Newton on phi): (y, its fixed mask, Newton steps,
-    whether phi's gradient reached its target).  The target is the least-squares path's, capped by
-    ``forcing`` (FORCING x the last stationarity residual / ||A||: B^T grad phi is then a fraction of it,
+    """The model step y of :func:`_run_newton` (semismooth Newton on phi): (y, Newton steps, whether
+    phi's gradient reached its target).  The target is the least-squares path's, capped by ``forcing`` (FORCING x the last stationarity residual / ||A||: B^T grad phi is then a fraction of it,
     the forcing sequence of inexact proximal Newton, Lee, Sun and Saunders 2014, sec. 3.2)."""
     xp = prob.xp
     op = prob.loss.op
@@ -308,24 +294,15 @@ def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):
         if du is None:
             break
         steps += 1
-        slope = float(xp.sum(grad * du))
-        if slope >= 0:
-            du, slope = -grad, -float(xp.sum(grad * grad))
-        atsdu = op.rmv(S * du)
-        alpha = 1.0
-        while True:
-            u_t, atsu_t = u + alpha * du, atsu + alpha * atsdu
-            val_t, z_t = _phi_newton(prob, x, u_t, atsu_t, g, sigma)
-            if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val) or alpha < 1e-10:
-                break
-            alpha *= 0.5
-        if alpha < 1e-10:
+        alpha, du, _, (u, atsu, val, z) = _line_search(
+            xp, partial(_phi_newton, prob, x, g=g, sigma=sigma), u, atsu, val, grad, du,
+            lambda v: op.rmv(S * v))
+        if alpha < MIN_ALPHA:
             break
         shift = _damping(shift, alpha)
-        u, atsu, val, z = u_t, atsu_t, val_t, z_t
         fixed = prob.fixed(z)
         grad = u - S * op.mv(z - x)
-    return z, fixed, steps, converged
+    return z, steps, converged
 
 
 def _phi_newton(prob, x, u, atsu, g, sigma):
@@ -356,6 +333,28 @@ def _damping(shift: float, alpha: float) -> float:
     if alpha < DAMP_BAD_STEP:
         return shift * alpha ** -DAMP_POWER
     return shift
+
+
+def _line_search(xp, phi, u, aux, val: float, grad, du, adjoint):
+    """Armijo backtracking on phi along du from u: the largest alpha in 1, 1/2, ... with
+    phi(u + alpha du) <= phi(u) + ARMIJO alpha grad^T du (plus rounding slack), down to MIN_ALPHA.
+
+    ``aux`` = A^T u (times the loss's scaling) is carried along linearly, aux + alpha ``adjoint(du)``,
+    so each trial evaluates phi without a product with A; ``phi(v, aux_v)`` returns (value, z).  A du
+    that is not a descent direction is replaced by -grad.  Returns (alpha, du, adjoint(du), (u_t,
+    aux_t, value_t, z_t)); alpha < MIN_ALPHA means no decrease was found.
+    """
+    slope = float(xp.sum(grad * du))
+    if slope >= 0:
+        du, slope = -grad, -float(xp.sum(grad * grad))
+    aux_du = adjoint(du)
+    alpha = 1.0
+    while True:
+        u_t, aux_t = u + alpha * du, aux + alpha * aux_du
+        val_t, z_t = phi(u_t, aux_t)
+        if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val) or alpha < MIN_ALPHA:
+            return alpha, du, aux_du, (u_t, aux_t, val_t, z_t)
+        alpha *= 0.5
 
 
 def _phi(prob, x, u, atu, sigma):

@@ -1,0 +1,55 @@
+"""The shared polish schedule: tried once the fixed set has settled, backed off after a polish without
+progress, and (``exact_only``) for a wide least-squares problem only once at most n coordinates are free."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import cvxpar
+from cvxpar.losses import LeastSquares
+from cvxpar.solvers._problem import Problem
+from cvxpar.solvers.polish import PolishSchedule
+
+PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+
+
+def _point(d, n_free, rng):
+    """A point with exactly ``n_free`` coordinates strictly inside a piece of PSI, the rest on breakpoints."""
+    x = rng.choice(np.arange(-3, 4) * 0.5, d)
+    x[:n_free] = rng.choice([-0.2, 0.3, 0.7, 1.2], n_free)
+    return x
+
+
+def test_schedule_waits_for_a_settled_split_and_backs_off():
+    rng = np.random.default_rng(0)
+    prob = Problem(LeastSquares(rng.standard_normal((30, 10)), rng.standard_normal(30)), PSI, 1.0)
+    sched = PolishSchedule(prob, 1)
+    x = _point(10, 3, rng)
+    assert not sched.due(1, x)  # nothing to compare with yet
+    y = x.copy()
+    y[3:6] = [0.1, 0.2, 0.4]  # three more coordinates left their breakpoints: not settled
+    assert not sched.due(2, y)
+    assert sched.due(3, y)  # unchanged split
+    sched.record(3, improved=False)  # back off: wait 2, then 4
+    assert not sched.due(4, y) and sched.due(5, y)
+    sched.record(5, improved=False)
+    assert not sched.due(8, y) and sched.due(9, y)
+    sched.record(9, improved=True)
+    assert sched.due(10, y)
+
+
+def test_exact_only_waits_until_at_most_n_coordinates_are_free_on_a_wide_problem():
+    rng = np.random.default_rng(1)
+    n, d = 5, 40
+    prob = Problem(LeastSquares(rng.standard_normal((n, d)), rng.standard_normal(n)), PSI, 1.0)
+    wide = _point(d, n + 3, rng)
+    plain, exact = PolishSchedule(prob, 1), PolishSchedule(prob, 1, exact_only=True)
+    for sched in (plain, exact):
+        sched.due(1, wide)
+    assert int((~prob.fixed(wide)).sum()) == n + 3
+    assert plain.due(2, wide) and not exact.due(2, wide)
+    few = wide.copy()
+    few[n:n + 3] = 0.5  # three free coordinates land on a breakpoint: n free
+    assert int((~prob.fixed(few)).sum()) == n
+    assert not exact.due(3, few)  # the split just changed
+    assert exact.due(4, few)
