@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from cvxpar import _backend
+from cvxpar import _backend, _progress
 from cvxpar import _cupy_kernels as _ck
 from cvxpar.par import PAR
 from cvxpar.result import MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE, STATIONARY, SolveResult
@@ -311,6 +311,7 @@ def solve_batch(
     certify: bool = True,
     fused: bool | None = None,
     verbose: bool = False,
+    progress: bool = False,
 ) -> BatchResult:
     """Solve min 1/2||A x - b_j||^2 + lam_j sum_i psi(x_i) for k columns at once (module docstring).
 
@@ -341,6 +342,9 @@ def solve_batch(
         array-API tail on CuPy too (for comparisons).
     verbose : bool
         One row per check: iteration, active columns, largest residual / tolerance, time.
+    progress : bool
+        Show the number of finished columns on stderr: a tqdm bar when tqdm is installed
+        (``pip install "cvxpar[progress]"``), else one line each time columns finish.
 
     Returns
     -------
@@ -418,6 +422,7 @@ def solve_batch(
     iterations = np.full(k, max_iter, dtype=np.int64)
     status = [MAX_ITER] * k
     it = 0
+    bar = _progress.counter(k, "solve_batch", "column", enabled=progress)
     while True:
         check = it % check_every == 0 or it == max_iter
         X_new, p, r, s = tail(X, X_prev, G, G_prev, beta, check)
@@ -440,6 +445,7 @@ def solve_batch(
                     status[j] = OPTIMAL if psi.is_convex else STATIONARY
                 elif inaccurate[pos]:
                     status[j] = OPTIMAL_INACCURATE
+            bar.update(int(np.count_nonzero(done)))
             if done.all():
                 break
             if done.any():
@@ -461,6 +467,7 @@ def solve_batch(
         X_prev, X = X, X_new
         G_prev, G = G, grad(X_new, B)
         it += 1
+    bar.close()
 
     x_all = xp.stack(out_x, axis=1)
     result = BatchResult(

@@ -25,10 +25,13 @@ section 2).  For a tangent (dA, dt, dlam, dq, dv) the fixed block moves with its
 or bound, the slopes of the interior pieces s_j = (v_j - v_{j-1}) / (q_j - q_{j-1}) move with (dq, dv)
 (the outer slopes are held fixed), and
 
-    M [dx_F; dnu] = -[r_F; G_EK dx_K],
-    r = dA^T w + A^T (h''(z) * (dA x + A dx_K)) + A^T (dh/dt * dt) + dlam * s + lam * ds,   w = h'(z).
+    M [dx_F; dnu] = -[r_F + (dG_E^T nu)_F; G_EK dx_K + dG_E x - dh_E],
+    r = dA^T w + A^T (h''(z) * (dA x + A dx_K)) + A^T (dh/dt * dt) + dlam * s + lam * ds,   w = h'(z),
 
-:func:`vjp` applies the transpose of that map (one solve with M, which is symmetric).
+where (dG, dh) perturbs the rows (``A_eq``, ``b_eq``, ``A_ub``, ``b_ub``; only the active ones enter, an
+inactive inequality stays inactive nearby).  :func:`vjp` applies the transpose of that map (one solve
+with M, which is symmetric): with [y_F; y_nu] = -M^{-1} [dx_F; 0], the gradient of <dx, x*> with respect
+to an active row's coefficients is nu_r y + y_nu,r x and with respect to its right-hand side -y_nu,r.
 
 Degenerate points.  A coordinate within ``ACTIVE_RTOL`` (relative to max(1, ||x||_inf)) of a breakpoint or
 bound is treated as fixed; a fixed coordinate on the edge of its subdifferential interval, an active
@@ -56,6 +59,9 @@ KEYS = ("A", "b", "lam", "breakpoints", "values")
 #: The merged per-coordinate bounds (:class:`~cvxpar.constraints.FeasibleSet` ``lower`` / ``upper``): also
 #: differentiated when the problem has finite bounds.
 BOUND_KEYS = ("lower", "upper")
+#: The stacked rows of the constraints (:class:`~cvxpar.constraints.FeasibleSet` ``A_eq, b_eq, A_ub, b_ub``, in
+#: the order the constraints were given): differentiated when the problem has rows of that kind.
+ROW_KEYS = ("A_eq", "b_eq", "A_ub", "b_ub")
 #: A fixed coordinate is degenerate when its subgradient is within this distance (relative to
 #: max(1, ||grad f||_inf, lam * max |s|)) of the edge of its interval; an active inequality when its
 #: multiplier is below it.
@@ -68,8 +74,19 @@ class ActiveSet:
 
     ``free`` (indices), ``piece`` (the piece of psi each free coordinate lies in, 0..m), ``at_break`` /
     ``brk`` (breakpoint-fixed coordinates and their breakpoint index), ``at_lower`` / ``at_upper``
-    (bound-fixed coordinates), ``G`` (the active rows), ``degenerate`` (sorted coordinate indices, and
-    ``-1 - r`` for an active inequality row r with a zero multiplier; -1 - n_rows flags a singular KKT matrix).
+    (bound-fixed coordinates), ``G`` (the active rows), ``rows`` (their indices in the stacked rows
+    [A_eq; A_ub]), ``nu`` (their multipliers), ``degenerate`` (sorted coordinate indices, and ``-1 - r`` for
+    an active inequality row r with a zero multiplier; -1 - n_rows flags a singular KKT matrix), ``M`` (the
+    reduced KKT matrix).
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> res = cvxpar.solve(cvxpar.losses.LeastSquares(A, [1.0, 0.1, 1.1]), cvxpar.pars.l1([0.0]), 0.5, tol=1e-12)
+    >>> act = cvxpar.derivatives.derivative(res).act
+    >>> act.free, act.at_break                 # x_0 inside a piece, x_1 on the breakpoint 0
+    (array([0]), array([1]))
     """
 
     free: np.ndarray
@@ -79,6 +96,8 @@ class ActiveSet:
     at_lower: np.ndarray
     at_upper: np.ndarray
     G: np.ndarray
+    rows: np.ndarray
+    nu: np.ndarray
     degenerate: list
     M: np.ndarray
 
@@ -165,7 +184,7 @@ class Derivative:
         if M.size and np.linalg.matrix_rank(M) < M.shape[0]:
             degenerate.add(-1 - G_all.shape[0])
         return ActiveSet(F, piece[F], np.flatnonzero(brk_fixed), near[brk_fixed], np.flatnonzero(bound_lo),
-                         np.flatnonzero(bound_hi), G, sorted(degenerate), M)
+                         np.flatnonzero(bound_hi), G, np.flatnonzero(rows), nu, sorted(degenerate), M)
 
     def _solve(self, rhs):
         M = self.act.M
@@ -178,6 +197,30 @@ class Derivative:
         except np.linalg.LinAlgError:
             pass
         return np.linalg.lstsq(M, rhs, rcond=None)[0]
+
+    def _constraint_keys(self) -> tuple:
+        feas = self.prob.feasible
+        keys = BOUND_KEYS if feas.has_bounds else ()
+        if feas.A_eq is not None:
+            keys += ("A_eq", "b_eq")
+        if feas.A_ub is not None:
+            keys += ("A_ub", "b_ub")
+        return keys
+
+    def _row_gradients(self, keys, y, y_nu) -> dict:
+        """Gradients with respect to the stacked rows: nu_r y + y_nu,r x (coefficients), -y_nu,r (right-hand
+        sides) on the active rows, zero on the inactive ones."""
+        feas, act = self.prob.feasible, self.act
+        G, _, n_eq = feas.stacked()
+        gG = np.zeros_like(G)
+        gh = np.zeros(G.shape[0])
+        gG[act.rows] = np.outer(act.nu, y) + np.outer(y_nu, self.x)
+        gh[act.rows] = -y_nu
+        out = {}
+        for key, part in (("A_eq", gG[:n_eq]), ("b_eq", gh[:n_eq]), ("A_ub", gG[n_eq:]), ("b_ub", gh[n_eq:])):
+            if key in keys:
+                out[key] = part
+        return out
 
     # ------------------------------------------------------------------ target derivative
     def _dh_dtarget(self):
@@ -202,8 +245,9 @@ class Derivative:
         return ds
 
     # ------------------------------------------------------------------ forward mode
-    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None):
-        """dx* along the tangents (each None for zero); see the module docstring."""
+    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None,
+            dA_eq=None, db_eq=None, dA_ub=None, db_ub=None):
+        """dx* along the tangents (each None for zero); see the module docstring and :func:`jvp`."""
         act, A, x = self.act, self.A, self.x
         n, d = A.shape
         dA = _tangent(dA, (n, d), "dA")
@@ -222,18 +266,40 @@ class Derivative:
         if db.any():
             r = r + A.T @ (self._dh_dtarget() * db)
         rF = r[F] + dlam[F] * self.s[act.piece] + self.lam[F] * ds[act.piece]
-        sol = self._solve(-np.concatenate([rF, act.G @ dx]))
+        dG, dh = self._row_tangents(dA_eq, db_eq, dA_ub, db_ub)
+        if dG is not None:
+            rF = rF + (dG.T @ act.nu)[F]
+            row_rhs = act.G @ dx + dG @ x - dh
+        else:
+            row_rhs = act.G @ dx
+        sol = self._solve(-np.concatenate([rF, row_rhs]))
         dx[F] = sol[: F.shape[0]]
         return dx
+
+    def _row_tangents(self, dA_eq, db_eq, dA_ub, db_ub):
+        """(dG, dh) restricted to the active rows, or (None, None) when no row is perturbed."""
+        given = {"A_eq": dA_eq, "b_eq": db_eq, "A_ub": dA_ub, "b_ub": db_ub}
+        if all(t is None for t in given.values()):
+            return None, None
+        feas, d = self.prob.feasible, self.x.shape[0]
+        n_eq = 0 if feas.A_eq is None else feas.A_eq.shape[0]
+        n_ub = 0 if feas.A_ub is None else feas.A_ub.shape[0]
+        for key, t in given.items():
+            if t is not None and (n_eq if key.endswith("eq") else n_ub) == 0:
+                raise ValueError(f"d{key} was given but the problem has no {'equality' if key.endswith('eq') else 'inequality'} "
+                                 "rows to perturb.")
+        dG = np.vstack([_tangent(dA_eq, (n_eq, d), "dA_eq"), _tangent(dA_ub, (n_ub, d), "dA_ub")])
+        dh = np.concatenate([_tangent(db_eq, (n_eq,), "db_eq"), _tangent(db_ub, (n_ub,), "db_ub")])
+        return dG[self.act.rows], dh[self.act.rows]
 
     # ------------------------------------------------------------------ reverse mode
     def vjp(self, dx, wrt=None) -> dict:
         """The gradients of <dx, x*> (see :func:`vjp`)."""
-        bounds = BOUND_KEYS if self.prob.feasible.has_bounds else ()
-        keys = KEYS + bounds if wrt is None else tuple(wrt)
-        unknown = [k for k in keys if k not in KEYS + bounds]
+        available = KEYS + self._constraint_keys()
+        keys = available if wrt is None else tuple(wrt)
+        unknown = [k for k in keys if k not in available]
         if unknown:
-            raise ValueError(f"unknown derivative keys {unknown}; choose among {KEYS + bounds}.")
+            raise ValueError(f"unknown derivative keys {unknown}; choose among {available}.")
         act, A, x = self.act, self.A, self.x
         d = x.shape[0]
         dx = np.asarray(_to_numpy(dx), dtype=np.float64)
@@ -261,6 +327,8 @@ class Derivative:
             if key in keys:
                 out[key] = np.zeros(d)
                 out[key][idx] = gx[idx]
+        if any(k in keys for k in ROW_KEYS):
+            out.update(self._row_gradients(keys, y, y_nu))
         if "breakpoints" in keys or "values" in keys:
             gq = np.bincount(act.brk, weights=gx[act.at_break], minlength=self.q.shape[0]).astype(np.float64)
             gs = np.bincount(act.piece, weights=y[F] * self.lam[F], minlength=self.s.shape[0]).astype(np.float64)
@@ -324,19 +392,13 @@ def derivative(res) -> Derivative:
 
 
 def vjp(res, dx, wrt=None) -> dict:
-    """Gradients of <dx, x*> with respect to the data of the solved problem.
-
-    Returns a dict with keys ``"A"`` (n x d), ``"b"`` (the loss's target, n), ``"lam"`` (a float for a
-    scalar lam, else length d), ``"breakpoints"`` and ``"values"`` (length m; psi's outer slopes held
-    fixed) and, when the problem has finite bounds, ``"lower"`` and ``"upper"`` (length d: the merged
-    per-coordinate bounds; a coordinate held by a bound moves with it); ``wrt`` selects a subset of those
-    keys.  NumPy float64 arrays (``"A"`` dense even for a sparse A).
-    """
+    """Gradients of <dx, x*> with respect to the data of the solved problem (see :meth:`SolveResult.vjp
+    <cvxpar.result.SolveResult.vjp>`)."""
     return derivative(res).vjp(dx, wrt)
 
 
-def jvp(res, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None):
-    """dx*: the derivative of the solution along the given tangents (None for zero), a NumPy vector.
-
-    ``dlower`` / ``dupper`` (length d) perturb the merged per-coordinate bounds."""
-    return derivative(res).jvp(dA, db, dlam, dbreakpoints, dvalues, dlower, dupper)
+def jvp(res, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None,
+        dA_eq=None, db_eq=None, dA_ub=None, db_ub=None):
+    """dx*: the derivative of the solution along the given tangents (see :meth:`SolveResult.jvp
+    <cvxpar.result.SolveResult.jvp>`)."""
+    return derivative(res).jvp(dA, db, dlam, dbreakpoints, dvalues, dlower, dupper, dA_eq, db_eq, dA_ub, db_ub)

@@ -90,22 +90,91 @@ class SolveResult:
     info: dict[str, Any] = field(default_factory=dict)
 
     def vjp(self, dx, wrt=None) -> dict:
-        """Gradients of <dx, x*> with respect to ``"A"``, ``"b"``, ``"lam"``, ``"breakpoints"``, ``"values"``
-        (and the bounds ``"lower"``, ``"upper"`` when there are finite ones).
+        """Gradients of <dx, x*> with respect to the data of the solved problem (reverse mode).
 
-        Implicit differentiation of the reduced KKT system on the active set; see
-        :mod:`cvxpar.derivatives` for the math, the assumptions and the choice at degenerate points
-        (then ``info["degenerate"]`` lists the coordinates).
+        Implicit differentiation of the reduced KKT system on the active set (coordinates on a
+        breakpoint or a bound fixed, the others in their piece, the active rows with their
+        multipliers; OptNet, Amos & Kolter 2017, section 3); see :mod:`cvxpar.derivatives` for the
+        math, the assumptions and the choice at degenerate points (then ``info["degenerate"]``
+        lists the coordinates concerned).
+
+        Parameters
+        ----------
+        dx : array of shape (d,)
+            The cotangent (the gradient of a scalar function of x*).
+        wrt : sequence of str, optional
+            The keys to compute (default: all that apply).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            ``"A"`` (n x d, dense), ``"b"`` (the loss's target), ``"lam"`` (a float for a scalar lam,
+            else length d), ``"breakpoints"`` and ``"values"`` (psi's outer slopes held fixed); with
+            finite bounds ``"lower"`` and ``"upper"`` (the merged per-coordinate bounds); with rows
+            ``"A_eq"``, ``"b_eq"`` and/or ``"A_ub"``, ``"b_ub"`` (the constraints' rows stacked in the
+            order the constraints were given, a Simplex's row being ones and its total; zero on
+            inactive inequalities).
+
+        Raises
+        ------
+        ValueError
+            The status is not ``"optimal"`` or ``"stationary"``; the result has no recorded problem
+            (``method="aprox"``); ``dx`` of the wrong length; an unknown key in ``wrt``; A given as a
+            LinearOperator.
+        TypeError
+            A loss that is not a linear-model loss (``Smooth``).
+        NotImplementedError
+            ``"b"`` for a user loss without ``dh_dtarget``.
+
+        Examples
+        --------
+        >>> import numpy as np, cvxpar
+        >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> res = cvxpar.solve(cvxpar.losses.LeastSquares(A, [1.0, 0.1, 1.1]), cvxpar.pars.l1([0.0]), 0.5,
+        ...                    tol=1e-12)
+        >>> res.x.round(6)                       # x_1 sits on the breakpoint 0
+        array([0.8, 0. ])
+        >>> g = res.vjp(np.array([1.0, 0.0]))    # d x*_0 / d(data)
+        >>> round(g["lam"], 6), g["breakpoints"].round(6)
+        (-0.5, array([-0.5]))
         """
         from cvxpar.derivatives import vjp
 
         return vjp(self, dx, wrt)
 
-    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None):
-        """The derivative of x* along the given tangents of the data (forward mode of :meth:`vjp`)."""
+    def jvp(self, dA=None, db=None, dlam=None, dbreakpoints=None, dvalues=None, dlower=None, dupper=None,
+            dA_eq=None, db_eq=None, dA_ub=None, db_ub=None):
+        """The derivative of x* along the given tangents of the data (forward mode of :meth:`vjp`).
+
+        Parameters
+        ----------
+        dA, db, dlam, dbreakpoints, dvalues, dlower, dupper, dA_eq, db_eq, dA_ub, db_ub : array, optional
+            Tangents of the inputs of the same names (shapes as in :meth:`vjp`'s result; a float for a
+            scalar lam); None means zero.
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,)
+            dx*, the directional derivative of the solution.
+
+        Raises
+        ------
+        ValueError
+            As in :meth:`vjp`; a tangent of the wrong shape, or a row tangent for rows the problem
+            does not have.
+
+        Examples
+        --------
+        >>> import numpy as np, cvxpar
+        >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> res = cvxpar.solve(cvxpar.losses.LeastSquares(A, [1.0, 0.1, 1.1]), cvxpar.pars.l1([0.0]), 0.5,
+        ...                    tol=1e-12)
+        >>> res.jvp(dlam=1.0).round(6)           # raising lam pulls x_0 toward 0; x_1 stays on it
+        array([-0.5,  0. ])
+        """
         from cvxpar.derivatives import jvp
 
-        return jvp(self, dA, db, dlam, dbreakpoints, dvalues, dlower, dupper)
+        return jvp(self, dA, db, dlam, dbreakpoints, dvalues, dlower, dupper, dA_eq, db_eq, dA_ub, db_ub)
 
     def __repr__(self) -> str:
         gap = "None" if self.gap is None else f"{self.gap:.3e}"

@@ -45,7 +45,7 @@ from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 from scipy.special import expit, log_expit
 
-from cvxpar import pars
+from cvxpar import _progress, pars
 from cvxpar.metrics import quantization_rate
 from cvxpar.par import PAR
 
@@ -405,6 +405,9 @@ class PARRegressorCV(_PARRegressorBase):
         As in scikit-learn (None means 5-fold).
     target_quantization_rate : float in [0, 1] or None, default=None
         Select alpha by quantization rate instead of cross-validation.
+    verbose : bool, default=False
+        Show progress on stderr, one unit per solve of the path on all the data and on each fold: a
+        tqdm bar when tqdm is installed (``pip install "cvxpar[progress]"``), else one line per solve.
 
     Attributes
     ----------
@@ -452,6 +455,7 @@ class PARRegressorCV(_PARRegressorBase):
         method="auto",
         tol=1e-8,
         max_iter=None,
+        verbose=False,
     ):
         self.psi = psi
         self.grid = grid
@@ -464,11 +468,12 @@ class PARRegressorCV(_PARRegressorBase):
         self.method = method
         self.tol = tol
         self.max_iter = max_iter
+        self.verbose = verbose
 
     def _center(self, X, y) -> _Centered:
         return _centered_least_squares(X, y, np.ones(X.shape[0]), self.fit_intercept)
 
-    def _path(self, data: _Centered, psi: PAR, alphas: np.ndarray) -> list:
+    def _path(self, data: _Centered, psi: PAR, alphas: np.ndarray, bar) -> list:
         """Warm-started solves for each alpha, in the given (decreasing) order: (result, intercept) pairs."""
         n = data.A.shape[0]
         results = []
@@ -477,6 +482,7 @@ class PARRegressorCV(_PARRegressorBase):
             res = self._solve(data.loss, psi, n * a, self.constraints, x0)
             x0 = res.x
             results.append((res, data.intercept(res.x)))
+            bar.update()
         return results
 
     def _alpha_grid(self, data: _Centered, psi: PAR) -> np.ndarray:
@@ -513,15 +519,17 @@ class PARRegressorCV(_PARRegressorBase):
             raise ValueError(f"target_quantization_rate must be a number in [0, 1] or None; got {target!r}.")
         data = self._center(X, y)
         alphas = self._alpha_grid(data, psi)
-        full = self._path(data, psi, alphas)
+        folds = list(check_cv(self.cv).split(X, y)) if target is None else []
+        with _progress.counter(alphas.size * (1 + len(folds)), "PARRegressorCV", "solve",
+                               enabled=bool(self.verbose)) as bar:
+            full = self._path(data, psi, alphas, bar)
+            mse = np.empty((alphas.size, len(folds)))
+            for k, (train, test) in enumerate(folds):
+                for i, (res, c) in enumerate(self._path(self._center(X[train], y[train]), psi, alphas, bar)):
+                    mse[i, k] = np.mean((y[test] - X[test] @ np.asarray(res.x) - c) ** 2)
         rates = np.array([res.quantization_rate for res, _ in full], dtype=np.float64)
         self.mse_path_ = None
         if target is None:
-            folds = list(check_cv(self.cv).split(X, y))
-            mse = np.empty((alphas.size, len(folds)))
-            for k, (train, test) in enumerate(folds):
-                for i, (res, c) in enumerate(self._path(self._center(X[train], y[train]), psi, alphas)):
-                    mse[i, k] = np.mean((y[test] - X[test] @ np.asarray(res.x) - c) ** 2)
             self.mse_path_ = mse
             best = int(np.argmin(mse.mean(axis=1)))
         else:

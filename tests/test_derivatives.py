@@ -3,7 +3,8 @@
 Each example draws a random convex PAR problem, solves it to tol 1e-12, and checks the derivative of
 <dx, x*> along a random direction of every input (A, the target, lam, breakpoints, values) against
 (<dx, x*(theta + h t)> - <dx, x*(theta - h t)>) / 2h, for least squares, logistic and Huber losses,
-without constraints, with a Box and with a Simplex.  Problems whose split is degenerate, or changes
+without constraints, with a Box (and its bounds), with a Simplex (and its total) and with Linear rows
+(their coefficients and right-hand sides).  Problems whose split is degenerate, or changes
 within the finite-difference step, are outside the theorem and are rejected (hypothesis.assume).
 """
 
@@ -38,7 +39,13 @@ LOSSES = {"least_squares": LeastSquares, "logistic": RealLabelLogistic, "huber":
 #: Every loss without constraints and with a Box; the rows (a Simplex, an inequality) with least squares, the
 #: loss cvxpar.solve handles them for (method "admm").
 CASES = [(loss, cons) for loss in sorted(LOSSES) for cons in ("none", "box")] + [
-    ("least_squares", "simplex"), ("least_squares", "linear")]
+    ("least_squares", "simplex"), ("least_squares", "linear"), ("least_squares", "equality")]
+#: The constraint data differentiated in each case besides KEYS (rows: those of a Linear constraint).
+CONSTRAINT_KEYS = {"box": ("lower", "upper"), "simplex": ("b_eq",), "linear": ("A_ub", "b_ub"),
+                   "equality": ("A_eq", "b_eq", "A_ub", "b_ub")}
+#: The keys vjp returns besides KEYS where they differ from CONSTRAINT_KEYS (a Simplex is x >= 0 and one row
+#: of ones = total: its total is checked as "b_eq"; the row of ones is not data it takes).
+RETURNED_KEYS = {"simplex": ("lower", "upper", "A_eq", "b_eq")}
 
 
 def _problem(seed: int, loss_name: str, cons_name: str, per_coordinate: bool):
@@ -55,24 +62,35 @@ def _problem(seed: int, loss_name: str, cons_name: str, per_coordinate: bool):
         lam_scale = 3.0
     if cons_name == "simplex":
         q = np.sort(rng.uniform(0.05, 0.4, 3)) + np.array([0.0, 0.1, 0.2])
-        constraints = Simplex(1.0)
     else:
         q = np.sort(rng.uniform(-1.2, 0.8, 3)) + np.array([0.0, 0.2, 0.4])
-        constraints = {"none": None, "box": None,
-                       "linear": Linear(A_ub=rng.uniform(0.5, 1.5, (1, d)), b_ub=[0.0])}[cons_name]
     slopes = np.sort(rng.uniform(-2.0, 2.0, 4))
     values = cvxpar.PAR.from_slopes(q, slopes).values
     lam = lam_scale * rng.uniform(0.5, 2.0, d) if per_coordinate else lam_scale * float(rng.uniform(0.5, 2.0))
     data = {"A": A, "b": target, "lam": lam, "breakpoints": q, "values": values}
     if cons_name == "box":  # per-coordinate bounds, part of the data (the derivative has "lower" and "upper")
         data["lower"], data["upper"] = np.full(d, -0.8), np.full(d, 0.9)
-    return data, (slopes[0], slopes[-1]), constraints
+    if cons_name == "simplex":  # the total, as the right-hand side of the row of ones
+        data["b_eq"] = np.array([1.0])
+    if cons_name in ("linear", "equality"):  # the rows are data too ("A_ub", "b_ub", "A_eq", "b_eq")
+        data["A_ub"], data["b_ub"] = rng.uniform(0.5, 1.5, (1, d)), np.array([0.0])
+    if cons_name == "equality":  # one equality row and a second inequality (active or not: both are differentiated)
+        data["A_eq"], data["b_eq"] = rng.standard_normal((1, d)), rng.uniform(-0.5, 0.5, 1)
+        data["A_ub"] = np.vstack([data["A_ub"], rng.standard_normal((1, d))])
+        data["b_ub"] = np.append(data["b_ub"], rng.uniform(0.0, 0.5))
+    return data, (slopes[0], slopes[-1])
 
 
-def _solve(loss_cls, data, outer, constraints):
+def _solve(loss_cls, data, outer):
+    """Solve with the constraints the data describe (bounds: a Box; rows: a Linear; a total: a Simplex)."""
     psi = cvxpar.PAR(data["breakpoints"], data["values"], *outer)
+    constraints = None
     if "lower" in data:
         constraints = Box(data["lower"], data["upper"])
+    if "A_ub" in data:
+        constraints = Linear(A_eq=data.get("A_eq"), b_eq=data.get("b_eq"), A_ub=data["A_ub"], b_ub=data["b_ub"])
+    elif "b_eq" in data:
+        constraints = Simplex(float(data["b_eq"][0]))
     return cvxpar.solve(loss_cls(data["A"], data["b"]), psi, data["lam"], constraints=constraints, tol=SOLVE_TOL)
 
 
@@ -83,7 +101,26 @@ def _split(x, data):
     kinks = np.column_stack([np.broadcast_to(data["breakpoints"], (d, data["breakpoints"].shape[0]))] + bounds)
     dist = np.abs(x[:, None] - kinks)
     on = dist.min(axis=1) <= 1e-9 * max(1.0, np.abs(x).max())
-    return np.where(on, dist.argmin(axis=1), -1)
+    pattern = np.where(on, dist.argmin(axis=1), -1)
+    if "A_ub" in data:  # and which inequality rows are active
+        pattern = np.append(pattern, data["b_ub"] - data["A_ub"] @ x <= 1e-9 * max(1.0, np.abs(x).max()))
+    return pattern
+
+
+def _direction(rng, g):
+    """A unit direction, half random and half along the analytic gradient g (1 for a one-entry input).
+
+    A purely random direction in many dimensions can be nearly orthogonal to the gradient, and then the
+    derivative along it is no larger than the finite-difference noise; this one keeps the derivative at the
+    gradient's size while its random half still exposes an error in any component of g.
+    """
+    if np.size(g) == 1:
+        return 1.0 if np.ndim(g) == 0 else np.ones(np.shape(g))
+    r = rng.standard_normal(np.shape(g))
+    r /= np.linalg.norm(r)
+    norm = np.linalg.norm(g)
+    t = r + (g / norm if norm > 0 else 0.0)
+    return t / np.linalg.norm(t)
 
 
 @settings(max_examples=3, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -92,27 +129,41 @@ def _split(x, data):
 @pytest.mark.parametrize("loss_name, cons_name", CASES)
 def test_vjp_and_jvp_match_central_differences(loss_name, cons_name, seed, per_coordinate):
     loss_cls = LOSSES[loss_name]
-    data, outer, constraints = _problem(seed, loss_name, cons_name, per_coordinate)
-    res = _solve(loss_cls, data, outer, constraints)
-    # the theorem needs a certified solution; a problem the solver leaves uncertified is not a derivative case
-    assume(res.status == "optimal")
+    data, outer = _problem(seed, loss_name, cons_name, per_coordinate)
+    res = _solve(loss_cls, data, outer)
+    rng, dx, grads = _gradients_at_a_nondegenerate_point(res, "optimal", seed)
+    assert set(grads) == set(KEYS + RETURNED_KEYS.get(cons_name, CONSTRAINT_KEYS.get(cons_name, ())))
+    _check_central_differences(res, data, dx, grads, KEYS + CONSTRAINT_KEYS.get(cons_name, ()), rng,
+                               lambda moved: _solve(loss_cls, moved, outer), "optimal")
+
+
+def _gradients_at_a_nondegenerate_point(res, status: str, seed: int):
+    """(rng, dx, vjp(dx)) for a random dx; the theorem needs a certified, nondegenerate point with a free
+    coordinate, so any other problem is rejected (hypothesis.assume) rather than checked."""
+    assume(res.status == status)
     rng = np.random.default_rng(seed + 1)
     dx = rng.standard_normal(res.x.shape[0])
     grads = res.vjp(dx)
     assume(not res.info["degenerate"])
-    act = res.info["derivative"].act
-    assume(act.free.size > 0)
+    assume(res.info["derivative"].act.free.size > 0)
+    return rng, dx, grads
+
+
+def _check_central_differences(res, data, dx, grads, keys, rng, resolve, status, near=np.inf):
+    """For each key: <grads[key], t> and <dx, jvp(t)> against the central difference of <dx, x*> along a
+    direction t (:func:`_direction`), re-solving with ``resolve(data)``.  Perturbed problems whose split
+    changes (or whose solution is farther than ``near`` from res.x: another local solution) are outside
+    the theorem and rejected."""
     base_pattern = _split(res.x, data)
-    for key in KEYS + (("lower", "upper") if cons_name == "box" else ()):
-        t = rng.standard_normal(np.shape(data[key]))
-        t = t / np.linalg.norm(t) if np.ndim(t) else 1.0
+    for key in keys:
+        t = _direction(rng, grads[key])
         values = []
         for sign in (1.0, -1.0):
             moved = dict(data)
             moved[key] = data[key] + sign * STEP * t
-            r = _solve(loss_cls, moved, outer, constraints)
-            assert r.status == "optimal", r
-            assume(np.array_equal(_split(r.x, moved), base_pattern))
+            r = resolve(moved)
+            assert r.status == status, r
+            assume(np.array_equal(_split(r.x, moved), base_pattern) and np.max(np.abs(r.x - res.x)) < near)
             values.append(dx @ r.x)
         fd = (values[0] - values[1]) / (2 * STEP)
         reverse = float(np.sum(grads[key] * t))
@@ -127,9 +178,9 @@ def test_vjp_and_jvp_match_central_differences(loss_name, cons_name, seed, per_c
 
 
 def test_fixed_coordinate_moves_with_its_breakpoint():
-    data, outer, _ = _problem(3, "least_squares", "none", False)
+    data, outer = _problem(3, "least_squares", "none", False)
     data["lam"] = 30.0  # strong enough that some coordinates sit on breakpoints
-    res = _solve(LeastSquares, data, outer, None)
+    res = _solve(LeastSquares, data, outer)
     res.vjp(np.zeros(6))
     act = res.info["derivative"].act
     assert act.at_break.size > 0
@@ -191,3 +242,35 @@ def test_bad_inputs():
     smooth = Smooth(lambda x: 0.5 * x @ x, lambda x: x, 1.0, n_features=3)
     with pytest.raises(TypeError, match="linear-model loss"):
         cvxpar.solve(smooth, psi, 0.1).vjp(np.ones(3))
+
+
+def _nonconvex_problem(seed: int, per_coordinate: bool):
+    """Least squares with a W-shaped (nonconvex) psi: slopes -s0 < s1 > s2 < s3 over three breakpoints."""
+    rng = np.random.default_rng(seed)
+    n, d = 24, 6
+    A = rng.standard_normal((n, d))
+    target = A @ rng.uniform(-1.0, 1.0, d) + 0.3 * rng.standard_normal(n)
+    q = np.sort(rng.uniform(-1.2, 0.8, 3)) + np.array([0.0, 0.2, 0.4])
+    slopes = np.array([-rng.uniform(1.0, 2.0), rng.uniform(0.2, 1.0), -rng.uniform(0.2, 1.0), rng.uniform(1.0, 2.0)])
+    values = cvxpar.PAR.from_slopes(q, slopes).values
+    lam = 2.0 * (rng.uniform(0.5, 2.0, d) if per_coordinate else float(rng.uniform(0.5, 2.0)))
+    return {"A": A, "b": target, "lam": lam, "breakpoints": q, "values": values}, (slopes[0], slopes[-1])
+
+
+@settings(max_examples=4, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                                 HealthCheck.filter_too_much])
+@given(seed=st.integers(0, 2**32 - 1), per_coordinate=st.booleans())
+def test_vjp_at_a_nonconvex_stationary_point_matches_central_differences(seed, per_coordinate):
+    """At a nondegenerate stationary point of a nonconvex problem the same reduced KKT system holds, so the
+    derivative is that of the local solution branch: re-solved from x* itself, the perturbed problems stay on
+    it (same split, nearby point), and their central differences must match vjp and jvp."""
+    data, outer = _nonconvex_problem(seed, per_coordinate)
+    assert cvxpar.PAR(data["breakpoints"], data["values"], *outer).curvature == "nonconvex"
+    res = _solve(LeastSquares, data, outer)
+    rng, dx, grads = _gradients_at_a_nondegenerate_point(res, "stationary", seed)
+
+    def resolve(moved):  # from x* itself, so that the perturbed solve stays on x*'s branch
+        psi = cvxpar.PAR(moved["breakpoints"], moved["values"], *outer)
+        return cvxpar.solve(LeastSquares(moved["A"], moved["b"]), psi, moved["lam"], x0=res.x, tol=SOLVE_TOL)
+
+    _check_central_differences(res, data, dx, grads, KEYS, rng, resolve, "stationary", near=1e-3)

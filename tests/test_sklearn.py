@@ -232,6 +232,21 @@ def test_regressor_cv_by_target_quantization_rate(diabetes):
         PARRegressorCV(alphas=[1e-3, 1e-4], target_quantization_rate=1.0).fit(X, y)
 
 
+def test_regressor_cv_verbose_counts_every_solve(diabetes, capsys, monkeypatch):
+    import cvxpar._progress as progress
+
+    monkeypatch.setattr(progress, "_tqdm", lambda: None)  # the plain-line form, whatever is installed
+    X, y = diabetes
+    quiet = PARRegressorCV(alphas=4, cv=3).fit(X, y)
+    assert capsys.readouterr().err == ""
+    shown = PARRegressorCV(alphas=4, cv=3, verbose=True).fit(X, y)
+    np.testing.assert_array_equal(shown.coef_, quiet.coef_)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"PARRegressorCV: {i}/16 solves done" for i in range(1, 17)]  # 4 alphas x (all data + 3 folds)
+    PARRegressorCV(alphas=4, target_quantization_rate=0.5, verbose=True).fit(X, y)
+    assert capsys.readouterr().err.splitlines()[-1] == "PARRegressorCV: 4/4 solves done"  # no folds
+
+
 # ----------------------------------------------------------------------------- classification
 @pytest.fixture(scope="module")
 def binary():

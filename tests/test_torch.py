@@ -1,4 +1,5 @@
-"""cvxpar.torch.solve: torch.autograd.gradcheck in float64 on small nondegenerate problems, batched and not."""
+"""cvxpar.torch.solve: torch.autograd.gradcheck in float64 on small nondegenerate problems, batched and not, for
+the least-squares, logistic and Huber losses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 import cvxpar
 from cvxpar.constraints import Box
-from cvxpar.losses import LeastSquares
+from cvxpar.losses import Huber, LeastSquares, Logistic
 
 torch = pytest.importorskip("torch")
 from cvxpar.torch import solve  # noqa: E402
@@ -25,9 +26,9 @@ def _data(seed: int, n: int = 10, d: int = 4):
     return A, b, q, v
 
 
-def _nondegenerate(A, b, lam, q, v, constraints=None) -> bool:
+def _nondegenerate(A, b, lam, q, v, constraints=None, loss=LeastSquares) -> bool:
     psi = cvxpar.PAR(q, v, *SLOPES)
-    res = cvxpar.solve(LeastSquares(A, b), psi, lam, constraints=constraints, **OPTIONS)
+    res = cvxpar.solve(loss(A, b), psi, lam, constraints=constraints, **OPTIONS)
     res.vjp(np.ones(A.shape[1]))
     act = res.info["derivative"].act
     return res.status == "optimal" and not res.info["degenerate"] and act.free.size > 0 and (
@@ -74,3 +75,34 @@ def test_bad_lam_shape():
     A, b, q, v = _data(0)
     with pytest.raises(ValueError, match="lam must have shape"):
         solve(torch.tensor(A), torch.tensor(b), torch.ones(3), torch.tensor(q), torch.tensor(v), *SLOPES)
+
+
+@pytest.mark.parametrize("name, loss_cls", [("logistic", Logistic), ("huber", Huber)])
+def test_gradcheck_glm_losses(name, loss_cls):
+    A, b, q, v = _data(5, n=16)
+    if name == "logistic":
+        b = np.where(b >= 0, 1.0, -1.0)  # labels: discrete, so not differentiated
+        lam = np.array([0.3, 0.5, 0.4, 0.6])
+    else:
+        lam = np.array([2.0, 3.0, 2.5, 4.0])
+    assert _nondegenerate(A, b, lam, q, v, loss=loss_cls)
+    A_t, lam_t, q_t, v_t = _tensors(A, lam, q, v)
+    b_t = torch.tensor(b, dtype=torch.float64, requires_grad=name == "huber")
+    options = {"loss": name, **({"loss_options": {"M": 0.5}} if name == "huber" else {}), **OPTIONS}
+
+    def layer(A_, b_, lam_, q_, v_):
+        return solve(A_, b_, lam_, q_, v_, *SLOPES, **options)
+
+    assert torch.autograd.gradcheck(layer, [A_t, b_t, lam_t, q_t, v_t], eps=1e-6, atol=1e-6)
+    # the forward pass is the loss's own solution
+    psi = cvxpar.PAR(q, v, *SLOPES)
+    loss = loss_cls(A, b, M=0.5) if name == "huber" else loss_cls(A, b)
+    np.testing.assert_array_equal(layer(A_t, b_t, lam_t, q_t, v_t).detach().numpy(),
+                                  cvxpar.solve(loss, psi, lam, **OPTIONS).x)
+
+
+def test_unknown_loss():
+    A, b, q, v = _data(0)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        solve(torch.tensor(A), torch.tensor(b), torch.tensor(1.0), torch.tensor(q), torch.tensor(v), *SLOPES,
+              loss="hinge")

@@ -16,7 +16,8 @@ class Huber(LinearModelLoss):
     Parameters
     ----------
     A : array of shape (n_samples, n_features)
-        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``;
+        or a row-chunked Dask array (then cvxpar.solve runs on the active Dask scheduler).
     b : array of shape (n_samples,)
         The responses, kept as ``self.target``.
     M : float, default 1.0

@@ -16,7 +16,8 @@ class Logistic(LinearModelLoss):
     Parameters
     ----------
     A : array of shape (n_samples, n_features)
-        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``;
+        or a row-chunked Dask array (then cvxpar.solve runs on the active Dask scheduler).
     y : array of shape (n_samples,)
         Labels, each -1 or +1; kept as ``self.target``.
 

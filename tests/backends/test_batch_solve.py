@@ -243,3 +243,19 @@ def test_backends_match_numpy_and_stay_on_device(mk, psi):
         np.testing.assert_allclose(got.objective, ref.objective, rtol=1e-12)
         np.testing.assert_allclose(_to_numpy(got.x), ref.x, atol=1e-12)
         assert device(got[0].x) == device(A_)
+
+
+def test_progress_counts_finished_columns(capsys, monkeypatch):
+    import cvxpar._progress as progress
+
+    monkeypatch.setattr(progress, "_tqdm", lambda: None)  # the plain-line form, whatever is installed
+    A, b, _ = _data()
+    lams = [0.3, 3.0, 30.0]
+    quiet = solve_batch(LeastSquares(A, b), L1, lams)
+    shown = solve_batch(LeastSquares(A, b), L1, lams, progress=True)
+    np.testing.assert_array_equal(shown.x, quiet.x)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(line.startswith("solve_batch: ") for line in lines)
+    assert lines[-1] == "solve_batch: 3/3 columns done"
+    done = [int(line.split()[1].split("/")[0]) for line in lines]
+    assert done == sorted(done) and len(set(done)) == len(done)  # one line each time columns finish
