@@ -1,6 +1,7 @@
 """Independent oracles of the fuzzing suite: what an honest result must satisfy.
 
-Nothing here uses cvxpar's own evaluation, prox, CVXPY atom or reference: the objective is
+Nothing here uses cvxpar's own evaluation, prox, CVXPY atom or reference (only psi's declared
+``curvature``, which decides between the two references below): the objective is
 recomputed from the raw data (psi through ``np.interp`` on its breakpoints and values, see
 ``tests/par_strategies.py``), feasibility is checked row by row in x's own units, a convex psi
 gets a hand-written CVXPY + Clarabel model (the epigraph of the max of psi's affine pieces), and a
@@ -81,8 +82,10 @@ def domain(psi: cvxpar.PAR) -> tuple[float, float]:
 
 
 def is_convex(psi: cvxpar.PAR) -> bool:
-    slopes = [p[2] for p in psi_pieces(psi)]
-    return bool(np.all(np.diff(slopes) >= 0))
+    """psi's declared curvature (the contract's definition of convex, and what decides 'optimal' vs
+    'stationary'): slopes recomputed from breakpoints and values can fall by an ulp where the PAR was
+    built with equal adjacent slopes, which is not a concave kink."""
+    return psi.curvature == "convex"
 
 
 # ---------------------------------------------------------------------------- objective, feasibility
