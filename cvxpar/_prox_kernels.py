@@ -208,6 +208,17 @@ def _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av, ex, ev):
     return bx
 
 
+@numba.njit(inline="always")
+def scalar_prox(vi, ti, slope, lo, hi, ax, av, ex, ev, convex):
+    """The exact prox of ti * psi at the scalar vi, callable from other numba kernels (coordinate descent).
+
+    ``slope, lo, hi, ax, av, ex, ev`` are the piece arrays of :func:`cvxpar.prox.pieces`; ``convex`` selects
+    the O(log m) convex search, else every piece is compared (exact for any psi)."""
+    if convex:
+        return _convex_at_t(vi, ti, slope, lo, hi)
+    return _nonconvex_at_t(vi, ti, slope, lo, hi, ax, av, ex, ev)
+
+
 # One loop per (step, serial/parallel): numba neither unswitches a curvature flag out of the
 # loop nor caches loops that take the step as a function argument.  The steps are spelled out
 # in each loop body: wrapping _locate in a second inlined helper made the loop ~8x slower.

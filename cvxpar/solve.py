@@ -21,6 +21,11 @@ which picks one and says which (``res.method``, and the verbose header), by meas
    levels: 1.7x faster than ``"fista"``, 4x faster than ``"ssnal"``) and nonconvex psi;
 5. ``"fista"`` otherwise.
 
+When ``"auto"`` runs ``"cd"`` with a convex psi and cd stops uncertified (its free set stays larger than
+n_samples, where coordinate descent crawls: the Lasso at lam_max/100 and below; or its iteration limit),
+``"ssnal"`` continues from cd's point (``res.method`` is then ``"ssnal"`` and ``res.info["handoff"]``
+records the cd run; ``python benchmarks/run.py lasso``).
+
 Every deterministic method ends
 with the same certificate (:mod:`cvxpar.certificate`): the status is ``"optimal"`` (convex) or
 ``"stationary"`` (nonconvex) only when the residual is within ``tol`` (the tolerance semantics
@@ -103,6 +108,10 @@ def solve(
            ``"cd"`` takes: ``"cd"``;
         5. otherwise: ``"fista"``.
 
+        A ``"cd"`` pick with a convex psi that stops uncertified (its free set stays larger than
+        n_samples, or its iteration limit) is continued by ``"ssnal"`` from cd's point;
+        ``res.info["handoff"]`` then records the cd run.
+
         These rules follow the measurements in ``benchmarks/RESULTS.md`` (lasso, solver_speed,
         glm_losses, breadth).
 
@@ -169,8 +178,8 @@ def solve(
     ValueError
         An unknown ``method``; ``tol``, ``max_iter``, ``n_starts`` or ``lam`` out of range; an
         option value out of range; a method that does not apply to the problem (e.g. Simplex or
-        Linear constraints with a method other than ``"admm"``, ``"ssnal"`` with a nonconvex psi or
-        a loss other than least squares, ``"cd"`` without numba); data with NaN or inf entries.
+        Linear constraints with a method other than ``"admm"``, ``"ssnal"`` with a nonconvex psi,
+        ``"cd"`` on data other than dense NumPy or scipy.sparse); data with NaN or inf entries.
     TypeError
         An unknown option name (with the closest valid one), an option of another method, or an
         option of the wrong type.
@@ -246,10 +255,16 @@ def solve(
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
     module = importlib.import_module(f"cvxpar.solvers.{chosen}")
 
+    # auto's cd hands a problem it cannot finish (a stall, or its iteration limit) to ssnal, from its point
+    handoff = method == "auto" and chosen == "cd" and _ssnal_applicable(prob)
+
     def run(p):
         out = module.run(p, tol=float(tol), max_iter=max_iter or DEFAULT_MAX_ITER[chosen], polish=polish,
-                         monitor=monitor, **options)
-        return finish(p, out, tol, chosen, monitor)
+                         monitor=monitor, **options, **({"handoff": True} if handoff else {}))
+        res = finish(p, out, tol, chosen, monitor)
+        if handoff and res.status != R.OPTIMAL:
+            return _continue_with_ssnal(p, res, tol, max_iter, polish, monitor, options)
+        return res
 
     if prob.convex or (x0 is not None and n_starts is None):
         return run(prob)
@@ -260,6 +275,19 @@ def solve(
         env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
     points = starts.start_points(prob, count, env_x)
     return starts.best_of_starts(prob, run, points, sweep=True)
+
+
+def _continue_with_ssnal(prob, first: R.SolveResult, tol, max_iter, polish, monitor, options) -> R.SolveResult:
+    """ssnal started at the point where cd stopped (``res.info["handoff"]`` records cd's run)."""
+    from cvxpar.solvers import ssnal
+
+    monitor.announce(f"cd stopped ({first.message}); ssnal continues from its point")
+    kept = {k: v for k, v in options.items() if k == "polish_steps"}
+    out = ssnal.run(prob.started_at(first.x), tol=float(tol), max_iter=max_iter or DEFAULT_MAX_ITER["ssnal"],
+                    polish=polish, monitor=monitor, **kept)
+    res = finish(prob, out, tol, "ssnal", monitor)
+    res.info["handoff"] = {"from": "cd", "epochs": first.iterations, "status": first.status, "message": first.message}
+    return res
 
 
 def _check_tol(tol) -> None:

@@ -14,11 +14,17 @@ coordinates are identified early, as CD identifies the Lasso support).  The oute
 skglm's working-set scheme (Bertrand et al. 2022, "Beyond L1", NeurIPS): score every
 coordinate by its KKT distance (:func:`cvxpar.certificate.kkt_distances`), work on the free
 coordinates plus the worst violators (size max(p0, 2 |free|)), run CD epochs there until the
-working-set score falls below 0.3 x the outer one.  The active-set Newton polish
-(:mod:`cvxpar.solvers.polish`), exact once the split is right, is tried at every outer step
-when A is tall, and when A is wide once CD has moved and its free set has settled (at most
-n_samples free coordinates, grown by at most 5% since the previous outer step: a polish on an
-unsettled split is a large, wasted least-squares solve).  The polish reads its split from
+working-set score falls below 0.3 x the outer one.  For least squares the epochs on a working set
+are accelerated by Anderson extrapolation of (x_ws, r) every 6 epochs, kept when it lowers the
+objective (:mod:`cvxpar.solvers.anderson`; Bertrand and Massias 2021): once the support is
+identified CD is an affine fixed-point iteration, slow when the free columns are nearly dependent
+(the Lasso at small lam), and the extrapolation removes its slowest modes.  The residual r is
+recomputed from x at each outer step, so the rounding of its updates never accumulates.  The
+active-set Newton polish (:mod:`cvxpar.solvers.polish`), exact once the split is right, is tried by
+the shared rule (:class:`~cvxpar.solvers.polish.PolishSchedule`: the fixed set has settled between
+two outer steps, with a back-off after a polish that did not help), once CD has moved, and when A
+is wide only on a split with at most n_samples free coordinates (a generic solution has no more,
+Ma & Xiao 2025 Thm 1).  The polish reads its split from
 u = prox(x - t grad f(x)): for a convex psi every t > 0 has the same fixed points, and
 t = 1 / max_j ||a_j||^2 (the largest CD step) needs no power iteration; for a nonconvex psi,
 where the split decides which stationary point is reached, t = 1 / L as in "pg"/"fista".
@@ -27,20 +33,22 @@ max(score) says it can hold (for a feasible x with Box constraints only, its res
 max(score) and its scale max(1, ||grad||_inf); :mod:`cvxpar.certificate`).
 
 Dense A is copied once to Fortran order (columns contiguous); scipy.sparse A runs on its CSC
-arrays.  Any psi (the 1-D prox is the exact global one, so CD is monotone for nonconvex psi
+arrays; one compiled epoch serves both (:mod:`cvxpar.solvers._cd_kernels`).  Any psi (the 1-D prox is the exact global one, so CD is monotone for nonconvex psi
 too); per-coordinate Box bounds only with a convex psi (clip after the prox is exact there).
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from cvxpar._prox_kernels import _convex_at_t, _nonconvex_at_t
 from cvxpar.certificate import kkt_distances
+from cvxpar.constraints import Box
 from cvxpar.prox import pieces
+from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at
 from cvxpar.solvers._common import Monitor, Outcome, check
-from cvxpar.solvers.polish import newton_polish
+from cvxpar.solvers.anderson import DEFAULT_K as ANDERSON_K
+from cvxpar.solvers.anderson import extrapolate
+from cvxpar.solvers.polish import PolishSchedule, newton_polish
 
 #: Working-set settings (skglm AndersonCD defaults).
 P0 = 10
@@ -53,164 +61,150 @@ INNER_EPOCHS = 50 * EPOCH_CHECK
 CURVATURE_FLOOR = 1e-3
 ARMIJO = 1e-4
 MIN_STEP = 1e-10
-
-
-@numba.njit(inline="always")
-def _prox1d(v, t, slope, lo, hi, ax, av, ex, ev, convex):
-    """The exact 1-D prox of t*psi (the per-element-t kernels of cvxpar._prox_kernels)."""
-    if convex:
-        return _convex_at_t(v, t, slope, lo, hi)
-    return _nonconvex_at_t(v, t, slope, lo, hi, ax, av, ex, ev)
-
-
-@numba.njit(inline="always")
-def _coordinate_value(xj, s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub):
-    """The new x_j: the exact 1-D prox of lam_j/c psi at x_j + s/c (s = a_j^T r, c = a_j^T W a_j),
-    clipped to [lb_j, ub_j] when there are bounds (exact for convex psi; nonconvex psi comes with
-    scalar bounds folded into psi)."""
-    lj = lam[0] if lam.size == 1 else lam[j]
-    xn = _prox1d(xj + s / c, lj / c, slope, lo, hi, ax, av, ex, ev, convex)
-    if lb.size:
-        xn = min(max(xn, lb[j]), ub[j])
-    return xn
-
-
-@numba.njit(cache=True, nogil=True)
-def _epochs_dense(A, r, x, ws, colsq, wt, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub, n_epochs):
-    n = A.shape[0]
-    for _ in range(n_epochs):
-        for jj in range(ws.size):
-            j = ws[jj]
-            c = colsq[j]
-            if c == 0.0:
-                continue
-            s = 0.0
-            for i in range(n):
-                s += A[i, j] * r[i]
-            xn = _coordinate_value(x[j], s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub)
-            dx = xn - x[j]
-            if dx != 0.0:
-                for i in range(n):
-                    r[i] -= dx * (wt[i] if wt.size else 1.0) * A[i, j]
-                x[j] = xn
-
-
-@numba.njit(cache=True, nogil=True)
-def _epochs_sparse(
-    indptr, indices, data, r, x, ws, colsq, wt, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub, n_epochs
-):
-    for _ in range(n_epochs):
-        for jj in range(ws.size):
-            j = ws[jj]
-            c = colsq[j]
-            if c == 0.0:
-                continue
-            s = 0.0
-            for p in range(indptr[j], indptr[j + 1]):
-                s += data[p] * r[indices[p]]
-            xn = _coordinate_value(x[j], s, c, j, lam, slope, lo, hi, ax, av, ex, ev, convex, lb, ub)
-            dx = xn - x[j]
-            if dx != 0.0:
-                for p in range(indptr[j], indptr[j + 1]):
-                    i = indices[p]
-                    r[i] -= dx * (wt[i] if wt.size else 1.0) * data[p]
-                x[j] = xn
+#: With ``handoff``: stop after this many consecutive outer steps with more free coordinates than samples.
+HANDOFF_STEPS = 2
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: int = P0,
-        polish_steps: int = 8) -> Outcome:
-    """Outer working-set iterations (max_iter bounds the total number of epochs)."""
+        polish_steps: int = 8, handoff: bool = False) -> Outcome:
+    """Outer working-set iterations (max_iter bounds the total number of epochs).
+
+    With ``handoff`` (``method="auto"``, where a second-order method can take over), CD stops early, with
+    ``Outcome.stopped`` saying why, when A is wide and its free set has more than n_samples coordinates
+    at HANDOFF_STEPS consecutive outer steps: a solution has at most n_samples free coordinates
+    (Ma & Xiao 2025 Thm 1), so the free block of the iterate is rank-deficient and CD drives its excess
+    coordinates to their kinks along directions of vanishing curvature, at a vanishing rate."""
     loss = prob.loss
     op = loss.op
     if prob.lb is not None and not prob.kpsi.is_convex:
         raise ValueError("method 'cd' with a nonconvex psi needs scalar Box bounds; use 'fista' or 'pg'.")
     model = _Model(loss, prob.kpsi.is_convex)
-    p = pieces(prob.kpsi)
-    kernel_args = (p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, prob.kpsi.is_convex)
-    lb = np.zeros(0) if prob.lb is None else np.asarray(prob.lb, dtype=np.float64)
-    ub = np.zeros(0) if prob.ub is None else np.asarray(prob.ub, dtype=np.float64)
-    lam = np.atleast_1d(np.asarray(prob.lam, dtype=np.float64))
-    colsq = np.asarray(op.column_sq_norms(), dtype=np.float64)
-    if op.kind == "dense":
-        Af = np.asfortranarray(op.A, dtype=np.float64)
-
-        def epochs(r, x, ws, k, cw, wt):
-            _epochs_dense(Af, r, x, ws, cw, wt, lam, *kernel_args, lb, ub, k)
-    else:
-        Af = op.A
-
-        def epochs(r, x, ws, k, cw, wt):
-            _epochs_sparse(Af.indptr, Af.indices, Af.data, r, x, ws, cw, wt, lam, *kernel_args, lb, ub, k)
-
+    kern = _Kernels(prob)
+    cols = kern.cols
+    colsq = cols.sq_norms
     x = np.array(prob.start(), dtype=np.float64)
     z = np.asarray(op.mv(x), dtype=np.float64)
-    r = -np.asarray(loss.dh(z), dtype=np.float64)  # least squares: b - A x, carried exactly between outer steps
+    stopped = None
     d = prob.d
     n = loss.n_samples
-    total = 0
-    outer = 0
-    polishes = 0
-    backtracks = 0
-    prev_free = -1
+    total = outer = polishes = backtracks = extrapolations = 0
+    schedule = PolishSchedule(prob, period=1)
+    crowded = 0  # consecutive outer steps with more than n free coordinates (wide A)
     # the polish's prox step: for a convex psi any t > 0 has the same fixed points (1 / the largest
     # coordinate curvature needs no power iteration); for a nonconvex psi t = 1 / L as in "pg"/"fista"
     step = 1.0 / max(float(colsq.max(initial=0.0)) * model.scale if prob.convex else loss.lipschitz(), 1e-300)
     while total < max_iter:
         outer += 1
-        g = np.asarray(op.rmv(-r)) if model.exact else np.asarray(loss.grad_z(z))
+        if model.exact and outer > 1:  # the carried residual is recomputed from x: no drift across outer steps
+            z = np.asarray(op.mv(x), dtype=np.float64)
+        r = -np.asarray(loss.dh(z), dtype=np.float64)
+        g = np.asarray(loss.grad_z(z))
         score = np.asarray(kkt_distances(x, g, prob.psi, prob.lam, prob.box))
         free = ~np.asarray(prob.fixed(x))
         n_free = int(free.sum())
+        crowded = crowded + 1 if d > n and n_free > n else 0
+        cert = None
         # for a feasible x with Box constraints only, the certificate's residual is max(score) and its
         # scale max(1, ||g||_inf): the certificate is computed when it can hold (or is printed)
         if monitor.verbose or float(score.max(initial=0.0)) <= tol * max(1.0, float(np.abs(g).max(initial=0.0))):
-            cert = check(prob, x)
+            cert = prob.certify(x, grad=g)
             monitor.row(total, cert, f"outer {outer}")
             if cert.certifies(tol):
                 break
-        # tall A: the polish is tried at every outer step; wide A: once CD has moved and its free set
-        # has settled, at most n free coordinates (Ma & Xiao 2025 Thm 1) grown by at most 5% since
-        # the previous outer step
-        settled = n_free <= n and prev_free >= 0 and n_free <= 1.05 * prev_free
-        prev_free = n_free
-        if polish and (d <= n or total > 0 and settled):
-            cert = check(prob, x)
+        # the shared polish rule, once CD has moved; with more features than samples only on a split with
+        # at most n free coordinates (a generic solution has no more, Ma & Xiao 2025 Thm 1)
+        if polish and schedule.due(outer, x) and total > 0 and (d <= n or n_free <= n):
+            cert = cert or prob.certify(x, grad=g)
             px, pcert, _ = newton_polish(prob, x, step, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
             polishes += 1
             monitor.row(total, pcert, "polish")
             if pcert.certifies(tol):
                 x = np.asarray(px)
                 break
-            if pcert.objective < cert.objective:
+            improved = pcert.objective < cert.objective
+            schedule.record(outer, improved)
+            if improved:
                 x = np.array(px, dtype=np.float64)
                 z = np.asarray(op.mv(x), dtype=np.float64)
                 r = -np.asarray(loss.dh(z), dtype=np.float64)
                 g = np.asarray(loss.grad_z(z))
                 score = np.asarray(kkt_distances(x, g, prob.psi, prob.lam, prob.box))
                 free = ~np.asarray(prob.fixed(x))
+        if handoff and crowded >= HANDOFF_STEPS:
+            stopped = (f"{n_free} free coordinates > n_samples = {n} at {crowded} consecutive outer steps "
+                       "(a rank-deficient free block, where coordinate descent crawls)")
+            break
         size = min(d, max(p0, 2 * int(free.sum())))
         prio = np.where(free, np.inf, score)
         ws = np.sort(np.argpartition(-prio, size - 1)[:size]) if size < d else np.arange(d)
-        Aws = Af[:, ws]
-        wt, cw = model.weights(z, ws, Aws, colsq)
+        Aws = cols.take(ws)
+        wt, curv = model.weights(z, ws, Aws, colsq)
         x_old = x.copy()
-        target = INNER_RATIO * float(score.max())
-        inner = 0
-        gw = np.zeros(d)
-        while total < max_iter:
-            k = min(EPOCH_CHECK, max_iter - total)
-            epochs(r, x, ws, k, cw, wt)
-            total += k
-            inner += k
-            gw[ws] = -(Aws.T @ r)  # the working set's gradient (of the model) only
-            ws_score = np.asarray(kkt_distances(x, gw, prob.psi, prob.lam, prob.box))[ws]
-            if float(ws_score.max()) <= max(target, INNER_RATIO * tol) or inner >= INNER_EPOCHS:
-                break
+        target = max(INNER_RATIO * float(score.max()), INNER_RATIO * tol)
+        inner, found = _inner(prob, kern, r, x, ws, Aws, curv, wt, target, min(INNER_EPOCHS, max_iter - total),
+                              model.exact)
+        total += inner
+        extrapolations += found
         if not model.exact:
             x, z, tries = model.line_search(prob, x_old, x, z, g)
             backtracks += tries
-            r = -np.asarray(loss.dh(z), dtype=np.float64)
-    return Outcome(x, total, info={"outer": outer, "polishes": polishes, "epochs": total, "backtracks": backtracks})
+    info = {"outer": outer, "polishes": polishes, "epochs": total, "backtracks": backtracks,
+            "extrapolations": extrapolations}
+    return Outcome(x, total, info=info, stopped=stopped)
+
+
+class _Kernels:
+    """The compiled epoch and working-set penalty, bound to the problem's data (A's columns, lam, psi's
+    pieces, per-coordinate bounds)."""
+
+    def __init__(self, prob) -> None:
+        self.cols = Columns(prob.loss.op)
+        p = pieces(prob.kpsi)
+        self.pieces = (p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value)
+        self.convex = prob.kpsi.is_convex
+        self.lam = np.atleast_1d(np.asarray(prob.lam, dtype=np.float64))
+        self.lb = np.zeros(0) if prob.lb is None else np.asarray(prob.lb, dtype=np.float64)
+        self.ub = np.zeros(0) if prob.ub is None else np.asarray(prob.ub, dtype=np.float64)
+
+    def sweep(self, r, x, ws, k, curv, wt, xs, rs) -> None:
+        """k epochs over ws (:func:`cvxpar.solvers._cd_kernels.epochs`)."""
+        epochs(*self.cols.args, r, x, ws, curv, wt, self.lam, *self.pieces, self.convex, self.lb, self.ub, k, xs, rs)
+
+    def objective(self, r, x_ws, ws) -> float:
+        """1/2 ||r||^2 + sum_{j in ws} lam_j psi(x_j) (inf outside the bounds or psi's domain): the least-squares
+        objective up to the terms of the coordinates outside ws."""
+        if self.lb.size and not (np.all(x_ws >= self.lb[ws]) and np.all(x_ws <= self.ub[ws])):
+            return np.inf
+        return 0.5 * float(r @ r) + penalty_at(x_ws, ws, self.lam, *self.pieces)
+
+
+def _inner(prob, kern: _Kernels, r, x, ws, Aws, curv, wt, target: float, budget: int, accelerate: bool):
+    """CD epochs on the working set ws (x and r updated in place) until its KKT score is below ``target``
+    (checked about every EPOCH_CHECK epochs) or ``budget`` epochs.  With ``accelerate`` (least squares) the
+    epochs run in chunks of K + 1 whose iterates give an Anderson extrapolation of (x_ws, r), kept when it
+    lowers the objective.  Returns (epochs run, extrapolations kept)."""
+    inner = kept = since_check = 0
+    lam_ws = prob.lam if isinstance(prob.lam, float) else np.asarray(prob.lam)[ws]
+    box_ws = prob.box if prob.lb is None else Box(np.asarray(prob.lb)[ws], np.asarray(prob.ub)[ws])
+    chunk = ANDERSON_K + 1 if accelerate else EPOCH_CHECK
+    xs = np.empty((ws.size, chunk if accelerate else 0))
+    rs = np.empty((r.shape[0], chunk if accelerate else 0))
+    while inner < budget:
+        k = min(chunk, budget - inner)
+        kern.sweep(r, x, ws, k, curv, wt, xs[:, :k], rs[:, :k])
+        inner += k
+        since_check += k
+        if accelerate and k == chunk:
+            proposal = extrapolate(xs, rs)
+            if proposal is not None and kern.objective(proposal[1], proposal[0], ws) < kern.objective(r, x[ws], ws):
+                x[ws], r[:] = proposal
+                kept += 1
+        if since_check >= EPOCH_CHECK or inner >= budget:
+            since_check = 0
+            g_ws = -(Aws.T @ r)  # the working set's gradient (of the model) only
+            if float(np.max(kkt_distances(x[ws], g_ws, prob.psi, lam_ws, box_ws))) <= target:
+                break
+    return inner, kept
 
 
 def exact(loss) -> bool:

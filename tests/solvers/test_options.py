@@ -18,7 +18,7 @@ from cvxpar.solvers import options
 from cvxpar.solvers.aprox import _DEFAULTS as APROX_DEFAULTS
 
 PSI = cvxpar.pars.l1(cvxpar.grids.uniform(0.1, 7))
-FRAMEWORK = {"tol", "max_iter", "polish", "monitor", "accelerate"}
+FRAMEWORK = {"tol", "max_iter", "polish", "monitor", "accelerate", "handoff"}
 
 
 def _data(n=20, d=8, seed=0):
