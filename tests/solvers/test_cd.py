@@ -15,6 +15,7 @@ from solver_reference import reference_objective
 from user_losses import Poisson, SquaredHinge, clarabel_objective, hinge_data, poisson_data
 
 import cvxpar
+from cvxpar.bench.lasso import design
 from cvxpar.constraints import Box
 from cvxpar.losses import Huber, LeastSquares, Logistic
 
@@ -75,22 +76,6 @@ def test_cd_nonconvex_needs_smoothness():
         cvxpar.solve(make_loss("poisson"), cvxpar.pars.mcp(GRID, 2.0), 1.0, method="cd")
 
 
-def _ar1_lasso(n, d, rho, seed):
-    """benchopt's simulated Lasso design: AR(1) columns (corr rho^|i-j|), 20% of w* nonzero, SNR 3."""
-    rng = np.random.default_rng(seed)
-    Z = rng.standard_normal((n, d))
-    A = np.empty_like(Z)
-    A[:, 0] = Z[:, 0]
-    for j in range(1, d):
-        A[:, j] = rho * A[:, j - 1] + np.sqrt(1 - rho**2) * Z[:, j]
-    w = np.zeros(d)
-    w[rng.choice(d, d // 5, replace=False)] = rng.standard_normal(d // 5)
-    y = A @ w
-    noise = rng.standard_normal(n)
-    y = y + noise / np.linalg.norm(noise) * np.linalg.norm(y) / 3
-    return A, y, float(np.max(np.abs(A.T @ y)))
-
-
 def _skglm_objective(A, y, lam):
     skglm = pytest.importorskip("skglm")
     n = A.shape[0]
@@ -102,7 +87,7 @@ def _skglm_objective(A, y, lam):
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), rho=st.sampled_from([0.0, 0.6, 0.9]), ratio=st.sampled_from([10.0, 30.0, 100.0]))
 def test_cd_lasso_is_certified_and_matches_clarabel_and_skglm(seed, rho, ratio):
-    A, y, lam_max = _ar1_lasso(15, 60, rho, seed)
+    A, y, lam_max = design(15, 60, rho, seed)
     lam = lam_max / ratio
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam, method="cd", tol=1e-9, max_iter=50_000)
     assert res.status == "optimal", res
@@ -113,7 +98,7 @@ def test_cd_lasso_is_certified_and_matches_clarabel_and_skglm(seed, rho, ratio):
 
 @pytest.mark.parametrize("box", [None, "per-coordinate"])
 def test_cd_multilevel_par_on_wide_least_squares_uses_extrapolation_and_matches_clarabel(box):
-    A, y, _ = _ar1_lasso(30, 120, 0.9, 3)
+    A, y, _ = design(30, 120, 0.9, 3)
     lo = np.where(np.arange(120) % 2 == 0, -0.6, -1.0)
     cons = None if box is None else Box(lo, 1.0)
     res = cvxpar.solve(LeastSquares(A, y), RIDGE, 0.5, constraints=cons, method="cd", tol=1e-9)
@@ -124,7 +109,7 @@ def test_cd_multilevel_par_on_wide_least_squares_uses_extrapolation_and_matches_
 
 
 def test_auto_hands_a_stalled_cd_to_ssnal_on_the_wide_lasso_at_small_lambda():
-    A, y, lam_max = _ar1_lasso(20, 200, 0.6, 0)
+    A, y, lam_max = design(20, 200, 0.6, 0)
     lam = lam_max / 1000
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam, tol=1e-9)
     assert res.status == "optimal", res
@@ -136,7 +121,7 @@ def test_auto_hands_a_stalled_cd_to_ssnal_on_the_wide_lasso_at_small_lambda():
 
 
 def test_auto_hands_cd_at_its_iteration_limit_to_ssnal():
-    A, y, lam_max = _ar1_lasso(20, 200, 0.0, 1)
+    A, y, lam_max = design(20, 200, 0.0, 1)
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam_max / 20, tol=1e-9, max_iter=20)
     assert res.info["handoff"]["status"] == "max_iter" and res.info["handoff"]["epochs"] == 20
     assert res.method == "ssnal"
@@ -145,7 +130,7 @@ def test_auto_hands_cd_at_its_iteration_limit_to_ssnal():
 
 
 def test_an_explicit_cd_never_hands_off_and_reports_its_limit_honestly():
-    A, y, lam_max = _ar1_lasso(20, 200, 0.6, 0)
+    A, y, lam_max = design(20, 200, 0.6, 0)
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam_max / 1000, method="cd", tol=1e-9, max_iter=30)
     assert res.method == "cd" and "handoff" not in res.info
     assert res.status == "max_iter" and res.iterations == 30
