@@ -88,7 +88,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
     d = prob.d
     n = loss.n_samples
     total = outer = polishes = backtracks = extrapolations = 0
-    schedule = PolishSchedule(prob, period=1)
+    schedule = PolishSchedule(prob, period=1, exact_only=True)
     crowded = 0  # consecutive outer steps with more than n free coordinates (wide A)
     # the polish's prox step: for a convex psi any t > 0 has the same fixed points (1 / the largest
     # coordinate curvature needs no power iteration); for a nonconvex psi t = 1 / L as in "pg"/"fista"
@@ -111,9 +111,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             monitor.row(total, cert, f"outer {outer}")
             if cert.certifies(tol):
                 break
-        # the shared polish rule, once CD has moved; with more features than samples only on a split with
-        # at most n free coordinates (a generic solution has no more, Ma & Xiao 2025 Thm 1)
-        if polish and schedule.due(outer, x) and total > 0 and (d <= n or n_free <= n):
+        # the shared polish rule (exact_only: with more features than samples only on a split with at most
+        # n free coordinates), once CD has moved
+        if polish and schedule.due(outer, x) and total > 0:
             cert = cert or prob.certify(x, grad=g)
             px, pcert, _ = newton_polish(prob, x, step, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
             polishes += 1
