@@ -253,9 +253,52 @@ def array_tail(xp, psi: PAR, x, x_prev, g, g_prev, beta, lam, t: float, want_res
     """One step of the batched FISTA tail with array-API calls: ``(x_new, p, r, s)``.
 
     The unfused definition that :func:`cvxpar._cupy_kernels.fista_tail_reference` and the CuPy
-    kernel reproduce (see :mod:`cvxpar._cupy_kernels` for the formulas).  ``beta`` is a (k,)
-    float64 array in x's namespace, ``lam`` a (k,) NumPy array; r and s are None when
-    ``want_residual`` is False.
+    kernel reproduce (see :mod:`cvxpar._cupy_kernels` for the formulas): with the extrapolation
+    y = x + beta (x - x_prev) and its gradient gy = (1 + beta) g - beta g_prev (the gradient is
+    affine), x_new = prox_{t lam psi}(y - t gy) per column.
+
+    Parameters
+    ----------
+    xp : module
+        The array namespace of x.
+    psi : PAR
+    x, x_prev : arrays of shape (n, k)
+        The current and previous iterates, one column per problem.
+    g, g_prev : arrays of shape (n, k)
+        Their gradients.
+    beta : array of shape (k,)
+        The momentum per column (float64, x's namespace).
+    lam : numpy.ndarray of shape (k,)
+        The lam of each column.
+    t : float
+        The step.
+    want_residual : bool, default True
+        Also compute the stationarity residual of x per column.
+
+    Returns
+    -------
+    x_new : array of shape (n, k)
+        The next iterates, in x's dtype.
+    p : array of shape (k,)
+        sum_i (y - x_new)_i (x_new - x)_i per column (the gradient-restart test of O'Donoghue & Candes 2015).
+    r, s : arrays of shape (k,) or None
+        The residual max_i dist(-g_i, lam dpsi(x_i)) and max_i |g_i| per column (None when
+        ``want_residual`` is False).
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> from cvxpar.batch import array_tail
+    >>> psi = cvxpar.pars.l1([0.0])
+    >>> x = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> g = np.array([[0.5, -0.2], [0.0, 0.0]])
+    >>> beta = np.zeros(2)
+    >>> x_new, p, r, s = array_tail(np, psi, x, x, g, g, beta, np.array([0.1, 0.1]), t=1.0)
+    >>> x_new                                # prox of 0.1 |.| at x - g
+    array([[0.4, 0.1],
+           [0. , 1.9]])
+    >>> r, s                                 # residual of x per column: dist(-g_i, 0.1 dpsi(x_i))
+    (array([0.6, 0.1]), array([0.5, 0.2]))
     """
     n, k = x.shape
     lam_x = _backend.asarray_like(xp, lam, beta)

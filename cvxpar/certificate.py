@@ -42,6 +42,16 @@ class Certificate:
         max(1, ||x||_inf): the unit of the feasibility test.
     coordinate_residuals : array
         The per-coordinate terms of ``residual`` (NumPy).
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> loss = cvxpar.losses.LeastSquares(np.eye(2), np.array([1.0, 0.1]))
+    >>> cert = cvxpar.certificate(loss, cvxpar.pars.l1([0.0]), 0.5, np.array([0.5, 0.0]))
+    >>> cert.residual, cert.gap, cert.quantization_rate
+    (0.0, 0.0, 0.5)
+    >>> cert.certifies(1e-8)
+    True
     """
 
     objective: float
@@ -75,7 +85,17 @@ class Certificate:
         return max(self.residual / self.scale, self.infeasibility / self.x_scale)
 
     def certifies(self, tol: float) -> bool:
-        """True when ``residual <= tol * scale`` and ``infeasibility <= tol * x_scale``, all finite."""
+        """True when ``residual <= tol * scale`` and ``infeasibility <= tol * x_scale``, all finite.
+
+        Parameters
+        ----------
+        tol : float
+            The tolerance (as ``cvxpar.solve``'s ``tol``).
+
+        Returns
+        -------
+        bool
+        """
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
         if not all(math.isfinite(v) for v in values):
             return False
@@ -145,6 +165,14 @@ def certificate(loss=None, psi=None, lam=None, x=None, constraints=None, *, with
     finite bounds) at the dual point w = alpha h'(Ax), alpha in (0, 1] the largest scaling keeping D finite
     (the rescaling of Massias, Gramfort and Salmon 2018).  Weak duality makes ``gap`` an upper bound on
     F(x) - F*.  Otherwise ``gap`` is None.
+
+    Raises
+    ------
+    TypeError
+        psi is not a PAR (the arguments in the old order ``(x, loss, psi, lam)`` say so), or one of loss,
+        psi, lam, x is missing.
+    ValueError
+        x not a vector of the loss's length; lam negative, not finite or of the wrong length.
 
     Examples
     --------

@@ -260,10 +260,12 @@ class PAR:
 
     @property
     def left_slope(self) -> float:
+        """The slope of psi left of the first breakpoint (-inf: a hard wall there)."""
         return float(self._slopes[0])
 
     @property
     def right_slope(self) -> float:
+        """The slope of psi right of the last breakpoint (+inf: a hard wall there)."""
         return float(self._slopes[-1])
 
     @property
@@ -273,6 +275,7 @@ class PAR:
 
     @property
     def is_convex(self) -> bool:
+        """True when ``curvature == "convex"``."""
         return self._curvature == "convex"
 
     @property
@@ -298,6 +301,7 @@ class PAR:
 
     @property
     def n_breakpoints(self) -> int:
+        """m, the number of breakpoints."""
         return int(self._q.size)
 
     def max_affine(self) -> tuple[np.ndarray, np.ndarray]:
@@ -367,6 +371,11 @@ class PAR:
         lo, hi : array
             The ends of the interval, same shape and array type as ``x``.
 
+        Raises
+        ------
+        TypeError
+            Complex input.
+
         Examples
         --------
         >>> import cvxpar
@@ -430,6 +439,16 @@ class PAR:
         For any PAR the sup is attained at a breakpoint when u lies in [min slope, max slope]
         (the slopes of the outer pieces), so psi*(u) = max_j (u q_j - psi(q_j)) there and +inf
         outside.  It is the conjugate of the convex envelope, used in Fenchel duality gaps.
+
+        Parameters
+        ----------
+        u : array_like
+            Dual points.
+
+        Returns
+        -------
+        numpy.ndarray
+            psi*(u), same shape as ``u`` (+inf outside [min slope, max slope]).
 
         Examples
         --------

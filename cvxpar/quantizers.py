@@ -66,6 +66,11 @@ def hard_quantize(u, grid_or_psi):
     array
         Same shape and array type as ``u``.
 
+    Raises
+    ------
+    ValueError
+        An empty grid or one with non-finite entries.
+
     Examples
     --------
     >>> from cvxpar import quantizers
@@ -328,6 +333,11 @@ def stochastic_round_variance(x, step: float) -> np.ndarray:
     -------
     numpy.ndarray
 
+    Raises
+    ------
+    ValueError
+        A negative or non-finite step.
+
     Examples
     --------
     >>> from cvxpar import quantizers
@@ -351,12 +361,18 @@ def relative_spacing(x, rel_step: float) -> np.ndarray:
     -------
     numpy.ndarray
 
+    Raises
+    ------
+    ValueError
+        A negative or non-finite rel_step.
+
     Examples
     --------
     >>> from cvxpar import quantizers
     >>> quantizers.relative_spacing([0.0, 1.5, 6.0], rel_step=0.25)
     array([0.  , 0.25, 1.  ])
     """
+    rel_step = _check_step(rel_step, "rel_step")
     ax = np.abs(np.asarray(x, dtype=np.float64))
     with np.errstate(divide="ignore"):
         binade = np.exp2(np.floor(np.log2(ax)))
@@ -414,6 +430,11 @@ def stochastic_round_relative_variance(x, rel_step: float) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        A negative or non-finite rel_step.
 
     Examples
     --------

@@ -564,8 +564,13 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
     passed to the solver as a Box on w only).  ``alpha`` plays the role of 1/(C n) in
     :class:`sklearn.linear_model.LogisticRegression`.
 
-    Parameters are those of :class:`PARRegressor`, except ``alpha`` defaults to 0.01 (1.0 would
-    zero out every coefficient on standardized data).
+    Parameters
+    ----------
+    psi, grid, constraints, fit_intercept, method, tol, max_iter, warm_start
+        As in :class:`PARRegressor`.
+    alpha : float, default=0.01
+        The weight of the regularizer (1.0, PARRegressor's default, would zero out every coefficient
+        on standardized data).
 
     Attributes
     ----------
@@ -677,22 +682,59 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         return self
 
     def decision_function(self, X):
-        """x^T coef + intercept: positive means ``classes_[1]``."""
+        """x^T coef + intercept: positive means ``classes_[1]``.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_[0] + self.intercept_[0]
 
     def predict(self, X):
+        """The class of each row: ``classes_[1]`` where the decision function is positive, else ``classes_[0]``.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(int)]
 
     def predict_proba(self, X):
-        """Columns P(classes_[0] | x) = sigmoid(-s), P(classes_[1] | x) = sigmoid(s), s = decision_function."""
+        """Columns P(classes_[0] | x) = sigmoid(-s), P(classes_[1] | x) = sigmoid(s), s = decision_function.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+        """
         s = self.decision_function(X)
         return np.column_stack([expit(-s), expit(s)])
 
     def predict_log_proba(self, X):
-        """The log of :meth:`predict_proba`, computed without cancellation."""
+        """The log of :meth:`predict_proba`, computed without cancellation.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+        """
         s = self.decision_function(X)
         return np.column_stack([log_expit(-s), log_expit(s)])
 

@@ -43,14 +43,45 @@ class Constraint:
     """
 
     def check_size(self, d: int) -> None:
-        """Raise ValueError when the constraint's data does not fit a vector of d entries."""
+        """Raise ValueError when the constraint's data does not fit a vector of d entries.
+
+        Parameters
+        ----------
+        d : int
+            The length of x.
+
+        Raises
+        ------
+        ValueError
+            Data of another length than d.
+        """
 
     def bounds(self, d: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per-coordinate (lower, upper) bounds implied by the constraint, as float64 arrays of length d."""
+        """Per-coordinate (lower, upper) bounds implied by the constraint, as float64 arrays of length d.
+
+        Parameters
+        ----------
+        d : int
+
+        Returns
+        -------
+        lower, upper : numpy.ndarray of shape (d,)
+            ``-inf`` / ``+inf`` where there is no bound.
+        """
         return np.full(d, -np.inf), np.full(d, np.inf)
 
     def rows(self, d: int):
-        """(A_eq, b_eq, A_ub, b_ub): the linear rows of the constraint (dense float64, or None)."""
+        """(A_eq, b_eq, A_ub, b_ub): the linear rows of the constraint (dense float64, or None).
+
+        Parameters
+        ----------
+        d : int
+
+        Returns
+        -------
+        A_eq, b_eq, A_ub, b_ub : numpy.ndarray or None
+            The rows {A_eq x = b_eq, A_ub x <= b_ub}; None where there are none.
+        """
         return None, None, None, None
 
     project = None
@@ -61,6 +92,15 @@ class Constraint:
 
         ``max(max_i (l_i - x_i)_+, max_i (x_i - u_i)_+, max_j |a_j^T x - b_j| / ||a_j||_2 (equalities),
         max_j (a_j^T x - b_j)_+ / ||a_j||_2 (inequalities))``; NaN entries make it ``inf``.
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            Any Array-API namespace.
+
+        Returns
+        -------
+        float
         """
         xn = np.asarray(_backend.to_host(x), dtype=np.float64).reshape(-1)
         d = xn.shape[0]
@@ -80,7 +120,16 @@ class Constraint:
         return worst
 
     def cvxpy(self, x) -> list:
-        """The constraint as a list of CVXPY constraints on the variable (or expression) x."""
+        """The constraint as a list of CVXPY constraints on the variable (or expression) x.
+
+        Parameters
+        ----------
+        x : cvxpy.Expression of shape (d,)
+
+        Returns
+        -------
+        list of cvxpy constraints
+        """
         d = int(np.prod(x.shape)) if x.shape else 1
         lower, upper = self.bounds(d)
         out = []

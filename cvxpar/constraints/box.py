@@ -72,6 +72,7 @@ class Box(Constraint):
 
     @property
     def scalar(self) -> bool:
+        """True when both bounds are scalars (the same for every coordinate)."""
         return np.ndim(self.lower) == 0 and np.ndim(self.upper) == 0
 
     def check_size(self, d: int) -> None:
@@ -84,12 +85,32 @@ class Box(Constraint):
                 np.array(np.broadcast_to(self.upper, (d,)), dtype=np.float64))
 
     def project(self, x):
-        """Clip x to [lower, upper] (exact Euclidean projection), in x's namespace."""
+        """Clip x to [lower, upper] (exact Euclidean projection), in x's namespace.
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            Any Array-API namespace.
+
+        Returns
+        -------
+        array of shape (d,)
+        """
         xp = _backend.array_namespace(x)
         return xp.clip(x, *self.bounds_like(x))
 
     def bounds_like(self, x):
-        """(lower, upper) as Python floats (scalar bounds) or arrays in x's namespace and device."""
+        """(lower, upper) as Python floats (scalar bounds) or arrays in x's namespace and device.
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            Any Array-API namespace.
+
+        Returns
+        -------
+        (float, float) or (array, array)
+        """
         xp = _backend.array_namespace(x)
         if self.scalar:
             return self.lower, self.upper
@@ -129,6 +150,22 @@ def restrict(psi: PAR, lower: float, upper: float) -> PAR | None:
     t*psi + indicator([lower, upper]) even for a nonconvex psi, where clipping the
     unconstrained prox would not be.
 
+    Parameters
+    ----------
+    psi : PAR
+    lower, upper : float
+        The interval (``-inf`` / ``+inf`` for no bound).
+
+    Returns
+    -------
+    PAR or None
+        The restricted PAR; None when [lower, upper] misses psi's domain.
+
+    Raises
+    ------
+    ValueError
+        A NaN bound.
+
     Examples
     --------
     >>> import cvxpar
@@ -137,6 +174,8 @@ def restrict(psi: PAR, lower: float, upper: float) -> PAR | None:
     >>> saw.breakpoints.tolist(), saw.domain
     ([-0.6, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 0.9], (-0.6, 0.9))
     """
+    if np.isnan(lower) or np.isnan(upper):
+        raise ValueError(f"restrict needs numeric bounds; got lower={lower}, upper={upper} (use -inf / inf for none).")
     dom_lo, dom_hi = psi.domain
     lo, hi = max(lower, dom_lo), min(upper, dom_hi)
     if lo > hi:

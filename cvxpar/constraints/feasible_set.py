@@ -29,6 +29,14 @@ ACTIVE_RTOL = 1e-9
 def as_list(constraints) -> list[Constraint]:
     """Normalize ``constraints`` (None, one set, or a list) to a list, checking the types.
 
+    Parameters
+    ----------
+    constraints : None, a constraint, a FeasibleSet, or a list or tuple of constraints
+
+    Returns
+    -------
+    list of Constraint
+
     Raises
     ------
     TypeError
@@ -138,7 +146,17 @@ class FeasibleSet:
         return None
 
     def bounds_like(self, x):
-        """(lower, upper) as Python floats when uniform, else arrays in x's namespace and device."""
+        """(lower, upper) as Python floats when uniform, else arrays in x's namespace and device.
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            Any Array-API namespace.
+
+        Returns
+        -------
+        (float, float) or (array, array)
+        """
         sb = self.scalar_bounds
         if sb is not None:
             return sb
@@ -146,7 +164,13 @@ class FeasibleSet:
         return _backend.asarray_like(xp, self.lower, x), _backend.asarray_like(xp, self.upper, x)
 
     def box(self):
-        """The merged bounds as a :class:`~cvxpar.constraints.Box` (scalar bounds when uniform), or None."""
+        """The merged bounds as a :class:`~cvxpar.constraints.Box` (scalar bounds when uniform), or None.
+
+        Returns
+        -------
+        Box or None
+            None when there are no finite bounds or they do not intersect.
+        """
         from cvxpar.constraints.box import Box
 
         if not self.has_bounds or self.empty is not None:
@@ -156,7 +180,14 @@ class FeasibleSet:
 
     # ------------------------------------------------------------------ the rows
     def stacked(self):
-        """(G, h, n_eq): the rows [A_eq; A_ub] and their right-hand sides, the first n_eq equalities."""
+        """(G, h, n_eq): the rows [A_eq; A_ub] and their right-hand sides, the first n_eq equalities.
+
+        Returns
+        -------
+        G : numpy.ndarray of shape (n_rows, d)
+        h : numpy.ndarray of shape (n_rows,)
+        n_eq : int
+        """
         blocks = [(M, v) for M, v in ((self.A_eq, self.b_eq), (self.A_ub, self.b_ub)) if M is not None]
         if not blocks:
             return np.zeros((0, self.d)), np.zeros(0), 0
@@ -166,7 +197,17 @@ class FeasibleSet:
 
     def active_rows(self, x) -> np.ndarray:
         """Mask over ``stacked()`` rows: every equality, and the inequalities within ACTIVE_RTOL of their
-        hyperplane (distance relative to max(1, ||x||_inf))."""
+        hyperplane (distance relative to max(1, ||x||_inf)).
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            Any Array-API namespace.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n_rows,)
+        """
         xn = np.asarray(_backend.to_host(x), dtype=np.float64)
         G, h, n_eq = self.stacked()
         slack = h[n_eq:] - G[n_eq:] @ xn
@@ -195,7 +236,16 @@ class FeasibleSet:
         return max((c.violation(xn) for c in self.items), default=0.0)
 
     def cvxpy(self, x) -> list:
-        """Every constraint as CVXPY constraints on x."""
+        """Every constraint as CVXPY constraints on x.
+
+        Parameters
+        ----------
+        x : cvxpy.Expression of shape (d,)
+
+        Returns
+        -------
+        list of cvxpy constraints
+        """
         return [con for c in self.items for con in c.cvxpy(x)]
 
     def normal_cone_distance(self, x, c, lo, hi):
@@ -207,6 +257,20 @@ class FeasibleSet:
         m = a y is max(P + m, Q - m, 0), minimized at m = (Q - P) / 2 (projected onto m's allowed
         half-line for an inequality).  Otherwise a small LP (SciPy's HiGHS) in (y, s): minimize s
         subject to |c_i - (G^T y)_i - clip| <= s.  NaN anywhere gives an infinite distance.
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            The point (its active rows are used).
+        c, lo, hi : arrays of shape (d,)
+            c = -grad f(x) and the interval [lo, hi] per coordinate.
+
+        Returns
+        -------
+        stat : float
+            The smallest largest distance.
+        dist : numpy.ndarray of shape (d,)
+            The per-coordinate distances at the minimizing multipliers.
         """
         cn, lon, hin = (np.asarray(_backend.to_host(a), dtype=np.float64) for a in (c, lo, hi))
         Ga, y = self.multipliers(x, cn, lon, hin)
@@ -217,8 +281,20 @@ class FeasibleSet:
         return float(np.max(dist, initial=0.0)), dist
 
     def multipliers(self, x, c, lo, hi):
-        """(G_act, y): the active rows at x and the multipliers that minimize the largest distance (see
-        :meth:`normal_cone_distance`); y is None when the data has NaN or the LP fails."""
+        """(G_act, y): the active rows at x and the multipliers that minimize the largest distance.
+
+        Parameters
+        ----------
+        x, c, lo, hi : arrays of shape (d,)
+            As in :meth:`normal_cone_distance`.
+
+        Returns
+        -------
+        G_act : numpy.ndarray of shape (k, d)
+            The active rows.
+        y : numpy.ndarray of shape (k,) or None
+            Their multipliers; None when the data has NaN or the LP fails.
+        """
         G, _, n_eq = self.stacked()
         act = self.active_rows(x)
         Ga = G[act]

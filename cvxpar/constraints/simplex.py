@@ -49,7 +49,17 @@ class Simplex(Constraint):
         return np.ones((1, d)), np.array([self.total]), None, None
 
     def project(self, x):
-        """Euclidean projection onto the simplex, exact (sort-based), in x's namespace."""
+        """Euclidean projection onto the simplex, exact (sort-based; Duchi et al. 2008, Fig. 1), in x's namespace.
+
+        Parameters
+        ----------
+        x : array of shape (d,)
+            Any Array-API namespace.
+
+        Returns
+        -------
+        array of shape (d,)
+        """
         xp = _backend.array_namespace(x)
         d = x.shape[0]
         u = xp.flip(xp.sort(x))

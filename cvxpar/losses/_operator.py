@@ -24,6 +24,16 @@ class Operator:
     Attributes: ``A`` (the data as given, sparse matrices as CSC), ``kind`` (``"dense"``,
     ``"sparse"`` or ``"operator"``), ``shape`` (n_samples, n_features), ``dtype``, ``xp``.
 
+    Parameters
+    ----------
+    A : array of shape (n_samples, n_features)
+        Dense (any Array-API namespace), ``scipy.sparse`` or a ``scipy.sparse.linalg.LinearOperator``.
+
+    Raises
+    ------
+    ValueError
+        A not 2-D, with no rows, or with NaN or inf entries.
+
     Examples
     --------
     >>> import numpy as np
@@ -75,10 +85,16 @@ class Operator:
 
     @property
     def dtype(self):
+        """The dtype of A (float64 for a LinearOperator)."""
         return self.A.dtype if self.kind == "dense" else self.xp.float64
 
     def like(self):
-        """An array of the data's namespace, dtype and device (for placing constants)."""
+        """An array of the data's namespace, dtype and device (for placing constants).
+
+        Returns
+        -------
+        array
+        """
         return self.A if self.kind == "dense" else np.zeros(1)
 
     def _transposed(self):
@@ -87,19 +103,46 @@ class Operator:
         return self._cache["AT"]
 
     def mv(self, x):
-        """A x."""
+        """A x.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        array of shape (n_samples,)
+        """
         if self.kind == "operator":
             return np.asarray(self.A.matvec(x), dtype=np.float64).reshape(-1)
         return self.A @ x
 
     def rmv(self, r):
-        """A^T r."""
+        """A^T r.
+
+        Parameters
+        ----------
+        r : array of shape (n_samples,)
+
+        Returns
+        -------
+        array of shape (n_features,)
+        """
         if self.kind == "operator":
             return np.asarray(self.A.rmatvec(r), dtype=np.float64).reshape(-1)
         return self._transposed() @ r
 
     def columns(self, idx):
-        """The dense (n, k) block A[:, idx] in the data's namespace."""
+        """The dense (n, k) block A[:, idx] in the data's namespace.
+
+        Parameters
+        ----------
+        idx : integer array of length k
+
+        Returns
+        -------
+        array of shape (n_samples, k)
+        """
         if self.kind == "dense":
             return self.xp.take(self.A, idx, axis=1)
         if self.kind == "sparse":
@@ -109,7 +152,21 @@ class Operator:
         return np.asarray(self.A.matmat(eye), dtype=np.float64)
 
     def rows(self, idx) -> Operator:
-        """The operator of the rows ``idx`` (dense and sparse data only)."""
+        """The operator of the rows ``idx`` (dense and sparse data only).
+
+        Parameters
+        ----------
+        idx : integer array
+
+        Returns
+        -------
+        Operator
+
+        Raises
+        ------
+        TypeError
+            A is a LinearOperator.
+        """
         if self.kind == "operator":
             raise TypeError("a LinearOperator A has no rows to subsample; pass A as a dense or scipy.sparse matrix.")
         if self.kind == "sparse":
@@ -117,7 +174,12 @@ class Operator:
         return Operator(self.xp.take(self.A, index_like(self.xp, idx, self.A), axis=0))
 
     def column_sq_norms(self):
-        """||a_j||^2 for every column j."""
+        """||a_j||^2 for every column j.
+
+        Returns
+        -------
+        array of shape (n_features,)
+        """
         if self.kind == "dense":
             return self.xp.sum(self.A * self.A, axis=0)
         if self.kind == "sparse":
@@ -125,7 +187,12 @@ class Operator:
         return np.asarray([float(np.sum(self.columns([j]) ** 2)) for j in range(self.shape[1])])
 
     def norm2_squared(self) -> float:
-        """||A||_2^2 by power iteration on A^T A (deterministic start), padded by POWER_PAD."""
+        """||A||_2^2 by power iteration on A^T A (deterministic start), padded by POWER_PAD.
+
+        Returns
+        -------
+        float
+        """
         xp = self.xp
         v = _backend.asarray_like(xp, np.random.default_rng(0).standard_normal(self.shape[1]), self.like())
         return padded_top_eigenvalue(lambda w: self.rmv(self.mv(w)), v, xp)
@@ -139,7 +206,31 @@ def index_like(xp, idx, like):
 
 def padded_top_eigenvalue(apply, v, xp) -> float:
     """POWER_PAD x the largest eigenvalue of a symmetric PSD operator ``apply`` (A^T A, or A A^T: both
-    give ||A||_2^2) by POWER_ITERATIONS power iterations from ``v``."""
+    give ||A||_2^2) by POWER_ITERATIONS power iterations from ``v``.
+
+    Parameters
+    ----------
+    apply : callable
+        w -> M w for the symmetric positive semidefinite M.
+    v : array
+        The start (nonzero), in the namespace ``xp``.
+    xp : module
+        The array namespace.
+
+    Returns
+    -------
+    float
+        An estimate padded upward (0.0 when M v reaches 0, e.g. from a zero start).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.losses import padded_top_eigenvalue
+    >>> M = np.diag([4.0, 1.0])
+    >>> est = padded_top_eigenvalue(lambda w: M @ w, np.ones(2), np)
+    >>> round(est, 6)                  # 1.05 x the top eigenvalue 4 (the pad covers a short power iteration)
+    4.2
+    """
     est = 0.0
     for _ in range(POWER_ITERATIONS):
         w = apply(v)

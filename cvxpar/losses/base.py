@@ -64,6 +64,11 @@ class Loss:
     Subclasses define ``n_features``, ``value(x)``, ``grad(x)`` and ``lipschitz()``; the second-order
     and duality hooks below return None unless a subclass can give them.
 
+    Raises
+    ------
+    NotImplementedError
+        From ``value``, ``grad`` or ``lipschitz`` of a subclass that does not define them.
+
     Examples
     --------
     >>> import numpy as np
@@ -78,28 +83,95 @@ class Loss:
     n_features: int | None = None
 
     def value(self, x) -> float:
+        """The loss value f(x).
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        float
+        """
         raise NotImplementedError
 
     def grad(self, x):
+        """The gradient of f at x.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        array of shape (n_features,)
+            In x's namespace.
+        """
         raise NotImplementedError
 
     def lipschitz(self) -> float:
+        """An upper estimate of the Lipschitz constant of grad f (or a local one: the solvers backtrack).
+
+        Returns
+        -------
+        float
+        """
         raise NotImplementedError
 
     def hvp(self, x, d):
-        """Hessian-vector product nabla^2 f(x) d, or None."""
+        """Hessian-vector product nabla^2 f(x) d, or None where the loss cannot give it.
+
+        Parameters
+        ----------
+        x, d : arrays of shape (n_features,)
+
+        Returns
+        -------
+        array of shape (n_features,) or None
+        """
         return None
 
     def hessian_factor(self, x, idx):
-        """A dense B with B^T B the Hessian block on ``idx``, or None."""
+        """A dense B with B^T B the Hessian block on ``idx``, or None.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+        idx : integer array
+            The coordinates of the block.
+
+        Returns
+        -------
+        array of shape (n_samples, len(idx)) or None
+        """
         return None
 
     def hessian_block(self, x, idx):
-        """The dense |idx| x |idx| Hessian block, or None."""
+        """The dense Hessian block on ``idx``, or None.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+        idx : integer array
+            The coordinates of the block.
+
+        Returns
+        -------
+        array of shape (len(idx), len(idx)) or None
+        """
         return None
 
     def dual_gap_parts(self, x):
-        """(w, alpha, A^T w) for a duality gap (see :class:`LinearModelLoss`), or None."""
+        """(w, alpha, A^T w) for a duality gap (see :class:`LinearModelLoss`), or None.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        tuple or None
+        """
         return None
 
 
@@ -196,41 +268,129 @@ class LinearModelLoss(Loss):
 
     # -- the contract (subclasses override)
     def validate_target(self, target) -> None:
-        """Raise ValueError when the loss cannot take ``target``; every target is accepted by default."""
+        """Raise ValueError when the loss cannot take ``target``; every target is accepted by default.
+
+        Parameters
+        ----------
+        target : array of shape (n_samples,)
+
+        Raises
+        ------
+        ValueError
+            A target outside the loss's domain (a subclass decides: Logistic refuses labels other than -1, +1).
+        """
 
     def h(self, z):
-        """Per-sample values h_i(z_i)."""
+        """Per-sample values h_i(z_i); the loss is their sum.
+
+        Parameters
+        ----------
+        z : array of shape (n_samples,)
+            The linear predictions z = A x, in the data's namespace.
+
+        Returns
+        -------
+        array of shape (n_samples,)
+        """
         raise NotImplementedError(f"{type(self).__name__} must define h(z)")
 
     def dh(self, z):
-        """Per-sample derivatives h_i'(z_i)."""
+        """Per-sample derivatives h_i'(z_i).
+
+        Parameters
+        ----------
+        z : array of shape (n_samples,)
+            The linear predictions z = A x, in the data's namespace.
+
+        Returns
+        -------
+        array of shape (n_samples,)
+        """
         raise NotImplementedError(f"{type(self).__name__} must define dh(z)")
 
     def d2h(self, z):
-        """Per-sample (generalized) second derivatives h_i''(z_i)."""
+        """Per-sample (generalized) second derivatives h_i''(z_i).
+
+        Parameters
+        ----------
+        z : array of shape (n_samples,)
+            The linear predictions z = A x, in the data's namespace.
+
+        Returns
+        -------
+        array of shape (n_samples,)
+        """
         raise NotImplementedError(f"{type(self).__name__} must define d2h(z)")
 
     def dh_dtarget(self, z):
-        """Per-sample derivatives of h_i'(z_i) with respect to the target t_i; optional, enables derivatives
-        of a solution with respect to the target (:mod:`cvxpar.derivatives`)."""
+        """Per-sample derivatives of h_i'(z_i) with respect to the target t_i (optional).
+
+        Enables derivatives of a solution with respect to the target (:mod:`cvxpar.derivatives`).
+
+        Parameters
+        ----------
+        z : array of shape (n_samples,)
+            The linear predictions z = A x, in the data's namespace.
+
+        Returns
+        -------
+        array of shape (n_samples,)
+
+        Raises
+        ------
+        NotImplementedError
+            The loss does not define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} defines no dh_dtarget(z)")
 
     def conj(self, w):
-        """sum_i h_i^*(w_i) (+inf outside the domain); optional, enables duality gaps."""
+        """sum_i h_i^*(w_i), +inf outside the conjugate's domain (optional: enables duality gaps).
+
+        Parameters
+        ----------
+        w : array of shape (n_samples,)
+            The dual point.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        NotImplementedError
+            The loss does not define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} defines no conj(w), so it has no duality gap")
 
     def cvxpy(self, z):
-        """A CVXPY expression of sum_i h_i(z_i); optional, enables CVXPY references."""
+        """A CVXPY expression of sum_i h_i(z_i) (optional: enables CVXPY references).
+
+        Parameters
+        ----------
+        z : cvxpy.Expression of shape (n_samples,)
+
+        Returns
+        -------
+        cvxpy.Expression
+            A scalar convex expression.
+
+        Raises
+        ------
+        NotImplementedError
+            The loss does not define it.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} defines no cvxpy(z): give it a CVXPY form to use cvxpar.reference"
         )
 
     @property
     def has_conj(self) -> bool:
+        """True when the subclass defines :meth:`conj` (duality gaps are available)."""
         return type(self).conj is not LinearModelLoss.conj
 
     @property
     def has_cvxpy(self) -> bool:
+        """True when the subclass defines :meth:`cvxpy` (:func:`cvxpar.reference` accepts the loss)."""
         return type(self).cvxpy is not LinearModelLoss.cvxpy
 
     # -- data
@@ -241,10 +401,21 @@ class LinearModelLoss(Loss):
 
     @property
     def dtype(self):
+        """The dtype of the data A."""
         return self.op.dtype
 
     def subsample(self, rows) -> LinearModelLoss:
-        """The same loss on the rows ``rows`` of A and the target (sum over those samples only)."""
+        """The same loss on the rows ``rows`` of A and the target (sum over those samples only).
+
+        Parameters
+        ----------
+        rows : integer array
+            Sample indices.
+
+        Returns
+        -------
+        LinearModelLoss
+        """
         sub = copy.copy(self)
         sub.op = self.op.rows(rows)
         sub.target = self.xp.take(self.target, index_like(self.xp, rows, self.target), axis=0)
@@ -254,23 +425,79 @@ class LinearModelLoss(Loss):
 
     # -- values and gradients (z = Ax may be passed in to save a product with A)
     def linear(self, x):
-        """z = A x."""
+        """z = A x.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        array of shape (n_samples,)
+        """
         return self.op.mv(x)
 
     def value_z(self, z) -> float:
+        """f from a kept z = A x: sum_i h_i(z_i).
+
+        Parameters
+        ----------
+        z : array of shape (n_samples,)
+            The linear predictions z = A x, in the data's namespace.
+
+        Returns
+        -------
+        float
+        """
         return float(self.xp.sum(self.h(z)))
 
     def grad_z(self, z):
+        """grad f from a kept z = A x: A^T dh(z).
+
+        Parameters
+        ----------
+        z : array of shape (n_samples,)
+            The linear predictions z = A x, in the data's namespace.
+
+        Returns
+        -------
+        array of shape (n_features,)
+        """
         return self.op.rmv(self.dh(z))
 
     def value(self, x) -> float:
+        """f(x) = sum_i h_i(a_i^T x).
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        float
+        """
         return self.value_z(self.linear(x))
 
     def grad(self, x):
+        """grad f(x) = A^T dh(A x).
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        array of shape (n_features,)
+        """
         return self.grad_z(self.linear(x))
 
     def norm2_squared(self) -> float:
-        """||A||_2^2 (power iteration, padded), computed once."""
+        """||A||_2^2 (power iteration, padded), computed once.
+
+        Returns
+        -------
+        float
+        """
         if self._norm2 is None:
             self._norm2 = self.op.norm2_squared()
         return self._norm2
@@ -280,6 +507,10 @@ class LinearModelLoss(Loss):
 
         Where ``smoothness`` is None, the local value max_i d2h(0) * ||A||_2^2 at x = 0 (the
         solvers backtrack from it).
+
+        Returns
+        -------
+        float
         """
         if self._L is None:
             if self.smoothness is not None:
@@ -291,22 +522,60 @@ class LinearModelLoss(Loss):
         return self._L
 
     def coordinate_lipschitz(self):
-        """smoothness * ||a_j||^2 per coordinate (the coordinate-descent steps), or None without smoothness."""
+        """smoothness * ||a_j||^2 per coordinate (the coordinate-descent steps).
+
+        Returns
+        -------
+        array of shape (n_features,) or None
+            None when ``smoothness`` is None.
+        """
         if self.smoothness is None:
             return None
         return float(self.smoothness) * self.op.column_sq_norms()
 
     # -- second order: the generalized Hessian A^T diag(d2h(Ax)) A
     def hvp(self, x, d):
+        """The generalized Hessian-vector product A^T diag(d2h(Ax)) A d.
+
+        Parameters
+        ----------
+        x, d : arrays of shape (n_features,)
+
+        Returns
+        -------
+        array of shape (n_features,)
+        """
         return self.op.rmv(self.d2h(self.linear(x)) * self.op.mv(d))
 
     def hessian_factor(self, x, idx):
-        """B = diag(sqrt d2h(Ax)) A_F for the columns ``idx`` (dense n x k): the block is B^T B."""
+        """B = diag(sqrt d2h(Ax)) A_F for the columns ``idx`` (dense n x k): the block is B^T B.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+        idx : integer array
+            The columns F.
+
+        Returns
+        -------
+        array of shape (n_samples, len(idx))
+        """
         w = self.xp.sqrt(self.d2h(self.linear(x)))
         return w[:, None] * self.op.columns(idx)
 
     def hessian_block(self, x, idx):
-        """A_F^T diag(d2h(Ax)) A_F for the columns ``idx``, dense."""
+        """A_F^T diag(d2h(Ax)) A_F for the columns ``idx``, dense.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+        idx : integer array
+            The columns F.
+
+        Returns
+        -------
+        array of shape (len(idx), len(idx))
+        """
         B = self.hessian_factor(x, idx)
         return B.T @ B
 
@@ -317,6 +586,14 @@ class LinearModelLoss(Loss):
         w is in dom h^* (it is a subgradient of h); the certificate scales it by some alpha in
         (0, 1] to keep -A^T w in the domain of the penalty's conjugate, which stays in dom h^*
         when 0 is in it (h bounded below), and is reported as an infinite gap otherwise.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        tuple or None
         """
         if not self.has_conj:
             return None
@@ -324,5 +601,14 @@ class LinearModelLoss(Loss):
         return w, 1.0, self.op.rmv(w)
 
     def conjugate(self, w) -> float:
-        """sum_i h_i^*(w_i) as a float."""
+        """sum_i h_i^*(w_i) as a float.
+
+        Parameters
+        ----------
+        w : array of shape (n_samples,)
+
+        Returns
+        -------
+        float
+        """
         return float(self.conj(w))
