@@ -6,11 +6,12 @@ Methods (``method=``): ``"pg"`` (proximal gradient), ``"fista"`` (accelerated, a
 ``"cd"`` (coordinate descent with working sets, any :class:`~cvxpar.losses.LinearModelLoss` on
 NumPy / scipy.sparse data), ``"ssnal"`` (semismooth Newton augmented Lagrangian, any
 LinearModelLoss with a convex psi: the fast method when the free block of A is nearly square),
-``"admm"`` (cached factorization, adaptive rho; the method for Simplex and Linear constraints),
+``"alm"`` (augmented Lagrangian on Simplex and Linear rows, each subproblem by ssnal; convex psi),
+``"admm"`` (cached factorization, adaptive rho; Simplex and Linear rows with any psi, least squares),
 ``"aprox"`` (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``,
 which picks one and says which (``res.method``, and the verbose header), by measured rules:
 
-1. ``"admm"`` with Simplex or Linear constraints;
+1. ``"alm"`` with Simplex or Linear constraints and a convex psi (``"admm"`` with a nonconvex one);
 2. ``"cd"`` for wide least squares (more features than samples) with a psi of at most one
    breakpoint (the Lasso and its box-constrained variants; 3-6x faster than ``"ssnal"`` there:
    ``python -m cvxpar.bench.lasso``);
@@ -47,13 +48,15 @@ import numpy as np
 from cvxpar import result as R
 from cvxpar.constraints import Box
 from cvxpar.losses import LinearModelLoss
-from cvxpar.solvers import starts
+from cvxpar.solvers import alm, starts
 from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
 from cvxpar.solvers.options import for_method as options_for
 
-METHODS = ("auto", "pg", "fista", "cd", "ssnal", "admm", "aprox")
-DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "admm": 20_000}
+METHODS = ("auto", "pg", "fista", "cd", "ssnal", "alm", "admm", "aprox")
+DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "alm": 50, "admm": 20_000}
+#: The methods that take linear rows (Simplex, Linear).
+ROW_METHODS = ("alm", "admm")
 
 
 def solve(
@@ -87,19 +90,22 @@ def solve(
     constraints : constraint, list of constraints or None, default None
         :class:`~cvxpar.constraints.Box`, :class:`~cvxpar.constraints.NonNeg`,
         :class:`~cvxpar.constraints.Simplex`, :class:`~cvxpar.constraints.Linear`; C is their
-        intersection.  Simplex and Linear rows need ``method="admm"`` (or ``"auto"``).
-    method : {"auto", "pg", "fista", "cd", "ssnal", "admm", "aprox"}, default "auto"
+        intersection.  Simplex and Linear rows need ``method="alm"`` (convex psi), ``"admm"`` (or
+        ``"auto"``).
+    method : {"auto", "pg", "fista", "cd", "ssnal", "alm", "admm", "aprox"}, default "auto"
         ``"pg"``: proximal gradient.  ``"fista"``: accelerated proximal gradient with adaptive
         restart.  ``"cd"``: working-set coordinate descent with the exact 1-D prox (any
         ``LinearModelLoss`` with a dense NumPy or scipy.sparse A: exact coordinate minimization for
         least squares, proximal-Newton epochs weighted by h'' for the others).  ``"ssnal"``:
         semismooth Newton augmented Lagrangian (any ``LinearModelLoss``, convex psi; its Newton
-        system uses h'').  ``"admm"``:
-        ADMM with a cached factorization and adaptive rho (a ``LeastSquares`` loss with a dense A;
-        the method for Simplex and Linear constraints).  ``"aprox"``: stochastic minibatch
+        system uses h'').  ``"alm"``: augmented Lagrangian (method of multipliers) on the Simplex /
+        Linear rows, each subproblem solved by ``"ssnal"`` (any ``LinearModelLoss``, convex psi).
+        ``"admm"``: ADMM with a cached factorization and adaptive rho (a ``LeastSquares`` loss with
+        a dense A; Simplex and Linear constraints with any psi).  ``"aprox"``: stochastic minibatch
         aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
 
-        1. Simplex or Linear constraints: ``"admm"``;
+        1. Simplex or Linear constraints: ``"alm"`` with a convex psi and a linear-model loss on
+           NumPy / scipy.sparse data, else ``"admm"``;
         2. least squares on NumPy / scipy.sparse with a psi of at most one breakpoint and more
            features than samples (wide, Lasso-like): ``"cd"``;
         3. a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber) with a
@@ -125,7 +131,8 @@ def solve(
         ``infeasibility <= tol * max(1, ||x||_inf)``.
     max_iter : int or None, default None
         Iteration limit, an integer >= 1 (an integral float such as ``1e4`` counts); None selects
-        the method's default (pg 50000, fista 20000, cd 5000 outer steps, ssnal 200, admm 20000;
+        the method's default (pg 50000, fista 20000, cd 5000 outer steps, ssnal 200, alm 50 outer
+        steps, admm 20000;
         aprox: ``epochs`` passes).
     polish : bool, default True
         End with the active-set polish (:mod:`cvxpar.solvers.polish`): Newton steps on the free
@@ -147,7 +154,7 @@ def solve(
     **options
         Method options, checked against :mod:`cvxpar.solvers.options` (print the table with
         ``print(cvxpar.solvers.options.table())``): pg/fista ``check_every``, ``polish_steps``,
-        ``polish_scale``; admm ``check_every``, ``rho``; cd ``p0``, ``polish_steps``; ssnal
+        ``polish_scale``; alm ``sigma0``; admm ``check_every``, ``rho``; cd ``p0``, ``polish_steps``; ssnal
         ``sigma0``, ``polish_steps``; aprox ``batch_size``, ``epochs``, ``eta0``, ``power``,
         ``seed``, ``mapping``, ``anneal_start``, ``anneal_end``, ``steepness``,
         ``anneal_center``.  ``check_every`` (iterations between two stopping tests) is accepted by
@@ -178,8 +185,8 @@ def solve(
     ValueError
         An unknown ``method``; ``tol``, ``max_iter``, ``n_starts`` or ``lam`` out of range; an
         option value out of range; a method that does not apply to the problem (e.g. Simplex or
-        Linear constraints with a method other than ``"admm"``, ``"ssnal"`` with a nonconvex psi,
-        ``"cd"`` on data other than dense NumPy or scipy.sparse); data with NaN or inf entries.
+        Linear constraints with a method other than ``"alm"`` or ``"admm"``, ``"ssnal"`` with a nonconvex
+        psi, ``"cd"`` on data other than dense NumPy or scipy.sparse); data with NaN or inf entries.
     TypeError
         An unknown option name (with the closest valid one), an option of another method, or an
         option of the wrong type.
@@ -236,17 +243,23 @@ def solve(
     options = options_for(chosen, options, requested=method)
     if prob.infeasible is not None:
         return infeasible_result(prob, chosen)
-    if prob.feasible.has_rows and chosen != "admm":
+    if prob.feasible.has_rows and chosen not in ROW_METHODS:
         raise ValueError(
-            f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='admm' "
-            "(or 'auto')."
+            f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='alm' "
+            "(convex psi) or 'admm' (or 'auto')."
+        )
+    if chosen == "alm" and not alm.applies(prob):
+        raise ValueError(
+            "method 'alm' needs a convex psi and a linear-model loss on a dense NumPy or scipy.sparse A; use 'admm' "
+            "(least squares, any psi) or 'auto'."
         )
     if chosen == "admm" and prob.feasible.has_rows and not _admm_applicable(prob):
         kind = "/".join(sorted({type(c).__name__ for c in prob.feasible.items if not isinstance(c, Box)}))
         raise ValueError(
             "method 'admm', the method for Simplex and Linear constraints, needs a LeastSquares loss with a dense A: "
             f"{kind} constraints with a {type(prob.loss).__name__} loss{_operator_note(prob.loss)} are not supported. "
-            "Use Box or NonNeg constraints with this loss, or a dense least-squares loss with these constraints."
+            "Use Box or NonNeg constraints with this loss, a dense least-squares loss with these constraints, or a convex "
+            "psi (method 'alm' takes any linear-model loss with them)."
         )
     if chosen == "ssnal" and not _ssnal_applicable(prob):
         raise ValueError("method 'ssnal' needs a LinearModelLoss (f = sum h(Ax)) and a convex psi; use 'fista' (or 'auto').")
@@ -363,7 +376,10 @@ def pick(prob) -> tuple[str, str]:
     from cvxpar.solvers import cd
 
     if prob.feasible.has_rows:
-        return "admm", "Simplex/Linear constraints are handled by ADMM"
+        if alm.applies(prob):
+            return "alm", ("Simplex/Linear constraints with a convex psi: augmented Lagrangian on the rows, each "
+                           "subproblem by ssnal, + active-set polish with the rows")
+        return "admm", "Simplex/Linear constraints (nonconvex psi or another data format): ADMM"
     cd_ok = _cd_applicable(prob)
     if cd_ok and cd.exact(prob.loss) and prob.kpsi.n_breakpoints <= 1 and prob.d > prob.loss.n_samples:
         return "cd", ("wide least squares with a one-breakpoint psi (Lasso-like): working-set coordinate descent "

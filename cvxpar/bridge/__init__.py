@@ -27,7 +27,7 @@ What it takes: minimize, over ONE vector variable x,
 Anything else raises :class:`UnsupportedProblemError` (a ``cvxpy.error.SolverError`` and a
 ``ValueError``) naming the culprit (constants shown by their shapes) and the CVXPY solver (or
 ``cvxpar.reference``) to use instead; so does a loss and constraint set that no cvxpar method
-takes (today Simplex and Linear constraints need a least-squares loss).
+takes (today Simplex and Linear constraints need a convex psi or a least-squares loss).
 
 Statuses written to ``problem.status`` (``cvxpar.solve`` status -> CVXPY status):
 
@@ -65,7 +65,7 @@ over from an earlier solve with another solver.
 Options (``problem.solve(method="cvxpar", **options)``):
 
 - ``algorithm``: :func:`cvxpar.solve`'s ``method``: ``"auto"`` (default: picks a method that takes
-  the loss and constraints), ``"pg"``, ``"fista"``, ``"cd"``, ``"ssnal"``, ``"admm"``, ``"aprox"``;
+  the loss and constraints), ``"pg"``, ``"fista"``, ``"cd"``, ``"ssnal"``, ``"alm"``, ``"admm"``, ``"aprox"``;
 - ``tol`` (default 1e-8), ``max_iter``, ``polish`` (default True), ``verbose`` (default False);
 - ``x0`` (a starting point) and ``warm_start`` (default True: start from this problem's previous
   solution);
@@ -141,7 +141,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         Of the shape described in the module docstring.
     algorithm : str
         :func:`cvxpar.solve`'s ``method``: ``"auto"`` (default), ``"pg"``, ``"fista"``, ``"cd"``,
-        ``"ssnal"``, ``"admm"`` or ``"aprox"``.
+        ``"ssnal"``, ``"alm"``, ``"admm"`` or ``"aprox"``.
     warm_start : bool
         Start from this problem's previous cvxpar solution (default True).
     x0 : array, optional

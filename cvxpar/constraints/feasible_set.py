@@ -132,7 +132,7 @@ class FeasibleSet:
 
     @property
     def has_rows(self) -> bool:
-        """True when there are linear rows (Simplex or Linear): these need ``method="admm"``."""
+        """True when there are linear rows (Simplex or Linear): these need ``method="alm"`` or ``"admm"``."""
         return self.A_eq is not None or self.A_ub is not None
 
     @property

@@ -11,7 +11,8 @@ class Linear(Constraint):
     """{x : A_eq x = b_eq, A_ub x <= b_ub}; give either pair or both.
 
     The data is stored as dense float64 (scipy.sparse input is densified).  Solved by
-    ``method="admm"`` (the pick of ``"auto"``) with a ``LeastSquares`` loss on a dense A.
+    ``method="alm"`` (the pick of ``"auto"`` for a convex psi; any linear-model loss) or
+    ``method="admm"`` (any psi; a ``LeastSquares`` loss on a dense A).
 
     Parameters
     ----------

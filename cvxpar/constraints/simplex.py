@@ -16,7 +16,8 @@ from cvxpar.constraints.base import Constraint
 class Simplex(Constraint):
     """{x : x >= 0, sum(x) = total}, total >= 0.
 
-    Solved by ``method="admm"`` (the pick of ``"auto"``) with a ``LeastSquares`` loss on a dense A.
+    Solved by ``method="alm"`` (the pick of ``"auto"`` for a convex psi; any linear-model loss) or
+    ``method="admm"`` (any psi; a ``LeastSquares`` loss on a dense A).
 
     Parameters
     ----------

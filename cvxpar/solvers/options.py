@@ -93,6 +93,10 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         CHECK_EVERY,
         Option("rho", "real", "ADMM penalty parameter (default L/10)", low=0.0, open_low=True, none_ok=True),
     ),
+    "alm": (
+        Option("sigma0", "real", "first penalty on the unit-norm rows (default 100 L / ||rows||^2)", low=0.0,
+               open_low=True, none_ok=True),
+    ),
     "cd": (
         Option("p0", "int", "smallest working-set size", low=1),
         POLISH_STEPS,

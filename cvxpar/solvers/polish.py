@@ -243,15 +243,10 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
             Hf = Hf_all[np.ix_(sel, sel)]
             G_F = Gw[:, free[sel]]
             r = hw - Gw @ x_np
-            k, m = sel.size, G_F.shape[0]
-            K = np.block([[Hf + mu * np.eye(k), G_F.T], [G_F, np.zeros((m, m))]])
-            try:
-                sol = np.linalg.lstsq(K, np.concatenate([g_eff[sel], r]), rcond=None)[0]
-            except np.linalg.LinAlgError:
+            step = _kkt_step(Hf + mu * np.eye(sel.size), G_F, g_eff[sel], r)
+            if step is None:
                 break
-            if not np.isfinite(sol).all():
-                break
-            new = x_np[free[sel]] + sol[:k]
+            new = x_np[free[sel]] + step
             out = (new < lo_all[sel]) | (new > hi_all[sel])
             if not out.any():
                 x_np[free[sel]] = new
@@ -269,6 +264,39 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
                 break
 
 
+
+#: A Schur-complement solution of the KKT system is kept when its residual is within this (relative) bound;
+#: otherwise (a singular or indefinite block) the system is solved by least squares.
+KKT_RTOL = 1e-10
+
+
+def _kkt_step(H, G, g, r):
+    """The d of the KKT system [H G^T; G 0] [d; y] = [g; r], or None when it has no finite solution.
+
+    With H positive definite: d = H^-1 (g - G^T y), where the m x m Schur complement gives
+    (G H^-1 G^T) y = G H^-1 g - r (Nocedal and Wright 2006, eq. 16.16), one Cholesky factorization of H
+    for the few rows; the solution is checked against the full system and, when H is singular or the
+    check fails, the system is solved by least squares.
+    """
+    import scipy.linalg as sla
+
+    k, m = H.shape[0], G.shape[0]
+    rhs = np.concatenate([g, r])
+    K = np.block([[H, G.T], [G, np.zeros((m, m))]])
+    try:
+        c = sla.cho_factor(H, check_finite=False)
+        Y = sla.cho_solve(c, np.column_stack([g, G.T]), check_finite=False)
+        y = np.linalg.lstsq(G @ Y[:, 1:], G @ Y[:, 0] - r, rcond=None)[0] if m else np.zeros(0)
+        sol = np.concatenate([Y[:, 0] - Y[:, 1:] @ y, y])
+        if np.isfinite(sol).all() and np.linalg.norm(K @ sol - rhs) <= KKT_RTOL * max(1.0, np.linalg.norm(rhs)):
+            return sol[:k]
+    except (np.linalg.LinAlgError, ValueError):
+        pass
+    try:
+        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
+    except np.linalg.LinAlgError:
+        return None
+    return sol[:k] if np.isfinite(sol).all() else None
 
 
 def _eye(xp, M):

@@ -1,6 +1,6 @@
 """Fuzz ``cvxpar.solve``: on random problems every method that accepts one returns an honest status.
 
-For each random :class:`fuzz_problems.Case` and each method (pg, fista, cd, ssnal, admm, auto, and
+For each random :class:`fuzz_problems.Case` and each method (pg, fista, cd, ssnal, alm, admm, auto, and
 aprox for the honesty of its status only) the result must pass :func:`fuzz_oracles.check_result`:
 a certified status ("optimal", "optimal_inaccurate", "stationary") agrees with the recomputed
 certificate, x is feasible in its own units, the objective is what it says and (convex psi) no
@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 
 import cvxpar
 
-METHODS = ("pg", "fista", "cd", "ssnal", "admm", "auto", "aprox")
+METHODS = ("pg", "fista", "cd", "ssnal", "alm", "admm", "auto", "aprox")
 #: iteration caps that keep a CI example to about a second (ten times more in the long form); a
 #: capped run must say "max_iter", which is as honest a status as any
 _CAP = 10 if os.environ.get("CVXPAR_FUZZ") == "long" else 1
-MAX_ITER = {"pg": 300 * _CAP, "fista": 300 * _CAP, "cd": 300 * _CAP, "ssnal": 100, "admm": 500 * _CAP, "auto": 300 * _CAP,
+MAX_ITER = {"pg": 300 * _CAP, "fista": 300 * _CAP, "cd": 300 * _CAP, "ssnal": 100, "alm": 20 * _CAP, "admm": 500 * _CAP, "auto": 300 * _CAP,
             "aprox": None}
 TOL = 1e-8
 

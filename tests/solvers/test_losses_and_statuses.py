@@ -214,11 +214,12 @@ def test_admm_simplex_and_linear_match_clarabel(kind):
         "inequalities": Linear(A_ub=G, b_ub=h),
         "both": Linear(A_eq=np.ones((1, 30)), b_eq=[1.0], A_ub=G, b_ub=h),
     }[kind]
-    res = cvxpar.solve(LeastSquares(A, b), psi, 0.3, constraints=cons)
     ref = reference_objective(A, b, psi, 0.3, cons)
-    assert res.method == "admm"
-    assert res.status in ("optimal", "optimal_inaccurate")
-    assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
+    for method, picked in (("auto", "alm"), ("admm", "admm")):
+        res = cvxpar.solve(LeastSquares(A, b), psi, 0.3, constraints=cons, method=method)
+        assert res.method == picked
+        assert res.status in ("optimal", "optimal_inaccurate")
+        assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
     with pytest.raises(ValueError, match="admm"):
         cvxpar.solve(LeastSquares(A, b), psi, 0.3, constraints=cons, method="fista")
 

@@ -135,7 +135,10 @@ def test_simplex_with_a_logistic_loss_names_the_combination():
     A, b = _data()
     y = np.sign(b) + (b == 0)
     with pytest.raises(ValueError, match="^method 'admm'.*Simplex constraints with a Logistic loss are not supported"):
-        cvxpar.solve(Logistic(A, y), PSI, 0.1, constraints=Simplex(1.0))
+        cvxpar.solve(Logistic(A, y), PSI, 0.1, constraints=Simplex(1.0), method="admm")
+    mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.1, 7), 2.0)  # nonconvex: 'alm' does not apply, auto picks admm
+    with pytest.raises(ValueError, match="^method 'admm'.*Simplex constraints with a Logistic loss are not supported"):
+        cvxpar.solve(Logistic(A, y), mcp, 0.1, constraints=Simplex(1.0))
 
 
 def test_lambda_path_needs_a_sequence():

@@ -1,14 +1,17 @@
-"""The shared polish schedule: tried once the fixed set has settled, backed off after a polish without
+"""The shared polish schedule, and the row polish's KKT solve against a dense reference.
+
+The schedule: tried once the fixed set has settled, backed off after a polish without
 progress, and (``exact_only``) for a wide least-squares problem only once at most n coordinates are free."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import cvxpar
 from cvxpar.losses import LeastSquares
 from cvxpar.solvers._problem import Problem
-from cvxpar.solvers.polish import PolishSchedule
+from cvxpar.solvers.polish import PolishSchedule, _kkt_step
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
@@ -53,3 +56,34 @@ def test_exact_only_waits_until_at_most_n_coordinates_are_free_on_a_wide_problem
     assert int((~prob.fixed(few)).sum()) == n
     assert not exact.due(3, few)  # the split just changed
     assert exact.due(4, few)
+
+
+def _reference(H, G, g, r):
+    k, m = H.shape[0], G.shape[0]
+    K = np.block([[H, G.T], [G, np.zeros((m, m))]])
+    return np.linalg.lstsq(K, np.concatenate([g, r]), rcond=None)[0][:k]
+
+
+@pytest.mark.parametrize("m", [0, 1, 3])
+def test_schur_complement_step_solves_the_kkt_system(m):
+    rng = np.random.default_rng(m)
+    B = rng.standard_normal((12, 8))
+    H, G = B.T @ B + 0.1 * np.eye(8), rng.standard_normal((m, 8))
+    g, r = rng.standard_normal(8), rng.standard_normal(m)
+    d = _kkt_step(H, G, g, r)
+    np.testing.assert_allclose(G @ d, r, atol=1e-12)
+    y = np.linalg.lstsq(G.T, g - H @ d, rcond=None)[0] if m else np.zeros(0)
+    np.testing.assert_allclose(H @ d + G.T @ y, g, atol=1e-10)  # stationarity of the equality-constrained model
+    np.testing.assert_allclose(d, _reference(H, G, g, r), rtol=1e-9, atol=1e-10)
+
+
+def test_singular_block_and_dependent_rows_fall_back_to_least_squares():
+    rng = np.random.default_rng(7)
+    B = rng.standard_normal((3, 6))  # rank 3 < 6: H singular
+    H = B.T @ B
+    row = rng.standard_normal(6)
+    G = np.vstack([row, 2.0 * row])  # dependent rows, consistent right-hand sides
+    g, r = rng.standard_normal(6), np.array([1.0, 2.0])
+    d = _kkt_step(H, G, g, r)
+    np.testing.assert_allclose(d, _reference(H, G, g, r), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(G @ d, r, atol=1e-10)
