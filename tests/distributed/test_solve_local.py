@@ -35,12 +35,12 @@ def _same(res, ref, objective_rtol=1e-9, x_atol=1e-7):
     np.testing.assert_allclose(res.x, ref.x, rtol=0, atol=x_atol)
 
 
-def test_least_squares_with_a_simplex_goes_through_the_gram_and_admm(data):
+def test_least_squares_with_a_simplex_goes_through_the_gram_and_alm(data):
     A, b, _ = data
     lam, C = 5.0, Simplex(total=1.0)
     ref = cvxpar.solve(LeastSquares(A, b), PSI, lam, C)
     res = cvxpar.solve(LeastSquares(_lazy(A), _lazy(b)), PSI, lam, C)
-    assert ref.status == "optimal" and res.method == ref.method == "admm" and res.info["route"] == "gram"
+    assert ref.status == "optimal" and res.method == ref.method == "alm" and res.info["route"] == "gram"
     _same(res, ref)
     assert res.gap is None  # no duality gap with linear rows, in memory or not
 
