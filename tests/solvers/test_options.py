@@ -35,9 +35,13 @@ def _run_keywords(method: str) -> set[str]:
     return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY} - FRAMEWORK
 
 
-@pytest.mark.parametrize("method", ["pg", "fista", "admm", "cd", "ssnal", "aprox"])
+@pytest.mark.parametrize("method", ["pg", "fista", "alm", "admm", "cd", "ssnal", "aprox"])
 def test_table_matches_the_run_signatures(method):
     assert {o.name for o in options.OPTIONS[method]} == _run_keywords(method)
+
+
+def test_the_fused_fista_route_takes_fista_options():
+    assert {o.name for o in options.OPTIONS["fista"]} == _run_keywords("fused_fista")
 
 
 def test_table_lists_every_option():
