@@ -134,3 +134,15 @@ def test_an_explicit_cd_never_hands_off_and_reports_its_limit_honestly():
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam_max / 1000, method="cd", tol=1e-9, max_iter=30)
     assert res.method == "cd" and "handoff" not in res.info
     assert res.status == "max_iter" and res.iterations == 30
+
+
+def test_auto_picks_cd_for_the_clearly_tall_lasso_and_matches_clarabel():
+    A, y, lam_max = design(200, 40, 0.6, 2)
+    lam = lam_max / 100
+    res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam)
+    assert res.method == "cd" and res.status == "optimal", res
+    ref = reference_objective(A, y, cvxpar.pars.l1(), lam)
+    assert abs(res.objective - ref) <= 1e-7 * max(1.0, abs(ref)), (res.objective, ref)
+    # near-square tall problems stay with ssnal
+    A, y, lam_max = design(60, 40, 0.6, 2)
+    assert cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam_max / 100).method == "ssnal"
