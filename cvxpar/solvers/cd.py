@@ -33,8 +33,10 @@ max(score) says it can hold (for a feasible x with Box constraints only, its res
 max(score) and its scale max(1, ||grad||_inf); :mod:`cvxpar.certificate`).
 
 Dense A is copied once to Fortran order (columns contiguous); scipy.sparse A runs on its CSC
-arrays; one compiled epoch serves both (:mod:`cvxpar.solvers._cd_kernels`).  Any psi (the 1-D prox is the exact global one, so CD is monotone for nonconvex psi
-too); per-coordinate Box bounds only with a convex psi (clip after the prox is exact there).
+arrays; one compiled epoch serves both (:mod:`cvxpar.solvers._cd_kernels`).  Any psi (the 1-D prox
+is the exact global one, so CD is monotone for nonconvex psi too); per-coordinate Box bounds only with
+a convex psi (clip after the prox is exact there).  Under ``method="auto"`` a run whose free set stays
+larger than n_samples stops early (``handoff``, see :func:`run`) and ssnal finishes from its point.
 """
 
 from __future__ import annotations

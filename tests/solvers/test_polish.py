@@ -87,3 +87,18 @@ def test_singular_block_and_dependent_rows_fall_back_to_least_squares():
     d = _kkt_step(H, G, g, r)
     np.testing.assert_allclose(d, _reference(H, G, g, r), rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(G @ d, r, atol=1e-10)
+
+
+def test_a_split_whose_free_set_grows_by_more_than_five_percent_has_not_settled():
+    rng = np.random.default_rng(2)
+    d = 20_000
+    prob = Problem(LeastSquares(rng.standard_normal((5, d)), rng.standard_normal(5)), PSI, 1.0)
+    sched = PolishSchedule(prob, 1)
+    x = _point(d, 10, rng)
+    sched.due(1, x)
+    y = x.copy()
+    y[10:20] = 0.3  # 10 more free coordinates: within 1e-3 d = 20, but the free set doubled
+    assert not sched.due(2, y)
+    z = y.copy()
+    z[20] = 0.3  # one more: the smallest change always counts as settled
+    assert sched.due(3, z)
