@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from cvxpar.losses.dask_chunks import raise_unreadable
+
 #: How many partial results one task of the tree reduction sums.
 SPLIT_EVERY = 8
 
 
-def row_chunk_sum(A, target, fn, width: int, **kwargs) -> np.ndarray:
-    """sum_k fn(A_k, t_k[:, None], **kwargs) over the row chunks, as a NumPy vector of length ``width``."""
+def row_chunk_sum(A, target, fn, width: int, target_name: str = "target", **kwargs) -> np.ndarray:
+    """sum_k fn(A_k, t_k[:, None], **kwargs) over the row chunks, as a NumPy vector of length ``width``.
+
+    Raises :class:`~cvxpar.losses.dask_chunks.UnreadableChunkError` naming the chunk (of A or of the
+    target, called ``target_name``) when reading one fails.
+    """
     parts = A.map_blocks(fn, target[:, None], dtype=np.float64, chunks=((1,) * len(A.chunks[0]), (width,)),
                          **kwargs)
-    return np.asarray(parts.sum(axis=0, split_every=SPLIT_EVERY).compute())
+    try:
+        return np.asarray(parts.sum(axis=0, split_every=SPLIT_EVERY).compute())
+    except Exception as err:
+        raise_unreadable({"A": A, target_name: target}, err)
+        raise

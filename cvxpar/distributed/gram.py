@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxpar.distributed._reduce import row_chunk_sum
+from cvxpar.losses.dask_chunks import raise_bad_chunks
 
 
 @dataclass
@@ -57,18 +58,15 @@ def gram_pass(op, target) -> Gram:
     """One distributed pass: the Gram of [A | b] (``op`` a :class:`~cvxpar.losses.dask_operator.DaskOperator`,
     ``target`` b chunked like A's rows), computed on the active Dask scheduler.
 
-    Raises ValueError when the data hold NaN/inf, RuntimeError when the pass did not see n rows.
+    Raises ValueError when the data hold NaN/inf, RuntimeError when the pass did not see n rows,
+    naming the chunks responsible (:mod:`cvxpar.losses.dask_chunks`).
     """
     n, d = op.shape
     k = d + 2
-    P = row_chunk_sum(op.A, target, _chunk_gram, k * k).reshape(k, k)
+    P = row_chunk_sum(op.A, target, _chunk_gram, k * k, target_name="b").reshape(k, k)
     rows_seen = P[-1, -1]
-    if not np.isfinite(P).all():
-        raise ValueError("A or the target contains NaN or inf entries (found in the pass over the data); clean the "
-                         "data before solving.")
-    if rows_seen != n:
-        raise RuntimeError(f"the pass over the data saw {rows_seen:.0f} rows, but A has n_samples = {n}: some chunks "
-                           "were dropped or returned the wrong number of rows; check the data source.")
+    if rows_seen != n or not np.isfinite(P).all():
+        raise_bad_chunks({"A": op.A, "b": target}, n, rows_seen)
     return Gram(G=P[:d, :d], c=P[:d, d], beta=float(P[d, d]), rows_seen=int(rows_seen))
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from cvxpar.distributed._reduce import row_chunk_sum
 from cvxpar.losses import Loss
 from cvxpar.losses._operator import POWER_ITERATIONS
+from cvxpar.losses.dask_chunks import raise_bad_chunks
 from cvxpar.losses.dask_operator import GRAM_MAX_FEATURES
 
 #: How many points keep their pass's results.
@@ -102,7 +103,8 @@ class DistributedLoss(Loss):
 
     def _sum(self, fn, width: int, **kwargs) -> np.ndarray:
         self.passes += 1
-        return row_chunk_sum(self.loss.op.A, self.loss.target, fn, width, template=self._template, **kwargs)
+        return row_chunk_sum(self.loss.op.A, self.loss.target, fn, width, target_name=self.loss.target_name,
+                             template=self._template, **kwargs)
 
     def _at(self, x) -> dict:
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -113,12 +115,10 @@ class DistributedLoss(Loss):
         first = self.passes == 0
         out = self._sum(_chunk_values, self.n_features + 3, x=x, scale=1.0 if self.loss.has_conj else None)
         rows, value, conj, grad = out[0], out[1], out[2], out[3:]
-        if first and np.isfinite(x).all() and not (np.isfinite(value) and np.isfinite(grad).all()):
-            raise ValueError("A or the target contains NaN or inf entries (found in the first pass over the data); "
-                             "clean the data before solving.")
-        if rows != self.n_samples:
-            raise RuntimeError(f"the pass over the data saw {rows:.0f} rows, but A has n_samples = {self.n_samples}: "
-                               "some chunks were dropped or returned the wrong number of rows; check the data source.")
+        if rows != self.n_samples or (first and np.isfinite(x).all() and not (np.isfinite(value)
+                                                                               and np.isfinite(grad).all())):
+            raise_bad_chunks({"A": self.loss.op.A, self.loss.target_name: self.loss.target}, self.n_samples,
+                             rows)
         entry = {"x": x, "value": float(value), "grad": grad, "conj": float(conj)}
         self._kept[key] = entry
         if len(self._kept) > KEPT_POINTS:

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from cvxpar.losses._operator import index_like, padded_top_eigenvalue
+from cvxpar.losses.dask_chunks import raise_bad_chunks, raise_unreadable
 
 #: Up to this many features a d x d Gram matrix is formed on the client (one pass over the data)
 #: instead of iterating passes: for ||A||_2 here, and for the least-squares route of ``cvxpar.solve``.
@@ -126,9 +127,26 @@ class DaskOperator:
             target = _numeric(target, name)
             if target.chunks[0] != self.row_chunks:
                 target = target.rechunk((self.row_chunks,))
-        if not bool(da.isfinite(target).all().compute()):
-            raise ValueError(f"{name} contains NaN or inf entries; clean the data before solving.")
+        try:
+            finite = bool(da.isfinite(target).all().compute())
+        except Exception as err:
+            raise_unreadable({name: target}, err)
+            raise
+        if not finite:
+            raise_bad_chunks({name: target}, n)
         return target
+
+    def _compute(self, collection, of_A_only: bool = False) -> np.ndarray:
+        """``collection`` computed on the active scheduler, as NumPy; a chunk of A that cannot be read, or
+        (``of_A_only``: a function of A alone) that holds NaN/inf, is named."""
+        try:
+            out = np.asarray(collection.compute())
+        except Exception as err:
+            raise_unreadable({"A": self.A}, err)
+            raise
+        if of_A_only and not np.isfinite(out).all():
+            raise_bad_chunks({"A": self.A}, self.shape[0])
+        return out
 
     # -- products
     def mv(self, x):
@@ -141,7 +159,7 @@ class DaskOperator:
 
     def rmv(self, r):
         """A^T r, computed, as a NumPy vector."""
-        return np.asarray(self.rmv_lazy(r).compute())
+        return self._compute(self.rmv_lazy(r))
 
     def columns(self, idx):
         """The lazy (n, k) block A[:, idx]."""
@@ -153,7 +171,7 @@ class DaskOperator:
 
     def column_sq_norms(self):
         """||a_j||^2 for every column j (one pass), NumPy."""
-        return np.asarray((self.A * self.A).sum(axis=0).compute())
+        return self._compute((self.A * self.A).sum(axis=0), of_A_only=True)
 
     def norm2_squared(self) -> float:
         """||A||_2^2: with at most GRAM_MAX_FEATURES columns the largest eigenvalue of A^T A (one pass
@@ -161,7 +179,7 @@ class DaskOperator:
         A^T A (one pass per iteration), padded like the in-memory operator's
         (:func:`cvxpar.losses._operator.padded_top_eigenvalue`)."""
         if self.shape[1] <= GRAM_MAX_FEATURES:
-            gram = np.asarray((self.A.T @ self.A).compute())
+            gram = self._compute(self.A.T @ self.A, of_A_only=True)
             return float(np.linalg.eigvalsh(gram)[-1])
         v = np.random.default_rng(0).standard_normal(self.shape[1])
         return padded_top_eigenvalue(lambda w: self.rmv(self.mv(w)), v, np)

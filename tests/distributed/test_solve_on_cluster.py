@@ -111,3 +111,17 @@ def test_a_worker_killed_during_the_gram_pass_does_not_change_the_answer(client,
     _assert_same(res, ref)
     client.wait_for_workers(2, timeout=60)
     assert victim not in client.run(os.getpid).values()  # the process really died (the nanny restarted it)
+
+
+def test_a_corrupted_chunk_read_by_a_worker_is_named(client, problem, tmp_path):
+    import shutil
+
+    from cvxpar.losses.dask_chunks import UnreadableChunkError
+
+    shutil.copytree(problem["root"] / "A", tmp_path / "A")
+    with open(tmp_path / "A" / "c" / "5" / "0", "wb") as f:  # row chunk 5: rows 2500:3000
+        f.write(b"truncated")
+    loss = LeastSquares(da.from_zarr(str(tmp_path / "A")), _lazy(problem, "b"))
+    with pytest.raises(UnreadableChunkError, match=r"cannot read 1 row chunk of the Dask data:\n  A row chunk 5 of 8 "
+                                                   r"\(rows 2500:3000\), zarr store /.*/A, chunk key c/5/0: "):
+        cvxpar.solve(loss, PSI, 1.0)
