@@ -22,6 +22,8 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
     """Solve for each lam in ``lams`` (in the order given), each warm-started at the previous x.
 
     Order ``lams`` from large to small for the usual continuation (sparse / quantized first).
+    On Dask least squares the whole path makes two passes over the data
+    (:mod:`cvxpar.distributed.path`).
     A solve that ends without a usable point (not optimal, optimal_inaccurate or stationary)
     does not become the next warm start.
 
@@ -62,6 +64,12 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
             f"lams must be a sequence of lam values, e.g. [1.0, 0.1, 0.01]; got the single number {lams!r}. "
             "For one lam call cvxpar.solve, or pass [lam]."
         )
+    if getattr(getattr(loss, "op", None), "kind", None) == "dask":
+        from cvxpar.distributed.path import gram_lambda_path, gram_path_applicable
+
+        if gram_path_applicable(loss, method):
+            return gram_lambda_path(loss, psi, lams, constraints, method=method, tol=tol, x0=x0, progress=progress,
+                                    **options)
     results = []
     x = x0
     for lam in (_progress.over(lams, "lambda_path", unit="lam") if progress else lams):

@@ -46,6 +46,7 @@ from scipy.sparse.linalg import LinearOperator
 from scipy.special import expit, log_expit
 
 from cvxpar import _progress, pars
+from cvxpar.losses.dask_operator import is_dask_array
 from cvxpar.metrics import quantization_rate
 from cvxpar.par import PAR
 
@@ -261,6 +262,10 @@ class _PARRegressorBase(RegressorMixin, _PARLinearModel):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        if is_dask_array(X):  # a lazy Dask vector, row-chunked like X
+            from cvxpar.distributed.estimators import linear_predictor
+
+            return linear_predictor(self, X, self.coef_, self.intercept_)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
         return X @ self.coef_ + self.intercept_
 
@@ -364,14 +369,22 @@ class PARRegressor(_PARRegressorBase):
             The fitted estimator; a ``ConvergenceWarning`` is issued when the solver stopped
             without a certificate (``status_`` says which).
         """
-        X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
+        if is_dask_array(X):
+            from cvxpar.distributed.estimators import centered_least_squares
+
+            loss, x_offset, y_offset, total = centered_least_squares(X, y, sample_weight, self.fit_intercept)
+            self.n_features_in_ = X.shape[1]
+            data = _Centered(loss, loss.op.A, loss.target, x_offset, y_offset)
+        else:
+            X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64,
+                                 y_numeric=True)
+            sw = _sample_weight(sample_weight, X.shape[0])
+            data, total = _centered_least_squares(X, y, sw, self.fit_intercept), sw.sum()
         psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
-        sw = _sample_weight(sample_weight, X.shape[0])
-        data = _centered_least_squares(X, y, sw, self.fit_intercept)
         previous = getattr(self, "coef_", None) if self.warm_start else None
         x0 = previous if previous is not None and previous.shape == (X.shape[1],) else None
-        res = self._solve(data.loss, psi, sw.sum() * alpha, self.constraints, x0)
+        res = self._solve(data.loss, psi, total * alpha, self.constraints, x0)
         self.coef_ = np.asarray(res.x, dtype=np.float64)
         self.intercept_ = data.intercept(self.coef_)
         self._set_result(res, self.coef_, psi)
@@ -643,31 +656,29 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         """
         from cvxpar.losses import Logistic
 
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type != "binary":
-            raise ValueError(
-                f"Only binary classification is supported. The type of the target is {y_type}; "
-                "for more classes wrap the estimator in sklearn.multiclass.OneVsRestClassifier."
-            )
-        self.classes_, labels = np.unique(y, return_inverse=True)
-        if self.classes_.size < 2:
-            raise ValueError(
-                f"PARClassifier needs samples of 2 classes to fit; got only one class, {self.classes_[0]!r}."
-            )
+        if is_dask_array(X):
+            from cvxpar.distributed.estimators import binary_labels, check_design, logistic_design
+
+            X = check_design(X)
+            self.n_features_in_ = X.shape[1]
+            self.classes_, signs = binary_labels(y, X)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64)
+            self.classes_, signs = _binary_labels(y)
         psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
         n, d = X.shape
-        signs = 2.0 * labels - 1.0
         lam = n * alpha
         psi_z, constraints, A = psi, self.constraints, X
         _check_logistic_constraints(constraints)
         x_offset = np.zeros(d)
         if self.fit_intercept:
             # z = (w, c') on centered columns, c = c' - xbar^T w: the same model, far better conditioned
-            x_offset = X.mean(axis=0)
-            A = np.column_stack([X - x_offset, np.ones(n)])
+            if is_dask_array(X):
+                A, x_offset = logistic_design(X, True)
+            else:
+                x_offset = X.mean(axis=0)
+                A = np.column_stack([X - x_offset, np.ones(n)])
             lam = np.concatenate([np.full(d, lam), [0.0]])
             psi_z, constraints = _free_last_coordinate(psi, constraints, d)
         x0 = None
@@ -693,6 +704,10 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        if is_dask_array(X):  # lazy, row-chunked like X
+            from cvxpar.distributed.estimators import linear_predictor
+
+            return linear_predictor(self, X, self.coef_[0], self.intercept_[0])
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_[0] + self.intercept_[0]
 
@@ -708,6 +723,10 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         ndarray of shape (n_samples,)
         """
         scores = self.decision_function(X)
+        if is_dask_array(scores):
+            import dask.array as da
+
+            return da.where(scores > 0, self.classes_[1], self.classes_[0])
         return self.classes_[(scores > 0).astype(int)]
 
     def predict_proba(self, X):
@@ -720,9 +739,9 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         Returns
         -------
         ndarray of shape (n_samples, 2)
+            A lazy Dask array for Dask X.
         """
-        s = self.decision_function(X)
-        return np.column_stack([expit(-s), expit(s)])
+        return _two_columns(expit, self.decision_function(X))
 
     def predict_log_proba(self, X):
         """The log of :meth:`predict_proba`, computed without cancellation.
@@ -734,9 +753,33 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         Returns
         -------
         ndarray of shape (n_samples, 2)
+            A lazy Dask array for Dask X.
         """
-        s = self.decision_function(X)
-        return np.column_stack([log_expit(-s), log_expit(s)])
+        return _two_columns(log_expit, self.decision_function(X))
+
+
+def _two_columns(fn, s):
+    """[fn(-s), fn(s)] side by side (a lazy Dask array for Dask scores)."""
+    if is_dask_array(s):
+        import dask.array as da
+
+        return da.stack([s.map_blocks(lambda v: fn(-v)), s.map_blocks(fn)], axis=1)
+    return np.column_stack([fn(-s), fn(s)])
+
+
+def _binary_labels(y):
+    """(classes, signs in {-1, +1}) of in-memory binary labels y, with scikit-learn's checks."""
+    check_classification_targets(y)
+    y_type = type_of_target(y, input_name="y", raise_unknown=True)
+    if y_type != "binary":
+        raise ValueError(
+            f"Only binary classification is supported. The type of the target is {y_type}; "
+            "for more classes wrap the estimator in sklearn.multiclass.OneVsRestClassifier."
+        )
+    classes, labels = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(f"PARClassifier needs samples of 2 classes to fit; got only one class, {classes[0]!r}.")
+    return classes, 2.0 * labels - 1.0
 
 
 def _check_logistic_constraints(constraints) -> None:

@@ -221,14 +221,16 @@ def solve(
     >>> res.x
     array([ 1. , -1. ,  0.5,  0. ,  0. ])
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    on_dask = getattr(getattr(loss, "op", None), "kind", None) == "dask"
+    if method not in METHODS and not (on_dask and method == "newton"):
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)} (and 'newton' on Dask "
+                         "data).")
     _check_tol(tol)
     max_iter = _positive_int_or_none(max_iter, "max_iter")
     n_starts = _positive_int_or_none(n_starts, "n_starts")
     if isinstance(lam, (list, tuple)):
         lam = _lam_sequence(lam)
-    if getattr(getattr(loss, "op", None), "kind", None) == "dask":
+    if on_dask:
         from cvxpar.distributed import solve_distributed
 
         return solve_distributed(loss, psi, lam, constraints, method=method, x0=x0, tol=tol, max_iter=max_iter,

@@ -32,3 +32,16 @@ def cp_gpu():
     if cupy is None:
         pytest.skip("no CUDA device visible to CuPy")
     return cupy
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A dask.distributed LocalCluster of 2 worker processes (1 thread each), shared by the distributed tests of
+    this test process and closed at its end."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=40)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()

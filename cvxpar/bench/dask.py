@@ -9,7 +9,11 @@ n = 10^7, 8 GB), chunks of n / 10 (small) or 10^5 (full) rows; b alongside.  The
   read, the median per-chunk task time, and the certificate's pass at a point;
 - the total time of ``cvxpar.solve`` to a certified answer (pass + in-memory solve + certificate);
 - the same problem solved in memory with NumPy (when it fits: at most 2 GB), and the agreement of
-  the two answers.
+  the two answers;
+- logistic regression on the same A (labels y in the store, lam = 0.002 n): proximal Newton
+  (``cvxpar.distributed.newton``, one pass per step with the Hessian) against distributed FISTA
+  (two passes per iteration, capped at FISTA_MAX_ITER iterations): time, passes, status, and the
+  agreement with the in-memory solve.
 
 psi is the 7-level ridge PAR on a grid of step 0.5, lam = 0.05 n, Box(-1, 1).  BLAS runs on one
 thread in the client and in the workers (OPENBLAS_NUM_THREADS=1 is set before they start).
@@ -28,6 +32,8 @@ import cvxpar
 from cvxpar.bench._table import Table
 
 SIZES = {"small": (100_000, 100, 10_000), "full": (10_000_000, 100, 100_000)}
+#: lam / n of the logistic comparison, and the iteration cap of its distributed FISTA run.
+LOGISTIC_LAM, FISTA_MAX_ITER = 0.002, 300
 IN_MEMORY_MAX_BYTES = 2 * 1024**3
 REPEATS = 3
 
@@ -41,18 +47,21 @@ def run(size: str = "small") -> Table:
 
 
 def _write(root: str, n: int, d: int, rows: int):
-    """A (Gaussian) and b = A x_true + noise, written chunk by chunk (never all in memory)."""
+    """A (Gaussian), b = A x_true + noise and labels y = sign(A x_true / 4 + noise), written chunk by chunk
+    (never all in memory)."""
     import zarr
 
     rng = np.random.default_rng(0)
     x_true = rng.choice(np.linspace(-1.5, 1.5, 7), d)
     za = zarr.open_array(f"{root}/A", mode="w", shape=(n, d), chunks=(rows, d), dtype="f8")
     zb = zarr.open_array(f"{root}/b", mode="w", shape=(n,), chunks=(rows,), dtype="f8")
+    zy = zarr.open_array(f"{root}/y", mode="w", shape=(n,), chunks=(rows,), dtype="f8")
     for start in range(0, n, rows):
         a = rng.standard_normal((min(rows, n - start), d))
         za[start:start + a.shape[0]] = a
         zb[start:start + a.shape[0]] = a @ x_true + 0.5 * rng.standard_normal(a.shape[0])
-    return za, zb
+        zy[start:start + a.shape[0]] = np.where(a @ x_true / 4 + rng.standard_normal(a.shape[0]) > 0, 1.0, -1.0)
+    return za, zb, zy
 
 
 def _read_all(za, zb, rows: int) -> float:
@@ -77,6 +86,19 @@ def _chunk_kind(key) -> str | None:
     return "gram" if name.startswith(("sum-", "_chunk_gram")) else None
 
 
+def _logistic(A, y, psi, box, n: int) -> dict:
+    """{method: (result, seconds)} of the logistic problem on the cluster: proximal Newton (the "auto"
+    choice) and distributed FISTA."""
+    from cvxpar.losses import Logistic
+
+    out = {}
+    for method, kw in (("newton", {}), ("fista", {"max_iter": FISTA_MAX_ITER})):
+        t0 = time.perf_counter()
+        res = cvxpar.solve(Logistic(A, y), psi, LOGISTIC_LAM * n, box, method=method, **kw)
+        out[method] = (res, time.perf_counter() - t0)
+    return out
+
+
 def _compute_ms(task) -> float:
     return 1e3 * sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
 
@@ -91,7 +113,7 @@ def _run(size: str, root: str) -> Table:
     from cvxpar.losses import LeastSquares
 
     n, d, rows = SIZES[size]
-    za, zb = _write(root, n, d, rows)
+    za, zb, zy = _write(root, n, d, rows)
     gb = 8 * n * (d + 1) / 1e9
     read = min(_read_all(za, zb, rows) for _ in range(REPEATS))
     psi, lam, box = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7)), 0.05 * n, Box(-1.0, 1.0)
@@ -123,6 +145,7 @@ def _run(size: str, root: str) -> Table:
         t0 = time.perf_counter()
         res = cvxpar.solve(loss, psi, lam, box)
         total = time.perf_counter() - t0
+        logistic = _logistic(da.from_zarr(f"{root}/A"), da.from_zarr(f"{root}/y"), psi, box, n)
     finally:
         client.close()
         cluster.close()
@@ -149,6 +172,21 @@ def _run(size: str, root: str) -> Table:
         table.add("cvxpar.solve in memory (NumPy)", mem, f"s; status {ref.status}, method {ref.method}")
         table.add("objective: |Dask - NumPy| / |NumPy|", abs(res.objective - ref.objective) / abs(ref.objective), "")
         table.add("x: max |Dask - NumPy|", float(np.max(np.abs(res.x - ref.x))), "")
+    lam_logistic = LOGISTIC_LAM * n
+    for method, (res_l, secs) in logistic.items():
+        table.add(f"Logistic, lam = {LOGISTIC_LAM:g} n: {method} on the cluster", secs,
+                  f"s; status {res_l.status}, {res_l.iterations} iterations, {res_l.info['passes']} passes")
+    if 8 * n * (d + 1) <= IN_MEMORY_MAX_BYTES:
+        from cvxpar.losses import Logistic
+
+        t0 = time.perf_counter()
+        ref_l = cvxpar.solve(Logistic(A, zy[:]), psi, lam_logistic, box)
+        table.add("Logistic: cvxpar.solve in memory (NumPy)", time.perf_counter() - t0,
+                  f"s; status {ref_l.status}, method {ref_l.method}")
+        for method, (res_l, _) in logistic.items():
+            table.add(f"Logistic objective: |{method} - NumPy| / |NumPy|",
+                      abs(res_l.objective - ref_l.objective) / abs(ref_l.objective),
+                      f"x: max |{method} - NumPy| = {float(np.max(np.abs(res_l.x - ref_l.x))):.1e}")
     table.notes += [
         f"Load average of the machine at the end of the run: {os.getloadavg()[0]:.1f} (other jobs share its 2 cores).",
         f"Data in a local zarr store, {n_chunks} row chunks of {rows} rows; LocalCluster of 2 worker processes, "

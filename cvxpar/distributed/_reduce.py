@@ -4,12 +4,17 @@
 row chunks (A_k, t_k) of A and the target (one task per chunk: each chunk is read once) and sums
 the partial rows with ``dask.array.sum(..., split_every=SPLIT_EVERY)``, a tree of partial sums
 (the reduction pattern of MapReduce, Dean & Ghemawat 2004), computed on the active scheduler.
+
+The chunk functions are written against the Array API of the chunk (``on_chunk``): with NumPy
+chunks they run on the workers' CPUs, with CuPy chunks on their GPUs, and only the (1, width)
+partial sums come back to the client, as NumPy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from cvxpar._backend import array_namespace, device, is_numpy_namespace, to_host
 from cvxpar.losses.dask_chunks import raise_unreadable
 
 #: How many partial results one task of the tree reduction sums.
@@ -25,7 +30,17 @@ def row_chunk_sum(A, target, fn, width: int, target_name: str = "target", **kwar
     parts = A.map_blocks(fn, target[:, None], dtype=np.float64, chunks=((1,) * len(A.chunks[0]), (width,)),
                          **kwargs)
     try:
-        return np.asarray(parts.sum(axis=0, split_every=SPLIT_EVERY).compute())
+        return to_host(parts.sum(axis=0, split_every=SPLIT_EVERY).compute())
     except Exception as err:
         raise_unreadable({"A": A, target_name: target}, err)
         raise
+
+
+def on_chunk(a, *host):
+    """(xp, moved): the Array-API namespace of the chunk ``a`` and the arrays ``host`` (NumPy, or chunks of
+    another type such as a NumPy target beside CuPy A) in it, on a's device, as float64 (None stays None)."""
+    xp = array_namespace(a)
+    if is_numpy_namespace(xp):
+        return xp, tuple(None if v is None else np.asarray(v, dtype=np.float64) for v in host)
+    return xp, tuple(None if v is None else xp.asarray(to_host(v) if array_namespace(v) is not xp else v,
+                                                        dtype=xp.float64, device=device(a)) for v in host)

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvxpar.distributed._reduce import row_chunk_sum
+from cvxpar._backend import device
+from cvxpar.distributed._reduce import on_chunk, row_chunk_sum
 from cvxpar.losses.dask_chunks import raise_bad_chunks
 
 
@@ -46,12 +47,12 @@ class Gram:
 
 
 def _chunk_gram(a, b):
-    """[a | b | 1]^T [a | b | 1] for one row chunk (b the (rows, 1) target chunk), flattened to (1, (d + 2)^2)."""
-    m = np.empty((a.shape[0], a.shape[1] + 2), dtype=np.float64)
-    m[:, :-2] = a
-    m[:, -2] = b[:, 0]
-    m[:, -1] = 1.0
-    return (m.T @ m).reshape(1, -1)
+    """[a | b | 1]^T [a | b | 1] for one row chunk (b the (rows, 1) target chunk), flattened to (1, (d + 2)^2),
+    in the chunk's namespace."""
+    xp, (a64, b64) = on_chunk(a, a, b)
+    ones = xp.ones((a.shape[0], 1), dtype=xp.float64, device=device(a))
+    m = xp.concat([a64, b64, ones], axis=1)
+    return xp.reshape(m.T @ m, (1, -1))
 
 
 def gram_pass(op, target) -> Gram:

@@ -8,6 +8,7 @@ partial sums meet in a tree reduction.  At a new point x one pass gives
 
     rows seen,   f(x) = sum_k sum h(A_k x),   grad f(x) = sum_k A_k^T dh(A_k x),
     and sum_k h^*(dh(A_k x))   (the conjugate at the Fenchel dual point w = dh(Ax), for the gap),
+    and, when a Newton-type method asks, the Hessian sum_k A_k^T diag(d2h(A_k x)) A_k (d x d),
 
 the row count is checked against n, and the results are kept for the last few points, so the
 solvers' value, gradient and certificate calls at one point share one pass.  The conjugate at a
@@ -23,7 +24,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from cvxpar.distributed._reduce import row_chunk_sum
+from cvxpar._backend import array_namespace, device
+from cvxpar.distributed._reduce import on_chunk, row_chunk_sum
 from cvxpar.losses import Loss
 from cvxpar.losses._operator import POWER_ITERATIONS
 from cvxpar.losses.dask_chunks import raise_bad_chunks
@@ -37,39 +39,52 @@ class _ChunkData:
     """What a loss's elementwise methods read from ``self.op`` on a worker: the chunk's namespace and dtype."""
 
     def __init__(self, a) -> None:
-        from cvxpar import _backend
-
-        self.xp = _backend.array_namespace(a)
+        self.xp = array_namespace(a)
         self.dtype = a.dtype
 
 
 def _on_chunk(template, a, t):
-    """The loss restricted to one row chunk: ``template`` (the loss without data) with this chunk's target."""
+    """The loss restricted to one row chunk: ``template`` (the loss without data) with this chunk's target
+    (t of shape (rows, 1), already in a's namespace)."""
     view = copy.copy(template)
     view.op, view.target = _ChunkData(a), t[:, 0]
     return view
 
 
-def _chunk_values(a, t, template=None, x=None, scale=None):
-    """[rows, sum h(z), sum h^*(scale dh(z)) (0 without scale), A_k^T dh(z)] at z = A_k x."""
+def _chunk_values(a, t, template=None, x=None, scale=None, hessian=False):
+    """[rows, sum h(z), sum h^*(scale dh(z)) (0 without scale), A_k^T dh(z)] at z = A_k x, followed with
+    ``hessian`` by the flattened A_k^T diag(d2h(z)) A_k; in the chunk's namespace."""
+    xp, (t, x) = on_chunk(a, t, x)
     loss = _on_chunk(template, a, t)
     z = a @ x
     dh = loss.dh(z)
     conj = 0.0 if scale is None else float(loss.conj(scale * dh))
-    return np.concatenate(([a.shape[0], float(np.sum(loss.h(z))), conj], a.T @ dh)).reshape(1, -1)
+    head = xp.asarray([a.shape[0], float(xp.sum(loss.h(z))), conj], dtype=xp.float64, device=device(a))
+    parts = [head, a.T @ dh]
+    if hessian:
+        parts.append(xp.reshape((a * loss.d2h(z)[:, None]).T @ a, (-1,)))
+    return xp.reshape(xp.concat(parts), (1, -1))
+
+
+def _chunk_values_at_points(a, t, template=None, X=None, scale=None):
+    """:func:`_chunk_values` at each column of X, side by side (the chunk is read once)."""
+    xp = array_namespace(a)
+    return xp.concat([_chunk_values(a, t, template, X[:, j], scale) for j in range(X.shape[1])], axis=1)
 
 
 def _chunk_hessian_block(a, t, template=None, x=None, idx=None):
     """A_F^T diag(d2h(z)) A_F for the columns idx at z = A_k x, flattened."""
+    xp, (t, x) = on_chunk(a, t, x)
     loss = _on_chunk(template, a, t)
-    af = a[:, idx]
-    return ((af * loss.d2h(a @ x)[:, None]).T @ af).reshape(1, -1)
+    af = xp.take(a, xp.asarray(idx, device=device(a)), axis=1)
+    return xp.reshape((af * loss.d2h(a @ x)[:, None]).T @ af, (1, -1))
 
 
 def _chunk_hvp(a, t, template=None, x=None, d=None):
     """A_k^T diag(d2h(z)) A_k d at z = A_k x."""
+    xp, (t, x, d) = on_chunk(a, t, x, d)
     loss = _on_chunk(template, a, t)
-    return (a.T @ (loss.d2h(a @ x) * (a @ d))).reshape(1, -1)
+    return xp.reshape(a.T @ (loss.d2h(a @ x) * (a @ d)), (1, -1))
 
 
 class _DualPoint:
@@ -99,6 +114,7 @@ class DistributedLoss(Loss):
         self._template = copy.copy(loss)
         self._template.op = self._template.target = None
         self._kept: OrderedDict = OrderedDict()
+        self._capacity = KEPT_POINTS
         self._L: float | None = None
 
     def _sum(self, fn, width: int, **kwargs) -> np.ndarray:
@@ -106,30 +122,57 @@ class DistributedLoss(Loss):
         return row_chunk_sum(self.loss.op.A, self.loss.target, fn, width, target_name=self.loss.target_name,
                              template=self._template, **kwargs)
 
-    def _at(self, x) -> dict:
+    def _at(self, x, hessian: bool = False) -> dict:
         x = np.ascontiguousarray(x, dtype=np.float64)
         key = x.tobytes()
-        if key in self._kept:
+        if key in self._kept and (not hessian or "hessian" in self._kept[key]):
             self._kept.move_to_end(key)
             return self._kept[key]
         first = self.passes == 0
-        out = self._sum(_chunk_values, self.n_features + 3, x=x, scale=1.0 if self.loss.has_conj else None)
-        rows, value, conj, grad = out[0], out[1], out[2], out[3:]
+        d = self.n_features
+        out = self._sum(_chunk_values, d + 3 + (d * d if hessian else 0), x=x,
+                        scale=1.0 if self.loss.has_conj else None, hessian=hessian)
+        rows, value, conj, grad = out[0], out[1], out[2], out[3:d + 3]
         if rows != self.n_samples or (first and np.isfinite(x).all() and not (np.isfinite(value)
                                                                                and np.isfinite(grad).all())):
             raise_bad_chunks({"A": self.loss.op.A, self.loss.target_name: self.loss.target}, self.n_samples,
                              rows)
         entry = {"x": x, "value": float(value), "grad": grad, "conj": float(conj)}
+        if hessian:
+            entry["hessian"] = out[d + 3:].reshape(d, d)
+        return self._keep(key, entry)
+
+    def _keep(self, key: bytes, entry: dict) -> dict:
         self._kept[key] = entry
-        if len(self._kept) > KEPT_POINTS:
+        while len(self._kept) > self._capacity:
             self._kept.popitem(last=False)
         return entry
+
+    def prefetch(self, points) -> None:
+        """f, grad f and the conjugate term at every point of ``points`` in one pass, kept for the calls
+        that follow (a path's certificates)."""
+        X = np.column_stack([np.asarray(p, dtype=np.float64) for p in points])
+        d, k = X.shape
+        out = self._sum(_chunk_values_at_points, (d + 3) * k, X=X,
+                        scale=1.0 if self.loss.has_conj else None).reshape(k, d + 3)
+        if np.any(out[:, 0] != self.n_samples):
+            raise_bad_chunks({"A": self.loss.op.A, self.loss.target_name: self.loss.target}, self.n_samples,
+                             float(out[0, 0]))
+        self._capacity = max(self._capacity, k + KEPT_POINTS)
+        for j in range(k):
+            x = np.ascontiguousarray(X[:, j])
+            self._keep(x.tobytes(), {"x": x, "value": float(out[j, 1]), "grad": out[j, 3:], "conj": float(out[j, 2])})
 
     def value(self, x) -> float:
         return self._at(x)["value"]
 
     def grad(self, x):
         return self._at(x)["grad"].copy()
+
+    def second_order(self, x) -> tuple[float, np.ndarray, np.ndarray]:
+        """(f(x), grad f(x), the Hessian A^T diag(d2h(Ax)) A), all from one pass (kept for the point)."""
+        entry = self._at(x, hessian=True)
+        return entry["value"], entry["grad"].copy(), entry["hessian"].copy()
 
     def lipschitz(self) -> float:
         if self._L is None:

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from cvxpar._backend import to_host
 from cvxpar.losses._operator import index_like, padded_top_eigenvalue
 from cvxpar.losses.dask_chunks import raise_bad_chunks, raise_unreadable
 
@@ -58,6 +59,13 @@ def _known_chunks(arr, name: str) -> None:
             f"{name} has unknown chunk sizes (NaN in {name}.chunks, typical after boolean indexing or from a "
             f"dask.dataframe); call {name}.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first."
         )
+
+
+def _chunk_matvec(a, x=None):
+    """a @ x with x (NumPy) moved into the chunk's namespace and device (CuPy chunks)."""
+    from cvxpar._backend import array_namespace, asarray_like
+
+    return a @ asarray_like(array_namespace(a), x, a)
 
 
 class DaskOperator:
@@ -140,7 +148,7 @@ class DaskOperator:
         """``collection`` computed on the active scheduler, as NumPy; a chunk of A that cannot be read, or
         (``of_A_only``: a function of A alone) that holds NaN/inf, is named."""
         try:
-            out = np.asarray(collection.compute())
+            out = to_host(collection.compute())
         except Exception as err:
             raise_unreadable({"A": self.A}, err)
             raise
@@ -151,7 +159,8 @@ class DaskOperator:
     # -- products
     def mv(self, x):
         """The lazy z = A x (x a NumPy vector of length d)."""
-        return self.A @ np.asarray(x, dtype=self.dtype)
+        x = np.asarray(x, dtype=self.dtype)
+        return self.A.map_blocks(_chunk_matvec, x=x, drop_axis=1, dtype=self.dtype)  # x goes to each chunk's device
 
     def rmv_lazy(self, r):
         """The lazy A^T r (r a Dask n-vector chunked like A's rows)."""

@@ -13,9 +13,9 @@ import os
 
 import numpy as np
 import pytest
-from conftest import FULL
 
 import cvxpar
+from conftest import FULL
 from cvxpar.constraints import Box
 from cvxpar.losses import LeastSquares
 

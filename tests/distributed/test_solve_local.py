@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from user_losses import SquaredHinge
+from user_losses import Poisson, SquaredHinge
 
 import cvxpar
 from cvxpar.constraints import Box, Simplex
@@ -45,17 +45,54 @@ def test_least_squares_with_a_simplex_goes_through_the_gram_and_alm(data):
     assert res.gap is None  # no duality gap with linear rows, in memory or not
 
 
+@pytest.mark.parametrize("method", ["auto", "fista"])
 @pytest.mark.parametrize("make", [lambda A, b, y: Huber(A, b, M=0.7), lambda A, b, y: SquaredHinge(A, y)],
                          ids=["huber", "user-squared-hinge"])
-def test_other_linear_model_losses_run_fista_with_distributed_products(data, make):
+def test_other_linear_model_losses_run_newton_or_fista_with_distributed_passes(data, make, method):
     A, b, y = data
     box = Box(-1.0, 1.0)
     ref = cvxpar.solve(make(A, b, y), PSI, 10.0, box, method="fista")
-    res = cvxpar.solve(make(_lazy(A), _lazy(b), _lazy(y)), PSI, 10.0, box)
-    assert ref.status == "optimal" and res.method == "fista" and res.info["route"] == "distributed products"
+    res = cvxpar.solve(make(_lazy(A), _lazy(b), _lazy(y)), PSI, 10.0, box, method=method)
+    assert ref.status == "optimal"
+    if method == "auto":  # a convex psi: proximal Newton, a handful of passes
+        assert res.method == "newton" and res.info["route"] == "distributed newton" and res.info["passes"] <= 12
+    else:
+        assert res.method == "fista" and res.info["route"] == "distributed products"
     _same(res, ref, x_atol=1e-6)
     cert = cvxpar.certificate(make(A, b, y), PSI, 10.0, res.x, box)  # the in-memory certificate agrees
     assert cert.certifies(1e-8) and cert.objective == pytest.approx(res.objective, rel=1e-12)
+
+
+def test_newton_solves_a_loss_without_a_lipschitz_gradient(data):
+    """Poisson (d2h = exp(z) unbounded): no step size for fista, Newton needs none."""
+    A, _, _ = data
+    A = 0.3 * A
+    counts = np.random.default_rng(4).poisson(np.exp(A @ np.linspace(-1.0, 1.0, 8)))
+    ref = cvxpar.solve(Poisson(A, counts), PSI, 5.0, method="ssnal")
+    res = cvxpar.solve(Poisson(_lazy(A), _lazy(counts)), PSI, 5.0)
+    assert ref.status == res.status == "optimal" and res.method == "newton"
+    _same(res, ref)
+
+
+def test_newton_takes_simplex_rows_for_a_logistic_loss(data):
+    """Not available in memory for Logistic: checked against the CVXPY reference."""
+    A, _, y = data
+    res = cvxpar.solve(Logistic(_lazy(A), _lazy(y)), PSI, 2.0, Simplex(total=1.0))
+    ref = cvxpar.reference(Logistic(A, y), PSI, 2.0, Simplex(total=1.0))
+    assert res.status == "optimal" and res.method == "newton"
+    assert abs(res.x.sum() - 1.0) <= 1e-9 and res.x.min() >= 0.0
+    assert res.objective <= ref.objective + 1e-7 * abs(ref.objective)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-5)
+
+
+def test_a_nonconvex_psi_runs_fista_and_newton_refuses_it(data):
+    A, _, y = data
+    mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 7), gamma=3.0)
+    lazy = Logistic(_lazy(A), _lazy(y))
+    res = cvxpar.solve(lazy, mcp, 2.0, Box(-1.0, 1.0), max_iter=5, polish=False)
+    assert res.method == "fista" and res.info["route"] == "distributed products"
+    with pytest.raises(ValueError, match="'newton' needs a convex psi"):
+        cvxpar.solve(lazy, mcp, 2.0, method="newton")
 
 
 def test_a_start_point_and_an_iteration_limit_are_honoured(data):
@@ -70,9 +107,9 @@ def test_methods_that_need_memory_are_refused_with_the_alternatives(data):
     A, b, y = data
     lazy = Logistic(_lazy(A), _lazy(y))
     for method in ("cd", "ssnal", "admm"):
-        with pytest.raises(ValueError, match="needs the data in memory.*'auto', 'fista' or 'pg'"):
+        with pytest.raises(ValueError, match="needs the data in memory.*'auto', 'newton', 'fista' or 'pg'"):
             cvxpar.solve(lazy, PSI, 1.0, method=method)
     with pytest.raises(ValueError, match="'aprox'"):
         cvxpar.solve(LeastSquares(_lazy(A), _lazy(b)), PSI, 1.0, method="aprox")
     with pytest.raises(ValueError, match="Simplex and Linear constraints on Dask data need a LeastSquares"):
-        cvxpar.solve(lazy, PSI, 1.0, Simplex(total=1.0))
+        cvxpar.solve(lazy, PSI, 1.0, Simplex(total=1.0), method="fista")
