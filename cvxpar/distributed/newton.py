@@ -41,15 +41,14 @@ INNER_TOL_FACTOR = 1e-2
 
 
 def _step(prob, x, grad, hessian, tol: float):
-    """x_hat, the exact minimizer of the quadratic model at x over C (an in-memory least squares)."""
+    """The in-memory solve whose x is x_hat, the minimizer of the quadratic model at x over C."""
     from cvxpar.distributed.gram import Gram, equivalent_least_squares
     from cvxpar.losses import LeastSquares
     from cvxpar.solve import solve
 
     H = hessian + MU_REL * max(1.0, float(np.max(np.diag(hessian)))) * np.eye(x.shape[0])
     Rm, t, _ = equivalent_least_squares(Gram(G=H, c=H @ x - grad, beta=0.0, rows_seen=0))
-    sub = solve(LeastSquares(Rm, t), prob.psi, prob.lam, prob.constraints, x0=x, tol=INNER_TOL_FACTOR * tol)
-    return sub
+    return solve(LeastSquares(Rm, t), prob.psi, prob.lam, prob.constraints, x0=x, tol=INNER_TOL_FACTOR * tol)
 
 
 def run(prob, dloss, tol: float, max_iter: int | None, verbose: bool):

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 import cvxpar
-from conftest import FULL
 from cvxpar.constraints import Box
 from cvxpar.losses import LeastSquares
 
@@ -26,7 +25,7 @@ zarr = pytest.importorskip("zarr")
 #: Per-worker memory limit: a worker process with cvxpar imported holds about 150 MiB before any data.
 MEMORY_LIMIT = 250 * 2**20
 D, ROWS = 40, 20_000
-N = 5_000_000 if FULL else 1_000_000  # A holds 8 D N bytes: 1.6 GB / 320 MB
+N = 5_000_000 if os.environ.get("CVXPAR_FULL") == "1" else 1_000_000  # A holds 8 D N bytes: 1.6 GB / 320 MB
 
 
 def _peak_rss_bytes() -> int:
