@@ -147,11 +147,12 @@ def solve(
         Nonconvex psi only: how many starts to run (default 2).  The starts are, in order, the
         solution of the convexified problem (psi replaced by its convex envelope, when it exists),
         ``x0`` or 0, then seeded random points over psi's grid range within the bounds.  Each start
-        runs the chosen method to a certified point; coordinate sweeps (exact 1-D minimization of
-        the nonconvex objective, one coordinate at a time) from the best point give one more start
-        when they move it.  The best result is kept: a certified point before an uncertified one,
-        then the lowest objective (:mod:`cvxpar.solvers.starts`; ``res.info["starts"]`` lists every
-        run).  Ignored for a convex psi.
+        runs the chosen method to a certified point; a local search from the best point (exact
+        coordinate moves, kick-and-repair moves between psi's pieces and 10 perturbation restarts
+        per start, :mod:`cvxpar.solvers.local_search`) gives one more start when it finds a lower
+        point.  The best result is kept: a certified point before an uncertified one, then the
+        lowest objective (:mod:`cvxpar.solvers.starts`; ``res.info["starts"]`` lists every run).
+        Ignored for a convex psi.
     **options
         Method options, checked against :mod:`cvxpar.solvers.options` (print the table with
         ``print(cvxpar.solvers.options.table())``): pg/fista ``check_every``, ``polish_steps``,

@@ -78,15 +78,20 @@ def start_points(prob, n_starts: int, envelope_x=None, seed: int = 0) -> list[tu
     return points[:max(n_starts, 1)]
 
 
-def best_of_starts(prob, run, points, sweep: bool = False):
+def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = None):
     """Run ``run(problem_started_at_x0)`` from every start and keep the best result: a certified point before
-    an uncertified one, then the lowest objective.  With ``sweep``, :func:`coordinate_sweeps` from the best
-    point and, when a coordinate moved, one more run from there.  ``res.info["starts"]`` lists
-    (label, status, objective) of every run."""
+    an uncertified one, then the lowest objective.  With ``sweep``, the local search of
+    :mod:`cvxpar.solvers.local_search` (with ``rounds`` perturbation restarts) from the best point and, when
+    it found a lower point, one more run from there (repeated while that run's point can still be improved);
+    ``rounds`` defaults to ROUNDS_PER_START per start, so ``n_starts`` buys more of them.
+    ``res.info["starts"]`` lists (label, status, objective) of every run."""
     from cvxpar import result as R
+    from cvxpar.solvers.local_search import refine
 
     best, log, iterations = None, [], 0
     points = list(points)
+    rounds = ROUNDS_PER_START * len(points) if rounds is None else rounds
+    refinements = 0
     while points:
         label, x0 = points.pop(0)
         res = run(prob.started_at(x0))
@@ -95,11 +100,11 @@ def best_of_starts(prob, run, points, sweep: bool = False):
         key = (res.status not in (R.STATIONARY, R.OPTIMAL), res.objective)
         if best is None or key < best[0]:
             best = (key, res, label)
-        if sweep and not points:
-            sweep = False
-            swept, moved = coordinate_sweeps(prob, best[1].x)
+        if sweep and not points and refinements < MAX_REFINEMENTS:
+            refinements += 1
+            found, moved = refine(prob, best[1].x, rounds if refinements == 1 else 0, seed=refinements)
             if moved:
-                points.append(("coordinate sweep", swept))
+                points.append(("local search", found))
     _, res, label = best
     res.iterations = iterations
     res.info["starts"] = log
@@ -107,61 +112,7 @@ def best_of_starts(prob, run, points, sweep: bool = False):
     return res
 
 
-#: Coordinate sweeps run only up to this many coordinates (a Python loop over coordinates).
-SWEEP_MAX_D = 2000
-#: At most this many sweeps over all coordinates.
-SWEEP_MAX = 100
-
-
-def coordinate_sweeps(prob, x):
-    """Exact coordinate-wise minimization from x: each coordinate jumps to the global minimizer of the
-    objective along its axis, until no coordinate moves (a *coordinate-wise minimum*, a stronger point
-    than a Clarke-stationary one for a nonconvex psi; Beck and Hallak 2016, Tseng 2001).
-
-    Along coordinate j, with z = A x and c_j = ||a_j||^2, the loss is at most
-    f(x) + g_j delta + (smoothness c_j / 2) delta^2 (with equality for least squares), so the step
-    x_j <- prox_{lam_j psi / (smoothness c_j)}(x_j - g_j / (smoothness c_j)) (the exact global prox of the
-    restricted psi) never raises the objective and, for least squares, is the exact minimizer along the axis.
-    Returns (x, moved); x unchanged when the loss is not a linear model on NumPy with a known smoothness.
-    """
-    from cvxpar import _backend
-    from cvxpar.losses import LinearModelLoss
-
-    loss = prob.loss
-    smooth = getattr(loss, "smoothness", None)
-    if (not isinstance(loss, LinearModelLoss) or smooth is None or prob.d > SWEEP_MAX_D
-            or not _backend.is_numpy_namespace(prob.xp) or loss.op.kind not in ("dense", "sparse")):
-        return x, False
-    A = loss.op.columns(np.arange(prob.d)) if loss.op.kind == "sparse" else np.asarray(loss.op.A)
-    c = smooth * np.einsum("ij,ij->j", A, A)
-    lam = np.broadcast_to(np.asarray(prob.lam, dtype=np.float64), (prob.d,))
-    x = np.array(x, dtype=np.float64, copy=True)
-    z = A @ x
-    moved = False
-    cache: dict = {}
-    for _ in range(SWEEP_MAX):
-        changed = False
-        for j in np.flatnonzero(c > 0):
-            g = float(A[:, j] @ loss.dh(z))
-            v = x[j] - g / c[j]
-            new = float(_coordinate_psi(prob, j, cache).prox(np.array([v]), lam[j] / c[j])[0])
-            if new != x[j]:
-                z += (new - x[j]) * A[:, j]
-                x[j] = new
-                changed = True
-        if not changed:
-            break
-        moved = True
-    return x, moved
-
-
-def _coordinate_psi(prob, j: int, cache: dict):
-    """psi restricted to coordinate j's bounds (prob.kpsi when the bounds are uniform), cached per bound pair."""
-    from cvxpar.constraints import restrict
-
-    if prob.lb is None:
-        return prob.kpsi
-    key = (float(prob.lb[j]), float(prob.ub[j]))
-    if key not in cache:
-        cache[key] = restrict(prob.psi, *key)
-    return cache[key]
+#: Perturbation restarts of the local search per start.
+ROUNDS_PER_START = 10
+#: At most this many local searches (each followed by a run of the method from its point).
+MAX_REFINEMENTS = 3
