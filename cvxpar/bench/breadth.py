@@ -11,6 +11,7 @@ thread (``OPENBLAS_NUM_THREADS=1``) to compare like with like.
 
 from __future__ import annotations
 
+import os
 import time
 
 import cvxpy as cp
@@ -94,6 +95,7 @@ def _clarabel(loss, psi, lam, constraints):
 
 
 def run(size: str = "small") -> Table:
+    load_start = os.getloadavg()[0]
     table = Table(f"Problem classes: cvxpar auto vs CVXPY + Clarabel ({size})",
                   ["class", "n x d", "method", "status", "cvxpar s", "Clarabel s", "speed-up", "rel. diff"])
     for label, loss, psi, lam, cons in _classes(size):
@@ -110,4 +112,6 @@ def run(size: str = "small") -> Table:
         table.add(label, f"{n} x {d}", res.method, res.status, t_ours, t_cl, t_cl / t_ours,
                   f"{(res.objective - F_cl) / abs(F_cl):.1e}" if prob.status == "optimal" else f"Clarabel: {prob.status}")
     table.notes.append("speed-up = Clarabel time / cvxpar time; targets: every class >= 10x and certified optimal.")
+    table.notes.append(f"load average (1 min): {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end (a shared "
+                       "machine: times scale with it, ratios less so).")
     return table
