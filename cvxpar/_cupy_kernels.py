@@ -1,4 +1,4 @@
-"""CuPy fast paths for the accelerated proximal-gradient tail, and their NumPy reference.
+"""CuPy fast paths for the accelerated proximal-gradient tail of :mod:`cvxpar.batch`.
 
 One iteration of FISTA with gradient restart (Beck & Teboulle 2009, eq. (4.1)-(4.3); restart
 test of O'Donoghue & Candes 2015, sec. 3.2) on k columns at once, for a quadratic loss whose
@@ -16,9 +16,9 @@ One ``ElementwiseKernel`` does all of it per element; three column reductions in
 back to the host: the caller reads r and s every few iterations.  The products with A are cuBLAS
 GEMM/GEMV calls that read a C-ordered A in place for both A x and A^T r (:func:`gemm`).
 
-:func:`fista_tail_reference` is the same computation in NumPy, statement for statement (the CuPy
-kernel is checked against it on a GPU; it is checked against the unfused array-API step of
-:mod:`cvxpar.batch` on the CPU).
+The reference is the unfused array-API step :func:`cvxpar.batch.array_tail`, which calls the one
+prox (:meth:`cvxpar.PAR.prox`) and the one stationarity measure
+(:meth:`cvxpar.PAR.subdifferential_distance`); the kernel is checked against it on a GPU.
 
 **Wiring into a single-vector solver.**  The simplest route is the batched solver with one
 column: for a dense CuPy least-squares problem with a scalar lam (and at most a scalar Box),
@@ -41,8 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvxpar._backend import cupy_with_gpu
-from cvxpar.prox import TIE_ULPS, _candidate, _pick, prox_table
+from cvxpar.prox import TIE_ULPS, prox_table
 
 
 @dataclass(frozen=True)
@@ -102,69 +101,7 @@ def pack_tables(psi, taus) -> PackedTables:
     )
 
 
-# ---------------------------------------------------------------------- NumPy reference
-def _prox_rows(v, tau, tables: PackedTables):
-    """x = prox_{tau_j psi}(v[:, j]) by the kernel's rule: search, then piece a and (if not exact)
-    its neighbours a - 1, a + 1, compared by :mod:`cvxpar.prox`'s own candidate and tie rule."""
-    out = np.empty_like(v)
-    fields = ("slope", "lo", "hi", "ax", "av", "ex", "ev")
-    for j in range(v.shape[1]):
-        npc = int(tables.n_pieces[j])
-        vj = v[:, j]
-        a = np.searchsorted(tables.thr[j, : npc - 1], vj, side="left")
-
-        def candidate(k, j=j, vj=vj):
-            slope, lo, hi, ax, av, ex, ev = (getattr(tables, f)[j, k] for f in fields)
-            return _candidate(np, vj, tau[j] * slope, slope, lo, hi, ax, av, ex, ev)
-
-        best = candidate(a)
-        if not tables.exact:
-            for step in (-1, 1):
-                best = _pick(np, best, candidate(np.clip(a + step, 0, npc - 1)), float(tau[j]), vj)
-        out[:, j] = np.where(np.isnan(vj), vj, best[0])
-    return out
-
-
-def _stationarity(x, g, lam, q, s, domain):
-    """dist(-g, lam dpsi(x)) elementwise, dpsi the Clarke subdifferential ([lo, hi] of adjacent slopes)."""
-    piece = np.searchsorted(q, x, side="right")
-    jq = np.clip(piece - 1, 0, q.size - 1)
-    right = s[piece]
-    left = np.where(x == q[jq], s[jq], right)
-    lo, hi = np.minimum(left, right), np.maximum(left, right)
-
-    def scale(v):
-        return np.where(lam > 0, lam * np.where(lam > 0, v, 0.0), np.where(np.isfinite(v), 0.0, v))
-
-    c = -g
-    dist = np.maximum(np.maximum(scale(lo) - c, c - scale(hi)), 0.0)
-    return np.where((x < domain[0]) | (x > domain[1]), np.inf, dist)
-
-
-def fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, tables: PackedTables, psi, want_residual=True):
-    """The fused tail in NumPy: ``(x_new, p, r, s)`` as defined in the module docstring.
-
-    x, x_prev, g, g_prev: (n, k) arrays of one float dtype (x_new keeps it); beta, lam: (k,);
-    t: the step; ``tables = pack_tables(psi, t * lam)``.  p, r, s are float64 (k,); r and s
-    are NaN when ``want_residual`` is False.
-    """
-    dtype = x.dtype
-    x64, xp64, g64, gp64 = (np.asarray(a, dtype=np.float64) for a in (x, x_prev, g, g_prev))
-    beta = np.asarray(beta, dtype=np.float64)
-    lam = np.asarray(lam, dtype=np.float64)
-    y = x64 + beta * (x64 - xp64)
-    gy = (1.0 + beta) * g64 - beta * gp64
-    x_new = _prox_rows(y - t * gy, t * lam, tables).astype(dtype)
-    xn64 = x_new.astype(np.float64)
-    p = np.sum((y - xn64) * (xn64 - x64), axis=0)
-    if not want_residual:
-        nan = np.full(x.shape[1], np.nan)
-        return x_new, p, nan, nan
-    r = np.max(_stationarity(x64, g64, lam, psi.breakpoints, psi.slopes, psi.domain), axis=0)
-    s = np.max(np.abs(g64), axis=0)
-    return x_new, p, r, s
-
-
+# ---------------------------------------------------------------------- momentum
 def momentum(xp, theta, p, accelerate: bool):
     """(theta_next, beta): FISTA's theta_{k+1} = (1 + sqrt(1 + 4 theta_k^2)) / 2 and
     beta = (theta_k - 1) / theta_{k+1}, reset to (1, 0) where the restart quantity p > 0."""
@@ -357,10 +294,5 @@ def gemm(A, X, out, trans: bool = False, alpha: float = 1.0, beta: float = 0.0):
     return cublas.gemm(op, "N", A, X, out=out, alpha=alpha, beta=beta)
 
 
-def gpu_available() -> bool:
-    """True when CuPy imports and sees a CUDA device."""
-    return cupy_with_gpu() is not None
-
-
-__all__ = ["FistaTail", "PackedTables", "fista_tail_reference", "gemm", "gpu_available", "momentum", "momentum_cupy", "pack_tables"]
+__all__ = ["FistaTail", "PackedTables", "gemm", "momentum", "momentum_cupy", "pack_tables"]
 

@@ -217,7 +217,7 @@ def _columns(xp, A, b, lams, rhs):
 
 def _effective_psi(psi: PAR, constraints, n: int) -> PAR:
     """psi restricted to a scalar Box (exact for any curvature); other constraints are refused."""
-    from cvxpar.constraints import FeasibleSet, restrict
+    from cvxpar.constraints import FeasibleSet
 
     feasible = FeasibleSet(constraints, n)
     if not feasible.items:
@@ -226,7 +226,7 @@ def _effective_psi(psi: PAR, constraints, n: int) -> PAR:
     if feasible.has_rows or uniform is None:
         raise ValueError("solve_batch supports no constraints or bounds that are the same for every coordinate "
                          "(Box with scalar bounds, NonNeg); use cvxpar.solve per problem otherwise.")
-    restricted = None if feasible.empty else restrict(psi, *uniform)
+    restricted = None if feasible.empty else psi.restrict(*uniform)
     if restricted is None:
         raise ValueError("the Box misses the domain of psi: every problem is infeasible.")
     return restricted
@@ -252,10 +252,11 @@ class _ArrayTail:
 def array_tail(xp, psi: PAR, x, x_prev, g, g_prev, beta, lam, t: float, want_residual: bool = True):
     """One step of the batched FISTA tail with array-API calls: ``(x_new, p, r, s)``.
 
-    The unfused definition that :func:`cvxpar._cupy_kernels.fista_tail_reference` and the CuPy
-    kernel reproduce (see :mod:`cvxpar._cupy_kernels` for the formulas): with the extrapolation
-    y = x + beta (x - x_prev) and its gradient gy = (1 + beta) g - beta g_prev (the gradient is
-    affine), x_new = prox_{t lam psi}(y - t gy) per column.
+    The unfused step the fused CuPy kernel is checked against (see :mod:`cvxpar._cupy_kernels` for the
+    formulas): with the extrapolation y = x + beta (x - x_prev) and its gradient
+    gy = (1 + beta) g - beta g_prev (the gradient is affine), x_new = prox_{t lam psi}(y - t gy) per
+    column (:meth:`PAR.prox`), and the residual of x per column from :meth:`PAR.subdifferential_distance`
+    (the certificate's).
 
     Parameters
     ----------
@@ -300,7 +301,6 @@ def array_tail(xp, psi: PAR, x, x_prev, g, g_prev, beta, lam, t: float, want_res
     >>> r, s                                 # residual of x per column: dist(-g_i, 0.1 dpsi(x_i))
     (array([0.6, 0.1]), array([0.5, 0.2]))
     """
-    n, k = x.shape
     lam_x = _backend.asarray_like(xp, lam, beta)
     x64, xp64, g64, gp64 = (xp.astype(a, xp.float64, copy=False) for a in (x, x_prev, g, g_prev))
     y = x64 + beta * (x64 - xp64)
@@ -310,17 +310,7 @@ def array_tail(xp, psi: PAR, x, x_prev, g, g_prev, beta, lam, t: float, want_res
     p = xp.sum((y - xn64) * (xn64 - x64), axis=0)
     if not want_residual:
         return x_new, p, None, None
-    flat = xp.reshape(x64, (-1,))
-    lo, hi = (xp.reshape(a, (n, k)) for a in psi.subdifferential(flat))
-    positive = lam_x > 0
-    safe = xp.where(positive, lam_x, xp.ones_like(lam_x))
-
-    def scaled(s):
-        finite = xp.isfinite(s)
-        return xp.where(positive, safe * s, xp.where(finite, xp.zeros_like(s), s))
-
-    c = -g64
-    dist = xp.maximum(xp.maximum(scaled(lo) - c, c - scaled(hi)), xp.zeros_like(c))
+    dist = psi.subdifferential_distance(x64, -g64, lam_x)
     return x_new, p, xp.max(dist, axis=0), xp.max(xp.abs(g64), axis=0)
 
 

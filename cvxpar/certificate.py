@@ -216,14 +216,15 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
     grad_inf = float(xp.max(xp.abs(g))) if d else 0.0
     x_inf = float(xp.max(xp.abs(x))) if d else 0.0
     lower, upper = feasible.bounds_like(x)
-    xc, lo, hi, domain_violation = subgradient_interval(xp, x, psi, lam, lower, upper)
+    xc, domain_violation = project(xp, x, psi, lower, upper)
     objective = loss.value(x) + penalty(xc, psi, lam, xp)
     infeasibility = max(domain_violation, feasible.violation(x))
     c = -g
     if feasible.has_rows:
+        lo, hi = psi.scaled_subdifferential(xc, lam, lower, upper)
         stat, dist = feasible.normal_cone_distance(x, c, lo, hi)
     else:
-        dist = _distance(xp, c, lo, hi)
+        dist = psi.subdifferential_distance(xc, c, lam, lower, upper)
         stat = float(xp.max(dist)) if d else 0.0
         dist = np.asarray(_backend.to_host(dist), dtype=np.float64)
     gap = None
@@ -282,47 +283,24 @@ def penalty(x, psi: PAR, lam, xp) -> float:
     return float(xp.sum(xp.where(lam > 0, lam * vals, xp.zeros_like(vals))))
 
 
-def subgradient_interval(xp, x, psi: PAR, lam, lower=-math.inf, upper=math.inf):
-    """(xc, lo, hi, violation): x projected on [lower, upper] and psi's domain; lam dpsi(xc) + N_[lower, upper](xc)
-    as the interval [lo, hi]; the largest distance from x to the bounds and the domain."""
+def project(xp, x, psi: PAR, lower=-math.inf, upper=math.inf):
+    """(xc, violation): x projected on [lower, upper] and psi's domain, and the largest distance from x to them.
+
+    The certificate measures stationarity at xc (where psi is finite) and reports the distance as
+    infeasibility.
+    """
     dom_lo, dom_hi = psi.domain
     lo_b = xp.maximum(_full(xp, lower, x), _full(xp, dom_lo, x))
     hi_b = xp.minimum(_full(xp, upper, x), _full(xp, dom_hi, x))
     xc = xp.minimum(xp.maximum(x, lo_b), hi_b)
     violation = float(xp.max(xp.abs(x - xc))) if x.shape[0] else 0.0
-    lo, hi = psi.subdifferential(xc)
-    lo, hi = _scale(xp, lam, lo), _scale(xp, lam, hi)
-    inf = xp.full_like(x, math.inf)
-    lo = xp.where(xc <= _full(xp, lower, x), -inf, lo)
-    hi = xp.where(xc >= _full(xp, upper, x), inf, hi)
-    return xc, lo, hi, violation
-
-
-def kkt_distances(x, g, psi: PAR, lam, box=None):
-    """Per coordinate: dist(-g_i, lam_i dpsi(x_i) + N_box(x_i)) (the residual's terms; working-set scores)."""
-    xp = _backend.array_namespace(x)
-    lower, upper = box.bounds_like(x) if box is not None else (-math.inf, math.inf)
-    _, lo, hi, _ = subgradient_interval(xp, x, psi, lam, lower, upper)
-    return _distance(xp, -g, lo, hi)
-
-
-def _distance(xp, c, lo, hi):
-    return xp.maximum(xp.maximum(lo - c, c - hi), xp.zeros_like(c))
+    return xc, violation
 
 
 def _full(xp, value, like):
     if isinstance(value, (float, int)):
         return xp.full_like(like, float(value))
     return value
-
-
-def _scale(xp, lam, s):
-    """lam * s with 0 * (finite) = 0 and the empty-set markers (+/-inf) kept."""
-    if isinstance(lam, float):
-        return lam * s if lam > 0 else xp.where(xp.isfinite(s), xp.zeros_like(s), s)
-    return xp.where(lam > 0, lam * s, xp.where(xp.isfinite(s), xp.zeros_like(s), s))
-
-
 
 
 def _gap(xp, x, loss, psi: PAR, lam, lower, upper, objective: float):

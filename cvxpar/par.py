@@ -15,6 +15,7 @@ Curvature (Ma & Xiao 2025, Fig. 1):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -465,6 +466,297 @@ class PAR:
         best = xp.where(outside, xp.asarray(np.inf, dtype=best.dtype, device=_backend.device(arr)), best)
         return _backend.finish(best, scalar)
 
+    # ------------------------------------------------------------------ what solvers, certificates and front doors ask
+    def scaled_subdifferential(self, x, lam=1.0, lower=None, upper=None):
+        """The interval lam * dpsi(x) + N_[lower, upper](x), elementwise, as two arrays (lo, hi).
+
+        dpsi is the Clarke subdifferential (:meth:`subdifferential`).  A zero weight switches psi off
+        inside its domain (0 * dpsi(x) = {0}) and keeps the empty set outside it (lo = +inf,
+        hi = -inf).  N_[l, u] is the normal cone of the interval (Rockafellar & Wets 1998, Ex. 6.10):
+        (-inf, 0] at x <= l, [0, +inf) at x >= u, {0} inside, so lo = -inf at a lower bound and
+        hi = +inf at an upper one.  This is the set that -grad f(x) must meet for x to be a
+        (Clarke) critical point of f + sum_i lam_i psi(x_i) over the box (Fermat's rule,
+        Rockafellar & Wets 1998, Thm. 10.1).
+
+        Parameters
+        ----------
+        x : array
+            Points (any shape; NumPy, CuPy or an Array-API namespace).
+        lam : float or array, default 1.0
+            Nonnegative weights broadcasting against ``x`` (e.g. one per coordinate, or a (k,) row
+            against (n, k) columns), in x's namespace.
+        lower, upper : float, array or None
+            Bounds broadcasting against ``x``; None for none.
+
+        Returns
+        -------
+        lo, hi : array
+            Same shape and array type as ``x``.
+
+        Examples
+        --------
+        >>> import numpy as np, cvxpar
+        >>> psi = cvxpar.PAR([0.0], [0.0], -1.0, 1.0)      # |x|
+        >>> psi.scaled_subdifferential(np.array([0.0, 2.0, 0.0]), 0.5, lower=0.0)
+        (array([-inf,  0.5, -inf]), array([0.5, 0.5, 0.5]))
+        """
+        xp = _backend.array_namespace(x)
+        lo, hi = (xp.reshape(a, x.shape) for a in self.subdifferential(xp.reshape(x, (-1,))))
+        lo, hi = _weighted(xp, lam, lo), _weighted(xp, lam, hi)
+        if lower is not None:
+            lo = xp.where(x <= lower, xp.full_like(lo, -np.inf), lo)
+        if upper is not None:
+            hi = xp.where(x >= upper, xp.full_like(hi, np.inf), hi)
+        return lo, hi
+
+    def subdifferential_distance(self, x, c, lam=1.0, lower=None, upper=None):
+        """dist(c_i, lam_i dpsi(x_i) + N_[l_i, u_i](x_i)) elementwise (:meth:`scaled_subdifferential`).
+
+        With c = -grad f(x) this is the per-coordinate stationarity residual of
+        f + sum_i lam_i psi(x_i) over the box: the subdifferential distance of skglm (Bertrand et al.
+        2022, sec. 2), here for the Clarke subdifferential of a piecewise-affine psi.  It is 0 exactly
+        where x_i is critical, +inf where x_i is outside psi's domain.
+
+        Parameters
+        ----------
+        x, c : array
+            Points and the vector to measure (same shape, same namespace).
+        lam, lower, upper
+            As in :meth:`scaled_subdifferential`.
+
+        Returns
+        -------
+        array
+            max(lo - c, c - hi, 0), same shape and array type as ``x``.
+
+        Examples
+        --------
+        >>> import numpy as np, cvxpar
+        >>> psi = cvxpar.PAR([0.0], [0.0], -1.0, 1.0)      # |x|
+        >>> psi.subdifferential_distance(np.array([0.0, 1.0]), np.array([1.5, 0.2]), lam=1.0)
+        array([0.5, 0.8])
+        """
+        xp = _backend.array_namespace(x)
+        lo, hi = self.scaled_subdifferential(x, lam, lower, upper)
+        return xp.maximum(xp.maximum(lo - c, c - hi), xp.zeros_like(c))
+
+    def lam_max(self, c) -> float:
+        """The smallest lam >= 0 with c_i in lam * dpsi(0) for every i; +inf when no lam has it.
+
+        With c = -grad f(0) this is the smallest weight for which x = 0 is a critical point of
+        f + lam * Psi (Fermat's rule; for a convex psi and f the smallest lam with 0 optimal, the
+        ``lambda_max`` of the Lasso path, Friedman, Hastie & Tibshirani 2010, sec. 2.5).  Coordinate i
+        allows the lam with lam * lo <= c_i <= lam * hi, [lo, hi] = dpsi(0): an interval of lam, and the
+        answer is the left end of their intersection (+inf when 0 is outside psi's domain or the
+        intervals do not meet, e.g. c_i != 0 where dpsi(0) = {0}).
+
+        Parameters
+        ----------
+        c : array_like
+            The vector -grad f(0) (any namespace; read on the host).
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> cvxpar.pars.l1().lam_max([1.0, -3.0])      # max |c_i| for psi = |x|
+        3.0
+        >>> cvxpar.pars.ridge(cvxpar.grids.uniform(1.0, 2)).lam_max([1.0])   # dpsi(0) = [-1/2, 1/2]
+        2.0
+        """
+        cn = np.asarray(_backend.to_host(c), dtype=np.float64).reshape(-1)
+        lo, hi = (float(v) for v in self.subdifferential(0.0))
+        if not lo <= hi:  # 0 is outside the domain
+            return math.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # lam >= c / hi (c > 0, hi > 0), lam >= c / lo (c < 0, lo < 0); lam <= c / lo (c > 0, lo > 0), lam <= c / hi
+            low = np.where(cn > 0, np.where(hi > 0, cn / hi, math.inf), np.where(cn < 0, np.where(lo < 0, cn / lo, math.inf), 0.0))
+            high = np.where(cn > 0, np.where(lo > 0, cn / lo, math.inf),
+                            np.where(cn < 0, np.where(hi < 0, cn / hi, math.inf), np.where((lo > 0) | (hi < 0), 0.0, math.inf)))
+        a, b = float(np.max(low, initial=0.0)), float(np.min(high, initial=math.inf))
+        return a if a <= b else math.inf
+
+    def on_breakpoint(self, x, lower=None, upper=None):
+        """True where x_i is a breakpoint of psi, or equals its bound ``lower_i`` / ``upper_i``.
+
+        These are the coordinates an active-set method holds fixed: there dpsi (plus the normal cone)
+        is an interval, elsewhere psi is affine near x_i and its gradient is the piece's slope.
+
+        Examples
+        --------
+        >>> import numpy as np, cvxpar
+        >>> cvxpar.pars.l1().on_breakpoint(np.array([0.0, 0.5, 1.0]), upper=1.0)
+        array([ True, False,  True])
+        """
+        xp = _backend.array_namespace(x)
+        q = _backend.asarray_like(xp, self._q, x)
+        j = xp.clip(xp.searchsorted(q, x), 0, q.shape[0] - 1)
+        on = xp.take(q, j) == x
+        if lower is not None:
+            on = on | (x == lower)
+        if upper is not None:
+            on = on | (x == upper)
+        return on
+
+    def piece_index(self, x):
+        """The index k of the piece x_i lies in: q_{k-1} <= x_i < q_k (k = 0..m, a breakpoint belongs to the right).
+
+        Examples
+        --------
+        >>> import numpy as np, cvxpar
+        >>> cvxpar.PAR([0.0, 1.0], [0.0, 1.0], 0.0, 2.0).piece_index(np.array([-1.0, 0.0, 0.5, 3.0]))
+        array([0, 1, 1, 2])
+        """
+        xp = _backend.array_namespace(x)
+        return xp.searchsorted(_backend.asarray_like(xp, self._q, x), x, side="right")
+
+    def piece(self, x, lower=None, upper=None):
+        """(slope, lo, hi) of the piece x_i lies in (:meth:`piece_index`): psi(u) = psi(x_i) + slope (u - x_i) on [lo, hi].
+
+        The interval is the piece intersected with [lower_i, upper_i]; a wall's infinite slope is given
+        as 0 (psi is +inf there, and x never lies beyond a wall).
+
+        Examples
+        --------
+        >>> import numpy as np, cvxpar
+        >>> cvxpar.PAR([0.0, 1.0], [0.0, 1.0], 0.0, 2.0).piece(np.array([0.5, 3.0]), upper=4.0)
+        (array([1., 2.]), array([0., 1.]), array([1., 4.]))
+        """
+        xp = _backend.array_namespace(x)
+        m = self._q.size
+        k = self.piece_index(x)
+        s = xp.take(_backend.asarray_like(xp, np.where(np.isfinite(self._slopes), self._slopes, 0.0), x), k)
+        qpad = _backend.asarray_like(xp, np.concatenate(([-np.inf], self._q, [np.inf])), x)
+        lo, hi = xp.take(qpad, k), xp.take(qpad, xp.clip(k + 1, 0, m + 1))
+        if lower is not None:
+            lo = xp.maximum(lo, lower)
+        if upper is not None:
+            hi = xp.minimum(hi, upper)
+        return s, lo, hi
+
+    def value_range(self, lower: float = -np.inf, upper: float = np.inf) -> tuple[float, float]:
+        """(inf, sup) of psi over [lower, upper] intersected with its domain; (+inf, -inf) when that is empty.
+
+        psi is affine between breakpoints, so the extremes over a bounded interval are at breakpoints
+        inside it or at its ends; an unbounded end adds -inf or +inf by the sign of the outer slope.
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> cvxpar.pars.l1().value_range(-1.0, 3.0)
+        (0.0, 3.0)
+        >>> cvxpar.pars.l1().value_range(2.0)
+        (2.0, inf)
+        """
+        dom_lo, dom_hi = self.domain
+        a, b = max(lower, dom_lo), min(upper, dom_hi)
+        if a > b:
+            return math.inf, -math.inf
+        q = self._q
+        candidates = [float(v) for v in self._values[(q >= a) & (q <= b)]]
+        candidates += [float(self(e)) for e in (a, b) if math.isfinite(e)]
+        low, high = min(candidates, default=math.inf), max(candidates, default=-math.inf)
+        s = self._slopes
+        if a == -math.inf:  # the left tail x -> -inf is in range
+            low = -math.inf if s[0] > 0 else low
+            high = math.inf if s[0] < 0 else high
+        if b == math.inf:
+            low = -math.inf if s[-1] < 0 else low
+            high = math.inf if s[-1] > 0 else high
+        return low, high
+
+    def restrict(self, lower: float, upper: float) -> PAR | None:
+        """psi + indicator of [lower, upper] as one PAR (walls at the bounds); None when that misses the domain.
+
+        Exact for any curvature: the breakpoints inside the interval are kept and the bounds become
+        breakpoints with hard walls beyond them, so :meth:`prox` of the result is the exact prox of
+        t psi + indicator([lower, upper]) even for a nonconvex psi, where clipping the unconstrained
+        prox would not be.
+
+        Parameters
+        ----------
+        lower, upper : float
+            The interval (``-inf`` / ``+inf`` for no bound).
+
+        Returns
+        -------
+        PAR or None
+            The restricted PAR; None when [lower, upper] misses psi's domain.
+
+        Raises
+        ------
+        ValueError
+            A NaN bound.
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> saw = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5)).restrict(-0.6, 0.9)
+        >>> saw.breakpoints.tolist(), saw.domain
+        ([-0.6, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 0.9], (-0.6, 0.9))
+        """
+        if math.isnan(lower) or math.isnan(upper):
+            raise ValueError(f"restrict needs numeric bounds; got lower={lower}, upper={upper} (use -inf / inf for none).")
+        dom_lo, dom_hi = self.domain
+        lo, hi = max(lower, dom_lo), min(upper, dom_hi)
+        if lo > hi:
+            return None
+        if lo == -np.inf and hi == np.inf:
+            return self
+        if lo == hi:
+            return PAR([lo], self([lo]), -np.inf, np.inf)
+        q = self._q
+        inner = q[(q > lo) & (q < hi)]
+        pts = np.concatenate(([lo] if np.isfinite(lo) else [], inner, [hi] if np.isfinite(hi) else []))
+        if pts.size == 0:  # an unbounded side with every breakpoint cut off: keep one point inside
+            pts = np.array([lo if np.isfinite(lo) else hi])
+        left = -np.inf if np.isfinite(lo) else self.left_slope
+        right = np.inf if np.isfinite(hi) else self.right_slope
+        return PAR(pts, self(pts), left, right)
+
+    @classmethod
+    def weighted_sum(cls, psis, weights) -> PAR:
+        """The PAR sum_k w_k psi_k (w_k >= 0): its domain is the intersection of the domains.
+
+        A sum of continuous piecewise-affine functions is one, with the union of the breakpoints (those
+        inside the common domain, plus its finite ends); outer slopes add, and a finite end of the common
+        domain is a hard wall.
+
+        Raises
+        ------
+        ValueError
+            If a weight is negative or not finite, the lengths differ, or the domains do not intersect
+            (the sum is +inf everywhere).
+
+        Examples
+        --------
+        >>> import cvxpar
+        >>> psi = cvxpar.PAR.weighted_sum([cvxpar.pars.l1(), cvxpar.PAR([1.0], [0.0], 0.0, 1.0)], [2.0, 1.0])
+        >>> psi.breakpoints, psi.values, psi.slopes
+        (array([0., 1.]), array([0., 2.]), array([-2.,  2.,  3.]))
+        """
+        psis = list(psis)
+        w = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if w.size != len(psis) or not psis:
+            raise ValueError(f"weighted_sum needs one weight per PAR (at least one); got {len(psis)} PARs and {w.size} weights.")
+        if not (np.isfinite(w).all() and (w >= 0).all()):
+            raise ValueError(f"weighted_sum needs finite nonnegative weights; got {w.tolist()}.")
+        lo = max(p.domain[0] for p in psis)
+        hi = min(p.domain[1] for p in psis)
+        if lo > hi:
+            raise ValueError(f"the PARs' domains do not intersect (the common domain would be [{lo:g}, {hi:g}]), so "
+                             "their sum is +inf everywhere.")
+        used = [(p, float(c)) for p, c in zip(psis, w, strict=True) if c != 0]
+        q = np.unique(np.concatenate([p.breakpoints for p in psis] + [[v] for v in (lo, hi) if np.isfinite(v)]))
+        q = q[(q >= lo) & (q <= hi)]
+        values = sum((c * p(q) for p, c in used), np.zeros(q.size))
+        left = -np.inf if np.isfinite(lo) else sum(c * p.left_slope for p, c in used)
+        right = np.inf if np.isfinite(hi) else sum(c * p.right_slope for p, c in used)
+        return cls(q, values, float(left), float(right))
+
     # ------------------------------------------------------------------ dunder
     def __repr__(self) -> str:
         opts = {"precision": 6, "threshold": 12, "edgeitems": 3, "separator": ", "}
@@ -579,3 +871,12 @@ def _subdifferential(xp, x, psi: PAR):
     outside = (x < dom_lo) | (x > dom_hi)
     inf = xp.full_like(x, np.inf)
     return xp.where(outside, inf, lo), xp.where(outside, -inf, hi)
+
+
+def _weighted(xp, lam, s):
+    """lam * s for subdifferential ends s, with 0 * (finite) = 0 and the empty-set markers (+/-inf) kept."""
+    if isinstance(lam, (int, float)):
+        return lam * s if lam > 0 else xp.where(xp.isfinite(s), xp.zeros_like(s), s)
+    positive = lam > 0
+    safe = xp.where(positive, lam, xp.ones_like(lam))
+    return xp.where(positive, safe * s, xp.where(xp.isfinite(s), xp.zeros_like(s), s))

@@ -24,6 +24,7 @@ import it.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from typing import NamedTuple
@@ -218,10 +219,10 @@ def _centered_operator(X, x_offset: np.ndarray, root: np.ndarray) -> LinearOpera
 def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
     """The smallest alpha with w = 0 optimal for 1/(2n)||A w - b||^2 + alpha Psi(w), no constraints.
 
-    0 is optimal iff g = A^T b / n lies in alpha * dpsi(0) = alpha [lo, hi] coordinatewise
-    (Fermat's rule), i.e. alpha >= g_i / hi for g_i > 0 and alpha >= g_i / lo for g_i < 0.
-    When 0 is not a kink of psi with lo < 0 < hi no alpha makes 0 optimal; then the scale
-    max|g| / (smallest nonzero |slope| of psi) is returned, where the penalty starts to dominate.
+    The gradient of the loss at 0 is -A^T b / n, so this is ``psi.lam_max(A^T b / n)``
+    (:meth:`cvxpar.PAR.lam_max`: Fermat's rule at 0).  When no alpha makes 0 optimal (0 is not a kink
+    of psi with dpsi(0) containing the needed signs) the scale max|A^T b / n| / (smallest nonzero
+    |slope| of psi) is returned instead, where the penalty starts to dominate the loss.
 
     Examples
     --------
@@ -233,13 +234,12 @@ def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
     1.5
     """
     g = A.T @ b / n
-    lo, hi = (float(v) for v in psi.subdifferential(0.0))
-    if lo < 0 < hi:
-        return float(max(np.max(np.maximum(g / hi, g / lo), initial=0.0), np.finfo(float).tiny))
-    slopes = np.abs(psi.slopes[np.isfinite(psi.slopes)])
-    slopes = slopes[slopes > 0]
-    scale = float(slopes.min()) if slopes.size else 1.0
-    return float(max(np.max(np.abs(g), initial=0.0) / scale, np.finfo(float).tiny))
+    top = psi.lam_max(g)
+    if not math.isfinite(top):
+        slopes = np.abs(psi.slopes[np.isfinite(psi.slopes)])
+        slopes = slopes[slopes > 0]
+        top = float(np.max(np.abs(g), initial=0.0)) / (float(slopes.min()) if slopes.size else 1.0)
+    return float(max(top, np.finfo(float).tiny))
 
 
 class _PARRegressorBase(RegressorMixin, _PARLinearModel):

@@ -292,3 +292,190 @@ def test_signed_zeros_hash_equal():
     b = PAR([0.0, 1.0], [0.0, 1.0], -1.0, 2.0)
     assert a == b and hash(a) == hash(b)
     assert len({a, b, cvxpar.pars.l1([-0.0]), cvxpar.pars.l1([0.0])}) == 2
+
+
+# ---------------------------------------------------------------------- what consumers ask the PAR
+def _one_sided_slopes(psi, x, h=1e-6):
+    """Left and right difference quotients of the independent reference psi (exact up to rounding
+    away from breakpoints closer than h, which the strategies keep 1e-2 apart)."""
+    fx = reference_psi(psi, x)
+    with np.errstate(invalid="ignore"):
+        left = (fx - reference_psi(psi, x - h)) / h
+        right = (reference_psi(psi, x + h) - fx) / h
+    return left, right
+
+
+def _points(psi, rng, n=40):
+    """Points on breakpoints, inside pieces and beyond the outer breakpoints, within the domain."""
+    q = psi.breakpoints
+    x = np.concatenate([q, rng.uniform(q[0] - 2.0, q[-1] + 2.0, n)])
+    lo, hi = psi.domain
+    return x[(x >= lo) & (x <= hi)]
+
+
+@given(pars(), st.integers(0, 2**32 - 1))
+def test_subdifferential_distance_against_difference_quotients(psi, seed):
+    """dist(c, lam dpsi(x) + N_[l,u](x)) with dpsi the hull of the one-sided slopes and the normal cone's
+    half-lines at the bounds, from difference quotients of an independent psi."""
+    rng = np.random.default_rng(seed)
+    x = _points(psi, rng)
+    c = rng.uniform(-10.0, 10.0, x.size)
+    lam = rng.uniform(0.0, 3.0, x.size)
+    lam[: x.size // 4] = 0.0
+    left, right = _one_sided_slopes(psi, x)
+    lo_ref, hi_ref = np.fmin(left, right), np.fmax(left, right)  # an infinite quotient at a wall
+    lo_ref = np.where(np.isfinite(lo_ref), lo_ref, -np.inf)
+    hi_ref = np.where(np.isfinite(hi_ref), hi_ref, np.inf)
+    lo_ref = np.where(lam > 0, lam * np.where(np.isfinite(lo_ref), lo_ref, 0.0) + np.where(np.isfinite(lo_ref), 0.0, lo_ref), 0.0)
+    hi_ref = np.where(lam > 0, lam * np.where(np.isfinite(hi_ref), hi_ref, 0.0) + np.where(np.isfinite(hi_ref), 0.0, hi_ref), 0.0)
+    lower = float(np.median(x))
+    lo_ref = np.where(x <= lower, -np.inf, lo_ref)
+    # lam = 0 at a wall: 0 * dpsi is the whole half-line of the wall's side
+    at_wall = (x == psi.domain[0]) | (x == psi.domain[1])
+    dist_ref = np.maximum(np.maximum(lo_ref - c, c - hi_ref), 0.0)
+    got = psi.subdifferential_distance(x, c, lam, lower=lower)
+    ok = ~at_wall | (lam > 0)
+    np.testing.assert_allclose(got[ok], dist_ref[ok], atol=1e-5)
+    lo, hi = psi.scaled_subdifferential(x, lam, lower=lower)
+    assert np.all(lo[x <= lower] == -np.inf)
+    np.testing.assert_array_equal(got, np.maximum(np.maximum(lo - c, c - hi), 0.0))
+
+
+def test_subdifferential_distance_outside_the_domain_and_on_columns():
+    psi = PAR([-1.0, 1.0], [0.0, 0.0], -INF, INF)
+    assert psi.subdifferential_distance(np.array([2.0]), np.array([0.0]), 1.0)[0] == INF
+    # a (k,) row of weights against (n, k) columns, as the batched solver uses it
+    l1 = cvxpar.pars.l1()
+    x = np.array([[0.0, 0.0], [1.0, -1.0]])
+    c = np.array([[0.5, 0.5], [0.0, 0.0]])
+    np.testing.assert_allclose(l1.subdifferential_distance(x, c, np.array([0.2, 2.0])), [[0.3, 0.0], [0.2, 2.0]])
+
+
+@given(pars(walls=False), st.integers(0, 2**32 - 1))
+def test_lam_max_is_the_smallest_lam_making_zero_critical(psi, seed):
+    """Against Fermat's rule at 0 checked on a lam grid with the difference quotients of an independent psi."""
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(-3.0, 3.0, 5) * rng.integers(0, 2, 5)
+    left, right = _one_sided_slopes(psi, np.zeros(1))
+    lo, hi = min(left[0], right[0]), max(left[0], right[0])
+
+    def critical(lam, slack=1e-5):
+        return bool(np.all((lam * lo - slack <= c) & (c <= lam * hi + slack)))
+
+    top = psi.lam_max(c)
+    if np.isfinite(top):
+        assert critical(top)
+        if top > 1e-3:
+            assert not critical(top * (1 - 1e-3), slack=0.0)
+    else:
+        assert not any(critical(lam, slack=0.0) for lam in np.concatenate(([0.0], np.geomspace(1e-6, 1e6, 300))))
+
+
+def test_lam_max_of_the_lasso_and_outside_the_domain():
+    assert cvxpar.pars.l1().lam_max(np.array([1.0, -3.0, 0.0])) == 3.0
+    assert cvxpar.pars.l1().lam_max(np.zeros(3)) == 0.0
+    assert PAR([1.0, 2.0], [0.0, 0.0], -INF, INF).lam_max(np.ones(2)) == INF
+
+
+@given(pars(), st.integers(0, 2**32 - 1))
+def test_piece_queries_against_a_scan_of_the_breakpoints(psi, seed):
+    rng = np.random.default_rng(seed)
+    x = _points(psi, rng)
+    q = psi.breakpoints
+    k_ref = np.array([int(np.sum(q <= v)) for v in x])
+    np.testing.assert_array_equal(psi.piece_index(x), k_ref)
+    np.testing.assert_array_equal(psi.on_breakpoint(x), np.isin(x, q))
+    upper = float(np.max(x))
+    np.testing.assert_array_equal(psi.on_breakpoint(x, upper=upper), np.isin(x, q) | (x == upper))
+    s, lo, hi = psi.piece(x, upper=upper)
+    qpad = np.concatenate(([-INF], q, [INF]))
+    slopes = np.where(np.isfinite(psi.slopes), psi.slopes, 0.0)
+    np.testing.assert_array_equal(s, slopes[k_ref])
+    np.testing.assert_array_equal(lo, qpad[k_ref])
+    np.testing.assert_array_equal(hi, np.minimum(qpad[k_ref + 1], upper))
+    inside = (lo < x) & (x < hi) & np.isfinite(lo) & np.isfinite(hi)
+    mid = 0.5 * (lo + hi)
+    np.testing.assert_allclose(reference_psi(psi, mid[inside]) - reference_psi(psi, x[inside]),
+                               s[inside] * (mid[inside] - x[inside]), atol=1e-9)
+
+
+@given(pars(), st.floats(-12, 12), st.floats(0, 10))
+def test_value_range_against_dense_sampling(psi, lower, width):
+    upper = lower + width
+    low, high = psi.value_range(lower, upper)
+    dom = psi.domain
+    lo_, hi_ = max(lower, dom[0]), min(upper, dom[1])
+    if lo_ > hi_:
+        assert (low, high) == (INF, -INF)
+        return
+    q = psi.breakpoints
+    grid = np.concatenate([np.linspace(lo_, hi_, 2001), q[(q >= lo_) & (q <= hi_)]])
+    vals = reference_psi(psi, grid)
+    assert low == pytest.approx(vals.min(), abs=1e-9) and high == pytest.approx(vals.max(), abs=1e-9)
+    unbounded_low, _ = psi.value_range(-INF, upper)
+    if np.isfinite(psi.left_slope) and psi.left_slope > 0:
+        assert unbounded_low == -INF
+
+
+@given(pars(), st.floats(-10, 10), st.floats(0, 6))
+def test_restrict_is_psi_plus_the_indicator(psi, lower, width):
+    upper = lower + width
+    boxed = psi.restrict(lower, upper)
+    dom = psi.domain
+    if max(lower, dom[0]) > min(upper, dom[1]):
+        assert boxed is None
+        return
+    x = np.concatenate([np.linspace(lower - 1.0, upper + 1.0, 301), psi.breakpoints, [lower, upper]])
+    want = np.where((x >= lower) & (x <= upper), reference_psi(psi, x), INF)
+    np.testing.assert_allclose(boxed(x), want, atol=1e-9)
+    assert boxed.domain == (max(lower, dom[0]), min(upper, dom[1]))
+
+
+def test_restrict_gives_the_exact_boxed_prox_of_a_nonconvex_psi():
+    """Brute force: argmin over a fine grid of the box of t psi(x) + (x - v)^2 / 2."""
+    saw = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    boxed = saw.restrict(-0.6, 0.9)
+    assert boxed.breakpoints.tolist() == [-0.6, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 0.9]
+    grid = np.linspace(-0.6, 0.9, 150001)
+    for v in np.linspace(-2.0, 2.0, 41):
+        obj = 0.8 * reference_psi(saw, grid) + 0.5 * (grid - v) ** 2
+        best = grid[np.argmin(obj)]
+        got = boxed.prox(np.array([v]), 0.8)[0]
+        assert 0.8 * reference_psi(saw, got) + 0.5 * (got - v) ** 2 <= obj.min() + 1e-9
+        assert abs(got - best) < 1e-4 or np.sum(np.isclose(obj, obj.min(), atol=1e-9)) > 1  # ties
+
+
+def test_weighted_sum_is_the_pointwise_sum():
+    ridge = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+    mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 7), 2.0)
+    psi = PAR.weighted_sum([ridge, mcp, PAR([0.0], [0.0], -1.0, 1.0)], [1.0, 0.5, 2.0])
+    v = np.linspace(-3, 3, 301)
+    np.testing.assert_allclose(psi(v), reference_psi(ridge, v) + 0.5 * reference_psi(mcp, v) + 2 * np.abs(v), atol=1e-12)
+
+
+def test_weighted_sum_intersects_hard_domains_and_refuses_disjoint_ones():
+    ridge = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+    boxed = PAR([-1.0, 1.0], [0.0, 0.0], -INF, INF)
+    psi = PAR.weighted_sum([ridge, boxed], [1.0, 1.0])
+    assert psi.domain == (-1.0, 1.0)
+    assert psi(np.array([0.5]))[0] == pytest.approx(ridge(np.array([0.5]))[0])
+    assert psi(np.array([1.5]))[0] == INF
+    with pytest.raises(ValueError, match="do not intersect"):
+        PAR.weighted_sum([boxed, PAR([2.0, 3.0], [0.0, 0.0], -INF, INF)], [1.0, 1.0])
+    with pytest.raises(ValueError, match="nonnegative"):
+        PAR.weighted_sum([ridge], [-1.0])
+
+
+@pytest.mark.parametrize(("lower", "upper"), [(np.nan, 1.0), (0.0, np.nan)])
+def test_restrict_refuses_nan_bounds(lower, upper):
+    with pytest.raises(ValueError, match="numeric bounds"):
+        cvxpar.pars.l1([0.0]).restrict(lower, upper)
+
+
+def test_restrict_of_mcp_matches_brute_force_prox():
+    base = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 2.0)
+    psi = base.restrict(-0.6, 0.9)
+    v = np.linspace(-2.0, 2.0, 41)
+    grid = np.linspace(-0.6, 0.9, 150_001)  # the prox of psi + indicator([-0.6, 0.9]) by brute force
+    brute = grid[np.argmin(reference_psi(base, grid)[None, :] + 0.5 * (grid[None, :] - v[:, None]) ** 2, axis=1)]
+    np.testing.assert_allclose(psi.prox(v), brute, atol=2e-5)

@@ -132,7 +132,7 @@ class ParAtom(Elementwise):
     # ------------------------------------------------------------------ DCP / DQCP
     def sign_from_args(self) -> tuple[bool, bool]:
         """Exact: the inf and sup of psi over the range the argument's sign allows."""
-        low, high = psi_range(self.psi, *_sign_range(self.args[0]))
+        low, high = self.psi.value_range(*_sign_range(self.args[0]))
         return bool(low >= 0), bool(high <= 0)
 
     def is_atom_convex(self) -> bool:
@@ -209,26 +209,6 @@ def _slopes_on(psi: PAR, lo: float, hi: float) -> np.ndarray:
     edges = np.concatenate(([-np.inf], psi.breakpoints, [np.inf]))
     meets = np.maximum(edges[:-1], lo) < np.minimum(edges[1:], hi)
     return psi.slopes[meets]
-
-
-def psi_range(psi: PAR, lo: float, hi: float) -> tuple[float, float]:
-    """inf and sup of psi over [lo, hi] intersected with its domain ((+inf, -inf) when empty)."""
-    dom_lo, dom_hi = psi.domain
-    a, b = max(lo, dom_lo), min(hi, dom_hi)
-    if a > b:
-        return np.inf, -np.inf
-    q = psi.breakpoints
-    candidates = list(psi.values[(q >= a) & (q <= b)])
-    candidates += [float(psi(e)) for e in (a, b) if np.isfinite(e)]
-    low, high = min(candidates, default=np.inf), max(candidates, default=-np.inf)
-    s = psi.slopes
-    if a == -np.inf:  # the left tail x -> -inf is in range
-        low = -np.inf if s[0] > 0 else low
-        high = np.inf if s[0] < 0 else high
-    if b == np.inf:
-        low = -np.inf if s[-1] < 0 else low
-        high = np.inf if s[-1] > 0 else high
-    return low, high
 
 
 def _is_affine(psi: PAR) -> bool:

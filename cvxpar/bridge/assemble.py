@@ -141,7 +141,7 @@ def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float 
 
     Each term becomes (psi_k, w_k) pairs over x's coordinates (:func:`coordinate_terms`);
     identical psi's add their weights; one psi gives ``(psi, lam = w)``; several psi's with
-    proportional weight vectors are the one PAR sum_k c_k psi_k (:func:`sum_pars`).  Anything
+    proportional weight vectors are the one PAR sum_k c_k psi_k (:meth:`PAR.weighted_sum`).  Anything
     else would need a different psi per coordinate, which :func:`cvxpar.solve` does not take.
     """
     groups: list[tuple[PAR, np.ndarray, PARTerm]] = []
@@ -160,7 +160,7 @@ def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float 
         return psi, _compact(w / scale)
     base = next((w for _, w, _ in groups if np.ptp(w) > _RTOL * max(np.abs(w).max(), 1e-300)), None)
     if base is None:
-        return sum_pars([psi for psi, _, _ in groups], [float(w[0]) for _, w, _ in groups]), 1.0 / scale
+        return _weighted_sum([psi for psi, _, _ in groups], [float(w[0]) for _, w, _ in groups]), 1.0 / scale
     nz = base > 0
     coefs = []
     for _, w, t in groups:
@@ -174,7 +174,7 @@ def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float 
                 t.source,
             )
         coefs.append(c)
-    return sum_pars([psi for psi, _, _ in groups], coefs), base / scale
+    return _weighted_sum([psi for psi, _, _ in groups], coefs), base / scale
 
 
 def coordinate_terms(t: PARTerm, n: int, alternative: str) -> list[tuple[PAR, np.ndarray]]:
@@ -239,22 +239,14 @@ def compose(psi: PAR, a: float, c: float) -> PAR:
     return PAR(q[::-1], values[::-1], a * psi.right_slope, a * psi.left_slope)
 
 
-def sum_pars(psis: list[PAR], coefs: list[float]) -> PAR:
-    """The PAR sum_k coefs[k] psi_k (coefs >= 0); its domain is the intersection of the domains."""
-    lo = max(p.domain[0] for p in psis)
-    hi = min(p.domain[1] for p in psis)
-    if lo > hi:
+def _weighted_sum(psis: list[PAR], coefs: list[float]) -> PAR:
+    """:meth:`PAR.weighted_sum`, with disjoint domains reported as an unsupported problem."""
+    try:
+        return PAR.weighted_sum(psis, coefs)
+    except ValueError as exc:
         raise UnsupportedProblemError(
-            "problem.solve(method='cvxpar') cannot take this problem: its PAR terms have disjoint domains, so "
-            "the objective is +inf everywhere.",
-            "par",
-        )
-    q = np.unique(np.concatenate([p.breakpoints for p in psis] + [[v] for v in (lo, hi) if np.isfinite(v)]))
-    q = q[(q >= lo) & (q <= hi)]
-    values = sum(c * p(q) for p, c in zip(psis, coefs, strict=True) if c != 0) + np.zeros(q.size)
-    left = -np.inf if np.isfinite(lo) else sum(c * p.left_slope for p, c in zip(psis, coefs, strict=True) if c != 0)
-    right = np.inf if np.isfinite(hi) else sum(c * p.right_slope for p, c in zip(psis, coefs, strict=True) if c != 0)
-    return PAR(q, values, float(left), float(right))
+            f"problem.solve(method='cvxpar') cannot take this problem: its PAR terms have disjoint domains, so "
+            f"the objective is +inf everywhere ({exc})", "par") from exc
 
 
 def build_constraints(s: Structure) -> list | str | None:

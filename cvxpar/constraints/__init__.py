@@ -17,9 +17,9 @@ Examples
 """
 
 from cvxpar.constraints.base import Constraint
-from cvxpar.constraints.box import Box, NonNeg, restrict
+from cvxpar.constraints.box import Box, NonNeg
 from cvxpar.constraints.feasible_set import FeasibleSet, as_list
 from cvxpar.constraints.linear import Linear
 from cvxpar.constraints.simplex import Simplex
 
-__all__ = ["Box", "Constraint", "FeasibleSet", "Linear", "NonNeg", "Simplex", "as_list", "restrict"]
+__all__ = ["Box", "Constraint", "FeasibleSet", "Linear", "NonNeg", "Simplex", "as_list"]

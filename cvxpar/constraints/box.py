@@ -1,7 +1,7 @@
 """Separable bounds: :class:`Box` (lower <= x <= upper) and :class:`NonNeg` (x >= 0).
 
 Bounds are folded exactly into the prox of the PAR: for a convex psi the prox of psi + indicator of
-[l, u] is the clipped prox; for any psi, :func:`restrict` returns psi + indicator([l, u]) as one PAR
+[l, u] is the clipped prox; for any psi, :meth:`cvxpar.PAR.restrict` returns psi + indicator([l, u]) as one PAR
 (walls at the bounds), whose exact prox is then the exact prox of the sum.  The normal cone is
 N_[l,u](x) = (-inf, 0] at x = l, [0, inf) at x = u, {0} inside.
 """
@@ -12,7 +12,6 @@ import numpy as np
 
 from cvxpar import _backend
 from cvxpar.constraints.base import Constraint
-from cvxpar.par import PAR
 
 
 def _bound(value, name: str):
@@ -139,56 +138,3 @@ class NonNeg(Box):
 
     def __repr__(self) -> str:
         return "NonNeg()"
-
-
-
-def restrict(psi: PAR, lower: float, upper: float) -> PAR | None:
-    """psi + indicator of [lower, upper] as one PAR (walls at the bounds); None if the domains miss.
-
-    Exact for any curvature: the breakpoints inside the box are kept, the bounds become
-    breakpoints with hard walls beyond them, so ``prox`` of the result is the exact prox of
-    t*psi + indicator([lower, upper]) even for a nonconvex psi, where clipping the
-    unconstrained prox would not be.
-
-    Parameters
-    ----------
-    psi : PAR
-    lower, upper : float
-        The interval (``-inf`` / ``+inf`` for no bound).
-
-    Returns
-    -------
-    PAR or None
-        The restricted PAR; None when [lower, upper] misses psi's domain.
-
-    Raises
-    ------
-    ValueError
-        A NaN bound.
-
-    Examples
-    --------
-    >>> import cvxpar
-    >>> from cvxpar.constraints import restrict
-    >>> saw = restrict(cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5)), -0.6, 0.9)
-    >>> saw.breakpoints.tolist(), saw.domain
-    ([-0.6, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 0.9], (-0.6, 0.9))
-    """
-    if np.isnan(lower) or np.isnan(upper):
-        raise ValueError(f"restrict needs numeric bounds; got lower={lower}, upper={upper} (use -inf / inf for none).")
-    dom_lo, dom_hi = psi.domain
-    lo, hi = max(lower, dom_lo), min(upper, dom_hi)
-    if lo > hi:
-        return None
-    if lo == -np.inf and hi == np.inf:
-        return psi
-    if lo == hi:
-        return PAR([lo], psi([lo]), -np.inf, np.inf)
-    q = psi.breakpoints
-    inner = q[(q > lo) & (q < hi)]
-    pts = np.concatenate(([lo] if np.isfinite(lo) else [], inner, [hi] if np.isfinite(hi) else []))
-    if pts.size == 0:  # an unbounded side with every breakpoint cut off: keep one point inside
-        pts = np.array([lo if np.isfinite(lo) else hi])
-    left = -np.inf if np.isfinite(lo) else psi.left_slope
-    right = np.inf if np.isfinite(hi) else psi.right_slope
-    return PAR(pts, psi(pts), left, right)

@@ -29,7 +29,6 @@ import math
 import numpy as np
 
 from cvxpar import losses
-from cvxpar.atoms.par_atom import psi_range
 from cvxpar.exact.model import data_matrix
 from cvxpar.par import PAR
 
@@ -150,7 +149,7 @@ def penalty_floor(loss, psi: PAR, lam, lower, upper) -> float | None:
 
 
 def _inf_psi(psi: PAR, lower, upper) -> np.ndarray:
-    return np.array([psi_range(psi, lo, hi)[0] for lo, hi in zip(lower, upper, strict=True)])
+    return np.array([psi.value_range(lo, hi)[0] for lo, hi in zip(lower, upper, strict=True)])
 
 
 def _psi_growth(loss, psi: PAR, lam, lower, upper, f0: float):

@@ -7,13 +7,12 @@ feasible set), so no method ever starts on bad data.
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 
 from cvxpar import _backend
 from cvxpar.certificate import Certificate, as_lam, evaluate, penalty
-from cvxpar.constraints import FeasibleSet, restrict
+from cvxpar.constraints import FeasibleSet
 from cvxpar.losses import LinearModelLoss, Loss
 from cvxpar.par import PAR
 
@@ -64,7 +63,7 @@ class Problem:
         self.kpsi = psi
         uniform = self.feasible.scalar_bounds
         if self.infeasible is None and uniform is not None:
-            self.kpsi = restrict(psi, *uniform)
+            self.kpsi = psi.restrict(*uniform)
             if self.kpsi is None:
                 self.infeasible = f"the bounds [{uniform[0]:g}, {uniform[1]:g}] miss the domain {psi.domain} of psi"
                 self.kpsi = psi
@@ -117,7 +116,7 @@ class Problem:
         if self._groups is None:  # once per problem: the distinct bound pairs and psi restricted to each
             pairs, inverse = np.unique(np.stack([np.asarray(self.lb), np.asarray(self.ub)]), axis=1, return_inverse=True)
             inverse = inverse.reshape(-1)
-            self._groups = [(inverse == k, restrict(self.psi, float(pairs[0, k]), float(pairs[1, k])))
+            self._groups = [(inverse == k, self.psi.restrict(float(pairs[0, k]), float(pairs[1, k])))
                             for k in range(pairs.shape[1])]
         out = np.empty_like(v)
         t_arr = np.broadcast_to(np.asarray(tt, dtype=np.float64), v.shape)
@@ -142,33 +141,19 @@ class Problem:
         return self.prox(x, 0.0)
 
     # ------------------------------------------------------------------ active-set structure
+    def kkt_distance(self, x, g):
+        """Per coordinate: dist(-g_i, lam_i dpsi(x_i) + N_box(x_i)) (:meth:`PAR.subdifferential_distance`):
+        the certificate's residual terms without the linear rows, a working set's scores."""
+        return self.psi.subdifferential_distance(x, -g, self.lam, *self.feasible.bounds_like(x))
+
     def fixed(self, x):
-        """True where x_i sits on a breakpoint of psi (or of psi restricted to the box) or on a bound."""
-        xp = self.xp
-        q = _backend.asarray_like(xp, self.kpsi.breakpoints, x)
-        j = xp.clip(xp.searchsorted(q, x), 0, q.shape[0] - 1)
-        on = xp.take(q, j) == x
-        if self.lb is not None:
-            on = on | (x == self.lb) | (x == self.ub)
-        return on
+        """True where x_i sits on a breakpoint of psi restricted to the box, or on a bound (:meth:`PAR.on_breakpoint`)."""
+        return self.kpsi.on_breakpoint(x, self.lb, self.ub)
 
     def piece_index(self, x):
-        """The index k of the piece of psi each x_i lies in (q_{k-1} <= x_i < q_k; breakpoints belong to the right)."""
-        xp = self.xp
-        return xp.searchsorted(_backend.asarray_like(xp, self.kpsi.breakpoints, x), x, side="right")
+        """The piece of psi restricted to the box that each x_i lies in (:meth:`PAR.piece_index`)."""
+        return self.kpsi.piece_index(x)
 
     def piece(self, x):
-        """For x_i inside a piece of psi: its slope and the piece's interval [lo, hi] (box included)."""
-        xp = self.xp
-        kp = self.kpsi
-        m = len(kp.breakpoints)
-        k = self.piece_index(x)
-        slopes = _backend.asarray_like(xp, np.where(np.isfinite(kp.slopes), kp.slopes, 0.0), x)
-        s = xp.take(slopes, k)
-        qpad = _backend.asarray_like(xp, np.concatenate(([-math.inf], kp.breakpoints, [math.inf])), x)
-        lo = xp.take(qpad, k)
-        hi = xp.take(qpad, xp.clip(k + 1, 0, m + 1))
-        if self.lb is not None:
-            lo, hi = xp.maximum(lo, self.lb), xp.minimum(hi, self.ub)
-        return s, lo, hi
-
+        """Slope and interval [lo, hi] of x_i's piece of psi restricted to the box (:meth:`PAR.piece`)."""
+        return self.kpsi.piece(x, self.lb, self.ub)

@@ -12,7 +12,7 @@ W = smoothness I, a majorizer (per-coordinate Lipschitz constants smoothness ||a
 lands exactly on a breakpoint whenever the 1-D minimizer is there (so the quantized
 coordinates are identified early, as CD identifies the Lasso support).  The outer loop is
 skglm's working-set scheme (Bertrand et al. 2022, "Beyond L1", NeurIPS): score every
-coordinate by its KKT distance (:func:`cvxpar.certificate.kkt_distances`), work on the free
+coordinate by its KKT distance (:meth:`cvxpar.PAR.subdifferential_distance`), work on the free
 coordinates plus the worst violators (size max(p0, 2 |free|)), run CD epochs there until the
 working-set score falls below 0.3 x the outer one.  For least squares the epochs on a working set
 are accelerated by Anderson extrapolation of (x_ws, r) every 6 epochs, kept when it lowers the
@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cvxpar.certificate import kkt_distances
-from cvxpar.constraints import Box
 from cvxpar.prox import pieces
 from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at
 from cvxpar.solvers._common import Monitor, Outcome, check
@@ -101,7 +99,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             z = np.asarray(op.mv(x), dtype=np.float64)
         r = -np.asarray(loss.dh(z), dtype=np.float64)
         g = np.asarray(loss.grad_z(z))
-        score = np.asarray(kkt_distances(x, g, prob.psi, prob.lam, prob.box))
+        score = np.asarray(prob.kkt_distance(x, g))
         free = ~np.asarray(prob.fixed(x))
         n_free = int(free.sum())
         crowded = crowded + 1 if d > n and n_free > n else 0
@@ -130,7 +128,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
                 z = np.asarray(op.mv(x), dtype=np.float64)
                 r = -np.asarray(loss.dh(z), dtype=np.float64)
                 g = np.asarray(loss.grad_z(z))
-                score = np.asarray(kkt_distances(x, g, prob.psi, prob.lam, prob.box))
+                score = np.asarray(prob.kkt_distance(x, g))
                 free = ~np.asarray(prob.fixed(x))
         if handoff and crowded >= HANDOFF_STEPS:
             stopped = (f"{n_free} free coordinates > n_samples = {n} at {crowded} consecutive outer steps "
@@ -187,7 +185,7 @@ def _inner(prob, kern: _Kernels, r, x, ws, Aws, curv, wt, target: float, budget:
     lowers the objective.  Returns (epochs run, extrapolations kept)."""
     inner = kept = since_check = 0
     lam_ws = prob.lam if isinstance(prob.lam, float) else np.asarray(prob.lam)[ws]
-    box_ws = prob.box if prob.lb is None else Box(np.asarray(prob.lb)[ws], np.asarray(prob.ub)[ws])
+    lo_ws, hi_ws = prob.feasible.scalar_bounds if prob.lb is None else (np.asarray(prob.lb)[ws], np.asarray(prob.ub)[ws])
     chunk = ANDERSON_K + 1 if accelerate else EPOCH_CHECK
     xs = np.empty((ws.size, chunk if accelerate else 0))
     rs = np.empty((r.shape[0], chunk if accelerate else 0))
@@ -204,7 +202,7 @@ def _inner(prob, kern: _Kernels, r, x, ws, Aws, curv, wt, target: float, budget:
         if since_check >= EPOCH_CHECK or inner >= budget:
             since_check = 0
             g_ws = -(Aws.T @ r)  # the working set's gradient (of the model) only
-            if float(np.max(kkt_distances(x[ws], g_ws, prob.psi, lam_ws, box_ws))) <= target:
+            if float(np.max(prob.psi.subdifferential_distance(x[ws], -g_ws, lam_ws, lo_ws, hi_ws))) <= target:
                 break
     return inner, kept
 

@@ -1,5 +1,6 @@
-"""The fused FISTA tail: its NumPy reference against the unfused array-API step (CPU), and the
-CuPy kernel, cuBLAS products and batched solve against the reference (GPU, skipped without one)."""
+"""The fused FISTA tail: the kernel's packed-table search emulated on the CPU against the prox, the
+array-API step (the kernel's reference) by hand, and the CuPy kernel, cuBLAS products and batched
+solve against that reference (GPU, skipped without one)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 import cvxpar
 from cvxpar import _cupy_kernels as ck
 from cvxpar import batch
-from cvxpar.constraints import restrict
 
 GRID = cvxpar.grids.uniform(0.25, 9)
 PSIS = {
@@ -17,7 +17,7 @@ PSIS = {
     "ridge": cvxpar.pars.ridge(GRID),
     "mcp": cvxpar.pars.mcp(GRID, 2.0),
     "parq": cvxpar.pars.parq(cvxpar.grids.uniform(0.5, 5)),
-    "l1-boxed": restrict(cvxpar.pars.l1(GRID), -0.6, 0.9),
+    "l1-boxed": cvxpar.pars.l1(GRID).restrict(-0.6, 0.9),
     "single-kink": cvxpar.PAR([0.0], [0.0], -1.0, 1.0),
 }
 
@@ -51,24 +51,42 @@ def _state_on_domain(psi, rng, n, k, dtype):
     return x, x_prev, g, g_prev, beta, lam
 
 
+def _kernel_search(v, tau, tables):
+    """The CUDA kernel's prox rule emulated column by column: search the packed thresholds, then take
+    piece a and (if the tables are not exact) its neighbours a - 1, a + 1, compared by the prox's own
+    candidate and tie rule (:mod:`cvxpar.prox`)."""
+    from cvxpar.prox import _candidate, _pick
+
+    out = np.empty_like(v)
+    fields = ("slope", "lo", "hi", "ax", "av", "ex", "ev")
+    for j in range(v.shape[1]):
+        npc = int(tables.n_pieces[j])
+        vj = v[:, j]
+        a = np.searchsorted(tables.thr[j, : npc - 1], vj, side="left")
+
+        def candidate(k, j=j, vj=vj):
+            slope, lo, hi, ax, av, ex, ev = (getattr(tables, f)[j, k] for f in fields)
+            return _candidate(np, vj, tau[j] * slope, slope, lo, hi, ax, av, ex, ev)
+
+        best = candidate(a)
+        if not tables.exact:
+            for step in (-1, 1):
+                best = _pick(np, best, candidate(np.clip(a + step, 0, npc - 1)), float(tau[j]), vj)
+        out[:, j] = np.where(np.isnan(vj), vj, best[0])
+    return out
+
+
 @pytest.mark.parametrize("name", list(PSIS))
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_reference_matches_unfused_step(name, dtype):
+def test_kernel_search_on_packed_tables_is_the_prox(name):
+    """The packed tables (padding included) with the kernel's search give psi.prox, at ordinary and extreme steps."""
     psi = PSIS[name]
     rng = np.random.default_rng(7)
-    n, k, t = 300, 5, 0.37
-    x, x_prev, g, g_prev, beta, lam = _state_on_domain(psi, rng, n, k, dtype)
-    tables = ck.pack_tables(psi, t * lam)
-    ref = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, tables, psi)
-    xp = cvxpar._backend.array_namespace(x)
-    got = batch.array_tail(xp, psi, x, x_prev, g, g_prev, beta, lam, t)
-    assert ref[0].dtype == got[0].dtype == dtype
-    if psi.is_convex:
-        np.testing.assert_array_equal(ref[0], got[0])
-    else:
-        np.testing.assert_allclose(ref[0], got[0], rtol=0, atol=1e-12)
-    for a, b in zip(ref[1:], got[1:], strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    v = np.concatenate([rng.standard_normal(300) * 2, psi.breakpoints, [1e200, -1e200, 0.0]])
+    taus = np.array([0.0, 1e-300, 0.37, 2.5, 1e155])
+    with np.errstate(over="ignore"):  # 1e200 * 1e155 in the comparison of two candidates, as in psi.prox
+        got = _kernel_search(np.repeat(v[:, None], taus.size, axis=1), taus, ck.pack_tables(psi, taus))
+        for j, tau in enumerate(taus):
+            np.testing.assert_array_equal(got[:, j], psi.prox(v, tau))
 
 
 def test_reference_by_hand_soft_threshold():
@@ -82,7 +100,7 @@ def test_reference_by_hand_soft_threshold():
     gy = (1 + beta) * g - beta * g_prev
     u = y - t * gy
     want = np.sign(u) * np.maximum(np.abs(u) - t * lam, 0.0)
-    x_new, p, r, s = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, ck.pack_tables(psi, t * lam), psi)
+    x_new, p, r, s = batch.array_tail(np, psi, x, x_prev, g, g_prev, beta, lam, t)
     np.testing.assert_allclose(x_new, want, rtol=0, atol=1e-15)
     np.testing.assert_allclose(p, np.sum((y - want) * (want - x), axis=0), rtol=1e-13)
     # stationarity of x: |g| <= lam at 0, |g + lam sign(x)| elsewhere (skglm's L1.subdiff_distance)
@@ -95,8 +113,8 @@ def test_reference_without_residual_skips_it():
     psi = PSIS["l1"]
     rng = np.random.default_rng(2)
     x, x_prev, g, g_prev, beta, lam = _state(rng, 20, 2, np.float64)
-    _, _, r, s = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, 0.3, ck.pack_tables(psi, 0.3 * lam), psi, False)
-    assert np.isnan(r).all() and np.isnan(s).all()
+    _, _, r, s = batch.array_tail(np, psi, x, x_prev, g, g_prev, beta, lam, 0.3, False)
+    assert r is None and s is None
 
 
 def test_pack_tables_rows_are_the_prox_tables():
@@ -127,14 +145,8 @@ def test_momentum_formula_and_restart():
     np.testing.assert_array_equal(beta, 0.0)
 
 
-def test_gpu_available_is_false_without_cuda():
-    from tests.conftest import cupy_with_gpu
-
-    assert ck.gpu_available() == (cupy_with_gpu() is not None)
-
-
 class _ReferenceTail(ck.FistaTail):
-    """FistaTail's bookkeeping (select, set_step, tables) with the NumPy reference in place of the kernel."""
+    """FistaTail's bookkeeping (select, set_step, tables) with the array-API step in place of the kernel."""
 
     def __init__(self, psi, lam, t):
         self.psi, self.lam_host, self.t = psi, np.asarray(lam, dtype=np.float64), float(t)
@@ -144,8 +156,7 @@ class _ReferenceTail(ck.FistaTail):
         self.tables = ck.pack_tables(self.psi, self.t * self.lam_host)
 
     def __call__(self, x, x_prev, g, g_prev, beta, want_residual):
-        x_new, p, r, s = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, self.lam_host, self.t, self.tables, self.psi, want_residual)
-        return (x_new, p, r, s) if want_residual else (x_new, p, None, None)
+        return batch.array_tail(np, self.psi, x, x_prev, g, g_prev, beta, self.lam_host, self.t, want_residual)
 
 
 @pytest.mark.parametrize("name", ["l1", "ridge", "l1-boxed"])
@@ -184,7 +195,7 @@ def test_cupy_kernel_matches_reference(cp_gpu, name, dtype):
     rng = np.random.default_rng(3)
     n, k, t = 2000, 7, 0.41
     x, x_prev, g, g_prev, beta, lam = _state_on_domain(psi, rng, n, k, dtype)
-    ref = ck.fista_tail_reference(x, x_prev, g, g_prev, beta, lam, t, ck.pack_tables(psi, t * lam), psi)
+    ref = batch.array_tail(np, psi, x, x_prev, g, g_prev, beta, lam, t)
     tail = ck.FistaTail(psi, lam, t)
     dev = [cp_gpu.asarray(a) for a in (x, x_prev, g, g_prev, beta)]
     got = tail(*dev, True)

@@ -108,20 +108,6 @@ def test_weights_are_per_coordinate():
     np.testing.assert_allclose(lam, W)
 
 
-def test_sum_of_pars_is_the_pointwise_sum():
-    psi = assemble.sum_pars([RIDGE, MCP, cvxpar.PAR([0.0], [0.0], -1.0, 1.0)], [1.0, 0.5, 2.0])
-    v = np.linspace(-3, 3, 301)
-    np.testing.assert_allclose(psi(v), RIDGE(v) + 0.5 * MCP(v) + 2 * np.abs(v), atol=1e-12)
-
-
-def test_sum_of_pars_intersects_hard_domains():
-    boxed = cvxpar.PAR([-1.0, 1.0], [0.0, 0.0], -np.inf, np.inf)
-    psi = assemble.sum_pars([RIDGE, boxed], [1.0, 1.0])
-    assert psi.domain == (-1.0, 1.0)
-    assert psi(np.array([0.5]))[0] == pytest.approx(RIDGE(np.array([0.5]))[0])
-    assert psi(np.array([1.5]))[0] == np.inf
-
-
 # ---------------------------------------------------------------------------- constraints
 def _constraints(problem):
     return assemble.build_constraints(parse(problem))

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import cvxpar
 from cvxpar import PAR, grids, pars
-from cvxpar.constraints import Box, restrict
+from cvxpar.constraints import Box
 from cvxpar.losses import LeastSquares
 from cvxpar.solvers.starts import convex_envelope
 
@@ -36,7 +36,7 @@ def test_envelope_is_the_greatest_convex_minorant(vals, sl, sr):
 
 
 def test_envelope_of_a_wall_bounded_sawtooth_interpolates_its_lower_hull():
-    psi = restrict(pars.sawtooth(grids.uniform(0.5, 5)), -0.6, 0.9)
+    psi = pars.sawtooth(grids.uniform(0.5, 5)).restrict(-0.6, 0.9)
     env = convex_envelope(psi)
     assert env.domain == psi.domain
     np.testing.assert_allclose(env(env.breakpoints), psi(env.breakpoints))
