@@ -351,24 +351,36 @@ def test_subdifferential_distance_outside_the_domain_and_on_columns():
     np.testing.assert_allclose(l1.subdifferential_distance(x, c, np.array([0.2, 2.0])), [[0.3, 0.0], [0.2, 2.0]])
 
 
+def _dpsi_at_zero(psi):
+    """[lo, hi] = dpsi(0) read off the defining data by a scan (the slopes on both sides of 0)."""
+    q, s = list(psi.breakpoints), list(psi.slopes)
+    k = sum(1 for v in q if v < 0.0)  # pieces: s[k] is the slope just right of q[k-1]
+    if k < len(q) and q[k] == 0.0:
+        return min(s[k], s[k + 1]), max(s[k], s[k + 1])
+    return s[k], s[k]
+
+
 @given(pars(walls=False), st.integers(0, 2**32 - 1))
 def test_lam_max_is_the_smallest_lam_making_zero_critical(psi, seed):
-    """Against Fermat's rule at 0 checked on a lam grid with the difference quotients of an independent psi."""
+    """Against Fermat's rule at 0, c_i in lam [lo, hi], checked on c_i / lam with dpsi(0) from a scan of the data."""
     rng = np.random.default_rng(seed)
     c = rng.uniform(-3.0, 3.0, 5) * rng.integers(0, 2, 5)
-    left, right = _one_sided_slopes(psi, np.zeros(1))
-    lo, hi = min(left[0], right[0]), max(left[0], right[0])
+    lo, hi = _dpsi_at_zero(psi)
 
-    def critical(lam, slack=1e-5):
-        return bool(np.all((lam * lo - slack <= c) & (c <= lam * hi + slack)))
+    def critical(lam, rtol=0.0):
+        if lam == 0:
+            return bool(np.all(c == 0))
+        u = c / lam
+        slack = rtol * np.maximum(np.abs(u), 1.0)
+        return bool(np.all((lo - slack <= u) & (u <= hi + slack)))
 
     top = psi.lam_max(c)
     if np.isfinite(top):
-        assert critical(top)
-        if top > 1e-3:
-            assert not critical(top * (1 - 1e-3), slack=0.0)
+        assert critical(top, rtol=1e-12)
+        if top > 0:
+            assert not critical(top * (1 - 1e-6))
     else:
-        assert not any(critical(lam, slack=0.0) for lam in np.concatenate(([0.0], np.geomspace(1e-6, 1e6, 300))))
+        assert not any(critical(lam) for lam in np.concatenate(([0.0], np.geomspace(1e-9, 1e12, 400))))
 
 
 def test_lam_max_of_the_lasso_and_outside_the_domain():
