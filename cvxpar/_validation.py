@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from cvxpar import _backend
+
 
 def as_finite_vector(values, name: str, *, min_length: int = 1) -> np.ndarray:
     """Return ``values`` as a read-only 1-D float64 array with only finite entries."""
@@ -74,3 +76,45 @@ def as_step(t, name: str = "t"):
             raise ValueError(f"{name} must be a finite nonnegative number; got {value}. The prox of t*psi needs t >= 0.")
         return value
     return t
+
+
+def as_lam(lam, like, d: int | None = None, name: str = "lam"):
+    """The weights lam >= 0: a Python float (a scalar) or a 1-D array in ``like``'s namespace and device.
+
+    Accepts Python numbers, NumPy scalars, sequences and arrays of any namespace; an array from another
+    namespace than ``like``'s (a CuPy lam with NumPy data) is copied over, and a NumPy one takes
+    ``like``'s dtype.  ``d`` is the required length (one weight per coordinate); None accepts any
+    length (one weight per column of a batch).
+
+    Raises
+    ------
+    TypeError
+        ``lam`` is None or not numbers.
+    ValueError
+        A negative or non-finite entry, or an array that is not 1-D of length ``d``.
+    """
+    if lam is None:
+        raise TypeError(f"{name} is required: a nonnegative number or one weight per coordinate.")
+    if isinstance(lam, (list, tuple)):
+        lam = np.asarray(lam, dtype=np.float64)
+    if np.ndim(lam) == 0 and not hasattr(lam, "__array_namespace__"):
+        try:
+            value = float(lam)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a nonnegative number or an array of them; got {type(lam).__name__}.") from None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite nonnegative number (or array); got {value}.")
+        return value
+    xp = _backend.array_namespace(like)
+    if _backend.array_namespace(lam) is not xp:
+        lam = _backend.asarray_like(xp, np.asarray(_backend.to_host(lam), dtype=np.float64), like)
+    elif _backend.is_numpy_namespace(xp):
+        lam = np.asarray(lam, dtype=like.dtype)
+    if lam.ndim == 0:
+        return as_lam(float(lam), like, d, name)
+    if lam.ndim != 1 or (d is not None and lam.shape[0] != d):
+        want = "a 1-D array" if d is None else f"one entry per coordinate ({d})"
+        raise ValueError(f"{name} must be a scalar or {want}; got shape {tuple(lam.shape)}.")
+    if not bool(xp.all(xp.isfinite(lam))) or bool(xp.any(lam < 0)):
+        raise ValueError(f"{name} must be finite and nonnegative everywhere.")
+    return lam

@@ -17,8 +17,8 @@ scalar-t call when the lam_j agree, its per-element ``t`` for a convex psi, else
 column).  The gradient is affine, so the gradient at the extrapolated point is
 the same extrapolation of the gradients at the iterates, and the stationarity residual of the
 current iterate comes for free at each check (see :mod:`cvxpar._cupy_kernels`).  Nonconvex psi:
-the same accelerated steps by default, a heuristic there (fewer iterations than plain proximal
-gradient on MCP sweeps: benchmarks/RESULTS.md, tuning notes), so only the certificate decides "stationary";
+the same accelerated steps by default, a heuristic there (no convergence theorem covers it),
+so only the certificate decides "stationary";
 ``momentum=False`` runs plain proximal gradient, which converges to a critical point (Attouch,
 Bolte & Svaiter 2013, Thm. 5.1).
 
@@ -51,8 +51,10 @@ import numpy as np
 
 from cvxpar import _backend, _progress
 from cvxpar import _cupy_kernels as _ck
+from cvxpar._validation import as_lam
 from cvxpar.par import PAR
-from cvxpar.result import MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE, STATIONARY, SolveResult
+from cvxpar.result import MAX_ITER, SolveResult
+from cvxpar.solvers._common import INACCURATE_FACTOR, rank, status_of
 
 #: Iterations between two stopping checks (each check reads k numbers back to the host).
 CHECK_EVERY = 10
@@ -62,11 +64,10 @@ DTYPE_TOL_EPS = 100.0
 #: When a step shows curvature above L, L becomes this multiple of it.
 CURVATURE_RAISE = 1.1
 #: A column whose residual/tol has not dropped below STALL_GAIN times its best for STALL_CHECKS
-#: checks has hit the rounding floor of its dtype; it stops as optimal_inaccurate if within
-#: STALL_ACCEPT times the tolerance (float32 iterates reach about 1e-6..1e-5 relative).
+#: checks has hit the rounding floor of its dtype; it stops when within the shared
+#: optimal_inaccurate factor of the tolerance (float32 iterates reach about 1e-6..1e-5 relative).
 STALL_GAIN = 0.9
 STALL_CHECKS = 30
-STALL_ACCEPT = 1e3
 #: A step's curvature counts as above L beyond this relative margin (rounding of A d).
 CURVATURE_RTOL = 1e-4
 
@@ -100,6 +101,8 @@ class BatchResult:
     info : dict
         Extras: ``"lipschitz"`` (the L used), ``"tol_effective"`` (tol raised to the dtype's floor),
         ``"check_every"``, ``"fused_kernels"``.
+    message : list of str
+        Per column: why it has its status.
 
     Examples
     --------
@@ -124,6 +127,7 @@ class BatchResult:
     solve_time: float
     method: str
     info: dict[str, Any] = field(default_factory=dict)
+    message: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.status)
@@ -139,7 +143,7 @@ class BatchResult:
             gap=self.gap[j],
             quantization_rate=float(self.quantization_rate[j]),
             method=self.method,
-            message=_message(self.status[j]),
+            message=self.message[j],
             info={"lam": float(self.lams[j]), "column": j},
         )
 
@@ -153,15 +157,6 @@ class BatchResult:
             f"iterations={int(np.min(self.iterations))}..{int(np.max(self.iterations))}, "
             f"solve_time={self.solve_time:.3g}s, method={self.method!r})"
         )
-
-
-def _message(status: str) -> str:
-    return {
-        OPTIMAL: "the stationarity residual is below tol and psi is convex: a certified global minimizer.",
-        STATIONARY: "the stationarity residual is below tol: a certified critical point (psi is not convex).",
-        OPTIMAL_INACCURATE: "stopped by the iterate's dtype precision before tol; the certificate is close to tol.",
-        MAX_ITER: "max_iter reached before the stationarity residual fell below tol.",
-    }[status]
 
 
 # ---------------------------------------------------------------------- the problem data
@@ -193,9 +188,7 @@ def _least_squares_data(loss):
 
 def _columns(xp, A, b, lams, rhs):
     """(B (m, k), lams (k,) host float64): lams and the right-hand sides broadcast against each other."""
-    lam_host = np.atleast_1d(_host(xp, lams) if hasattr(lams, "__array_namespace__") else np.asarray(lams, dtype=np.float64))
-    if lam_host.ndim != 1 or not np.isfinite(lam_host).all() or (lam_host < 0).any():
-        raise ValueError("lams must be a nonnegative finite number or a 1-D sequence of them (one per column).")
+    lam_host = np.atleast_1d(as_lam(lams, np.zeros(0), name="lams (one per column)"))
     m = A.shape[0]
     if rhs is None:
         B = xp.reshape(b, (m, 1))
@@ -465,7 +458,7 @@ def solve_batch(
             improved = ratio < STALL_GAIN * best
             best = np.where(improved, ratio, best)
             stalled = np.where(improved, 0, stalled + 1)
-            inaccurate = (stalled >= STALL_CHECKS) & (ratio <= STALL_ACCEPT)
+            inaccurate = (stalled >= STALL_CHECKS) & (ratio <= INACCURATE_FACTOR)
             done = (ratio <= 1.0) | inaccurate | (it == max_iter)
             if verbose:
                 print(f"{it:>7d} {active.size:>6d} active  max residual/tol {np.max(ratio):10.3e}  {time.perf_counter() - start:8.3f}s")
@@ -474,10 +467,8 @@ def solve_batch(
                 out_x[j] = X[:, int(pos)]
                 residual[j] = r_h[pos]
                 iterations[j] = it
-                if ratio[pos] <= 1.0:
-                    status[j] = OPTIMAL if psi.is_convex else STATIONARY
-                elif inaccurate[pos]:
-                    status[j] = OPTIMAL_INACCURATE
+                scale = max(1.0, float(s_h[pos]))
+                status[j] = rank(lambda tol_, r=float(r_h[pos]), scale=scale: r <= tol_ * scale, tol_eff, psi.is_convex)
             bar.update(int(np.count_nonzero(done)))
             if done.all():
                 break
@@ -515,6 +506,8 @@ def solve_batch(
         solve_time=0.0,
         method="fista-batch" if accelerate else "pg-batch",
         info={"lipschitz": L, "tol_effective": tol_eff, "check_every": check_every, "fused_kernels": use_kernel},
+        message=[f"{st} by the batched loop's own residual ({r:.2e}); not independently certified (certify=False)"
+                 for st, r in zip(status, residual, strict=True)],
     )
     if certify:
         _certify(result, loss, psi, constraints, B_all, tol_eff)
@@ -573,7 +566,7 @@ def _curvature_check(xp, A, X, X_prev, X_new, beta, L: float, on_gpu: bool):
 
 
 def _certify(result: BatchResult, loss, psi: PAR, constraints, B_full, tol: float) -> None:
-    """Per-column certificates from cvxpar.certificate, in float64 (objective, residual, gap, rate)."""
+    """Per-column certificates from cvxpar.certificate, in float64, and the shared status rule on them."""
     from cvxpar.certificate import certificate
 
     xp = _backend.array_namespace(result.x)
@@ -592,5 +585,4 @@ def _certify(result: BatchResult, loss, psi: PAR, constraints, B_full, tol: floa
         result.gap[j] = cert.gap
         result.quantization_rate[j] = cert.quantization_rate
         result.residual[j] = cert.residual
-        if result.status[j] in (OPTIMAL, STATIONARY) and not cert.certifies(tol):
-            result.status[j] = OPTIMAL_INACCURATE
+        result.status[j], result.message[j] = status_of(cert, tol, psi.is_convex)

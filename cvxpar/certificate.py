@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cvxpar import _backend
+from cvxpar._validation import as_lam
 from cvxpar.constraints import FeasibleSet
 from cvxpar.metrics import quantization_rate
 from cvxpar.par import PAR
@@ -197,12 +198,12 @@ def certificate(loss=None, psi=None, lam=None, x=None, constraints=None, *, with
     n_features = getattr(loss, "n_features", None)
     if n_features is not None and n_features != d:
         raise ValueError(f"x has {d} entries but the loss has {n_features} features.")
-    lam = as_lam(lam, xp, x, d)
+    lam = as_lam(lam, x, d)
     return evaluate(loss, psi, lam, x, FeasibleSet(constraints, d), with_gap=with_gap)
 
 
 def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap: bool = False) -> Certificate:
-    """The certificate at x for validated data (lam from :func:`as_lam`, a :class:`FeasibleSet`).
+    """The certificate at x for validated data (lam from :func:`cvxpar._validation.as_lam`, a :class:`FeasibleSet`).
 
     ``grad`` may pass grad loss(x) when the caller already holds it.
     """
@@ -247,32 +248,6 @@ def _non_finite(d: int) -> Certificate:
     return Certificate(objective=math.nan, residual=math.inf, gap=None, quantization_rate=math.nan,
                        infeasibility=math.inf, scale=math.inf, x_scale=math.inf,
                        coordinate_residuals=np.full(d, math.inf))
-
-
-def as_lam(lam, xp, like, d: int):
-    """lam as a Python float (scalar) or a length-d array in x's namespace; checked >= 0 and finite.
-
-    Accepts Python numbers, NumPy scalars, sequences and arrays of any namespace.
-    """
-    if isinstance(lam, (list, tuple)):
-        lam = np.asarray(lam, dtype=np.float64)
-    if np.ndim(lam) == 0 and not hasattr(lam, "__array_namespace__"):
-        try:
-            value = float(lam)
-        except (TypeError, ValueError):
-            raise TypeError(f"lam must be a nonnegative number or an array of them; got {type(lam).__name__}.") from None
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"lam must be a finite nonnegative number (or array); got {value}.")
-        return value
-    arr = np.asarray(lam, dtype=np.float64) if _backend.is_numpy_namespace(_backend.array_namespace(lam)) else lam
-    if getattr(arr, "ndim", 0) == 0:
-        return as_lam(float(arr), xp, like, d)
-    if arr.ndim != 1 or arr.shape[0] != d:
-        raise ValueError(f"lam must be a scalar or have one entry per coordinate ({d}); got shape {tuple(arr.shape)}.")
-    arr = _backend.asarray_like(xp, arr, like) if _backend.is_numpy_namespace(_backend.array_namespace(arr)) else arr
-    if not bool(xp.all(xp.isfinite(arr))) or bool(xp.any(arr < 0)):
-        raise ValueError("lam must be finite and nonnegative everywhere.")
-    return arr
 
 
 def penalty(x, psi: PAR, lam, xp) -> float:

@@ -57,10 +57,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cvxpar import _backend, _prox_kernels
+from cvxpar._prox_kernels import TIE_ULPS
 from cvxpar._validation import as_step
 
-#: Candidates whose prox objectives differ by less than this many ulps of their terms tie.
-TIE_ULPS = 64.0
 _CACHE_SIZE = 64
 _TIE_TOL = TIE_ULPS * float(np.finfo(np.float64).eps)  # a Python float: strict namespaces refuse NumPy scalars
 

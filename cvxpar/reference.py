@@ -32,7 +32,7 @@ import cvxpy as cp
 import cvxpy.settings as cvxpy_settings
 import numpy as np
 
-from cvxpar.certificate import as_lam
+from cvxpar._validation import as_lam
 from cvxpar.constraints import FeasibleSet
 from cvxpar.exact import bounds as _bounds
 from cvxpar.exact import cvxpy_problem, finish, mip, model, scaling
@@ -150,7 +150,7 @@ def reference(
         raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")
     A = model.data_matrix(loss)
     n, d = A.shape
-    lam = _as_lam(lam, d)
+    lam = as_lam(lam, np.zeros(d), d)
     feasible = FeasibleSet(constraints, d)
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ValueError(f"time_limit must be a positive number of seconds (or None); got {time_limit!r}.")
@@ -445,10 +445,3 @@ def _result(x, status, cert, gap, bound, message, info, start):
         info=info,
         bound=bound,
     )
-
-
-def _as_lam(lam, d: int):
-    if lam is None:
-        raise TypeError("reference(loss, psi, lam, ...) needs lam (a nonnegative scalar or one weight per coordinate).")
-    lam = as_lam(lam.get() if hasattr(lam, "get") else lam, np, np.zeros(d), d)
-    return lam if isinstance(lam, float) else np.asarray(lam, dtype=np.float64)

@@ -131,7 +131,7 @@ def certified(res: R.SolveResult, prob, dloss, kappa: float, t_pass: float, tol:
         res.info = info
         return res
     cert = prob.certify(res.x, gap=True)
-    status, message = status_of(prob, cert, tol)
+    status, message = status_of(cert, tol, prob.convex)
     info["passes"] = 1 + dloss.passes
     return R.SolveResult(x=res.x, status=status, objective=cert.objective, iterations=res.iterations,
                          solve_time=time.perf_counter() - t0, residual=cert.residual, gap=cert.gap,

@@ -71,27 +71,40 @@ class Monitor:
                   f"{res.iterations} iterations, {res.solve_time:.3f}s")
 
 
-def check(prob, x, gap: bool = False) -> Certificate:
-    """The shared stopping test: the certificate at x (no duality gap unless asked)."""
-    return prob.certify(x, gap=gap)
+def check(prob, x, gap: bool = False, grad=None) -> Certificate:
+    """The shared stopping test: the certificate at x (no duality gap unless asked), from the validated
+    problem's data and, when the method holds it, its gradient at x."""
+    return prob.certify(x, grad=grad, gap=gap)
 
 
-def status_of(prob, cert: Certificate, tol: float) -> tuple[str, str]:
-    """The honest status for a final certificate: never "optimal" unless it certifies tol."""
+def rank(certifies, tol: float, convex: bool) -> str:
+    """The status rule on a certification test ``certifies(tol) -> bool``: ``"optimal"`` (``"stationary"``
+    for a nonconvex psi) when it holds to tol, ``"optimal_inaccurate"`` when a convex problem holds to
+    INACCURATE_FACTOR * tol, else ``"max_iter"``."""
+    if certifies(tol):
+        return R.OPTIMAL if convex else R.STATIONARY
+    if convex and certifies(INACCURATE_FACTOR * tol):
+        return R.OPTIMAL_INACCURATE
+    return R.MAX_ITER
+
+
+def status_of(cert: Certificate, tol: float, convex: bool) -> tuple[str, str]:
+    """The honest status for a final certificate (:func:`rank`), with its message: never "optimal" unless
+    the certificate holds to tol; "diverged" when the point or its objective is not finite."""
     if not math.isfinite(cert.objective):
         return R.DIVERGED, "the final point or its objective is not finite"
-    if cert.certifies(tol):
-        if prob.convex:
-            return R.OPTIMAL, (f"certified: residual {cert.residual:.2e} <= tol * {cert.scale:.3g} and "
-                               f"infeasibility {cert.infeasibility:.2e} <= tol * {cert.x_scale:.3g}")
-        return R.STATIONARY, (f"certified critical point (Clarke): residual {cert.residual:.2e} <= tol * "
-                              f"{cert.scale:.3g}, infeasibility {cert.infeasibility:.2e} <= tol * {cert.x_scale:.3g}")
-    if prob.convex and cert.certifies(INACCURATE_FACTOR * tol):
-        return R.OPTIMAL_INACCURATE, (f"residual {cert.residual:.2e} / infeasibility {cert.infeasibility:.2e} above "
-                                      f"tol but within {INACCURATE_FACTOR:g}x")
-    return R.MAX_ITER, (f"iteration limit reached with residual {cert.residual:.2e} (tol * scale = "
-                        f"{tol * cert.scale:.2e}) and infeasibility {cert.infeasibility:.2e} (tol * x scale = "
-                        f"{tol * cert.x_scale:.2e})")
+    status = rank(cert.certifies, tol, convex)
+    measured = (f"residual {cert.residual:.2e} <= tol * {cert.scale:.3g} and infeasibility {cert.infeasibility:.2e} "
+                f"<= tol * {cert.x_scale:.3g}")
+    if status == R.OPTIMAL:
+        return status, f"certified: {measured}"
+    if status == R.STATIONARY:
+        return status, f"certified critical point (Clarke): {measured}"
+    if status == R.OPTIMAL_INACCURATE:
+        return status, (f"residual {cert.residual:.2e} / infeasibility {cert.infeasibility:.2e} above tol but within "
+                        f"{INACCURATE_FACTOR:g}x")
+    return status, (f"iteration limit reached with residual {cert.residual:.2e} (tol * scale = {tol * cert.scale:.2e}) "
+                    f"and infeasibility {cert.infeasibility:.2e} (tol * x scale = {tol * cert.x_scale:.2e})")
 
 
 @dataclass
@@ -109,7 +122,7 @@ class Outcome:
 def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.SolveResult:
     """Certify the final x (with the gap) and build the SolveResult."""
     cert = check(prob, out.x, gap=True)
-    status, message = status_of(prob, cert, tol)
+    status, message = status_of(cert, tol, prob.convex)
     if out.diverged and status not in (R.OPTIMAL, R.STATIONARY):
         status, message = R.DIVERGED, "the iterates diverged (non-finite values)"
     elif out.stopped is not None and status == R.MAX_ITER:

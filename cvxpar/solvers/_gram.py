@@ -8,7 +8,7 @@ of forming A_J A_J^T afresh (n^2 |J| flops) the previous one is updated in place
 
 by BLAS syrk on one triangle (no copy of the n x n matrix).  While most columns are free (the first outer steps) it starts
 from the cached A A^T: A_J A_J^T = A A^T - A_K A_K^T with K the fixed columns.  The columns
-come from a contiguous copy of A^T (a row gather, ~10x faster than a strided column gather of a
+come from a contiguous copy of A^T (a gather of contiguous rows rather than strided columns of a
 C-ordered A).  Rounding in the updates grows with their number (each adds a few ulps of
 ||A||^2), so the matrix is formed afresh once the updated columns add up to REFRESH |J|.
 

@@ -11,7 +11,8 @@ import copy
 import numpy as np
 
 from cvxpar import _backend
-from cvxpar.certificate import Certificate, as_lam, evaluate, penalty
+from cvxpar._validation import as_lam
+from cvxpar.certificate import Certificate, evaluate, penalty
 from cvxpar.constraints import FeasibleSet
 from cvxpar.losses import LinearModelLoss, Loss
 from cvxpar.par import PAR
@@ -54,7 +55,7 @@ class Problem:
         self.d = d
         like = loss.op.like() if linear_model else np.zeros(1)
         self.zeros = self.xp.zeros((d,), dtype=like.dtype, device=_backend.device(like))
-        self.lam = as_lam(lam, self.xp, self.zeros, d)
+        self.lam = as_lam(lam, self.zeros, d)
         self.feasible = FeasibleSet(constraints, d)
         self.box = self.feasible.box()
         self.infeasible: str | None = self.feasible.empty

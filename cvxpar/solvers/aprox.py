@@ -32,9 +32,11 @@ estimate g = K * grad f_{S_k}(w) of grad f (f is a sum, e.g. LeastSquares is 1/2
 so each minibatch sum is scaled by K = n / batch_size).  A :class:`~cvxpar.losses.Smooth` loss
 has no rows: its full gradient is used (one step per epoch).
 
-Status.  A stochastic method certifies nothing by itself: the last iterate is checked with
-:func:`cvxpar.certificate`; ``"optimal_inaccurate"`` (``"stationary"`` for a nonconvex psi) only
-when the certificate holds to ``tol``, ``"diverged"`` on overflow, otherwise ``"max_iter"``.
+Status.  A stochastic method certifies nothing by itself: the last iterate gets the shared status
+rule of every method (:func:`cvxpar.solvers._common.status_of` on its certificate): ``"optimal"``
+(``"stationary"`` for a nonconvex psi) only when the certificate holds to ``tol``,
+``"optimal_inaccurate"`` within the shared factor of it, ``"diverged"`` on overflow, otherwise
+``"max_iter"``.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ import numpy as np
 
 from cvxpar import quantizers as qz
 from cvxpar.losses import LinearModelLoss
-from cvxpar.result import DIVERGED, MAX_ITER, OPTIMAL_INACCURATE, STATIONARY, SolveResult
-from cvxpar.solvers._common import Monitor, check, infeasible_result
+from cvxpar.result import SolveResult
+from cvxpar.solvers._common import Monitor, Outcome, check, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
 
 MAPPINGS = ("aprox", "parq", "ste", "binaryrelax")
@@ -157,37 +159,10 @@ def solve_aprox(
         "gamma": gamma,
         "history": history,
     }
-    if diverged:
-        status, message = DIVERGED, f"the latent iterate overflowed at step {t}; lower eta0"
-        objective, residual, gap, qrate = math.inf, math.inf, None, float("nan")
-    else:
-        cert = check(prob, w, gap=True)
-        objective, residual, gap, qrate = cert.objective, cert.residual, cert.gap, cert.quantization_rate
-        if cert.certifies(tol):
-            status = OPTIMAL_INACCURATE if prob.convex else STATIONARY
-            message = f"the last iterate is certified: residual {residual:.2e} <= tol * scale (a stochastic run)"
-        elif opts["mapping"] == "aprox":
-            status = MAX_ITER
-            message = f"{t} stochastic steps; residual {residual:.2e} > tol * scale = {tol * cert.scale:.2e}"
-        else:
-            status = MAX_ITER
-            message = f"{t} steps of the {opts['mapping']!r} baseline map, which does not minimize loss + lam*Psi"
-        monitor.row(t, cert, "final")
-    res = SolveResult(
-        x=w,
-        status=status,
-        objective=objective,
-        iterations=t,
-        solve_time=monitor.elapsed(),
-        residual=residual,
-        gap=gap,
-        quantization_rate=qrate,
-        method="aprox",
-        message=message,
-        info=info,
-    )
-    monitor.footer(res)
-    return res
+    baseline = None if opts["mapping"] == "aprox" else (
+        f"{t} steps of the {opts['mapping']!r} baseline map, which does not minimize loss + lam*Psi")
+    out = Outcome(w, t, diverged=diverged, info=info, stopped=baseline)
+    return finish(prob, out, tol, "aprox", monitor)
 
 
 # ----------------------------------------------------------------------------------------- options

@@ -172,8 +172,6 @@ class LocalModel:
     coordinates."""
 
     def __init__(self, prob, A, smoothness: float) -> None:
-        from cvxpar.constraints import restrict
-
         self.prob, self.loss, self.A = prob, prob.loss, A
         self.d = prob.d
         AtA = A.T @ A
@@ -185,7 +183,7 @@ class LocalModel:
         else:
             lb, ub = np.asarray(prob.lb, dtype=np.float64), np.asarray(prob.ub, dtype=np.float64)
             pairs, inverse = np.unique(np.stack([lb, ub]), axis=1, return_inverse=True)
-            psis = [restrict(prob.psi, float(pairs[0, k]), float(pairs[1, k])) for k in range(pairs.shape[1])]
+            psis = [prob.psi.restrict(float(pairs[0, k]), float(pairs[1, k])) for k in range(pairs.shape[1])]
             self.grp = inverse.reshape(-1).astype(np.int64)
         parts = [pieces(p) for p in psis]
         width = max(p.slope.size for p in parts)
