@@ -670,7 +670,7 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         n, d = X.shape
         lam = n * alpha
         psi_z, constraints, A = psi, self.constraints, X
-        _check_logistic_constraints(constraints)
+        _check_logistic_constraints(constraints, d)
         x_offset = np.zeros(d)
         if self.fit_intercept:
             # z = (w, c') on centered columns, c = c' - xbar^T w: the same model, far better conditioned
@@ -782,18 +782,19 @@ def _binary_labels(y):
     return classes, 2.0 * labels - 1.0
 
 
-def _check_logistic_constraints(constraints) -> None:
-    """PARClassifier takes the constraints a logistic fit can be solved with (Box, NonNeg)."""
-    from cvxpar import constraints as cons
+def _check_logistic_constraints(constraints, d: int) -> None:
+    """PARClassifier takes the constraints a logistic fit can be solved with: separable bounds (Box, NonNeg,
+    any kind whose contract gives no linear rows)."""
+    from cvxpar.constraints import FeasibleSet
 
-    given = constraints if isinstance(constraints, (list, tuple)) else [constraints]
-    for c in given:
-        if isinstance(c, (cons.Simplex, cons.Linear)):
-            raise ValueError(
-                f"PARClassifier with {type(c).__name__} constraints is not supported: they are solved by ADMM, which "
-                "needs a least-squares loss, and PARClassifier's loss is logistic. Use Box or NonNeg constraints "
-                f"here, or PARRegressor (least squares on +/-1 targets) with {type(c).__name__}."
-            )
+    coupled = [c for c in FeasibleSet(constraints, d).items if any(r is not None for r in c.rows(d))]
+    if coupled:
+        kinds = "/".join(sorted({type(c).__name__ for c in coupled}))
+        raise ValueError(
+            f"PARClassifier with {kinds} constraints is not supported: their linear rows are solved by ADMM, which "
+            "needs a least-squares loss, and PARClassifier's loss is logistic. Use Box or NonNeg constraints "
+            f"here, or PARRegressor (least squares on +/-1 targets) with {kinds}."
+        )
 
 
 def _numeric_target(est, y):

@@ -200,3 +200,23 @@ def test_new_constraint_kinds_mix_with_the_built_in_ones():
     ref_value, _ = _clarabel(lambda z: 0.5 * cp.sum_squares(z - y), A, d, lambda x: [*cons_of(x), x >= 0, cp.diff(x) >= 0])
     res = cvxpar.solve(LeastSquares(A, y), L1G, LAM, constraints=both, tol=1e-9)
     _matches(res, ref_value, A, LeastSquares(A, y), both)
+
+
+def test_new_constraint_kinds_in_the_estimators():
+    """PARRegressor takes a rows-only kind (the intercept stays free, the rows are lifted); PARClassifier
+    takes a bounds-only kind and refuses a rows-only one by what its contract says (it has rows)."""
+    from cvxpar.sklearn import PARClassifier, PARRegressor
+
+    X, y = _regression(n=50, d=6, seed=4)
+    est = PARRegressor(psi=L1G, alpha=0.02, constraints=Ordered(), tol=1e-10).fit(X, y)
+    w, c = cp.Variable(6), cp.Variable()
+    slopes, intercepts = L1G.max_affine()
+    reg = cp.sum(cp.maximum(*[a * w + b for a, b in zip(slopes, intercepts, strict=True)]))
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(y - X @ w - c) / (2 * 50) + 0.02 * reg), [cp.diff(w) >= 0])
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+    np.testing.assert_allclose(est.coef_, w.value, atol=1e-5)
+    labels = (y > np.median(y)).astype(int)
+    clf = PARClassifier(psi=L1G, alpha=0.01, constraints=Around(np.zeros(6), np.full(6, 0.3))).fit(X, labels)
+    assert clf.status_ == "optimal" and np.all(np.abs(clf.coef_) <= 0.3)
+    with pytest.raises(ValueError, match="PARClassifier with Ordered constraints is not supported"):
+        PARClassifier(constraints=Ordered()).fit(X, labels)
