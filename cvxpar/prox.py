@@ -52,7 +52,7 @@ array-API calls.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -62,41 +62,6 @@ from cvxpar._validation import as_step
 
 _CACHE_SIZE = 64
 _TIE_TOL = TIE_ULPS * float(np.finfo(np.float64).eps)  # a Python float: strict namespaces refuse NumPy scalars
-
-
-@dataclass(frozen=True)
-class ProxTable:
-    """The pieces that can win for one scalar t, left to right, and the thresholds between them.
-
-    Element v goes to piece ``idx = #{thresholds < v}``; ``exact`` means no neighbour check is
-    needed (convex psi); ``enumerate_all`` means the envelope could not be built in float64
-    (t |s| near the float range) and every piece must be compared.  ``shift = t * slope`` (the unconstrained step on each piece),
-    ``rows`` (shift, lo, hi side by side for the convex kernel) and ``search`` (the O(1)
-    threshold locator of the NumPy kernels) are derived once per t.
-    Arrays are float64.
-    """
-
-    thresholds: np.ndarray
-    slope: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    anchor_x: np.ndarray
-    anchor_value: np.ndarray
-    end_x: np.ndarray
-    end_value: np.ndarray
-    exact: bool
-    t: float
-    enumerate_all: bool = False
-    shift: np.ndarray = field(init=False)
-    rows: np.ndarray = field(init=False)
-    search: _prox_kernels.SearchIndex = field(init=False)
-
-    def __post_init__(self) -> None:
-        with np.errstate(over="ignore"):  # t |s| beyond the float range: an infinite shift clips to the piece's end
-            shift = self.t * self.slope
-        object.__setattr__(self, "shift", shift)
-        object.__setattr__(self, "rows", np.ascontiguousarray(np.stack((shift, self.lo, self.hi), axis=1)))
-        object.__setattr__(self, "search", _prox_kernels.search_index(self.thresholds))
 
 
 @dataclass(frozen=True)
@@ -110,6 +75,38 @@ class Pieces:
     anchor_value: np.ndarray
     end_x: np.ndarray
     end_value: np.ndarray
+
+    def take(self, idx) -> dict:
+        """The pieces ``idx`` (all when None), as the keyword arguments of a :class:`Pieces`."""
+        return {f.name: getattr(self, f.name) if idx is None else getattr(self, f.name)[idx] for f in fields(Pieces)}
+
+
+@dataclass(frozen=True)
+class ProxTable(Pieces):
+    """The pieces that can win for one scalar t, left to right, and the thresholds between them.
+
+    Element v goes to piece ``idx = #{thresholds < v}``; ``exact`` means no neighbour check is
+    needed (convex psi); ``enumerate_all`` means the envelope could not be built in float64
+    (t |s| near the float range) and every piece must be compared.  ``shift = t * slope`` (the unconstrained step on each piece),
+    ``rows`` (shift, lo, hi side by side for the convex kernel) and ``search`` (the O(1)
+    threshold locator of the NumPy kernels) are derived once per t.
+    Arrays are float64.
+    """
+
+    thresholds: np.ndarray
+    exact: bool
+    t: float
+    enumerate_all: bool = False
+    shift: np.ndarray = field(init=False)
+    rows: np.ndarray = field(init=False)
+    search: _prox_kernels.SearchIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        with np.errstate(over="ignore"):  # t |s| beyond the float range: an infinite shift clips to the piece's end
+            shift = self.t * self.slope
+        object.__setattr__(self, "shift", shift)
+        object.__setattr__(self, "rows", np.ascontiguousarray(np.stack((shift, self.lo, self.hi), axis=1)))
+        object.__setattr__(self, "search", _prox_kernels.search_index(self.thresholds))
 
 
 def pieces(psi) -> Pieces:
@@ -180,7 +177,7 @@ def _build_table(psi, t: float) -> ProxTable:
     if psi.is_convex:
         with np.errstate(over="ignore"):
             thresholds = p.lo[1:] + t * p.slope[1:]
-        return ProxTable(thresholds, p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, True, t)
+        return ProxTable(**p.take(None), thresholds=thresholds, exact=True, t=t)
     stack: list[int] = [0]
     crossings: list[float] = []
     with np.errstate(over="ignore", invalid="ignore"):  # t |s| near the float range: see the NaN test below
@@ -195,15 +192,10 @@ def _build_table(psi, t: float) -> ProxTable:
             stack.append(k)
             crossings.append(c)
     if any(math.isnan(c) for c in crossings):  # the envelope left the float range: compare every piece
-        return ProxTable(
-            np.zeros(0), p.slope, p.lo, p.hi, p.anchor_x, p.anchor_value, p.end_x, p.end_value, False, t, True
-        )
+        return ProxTable(**p.take(None), thresholds=np.zeros(0), exact=False, t=t, enumerate_all=True)
     idx = np.array(stack)
     thresholds = np.maximum.accumulate(np.array(crossings, dtype=np.float64)) if crossings else np.zeros(0)
-    return ProxTable(
-        thresholds, p.slope[idx], p.lo[idx], p.hi[idx], p.anchor_x[idx], p.anchor_value[idx], p.end_x[idx],
-        p.end_value[idx], False, t,
-    )
+    return ProxTable(**p.take(idx), thresholds=thresholds, exact=False, t=t)
 
 
 def _regime(p: Pieces, k: int, t: float, v: float) -> tuple[float, float, float]:

@@ -115,11 +115,9 @@ def normalized_mirror_sigmoid(t, t_start: float, t_end: float, steepness: float 
     >>> quantizers.normalized_mirror_sigmoid([0.0, 50.0, 100.0], 0.0, 100.0)
     array([1. , 0.5, 0. ])
     """
-    if not t_end > t_start:
-        raise ValueError(f"the schedule needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
     if not math.isfinite(steepness) or steepness <= 0:
         raise ValueError(f"steepness must be a finite positive number; got {steepness}.")
-    f = np.clip((np.asarray(t, dtype=np.float64) - t_start) / (t_end - t_start), 0.0, 1.0)
+    f = np.asarray(linear_ramp(t, t_start, t_end))
     st = 1.0 / (1.0 + np.exp(steepness * (f - center)))
     s1 = 1.0 / (1.0 + math.exp(-steepness / 2))
     s2 = 1.0 / (1.0 + math.exp(steepness / 2))
@@ -154,7 +152,7 @@ def linear_ramp(t, t_start: float, t_end: float):
     array([0.  , 0.25, 1.  ])
     """
     if not t_end > t_start:
-        raise ValueError(f"the ramp needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
+        raise ValueError(f"the schedule needs t_end > t_start; got t_start={t_start}, t_end={t_end}.")
     out = np.clip((np.asarray(t, dtype=np.float64) - t_start) / (t_end - t_start), 0.0, 1.0)
     return out[()] if out.ndim == 0 else out
 
