@@ -202,9 +202,13 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
 def _row_force(prob, x, g):
     """G_act^T y at x: the linear rows' share of the gradient, with the multipliers y that best explain
     -g by lam dpsi + N_C (the certificate's normal-cone multipliers)."""
+    from cvxpar.certificate import project
+
     xp = prob.xp
     S = prob.feasible
-    lo, hi = prob.psi.scaled_subdifferential(x, prob.lam, *S.bounds_like(x))
+    lower, upper = S.bounds_like(x)
+    xc, _ = project(xp, x, prob.psi, lower, upper)  # measured where psi is finite, as the certificate does
+    lo, hi = prob.psi.scaled_subdifferential(xc, prob.lam, lower, upper)
     Ga, y = S.multipliers(_backend.to_host(x), -_backend.to_host(g), _backend.to_host(lo), _backend.to_host(hi))
     if y is None or Ga.shape[0] == 0:
         return xp.zeros_like(g)
