@@ -585,6 +585,18 @@ class PAR:
         These are the coordinates an active-set method holds fixed: there dpsi (plus the normal cone)
         is an interval, elsewhere psi is affine near x_i and its gradient is the piece's slope.
 
+        Parameters
+        ----------
+        x : array
+            Points (NumPy, CuPy or an Array-API namespace).
+        lower, upper : float, array or None
+            Bounds broadcasting against ``x``; None for none.
+
+        Returns
+        -------
+        array of bool
+            Same shape and array type as ``x``.
+
         Examples
         --------
         >>> import numpy as np, cvxpar
@@ -604,6 +616,16 @@ class PAR:
     def piece_index(self, x):
         """The index k of the piece x_i lies in: q_{k-1} <= x_i < q_k (k = 0..m, a breakpoint belongs to the right).
 
+        Parameters
+        ----------
+        x : array
+            Points (NumPy, CuPy or an Array-API namespace).
+
+        Returns
+        -------
+        array of int
+            Same shape and array type as ``x``; k indexes :attr:`slopes`.
+
         Examples
         --------
         >>> import numpy as np, cvxpar
@@ -618,6 +640,18 @@ class PAR:
 
         The interval is the piece intersected with [lower_i, upper_i]; a wall's infinite slope is given
         as 0 (psi is +inf there, and x never lies beyond a wall).
+
+        Parameters
+        ----------
+        x : array
+            Points (NumPy, CuPy or an Array-API namespace).
+        lower, upper : float, array or None
+            Bounds broadcasting against ``x``; None for none.
+
+        Returns
+        -------
+        slope, lo, hi : array
+            Same shape and array type as ``x``.
 
         Examples
         --------
@@ -642,6 +676,16 @@ class PAR:
 
         psi is affine between breakpoints, so the extremes over a bounded interval are at breakpoints
         inside it or at its ends; an unbounded end adds -inf or +inf by the sign of the outer slope.
+
+        Parameters
+        ----------
+        lower, upper : float, default -inf, +inf
+            The interval.
+
+        Returns
+        -------
+        (float, float)
+            The infimum and the supremum (possibly infinite).
 
         Examples
         --------
@@ -724,6 +768,17 @@ class PAR:
         A sum of continuous piecewise-affine functions is one, with the union of the breakpoints (those
         inside the common domain, plus its finite ends); outer slopes add, and a finite end of the common
         domain is a hard wall.
+
+        Parameters
+        ----------
+        psis : sequence of PAR
+            The terms psi_k.
+        weights : sequence of float
+            Their weights w_k >= 0, one per PAR.
+
+        Returns
+        -------
+        PAR
 
         Raises
         ------
