@@ -564,7 +564,7 @@ class PAR:
         >>> import cvxpar
         >>> cvxpar.pars.l1().lam_max([1.0, -3.0])      # max |c_i| for psi = |x|
         3.0
-        >>> cvxpar.pars.ridge(cvxpar.grids.uniform(1.0, 2)).lam_max([1.0])   # dpsi(0) = [-1/2, 1/2]
+        >>> cvxpar.pars.ridge(cvxpar.grids.uniform(1.0, 3)).lam_max([1.0])   # dpsi(0) = [-1/2, 1/2]
         2.0
         """
         cn = np.asarray(_backend.to_host(c), dtype=np.float64).reshape(-1)
