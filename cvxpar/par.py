@@ -644,14 +644,14 @@ class PAR:
         Parameters
         ----------
         x : array
-            Points (NumPy, CuPy or an Array-API namespace).
+            Points inside psi's domain (any array namespace).
         lower, upper : float, array or None
-            Bounds broadcasting against ``x``; None for none.
+            Bounds that cut the piece's interval (broadcasting against ``x``); None for none.
 
         Returns
         -------
         slope, lo, hi : array
-            Same shape and array type as ``x``.
+            The piece's slope and ends, each of x's shape and array type.
 
         Examples
         --------
@@ -779,6 +779,7 @@ class PAR:
         Returns
         -------
         PAR
+            sum_k w_k psi_k, on the common domain.
 
         Raises
         ------
