@@ -11,18 +11,9 @@ reduction (:func:`cvxpar.distributed._reduce.row_chunk_sum`): one pass over the 
 task.  The all-ones column counts the rows each chunk actually delivered, so the pass checks that
 it saw n samples.
 
-With G = R^T R (Cholesky, R upper triangular) and t = R^{-T} c,
-
-    1/2 ||A x - b||^2 = 1/2 ||R x - t||^2 + kappa,    kappa = 1/2 (beta - ||t||^2) >= 0,
-
-an exact identity (expand both sides; Golub & Van Loan 2013, sec. 5.3.2, the normal equations
-in Cholesky form), so the d-dimensional ``LeastSquares(R, t)`` has the same minimizers, gradient
-(R^T (R x - t) = G x - c = A^T (A x - b)) and Hessian as the distributed loss.  When G is
-singular to working precision (collinear columns, d > n) R comes from the eigendecomposition
-G = V diag(mu) V^T instead: R = diag(sqrt(mu_k)) V_k^T over the eigenvalues above
-d * eps * max(mu), t = diag(mu_k^{-1/2}) V_k^T c (c lies in range(G), so the identity holds up
-to the dropped eigenvalues' rounding).  Forming G squares A's condition number: x is accurate
-to about cond(A)^2 * eps relative.
+With G = R^T R, ``equivalent_least_squares`` gives the exactly equivalent d-dimensional
+``LeastSquares(R, t)`` (1/2 ||A x - b||^2 = 1/2 ||R x - t||^2 + kappa; the identity, its
+rank-deficient form and its accuracy are in :mod:`cvxpar.solvers._tall`).
 """
 
 from __future__ import annotations
@@ -73,22 +64,6 @@ def gram_pass(op, target) -> Gram:
 
 def equivalent_least_squares(gram: Gram):
     """(R, t, kappa) with 1/2 ||A x - b||^2 = 1/2 ||R x - t||^2 + kappa (see the module docstring)."""
-    import scipy.linalg as sla
+    from cvxpar.solvers._tall import normal_equations_factor
 
-    G, c = gram.G, gram.c
-    try:
-        R = sla.cholesky(G, lower=False, check_finite=False)
-        t = sla.solve_triangular(R, c, trans="T", lower=False, check_finite=False)
-        ok = np.isfinite(R).all() and np.isfinite(t).all() and np.all(np.diag(R) > 0)
-    except np.linalg.LinAlgError:
-        ok = False
-    if not ok:
-        mu, V = np.linalg.eigh(G)
-        keep = mu > G.shape[0] * np.finfo(np.float64).eps * max(float(mu[-1]), 0.0)
-        if not keep.any():  # A = 0: f is the constant beta / 2
-            keep[-1] = True
-        root = np.sqrt(np.maximum(mu[keep], 0.0))
-        R = root[:, None] * V[:, keep].T
-        t = np.divide(V[:, keep].T @ c, root, out=np.zeros_like(root), where=root > 0)
-    kappa = 0.5 * (gram.beta - float(t @ t))
-    return R, t, kappa
+    return normal_equations_factor(gram.G, gram.c, gram.beta)

@@ -45,15 +45,20 @@ exact step singular), and backs off after a polish that brought no progress.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 from functools import partial
 
 from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
+from cvxpar.solvers._tall import square_least_squares
 from cvxpar.solvers.polish import PolishSchedule, _better, _eye, _nonzero, _solve, newton_polish
 
 #: sigma grows x SIGMA_GROWTH after an inner solve of at most HARD_NEWTON Newton steps, else x SLOW_GROWTH.
 SIGMA_GROWTH = 10.0
+#: Least squares with n >= TALL_RATIO d rows runs on its d x d normal equations (``_run_square``).
+TALL_RATIO = 2
 SLOW_GROWTH = 2.0
 HARD_NEWTON = 10
 SIGMA_MAX = 1e7
@@ -79,14 +84,55 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
         polish_steps: int = 4) -> Outcome:
     """Outer proximal-point steps (``max_iter`` bounds them; each runs up to INNER_MAX Newton steps).
 
-    Least squares takes the closed-form path (the dual of the proximal-point step is exact there);
-    every other :class:`~cvxpar.losses.LinearModelLoss` the proximal Newton path.
+    Least squares takes the closed-form path (the dual of the proximal-point step is exact there),
+    for a tall dense A (n >= TALL_RATIO d) on its d x d normal equations (``_run_square``); every other
+    :class:`~cvxpar.losses.LinearModelLoss` the proximal Newton path.
     """
     from cvxpar.losses import LeastSquares
 
-    path = _run_least_squares if isinstance(prob.loss, LeastSquares) else _run_newton
-    return path(prob, tol=tol, max_iter=max_iter, polish=polish, monitor=monitor, sigma0=sigma0,
-                polish_steps=polish_steps)
+    kw = {"tol": tol, "max_iter": max_iter, "polish": polish, "monitor": monitor, "sigma0": sigma0,
+          "polish_steps": polish_steps}
+    if not isinstance(prob.loss, LeastSquares):
+        return _run_newton(prob, **kw)
+    n, d = prob.loss.op.shape
+    if n >= TALL_RATIO * d and FreeGram.applies(prob.loss.op):
+        return _run_square(prob, **kw)
+    return _run_least_squares(prob, **kw)
+
+
+def _run_square(prob, *, tol: float, max_iter: int, monitor: Monitor, **kw) -> Outcome:
+    """Tall least squares: the same method on the exactly equivalent d x d problem 1/2 ||R x - t||^2
+    (:mod:`cvxpar.solvers._tall`: one pass over A for A^T A, after which no step touches the n rows).
+
+    The square problem's objective is the data's minus a constant kappa; the rows shown add it back.  Its
+    answer is then certified on the data, and where forming A^T A cost too much accuracy (it squares
+    cond(A)) the data's own path continues from it.
+    """
+    square, kappa = square_least_squares(prob.loss.op.A, prob.loss.target)
+    sq = copy.copy(prob)
+    sq.loss = square
+    out = _run_least_squares(sq, tol=tol, max_iter=max_iter, monitor=_Shifted(monitor, kappa), **kw)
+    out.info["route"] = "normal equations"
+    if out.diverged or out.iterations >= max_iter or check(prob, out.x).certifies(tol):
+        return out
+    rest = _run_least_squares(prob.started_at(out.x), tol=tol, max_iter=max_iter - out.iterations,
+                              monitor=monitor, **kw)
+    rest.iterations += out.iterations
+    rest.info["route"] = "normal equations, then the data"
+    return rest
+
+
+class _Shifted:
+    """A monitor for an equivalent problem whose objective is the data's minus ``kappa``: rows show the data's."""
+
+    def __init__(self, monitor: Monitor, kappa: float) -> None:
+        self.monitor, self.kappa = monitor, kappa
+
+    def row(self, it: int, cert, event: str = "") -> None:
+        self.monitor.row(it, dataclasses.replace(cert, objective=cert.objective + self.kappa), event)
+
+    def announce(self, what: str) -> None:
+        self.monitor.announce(what)
 
 
 def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None,
