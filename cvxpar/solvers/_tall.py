@@ -47,14 +47,45 @@ def normal_equations_factor(G: np.ndarray, c: np.ndarray, beta: float) -> tuple[
     return R, t, kappa
 
 
-def square_least_squares(A: np.ndarray, b: np.ndarray):
-    """``LeastSquares(R, t)`` equal to 1/2 ||A x - b||^2 - kappa for a dense NumPy A (one syrk, n d^2 / 2
-    flops, and a d x d Cholesky factorization), and kappa."""
-    from scipy.linalg import blas
-
+def square_least_squares(A, b):
+    """``LeastSquares(R, t)`` equal to 1/2 ||A x - b||^2 - kappa for a dense A (one A^T A, n d^2 flops, and a
+    d x d factorization), and kappa.  A NumPy float64 A goes through BLAS syrk and LAPACK; any other
+    Array-API array stays in its namespace and on its device (``_factor_in_namespace``)."""
+    from cvxpar import _backend
     from cvxpar.losses import LeastSquares
 
-    G = blas.dsyrk(1.0, A, trans=1, lower=0)  # A^T A, upper triangle
-    G = np.triu(G) + np.triu(G, 1).T
-    R, t, kappa = normal_equations_factor(G, A.T @ b, float(b @ b))
+    xp = _backend.array_namespace(A)
+    if _backend.is_numpy_namespace(xp) and A.dtype == np.float64:
+        from scipy.linalg import blas
+
+        G = blas.dsyrk(1.0, A, trans=1, lower=0)  # A^T A, upper triangle
+        G = np.triu(G) + np.triu(G, 1).T
+        R, t, kappa = normal_equations_factor(G, A.T @ b, float(b @ b))
+    else:
+        R, t, kappa = _factor_in_namespace(xp, A.T @ A, A.T @ b, float(xp.sum(b * b)))
     return LeastSquares(R, t), kappa
+
+
+def _factor_in_namespace(xp, G, c, beta: float):
+    """:func:`normal_equations_factor` with the Array API's linalg extension (Cholesky, solve, eigh)."""
+    R = None
+    try:
+        R = xp.linalg.cholesky(G, upper=True)
+        t = xp.linalg.solve(R.mT, c[:, None])[:, 0]
+        if not (bool(xp.all(xp.isfinite(R))) and bool(xp.all(xp.isfinite(t)))):
+            R = None
+    except Exception:  # not positive definite (namespaces raise different errors): the eigendecomposition
+        R = None
+    if R is None:
+        mu, V = xp.linalg.eigh(G)
+        cut = G.shape[0] * float(np.finfo(np.float64).eps) * max(float(mu[-1]), 0.0)
+        keep = mu > cut
+        if not bool(xp.any(keep)):  # A = 0: f is the constant beta / 2
+            keep = mu >= mu[-1]
+        idx = xp.nonzero(keep)[0]
+        root = xp.sqrt(xp.clip(xp.take(mu, idx), 0.0, None))
+        Vk = xp.take(V, idx, axis=1)
+        R = root[:, None] * Vk.T
+        t = xp.where(root > 0, (Vk.T @ c) / xp.where(root > 0, root, 1.0), 0.0)
+    kappa = 0.5 * (beta - float(xp.sum(t * t)))
+    return R, t, kappa

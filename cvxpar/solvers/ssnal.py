@@ -52,6 +52,7 @@ from functools import partial
 
 from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
+from cvxpar.solvers._sparse_gram import SparseGram
 from cvxpar.solvers._tall import square_least_squares
 from cvxpar.solvers.polish import PolishSchedule, _better, _eye, _nonzero, _solve, newton_polish
 
@@ -95,7 +96,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     if not isinstance(prob.loss, LeastSquares):
         return _run_newton(prob, **kw)
     n, d = prob.loss.op.shape
-    if n >= TALL_RATIO * d and FreeGram.applies(prob.loss.op):
+    if n >= TALL_RATIO * d and prob.loss.op.kind == "dense":
         return _run_square(prob, **kw)
     return _run_least_squares(prob, **kw)
 
@@ -141,7 +142,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     xp = prob.xp
     loss = prob.loss
     op, b = loss.op, loss.target
-    gram = FreeGram(op.A) if FreeGram.applies(op) else _Gram(op)
+    gram = _gram_for(op)
     fast = isinstance(gram, FreeGram)
     wide = op.shape[1] > op.shape[0]  # the n x n A A^T is then the small Gram (and ssnal needs it anyway)
     L = max(gram.norm2_squared() if fast and wide else loss.lipschitz(), 1e-300)
@@ -265,7 +266,7 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     xp = prob.xp
     loss = prob.loss
     op = loss.op
-    gram = FreeGram(op.A) if FreeGram.applies(op) else _Gram(op)
+    gram = _gram_for(op)
     L = max(loss.lipschitz(), 1e-300)
     sigma = (SIGMA0 / L) if sigma0 is None else float(sigma0)
     x = prob.start()
@@ -418,6 +419,14 @@ def _phi(prob, x, u, atu, sigma):
     return val - prob.penalty(z), z
 
 
+def _gram_for(op):
+    """What solves the Newton systems for the data ``op``: the kept A_J A_J^T of a dense NumPy A, sparse
+    products for a scipy.sparse A, else direct products (with A A^T cached for a dense A)."""
+    if FreeGram.applies(op):
+        return FreeGram(op.A)
+    return SparseGram(op.A) if SparseGram.applies(op) else _Gram(op)
+
+
 class _Gram:
     """A A^T (n x n) of a dense A, formed on first use and kept for the run."""
 
@@ -436,7 +445,8 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None
 
     For a dense NumPy A through :class:`FreeGram` (the cheaper of the n x n form, A_J A_J^T updated
     in place by the columns that entered or left J since the last step, and the Woodbury form;
-    LAPACK Cholesky).  Otherwise with |J| >= n the n x n system formed directly, or, for a dense A
+    LAPACK Cholesky); for a scipy.sparse A through :class:`SparseGram` (sparse products of the free
+    block, the smaller of the two forms).  Otherwise with |J| >= n the n x n system formed directly, or, for a dense A
     with fewer fixed coordinates K than free ones, as A A^T - A_K A_K^T from the cached A A^T; with
     |J| < n the |J| x |J| Woodbury form du = -(grad - A_J (shift I / sigma + A_J^T A_J)^-1 A_J^T grad) / shift.
     """
@@ -447,8 +457,7 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None
         return -grad / shift
     op = prob.loss.op
     n, k = op.shape[0], int(J.shape[0])
-    fast = isinstance(gram, FreeGram)
-    if fast:
+    if isinstance(gram, (FreeGram, SparseGram)):
         du = gram.solve(~fixed, sigma, shift, -grad, scale=scale)
         if du is None:  # not numerically PD: the least-squares fallback
             G = gram(~fixed)

@@ -10,6 +10,7 @@ import pytest
 from array_backends import backends
 
 import cvxpar
+from cvxpar import _backend
 
 solve = pytest.importorskip("cvxpar.solve", reason="cvxpar.solve has not landed yet").solve
 
@@ -25,6 +26,10 @@ A = rng.standard_normal((30, 20))
 b = rng.standard_normal(30)
 y = np.where(rng.standard_normal(30) > 0, 1.0, -1.0)
 LAM_VEC = np.linspace(0.2, 0.8, 20)
+A_WIDE = rng.standard_normal((20, 60))
+A_TALL = rng.standard_normal((80, 20))
+b_tall = A_TALL @ rng.choice(GRID, 20) + 0.1 * rng.standard_normal(80)
+RIDGE = cvxpar.pars.ridge(GRID)
 
 CASES = {
     "ls-fista": (lambda mk: LeastSquares(mk(A), mk(b)), L1, 0.5, {"method": "fista"}),
@@ -34,6 +39,13 @@ CASES = {
     "ls-mcp": (lambda mk: LeastSquares(mk(A), mk(b)), MCP, 0.5, {}),
     "logistic": (lambda mk: Logistic(mk(A), mk(y)), L1, 0.5, {}),
     "huber": (lambda mk: Huber(mk(A), mk(b)), L1, 0.5, {}),
+    # ssnal and its polish in the array's namespace: the wide n x n path, the tall normal equations, the
+    # proximal Newton path of the other losses
+    "ssnal-wide": (lambda mk: LeastSquares(mk(A_WIDE), mk(b[:20])), RIDGE, 0.3, {"method": "ssnal"}),
+    "ssnal-tall-box": (lambda mk: LeastSquares(mk(A_TALL), mk(b_tall)), RIDGE, 2.0,
+                       {"method": "ssnal", "constraints": Box(-0.6, 0.6)}),
+    "ssnal-logistic": (lambda mk: Logistic(mk(A), mk(y)), RIDGE, 0.5, {"method": "ssnal"}),
+    "ssnal-huber": (lambda mk: Huber(mk(A_WIDE), mk(b[:20])), RIDGE, 0.3, {"method": "ssnal"}),
 }
 
 
@@ -54,6 +66,13 @@ def test_solve_matches_numpy_on_backend(mk, case):
     assert device(got.x) == device(like)
     assert got.status == want.status
     assert got.objective == pytest.approx(want.objective, rel=1e-9, abs=1e-12)
+    assert got.info.get("route") == want.info.get("route")
+    if kwargs.get("method") == "ssnal":  # and NumPy's answer is Clarabel's
+        assert want.status == "optimal"
+        assert cvxpar.certificate(make_loss(lambda a: a), psi, lam, _backend.to_host(got.x),
+                                  kwargs.get("constraints")).certifies(1e-8)
+        ref = cvxpar.reference(make_loss(lambda a: a), psi, lam, kwargs.get("constraints"))
+        assert want.objective <= ref.objective + 1e-7 * abs(ref.objective)
 
 
 def test_public_solve_and_certificate_stay_callable_after_submodule_imports():
