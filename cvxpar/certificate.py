@@ -303,7 +303,11 @@ def _gap(xp, x, loss, psi: PAR, lam, lower, upper, objective: float):
     if alpha <= 0:
         return None
     conj = _conjugate_boxed(xp, psi, alpha * u, L, U)
-    support = xp.where(v > 0, alpha * v * U, xp.where(v < 0, alpha * v * L, zero))
+    # support of [L, U] at alpha v: +inf toward an infinite bound (0 * inf never formed)
+    inf = xp.full_like(u, math.inf)
+    up = xp.where(xp.isfinite(U), alpha * v * xp.where(xp.isfinite(U), U, zero), inf)
+    down = xp.where(xp.isfinite(L), alpha * v * xp.where(xp.isfinite(L), L, zero), inf)
+    support = xp.where(v > 0, up, xp.where(v < 0, down, zero))
     term = xp.where(pos, lam_arr * conj, support)
     dual = -loss.conjugate(alpha * w) - float(xp.sum(term))
     return objective - dual

@@ -218,7 +218,11 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
                         _bounds.penalty_floor(loss, psi, lam, lower, upper))
     x = m.x()
     if x is None:
-        return _fallback(f"{chosen} returned no point (status {info.get('scip_status', m.problem.status)!r})", loss,
+        solver_status = info.get("scip_status", m.problem.status)
+        what = (f"{chosen} reached the {time_limit:g} s time limit before finding a point"
+                if solver_status == "timelimit" and time_limit is not None
+                else f"{chosen} returned no point (status {solver_status!r})")
+        return _fallback(what, loss,
                          psi, lam, constraints, feasible, lower, upper, info, start, points, bound)
     x = _resolve_on_chunks(x, loss, psi, lam, feasible, scale, lower, upper, info)
     x, cert = finish.polish(x, loss, psi, lam, constraints, feasible)

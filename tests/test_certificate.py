@@ -1,5 +1,7 @@
 """The certificate: feasibility in x's units, NaN never certifies, the argument order, the readable summary."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,19 @@ def test_gap_bounds_the_suboptimality():
     cert = cvxpar.certificate(loss, RIDGE, 0.7, x, Box(-1, 1))
     assert cert.gap is not None
     assert cert.objective - best.objective <= cert.gap + 1e-12
+
+
+@pytest.mark.parametrize("cons", [NonNeg(), Box(-np.inf, 1.0), Box(-1.0, np.inf)], ids=["nonneg", "upper", "lower"])
+def test_gap_with_an_empty_column_and_one_sided_bounds_is_a_clean_upper_bound(cons):
+    """A zero column gives v_i = 0 beside an infinite bound: the support term is 0 there, formed without 0 * inf."""
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((20, 40)), rng.standard_normal(20)
+    A[:, 3] = 0.0
+    loss, psi = LeastSquares(A, b), pars.ridge(grids.uniform(0.5, 7))
+    x = np.clip(0.5 * rng.uniform(-1, 1, 40), *cons.bounds(40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        cert = cvxpar.certificate(loss, psi, 0.3, x, cons)
+    best = cvxpar.solve(loss, psi, 0.3, cons, tol=1e-10)
+    assert best.status == "optimal"
+    assert np.isfinite(cert.gap) and cert.gap >= cert.objective - best.objective - 1e-9

@@ -333,6 +333,26 @@ def test_mip_time_limit_returns_in_time_with_an_honest_status():
     assert np.all(np.abs(res.x) <= 1)
 
 
+
+@needs_scip
+@pytest.mark.mip
+def test_time_limit_before_scip_finds_a_point_says_so(monkeypatch):
+    """Under load SCIP can stop at its limit with no point: the status and message still name the time limit."""
+    reference_module = sys.modules["cvxpar.reference"]
+
+    def no_point(m, chosen, verbose, options, info, deadline):
+        info["scip_status"] = "timelimit"
+        return None
+
+    monkeypatch.setattr(reference_module, "_solve_mip", no_point)
+    A, b = _data(12, 8, seed=4)
+    loss, psi = losses.LeastSquares(A, b), cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2)
+    assert res.status == "max_iter"
+    assert "reached the 2 s time limit before finding a point" in res.message
+    assert np.all(np.abs(res.x) <= 1)
+    assert res.objective == pytest.approx(_objective(loss, psi, 2.0, res.x), rel=1e-12)
+
 def _objective(loss, psi, lam, x):
     return loss.value(x) + lam * float(np.sum(psi(x)))
 
