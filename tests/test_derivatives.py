@@ -274,3 +274,34 @@ def test_vjp_at_a_nonconvex_stationary_point_matches_central_differences(seed, p
         return cvxpar.solve(LeastSquares(moved["A"], moved["b"]), psi, moved["lam"], x0=res.x, tol=SOLVE_TOL)
 
     _check_central_differences(res, data, dx, grads, KEYS, rng, resolve, "stationary", near=1e-3)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_vjp_matches_cvxpylayers_on_a_convex_par(seed):
+    """An independent implementation: cvxpylayers differentiates the conic form of the same problem (psi as
+    the max of its affine pieces, Agrawal et al. 2019) through diffcp; its gradients with respect to A, b and
+    lam must agree with res.vjp to the accuracy of its conic solve."""
+    cp = pytest.importorskip("cvxpy")
+    torch = pytest.importorskip("torch")
+    layers = pytest.importorskip("cvxpylayers.torch")
+    rng = np.random.default_rng(seed)
+    n, d = 20, 5
+    A0 = rng.standard_normal((n, d))
+    b0 = A0 @ rng.uniform(-1.0, 1.0, d) + 0.2 * rng.standard_normal(n)
+    psi, lam0 = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 5)), 2.0
+    res = cvxpar.solve(LeastSquares(A0, b0), psi, lam0, tol=1e-12)
+    dx = rng.standard_normal(d)
+    ours = res.vjp(dx, wrt=("A", "b", "lam"))
+    assert res.status == "optimal" and not res.info["degenerate"]
+    A, b, lam, x = cp.Parameter((n, d)), cp.Parameter(n), cp.Parameter(nonneg=True), cp.Variable(d)
+    slopes, intercepts = psi.max_affine()
+    penalty = cp.sum(cp.maximum(*[a * x + c for a, c in zip(slopes, intercepts, strict=True)]))
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + lam * penalty))
+    layer = layers.CvxpyLayer(problem, parameters=[A, b, lam], variables=[x])
+    inputs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (A0, b0, lam0)]
+    sol, = layer(*inputs, solver_args={"eps": 1e-12, "max_iters": 100_000})
+    np.testing.assert_allclose(sol.detach().numpy(), res.x, atol=1e-9)
+    sol.backward(torch.tensor(dx))
+    for key, t in zip(("A", "b", "lam"), inputs, strict=True):
+        theirs = t.grad.numpy()
+        assert np.max(np.abs(theirs - ours[key])) <= 1e-5 * max(1.0, np.max(np.abs(ours[key]))), key

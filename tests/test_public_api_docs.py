@@ -1,7 +1,8 @@
 """Every public name has a numpydoc docstring, so that ``help()`` and the API reference answer a user.
 
-Public names: ``cvxpar.__all__`` and the public names of the subpackages and modules it lists, plus
-:mod:`cvxpar.torch` (``__all__`` where a module defines one, else the functions and classes it defines).
+Public names: ``cvxpar.__all__`` and the public names of the subpackages and modules it lists (with
+:mod:`cvxpar.experiments.qsgd` for ``experiments``), plus :mod:`cvxpar.torch`, :mod:`cvxpar.metrics` and
+:mod:`cvxpar.path` (``__all__`` where a module defines one, else the functions and classes it defines).
 
 - A public function or class has a summary and the sections Parameters (when it takes any; Attributes
   for a result class), Returns (functions, unless annotated ``-> None``), Raises and Examples.  The
@@ -24,13 +25,14 @@ from numpydoc.docscrape import NumpyDocString
 
 import cvxpar
 
-EXTRA_MODULES = ("cvxpar.torch", "cvxpar.metrics", "cvxpar.path")
+EXTRA_MODULES = ("cvxpar.torch", "cvxpar.metrics", "cvxpar.path", "cvxpar.experiments.qsgd")
 
 #: Public names whose docstring has no Raises section, and why.
 NO_RAISES = {
     "cvxpar.SolveResult": "a result built by the solvers (its methods document their own errors)",
     "cvxpar.Certificate": "a result built by cvxpar.certificate",
     "cvxpar.batch.BatchResult": "a result built by solve_batch",
+    "cvxpar.experiments.qsgd.SGDRun": "a result built by simulate",
     "cvxpar.losses.padded_top_eigenvalue": "raises nothing of its own (a zero start gives 0.0)",
     "cvxpar.batch.array_tail": "one iteration on validated arrays: raises nothing of its own",
 }

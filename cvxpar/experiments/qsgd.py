@@ -107,6 +107,21 @@ class Quantizer:
     shared : bool
         Multiplicative synthetic only: one relative error per vector (eps*u u^T, default) or one
         per entry (eps*diag(u^2)).  Rounding is always per entry.
+
+    Raises
+    ------
+    ValueError
+        An unknown kind or mode, a negative or non-finite eps, or eps > 0 with kind ``"none"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.experiments.qsgd import Quantizer
+    >>> q = Quantizer("additive", eps=0.01)
+    >>> q.active, q.step, q.conditional_variance([1.0, 2.0])
+    (True, 0.2, array([0.01, 0.01]))
+    >>> q(np.zeros(3), np.random.default_rng(0)).shape
+    (3,)
     """
 
     kind: str = "none"
@@ -126,6 +141,7 @@ class Quantizer:
 
     @property
     def active(self) -> bool:
+        """True unless the kind is ``"none"`` (the identity)."""
         return self.kind != "none"
 
     @property
@@ -148,7 +164,18 @@ class Quantizer:
         return u * (1.0 + root * rng.standard_normal(shape))
 
     def conditional_variance(self, u) -> np.ndarray:
-        """E[(Q(u)_i - u_i)^2 | u] for each entry (the diagonal of the conditional covariance)."""
+        """E[(Q(u)_i - u_i)^2 | u] for each entry (the diagonal of the conditional covariance).
+
+        Parameters
+        ----------
+        u : array_like
+            The values quantized.
+
+        Returns
+        -------
+        numpy.ndarray
+            Same shape as ``u``.
+        """
         u = np.asarray(u, dtype=np.float64)
         if not self.active:
             return np.zeros_like(u)
@@ -164,18 +191,82 @@ NONE = Quantizer()
 
 
 def additive(eps: float, mode: str = "synthetic") -> Quantizer:
-    """Integer-like quantizer with noise covariance eps*I (``"rounding"``: step 2*sqrt(eps))."""
+    """Integer-like quantizer with noise covariance eps*I (``"rounding"``: step 2*sqrt(eps)).
+
+    Parameters
+    ----------
+    eps : float
+        The noise second moment (nonnegative).
+    mode : {"synthetic", "rounding"}
+
+    Returns
+    -------
+    Quantizer
+
+    Raises
+    ------
+    ValueError
+        As :class:`Quantizer`.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import additive
+    >>> additive(0.04).step
+    0.4
+    """
     return Quantizer("additive", eps, mode)
 
 
 def multiplicative(eps: float, mode: str = "synthetic", shared: bool = True) -> Quantizer:
-    """Floating-point-like quantizer with noise covariance eps*u u^T (``"rounding"``: relative spacing 2*sqrt(eps))."""
+    """Floating-point-like quantizer with noise covariance eps*u u^T (``"rounding"``: relative spacing 2*sqrt(eps)).
+
+    Parameters
+    ----------
+    eps : float
+        The relative noise second moment (nonnegative).
+    mode : {"synthetic", "rounding"}
+    shared : bool, default True
+        One relative error per vector (eps u u^T) or one per entry (eps diag(u^2)).
+
+    Returns
+    -------
+    Quantizer
+
+    Raises
+    ------
+    ValueError
+        As :class:`Quantizer`.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import multiplicative
+    >>> multiplicative(0.01).conditional_variance([2.0])
+    array([0.04])
+    """
     return Quantizer("multiplicative", eps, mode, shared)
 
 
 @dataclass(frozen=True)
 class QuantConfig:
-    """Which quantizer acts on each of the five targets (default: full precision everywhere)."""
+    """Which quantizer acts on each of the five targets (default: full precision everywhere).
+
+    Parameters
+    ----------
+    data, labels, params, activations, gradients : Quantizer, default NONE
+        The quantizer of each target (features, labels, parameters, activations, output gradients).
+
+    Raises
+    ------
+    ValueError
+        From :meth:`on`: an unknown target name.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import QuantConfig, additive
+    >>> cfg = QuantConfig.on(additive(0.01), ["data", "labels"])
+    >>> cfg.data.eps, cfg.params.active, cfg.full_precision
+    (0.01, False, False)
+    """
 
     data: Quantizer = NONE
     labels: Quantizer = NONE
@@ -185,7 +276,18 @@ class QuantConfig:
 
     @classmethod
     def on(cls, quantizer: Quantizer, targets: Sequence[str] = TARGETS) -> QuantConfig:
-        """The same quantizer on ``targets`` (default all five), full precision elsewhere."""
+        """The same quantizer on ``targets`` (default all five), full precision elsewhere.
+
+        Parameters
+        ----------
+        quantizer : Quantizer
+        targets : sequence of str
+            Among ``"data"``, ``"labels"``, ``"params"``, ``"activations"``, ``"gradients"``.
+
+        Returns
+        -------
+        QuantConfig
+        """
         unknown = set(targets) - set(TARGETS)
         if unknown:
             raise ValueError(f"unknown targets {sorted(unknown)}; choose from {TARGETS}.")
@@ -193,13 +295,39 @@ class QuantConfig:
 
     @property
     def full_precision(self) -> bool:
+        """True when no target is quantized."""
         return not any(getattr(self, t).active for t in TARGETS)
 
 
 # ------------------------------------------------------------------------------------------ problem
 @dataclass(frozen=True)
 class LinearRegression:
-    """y = <x, w*> + sigma*xi with x ~ N(0, diag(spectrum)), xi ~ N(0, 1)."""
+    """y = <x, w*> + sigma*xi with x ~ N(0, diag(spectrum)), xi ~ N(0, 1).
+
+    Parameters
+    ----------
+    spectrum : array of shape (d,)
+        The eigenvalues of H (finite, positive).
+    w_star : float or array of shape (d,)
+        The true parameter (a scalar is broadcast).
+    sigma : float, default 1.0
+        The label noise level.
+
+    Raises
+    ------
+    ValueError
+        An empty, non-positive or non-finite spectrum, a non-finite w_star, or a negative sigma.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxpar.experiments.qsgd import LinearRegression
+    >>> prob = LinearRegression.power_law(4)
+    >>> prob.d, prob.spectrum.tolist()
+    (4, [1.0, 0.25, 0.1111111111111111, 0.0625])
+    >>> float(prob.excess_risk(np.zeros(4)))          # ||w*||_H^2
+    1.4236111111111112
+    """
 
     spectrum: np.ndarray
     w_star: np.ndarray
@@ -219,23 +347,61 @@ class LinearRegression:
 
     @classmethod
     def power_law(cls, d: int, a: float = 2.0, w_star: float = 1.0, sigma: float = 1.0) -> LinearRegression:
-        """The paper's experiment (its Figure 1): lambda_i = i^-a (a = 2), w*_i = 1, sigma^2 = 1."""
+        """The paper's experiment (its Figure 1): lambda_i = i^-a (a = 2), w*_i = 1, sigma^2 = 1.
+
+        Parameters
+        ----------
+        d : int
+            The dimension.
+        a : float, default 2.0
+            The decay exponent.
+        w_star, sigma : float
+            As in the class.
+
+        Returns
+        -------
+        LinearRegression
+        """
         if int(d) != d or d < 1:
             raise ValueError(f"d must be a positive integer; got {d}.")
         return cls(np.arange(1, int(d) + 1, dtype=np.float64) ** (-float(a)), w_star, sigma)
 
     @property
     def d(self) -> int:
+        """The dimension."""
         return int(self.spectrum.size)
 
     def excess_risk(self, w) -> np.ndarray:
-        """Clean excess risk (w - w*)^T H (w - w*), over the last axis of ``w``."""
+        """Clean excess risk (w - w*)^T H (w - w*), over the last axis of ``w``.
+
+        Parameters
+        ----------
+        w : array of shape (..., d)
+
+        Returns
+        -------
+        numpy.ndarray of shape (...)
+        """
         diff = np.asarray(w) - self.w_star
         return np.sum(self.spectrum * diff * diff, axis=-1)
 
     def feature_noise_variance(self, quantizer: Quantizer, n_mc: int = 4096, seed: int = 0) -> np.ndarray:
         """v_i = E_x[Var(Qd(x)_i | x)]: exact for synthetic noise (eps, or eps*lambda_i), Monte Carlo
-        over x (``n_mc`` draws, fixed ``seed``) for stochastic rounding."""
+        over x (``n_mc`` draws, fixed ``seed``) for stochastic rounding.
+
+        Parameters
+        ----------
+        quantizer : Quantizer
+            The data quantizer.
+        n_mc : int, default 4096
+        seed : int, default 0
+
+        Returns
+        -------
+        numpy.ndarray of shape (d,)
+        """
+        if int(n_mc) != n_mc or n_mc < 1:
+            raise ValueError(f"n_mc must be a positive integer (Monte Carlo draws); got {n_mc}.")
         if not quantizer.active:
             return np.zeros(self.d)
         if quantizer.mode == "synthetic":
@@ -245,7 +411,20 @@ class LinearRegression:
 
     def quantized_excess_risk(self, w, data: Quantizer, n_mc: int = 4096, seed: int = 0) -> np.ndarray:
         """Risk on quantized test features minus the clean optimum sigma^2 (**[interpretation]**):
-        (w - w*)^T H (w - w*) + sum_i v_i w_i^2."""
+        (w - w*)^T H (w - w*) + sum_i v_i w_i^2.
+
+        Parameters
+        ----------
+        w : array of shape (..., d)
+        data : Quantizer
+            The feature quantizer (its variances v_i).
+        n_mc, seed : int
+            As in :meth:`feature_noise_variance`.
+
+        Returns
+        -------
+        numpy.ndarray of shape (...)
+        """
         w = np.asarray(w)
         return self.excess_risk(w) + np.sum(self.feature_noise_variance(data, n_mc, seed) * w * w, axis=-1)
 
@@ -253,7 +432,27 @@ class LinearRegression:
 # ---------------------------------------------------------------------------------------- simulator
 @dataclass
 class SGDRun:
-    """Outcome of :func:`simulate`.  Arrays are indexed [checkpoint, replica]."""
+    """Outcome of :func:`simulate`.  Arrays are indexed [checkpoint, replica].
+
+    Attributes
+    ----------
+    checkpoints : numpy.ndarray
+        The step counts N evaluated.
+    w_avg : numpy.ndarray of shape (n_checkpoints, n_reps, d)
+        The averaged iterates.
+    risk, risk_quantized : numpy.ndarray of shape (n_checkpoints, n_reps)
+        Clean and quantized-feature excess risks (inf for diverged replicas).
+    diverged : numpy.ndarray of bool, shape (n_reps,)
+    problem, quant, step_size, batch_size, averaging, info
+        The run's settings.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import LinearRegression, simulate
+    >>> run = simulate(LinearRegression.power_law(8), n_steps=50, step_size=0.1, n_reps=4, checkpoints=[10, 50])
+    >>> run.risk.shape, run.mean().shape, bool(run.mean()[-1] < run.mean()[0])
+    ((2, 4), (2,), True)
+    """
 
     checkpoints: np.ndarray
     w_avg: np.ndarray
@@ -268,11 +467,31 @@ class SGDRun:
     info: dict = field(default_factory=dict)
 
     def mean(self, quantized: bool = False) -> np.ndarray:
-        """Mean excess risk over the replicas at each checkpoint."""
+        """Mean excess risk over the replicas at each checkpoint.
+
+        Parameters
+        ----------
+        quantized : bool, default False
+            The quantized-feature risk instead of the clean one.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_checkpoints,)
+        """
         return (self.risk_quantized if quantized else self.risk).mean(axis=1)
 
     def sem(self, quantized: bool = False) -> np.ndarray:
-        """Standard error of :meth:`mean`."""
+        """Standard error of :meth:`mean`.
+
+        Parameters
+        ----------
+        quantized : bool, default False
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_checkpoints,)
+            Zero with one replica.
+        """
         r = self.risk_quantized if quantized else self.risk
         return r.std(axis=1, ddof=1) / math.sqrt(r.shape[1]) if r.shape[1] > 1 else np.zeros(r.shape[0])
 
@@ -337,8 +556,25 @@ def simulate(
 
     Returns
     -------
-    SGDRun with the clean and quantized-feature excess risks of the averaged iterate at each
-    checkpoint.  Replicas whose iterates overflow are flagged in ``diverged`` (their risks are inf).
+    SGDRun
+        The clean and quantized-feature excess risks of the averaged iterate at each checkpoint.
+        Replicas whose iterates overflow are flagged in ``diverged`` (their risks are inf).
+
+    Raises
+    ------
+    ValueError
+        A non-positive n_steps, batch_size, n_reps or step_size, an unknown averaging, or checkpoints
+        outside [1, n_steps].
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import LinearRegression, QuantConfig, additive, simulate
+    >>> prob = LinearRegression.power_law(8)
+    >>> clean = simulate(prob, n_steps=100, step_size=0.1, n_reps=8, checkpoints=[100])
+    >>> noisy = simulate(prob, n_steps=100, step_size=0.1, n_reps=8, checkpoints=[100],
+    ...                  quant=QuantConfig.on(additive(0.5), ["labels"]))
+    >>> bool(noisy.mean()[0] > clean.mean()[0])         # label noise raises the risk (same data)
+    True
     """
     quant = QuantConfig() if quant is None else quant
     if int(n_reps) != n_reps or n_reps < 1:
@@ -408,9 +644,28 @@ def expected_risk(
     with lq the eigenvalues of H^(q).  E[e_t | e_s] = (I - gamma H^(q))^(t-s) e_s, so the risk of the
     average needs only D_t and the mean (I - gamma H^(q))^t e_0: O(d) work per step.
 
-    Returns a dict with ``"checkpoints"``, ``"risk"`` (clean) and ``"risk_quantized"``
-    (quantized-feature), the expectations of :attr:`SGDRun.risk` and :attr:`SGDRun.risk_quantized`.
-    Raises ``ValueError`` for multiplicative or rounding quantizers (their moments do not close).
+    Parameters
+    ----------
+    problem, n_steps, step_size, quant, batch_size, averaging, checkpoints, w0
+        As in :func:`simulate`.
+
+    Returns
+    -------
+    dict
+        ``"checkpoints"``, ``"risk"`` (clean) and ``"risk_quantized"`` (quantized-feature), the
+        expectations of :attr:`SGDRun.risk` and :attr:`SGDRun.risk_quantized`.
+
+    Raises
+    ------
+    ValueError
+        Multiplicative or rounding quantizers (their moments do not close), or the errors of :func:`simulate`.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import LinearRegression, expected_risk
+    >>> out = expected_risk(LinearRegression.power_law(8), n_steps=100, step_size=0.1, checkpoints=[10, 100])
+    >>> out["checkpoints"].tolist(), bool(out["risk"][1] < out["risk"][0])
+    ([10, 100], True)
     """
     quant = QuantConfig() if quant is None else quant
     for target in TARGETS:
@@ -463,12 +718,64 @@ def expected_risk(
 # ------------------------------------------------------------------------------------- bound shapes
 def quantized_spectrum(problem: LinearRegression, data: Quantizer, n_mc: int = 4096) -> np.ndarray:
     """Eigenvalues of H^(q) = E[Qd(x) Qd(x)^T] = H + diag(v): lambda + eps (additive),
-    (1 + eps) lambda (multiplicative), lambda + E[rounding variance] (stochastic rounding)."""
+    (1 + eps) lambda (multiplicative), lambda + E[rounding variance] (stochastic rounding).
+
+    Parameters
+    ----------
+    problem : LinearRegression
+    data : Quantizer
+        The feature quantizer.
+    n_mc : int, default 4096
+        Monte Carlo draws for stochastic rounding.
+
+    Returns
+    -------
+    numpy.ndarray of shape (d,)
+
+    Raises
+    ------
+    ValueError
+        A non-positive n_mc.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import LinearRegression, additive, quantized_spectrum
+    >>> quantized_spectrum(LinearRegression.power_law(2), additive(0.1)).tolist()
+    [1.1, 0.35]
+    """
     return problem.spectrum + problem.feature_noise_variance(data, n_mc)
 
 
 def effective_dimension(spectrum_q, n, step_size: float) -> np.ndarray:
-    """k* = max{k : lambda^(q)_k >= 1/(N gamma)} (Zou et al. 2021), for each N in ``n``; the spectrum sorted decreasing."""
+    """k* = max{k : lambda^(q)_k >= 1/(N gamma)} (Zou et al. 2021), for each N in ``n``; the spectrum sorted decreasing.
+
+    Parameters
+    ----------
+    spectrum_q : array of shape (d,)
+        The eigenvalues of H^(q).
+    n : int or array of int
+        Step counts N.
+    step_size : float
+        gamma.
+
+    Returns
+    -------
+    numpy.ndarray
+        k* for each N, the shape of ``n``.
+
+    Raises
+    ------
+    ValueError
+        A step size that is not finite and positive.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import effective_dimension
+    >>> effective_dimension([1.0, 0.1, 0.01], [1, 100], step_size=0.5).tolist()
+    [0, 2]
+    """
+    if not math.isfinite(step_size) or step_size <= 0:
+        raise ValueError(f"step_size must be a finite positive number; got {step_size}.")
     lam = np.sort(np.asarray(spectrum_q, dtype=np.float64))[::-1]
     n = np.asarray(n, dtype=np.float64)
     return np.sum(lam[None, :] >= 1.0 / (n.reshape(-1, 1) * step_size), axis=1).reshape(n.shape)
@@ -485,6 +792,29 @@ def approximation_error(problem: LinearRegression, data: Quantizer, n_mc: int = 
 
     Multiplicative: eps/(1 + eps) ||w*||_H^2 (the paper's Theorem 4.2);
     additive: sum_i lambda_i w*_i^2 eps/(lambda_i + eps) (**[interpretation]**: our derivation, the same formula with v_i = eps).
+
+    Parameters
+    ----------
+    problem : LinearRegression
+    data : Quantizer
+        The feature quantizer.
+    n_mc : int, default 4096
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        A non-positive n_mc.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import LinearRegression, approximation_error, multiplicative
+    >>> prob = LinearRegression.power_law(3)
+    >>> round(approximation_error(prob, multiplicative(0.1)), 6) == round(0.1 / 1.1 * float(prob.excess_risk(0 * prob.w_star)), 6)
+    True
     """
     v = problem.feature_noise_variance(data, n_mc)
     lam, w = problem.spectrum, problem.w_star
@@ -503,7 +833,31 @@ def effective_noise(problem: LinearRegression, quant: QuantConfig, batch_size: i
     ||w*||_H^2 + sigma^2, activations with ||w*||_H^2, residuals with sigma^2 (their size near w*),
     parameters with ||w*||^2_{H^(q)}; **[interpretation]** a shared (rank-one) error is not divided
     by B, a per-entry one is.  Rounding quantizers use their worst-case eps.
+
+    Parameters
+    ----------
+    problem : LinearRegression
+    quant : QuantConfig
+    batch_size : int, default 1
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        A batch size that is not a positive integer.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import LinearRegression, QuantConfig, additive, effective_noise
+    >>> prob = LinearRegression.power_law(4)
+    >>> effective_noise(prob, QuantConfig()), effective_noise(prob, QuantConfig.on(additive(0.5), ["labels"]), 2)
+    (1.0, 0.75)
     """
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
     signal = float(np.sum(problem.spectrum * problem.w_star**2))
     sigma2 = problem.sigma**2
     lam_q = quantized_spectrum(problem, quant.data)
@@ -545,6 +899,35 @@ def bound_shapes(
     Returns a dict with ``"n"``, ``"k_star"``, ``"variance"``, ``"bias"``, ``"approx"`` and
     ``"total"`` (their sum); every spectrum and norm is that of H^(q).  With eps = 0 everywhere
     this is the full-precision bound of Zou et al.
+
+    Parameters
+    ----------
+    problem : LinearRegression
+    quant : QuantConfig or None
+        None: full precision.
+    n : int or array of int
+        Step counts N.
+    step_size : float
+    batch_size : int, default 1
+    w0 : array of shape (d,), optional
+        The start (default 0).
+    n_mc : int, default 4096
+
+    Returns
+    -------
+    dict of numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        A ``w0`` that does not broadcast to d entries.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import LinearRegression, bound_shapes
+    >>> b = bound_shapes(LinearRegression.power_law(16), None, [10, 1000], step_size=0.1)
+    >>> sorted(b), bool(b["total"][1] < b["total"][0])
+    (['approx', 'bias', 'k_star', 'n', 'total', 'variance'], True)
     """
     quant = QuantConfig() if quant is None else quant
     n = np.atleast_1d(np.asarray(n, dtype=np.float64))
@@ -574,7 +957,29 @@ def bound_shapes(
 
 
 def with_eps(quant: QuantConfig, eps: float) -> QuantConfig:
-    """``quant`` with every active quantizer's eps replaced (handy for eps sweeps)."""
+    """``quant`` with every active quantizer's eps replaced (handy for eps sweeps).
+
+    Parameters
+    ----------
+    quant : QuantConfig
+    eps : float
+
+    Returns
+    -------
+    QuantConfig
+
+    Raises
+    ------
+    ValueError
+        A negative or non-finite eps.
+
+    Examples
+    --------
+    >>> from cvxpar.experiments.qsgd import QuantConfig, additive, with_eps
+    >>> cfg = with_eps(QuantConfig.on(additive(0.1), ["data"]), 0.3)
+    >>> cfg.data.eps, cfg.labels.active
+    (0.3, False)
+    """
     return QuantConfig(
         **{t: replace(getattr(quant, t), eps=eps) if getattr(quant, t).active else NONE for t in TARGETS}
     )

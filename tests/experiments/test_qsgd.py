@@ -289,3 +289,13 @@ def test_with_eps_replaces_active_quantizers_only():
     assert swept.params == qsgd.multiplicative(0.5, shared=False)
     assert swept.labels == qsgd.NONE
     assert qsgd.QuantConfig().full_precision and not swept.full_precision
+
+
+def test_bad_sizes_are_refused():
+    prob = qsgd.LinearRegression.power_law(4)
+    with pytest.raises(ValueError, match="n_mc"):
+        qsgd.quantized_spectrum(prob, qsgd.additive(0.1, "rounding"), n_mc=0)  # was nan silently
+    with pytest.raises(ValueError, match="step_size"):
+        qsgd.effective_dimension([1.0, 0.1], 10, 0.0)  # was k* = 0 silently
+    with pytest.raises(ValueError, match="batch_size"):
+        qsgd.effective_noise(prob, qsgd.QuantConfig(), 0)
