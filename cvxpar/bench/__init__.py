@@ -17,7 +17,9 @@ def available() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
-def run_tables(name: str, size: str) -> list:
-    """Run ``cvxpar.bench.<name>`` at ``size`` and return its tables as a list."""
-    tables = importlib.import_module(f"{__name__}.{name}").run(size)
+def run_tables(name: str, size: str, only: str | None = None) -> list:
+    """Run ``cvxpar.bench.<name>`` at ``size`` (``only``: the subset of its cases to run, for the benchmarks
+    that take it) and return its tables as a list."""
+    module = importlib.import_module(f"{__name__}.{name}")
+    tables = module.run(size) if only is None else module.run(size, only=only)
     return tables if isinstance(tables, list) else [tables]

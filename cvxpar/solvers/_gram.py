@@ -50,7 +50,7 @@ class FreeGram:
 
     @property
     def AT(self) -> np.ndarray:
-        if self._AT is None:
+        if self._AT is None:  # a view when A is Fortran-ordered (no copy of A), else one contiguous copy
             self._AT = np.ascontiguousarray(self.A.T)
         return self._AT
 

@@ -22,16 +22,23 @@ prox has slope 1 (not on a plateau or a bound) and shift >= 1 a Levenberg-Marqua
 n x n form and the |J| x |J| Woodbury form; Armijo backtracking on phi, which costs no product
 with A: phi is evaluated from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per
 Newton step; A z at the accepted point is A z + c A_J A_J^T du from the kept Gram plus the few
-columns that crossed a kink: FreeGram.newton_product).  For a
-dense NumPy A the n x n A_J A_J^T is kept up to date between Newton steps by the columns that
-enter or leave J (cvxpar.solvers._gram.FreeGram: in-place BLAS syrk) and factored in place by LAPACK.
+columns that crossed a kink: FreeGram.newton_product).  Where the Newton systems come from:
+
+- a dense NumPy A: the n x n A_J A_J^T kept up to date between Newton steps by the columns that
+  enter or leave J (cvxpar.solvers._gram.FreeGram: in-place BLAS syrk), factored in place by LAPACK;
+- a scipy.sparse A: sparse products of the free block, never densifying A
+  (cvxpar.solvers._sparse_gram.SparseGram);
+- any other Array-API array (torch, array_api_strict, CuPy: cuBLAS/cuSOLVER through the namespace's
+  linalg): the same systems with the namespace's matmul and solve, on the data's device;
+- tall least squares (n >= TALL_RATIO d): the exactly equivalent d x d problem of the normal
+  equations (cvxpar.solvers._tall), after which no step touches the n rows.
 
 Then x_{k+1} = z and sigma grows: the proximal point method's linear rate tends to 0 as sigma
 grows (Li, Sun and Toh 2018, section 3), but a larger sigma makes the inner problem harder for a
 multi-level psi (its prox has slope-1 windows one piece wide between plateaus ~ sigma wide, so
 Newton steps cross many windows).  So sigma grows x SIGMA_GROWTH after an inner solve of at most
-HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one, up to SIGMA_MAX / L, and past the cap (up to SIGMA_MAX_EASY / L)
-only while an inner solve takes at most EASY_NEWTON Newton steps (the split has settled; the
+HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one, up to SIGMA_MAX / L, and past
+the cap (up to SIGMA_MAX_EASY / L) only while an inner solve takes at most EASY_NEWTON Newton steps (the split has settled; the
 larger sigma then moves the last coordinates that drift along the null space of the free block to
 their kinks faster).  An inner solve that stalls short of its target with a point worse than x_k
 is rejected (x_k kept, sigma reduced), so an inexact step never undoes progress.
