@@ -35,6 +35,9 @@ class LeastSquares(LinearModelLoss):
     piecewise_quadratic = True
     target_name = "b"
 
+    def __init__(self, A, b) -> None:
+        super().__init__(A, b)
+
     def h(self, z):
         r = z - self.target
         return 0.5 * (r * r)

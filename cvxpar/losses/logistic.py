@@ -40,6 +40,9 @@ class Logistic(LinearModelLoss):
     smoothness = 0.25
     target_name = "y"
 
+    def __init__(self, A, y) -> None:
+        super().__init__(A, y)
+
     def validate_target(self, target) -> None:
         xp = self.xp
         if not bool(xp.all((target == 1.0) | (target == -1.0))):

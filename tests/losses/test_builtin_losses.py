@@ -202,3 +202,11 @@ def test_contract_without_conj_or_cvxpy_has_no_gap():
     assert loss.dual_gap_parts(np.ones(3)) is None
     with pytest.raises(NotImplementedError, match="cvxpy"):
         loss.cvxpy(None)
+
+
+def test_targets_take_the_keyword_names_of_the_public_contract():
+    """LeastSquares(A, b), Logistic(A, y), Huber(A, b, M): the keywords work as the documented signatures say."""
+    A = np.eye(2)
+    assert np.array_equal(LeastSquares(A=A, b=np.ones(2)).target, np.ones(2))
+    assert np.array_equal(Logistic(A=A, y=np.array([1.0, -1.0])).target, [1.0, -1.0])
+    assert np.array_equal(Huber(A=A, b=np.ones(2), M=2.0).target, np.ones(2))
