@@ -2,7 +2,8 @@
 
 The store holds more bytes than one worker may use (``memory_limit`` per worker process); the
 Gram pass streams it chunk by chunk.  The workers' peak resident memory (VmHWM) is read
-back to show that no worker ever held the data, and their process ids to show that none was
+before and after the solve to show that no worker ever held the data (its growth stays far below
+the data's size; the interpreter's own share differs by environment), and their process ids to show that none was
 restarted for exceeding its limit.  CI runs the store at about 1.2x one worker's limit;
 CVXPAR_FULL=1 at about 2.5x the limit of both workers together.
 """
@@ -33,6 +34,14 @@ def _peak_rss_bytes() -> int:
     with open("/proc/self/status") as status:
         line = next(line for line in status if line.startswith("VmHWM:"))
     return int(line.split()[1]) * 1024  # kB
+
+
+def _import_the_solve_stack() -> None:
+    """What a worker imports for the Gram pass, so that the peak measured before the solve includes it."""
+    import dask.array  # noqa: F401
+    import zarr as _zarr  # noqa: F401
+
+    import cvxpar.distributed  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +78,16 @@ def test_a_store_larger_than_a_workers_memory_solves_like_numpy(store, small_wor
     assert limits == {MEMORY_LIMIT} and A.nbytes > 1.2 * MEMORY_LIMIT
     pids = small_workers.run(os.getpid)
     psi, lam, box = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7)), 0.05 * N, Box(-1.0, 1.0)
+    small_workers.run(_import_the_solve_stack)
+    before = small_workers.run(_peak_rss_bytes)  # the interpreter's own share: 150-220 MiB by environment
 
     res = cvxpar.solve(LeastSquares(A, b), psi, lam, box)
 
     peaks = small_workers.run(_peak_rss_bytes)
     assert small_workers.run(os.getpid) == pids  # no worker was killed for its memory
-    assert max(peaks.values()) < 0.8 * MEMORY_LIMIT < A.nbytes  # below the pause threshold: it streamed
+    assert max(peaks.values()) < MEMORY_LIMIT < A.nbytes
+    growth = max(peaks[w] - before[w] for w in peaks)
+    assert growth < A.nbytes / 4, f"a worker's peak grew by {growth / 2**20:.0f} MiB: it held the data"  # streamed
     assert res.info["route"] == "gram" and res.info["passes"] == 2
     ref = cvxpar.solve(LeastSquares(A_np, b_np), psi, lam, box, method="fista")  # the fastest at this shape
     assert isinstance(res.x, np.ndarray) and res.status == ref.status == "optimal"
