@@ -258,3 +258,36 @@ def test_ssnal_newton_path_direction_uses_the_generalized_hessian(sparse):
     J = ~np.asarray(prob.fixed(z))
     want = np.linalg.solve(np.eye(15) + 0.7 * np.diag(S) @ A[:, J] @ A[:, J].T @ np.diag(S), -grad)
     np.testing.assert_allclose(ssnal._newton_direction(prob, z, grad, 0.7, gram, scale=S), want, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("loss_kind", ["least squares", "logistic", "huber"])
+@pytest.mark.parametrize("shape", [(30, 10), (20, 60)], ids=["tall", "wide"])
+def test_small_problems_certify_on_the_direct_newton_route_and_match_clarabel(loss_kind, shape):
+    rng = np.random.default_rng(7)
+    n, d = shape
+    A = rng.standard_normal((n, d))
+    grid = cvxpar.grids.uniform(0.5, 7)
+    z = A @ rng.choice(grid, d)
+    if loss_kind == "least squares":
+        loss = LeastSquares(A, z + 0.1 * rng.standard_normal(n))
+    elif loss_kind == "logistic":
+        loss = cvxpar.losses.Logistic(A, np.where(z + 0.3 * rng.standard_normal(n) > 0, 1.0, -1.0))
+    else:
+        loss = cvxpar.losses.Huber(A, z + 0.1 * rng.standard_normal(n))
+    psi, box = cvxpar.pars.ridge(grid), (-1.0, 1.0)
+    res = cvxpar.solve(loss, psi, 0.05 * n, cvxpar.constraints.Box(*box), method="ssnal", tol=1e-9)
+    assert res.status == "optimal"
+    if n >= d:  # wide problems often need more than DIRECT_STEPS steps and then take the method's path
+        assert res.info.get("route") == "direct active-set Newton"
+    ref = clarabel_objective(loss, psi, 0.05 * n, box)
+    assert res.objective <= ref + 1e-7 * max(1.0, abs(ref))
+
+
+def test_the_direct_route_hands_over_to_the_method_when_it_does_not_certify(monkeypatch):
+    monkeypatch.setattr(ssnal, "DIRECT_STEPS", 0)  # no Newton step: the start point (0) is not optimal
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((30, 10))
+    loss, psi = LeastSquares(A, A @ rng.uniform(-1, 1, 10)), cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+    res = cvxpar.solve(loss, psi, 1.5, method="ssnal", tol=1e-9)
+    assert res.status == "optimal" and res.info.get("route") != "direct active-set Newton"
+    assert res.objective <= clarabel_objective(loss, psi, 1.5) + 1e-7
