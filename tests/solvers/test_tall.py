@@ -30,6 +30,13 @@ def test_square_least_squares_has_the_same_value_and_gradient(collinear):
         np.testing.assert_allclose(square.grad(x), full.grad(x), rtol=1e-9, atol=1e-9)
 
 
+
+@pytest.fixture(autouse=True)
+def _without_the_direct_route(monkeypatch):
+    """These tests exercise the normal-equations route, which problems past ssnal.DIRECT_MAX_D coordinates
+    take; switching the small-problem direct Newton route off keeps their sizes small."""
+    monkeypatch.setattr(ssnal, "DIRECT_MAX_D", 0)
+
 @pytest.mark.parametrize("box", [None, (-0.6, 0.6)])
 def test_ssnal_solves_tall_least_squares_on_the_normal_equations_to_clarabels_optimum(box):
     rng = np.random.default_rng(1)
