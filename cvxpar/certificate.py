@@ -292,8 +292,9 @@ def _gap(xp, x, loss, psi: PAR, lam, lower, upper, objective: float):
     safe_lam = xp.where(pos, lam_arr, xp.ones_like(lam_arr))
     u = v / safe_lam
     # dom phi* = [smin, smax]: unbounded on a side with a finite bound, else psi's outer slope
-    smin = xp.where(xp.isfinite(L), -math.inf, _full(xp, psi.left_slope, x))
-    smax = xp.where(xp.isfinite(U), math.inf, _full(xp, psi.right_slope, x))
+    finite_L, finite_U = xp.isfinite(L), xp.isfinite(U)
+    smin = xp.where(finite_L, -math.inf, _full(xp, psi.left_slope, x))
+    smax = xp.where(finite_U, math.inf, _full(xp, psi.right_slope, x))
     one = xp.ones_like(u)
     zero = xp.zeros_like(u)
     a_hi = xp.where(u > smax, xp.where(smax > 0, smax / xp.where(u != 0, u, one), zero), one)
@@ -305,8 +306,8 @@ def _gap(xp, x, loss, psi: PAR, lam, lower, upper, objective: float):
     conj = _conjugate_boxed(xp, psi, alpha * u, L, U)
     # support of [L, U] at alpha v: +inf toward an infinite bound (0 * inf never formed)
     inf = xp.full_like(u, math.inf)
-    up = xp.where(xp.isfinite(U), alpha * v * xp.where(xp.isfinite(U), U, zero), inf)
-    down = xp.where(xp.isfinite(L), alpha * v * xp.where(xp.isfinite(L), L, zero), inf)
+    up = xp.where(finite_U, alpha * v * xp.where(finite_U, U, zero), inf)
+    down = xp.where(finite_L, alpha * v * xp.where(finite_L, L, zero), inf)
     support = xp.where(v > 0, up, xp.where(v < 0, down, zero))
     term = xp.where(pos, lam_arr * conj, support)
     dual = -loss.conjugate(alpha * w) - float(xp.sum(term))
