@@ -1,4 +1,8 @@
-"""Compiled prox kernels: numba for NumPy, one fused ElementwiseKernel for CuPy.
+"""Compiled prox kernels: numba for large NumPy arrays, one fused ElementwiseKernel for CuPy.
+
+:mod:`cvxpar.prox` imports this module on first use (it imports numba, whose start-up and first kernel
+load cost ~0.5 s once per process), for NumPy arrays of more than ``cvxpar.prox.NUMPY_MAX_SIZE``
+elements, CuPy arrays and the kernels of other solvers.
 
 Both implement the per-element step of :mod:`cvxpar.prox`: locate v among the envelope
 thresholds (``a = #{thresholds < v}``), take the clipped shift clip(v - t*s_a, I_a), and for a
@@ -24,8 +28,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-#: Candidates whose prox objectives differ by less than this many ulps of their terms tie (every prox path).
-TIE_ULPS = 64.0
+from cvxpar.prox import TIE_ULPS  # a compile-time constant of the kernels: changing it needs a cleared numba cache
+
 _EPS = float(np.finfo(np.float64).eps)
 #: Below this many elements the serial kernel wins (no thread start-up).
 PARALLEL_MIN_SIZE = 1 << 16

@@ -8,7 +8,7 @@ tolerance rule.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -228,19 +228,27 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
         dist = psi.subdifferential_distance(xc, c, lam, lower, upper)
         stat = float(xp.max(dist)) if d else 0.0
         dist = np.asarray(_backend.to_host(dist), dtype=np.float64)
-    gap = None
-    if with_gap and psi.is_convex and not feasible.has_rows and math.isfinite(objective):
-        gap = _gap(xp, x, loss, psi, lam, lower, upper, objective)
-    return Certificate(
+    cert = Certificate(
         objective=objective,
         residual=stat,
-        gap=gap,
+        gap=None,
         quantization_rate=quantization_rate(x, psi),
         infeasibility=infeasibility,
         scale=max(1.0, grad_inf),
         x_scale=max(1.0, x_inf),
         coordinate_residuals=dist,
     )
+    return with_duality_gap(cert, loss, psi, lam, x, feasible) if with_gap else cert
+
+
+def with_duality_gap(cert: Certificate, loss, psi: PAR, lam, x, feasible: FeasibleSet) -> Certificate:
+    """``cert``, computed by :func:`evaluate` at x, with its duality gap filled in where one exists (convex
+    psi, bounds only, a finite objective, a loss with ``dual_gap_parts``): the gap's share of
+    ``evaluate(..., with_gap=True)``, for a caller that already holds the rest."""
+    if cert.gap is not None or not (psi.is_convex and not feasible.has_rows and math.isfinite(cert.objective)):
+        return cert
+    lower, upper = feasible.bounds_like(x)
+    return replace(cert, gap=_gap(_backend.array_namespace(x), x, loss, psi, lam, lower, upper, cert.objective))
 
 
 def _non_finite(d: int) -> Certificate:

@@ -14,7 +14,7 @@ the winning piece is nondecreasing in v and the lower envelope min_k M_k is foun
 by the convex-hull-trick stack, with closed-form crossings (M_k is a line, a parabola
 -(v - t s_k)^2/2 + const, or a line on three consecutive v-intervals).  Each element then
 costs one lookup among at most m thresholds: O(1) expected through the bucket index of
-:mod:`cvxpar._prox_kernels` (NumPy), O(log m) worst case and on the other backends.
+:mod:`cvxpar._prox_kernels` (large NumPy arrays), O(log m) binary search otherwise.
 
 - Convex psi (slopes nondecreasing): the thresholds are explicit, v = q_{k-1} + t*s_k, and the
   map is the closed form of PARQ eq. (7) (Jin et al. 2025, arXiv 2503.15748): plateaus
@@ -44,22 +44,33 @@ argmin psi nearest to v.  A D beyond the float range (only when the true differe
 decided by its sign; one below it (|D| under ~1e-308, e.g. t and |v| both near 1e-300) is a
 tie.  The envelope's coefficients are scaled by the same 1/w.
 
-Backends: NumPy arrays go through numba kernels; CuPy arrays through one fused
-``ElementwiseKernel``; any other Array-API namespace (array_api_strict, torch) through plain
-array-API calls.
+Backends: NumPy arrays of more than :data:`NUMPY_MAX_SIZE` elements go through the numba kernels of
+:mod:`cvxpar._prox_kernels` (imported on first use, so small problems never load numba); CuPy
+arrays through one fused ``ElementwiseKernel``; smaller NumPy arrays and any other Array-API
+namespace (array_api_strict, torch) through plain array-API calls.  Every path takes the same
+float64 steps in the same order, so all of them return the same bits.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cvxpar import _backend, _prox_kernels
-from cvxpar._prox_kernels import TIE_ULPS
+from cvxpar import _backend
 from cvxpar._validation import as_step
 
+if TYPE_CHECKING:
+    from cvxpar._prox_kernels import SearchIndex
+
+#: Candidates whose prox objectives differ by less than this many ulps of their terms tie (every prox path).
+TIE_ULPS = 64.0
+#: NumPy arrays up to this many elements take the array-API path (a few vectorized NumPy calls, ~10-30 us);
+#: larger ones the compiled kernels, whose first use in a process loads numba (~0.5 s, once).
+NUMPY_MAX_SIZE = 4096
 _CACHE_SIZE = 64
 _TIE_TOL = TIE_ULPS * float(np.finfo(np.float64).eps)  # a Python float: strict namespaces refuse NumPy scalars
 
@@ -99,14 +110,19 @@ class ProxTable(Pieces):
     enumerate_all: bool = False
     shift: np.ndarray = field(init=False)
     rows: np.ndarray = field(init=False)
-    search: _prox_kernels.SearchIndex = field(init=False)
 
     def __post_init__(self) -> None:
         with np.errstate(over="ignore"):  # t |s| beyond the float range: an infinite shift clips to the piece's end
             shift = self.t * self.slope
         object.__setattr__(self, "shift", shift)
         object.__setattr__(self, "rows", np.ascontiguousarray(np.stack((shift, self.lo, self.hi), axis=1)))
-        object.__setattr__(self, "search", _prox_kernels.search_index(self.thresholds))
+
+    @cached_property
+    def search(self) -> SearchIndex:
+        """The bucket locator of the compiled kernels (built on first use)."""
+        from cvxpar import _prox_kernels
+
+        return _prox_kernels.search_index(self.thresholds)
 
 
 def pieces(psi) -> Pieces:
@@ -141,23 +157,38 @@ def prox(psi, v, t=1.0):
     xp, arr, scalar = _backend.prepare(v)
     if _backend.is_numpy_namespace(xp) and arr.dtype == np.float16:  # the compiled kernels take float32/64
         return _backend.finish(prox(psi, arr.astype(np.float32), t).astype(np.float16), scalar)
-    if np.ndim(t) != 0:
-        out = _prox_array_t(psi, xp, arr, t)
-    elif t == 0.0:  # the projection onto the domain (exact; no objective to compare)
-        lo, hi = psi.domain
-        out = arr if lo == -math.inf and hi == math.inf else xp.clip(arr, lo, hi)
-        out = xp.asarray(out, copy=True) if out is arr else out
-    else:
-        table = prox_table(psi, t)
-        if table.enumerate_all:
+    # IEEE arithmetic throughout, as in the compiled kernels: inf - inf in a comparison that its tie rule
+    # settles, overflow to inf that the clip to the piece handles; NumPy would warn on the array path
+    with np.errstate(all="ignore"):
+        if np.ndim(t) != 0:
             out = _prox_array_t(psi, xp, arr, t)
-        elif _backend.is_numpy_namespace(xp):
-            out = _prox_kernels.prox_numpy(arr, table, t)
-        elif _backend.is_cupy_array(arr):
-            out = _prox_kernels.prox_cupy(arr, table, t)
+        elif t == 0.0:  # the projection onto the domain (exact; no objective to compare)
+            lo, hi = psi.domain
+            out = arr if lo == -math.inf and hi == math.inf else xp.clip(arr, lo, hi)
+            out = xp.asarray(out, copy=True) if out is arr else out
         else:
-            out = _prox_generic(xp, arr, table, t)
+            table = prox_table(psi, t)
+            if table.enumerate_all:
+                out = _prox_array_t(psi, xp, arr, t)
+            elif _compiled(xp, arr):
+                out = _kernels().prox_numpy(arr, table, t)
+            elif _backend.is_cupy_array(arr):
+                out = _kernels().prox_cupy(arr, table, t)
+            else:
+                out = _prox_generic(xp, arr, table, t)
     return _backend.finish(out, scalar)
+
+
+def _compiled(xp, arr) -> bool:
+    """Whether ``arr`` takes the compiled NumPy kernels: a NumPy array of more than NUMPY_MAX_SIZE elements."""
+    return _backend.is_numpy_namespace(xp) and arr.size > NUMPY_MAX_SIZE
+
+
+def _kernels():
+    """The compiled kernels' module, imported on first use (it imports numba)."""
+    from cvxpar import _prox_kernels
+
+    return _prox_kernels
 
 
 def prox_table(psi, t: float) -> ProxTable:
@@ -271,11 +302,18 @@ def _constants(xp, like, *arrays):
     return [_backend.asarray_like(xp, a, like) for a in arrays]
 
 
+def _clip(xp, x, lo, hi):
+    """x clipped to [lo, hi] as the compiled kernels clip (x < lo -> lo, then x > hi -> hi): NaN passes through
+    and a zero keeps its sign (minimum / maximum may return either zero of a tie)."""
+    x = xp.where(x < lo, lo, x)
+    return xp.where(x > hi, hi, x)
+
+
 def _candidate(xp, v, shift, slope, lo, hi, ax, av, ex, ev):
     """Minimizer x = clip(v - shift, I) of the prox objective over one piece and psi(x) split as
     ``(level, slope_part)``: psi at the nearer end of the piece and slope * (x - that end), as the
     kernels compute them."""
-    x = xp.minimum(xp.maximum(v - shift, lo), hi)
+    x = _clip(xp, v - shift, lo, hi)
     near_end = (x - ax) > (ex - x)
     return x, xp.where(near_end, ev, av), slope * (x - xp.where(near_end, ex, ax))
 
@@ -300,26 +338,24 @@ def _pick(xp, best, cand, t, v):
 
 
 def _prox_generic(xp, v, table: ProxTable, t: float):
+    """Scalar-t prox through array-API calls: a binary search among the thresholds, the clipped shift
+    on that piece and, for a nonconvex psi, the exact comparison with its two neighbours."""
     v64 = xp.astype(v, xp.float64)
-    thr, shift, slope, lo, hi, ax, av, ex, ev = _constants(
-        xp, v64, table.thresholds, table.shift, table.slope, table.lo, table.hi, table.anchor_x, table.anchor_value,
-        table.end_x, table.end_value,
-    )
-    n = table.slope.size
     vf = xp.reshape(v64, (-1,))
     if table.thresholds.size:
-        idx = xp.searchsorted(thr, vf, side="left")
+        idx = xp.searchsorted(_constants(xp, v64, table.thresholds)[0], vf, side="left")
     else:
         idx = xp.zeros(vf.shape, dtype=xp.int64, device=_backend.device(vf))
-
-    def gather(k):
-        return [xp.take(a, k) for a in (shift, slope, lo, hi, ax, av, ex, ev)]
-
-    best = _candidate(xp, vf, *gather(idx))
-    if not table.exact:
+    if table.exact:  # convex: the clipped shift on piece idx
+        shift, lo, hi = (xp.take(a, idx) for a in _constants(xp, v64, table.shift, table.lo, table.hi))
+        best = (_clip(xp, vf - shift, lo, hi),)
+    else:
+        arrays = _constants(xp, v64, table.shift, table.slope, table.lo, table.hi, table.anchor_x, table.anchor_value,
+                            table.end_x, table.end_value)
+        best = _candidate(xp, vf, *(xp.take(a, idx) for a in arrays))
         for step in (-1, 1):
-            k = xp.clip(idx + step, 0, n - 1)
-            best = _pick(xp, best, _candidate(xp, vf, *gather(k)), t, vf)
+            k = xp.clip(idx + step, 0, table.slope.size - 1)
+            best = _pick(xp, best, _candidate(xp, vf, *(xp.take(a, k) for a in arrays)), t, vf)
     x = xp.where(xp.isnan(vf), vf, best[0])
     return xp.astype(xp.reshape(x, v.shape), v.dtype)
 
@@ -346,8 +382,8 @@ def _prox_array_t(psi, xp, v, t):
             "pass a scalar t or an array broadcastable to v."
         ) from exc
     p = pieces(psi)
-    if _backend.is_numpy_namespace(xp):
-        return _prox_kernels.prox_numpy_array_t(v, t64, p, psi.is_convex)
+    if _compiled(xp, v):
+        return _kernels().prox_numpy_array_t(v, t64, p, psi.is_convex)
     vf = xp.reshape(xp.astype(v, xp.float64), (-1,))
     tf = xp.reshape(t64, (-1,))
     slope, lo, hi, ax, av, ex, ev = _constants(
@@ -357,7 +393,7 @@ def _prox_array_t(psi, xp, v, t):
     if psi.is_convex:
         k = _searchsorted_rows(xp, vf, tf, lo, slope, n)
         s_k, lo_k, hi_k = (xp.take(a, k) for a in (slope, lo, hi))
-        x = xp.minimum(xp.maximum(vf - tf * s_k, lo_k), hi_k)
+        x = _clip(xp, vf - tf * s_k, lo_k, hi_k)
     else:
         best = None
         for k in range(n):

@@ -406,8 +406,6 @@ def _cd_refusal(prob) -> str:
 def pick(prob) -> tuple[str, str]:
     """The method ``"auto"`` runs, and why (the rules measured in benchmarks/RESULTS.md: lasso, solver_speed,
     glm_losses)."""
-    from cvxpar.solvers import cd
-
     if prob.feasible.has_rows:
         if alm.applies(prob):
             return "alm", ("Simplex/Linear constraints with a convex psi: augmented Lagrangian on the rows, each "
@@ -415,7 +413,7 @@ def pick(prob) -> tuple[str, str]:
         return "admm", "Simplex/Linear constraints (nonconvex psi or another data format): ADMM"
     cd_ok = _cd_applicable(prob)
     n = prob.loss.n_samples if cd_ok else 0
-    if cd_ok and cd.exact(prob.loss) and prob.kpsi.n_breakpoints <= 1 and (prob.d > n or 4 * prob.d <= n):
+    if cd_ok and prob.kpsi.n_breakpoints <= 1 and (prob.d > n or 4 * prob.d <= n) and _cd_exact(prob.loss):
         shape = "wide" if prob.d > n else "tall (d <= n/4)"
         return "cd", (f"{shape} least squares with a one-breakpoint psi (Lasso-like): working-set coordinate "
                       "descent + active-set polish")
@@ -425,6 +423,13 @@ def pick(prob) -> tuple[str, str]:
     if cd_ok:
         return "cd", "linear-model loss on NumPy: working-set (proximal Newton) coordinate descent + active-set polish"
     return "fista", "accelerated proximal gradient with restart + active-set polish"
+
+
+def _cd_exact(loss) -> bool:
+    """cd's closed-form least-squares path applies (cd and its numba kernels are imported only when asked)."""
+    from cvxpar.solvers import cd
+
+    return cd.exact(loss)
 
 
 def _ssnal_applicable(prob) -> bool:

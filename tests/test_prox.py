@@ -14,6 +14,7 @@ import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -325,6 +326,43 @@ def test_large_arrays_parallel_kernel_and_bucket_widths(m, kind):
     x_t = psi.prox(v, np.full(n, t))
     got, ref = prox_objective(psi, x_t, v, t), prox_objective(psi, x, v, t)
     assert np.all(np.abs(got - ref) <= 1e-9 * (1 + np.abs(ref)))
+
+
+def _compiled_prox(psi, v, t):
+    """psi.prox(v, t) through the compiled kernels whatever the size of v."""
+    with mock.patch.object(cvxpar.prox, "NUMPY_MAX_SIZE", -1):
+        return psi.prox(v, t)
+
+
+@settings(max_examples=80)
+@given(
+    pars(max_breakpoints=12),
+    st.one_of(t_scalar, st.sampled_from([1e-300, 1e154, 1e308, 1.7e308])),
+    st.lists(reals(-25, 25), min_size=1, max_size=20),
+    st.sampled_from([np.float64, np.float32]),
+)
+def test_small_arrays_path_returns_the_compiled_kernels_bits(psi, t, extra, dtype):
+    """Arrays of at most NUMPY_MAX_SIZE elements take the array-API path (no numba): the same bits as the
+    compiled kernels, for scalar and per-element t, every curvature, ties, NaN, +-inf and t over the float range."""
+    with np.errstate(over="ignore"):  # t near the float range; 1e300 in float32
+        v = np.concatenate((probe_points(psi, t, extra), [np.nan, INF, -INF, 0.0, -0.0, 1e300, -1e300])).astype(dtype)
+    assert v.size <= cvxpar.prox.NUMPY_MAX_SIZE
+    for tt in (t, np.full(v.shape, t), np.linspace(0.0, t, v.size)):
+        small, compiled = psi.prox(v, tt), _compiled_prox(psi, v, tt)
+        assert small.dtype == compiled.dtype == dtype
+        assert small.tobytes() == compiled.tobytes(), (v, tt, small, compiled)
+
+
+def test_the_array_size_picks_the_path():
+    """NUMPY_MAX_SIZE elements take the array-API path, one more the compiled kernels; same answers."""
+    psi = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 2.0)
+    rng = np.random.default_rng(5)
+    for n in (cvxpar.prox.NUMPY_MAX_SIZE, cvxpar.prox.NUMPY_MAX_SIZE + 1):
+        v = rng.normal(size=n) * 3
+        with mock.patch.object(_prox_kernels, "prox_numpy", wraps=_prox_kernels.prox_numpy) as kernel:
+            x = psi.prox(v, 0.7)
+        assert kernel.called == (n > cvxpar.prox.NUMPY_MAX_SIZE)
+        np.testing.assert_array_equal(x, np.concatenate([psi.prox(c, 0.7) for c in np.array_split(v, 4)]))
 
 
 def test_search_index_is_exact_on_awkward_thresholds():

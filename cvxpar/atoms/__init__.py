@@ -5,10 +5,13 @@
 - :mod:`cvxpar.atoms.canon`: its epigraph canonicalizer;
 - :mod:`cvxpar.atoms.dqcp`: its DQCP sublevel / superlevel sets.
 
-Nothing here touches CVXPY's registries; :mod:`cvxpar._cvxpy_registration` does, on import of
-:mod:`cvxpar`.
+Importing this package registers the atom with CVXPY (:func:`cvxpar._cvxpy_registration.register`,
+the one module that touches CVXPY's registries).
 """
 
+from cvxpar._cvxpy_registration import register
 from cvxpar.atoms.par_atom import ParAtom, par
+
+register()
 
 __all__ = ["ParAtom", "par"]

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from cvxpar import result as R
-from cvxpar.certificate import Certificate
+from cvxpar.certificate import Certificate, with_duality_gap
 from cvxpar.losses import LinearModelLoss
 
 #: A convex problem certified to INACCURATE_FACTOR * tol (but not tol) is "optimal_inaccurate".
@@ -117,11 +117,17 @@ class Outcome:
     info: dict = field(default_factory=dict)
     #: Why the method stopped before the certificate held and before max_iter (None otherwise).
     stopped: str | None = None
+    #: The certificate :func:`check` computed at exactly ``x`` (None: :func:`finish` computes it).
+    cert: Certificate | None = None
 
 
 def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.SolveResult:
-    """Certify the final x (with the gap) and build the SolveResult."""
-    cert = check(prob, out.x, gap=True)
+    """Certify the final x (with the gap) and build the SolveResult; a method that hands back the certificate
+    it computed at x (``Outcome.cert``) saves its recomputation: only the gap is added."""
+    if out.cert is None:
+        cert = check(prob, out.x, gap=True)
+    else:
+        cert = with_duality_gap(out.cert, prob.loss, prob.psi, prob.lam, out.x, prob.feasible)
     status, message = status_of(cert, tol, prob.convex)
     if out.diverged and status not in (R.OPTIMAL, R.STATIONARY):
         status, message = R.DIVERGED, "the iterates diverged (non-finite values)"

@@ -137,7 +137,7 @@ def _direct(prob, tol: float, monitor: Monitor) -> Outcome | None:
     if not cert.certifies(tol):
         return None
     monitor.row(steps, cert, "direct Newton")
-    return Outcome(x, steps, info={"route": "direct active-set Newton", "newton_steps": steps})
+    return Outcome(x, steps, info={"route": "direct active-set Newton", "newton_steps": steps}, cert=cert)
 
 
 def _run_square(prob, *, tol: float, max_iter: int, monitor: Monitor, **kw) -> Outcome:

@@ -1,0 +1,44 @@
+"""cvxpar.solvers._common.finish: a result's certificate is the certificate of its x, also when the method
+hands back the certificate it computed there (only the duality gap is then added)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import cvxpar
+from cvxpar.solvers import _common
+
+
+def _problem(d: int, seed: int):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((3 * d, d))
+    b = A @ rng.uniform(-1, 1, d) + 0.1 * rng.standard_normal(3 * d)
+    return cvxpar.losses.LeastSquares(A, b), cvxpar.pars.ridge(cvxpar.grids.uniform(1 / 3, 7)), 0.15 * d
+
+
+@pytest.mark.parametrize("d", [10, 60])
+def test_a_handed_back_certificate_gives_the_independent_certificate_of_x(d):
+    loss, psi, lam = _problem(d, d)
+    box = cvxpar.constraints.Box(-1, 1)
+    res = cvxpar.solve(loss, psi, lam, box)
+    assert res.info.get("route") == "direct active-set Newton" and res.status == "optimal"
+    ref = cvxpar.certificate(loss, psi, lam, res.x, box)  # from x alone, gap included
+    assert res.gap is not None and res.gap == ref.gap
+    assert (res.objective, res.residual, res.quantization_rate) == (ref.objective, ref.residual, ref.quantization_rate)
+
+
+def test_finish_adds_only_the_gap_to_the_method_certificate():
+    loss, psi, lam = _problem(12, 3)
+    res = cvxpar.solve(loss, psi, lam, cvxpar.constraints.Box(-1, 1))
+    prob = res.info["problem"]
+    cert = prob.certify(res.x)
+    assert cert.gap is None
+    monitor = _common.Monitor(False, "ssnal", prob, 1e-8)
+    reused = _common.finish(prob, _common.Outcome(res.x, 1, cert=cert), 1e-8, "ssnal", monitor)
+    fresh = _common.finish(prob, _common.Outcome(res.x, 1), 1e-8, "ssnal", monitor)
+    fields = [f.name for f in dataclasses.fields(reused) if f.name not in ("solve_time", "info", "x")]
+    assert {f: getattr(reused, f) for f in fields} == {f: getattr(fresh, f) for f in fields}
+    assert reused.gap is not None
