@@ -23,8 +23,9 @@ which picks one and says which (``res.method``, and the verbose header), by meas
    levels: 1.7x faster than ``"fista"``, 4x faster than ``"ssnal"``) and nonconvex psi;
 5. ``"fista"`` otherwise.
 
-When ``"auto"`` runs ``"cd"`` with a convex psi and cd stops uncertified (its free set stays larger than
-n_samples, where coordinate descent crawls: the Lasso at lam_max/100 and below; or its iteration limit),
+When ``"auto"`` runs ``"cd"`` with a convex psi and cd stops uncertified (its epochs on a working set
+used their whole budget while its free set was larger than n_samples, where coordinate descent crawls:
+the wide Lasso at lam_max/1000, and at lam_max/100 on some designs; or its iteration limit),
 ``"ssnal"`` continues from cd's point (``res.method`` is then ``"ssnal"`` and ``res.info["handoff"]``
 records the cd run; ``python benchmarks/run.py lasso``).
 
@@ -115,8 +116,8 @@ def solve(
            ``"cd"`` takes: ``"cd"``;
         5. otherwise: ``"fista"``.
 
-        A ``"cd"`` pick with a convex psi that stops uncertified (its free set stays larger than
-        n_samples, or its iteration limit) is continued by ``"ssnal"`` from cd's point;
+        A ``"cd"`` pick with a convex psi that stops uncertified (it crawls on a free set larger
+        than n_samples, or reaches its iteration limit) is continued by ``"ssnal"`` from cd's point;
         ``res.info["handoff"]`` then records the cd run.
 
         These rules follow the measurements in ``benchmarks/RESULTS.md`` (lasso, solver_speed,

@@ -120,6 +120,49 @@ def penalty_at(x, ws, lam, slope, lo, hi, ax, av, ex, ev):
     return total
 
 
+@numba.njit(cache=True, nogil=True)
+def scores(x, g, idx, lam, q, slopes, dom_lo, dom_hi, lb, ub):
+    """dist(-g_jj, lam_j dpsi(x_j) + N_[lb_j, ub_j](x_j)) for the jj-th j of ``idx`` (x indexed by j, g by
+    jj: g holds the gradient's entries at idx): the
+    compiled form of :meth:`cvxpar.PAR.subdifferential_distance`, with the same conventions.
+
+    psi is given by its breakpoints ``q`` and its m + 1 slopes; dpsi(x) is the single slope of x's piece,
+    [min, max] of the two adjacent slopes on a breakpoint, empty outside [dom_lo, dom_hi] (distance +inf);
+    a zero weight switches psi off inside its domain; ``lam`` one weight or one per coordinate, ``lb``/``ub``
+    one bound each or one per coordinate (+-inf for none)."""
+    m = q.size
+    out = np.empty(idx.size)
+    for jj in range(idx.size):
+        j = idx[jj]
+        xj = x[j]
+        if xj < dom_lo or xj > dom_hi:
+            out[jj] = np.inf
+            continue
+        k, top = 0, m  # the piece right of the last breakpoint <= x_j: searchsorted(q, x_j, "right")
+        while k < top:
+            mid = (k + top) >> 1
+            if q[mid] <= xj:
+                k = mid + 1
+            else:
+                top = mid
+        right = slopes[k]
+        b = k - 1 if k > 0 else 0
+        left = slopes[b] if xj == q[b] else right
+        lj = lam[0] if lam.size == 1 else lam[j]
+        lo, hi = min(left, right), max(left, right)
+        if lj > 0.0:
+            lo, hi = lj * lo, lj * hi
+        else:
+            lo, hi = 0.0, 0.0
+        if xj <= (lb[0] if lb.size == 1 else lb[j]):
+            lo = -np.inf
+        if xj >= (ub[0] if ub.size == 1 else ub[j]):
+            hi = np.inf
+        c = -g[jj]
+        out[jj] = max(lo - c, c - hi, 0.0)
+    return out
+
+
 class Columns:
     """A's column storage in the form :func:`epochs` takes (dense: Fortran-ordered values; sparse: CSC)."""
 

@@ -20,7 +20,9 @@ objective (:mod:`cvxpar.solvers.anderson`; Bertrand and Massias 2021): once the 
 identified CD is an affine fixed-point iteration, slow when the free columns are nearly dependent
 (the Lasso at small lam), and the extrapolation removes its slowest modes.  The residual r is
 recomputed from x at each outer step, so the rounding of its updates never accumulates.  The
-active-set Newton polish (:mod:`cvxpar.solvers.polish`), exact once the split is right, is tried by
+active-set Newton polish (:mod:`cvxpar.solvers.polish`), exact once the split is right (for least
+squares run on the working set's columns only, the other coordinates held: its certificate checks
+then cost O(n |ws|), and the full certificate is computed once, when the restricted one holds), is tried by
 the shared rule (:class:`~cvxpar.solvers.polish.PolishSchedule`: the fixed set has settled between
 two outer steps, with a back-off after a polish that did not help), once CD has moved, and when A
 is wide only on a split with at most n_samples free coordinates (a generic solution has no more,
@@ -28,15 +30,16 @@ Ma & Xiao 2025 Thm 1).  The polish reads its split from
 u = prox(x - t grad f(x)): for a convex psi every t > 0 has the same fixed points, and
 t = 1 / max_j ||a_j||^2 (the largest CD step) needs no power iteration; for a nonconvex psi,
 where the split decides which stationary point is reached, t = 1 / L as in "pg"/"fista".
-The working set's score is computed from A_ws^T r only, and the full certificate only when
+The KKT scores are compiled (:func:`cvxpar.solvers._cd_kernels.scores`); the working set's are computed
+from A_ws^T r only, and the full certificate only when
 max(score) says it can hold (for a feasible x with Box constraints only, its residual is
 max(score) and its scale max(1, ||grad||_inf); :mod:`cvxpar.certificate`).
 
 Dense A is copied once to Fortran order (columns contiguous); scipy.sparse A runs on its CSC
 arrays; one compiled epoch serves both (:mod:`cvxpar.solvers._cd_kernels`).  Any psi (the 1-D prox
 is the exact global one, so CD is monotone for nonconvex psi too); per-coordinate Box bounds only with
-a convex psi (clip after the prox is exact there).  Under ``method="auto"`` a run whose free set stays
-larger than n_samples stops early (``handoff``, see :func:`run`) and ssnal finishes from its point.
+a convex psi (clip after the prox is exact there).  Under ``method="auto"`` a run that crawls on a free
+set larger than n_samples stops early (``handoff``, see :func:`run`) and ssnal finishes from its point.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from cvxpar.prox import pieces
-from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at
+from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at, scores
 from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers.anderson import DEFAULT_K as ANDERSON_K
 from cvxpar.solvers.anderson import extrapolate
@@ -61,8 +64,6 @@ INNER_EPOCHS = 50 * EPOCH_CHECK
 CURVATURE_FLOOR = 1e-3
 ARMIJO = 1e-4
 MIN_STEP = 1e-10
-#: With ``handoff``: stop after this many consecutive outer steps with more free coordinates than samples.
-HANDOFF_STEPS = 2
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: int = P0,
@@ -70,10 +71,12 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
     """Outer working-set iterations (max_iter bounds the total number of epochs).
 
     With ``handoff`` (``method="auto"``, where a second-order method can take over), CD stops early, with
-    ``Outcome.stopped`` saying why, when A is wide and its free set has more than n_samples coordinates
-    at HANDOFF_STEPS consecutive outer steps: a solution has at most n_samples free coordinates
-    (Ma & Xiao 2025 Thm 1), so the free block of the iterate is rank-deficient and CD drives its excess
-    coordinates to their kinks along directions of vanishing curvature, at a vanishing rate."""
+    ``Outcome.stopped`` saying why, when A is wide, its free set has more than n_samples coordinates and
+    the working set's CD epochs used their whole budget (INNER_EPOCHS) without reaching their target: a
+    solution has at most n_samples free coordinates (Ma & Xiao 2025 Thm 1), so the free block of the
+    iterate is rank-deficient and CD drives its excess coordinates to their kinks along directions of
+    vanishing curvature, at a vanishing rate.  A crowded free set alone is no reason to stop: CD often
+    sheds its excess coordinates within a few working sets."""
     loss = prob.loss
     op = loss.op
     if prob.lb is not None and not prob.kpsi.is_convex:
@@ -89,7 +92,6 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
     n = loss.n_samples
     total = outer = polishes = backtracks = extrapolations = 0
     schedule = PolishSchedule(prob, period=1, exact_only=True)
-    crowded = 0  # consecutive outer steps with more than n free coordinates (wide A)
     # the polish's prox step: for a convex psi any t > 0 has the same fixed points (1 / the largest
     # coordinate curvature needs no power iteration); for a nonconvex psi t = 1 / L as in "pg"/"fista"
     step = 1.0 / max(float(colsq.max(initial=0.0)) * model.scale if prob.convex else loss.lipschitz(), 1e-300)
@@ -99,10 +101,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             z = np.asarray(op.mv(x), dtype=np.float64)
         r = -np.asarray(loss.dh(z), dtype=np.float64)
         g = np.asarray(loss.grad_z(z))
-        score = np.asarray(prob.kkt_distance(x, g))
+        score = kern.scores(x, g)
         free = ~np.asarray(prob.fixed(x))
         n_free = int(free.sum())
-        crowded = crowded + 1 if d > n and n_free > n else 0
         cert = None
         # for a feasible x with Box constraints only, the certificate's residual is max(score) and its
         # scale max(1, ||g||_inf): the certificate is computed when it can hold (or is printed)
@@ -113,44 +114,82 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
                 break
         # the shared polish rule (exact_only: with more features than samples only on a split with at most
         # n free coordinates), once CD has moved
+        size = min(d, max(p0, 2 * n_free))
+        ws = _working_set(free, score, size)
         if polish and schedule.due(outer, x) and total > 0:
-            cert = cert or prob.certify(x, grad=g)
-            px, pcert, _ = newton_polish(prob, x, step, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
+            if model.exact:  # least squares: the polish on the working set, then one full certificate
+                px, pcert, improved = _polish_on(prob, kern, ws, x, r, step, polish_steps, tol)
+            else:
+                cert = cert or prob.certify(x, grad=g)
+                px, pcert, _ = newton_polish(prob, x, step, steps=polish_steps, tol=tol,
+                                             check=lambda v: check(prob, v))
+                improved = pcert.objective < cert.objective
             polishes += 1
-            monitor.row(total, pcert, "polish")
-            if pcert.certifies(tol):
-                x = np.asarray(px)
-                break
-            improved = pcert.objective < cert.objective
+            if pcert is not None:
+                monitor.row(total, pcert, "polish")
+                if pcert.certifies(tol):
+                    x = np.asarray(px)
+                    break
             schedule.record(outer, improved)
             if improved:
                 x = np.array(px, dtype=np.float64)
                 z = np.asarray(op.mv(x), dtype=np.float64)
                 r = -np.asarray(loss.dh(z), dtype=np.float64)
                 g = np.asarray(loss.grad_z(z))
-                score = np.asarray(prob.kkt_distance(x, g))
+                score = kern.scores(x, g)
                 free = ~np.asarray(prob.fixed(x))
-        if handoff and crowded >= HANDOFF_STEPS:
-            stopped = (f"{n_free} free coordinates > n_samples = {n} at {crowded} consecutive outer steps "
-                       "(a rank-deficient free block, where coordinate descent crawls)")
-            break
-        size = min(d, max(p0, 2 * int(free.sum())))
-        prio = np.where(free, np.inf, score)
-        ws = np.sort(np.argpartition(-prio, size - 1)[:size]) if size < d else np.arange(d)
+                ws = _working_set(free, score, min(d, max(p0, 2 * int(free.sum()))))
         Aws = cols.take(ws)
         wt, curv = model.weights(z, ws, Aws, colsq)
         x_old = x.copy()
         target = max(INNER_RATIO * float(score.max()), INNER_RATIO * tol)
-        inner, found = _inner(prob, kern, r, x, ws, Aws, curv, wt, target, min(INNER_EPOCHS, max_iter - total),
-                              model.exact)
+        inner, found, reached = _inner(kern, r, x, ws, Aws, curv, wt, target, min(INNER_EPOCHS, max_iter - total),
+                                       model.exact)
         total += inner
         extrapolations += found
+        if handoff and not reached and inner == INNER_EPOCHS and d > n and n_free > n:
+            stopped = (f"{INNER_EPOCHS} epochs on a working set with {n_free} free coordinates > n_samples = {n} "
+                       "did not reach its target (a rank-deficient free block, where coordinate descent crawls)")
+            break
         if not model.exact:
             x, z, tries = model.line_search(prob, x_old, x, z, g)
             backtracks += tries
     info = {"outer": outer, "polishes": polishes, "epochs": total, "backtracks": backtracks,
             "extrapolations": extrapolations}
     return Outcome(x, total, info=info, stopped=stopped)
+
+
+def _working_set(free, score, size: int):
+    """The free coordinates and the worst KKT violators, ``size`` in all (sorted)."""
+    if size >= free.size:
+        return np.arange(free.size)
+    prio = np.where(free, np.inf, score)
+    return np.sort(np.argpartition(-prio, size - 1)[:size])
+
+
+def _polish_on(prob, kern, ws, x, r, step: float, steps: int, tol: float):
+    """The active-set polish of least squares restricted to the working set ws, the other coordinates held.
+
+    With x_K fixed outside ws, f(x) = 1/2 ||A_ws x_ws - (r + A_ws x_ws)||^2 (r = b - Ax), so the polish
+    (:func:`cvxpar.solvers.polish.newton_polish`) runs on the |ws|-column problem, whose certificate
+    checks cost O(n |ws|) instead of O(n d).  Returns (x, certificate, improved): the certificate is the
+    full problem's when the restricted one certifies (else None), x the polished point when improved."""
+    from cvxpar.constraints import Box
+    from cvxpar.losses import LeastSquares
+    from cvxpar.solvers._problem import Problem
+
+    A_ws = kern.cols.take(ws)
+    x_ws = x[ws]
+    lower, upper = prob.feasible.lower[ws], prob.feasible.upper[ws]
+    box = [Box(lower, upper)] if np.isfinite(lower).any() or np.isfinite(upper).any() else None
+    lam = prob.lam if isinstance(prob.lam, float) else np.asarray(prob.lam)[ws]
+    sub = Problem(LeastSquares(A_ws, r + A_ws @ x_ws), prob.psi, lam, box)
+    px, pcert, _ = newton_polish(sub, x_ws, step, steps=steps, tol=tol, check=lambda v: check(sub, v))
+    if px is x_ws:
+        return x, None, False
+    out = x.copy()
+    out[ws] = px
+    return out, prob.certify(out) if pcert.certifies(tol) else None, True
 
 
 class _Kernels:
@@ -165,10 +204,24 @@ class _Kernels:
         self.lam = np.atleast_1d(np.asarray(prob.lam, dtype=np.float64))
         self.lb = np.zeros(0) if prob.lb is None else np.asarray(prob.lb, dtype=np.float64)
         self.ub = np.zeros(0) if prob.ub is None else np.asarray(prob.ub, dtype=np.float64)
+        psi, feasible = prob.psi, prob.feasible
+        uniform = feasible.scalar_bounds
+        lower, upper = (feasible.lower, feasible.upper) if uniform is None else uniform
+        self.psi_args = (np.asarray(psi.breakpoints, dtype=np.float64), np.asarray(psi.slopes, dtype=np.float64),
+                         *(float(v) for v in psi.domain),
+                         np.atleast_1d(np.asarray(lower, dtype=np.float64)),
+                         np.atleast_1d(np.asarray(upper, dtype=np.float64)))
+        self.all = np.arange(prob.d)
 
     def sweep(self, r, x, ws, k, curv, wt, xs, rs) -> None:
         """k epochs over ws (:func:`cvxpar.solvers._cd_kernels.epochs`)."""
         epochs(*self.cols.args, r, x, ws, curv, wt, self.lam, *self.pieces, self.convex, self.lb, self.ub, k, xs, rs)
+
+    def scores(self, x, g, idx=None):
+        """The KKT distances dist(-g_j, lam_j dpsi(x_j) + N_box(x_j)) at the coordinates idx (all when None),
+        g holding the gradient at idx (:func:`cvxpar.solvers._cd_kernels.scores`, the compiled
+        :meth:`cvxpar.solvers._problem.Problem.kkt_distance`)."""
+        return scores(x, g, self.all if idx is None else idx, self.lam, *self.psi_args)
 
     def objective(self, r, x_ws, ws) -> float:
         """1/2 ||r||^2 + sum_{j in ws} lam_j psi(x_j) (inf outside the bounds or psi's domain): the least-squares
@@ -178,14 +231,13 @@ class _Kernels:
         return 0.5 * float(r @ r) + penalty_at(x_ws, ws, self.lam, *self.pieces)
 
 
-def _inner(prob, kern: _Kernels, r, x, ws, Aws, curv, wt, target: float, budget: int, accelerate: bool):
+def _inner(kern: _Kernels, r, x, ws, Aws, curv, wt, target: float, budget: int, accelerate: bool):
     """CD epochs on the working set ws (x and r updated in place) until its KKT score is below ``target``
     (checked about every EPOCH_CHECK epochs) or ``budget`` epochs.  With ``accelerate`` (least squares) the
     epochs run in chunks of K + 1 whose iterates give an Anderson extrapolation of (x_ws, r), kept when it
-    lowers the objective.  Returns (epochs run, extrapolations kept)."""
+    lowers the objective.  Returns (epochs run, extrapolations kept, whether the target was reached)."""
     inner = kept = since_check = 0
-    lam_ws = prob.lam if isinstance(prob.lam, float) else np.asarray(prob.lam)[ws]
-    lo_ws, hi_ws = prob.feasible.scalar_bounds if prob.lb is None else (np.asarray(prob.lb)[ws], np.asarray(prob.ub)[ws])
+    reached = False
     chunk = ANDERSON_K + 1 if accelerate else EPOCH_CHECK
     xs = np.empty((ws.size, chunk if accelerate else 0))
     rs = np.empty((r.shape[0], chunk if accelerate else 0))
@@ -202,9 +254,10 @@ def _inner(prob, kern: _Kernels, r, x, ws, Aws, curv, wt, target: float, budget:
         if since_check >= EPOCH_CHECK or inner >= budget:
             since_check = 0
             g_ws = -(Aws.T @ r)  # the working set's gradient (of the model) only
-            if float(np.max(prob.psi.subdifferential_distance(x[ws], -g_ws, lam_ws, lo_ws, hi_ws))) <= target:
+            if float(np.max(kern.scores(x, g_ws, ws))) <= target:
+                reached = True
                 break
-    return inner, kept
+    return inner, kept, reached
 
 
 def exact(loss) -> bool:
