@@ -2,7 +2,8 @@
 only against the public contract) reach a certified optimum that matches CVXPY + Clarabel on the
 loss's cvxpy(z) form; a nonconvex psi with a non-quadratic loss stays monotone (the majorizer).  The Lasso
 and multi-level PARs on wide least squares (Anderson-extrapolated epochs) match Clarabel and skglm; under
-``method="auto"`` a cd run that stalls or reaches its limit is finished by ssnal from its point."""
+``method="auto"`` a cd run that stalls or reaches its limit is finished by ssnal from its point, and one that
+finishes is not handed off; the least-squares polish on a working set's columns certifies the full problem."""
 
 from __future__ import annotations
 
@@ -146,3 +147,43 @@ def test_auto_picks_cd_for_the_clearly_tall_lasso_and_matches_clarabel():
     # near-square tall problems stay with ssnal
     A, y, lam_max = design(60, 40, 0.6, 2)
     assert cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam_max / 100).method == "ssnal"
+
+
+def test_auto_keeps_cd_on_a_wide_lasso_that_cd_finishes():
+    # at lam_max/100 the iterate's free set exceeds n_samples for a few outer steps, yet cd sheds the excess
+    # coordinates and certifies: no hand-off (ssnal would cost more than the cd that remains)
+    A, y, lam_max = design(40, 800, 0.0, 0)
+    lam = lam_max / 100
+    res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam, tol=1e-9)
+    assert res.method == "cd" and "handoff" not in res.info, res.info.get("handoff")
+    assert res.status == "optimal", res
+    ref = reference_objective(A, y, cvxpar.pars.l1(), lam)
+    assert abs(res.objective - ref) <= 1e-7 * max(1.0, abs(ref)), (res.objective, ref)
+
+
+def test_polish_on_a_working_set_certifies_the_full_problem_and_holds_the_other_coordinates():
+    import cvxpy as cp
+
+    from cvxpar.solvers import cd
+    from cvxpar.solvers._problem import Problem
+
+    rng = np.random.default_rng(5)
+    A, y, lam_max = design(30, 150, 0.6, 4)
+    lam = lam_max / 20 * rng.uniform(0.5, 1.5, 150)
+    lower = -rng.uniform(0.05, 1.0, 150)
+    cons = Box(lower, 1.0)
+    v = cp.Variable(150)
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ v - y) + lam @ cp.abs(v)), [v >= lower, v <= 1.0]).solve(
+        solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    x_ref = np.clip(v.value, lower, 1.0)
+    support = np.flatnonzero(np.abs(x_ref) > 1e-7)
+    ws = np.union1d(support, rng.choice(150, 20, replace=False))
+    x = np.zeros(150)
+    x[ws] = np.clip(x_ref[ws] + 1e-3 * rng.standard_normal(ws.size), lower[ws], 1.0)
+    prob = Problem(LeastSquares(A, y), cvxpar.pars.l1(), lam, cons)
+    kern = cd._Kernels(prob)
+    px, cert, improved = cd._polish_on(prob, kern, ws, x, y - A @ x, 1.0 / kern.cols.sq_norms.max(), 8, 1e-9)
+    assert improved and cert is not None and cert.certifies(1e-9), cert
+    assert np.array_equal(np.delete(px, ws), np.delete(x, ws))
+    ref = reference_objective(A, y, cvxpar.pars.l1(), lam, cons)
+    assert abs(cert.objective - ref) <= 1e-8 * max(1.0, abs(ref)), (cert.objective, ref)

@@ -1,5 +1,6 @@
 """The compiled CD epoch: one kernel for dense and sparse A (same iterates), each coordinate step the exact
-1-D minimizer (brute force on a fine grid), the working-set penalty equal to psi's own evaluation."""
+1-D minimizer (brute force on a fine grid), the working-set penalty equal to psi's own evaluation, the
+compiled KKT scores equal to psi's subdifferential distance and to one-sided difference quotients."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from par_strategies import pars, reference_psi
 import cvxpar
 from cvxpar.losses import LeastSquares
 from cvxpar.prox import pieces
-from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at
+from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at, scores
 
 
 def _piece_args(psi):
@@ -101,3 +102,57 @@ def test_penalty_at_is_inf_outside_the_domain():
     psi = cvxpar.PAR.from_slopes(np.array([-1.0, 1.0]), np.array([-np.inf, 0.0, np.inf]))  # the indicator of [-1, 1]
     assert penalty_at(np.array([1.5]), np.array([0]), np.array([1.0]), *_piece_args(psi)) == np.inf
     assert penalty_at(np.array([0.5]), np.array([0]), np.array([1.0]), *_piece_args(psi)) < np.inf
+
+
+def _score_args(psi, lam, lower, upper):
+    return (np.atleast_1d(lam), psi.breakpoints.astype(float), psi.slopes.astype(float), *map(float, psi.domain),
+            np.atleast_1d(np.asarray(lower, float)), np.atleast_1d(np.asarray(upper, float)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(psi=pars(), seed=st.integers(0, 2**31 - 1), bounds=st.sampled_from(["none", "scalar", "per-coordinate"]))
+def test_scores_match_the_subdifferential_distance(psi, seed, bounds):
+    rng = np.random.default_rng(seed)
+    q = psi.breakpoints
+    x = np.concatenate((rng.uniform(q[0] - 3, q[-1] + 3, 30), q, [q[0] - 1.0, q[-1] + 1.0]))
+    d = x.size
+    g = rng.standard_normal(d) * 3
+    lam = rng.uniform(0.0, 2.0, d)
+    lam[::7] = 0.0
+    if bounds == "none":
+        lower, upper = -np.inf, np.inf
+    elif bounds == "scalar":
+        lower, upper = float(np.median(x)) - 1.0, float(np.median(x)) + 1.0
+        x[:4] = [lower, upper, lower - 0.5, upper + 0.5]
+    else:
+        lower, upper = x - rng.uniform(0, 1, d) * (rng.random(d) < 0.7), x + rng.uniform(0, 1, d) * (rng.random(d) < 0.7)
+    ref = np.asarray(psi.subdifferential_distance(x, -g, lam, lower, upper))
+    idx = rng.permutation(d)[: d // 2]
+    for which, grad in ((None, g), (idx, g[idx])):
+        got = scores(x, grad, np.arange(d) if which is None else which, *_score_args(psi, lam, lower, upper))
+        sel = np.arange(d) if which is None else which
+        inside = (x[sel] >= psi.domain[0]) & (x[sel] <= psi.domain[1])
+        assert np.all(got[~inside] == np.inf)  # outside psi's domain the subdifferential is empty
+        got, want = got[inside], ref[sel][inside]
+        assert np.array_equal(np.isinf(got), np.isinf(want))
+        fin = np.isfinite(want)
+        assert np.allclose(got[fin], want[fin], rtol=1e-13, atol=1e-13)
+
+
+@settings(max_examples=40, deadline=None)
+@given(psi=pars(walls=False), seed=st.integers(0, 2**31 - 1))
+def test_scores_match_one_sided_difference_quotients(psi, seed):
+    # dpsi(x) = [min(psi'_-(x), psi'_+(x)), max(...)] from difference quotients of the reference psi over a step
+    # shorter than the gap between breakpoints (psi is affine between them, so the quotients are exact slopes)
+    rng = np.random.default_rng(seed)
+    q = psi.breakpoints
+    x = np.concatenate((rng.uniform(q[0] - 2, q[-1] + 2, 20), q))
+    h = 1e-3 * min(1.0, float(np.diff(q).min(initial=1.0)))
+    left = (reference_psi(psi, x) - reference_psi(psi, x - h)) / h
+    right = (reference_psi(psi, x + h) - reference_psi(psi, x)) / h
+    lam = rng.uniform(0.1, 2.0, x.size)
+    g = rng.standard_normal(x.size) * 2
+    c = -g
+    want = np.maximum.reduce([lam * np.minimum(left, right) - c, c - lam * np.maximum(left, right), np.zeros_like(c)])
+    got = scores(x, g, np.arange(x.size), *_score_args(psi, lam, -np.inf, np.inf))
+    assert np.allclose(got, want, rtol=1e-6, atol=1e-6 * max(1.0, float(np.abs(psi.slopes).max())))
