@@ -128,7 +128,7 @@ def scores(x, g, idx, lam, q, slopes, dom_lo, dom_hi, lb, ub):
 
     psi is given by its breakpoints ``q`` and its m + 1 slopes; dpsi(x) is the single slope of x's piece,
     [min, max] of the two adjacent slopes on a breakpoint, empty outside [dom_lo, dom_hi] (distance +inf);
-    a zero weight switches psi off inside its domain; ``lam`` one weight or one per coordinate, ``lb``/``ub``
+    a zero weight switches psi off inside its domain (an infinite slope at a domain end stays); ``lam`` one weight or one per coordinate, ``lb``/``ub``
     one bound each or one per coordinate (+-inf for none)."""
     m = q.size
     out = np.empty(idx.size)
@@ -152,8 +152,9 @@ def scores(x, g, idx, lam, q, slopes, dom_lo, dom_hi, lb, ub):
         lo, hi = min(left, right), max(left, right)
         if lj > 0.0:
             lo, hi = lj * lo, lj * hi
-        else:
-            lo, hi = 0.0, 0.0
+        else:  # psi switched off inside its domain; a wall's normal cone (an infinite slope) stays
+            lo = lo if np.isinf(lo) else 0.0
+            hi = hi if np.isinf(hi) else 0.0
         if xj <= (lb[0] if lb.size == 1 else lb[j]):
             lo = -np.inf
         if xj >= (ub[0] if ub.size == 1 else ub[j]):

@@ -146,8 +146,9 @@ def test_scores_match_one_sided_difference_quotients(psi, seed):
     # shorter than the gap between breakpoints (psi is affine between them, so the quotients are exact slopes)
     rng = np.random.default_rng(seed)
     q = psi.breakpoints
-    x = np.concatenate((rng.uniform(q[0] - 2, q[-1] + 2, 20), q))
     h = 1e-3 * min(1.0, float(np.diff(q).min(initial=1.0)))
+    x = rng.uniform(q[0] - 2, q[-1] + 2, 20)
+    x = np.concatenate((x[np.abs(x[:, None] - q[None, :]).min(1) > 2 * h], q))  # off a breakpoint by > h, or on one
     left = (reference_psi(psi, x) - reference_psi(psi, x - h)) / h
     right = (reference_psi(psi, x + h) - reference_psi(psi, x)) / h
     lam = rng.uniform(0.1, 2.0, x.size)
