@@ -44,16 +44,17 @@ argmin psi nearest to v.  A D beyond the float range (only when the true differe
 decided by its sign; one below it (|D| under ~1e-308, e.g. t and |v| both near 1e-300) is a
 tie.  The envelope's coefficients are scaled by the same 1/w.
 
-Backends: NumPy arrays of more than :data:`NUMPY_MAX_SIZE` elements go through the numba kernels of
-:mod:`cvxpar._prox_kernels` (imported on first use, so small problems never load numba); CuPy
-arrays through one fused ``ElementwiseKernel``; smaller NumPy arrays and any other Array-API
-namespace (array_api_strict, torch) through plain array-API calls.  Every path takes the same
+Backends: NumPy arrays go through the numba kernels of :mod:`cvxpar._prox_kernels`, imported on
+first use: arrays of at most :data:`NUMPY_MAX_SIZE` elements take plain array-API calls until then,
+so small problems never load numba; CuPy arrays go through one fused ``ElementwiseKernel``; any
+other Array-API namespace (array_api_strict, torch) through plain array-API calls.  Every path takes the same
 float64 steps in the same order, so all of them return the same bits.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -68,9 +69,11 @@ if TYPE_CHECKING:
 
 #: Candidates whose prox objectives differ by less than this many ulps of their terms tie (every prox path).
 TIE_ULPS = 64.0
-#: NumPy arrays up to this many elements take the array-API path (a few vectorized NumPy calls, ~10-30 us);
-#: larger ones the compiled kernels, whose first use in a process loads numba (~0.5 s, once).
-NUMPY_MAX_SIZE = 4096
+#: Until numba is loaded, NumPy arrays of at most this many elements take the array-API path (a few vectorized
+#: NumPy calls, 20-50 us for a convex psi against 10-20 us compiled): loading numba costs ~0.5 s once per
+#: process, more than a small problem's whole solve.  Larger arrays, and every array once the compiled
+#: kernels are imported, take the compiled kernels.
+NUMPY_MAX_SIZE = 256
 _CACHE_SIZE = 64
 _TIE_TOL = TIE_ULPS * float(np.finfo(np.float64).eps)  # a Python float: strict namespaces refuse NumPy scalars
 
@@ -180,8 +183,13 @@ def prox(psi, v, t=1.0):
 
 
 def _compiled(xp, arr) -> bool:
-    """Whether ``arr`` takes the compiled NumPy kernels: a NumPy array of more than NUMPY_MAX_SIZE elements."""
-    return _backend.is_numpy_namespace(xp) and arr.size > NUMPY_MAX_SIZE
+    """Whether ``arr`` takes the compiled NumPy kernels: a NumPy array of more than NUMPY_MAX_SIZE elements, or
+    any NumPy array once the kernels are imported (then they cost no start-up)."""
+    return _backend.is_numpy_namespace(xp) and (arr.size > NUMPY_MAX_SIZE or _kernels_loaded())
+
+
+def _kernels_loaded() -> bool:
+    return "cvxpar._prox_kernels" in sys.modules
 
 
 def _kernels():

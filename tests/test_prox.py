@@ -334,6 +334,12 @@ def _compiled_prox(psi, v, t):
         return psi.prox(v, t)
 
 
+def _array_api_prox(psi, v, t):
+    """psi.prox(v, t) through the array-API path, as in a process that has not loaded the kernels."""
+    with mock.patch.object(cvxpar.prox, "_kernels_loaded", return_value=False):
+        return psi.prox(v, t)
+
+
 @settings(max_examples=80)
 @given(
     pars(max_breakpoints=12),
@@ -342,27 +348,30 @@ def _compiled_prox(psi, v, t):
     st.sampled_from([np.float64, np.float32]),
 )
 def test_small_arrays_path_returns_the_compiled_kernels_bits(psi, t, extra, dtype):
-    """Arrays of at most NUMPY_MAX_SIZE elements take the array-API path (no numba): the same bits as the
-    compiled kernels, for scalar and per-element t, every curvature, ties, NaN, +-inf and t over the float range."""
+    """Arrays of at most NUMPY_MAX_SIZE elements take the array-API path until numba is loaded: the same bits as
+    the compiled kernels, for scalar and per-element t, every curvature, ties, NaN, +-inf and t over the float range."""
     with np.errstate(over="ignore"):  # t near the float range; 1e300 in float32
         v = np.concatenate((probe_points(psi, t, extra), [np.nan, INF, -INF, 0.0, -0.0, 1e300, -1e300])).astype(dtype)
     assert v.size <= cvxpar.prox.NUMPY_MAX_SIZE
     for tt in (t, np.full(v.shape, t), np.linspace(0.0, t, v.size)):
-        small, compiled = psi.prox(v, tt), _compiled_prox(psi, v, tt)
+        small, compiled = _array_api_prox(psi, v, tt), _compiled_prox(psi, v, tt)
         assert small.dtype == compiled.dtype == dtype
         assert small.tobytes() == compiled.tobytes(), (v, tt, small, compiled)
 
 
-def test_the_array_size_picks_the_path():
-    """NUMPY_MAX_SIZE elements take the array-API path, one more the compiled kernels; same answers."""
+@pytest.mark.parametrize("loaded", [False, True])
+def test_the_array_size_and_loaded_kernels_pick_the_path(loaded):
+    """Before numba is loaded, NUMPY_MAX_SIZE elements take the array-API path and one more the compiled kernels;
+    once the kernels are imported, every NumPy array takes them. Same answers either way."""
     psi = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 2.0)
     rng = np.random.default_rng(5)
     for n in (cvxpar.prox.NUMPY_MAX_SIZE, cvxpar.prox.NUMPY_MAX_SIZE + 1):
         v = rng.normal(size=n) * 3
-        with mock.patch.object(_prox_kernels, "prox_numpy", wraps=_prox_kernels.prox_numpy) as kernel:
+        with (mock.patch.object(cvxpar.prox, "_kernels_loaded", return_value=loaded),
+              mock.patch.object(_prox_kernels, "prox_numpy", wraps=_prox_kernels.prox_numpy) as kernel):
             x = psi.prox(v, 0.7)
-        assert kernel.called == (n > cvxpar.prox.NUMPY_MAX_SIZE)
-        np.testing.assert_array_equal(x, np.concatenate([psi.prox(c, 0.7) for c in np.array_split(v, 4)]))
+        assert kernel.called == (loaded or n > cvxpar.prox.NUMPY_MAX_SIZE)
+        np.testing.assert_array_equal(x, np.concatenate([_array_api_prox(psi, c, 0.7) for c in np.array_split(v, 4)]))
 
 
 def test_search_index_is_exact_on_awkward_thresholds():
