@@ -132,8 +132,14 @@ def pieces(psi) -> Pieces:
     """The pieces I_k of psi: slope, interval, and two points (x, psi(x)) on it: the anchor (its left
     end; q_0 for the left outer piece) and the end (its right end; the anchor for the right outer
     piece).  Candidates evaluate psi from the nearer of the two, so that psi's level is not
-    extrapolated across the piece (a rounding that could hide real objective differences)."""
+    extrapolated across the piece (a rounding that could hide real objective differences).
+
+    A convex psi's slopes are made nondecreasing (a slope computed from rounded values can fall an ulp
+    below its left neighbour); then the thresholds lo_k + t s_k are nondecreasing in k for every t >= 0,
+    as rounding is monotone, and a binary search, the bucket locator and a linear count agree."""
     q, vals, s = psi.breakpoints, psi.values, psi.slopes.copy()
+    if psi.is_convex:  # slopes recomputed from values may dip by an ulp; nondecreasing, every search below is exact
+        s = np.maximum.accumulate(s)
     lo = np.concatenate(([-np.inf], q))
     hi = np.concatenate((q, [np.inf]))
     anchor_x = np.concatenate(([q[0]], q))

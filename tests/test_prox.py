@@ -374,6 +374,21 @@ def test_the_array_size_and_loaded_kernels_pick_the_path(loaded):
         np.testing.assert_array_equal(x, np.concatenate([_array_api_prox(psi, c, 0.7) for c in np.array_split(v, 4)]))
 
 
+def test_convex_slopes_an_ulp_out_of_order_give_one_answer_on_every_path():
+    """psi = max(0, x - q2) with slopes recomputed from values (one falls an ulp below 1): at t = 1e154 the
+    thresholds q_k + t s_k were out of order, and a binary search and the compiled locator chose different pieces.
+    The prox of v = t is q2 (f(x) - f(q2) = (x^2 - q2^2) / 2 > 0 beyond q2, and f falls up to q2), on every path."""
+    q2 = 1.715394916
+    psi = PAR.from_slopes(np.array([0.0, 1.0, q2, 3.0, 4.0]), np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0]))
+    assert psi.is_convex and np.any(np.diff(psi.slopes) < 0)  # the rounding this test is about
+    t = 1e154
+    v = np.concatenate((probe_points(psi, t, [0.0]), [t]))
+    for tt in (t, np.full(v.shape, t), np.linspace(0.0, t, v.size)):
+        small, compiled = _array_api_prox(psi, v, tt), _compiled_prox(psi, v, tt)
+        assert small.tobytes() == compiled.tobytes()
+    assert _array_api_prox(psi, np.array([t]), t)[0] == _compiled_prox(psi, np.array([t]), t)[0] == q2
+
+
 def test_search_index_is_exact_on_awkward_thresholds():
     """The bucket locator returns #{thr < v} exactly, also next to thresholds and in crowded buckets."""
     rng = np.random.default_rng(3)
