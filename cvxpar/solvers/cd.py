@@ -87,7 +87,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
     colsq = cols.sq_norms
     x = np.array(prob.start(), dtype=np.float64)
     z = np.asarray(op.mv(x), dtype=np.float64)
-    stopped = None
+    stopped = final = None  # why cd stopped early; the certificate at the final x, when it certified
     d = prob.d
     n = loss.n_samples
     total = outer = polishes = backtracks = extrapolations = 0
@@ -111,6 +111,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             cert = prob.certify(x, grad=g)
             monitor.row(total, cert, f"outer {outer}")
             if cert.certifies(tol):
+                final = cert if model.exact else None  # z is A x exactly only on the exact path
                 break
         # the shared polish rule (exact_only: with more features than samples only on a split with at most
         # n free coordinates), once CD has moved
@@ -128,7 +129,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             if pcert is not None:
                 monitor.row(total, pcert, "polish")
                 if pcert.certifies(tol):
-                    x = np.asarray(px)
+                    x, final = np.asarray(px), pcert
                     break
             schedule.record(outer, improved)
             if improved:
@@ -156,7 +157,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             backtracks += tries
     info = {"outer": outer, "polishes": polishes, "epochs": total, "backtracks": backtracks,
             "extrapolations": extrapolations}
-    return Outcome(x, total, info=info, stopped=stopped)
+    return Outcome(x, total, info=info, stopped=stopped, cert=final)
 
 
 def _working_set(free, score, size: int):
