@@ -113,10 +113,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             if cert.certifies(tol):
                 final = cert if model.exact else None  # z is A x exactly only on the exact path
                 break
+        ws = _working_set(free, score, min(d, max(p0, 2 * n_free)))
         # the shared polish rule (exact_only: with more features than samples only on a split with at most
         # n free coordinates), once CD has moved
-        size = min(d, max(p0, 2 * n_free))
-        ws = _working_set(free, score, size)
         if polish and schedule.due(outer, x) and total > 0:
             if model.exact:  # least squares: the polish on the working set, then one full certificate
                 px, pcert, improved = _polish_on(prob, kern, ws, x, r, step, polish_steps, tol)

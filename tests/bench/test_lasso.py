@@ -1,11 +1,13 @@
 """The Lasso benchmark's accuracy measure: the relative duality gap is ~0 at the optimum (Clarabel) and bounds
-the relative suboptimality of any other point (weak duality); the design has AR(1) column correlations."""
+the relative suboptimality of any other point (weak duality); the design has AR(1) column correlations; a
+reference solver is timed at its loosest tol reaching the gap target, else at its answer closest to it."""
 
 from __future__ import annotations
 
 import cvxpy as cp
 import numpy as np
 
+from cvxpar.bench import lasso
 from cvxpar.bench.lasso import design, relative_gap
 
 
@@ -33,3 +35,20 @@ def test_design_columns_have_ar1_correlation():
     A, _, _ = design(4000, 6, 0.6, seed=1)
     C = np.corrcoef(A, rowvar=False)
     assert abs(C[0, 1] - 0.6) < 0.05 and abs(C[0, 2] - 0.36) < 0.05
+
+
+def test_calibration_takes_the_loosest_tol_reaching_the_target_else_the_closest_answer(monkeypatch):
+    # a fake solver: its answer is its gap, its time a table (the 1e-12 rung is slow and stops the ladder)
+    seconds = {1e-6: 2.0, 1e-8: 1.0, 1e-10: 3.0, 1e-12: 9.0}
+    gaps = {1e-6: 1e-3, 1e-8: 1e-5, 1e-10: 1e-4, 1e-12: 1e-5}
+
+    def timed(fit):
+        tol, gap = fit()
+        return seconds[tol], gap
+
+    monkeypatch.setattr(lasso, "_timed", timed)
+    monkeypatch.setattr(lasso, "relative_gap", lambda A, y, gap, lam: gap)
+    never = lasso._calibrate(lambda A, y, lam, tol: (tol, gaps[tol]), None, None, 1.0)
+    assert never == (1e-8, [1.0], 1e-5)  # the smallest gap, the faster of the two that reach it
+    reached = lasso._calibrate(lambda A, y, lam, tol: (tol, 1e-12 if tol <= 1e-10 else 1e-3), None, None, 1.0)
+    assert reached == (1e-10, [3.0], 1e-12)  # the loosest rung reaching the target
