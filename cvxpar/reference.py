@@ -3,14 +3,15 @@
 minimize loss(x) + sum_i lam_i psi(x_i) subject to x in C, solved to interior-point accuracy
 (convex psi, Clarabel: faster and more accurate than OSQP and HiGHS on the 7-level ridge problem,
 benchmarks/RESULTS.md tuning notes, and it has the exponential cone logistic losses need) or to
-global optimality by branch and bound (nonconvex psi, SCIP on the exact mixed-integer model of
-:mod:`cvxpar.exact.mip`), for checking ``cvxpar.solve`` and for users who want a certified answer on
-small problems.  The pipeline (:mod:`cvxpar.exact`):
+global optimality by branch and bound (nonconvex psi: for least squares with bounds only, the branch
+and bound on convex envelopes of :mod:`cvxpar.exact.bnb`; otherwise SCIP on the exact mixed-integer
+model of :mod:`cvxpar.exact.mip`), for checking ``cvxpar.solve`` and for users who want a certified
+answer on small problems.  The pipeline (:mod:`cvxpar.exact`):
 
 1. rescale (:mod:`cvxpar.exact.scaling`): powers of two that make the model O(1) whatever the data's
    units;
 2. for a nonconvex psi, finite bounds containing every minimizer (:mod:`cvxpar.exact.bounds`);
-3. build and solve the CVXPY model (:mod:`cvxpar.exact.model`);
+3. build and solve the CVXPY model (:mod:`cvxpar.exact.model`), or search (:mod:`cvxpar.exact.bnb`);
 4. polish the point onto the kinks and certify it (:mod:`cvxpar.exact.finish`): ``"optimal"`` only
    when :func:`cvxpar.certificate` holds and, for the mixed-integer model, the gap to the proven
    lower bound is closed.  A solver status the reference cannot confirm ("infeasible" while a
@@ -34,13 +35,16 @@ import numpy as np
 
 from cvxpar._validation import as_lam
 from cvxpar.constraints import FeasibleSet
+from cvxpar.exact import bnb, cvxpy_problem, finish, mip, model, scaling
 from cvxpar.exact import bounds as _bounds
-from cvxpar.exact import cvxpy_problem, finish, mip, model, scaling
+from cvxpar.losses import LeastSquares
 from cvxpar.par import PAR
 from cvxpar.result import DIVERGED, INFEASIBLE, MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE
 
 ReferenceResult = finish.ReferenceResult
 
+#: The ``solver=`` name of cvxpar's own branch and bound (:mod:`cvxpar.exact.bnb`).
+BRANCH_AND_BOUND = "CVXPAR_BNB"
 #: A mixed-integer model with more binaries than this warns before it starts (without time_limit).
 SLOW_BINARIES = 150
 #: A convex model predicted (model.C_PLAIN / C_RESIDUAL, ~30 iterations) to take longer warns too.
@@ -89,12 +93,17 @@ def reference(
         loss; NumPy / SciPy-sparse data (CuPy and Array-API data are copied to NumPy).  Or a CVXPY
         problem (then psi, lam and constraints are read from it).
     psi : PAR
-        Convex: a conic problem (Clarabel).  Quasiconvex or nonconvex: a mixed-integer problem (SCIP).
+        Convex: a conic problem (Clarabel).  Quasiconvex or nonconvex: a global branch and bound (least
+        squares with bounds only: :mod:`cvxpar.exact.bnb`, no extra solver needed; otherwise SCIP on the
+        mixed-integer model).
     lam : float or array of shape (d,)
         Nonnegative weights.
     constraints : Box, NonNeg, Simplex, Linear or a list of them, optional
     solver : str, optional
-        A CVXPY solver name; default Clarabel (convex) or SCIP (nonconvex).
+        A CVXPY solver name; default Clarabel (convex) or, for a nonconvex psi, ``"CVXPAR_BNB"`` (cvxpar's
+        branch and bound on convex envelopes, which takes a least-squares loss with bounds only) where it
+        applies and SCIP otherwise.  Pass ``"SCIP"`` (or another mixed-integer CVXPY solver) to solve the
+        mixed-integer model instead.
     bounds : (lower, upper), optional
         Extra bounds on x (scalars or arrays) for the mixed-integer model; they must contain a
         minimizer (:mod:`cvxpar.exact.bounds` derives them when they can be).
@@ -105,7 +114,8 @@ def reference(
         Seconds for the whole reference; when reached, ``status`` is ``"max_iter"`` and ``x`` the best
         point found (with the proven ``bound`` and ``gap`` for the mixed-integer model).
     verbose : bool
-        The solver's own progress output (SCIP's branch-and-bound table, Clarabel's iterations).
+        The solver's own progress output (the branch and bound's table of nodes, incumbent and bound;
+        SCIP's; Clarabel's iterations).
     **solver_options
         Passed to ``problem.solve``.
 
@@ -125,7 +135,8 @@ def reference(
     ValueError
         Bad lam, constraints or formulation; no finite bounds for a nonconvex psi.
     ImportError
-        A nonconvex psi without SCIP installed.
+        A nonconvex psi that needs the mixed-integer model (a loss other than least squares, or linear
+        rows) without SCIP installed.
 
     Examples
     --------
@@ -196,44 +207,40 @@ def _convex(loss, psi, lam, constraints, feasible, scale, solver, formulation, t
 # ---------------------------------------------------------------------- nonconvex psi
 def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formulation, bounds, time_limit, verbose,
                    options, info, start):
-    _require_scip(solver)
+    search = _use_search(solver, loss, feasible)
+    if not search:
+        _require_scip(solver)
     if feasible.empty is not None:
         return _infeasible(feasible.empty, feasible, info, start)
     points = _candidates(loss, psi, lam, constraints, feasible.d)  # an incumbent, and the level set's F(x0)
     lower, upper = _bounds.mip_bounds(loss, psi, lam, feasible, bounds, points, sigma=scale.sigma)
     info["bounds"] = (lower, upper)
-    m = model.build(loss, psi, lam, feasible, scale, formulation=formulation, bounds=(lower, upper))
-    info["n_binaries"] = m.n_binaries
-    chosen = solver or cp.SCIP
-    if time_limit is None and m.n_binaries > SLOW_BINARIES:
-        warnings.warn(
-            f"the mixed-integer reference has {m.n_binaries} binaries ({feasible.d} coordinates x "
-            f"{m.n_binaries // feasible.d} convex chunks of psi): branch and bound may take minutes to hours. Pass "
-            "time_limit=<seconds> to get the best point and a proven bound in time, and verbose=True to watch SCIP.",
-            SlowReferenceWarning,
-            stacklevel=3,
-        )
     deadline = None if time_limit is None else start + time_limit
-    bound = _best_bound(_solve_mip(m, chosen, verbose, options, info, deadline),
-                        _bounds.penalty_floor(loss, psi, lam, lower, upper))
-    x = m.x()
-    if x is None:
-        solver_status = info.get("scip_status", m.problem.status)
-        what = (f"{chosen} reached the {time_limit:g} s time limit before finding a point"
-                if solver_status == "timelimit" and time_limit is not None
-                else f"{chosen} returned no point (status {solver_status!r})")
-        return _fallback(what, loss,
-                         psi, lam, constraints, feasible, lower, upper, info, start, points, bound)
-    x = _resolve_on_chunks(x, loss, psi, lam, feasible, scale, lower, upper, info)
+    floor = _bounds.penalty_floor(loss, psi, lam, lower, upper)
+    if search:
+        x, bound, limited = _branch_and_bound(loss, psi, lam, lower, upper, points, scale, deadline, verbose, info)
+        chosen = BRANCH_AND_BOUND
+    else:
+        chosen = solver or cp.SCIP
+        x, bound, limited = _scip(loss, psi, lam, feasible, scale, chosen, formulation, lower, upper, time_limit,
+                                  deadline, verbose, options, info)
+        bound = _best_bound(bound, floor)
+        if x is None:
+            solver_status = info.get("scip_status", info.get("cvxpy_status"))
+            what = (f"{chosen} reached the {time_limit:g} s time limit before finding a point"
+                    if solver_status == "timelimit" and time_limit is not None
+                    else f"{chosen} returned no point (status {solver_status!r})")
+            return _fallback(what, loss,
+                             psi, lam, constraints, feasible, lower, upper, info, start, points, bound)
+        x = _resolve_on_chunks(x, loss, psi, lam, feasible, scale, lower, upper, info)
     x, cert = finish.polish(x, loss, psi, lam, constraints, feasible)
     for p in points:  # a stopped branch and bound may not have reached the point cvxpar.solve found
         x, cert = _better_point(x, cert, p, loss, psi, lam, constraints)
     if bound is not None:
-        bound = min(bound, cert.objective)  # SCIP's tolerances can leave its bound a hair above F(x)
+        bound = min(bound, cert.objective)  # the solvers' tolerances can leave a bound a hair above F(x)
     gap = finish.mip_gap(cert.objective, bound)
-    scip_status = info.get("scip_status")
     closed = finish.gap_closed(cert.objective, bound, scale.s)
-    if scip_status == "timelimit" or (time_limit is not None and not closed and scip_status != "optimal"):
+    if limited or (time_limit is not None and not closed and info.get("scip_status") != "optimal"):
         status = MAX_ITER
         limit = "the" if time_limit is None else f"the {time_limit:g} s"
         message = (f"Reached {limit} time limit: x is the best point found, objective {cert.objective:.10g}; "
@@ -246,9 +253,54 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
         status = OPTIMAL_INACCURATE
         why = "the MIP gap is not closed" if not closed else "the certificate does not hold"
         gap_text = "unknown" if gap is None else f"{gap:.2e}"
-        message = (f"{chosen} reported {m.problem.status!r} but {why}: relative gap {gap_text} to the bound, "
+        reported = info.get("search", repr(info.get("cvxpy_status")))
+        message = (f"{chosen} reported {reported} but {why}: relative gap {gap_text} to the bound, "
                    f"{finish.describe(cert)}.")
     return _result(x, status, cert, gap, bound, message, info, start)
+
+
+def _use_search(solver: str | None, loss, feasible) -> bool:
+    """Whether the nonconvex reference runs :mod:`cvxpar.exact.bnb` (its default where it applies)."""
+    applies = isinstance(loss, LeastSquares) and not feasible.has_rows
+    if solver == BRANCH_AND_BOUND and not applies:
+        raise ValueError(
+            f"solver={BRANCH_AND_BOUND!r} (cvxpar's branch and bound on convex envelopes) takes a least-squares loss "
+            "with bounds only (Box, NonNeg or none); for other losses or linear rows pass solver=None (SCIP) or "
+            "another CVXPY mixed-integer solver."
+        )
+    return applies and solver in (None, BRANCH_AND_BOUND)
+
+
+def _branch_and_bound(loss, psi, lam, lower, upper, points, scale, deadline, verbose, info):
+    """(x, proven bound, whether a limit stopped it) from :func:`cvxpar.exact.bnb.search`."""
+    A = model.data_matrix(loss)
+    A = A.toarray() if hasattr(A, "toarray") else A
+    lam_d = np.broadcast_to(np.asarray(lam, dtype=np.float64), (A.shape[1],))
+    if deadline is not None:  # leave a share for the polish that follows
+        deadline -= FINISH_SHARE * max(deadline - time.perf_counter(), 0.0)
+    t0 = time.perf_counter()
+    found = bnb.search(A, np.asarray(loss.target, dtype=np.float64), psi, lam_d, lower, upper, points,
+                       unit=scale.s, gap_tol=finish.MIP_GAP_TOL, deadline=deadline, verbose=verbose)
+    info.update(solver=BRANCH_AND_BOUND, search=found.message, nodes=found.nodes, n_binaries=0,
+                solver_time=time.perf_counter() - t0, iterations=found.nodes, formulation="envelope")
+    return found.x, found.bound, found.message.startswith("stopped")
+
+
+def _scip(loss, psi, lam, feasible, scale, chosen, formulation, lower, upper, time_limit, deadline, verbose,
+          options, info):
+    """(x or None, the solver's proven bound or None, whether a limit stopped it) from the mixed-integer model."""
+    m = model.build(loss, psi, lam, feasible, scale, formulation=formulation, bounds=(lower, upper))
+    info["n_binaries"] = m.n_binaries
+    if time_limit is None and m.n_binaries > SLOW_BINARIES:
+        warnings.warn(
+            f"the mixed-integer reference has {m.n_binaries} binaries ({feasible.d} coordinates x "
+            f"{m.n_binaries // feasible.d} convex chunks of psi): branch and bound may take minutes to hours. Pass "
+            "time_limit=<seconds> to get the best point and a proven bound in time, and verbose=True to watch SCIP.",
+            SlowReferenceWarning,
+            stacklevel=4,
+        )
+    bound = _solve_mip(m, chosen, verbose, options, info, deadline)
+    return m.x(), bound, info.get("scip_status") == "timelimit"
 
 
 def _best_bound(*bounds) -> float | None:

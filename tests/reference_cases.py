@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cvxpy as cp
 import numpy as np
 import pytest
 
 import cvxpar
+from cvxpar.exact.mip import convex_chunks, fixed_chunk_epigraph
 
 GRID = cvxpar.grids.uniform(0.5, 5)
 RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
@@ -24,3 +27,19 @@ def scaled_data(c, n=20, d=10, seed=0):
     rng = np.random.default_rng(seed)
     A = c * rng.standard_normal((n, d))
     return A, A @ rng.uniform(-0.3, 0.3, d) + 0.3 * c * rng.standard_normal(n)
+
+
+def chunk_brute_force(A, b, psi, lam, lower, upper, box_fn=None):
+    """min of 1/2 ||Ax - b||^2 + sum lam_i psi(x_i) on [lower, upper]^d: over every assignment of the coordinates to
+    psi's convex chunks, the convex problem on it (CVXPY + Clarabel)."""
+    chunks = convex_chunks(psi, lower, upper)
+    best = np.inf
+    for combo in itertools.product(chunks, repeat=A.shape[1]):
+        x = cp.Variable(A.shape[1])
+        t, cons = fixed_chunk_epigraph(x, list(combo))
+        cons += box_fn(x) if box_fn else []
+        prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + cp.sum(cp.multiply(lam, t))), cons)
+        prob.solve(solver=cp.CLARABEL)
+        if prob.status == cp.OPTIMAL:
+            best = min(best, prob.value)
+    return best

@@ -10,13 +10,14 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from reference_cases import GRID, RIDGE, needs_scip, scaled_data
+from reference_cases import chunk_brute_force as _brute_force
 from reference_cases import gaussian_data as _data
 
 import cvxpar
 from cvxpar import PAR, losses
 from cvxpar import constraints as C
 from cvxpar.exact import finish
-from cvxpar.exact.mip import convex_chunks, fixed_chunk_epigraph
+from cvxpar.exact.mip import convex_chunks
 
 
 def _plain(loss_kind, A, t, psi, lam, cons_fn=None, M=1.0):
@@ -119,29 +120,14 @@ def test_infeasible_status():
     assert res.status == "infeasible" and np.isnan(res.x).all()
 
 
-def _brute_force(A, b, psi, lam, lower, upper, box_fn=None):
-    """min over every assignment of coordinates to convex chunks of the convex problem on it."""
-    chunks = convex_chunks(psi, lower, upper)
-    best = np.inf
-    for combo in itertools.product(chunks, repeat=A.shape[1]):
-        x = cp.Variable(A.shape[1])
-        t, cons = fixed_chunk_epigraph(x, list(combo))
-        cons += box_fn(x) if box_fn else []
-        prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + cp.sum(cp.multiply(lam, t))), cons)
-        prob.solve(solver=cp.CLARABEL)
-        if prob.status == cp.OPTIMAL:
-            best = min(best, prob.value)
-    return best
-
-
-@needs_scip
 @pytest.mark.slow
-@pytest.mark.mip
+@pytest.mark.parametrize("solver", [pytest.param(cp.SCIP, marks=[needs_scip, pytest.mark.mip]), None])
 @pytest.mark.parametrize(
     ("psi_name", "d", "seed"),
     [("mcp", 2, 0), ("mcp", 3, 1), ("sawtooth", 2, 2), ("staircase", 3, 3)],
 )
-def test_mip_reference_matches_brute_force(psi_name, d, seed):
+def test_mip_reference_matches_brute_force(psi_name, d, seed, solver):
+    """SCIP on the mixed-integer model, and the default (least squares, a Box: the envelope branch and bound)."""
     psi = {
         "mcp": cvxpar.pars.mcp(GRID, 1.0),
         "sawtooth": cvxpar.pars.sawtooth(GRID, slope=2.0),
@@ -151,12 +137,15 @@ def test_mip_reference_matches_brute_force(psi_name, d, seed):
     b = 2 * b
     lam = 0.8
     box = C.Box(-1.2, 1.2)
-    res = cvxpar.reference(losses.LeastSquares(A, b), psi, lam, box)
+    res = cvxpar.reference(losses.LeastSquares(A, b), psi, lam, box, solver=solver)
     expected = _brute_force(A, b, psi, lam, -1.2, 1.2)
     assert res.status == "optimal"
     assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-7)
     assert res.residual < 1e-5  # a Clarke-stationary point (the global minimizer)
-    assert res.info["n_binaries"] == d * len(convex_chunks(psi, -1.2, 1.2))
+    if solver == cp.SCIP:
+        assert res.info["n_binaries"] == d * len(convex_chunks(psi, -1.2, 1.2))
+    else:
+        assert res.info["solver"] == "CVXPAR_BNB" and res.info["nodes"] >= 1
 
 
 @needs_scip
@@ -176,10 +165,40 @@ def test_mip_reference_with_growth_bounds_and_walls():
 
 
 def test_missing_scip_names_the_extra(monkeypatch):
+    """Huber (or linear rows) needs the mixed-integer model; least squares on a Box does not need SCIP."""
     A, b = _data(3, 2)
     monkeypatch.setattr(cp, "installed_solvers", lambda: ["CLARABEL", "OSQP"])
+    psi = cvxpar.pars.mcp(GRID, 1.0)
     with pytest.raises(ImportError, match=r"pip install cvxpar\[mip\]"):
-        cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 1.0, C.Box(-1, 1))
+        cvxpar.reference(losses.Huber(A, b), psi, 1.0, C.Box(-1, 1))
+    with pytest.raises(ImportError, match=r"pip install cvxpar\[mip\]"):
+        cvxpar.reference(losses.LeastSquares(A, b), psi, 1.0, C.Simplex(1.0))
+    res = cvxpar.reference(losses.LeastSquares(A, b), psi, 1.0, C.Box(-1, 1))
+    assert res.status == "optimal" and res.info["solver"] == "CVXPAR_BNB"
+    assert res.objective == pytest.approx(_brute_force(A, b, psi, 1.0, -1.0, 1.0), rel=1e-6, abs=1e-9)
+
+
+def test_the_branch_and_bound_refuses_what_it_cannot_take():
+    A, b = _data(3, 2)
+    with pytest.raises(ValueError, match="least-squares loss with bounds only"):
+        cvxpar.reference(losses.Huber(A, b), cvxpar.pars.mcp(GRID, 1.0), 1.0, C.Box(-1, 1), solver="CVXPAR_BNB")
+
+
+def test_branch_and_bound_time_limit_is_honest():
+    """A sawtooth problem with fewer rows than columns does not close in 1 s: max_iter with a proven bound."""
+    rng = np.random.default_rng(5)
+    n, d = 5, 30
+    A = rng.standard_normal((n, d))
+    b = A @ rng.uniform(-1, 1, d) + 0.3 * rng.standard_normal(n)
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.25, 9))
+    loss = losses.LeastSquares(A, b)
+    cvxpar.solve(loss, psi, 2.0, C.Box(-1, 1))  # compile
+    res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=1.0)
+    assert res.status == "max_iter" and "time limit" in res.message
+    assert res.solve_time < 1.0 + 1.5
+    assert res.bound is not None and res.bound <= res.objective and res.gap > 0
+    assert res.objective == pytest.approx(_objective(loss, psi, 2.0, res.x), rel=1e-12)
+    assert np.all(np.abs(res.x) <= 1)
 
 
 def test_public_names_survive_submodule_imports():
@@ -325,7 +344,7 @@ def test_mip_time_limit_returns_in_time_with_an_honest_status():
     psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
     loss = losses.LeastSquares(A, b)
     cvxpar.solve(loss, psi, 2.0, C.Box(-1, 1))  # the first call in a process compiles the prox kernels
-    res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2)
+    res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2, solver=cp.SCIP)
     assert res.solve_time < 2 + 1.5  # SCIP stops at what is left of 2 s; the polish after it is quick
     assert res.status == "max_iter" and "time limit" in res.message
     assert res.bound is not None and res.bound <= res.objective and 0 < res.gap <= 1
@@ -347,7 +366,7 @@ def test_time_limit_before_scip_finds_a_point_says_so(monkeypatch):
     monkeypatch.setattr(reference_module, "_solve_mip", no_point)
     A, b = _data(12, 8, seed=4)
     loss, psi = losses.LeastSquares(A, b), cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
-    res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2)
+    res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2, solver=cp.SCIP)
     assert res.status == "max_iter"
     assert "reached the 2 s time limit before finding a point" in res.message
     assert np.all(np.abs(res.x) <= 1)
@@ -364,7 +383,8 @@ def test_large_mip_warns_before_starting(monkeypatch):
     monkeypatch.setattr(reference_module, "SLOW_BINARIES", 4)
     A, b = _data(6, 3, seed=6)
     with pytest.warns(reference_module.SlowReferenceWarning, match="time_limit="):
-        res = cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 0.5, C.Box(-1, 1))
+        res = cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 0.5, C.Box(-1, 1),
+                               solver=cp.SCIP)
     assert res.status == "optimal"
 
 
@@ -407,6 +427,7 @@ def test_a_user_loss_through_the_contract(c):
 @pytest.mark.mip
 def test_verbose_shows_scip_progress(capfd):
     A, b = _data(6, 3, seed=8)
-    cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 0.5, C.Box(-1, 1), verbose=True)
+    cvxpar.reference(losses.LeastSquares(A, b), cvxpar.pars.mcp(GRID, 1.0), 0.5, C.Box(-1, 1), verbose=True,
+                     solver=cp.SCIP)
     out = capfd.readouterr().out
     assert "SCIP" in out and "gap" in out.lower()

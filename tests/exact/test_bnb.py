@@ -1,0 +1,70 @@
+"""cvxpar.exact.bnb: the global minimum against brute-force enumeration of psi's convex chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reference_cases import chunk_brute_force
+
+import cvxpar
+from cvxpar.exact import bnb
+
+GRID = cvxpar.grids.uniform(0.5, 5)
+FAMILIES = {
+    "mcp": cvxpar.pars.mcp(GRID, 1.0),
+    "sawtooth": cvxpar.pars.sawtooth(GRID, slope=2.0),
+    "staircase": cvxpar.pars.staircase(GRID),
+    "random": cvxpar.PAR.from_slopes(GRID, [-1.5, 0.8, -0.9, 0.3, -0.2, 1.5]),
+}
+
+
+def test_concave_kinks_are_where_the_slope_drops():
+    psi = FAMILIES["random"]
+    s = psi.slopes
+    expected = psi.breakpoints[np.diff(s) < 0]
+    assert np.array_equal(bnb.concave_kinks(psi), expected)
+    assert bnb.concave_kinks(cvxpar.pars.ridge(GRID)).size == 0
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize(("n", "d", "seed"), [(3, 2, 0), (4, 3, 1), (2, 3, 2)])
+def test_search_finds_the_brute_force_minimum(name, n, d, seed):
+    rng = np.random.default_rng(seed)
+    A, b = rng.standard_normal((n, d)), 2 * rng.standard_normal(n)
+    psi, lam = FAMILIES[name], 0.6
+    found = bnb.search(A, b, psi, np.full(d, lam), np.full(d, -1.2), np.full(d, 1.2))
+    expected = chunk_brute_force(A, b, psi, lam, -1.2, 1.2)
+    assert found.closed
+    assert found.bound <= found.objective
+    assert found.objective == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert found.bound == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    r = A @ found.x - b
+    assert found.objective == pytest.approx(0.5 * r @ r + lam * float(np.sum(psi(found.x))), rel=1e-12)
+    assert np.all(np.abs(found.x) <= 1.2)
+
+
+def test_a_node_limit_leaves_an_honest_bound():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((3, 8))
+    b = A @ rng.uniform(-1, 1, 8)
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.25, 9))
+    lam = np.full(8, 0.5)
+    lower, upper = np.full(8, -1.0), np.full(8, 1.0)
+    stopped = bnb.search(A, b, psi, lam, lower, upper, max_nodes=3)
+    full = bnb.search(A, b, psi, lam, lower, upper)
+    assert not stopped.closed and "node limit" in stopped.message
+    assert stopped.bound <= full.objective + 1e-12 <= stopped.objective + 1e-12
+    assert full.closed
+
+
+def test_candidates_seed_the_incumbent_and_verbose_prints_rows(capsys):
+    rng = np.random.default_rng(5)
+    A, b = rng.standard_normal((6, 4)), rng.standard_normal(6)
+    psi, lam = FAMILIES["mcp"], np.full(4, 0.3)
+    lower, upper = np.full(4, -1.0), np.full(4, 1.0)
+    first = bnb.search(A, b, psi, lam, lower, upper)
+    again = bnb.search(A, b, psi, lam, lower, upper, [first.x], verbose=True)
+    assert again.objective == pytest.approx(first.objective, rel=1e-12)
+    assert again.nodes <= first.nodes
+    out = capsys.readouterr().out
+    assert "incumbent" in out and "bound" in out
