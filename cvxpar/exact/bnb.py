@@ -128,6 +128,14 @@ def search(
         if bound >= best - tolerance():
             continue
         i, split = _branching(relax, x, lo, hi, knots, values, counts, kinks, ERROR_SHARE * tolerance())
+        if i is None:  # x has no relaxation error: finish the relaxation (it may have stopped early)
+            bound = max(bound, relax.solve(x, knots, values, counts, NODE_SHARE * tolerance())[0])
+            value = relax.objective(x)
+            if value < best:
+                best_x, best = x.copy(), value
+            if bound >= best - tolerance():
+                continue
+            i, split = _branching(relax, x, lo, hi, knots, values, counts, kinks, ERROR_SHARE * tolerance())
         if i is None:
             unresolved = min(unresolved, bound)
             continue

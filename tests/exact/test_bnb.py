@@ -68,3 +68,20 @@ def test_candidates_seed_the_incumbent_and_verbose_prints_rows(capsys):
     assert again.nodes <= first.nodes
     out = capsys.readouterr().out
     assert "incumbent" in out and "bound" in out
+
+
+@pytest.mark.slow
+def test_a_node_split_early_is_finished_before_it_is_called_unresolved():
+    """A node whose relaxation stopped early (its objective already below the incumbent) and whose point has
+    no relaxation error is solved to the tolerance, not left open: this d = 30 problem closes."""
+    from cvxpar.bench import nonconvex_quality as nq
+
+    saved = nq.SIZES["small"]
+    try:
+        nq.SIZES["small"] = ((30,), (1.0,), 2)
+        case = next(c for c in nq.cases("small", ["random from_slopes"]) if not c.box and c.seed == 1)
+    finally:
+        nq.SIZES["small"] = saved
+    res = cvxpar.reference(case.loss, case.psi, case.lam)
+    assert res.status == "optimal", res.message
+    assert res.bound <= res.objective
