@@ -9,8 +9,10 @@ of forming A_J A_J^T afresh (n^2 |J| flops) the previous one is updated in place
 by BLAS syrk on one triangle (no copy of the n x n matrix).  While most columns are free (the first outer steps) it starts
 from the cached A A^T: A_J A_J^T = A A^T - A_K A_K^T with K the fixed columns.  The columns
 come from a contiguous copy of A^T (a gather of contiguous rows rather than strided columns of a
-C-ordered A).  Rounding in the updates grows with their number (each adds a few ulps of
-||A||^2), so the matrix is formed afresh once the updated columns add up to REFRESH |J|.
+C-ordered A; copied in cache-sized blocks, ``transposed``).  When more columns changed than the
+fresh product has (min(|J|, |K|)), it is formed afresh instead, which costs less.  Rounding in the
+updates grows with their number (each adds a few ulps of ||A||^2), so the matrix is formed afresh
+once the updated columns add up to REFRESH |J|.
 
 Storage: only the upper triangle of the C-ordered n x n array is kept (the lower triangle of
 its transpose, which is what LAPACK's column-major potrf reads with lower=True), so the update,
@@ -51,7 +53,7 @@ class FreeGram:
     @property
     def AT(self) -> np.ndarray:
         if self._AT is None:  # a view when A is Fortran-ordered (no copy of A), else one contiguous copy
-            self._AT = np.ascontiguousarray(self.A.T)
+            self._AT = transposed(self.A)
         return self._AT
 
     def solve(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray,
@@ -111,7 +113,8 @@ class FreeGram:
             r = add.size + rem.size
             if r == 0:
                 return self._G
-            if self._drift + r < REFRESH * max(k, 1):
+            # an update costs n^2 r / 2 flops, a fresh product n^2 min(k, d - k) / 2 (``_fresh``)
+            if r < min(k, mask.size - k) and self._drift + r < REFRESH * max(k, 1):
                 G = self._G
                 if add.size:
                     _syrk_into(G, self.AT[add], 1.0)
@@ -180,6 +183,19 @@ class FreeGram:
             _syrk_into(G, self.AT[~mask], -1.0)
             return G
         return np.ascontiguousarray(blas.dsyrk(1.0, self.AT[mask].T, trans=0, lower=1).T)
+
+
+def transposed(A: np.ndarray, block: int = 256) -> np.ndarray:
+    """A^T as a C-contiguous array (a view when A is Fortran-ordered), copied in blocks of ``block`` columns.
+
+    NumPy's one-shot ``ascontiguousarray(A.T)`` walks one of the two arrays with a stride of a whole
+    row and takes ~10x longer on a large A than copying column blocks that fit in cache."""
+    if A.T.flags.c_contiguous:
+        return A.T
+    out = np.empty((A.shape[1], A.shape[0]), dtype=A.dtype)
+    for j in range(0, A.shape[1], block):
+        out[j:j + block] = A[:, j:j + block].T
+    return out
 
 
 def _syrk_into(G: np.ndarray, rows: np.ndarray, alpha: float) -> None:

@@ -37,7 +37,11 @@ Then x_{k+1} = z and sigma grows: the proximal point method's linear rate tends 
 grows (Li, Sun and Toh 2018, section 3), but a larger sigma makes the inner problem harder for a
 multi-level psi (its prox has slope-1 windows one piece wide between plateaus ~ sigma wide, so
 Newton steps cross many windows).  So sigma grows x SIGMA_GROWTH after an inner solve of at most
-HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one, up to SIGMA_MAX / L, and past
+HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one; for least squares also at most
+x SETTLING_GROWTH after an outer step that moved more coordinates across a kink of psi than A has
+rows (the split is far from settled, and a x SIGMA_GROWTH larger sigma would make the next inner
+solve cross that many kinks again, with free sets of thousands of columns changing each Newton
+step); up to SIGMA_MAX / L, and past
 the cap (up to SIGMA_MAX_EASY / L) only while an inner solve takes at most EASY_NEWTON Newton steps (the split has settled; the
 larger sigma then moves the last coordinates that drift along the null space of the free block to
 their kinks faster).  An inner solve that stalls short of its target with a point worse than x_k
@@ -65,6 +69,9 @@ from cvxpar.solvers.polish import PolishSchedule, _better, _eye, _nonzero, _solv
 
 #: sigma grows x SIGMA_GROWTH after an inner solve of at most HARD_NEWTON Newton steps, else x SLOW_GROWTH.
 SIGMA_GROWTH = 10.0
+#: Least squares: at most x SETTLING_GROWTH after an outer step that moved more coordinates across a kink
+#: of psi than A has rows (the split is still being found; see ``_run_least_squares``).
+SETTLING_GROWTH = 3.0
 #: Least squares with n >= TALL_RATIO d rows runs on its d x d normal equations (``_run_square``).
 TALL_RATIO = 2
 SLOW_GROWTH = 2.0
@@ -194,6 +201,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     restart = None
     shift = 1.0  # Levenberg-Marquardt damping of the Newton matrix's identity part (see DAMP_*)
     prev_cert = None
+    sigmas = [sigma]
     for it in range(1, max_iter + 1):
         newton_before = newton
         atu = op.rmv(u)
@@ -210,7 +218,8 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         g0 = float(xp.max(xp.abs(grad)))
         converged = False
         fixed = prob.fixed(z)  # carried from step to step with z (and, for FreeGram, the piece index)
-        piece = prob.piece_index(z) if fast else None
+        piece = prob.piece_index(z)
+        split = (prob.fixed(x), prob.piece_index(x))  # x's split: how many coordinates the step moves
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
@@ -227,13 +236,13 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
                 break
             shift = _damping(shift, alpha)
             fixed_t = prob.fixed(z_t)
+            piece_t = prob.piece_index(z_t)
             if fast:
-                piece_t = prob.piece_index(z_t)
                 stay = ~fixed & ~fixed_t & (piece == piece_t)
                 az = gram.newton_product(az, z, z_t, ~fixed, stay, du, atdu, -sigma * alpha)
-                piece = piece_t
             else:
                 az = op.mv(z_t)
+            piece = piece_t
             u, atu, val, z, fixed = u_t, atu_t, val_t, z_t, fixed_t
             grad = u + b - az
         cert = check(prob, z)
@@ -241,8 +250,10 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             # the inner solve stalled short of its target and its point is worse: keep x, retry with a smaller sigma
             monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
             sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
+            sigmas.append(sigma)
             u, shift = u_start, 1.0
             continue
+        moved = int(xp.sum(xp.astype((fixed != split[0]) | (piece != split[1]), xp.int64)))
         x = z
         monitor.row(it, cert, f"sigma {sigma:.1e}, {newton - newton_before} Newton")
         if cert.certifies(tol):
@@ -256,8 +267,9 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        sigma = _next_sigma(sigma, newton - newton_before, L)
-    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma})
+        sigma = _next_sigma(sigma, newton - newton_before, L, SETTLING_GROWTH if moved > op.shape[0] else SIGMA_GROWTH)
+        sigmas.append(sigma)
+    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "sigmas": sigmas})
 
 
 def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int):
@@ -274,10 +286,11 @@ def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps
     return (px, pcert) if accepted else None
 
 
-def _next_sigma(sigma: float, inner_steps: int, L: float) -> float:
-    """sigma after an outer step whose inner solve took ``inner_steps`` Newton steps (module docstring)."""
+def _next_sigma(sigma: float, inner_steps: int, L: float, fast: float = SIGMA_GROWTH) -> float:
+    """sigma after an outer step whose inner solve took ``inner_steps`` Newton steps, growing at most x ``fast``
+    (module docstring)."""
     cap = SIGMA_MAX if inner_steps > EASY_NEWTON else SIGMA_MAX_EASY
-    growth = SIGMA_GROWTH if inner_steps <= HARD_NEWTON else SLOW_GROWTH
+    growth = fast if inner_steps <= HARD_NEWTON else min(fast, SLOW_GROWTH)
     return max(sigma, min(cap / L, sigma * growth))
 
 

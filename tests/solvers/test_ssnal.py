@@ -291,3 +291,21 @@ def test_the_direct_route_hands_over_to_the_method_when_it_does_not_certify(monk
     res = cvxpar.solve(loss, psi, 1.5, method="ssnal", tol=1e-9)
     assert res.status == "optimal" and res.info.get("route") != "direct active-set Newton"
     assert res.objective <= clarabel_objective(loss, psi, 1.5) + 1e-7
+
+
+def test_sigma_grows_slower_while_the_split_moves_more_coordinates_than_rows_and_the_run_certifies():
+    """From x = 0 (a breakpoint of the 7-level ridge PAR) the first proximal step moves most of the d >> n
+    coordinates off their breakpoint: sigma then grows x SETTLING_GROWTH, not x SIGMA_GROWTH; later, once
+    fewer than n coordinates move per step, by the usual rule.  The answer certifies and matches Clarabel."""
+    rng = np.random.default_rng(3)
+    n, d = 40, 400
+    A = rng.standard_normal((n, d))
+    grid = cvxpar.grids.uniform(0.5, 7)
+    loss = LeastSquares(A, A @ (0.5 * rng.standard_normal(d)) + 0.1 * rng.standard_normal(n))
+    res = cvxpar.solve(loss, PSI, 0.5 * n, method="ssnal", tol=1e-9)
+    assert res.status == "optimal"
+    sigmas = res.info["sigmas"]
+    assert ssnal.SETTLING_GROWTH < ssnal.SIGMA_GROWTH
+    assert sigmas[1] == pytest.approx(ssnal.SETTLING_GROWTH * sigmas[0])
+    assert any(b == pytest.approx(ssnal.SIGMA_GROWTH * a) for a, b in zip(sigmas[1:-1], sigmas[2:], strict=True))
+    assert res.objective <= clarabel_objective(loss, cvxpar.pars.ridge(grid), 0.5 * n) + 1e-7 * abs(res.objective)
