@@ -23,12 +23,25 @@ Dense NumPy float64 A only (``applies``); other data keep ssnal's direct product
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import blas, lapack
 
 #: Form A_J A_J^T afresh once the columns added and removed since the last fresh product add up
 #: to REFRESH |J| (the drift then stays at a few hundred ulps of ||A||^2).
 REFRESH = 4
+#: Solve by conjugate gradients, without A_J A_J^T, while the matrix's condition number is at most
+#: 1 + sigma ||A||^2 / shift <= CG_MAX_COND (``FreeGram.solve``), to relative residual CG_RTOL.
+CG_MAX_COND = 100.0
+CG_RTOL = 1e-3
+#: The time of a flop in a matrix-vector product (memory-bound) against one in syrk or potrf, measured
+#: at 3-8 on a 2-core Xeon with one BLAS thread (``FreeGram._cg_pays``).
+CG_GEMV_COST = 6.0
+#: Reuse the last n x n factor through Woodbury's identity while at most n / WOODBURY_FRACTION columns
+#: differ from its free set (``FreeGram._woodbury``), keeping answers with residual <= WOODBURY_RTOL ||rhs||.
+WOODBURY_FRACTION = 8
+WOODBURY_RTOL = 1e-9
 
 
 class FreeGram:
@@ -45,6 +58,11 @@ class FreeGram:
         self._factored: tuple | None = None  # the (version of G, sigma, shift, scale) it factors
         self._version = 0  # bumped whenever G changes
         self._drift = 0
+        self._norm2: float | None = None  # ||A||_2^2 once norm2_squared has estimated it
+        self._fmask: np.ndarray | None = None  # the J of the kept factor
+        self.factorizations = 0  # n x n Cholesky factorizations so far
+        self.woodbury_solves = 0  # solves through the kept factor and Woodbury's identity
+        self.cg_solves = 0  # solves by conjugate gradients
 
     @staticmethod
     def applies(op) -> bool:
@@ -73,6 +91,8 @@ class FreeGram:
         n, k = self.A.shape[0], int(mask.sum())
         if k == 0:
             return rhs / shift
+        if scale is None and self._cg_pays(mask, 1.0 + sigma * self._norm2 / shift if self._norm2 else math.inf):
+            return self._cg(mask, sigma, shift, rhs)
         if n**3 / 3 > k * k * n / 2 + k**3 / 3:
             CJ = self.AT[mask]  # A_J^T, contiguous k x n
             if scale is not None:
@@ -82,7 +102,12 @@ class FreeGram:
             inner = cholesky_solve(small, CJ @ rhs, overwrite=True)
             return None if inner is None else (rhs - CJ.T @ inner) / shift
         G = self._update(mask)
-        key = (self._version, sigma, shift, None if scale is None else scale.tobytes())
+        params = (sigma, shift, None if scale is None else scale.tobytes())
+        key = (self._version, *params)
+        if self._factored != key and scale is None and self._factored is not None and self._factored[1:] == params:
+            x = self._woodbury(mask, sigma, shift, rhs, G)
+            if x is not None:
+                return x
         if self._factored != key:
             if self._M is None:
                 self._M = np.empty_like(G)
@@ -95,10 +120,100 @@ class FreeGram:
             # M.T: the column-major matrix whose lower triangle is set; factored in place
             self._factor, info = lapack.dpotrf(M.T, lower=True, clean=False, overwrite_a=True)
             self._factored = key if info == 0 else None
+            self._fmask = mask.copy()
+            self.factorizations += 1
             if info != 0:
                 return None
         x, info = lapack.dpotrs(self._factor, rhs, lower=True)
         return x if info == 0 and np.isfinite(x).all() else None
+
+    def _cg_pays(self, mask: np.ndarray, kappa: float) -> bool:
+        """Whether conjugate gradients (``_cg``) cost less than the direct solve for a matrix of condition
+        at most ``kappa``: CG's products (4 n |J| flops an iteration, through all of A when most columns are
+        free, at CG_GEMV_COST x a BLAS-3 flop's time) against the Gram update or fresh product
+        (n^2 min(changed, |J|, |K|)) and the factorization (n^3 / 3)."""
+        if kappa > CG_MAX_COND:
+            return False
+        n, d, k = self.A.shape[0], mask.size, int(mask.sum())
+        changed = min(k, d - k)
+        if self._G is not None:
+            changed = min(changed, int(np.count_nonzero(mask != self._mask)))
+        width = k if 2 * k <= d else d
+        iterations = math.sqrt(kappa) * math.log(2.0 / CG_RTOL) / 2.0
+        return CG_GEMV_COST * n * width * (4.0 * iterations + 1.0) < n * n * changed + n**3 / 3
+
+    def _woodbury(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray, G: np.ndarray) -> np.ndarray | None:
+        """(shift I + sigma A_J A_J^T)^-1 rhs from the kept factor L L^T = shift I + sigma A_J0 A_J0^T of an
+        earlier free set J0 (same sigma and shift), by the Sherman-Morrison-Woodbury identity over the r
+        columns D = J xor J0 (Golub and Van Loan 2013, sec. 2.1.4):
+
+            M = L L^T + sigma U S U^T,  U = A_D,  S = diag(+1 entered, -1 left),
+            M^-1 rhs = L^-T (y - W C^-1 W^T y),  y = L^-1 rhs,  W = L^-1 U,  C = S / sigma + W^T W,
+
+        n^2 r + r^2 n flops instead of n^3 / 3, while r <= n / WOODBURY_FRACTION.  C is indefinite
+        when columns left; the answer is kept only when its residual against the kept A_J A_J^T
+        (``G``) is below WOODBURY_RTOL ||rhs||, else None (the caller factors afresh)."""
+        D = np.flatnonzero(mask != self._fmask)
+        r, n = D.size, rhs.size
+        if r == 0 or WOODBURY_FRACTION * r > n:
+            return None
+        L = self._factor
+        W, info = lapack.dtrtrs(L, self.AT[D].T, lower=1)
+        y, info2 = lapack.dtrtrs(L, rhs, lower=1)
+        if info != 0 or info2 != 0:
+            return None
+        C = W.T @ W
+        C.flat[:: r + 1] += np.where(mask[D], 1.0, -1.0) / sigma
+        try:
+            t = np.linalg.solve(C, W.T @ y)
+        except np.linalg.LinAlgError:
+            return None
+        x, info = lapack.dtrtrs(L, y - W @ t, lower=1, trans=1)
+        if info != 0 or not np.isfinite(x).all():
+            return None
+        res = shift * x + sigma * blas.dsymv(1.0, G.T, x, lower=1) - rhs
+        if float(np.linalg.norm(res)) > WOODBURY_RTOL * float(np.linalg.norm(rhs)):
+            return None
+        self.woodbury_solves += 1
+        return x
+
+    def _cg(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray) -> np.ndarray | None:
+        """(shift I + sigma A_J A_J^T)^-1 rhs by conjugate gradients (Hestenes and Stiefel 1952) from 0, to
+        ||residual|| <= CG_RTOL ||rhs||: two products with A_J per iteration, no n x n matrix.
+
+        The matrix's eigenvalues lie in [shift, shift + sigma ||A||^2], so CG needs at most about
+        sqrt(kappa) ln(2 / CG_RTOL) / 2 iterations, kappa = 1 + sigma ||A||^2 / shift (Golub and Van Loan
+        2013, thm. 11.3.3); every iterate is a descent direction of ssnal's phi (rhs = -grad phi), so
+        the line search accepts it as it does the exact step (inexact semismooth Newton, Li, Sun and
+        Toh 2018, alg. SSN).  Products go through the gathered free rows of A^T when at most half the
+        columns are free, else through A with the fixed coordinates zeroed."""
+        if 2 * int(mask.sum()) <= mask.size:
+            CJ = self.AT[mask]
+
+            def apply(v):
+                return shift * v + sigma * (CJ.T @ (CJ @ v))
+        else:
+            A = self.A
+
+            def apply(v):
+                return shift * v + sigma * (A @ np.where(mask, A.T @ v, 0.0))
+        x = np.zeros_like(rhs)
+        r = rhs.copy()
+        p = r.copy()
+        rr = float(r @ r)
+        stop = (CG_RTOL * float(np.sqrt(rr))) ** 2
+        limit = int(np.ceil(np.sqrt(CG_MAX_COND) * np.log(2.0 / CG_RTOL))) + 1
+        for _ in range(limit):
+            if rr <= stop:
+                break
+            q = apply(p)
+            a = rr / float(p @ q)
+            x += a * p
+            r -= a * q
+            rr, rr_old = float(r @ r), rr
+            p = r + (rr / rr_old) * p
+        self.cg_solves += 1
+        return x if np.isfinite(x).all() else None
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """A_J A_J^T for J = mask, as a new symmetric array (for checks and fallbacks: ``solve`` is the fast path)."""
@@ -167,7 +282,8 @@ class FreeGram:
         from cvxpar.losses import padded_top_eigenvalue
 
         G = self.full
-        return padded_top_eigenvalue(lambda v: G @ v, np.random.default_rng(0).standard_normal(G.shape[0]), np)
+        self._norm2 = padded_top_eigenvalue(lambda v: G @ v, np.random.default_rng(0).standard_normal(G.shape[0]), np)
+        return self._norm2
 
     @property
     def full(self) -> np.ndarray:

@@ -269,7 +269,10 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         sigma = _next_sigma(sigma, newton - newton_before, L, SETTLING_GROWTH if moved > op.shape[0] else SIGMA_GROWTH)
         sigmas.append(sigma)
-    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "sigmas": sigmas})
+    info = {"newton_steps": newton, "sigma": sigma, "sigmas": sigmas}
+    if fast:
+        info.update(factorizations=gram.factorizations, woodbury_solves=gram.woodbury_solves, cg_solves=gram.cg_solves)
+    return Outcome(x, it, info=info)
 
 
 def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int):

@@ -36,3 +36,93 @@ def test_a_large_change_of_the_free_set_forms_the_product_afresh_and_matches():
     third[45:48] = True  # a small change: updated in place
     np.testing.assert_allclose(gram(third), A[:, third] @ A[:, third].T, rtol=1e-12, atol=1e-12)
     assert gram._drift == 3
+
+
+def _direct(A, mask, sigma, shift, rhs):
+    return np.linalg.solve(shift * np.eye(A.shape[0]) + sigma * A[:, mask] @ A[:, mask].T, rhs)
+
+
+def test_small_changes_of_the_free_set_reuse_the_factor_through_woodbury_and_match_direct():
+    """Columns entering and leaving J (same sigma and shift): one factorization, every later system
+    through Woodbury's identity on the kept factor, each equal to the direct solve."""
+    rng = np.random.default_rng(2)
+    n, d = 80, 400  # 5 steps of 2 columns stay within n / WOODBURY_FRACTION of the factor's set
+    A = rng.standard_normal((n, d))
+    gram = FreeGram(A)
+    mask = rng.random(d) < 0.5
+    sigma, shift = 3.0, 1.5
+    for _ in range(6):
+        rhs = rng.standard_normal(n)
+        x = gram.solve(mask, sigma, shift, rhs)
+        np.testing.assert_allclose(x, _direct(A, mask, sigma, shift, rhs), rtol=1e-8, atol=1e-10)
+        mask = mask.copy()
+        mask[rng.choice(np.flatnonzero(mask))] = False  # one column leaves J, one enters
+        mask[rng.choice(np.flatnonzero(~mask))] = True
+    assert gram.factorizations == 1 and gram.woodbury_solves == 5
+    mask[: n] = ~mask[: n]  # n columns differ from the factor's set: > n / WOODBURY_FRACTION, factored afresh
+    rhs = rng.standard_normal(n)
+    np.testing.assert_allclose(gram.solve(mask, sigma, shift, rhs), _direct(A, mask, sigma, shift, rhs),
+                               rtol=1e-8, atol=1e-10)
+    assert gram.factorizations == 2
+    rhs = rng.standard_normal(n)  # a new shift: the kept factor does not apply
+    np.testing.assert_allclose(gram.solve(mask, sigma, 2 * shift, rhs), _direct(A, mask, sigma, 2 * shift, rhs),
+                               rtol=1e-8, atol=1e-10)
+    assert gram.factorizations == 3
+
+
+def test_woodbury_falls_back_to_a_fresh_factor_when_its_residual_is_too_large(monkeypatch):
+    from cvxpar.solvers import _gram
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((30, 90))
+    gram = FreeGram(A)
+    mask = rng.random(90) < 0.5
+    gram.solve(mask, 2.0, 1.0, rng.standard_normal(30))
+    mask = mask.copy()
+    mask[:2] = ~mask[:2]
+    monkeypatch.setattr(_gram, "WOODBURY_RTOL", 0.0)  # no residual is small enough
+    rhs = rng.standard_normal(30)
+    np.testing.assert_allclose(gram.solve(mask, 2.0, 1.0, rhs), _direct(A, mask, 2.0, 1.0, rhs), rtol=1e-8, atol=1e-10)
+    assert gram.factorizations == 2 and gram.woodbury_solves == 0
+
+
+def test_well_conditioned_systems_are_solved_by_cg_without_the_n_by_n_matrix(monkeypatch):
+    """Once ||A||^2 is known, a system with 1 + sigma ||A||^2 / shift <= CG_MAX_COND is solved by CG to
+    relative residual CG_RTOL, with no A_J A_J^T formed, through either product form (CG's cost
+    factor set to 0 so that it is chosen at this small size)."""
+    from cvxpar.solvers import _gram
+    from cvxpar.solvers._gram import CG_MAX_COND, CG_RTOL
+
+    monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
+
+    rng = np.random.default_rng(3)
+    n, d = 30, 300
+    A = rng.standard_normal((n, d))
+    gram = FreeGram(A)
+    L = gram.norm2_squared()
+    assert L >= np.linalg.norm(A, 2) ** 2
+    sigma, shift = 0.5 * CG_MAX_COND / L, 1.0
+    for frac in (0.3, 0.8):  # gathered free rows of A^T, and A with the fixed coordinates zeroed
+        mask = rng.random(d) < frac
+        rhs = rng.standard_normal(n)
+        x = gram.solve(mask, sigma, shift, rhs)
+        M = shift * np.eye(n) + sigma * A[:, mask] @ A[:, mask].T
+        assert np.linalg.norm(M @ x - rhs) <= CG_RTOL * np.linalg.norm(rhs)
+    assert gram.cg_solves == 2 and gram._G is None and gram.factorizations == 0
+    mask = rng.random(d) < 0.5
+    rhs = rng.standard_normal(n)  # ill-conditioned (large sigma): the factorization, exact
+    np.testing.assert_allclose(gram.solve(mask, 10 * CG_MAX_COND / L, shift, rhs),
+                               _direct(A, mask, 10 * CG_MAX_COND / L, shift, rhs), rtol=1e-8, atol=1e-10)
+    assert gram.cg_solves == 2 and gram.factorizations == 1
+
+
+def test_cg_is_chosen_where_it_costs_less_than_the_gram_and_factorization():
+    """The cost rule: a wide A with many rows and a well-conditioned system goes to CG; a small A, an
+    ill-conditioned system, or a kept Gram that needs few column updates goes to the factorization."""
+    big = FreeGram(np.broadcast_to(np.zeros(1), (2000, 20000)))  # shapes only: no memory
+    half = np.arange(20000) % 2 == 0
+    assert big._cg_pays(half, 11.0)
+    assert not big._cg_pays(half, 10 * 100.0)
+    big._G, big._mask = np.zeros((1, 1)), half.copy()  # a kept Gram of the same J: a factorization only
+    assert not big._cg_pays(half, 11.0)
+    assert not FreeGram(np.broadcast_to(np.zeros(1), (100, 1000)))._cg_pays(np.arange(1000) % 2 == 0, 11.0)
