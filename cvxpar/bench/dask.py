@@ -34,6 +34,9 @@ from cvxpar.bench._table import Table
 SIZES = {"small": (100_000, 100, 10_000), "full": (10_000_000, 100, 100_000)}
 #: lam / n of the logistic comparison, and the iteration cap of its distributed FISTA run.
 LOGISTIC_LAM, FISTA_MAX_ITER = 0.002, 100
+#: The methods of the logistic comparison at each size (at full size distributed FISTA's ~44 passes over 8 GB
+#: are left out; its time is its passes times the time of a pass).
+LOGISTIC_METHODS = {"small": ("newton", "fista"), "full": ("newton",)}
 IN_MEMORY_MAX_BYTES = 2 * 1024**3
 REPEATS = 3
 
@@ -73,26 +76,79 @@ def _read_all(za, zb, rows: int) -> float:
     return time.perf_counter() - t0
 
 
-def _chunk_kind(key) -> str | None:
-    """"read" for the task reading a row chunk of A, "gram" for the task forming its partial Gram (fused with
-    the first step of the sum), None for the rest (target reads, the sum tree); keys are (name, i, 0)."""
-    if not (isinstance(key, tuple) and len(key) == 3):
-        return None
-    name = str(key[0])
-    if name.startswith("from-zarr"):
-        return "read"
-    if name.startswith(("sum-partial", "sum-aggregate")):
-        return None
-    return "gram" if name.startswith(("sum-", "_chunk_gram")) else None
+def _is_chunk_task(key) -> bool:
+    """Whether a task of the Gram pass is the one of a row chunk: reading A_k and b_k, forming the partial
+    Gram and the first step of the sum, fused into one task (key (name, i, 0)); the rest is the sum's tree."""
+    return (isinstance(key, tuple) and len(key) == 3 and str(key[0]).startswith("sum-")
+            and not str(key[0]).startswith(("sum-partial", "sum-aggregate")))
 
 
-def _logistic(A, y, psi, box, n: int) -> dict:
+def _probe_chunks(root: str, rows: int, chunks: int = 5) -> dict:
+    """On a worker: the median milliseconds of reading chunk k of A and b from the store (zarr, no Dask) and of
+    the partial Gram of that chunk in memory, over the first ``chunks`` chunks."""
+    import zarr
+
+    from cvxpar.distributed.gram import _chunk_gram
+
+    za, zb = zarr.open_array(f"{root}/A", mode="r"), zarr.open_array(f"{root}/b", mode="r")
+    read, gram = [], []
+    for k in range(chunks):
+        t0 = time.perf_counter()
+        a, b = za[k * rows:(k + 1) * rows], zb[k * rows:(k + 1) * rows]
+        t1 = time.perf_counter()
+        _chunk_gram(a, b[:, None])
+        read.append(1e3 * (t1 - t0))
+        gram.append(1e3 * (time.perf_counter() - t1))
+    return {"read": statistics.median(read), "gram": statistics.median(gram)}
+
+
+def _cluster(trim: bool):
+    """The benchmark's LocalCluster (2 worker processes, 1 thread, 2 GiB each); ``trim=False`` starts the
+    workers without the ``MALLOC_TRIM_THRESHOLD_`` that Dask's nanny sets by default."""
+    import dask
+    import distributed
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    if not trim:
+        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, memory_limit="2GiB", silence_logs=40)
+    return cluster, distributed.Client(cluster)
+
+
+def _gram_passes(client, root: str, rows: int) -> dict:
+    """The Gram pass on the cluster of ``client``: the first pass (the workers import cvxpar), REPEATS more,
+    the compute time of each row chunk's task, and the in-worker breakdown of a chunk's task."""
+    import dask.array as da
+    import distributed
+
+    from cvxpar.distributed.gram import gram_pass
+    from cvxpar.losses import LeastSquares
+
+    loss = LeastSquares(da.from_zarr(f"{root}/A"), da.from_zarr(f"{root}/b"))
+    t0 = time.perf_counter()
+    gram_pass(loss.op, loss.target)
+    out = {"first": time.perf_counter() - t0, "passes": [], "task_ms": [], "chunks": len(loss.op.row_chunks)}
+    for _ in range(REPEATS):
+        with distributed.get_task_stream(client) as ts:
+            t0 = time.perf_counter()
+            gram_pass(loss.op, loss.target)
+            out["passes"].append(time.perf_counter() - t0)
+        out["task_ms"] += [_compute_ms(t) for t in ts.data if _is_chunk_task(t["key"])]
+    probes = list(client.run(_probe_chunks, root, rows).values())
+    out["probe"] = {k: statistics.median(p[k] for p in probes) for k in ("read", "gram")}
+    return out
+
+
+def _logistic(A, y, psi, box, n: int, methods: tuple) -> dict:
     """{method: (result, seconds)} of the logistic problem on the cluster: proximal Newton (the "auto"
     choice) and distributed FISTA."""
     from cvxpar.losses import Logistic
 
     out = {}
-    for method, kw in (("newton", {}), ("fista", {"max_iter": FISTA_MAX_ITER})):
+    for method in methods:
+        kw = {"max_iter": FISTA_MAX_ITER} if method == "fista" else {}
         t0 = time.perf_counter()
         res = cvxpar.solve(Logistic(A, y), psi, LOGISTIC_LAM * n, box, method=method, **kw)
         out[method] = (res, time.perf_counter() - t0)
@@ -105,11 +161,9 @@ def _compute_ms(task) -> float:
 
 def _run(size: str, root: str) -> Table:
     import dask.array as da
-    import distributed
 
     from cvxpar.constraints import Box
     from cvxpar.distributed import DistributedLoss
-    from cvxpar.distributed.gram import gram_pass
     from cvxpar.losses import LeastSquares
 
     n, d, rows = SIZES[size]
@@ -121,21 +175,16 @@ def _run(size: str, root: str) -> Table:
 
     table = Table(f"Tall least squares in zarr on a Dask LocalCluster ({n} x {d} float64, {gb:.2f} GB)",
                   ["measure", "value", "note"])
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       memory_limit="2GiB", silence_logs=40)
-    client = distributed.Client(cluster)
+    cluster, client = _cluster(trim=False)
     try:
+        untrimmed = _gram_passes(client, root, rows)
+    finally:
+        client.close()
+        cluster.close()
+    cluster, client = _cluster(trim=True)
+    try:
+        gram = _gram_passes(client, root, rows)
         loss = LeastSquares(da.from_zarr(f"{root}/A"), da.from_zarr(f"{root}/b"))
-        passes, chunk_ms = [], {"read": [], "gram": []}
-        for _ in range(REPEATS):
-            with distributed.get_task_stream(client) as ts:
-                t0 = time.perf_counter()
-                gram_pass(loss.op, loss.target)
-                passes.append(time.perf_counter() - t0)
-            for t in ts.data:
-                kind = _chunk_kind(t["key"])
-                if kind is not None:
-                    chunk_ms[kind].append(_compute_ms(t))
         cert_pass = []
         for k in range(REPEATS):
             dl = DistributedLoss(loss)
@@ -145,19 +194,22 @@ def _run(size: str, root: str) -> Table:
         t0 = time.perf_counter()
         res = cvxpar.solve(loss, psi, lam, box)
         total = time.perf_counter() - t0
-        logistic = _logistic(da.from_zarr(f"{root}/A"), da.from_zarr(f"{root}/y"), psi, box, n)
+        logistic = _logistic(da.from_zarr(f"{root}/A"), da.from_zarr(f"{root}/y"), psi, box, n, LOGISTIC_METHODS[size])
     finally:
         client.close()
         cluster.close()
 
-    p = statistics.median(passes)
-    n_chunks = len(loss.op.row_chunks)
+    n_chunks = gram["chunks"]
     table.add("single-threaded read of the store (A and b)", read, f"s, best of {REPEATS}; {gb / read:.2f} GB/s")
-    table.add("one distributed pass: Gram of [A | b]", p, f"s, median of {REPEATS}; {p / read:.2f}x the read")
-    for kind, what in (("read", "read of one chunk of A"), ("gram", "partial Gram [A_k b_k 1]^T [A_k b_k 1]")):
-        times = chunk_ms[kind]
-        table.add(f"per-chunk task: {what}", statistics.median(times) if times else float("nan"),
-                  f"ms, median over {len(times)} tasks ({n_chunks} chunks x {REPEATS} passes)")
+    for label, runs in (("Dask's default worker settings", gram), ("workers without MALLOC_TRIM_THRESHOLD_", untrimmed)):
+        p = statistics.median(runs["passes"])
+        table.add(f"one distributed pass, Gram of [A | b] ({label})", p,
+                  f"s, median of {REPEATS}; {p / read:.2f}x the read (first pass, workers importing: "
+                  f"{runs['first']:.2f} s)")
+        table.add(f"per-chunk task: read A_k, b_k + partial Gram ({label})", statistics.median(runs["task_ms"]),
+                  f"ms, median over {len(runs['task_ms'])} tasks ({n_chunks} chunks x {REPEATS} passes); in a worker "
+                  f"alone: read {runs['probe']['read']:.1f} ms + partial Gram {runs['probe']['gram']:.1f} ms; the "
+                  f"single-threaded read: {1e3 * read / n_chunks:.1f} ms per chunk")
     table.add("certificate pass at a point", statistics.median(cert_pass), "s: value, gradient, conjugate")
     table.add("cvxpar.solve to a certified answer", total,
               f"s; status {res.status}, {res.info['passes']} passes, in-memory method {res.method}")
@@ -200,7 +252,7 @@ def _run(size: str, root: str) -> Table:
         "measured: this machine has no GPU.",
     ]
     if size == "small":
-        table.notes.append(_full_size_plan(chunk_ms["gram"], rows))
+        table.notes.append(_full_size_plan(gram["task_ms"], rows))
     return table
 
 

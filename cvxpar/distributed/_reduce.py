@@ -27,13 +27,22 @@ def row_chunk_sum(A, target, fn, width: int, target_name: str = "target", **kwar
     Raises :class:`~cvxpar.losses.dask_chunks.UnreadableChunkError` naming the chunk (of A or of the
     target, called ``target_name``) when reading one fails.
     """
-    parts = A.map_blocks(fn, target[:, None], dtype=np.float64, chunks=((1,) * len(A.chunks[0]), (width,)),
-                         **kwargs)
+    import dask.array as da
+
+    parts = da.blockwise(_with_target_column, "ij", A, "ij", target, "i", fn=fn, dtype=np.float64,
+                         adjust_chunks={"i": 1, "j": width}, meta=A._meta, **kwargs)
     try:
         return to_host(parts.sum(axis=0, split_every=SPLIT_EVERY).compute())
     except Exception as err:
         raise_unreadable({"A": A, target_name: target}, err)
         raise
+
+
+def _with_target_column(a, t, fn, **kwargs):
+    """fn(a, t as a (rows, 1) column, **kwargs): the target's chunk enters the task that reads A's chunk (one
+    blockwise task per row chunk: both reads and fn fuse into it, with no reshaping task in between)."""
+    xp = array_namespace(t)
+    return fn(a, xp.reshape(t, (t.shape[0], 1)), **kwargs)
 
 
 def on_chunk(a, *host):

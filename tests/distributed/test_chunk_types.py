@@ -47,7 +47,10 @@ def test_the_chunk_functions_run_on_a_strict_array_api_namespace(chunk):
     for fn, kw in pairs:
         strict = fn(_strict(a), _strict(y), **kw)
         assert type(strict).__module__.startswith("array_api_strict")  # computed in the chunk's namespace
-        np.testing.assert_allclose(_host(strict), fn(a, y, **kw), rtol=1e-13, atol=1e-13)
+        got, want = _host(strict), fn(a, y, **kw)
+        if fn is _chunk_gram:  # only the upper triangle of a partial Gram is used (and filled on NumPy chunks)
+            got, want = (np.triu(v.reshape(7, 7)) for v in (got, want))
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
     np.testing.assert_array_equal(_summary(_strict(a)), [40, 1.0])
 
 

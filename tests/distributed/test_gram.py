@@ -35,6 +35,28 @@ def test_equivalent_least_squares_has_the_same_value_and_gradient(collinear):
         np.testing.assert_allclose(small.grad(x), full.grad(x), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("order, dtype", [("C", np.float64), ("F", np.float64), ("C", np.float32)])
+def test_the_partial_gram_of_a_numpy_chunk_is_exact_and_copies_no_chunk(order, dtype):
+    import tracemalloc
+
+    from cvxpar.distributed.gram import _chunk_gram, _symmetric
+
+    rows, d = 50000, 30
+    rng = np.random.default_rng(5)
+    a = np.asarray(rng.standard_normal((rows, d)), dtype=dtype, order=order)
+    b = rng.standard_normal((rows, 1))
+    m = np.column_stack([a.astype(np.float64), b, np.ones(rows)])
+    tracemalloc.start()
+    part = _chunk_gram(a, b)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_allclose(_symmetric(part.reshape(d + 2, d + 2)), m.T @ m, rtol=1e-12, atol=1e-8)
+    # [a | b | 1] (m.nbytes = 12.8 MB) is never formed: beyond a float64 copy of a float32 chunk, a (rows, 2)
+    # buffer (0.8 MB) and (d + 2)^2 matrices; 2 MB of room for what other threads of the process allocate meanwhile
+    copy = a.size * 8 if dtype == np.float32 else 0
+    assert peak < copy + 2 * b.nbytes + 2 * 1024**2 < copy + m.nbytes, peak
+
+
 def _drop_last_row_of_block_0(block, block_info=None):
     return block[:-1] if block_info[0]["chunk-location"][0] == 0 else block
 
