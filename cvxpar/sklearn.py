@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -178,6 +179,15 @@ class _Centered(NamedTuple):
     def intercept(self, w) -> float:
         return float(self.y_offset - self.x_offset @ np.asarray(w))
 
+    @property
+    def n(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def correlation(self) -> np.ndarray:
+        """A^T b / n, the loss's negative gradient at w = 0 (see :func:`alpha_max`)."""
+        return self.A.T @ self.b / self.n
+
 
 def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_intercept: bool) -> _Centered:
     """The least-squares loss on weighted, centered data, and the offsets that give the intercept.
@@ -233,7 +243,11 @@ def alpha_max(A: np.ndarray, b: np.ndarray, n: float, psi: PAR) -> float:
     >>> alpha_max(A, b, 2, cvxpar.pars.l1())   # max |A^T b| / n for the Lasso
     1.5
     """
-    g = A.T @ b / n
+    return _alpha_max_of_correlation(A.T @ b / n, psi)
+
+
+def _alpha_max_of_correlation(g: np.ndarray, psi: PAR) -> float:
+    """:func:`alpha_max` from g = A^T b / n."""
     top = psi.lam_max(g)
     if not math.isfinite(top):
         slopes = np.abs(psi.slopes[np.isfinite(psi.slopes)])
@@ -488,7 +502,7 @@ class PARRegressorCV(_PARRegressorBase):
 
     def _path(self, data: _Centered, psi: PAR, alphas: np.ndarray, bar) -> list:
         """Warm-started solves for each alpha, in the given (decreasing) order: (result, intercept) pairs."""
-        n = data.A.shape[0]
+        n = data.n
         results = []
         x0 = None
         for a in alphas:
@@ -510,7 +524,7 @@ class PARRegressorCV(_PARRegressorBase):
             raise ValueError(f"alphas must be a positive integer or a sequence; got {self.alphas!r}.")
         if not isinstance(self.eps, numbers.Real) or not 0 < self.eps < 1:
             raise ValueError(f"eps must lie strictly between 0 and 1; got {self.eps!r}.")
-        top = alpha_max(data.A, data.b, data.A.shape[0], psi)
+        top = _alpha_max_of_correlation(data.correlation, psi)
         return np.geomspace(top, top * self.eps, int(self.alphas))
 
     def fit(self, X, y):
@@ -525,21 +539,31 @@ class PARRegressorCV(_PARRegressorBase):
         -------
         self
         """
-        X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True)
         psi = make_psi(self.psi, self.grid)
         target = self.target_quantization_rate
         if target is not None and (not isinstance(target, numbers.Real) or not 0 <= target <= 1):
             raise ValueError(f"target_quantization_rate must be a number in [0, 1] or None; got {target!r}.")
-        data = self._center(X, y)
+        distributed = None
+        if is_dask_array(X):  # every fold's problem from one pass (cvxpar.distributed.cv)
+            from cvxpar.distributed.cv import DaskCrossValidation
+
+            distributed = DaskCrossValidation(X, y, self.fit_intercept, check_cv(self.cv) if target is None else None)
+            self.n_features_in_ = X.shape[1]
+            data, folds = distributed.problem(), distributed.folds()
+        else:
+            X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64,
+                                 y_numeric=True)
+            data = self._center(X, y)
+            folds = [(partial(self._center, X[train], y[train]), partial(_mean_squared_error, X[test], y[test]))
+                     for train, test in (check_cv(self.cv).split(X, y) if target is None else [])]
         alphas = self._alpha_grid(data, psi)
-        folds = list(check_cv(self.cv).split(X, y)) if target is None else []
         with _progress.counter(alphas.size * (1 + len(folds)), "PARRegressorCV", "solve",
                                enabled=bool(self.verbose)) as bar:
             full = self._path(data, psi, alphas, bar)
             mse = np.empty((alphas.size, len(folds)))
-            for k, (train, test) in enumerate(folds):
-                for i, (res, c) in enumerate(self._path(self._center(X[train], y[train]), psi, alphas, bar)):
-                    mse[i, k] = np.mean((y[test] - X[test] @ np.asarray(res.x) - c) ** 2)
+            for k, (train, error) in enumerate(folds):
+                for i, (res, c) in enumerate(self._path(train(), psi, alphas, bar)):
+                    mse[i, k] = error(np.asarray(res.x), c)
         rates = np.array([res.quantization_rate for res, _ in full], dtype=np.float64)
         self.mse_path_ = None
         if target is None:
@@ -562,10 +586,16 @@ class PARRegressorCV(_PARRegressorBase):
         self.coef_path_ = np.column_stack([np.asarray(res.x, dtype=np.float64) for res, _ in full])
         self.quantization_rate_path_ = rates
         res, intercept = full[best]
+        if distributed is not None:  # status and certificate on the distributed data
+            res = distributed.certify(res, data, psi, data.n * self.alpha_, self.constraints, self.tol)
         self.coef_ = self.coef_path_[:, best].copy()
         self.intercept_ = float(intercept)
         self._set_result(res, self.coef_, psi)
         return self
+
+
+def _mean_squared_error(X, y, w, c) -> float:
+    return float(np.mean((y - X @ w - c) ** 2))
 
 
 class PARClassifier(ClassifierMixin, _PARLinearModel):

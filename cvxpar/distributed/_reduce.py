@@ -21,15 +21,17 @@ from cvxpar.losses.dask_chunks import raise_unreadable
 SPLIT_EVERY = 8
 
 
-def row_chunk_sum(A, target, fn, width: int, target_name: str = "target", **kwargs) -> np.ndarray:
-    """sum_k fn(A_k, t_k[:, None], **kwargs) over the row chunks, as a NumPy vector of length ``width``.
+def row_chunk_sum(A, target, fn, width: int, target_name: str = "target", rows: tuple = (), **kwargs) -> np.ndarray:
+    """sum_k fn(A_k, t_k[:, None], *r_k, **kwargs) over the row chunks, as a NumPy vector of length ``width``
+    (``rows``: more vectors chunked like A's rows, whose chunks r_k follow the target's).
 
     Raises :class:`~cvxpar.losses.dask_chunks.UnreadableChunkError` naming the chunk (of A or of the
     target, called ``target_name``) when reading one fails.
     """
     import dask.array as da
 
-    parts = da.blockwise(_with_target_column, "ij", A, "ij", target, "i", fn=fn, dtype=np.float64,
+    more = [arg for v in rows for arg in (v, "i")]
+    parts = da.blockwise(_with_target_column, "ij", A, "ij", target, "i", *more, fn=fn, dtype=np.float64,
                          adjust_chunks={"i": 1, "j": width}, meta=A._meta, **kwargs)
     try:
         return to_host(parts.sum(axis=0, split_every=SPLIT_EVERY).compute())
@@ -38,11 +40,11 @@ def row_chunk_sum(A, target, fn, width: int, target_name: str = "target", **kwar
         raise
 
 
-def _with_target_column(a, t, fn, **kwargs):
-    """fn(a, t as a (rows, 1) column, **kwargs): the target's chunk enters the task that reads A's chunk (one
-    blockwise task per row chunk: both reads and fn fuse into it, with no reshaping task in between)."""
+def _with_target_column(a, t, *rows, fn, **kwargs):
+    """fn(a, t as a (rows, 1) column, *rows, **kwargs): the target's chunk enters the task that reads A's chunk
+    (one blockwise task per row chunk: the reads and fn fuse into it, with no reshaping task in between)."""
     xp = array_namespace(t)
-    return fn(a, xp.reshape(t, (t.shape[0], 1)), **kwargs)
+    return fn(a, xp.reshape(t, (t.shape[0], 1)), *rows, **kwargs)
 
 
 def on_chunk(a, *host):

@@ -10,7 +10,7 @@ pytest.importorskip("sklearn")
 da = pytest.importorskip("dask.array")
 pytest.importorskip("distributed")
 
-from cvxpar.sklearn import PARClassifier, PARRegressor  # noqa: E402
+from cvxpar.sklearn import PARClassifier, PARRegressor, PARRegressorCV  # noqa: E402
 
 N, D, ROWS = 3000, 6, 600
 
@@ -56,10 +56,61 @@ def test_the_classifier_fits_dask_arrays_with_proximal_newton(client, data):
     np.testing.assert_allclose(est.predict_proba(_lazy(X)).compute(), ref.predict_proba(X), atol=1e-8)
 
 
+def _count_passes(monkeypatch):
+    """The passes over the row chunks made by cvxpar.distributed (its one reduction primitive)."""
+    from cvxpar.distributed import _reduce
+
+    calls, original = [], _reduce.row_chunk_sum
+
+    def counting(*args, **kwargs):
+        calls.append(args[2].__name__)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_reduce, "row_chunk_sum", counting)
+    monkeypatch.setattr("cvxpar.distributed.loss.row_chunk_sum", counting)
+    return calls
+
+
+@pytest.mark.parametrize("splitter, fit_intercept", [("kfold", True), ("shuffle", True), ("kfold", False)])
+def test_the_cross_validated_regressor_fits_dask_arrays_like_numpy(client, data, monkeypatch, splitter, fit_intercept):
+    from sklearn.model_selection import KFold, ShuffleSplit
+
+    X, y, _, _ = data
+    cv = (KFold(4, shuffle=True, random_state=0) if splitter == "kfold"  # K groups of rows
+          else ShuffleSplit(3, test_size=0.25, random_state=0))  # overlapping folds, rows in no test set
+    kw = dict(psi="ridge", grid=np.linspace(-1.0, 1.0, 5), alphas=8, eps=1e-2, cv=cv, fit_intercept=fit_intercept)
+    ref = PARRegressorCV(**kw).fit(X, y)
+    passes = _count_passes(monkeypatch)
+    est = PARRegressorCV(**kw).fit(_lazy(X), _lazy(y))
+    # the Grams of every fold in one pass, then the selected model's certificate on the distributed data (its
+    # value and gradient, and the conjugate at a rescaled dual point when the gap needs one)
+    assert passes[0] == "_chunk_group_grams" and passes[1:] in (["_chunk_values"], ["_chunk_values"] * 2)
+    assert est.n_features_in_ == D and est.status_ == ref.status_ == "optimal"
+    np.testing.assert_allclose(est.alphas_, ref.alphas_, rtol=1e-12)
+    np.testing.assert_allclose(est.mse_path_, ref.mse_path_, rtol=1e-9)
+    assert np.flatnonzero(est.alphas_ == est.alpha_).tolist() == np.flatnonzero(ref.alphas_ == ref.alpha_).tolist()
+    np.testing.assert_allclose(est.coef_path_, ref.coef_path_, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=0, atol=1e-7)
+    assert est.intercept_ == pytest.approx(ref.intercept_, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(est.predict(_lazy(X)).compute(), ref.predict(X), rtol=1e-9, atol=1e-9)
+
+
+def test_the_cross_validated_regressor_selects_by_quantization_rate_on_dask_arrays(client, data):
+    X, y, _, _ = data
+    kw = dict(psi="l1", alphas=6, target_quantization_rate=0.5)
+    ref = PARRegressorCV(**kw).fit(X, y)
+    est = PARRegressorCV(**kw).fit(_lazy(X), _lazy(y))
+    assert est.mse_path_ is None and est.alpha_ == pytest.approx(ref.alpha_, rel=1e-12)
+    np.testing.assert_allclose(est.quantization_rate_path_, ref.quantization_rate_path_)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=0, atol=1e-7)
+
+
 def test_wrong_dask_inputs_get_clear_errors(client, data):
     X, y, labels, _ = data
     with pytest.raises(ValueError, match="y must be a vector of length n_samples = 3000"):
         PARRegressor().fit(_lazy(X), y[:-1])
+    with pytest.raises(ValueError, match="y must be a vector of length n_samples = 3000"):
+        PARRegressorCV(cv=3).fit(_lazy(X), y[:-1])
     with pytest.raises(ValueError, match="exactly 2 classes"):
         PARClassifier().fit(_lazy(X), _lazy(np.arange(N) % 3))
     est = PARRegressor().fit(_lazy(X), _lazy(y))
