@@ -72,19 +72,25 @@ def _chunk_values_at_points(a, t, template=None, X=None, scale=None):
     return xp.concat([_chunk_values(a, t, template, X[:, j], scale) for j in range(X.shape[1])], axis=1)
 
 
+def _with_rows(xp, a, values):
+    """[rows of the chunk a, values...] as a (1, 1 + size) row."""
+    rows = xp.asarray([a.shape[0]], dtype=xp.float64, device=device(a))
+    return xp.reshape(xp.concat([rows, xp.reshape(values, (-1,))]), (1, -1))
+
+
 def _chunk_hessian_block(a, t, template=None, x=None, idx=None):
-    """A_F^T diag(d2h(z)) A_F for the columns idx at z = A_k x, flattened."""
+    """[rows, A_F^T diag(d2h(z)) A_F for the columns idx at z = A_k x, flattened]."""
     xp, (t, x) = on_chunk(a, t, x)
     loss = _on_chunk(template, a, t)
     af = xp.take(a, xp.asarray(idx, device=device(a)), axis=1)
-    return xp.reshape((af * loss.d2h(a @ x)[:, None]).T @ af, (1, -1))
+    return _with_rows(xp, a, (af * loss.d2h(a @ x)[:, None]).T @ af)
 
 
 def _chunk_hvp(a, t, template=None, x=None, d=None):
-    """A_k^T diag(d2h(z)) A_k d at z = A_k x."""
+    """[rows, A_k^T diag(d2h(z)) A_k d at z = A_k x]."""
     xp, (t, x, d) = on_chunk(a, t, x, d)
     loss = _on_chunk(template, a, t)
-    return xp.reshape(a.T @ (loss.d2h(a @ x) * (a @ d)), (1, -1))
+    return _with_rows(xp, a, a.T @ (loss.d2h(a @ x) * (a @ d)))
 
 
 class _DualPoint:
@@ -121,6 +127,17 @@ class DistributedLoss(Loss):
         self.passes += 1
         return row_chunk_sum(self.loss.op.A, self.loss.target, fn, width, target_name=self.loss.target_name,
                              template=self._template, **kwargs)
+
+    def _check_rows(self, rows: float) -> None:
+        """Raise, naming the chunks responsible, when a pass saw another number of rows than n."""
+        if rows != self.n_samples:
+            raise_bad_chunks({"A": self.loss.op.A, self.loss.target_name: self.loss.target}, self.n_samples, rows)
+
+    def _counted_sum(self, fn, width: int, **kwargs) -> np.ndarray:
+        """:meth:`_sum` of a chunk function whose first entry counts the chunk's rows, checked against n."""
+        out = self._sum(fn, 1 + width, **kwargs)
+        self._check_rows(out[0])
+        return out[1:]
 
     def _at(self, x, hessian: bool = False) -> dict:
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -181,14 +198,14 @@ class DistributedLoss(Loss):
         return self._L
 
     def hvp(self, x, d):
-        return self._sum(_chunk_hvp, self.n_features, x=np.asarray(x, dtype=np.float64),
-                         d=np.asarray(d, dtype=np.float64))
+        return self._counted_sum(_chunk_hvp, self.n_features, x=np.asarray(x, dtype=np.float64),
+                                 d=np.asarray(d, dtype=np.float64))
 
     def hessian_block(self, x, idx):
         """A_F^T diag(d2h(Ax)) A_F for the columns ``idx``: one pass, a tree reduction of per-chunk blocks."""
         idx = np.asarray(idx, dtype=np.int64)
         k = idx.shape[0]
-        return self._sum(_chunk_hessian_block, k * k, x=np.asarray(x, dtype=np.float64), idx=idx).reshape(k, k)
+        return self._counted_sum(_chunk_hessian_block, k * k, x=np.asarray(x, dtype=np.float64), idx=idx).reshape(k, k)
 
     def dual_gap_parts(self, x):
         """(w, 1.0, A^T w) with w = dh(Ax) (kept symbolically: see :meth:`conjugate`), or None without ``conj``."""
@@ -201,4 +218,6 @@ class DistributedLoss(Loss):
         """sum_i h_i^*(w_i) at w = scale * dh(Ax): from the point's pass when scale is 1, else one more pass."""
         if w.scale == 1.0:
             return self._at(w.x)["conj"]
-        return float(self._sum(_chunk_values, self.n_features + 3, x=w.x, scale=w.scale)[2])
+        out = self._sum(_chunk_values, self.n_features + 3, x=w.x, scale=w.scale)
+        self._check_rows(out[0])
+        return float(out[2])

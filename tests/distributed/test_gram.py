@@ -79,6 +79,25 @@ def test_a_pass_that_sees_fewer_rows_than_n_is_an_error():
         DistributedLoss(loss).value(np.ones(3))
 
 
+def test_every_pass_of_the_distributed_loss_checks_the_rows_it_saw():
+    from cvxpar.distributed import DistributedLoss
+    from cvxpar.distributed.loss import _DualPoint
+
+    rng = np.random.default_rng(3)
+    A, b = rng.standard_normal((120, 3)), rng.standard_normal(120)
+    x = rng.standard_normal(3)
+    for call in (lambda dl: dl.hvp(x, np.ones(3)), lambda dl: dl.hessian_block(x, [0, 2]),
+                 lambda dl: dl.conjugate(_DualPoint(x, 0.5))):
+        loss = _lazy(A, b)
+        dl = DistributedLoss(loss)
+        np.testing.assert_allclose(dl.hvp(x, np.ones(3)), A.T @ (A @ np.ones(3)), rtol=1e-12)
+        # the data source now loses a row of its first chunk (A and the target alike)
+        loss.op.A = loss.op.A.map_blocks(_drop_last_row_of_block_0, dtype=float)
+        loss.target = loss.target.map_blocks(_drop_last_row_of_block_0, dtype=float)
+        with pytest.raises(RuntimeError, match="saw 119 rows, but A has n_samples = 120: A row chunk 0 of 3"):
+            call(dl)
+
+
 def test_non_finite_data_are_reported_by_the_pass():
     rng = np.random.default_rng(2)
     A, b = rng.standard_normal((90, 4)), rng.standard_normal(90)
