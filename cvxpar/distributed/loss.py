@@ -14,7 +14,8 @@ the row count is checked against n, and the results are kept for the last few po
 solvers' value, gradient and certificate calls at one point share one pass.  The conjugate at a
 rescaled dual point alpha w (the certificate's rescaling) and the polish's generalized Hessian
 block A_F^T diag(d2h(Ax)) A_F (k x k on the client) or product A^T diag(d2h(Ax)) A d are one
-more pass each.
+more pass each.  Wide data stored in column chunks run their passes block by block instead
+(:mod:`cvxpar.distributed.blocked`: two passes per point).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from cvxpar._backend import array_namespace, device
 from cvxpar.distributed._reduce import on_chunk, row_chunk_sum
+from cvxpar.distributed.blocked import BlockedPasses
 from cvxpar.losses import Loss
 from cvxpar.losses._operator import POWER_ITERATIONS
 from cvxpar.losses.dask_chunks import raise_bad_chunks
@@ -122,6 +124,7 @@ class DistributedLoss(Loss):
         self._kept: OrderedDict = OrderedDict()
         self._capacity = KEPT_POINTS
         self._L: float | None = None
+        self._blocked = None if loss.op.blocks is None else BlockedPasses(loss, self._template)
 
     def _sum(self, fn, width: int, **kwargs) -> np.ndarray:
         self.passes += 1
@@ -145,6 +148,11 @@ class DistributedLoss(Loss):
         if key in self._kept and (not hessian or "hessian" in self._kept[key]):
             self._kept.move_to_end(key)
             return self._kept[key]
+        if self._blocked is not None:
+            if hessian:
+                raise ValueError("the d x d Hessian of wide column-chunked data is not formed; use 'fista' or 'pg'.")
+            self.passes += 2
+            return self._keep(key, self._blocked.values(x[:, None], 1.0 if self.loss.has_conj else None)[0])
         first = self.passes == 0
         d = self.n_features
         out = self._sum(_chunk_values, d + 3 + (d * d if hessian else 0), x=x,
@@ -170,12 +178,17 @@ class DistributedLoss(Loss):
         that follow (a path's certificates)."""
         X = np.column_stack([np.asarray(p, dtype=np.float64) for p in points])
         d, k = X.shape
+        self._capacity = max(self._capacity, k + KEPT_POINTS)
+        if self._blocked is not None:
+            self.passes += 2
+            for entry in self._blocked.values(X, 1.0 if self.loss.has_conj else None):
+                self._keep(entry["x"].tobytes(), entry)
+            return
         out = self._sum(_chunk_values_at_points, (d + 3) * k, X=X,
                         scale=1.0 if self.loss.has_conj else None).reshape(k, d + 3)
         if np.any(out[:, 0] != self.n_samples):
             raise_bad_chunks({"A": self.loss.op.A, self.loss.target_name: self.loss.target}, self.n_samples,
                              float(out[0, 0]))
-        self._capacity = max(self._capacity, k + KEPT_POINTS)
         for j in range(k):
             x = np.ascontiguousarray(X[:, j])
             self._keep(x.tobytes(), {"x": x, "value": float(out[j, 1]), "grad": out[j, 3:], "conj": float(out[j, 2])})
@@ -198,6 +211,9 @@ class DistributedLoss(Loss):
         return self._L
 
     def hvp(self, x, d):
+        if self._blocked is not None:
+            self.passes += 2
+            return self._blocked.hvp(self._at(x)["z"], np.asarray(d, dtype=np.float64))
         return self._counted_sum(_chunk_hvp, self.n_features, x=np.asarray(x, dtype=np.float64),
                                  d=np.asarray(d, dtype=np.float64))
 
@@ -205,6 +221,9 @@ class DistributedLoss(Loss):
         """A_F^T diag(d2h(Ax)) A_F for the columns ``idx``: one pass, a tree reduction of per-chunk blocks."""
         idx = np.asarray(idx, dtype=np.int64)
         k = idx.shape[0]
+        if self._blocked is not None:
+            self.passes += 1
+            return self._blocked.hessian_block(self._at(x)["z"], idx)
         return self._counted_sum(_chunk_hessian_block, k * k, x=np.asarray(x, dtype=np.float64), idx=idx).reshape(k, k)
 
     def dual_gap_parts(self, x):
@@ -218,6 +237,9 @@ class DistributedLoss(Loss):
         """sum_i h_i^*(w_i) at w = scale * dh(Ax): from the point's pass when scale is 1, else one more pass."""
         if w.scale == 1.0:
             return self._at(w.x)["conj"]
+        if self._blocked is not None:  # from the point's h'(Ax), kept on the client
+            entry = self._at(w.x)
+            return float(self._blocked.on_client(entry["z"]).conj(w.scale * entry["dh"]))
         out = self._sum(_chunk_values, self.n_features + 3, x=w.x, scale=w.scale)
         self._check_rows(out[0])
         return float(out[2])

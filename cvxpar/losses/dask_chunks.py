@@ -36,6 +36,7 @@ class ChunkReport:
     index: int
     start: int
     stop: int
+    column: tuple[int, int, int] | None = None  # (column chunk, first column, stop) of a block of column-chunked data
     rows: int = -1
     finite: bool = True
     error: BaseException | None = None
@@ -68,10 +69,14 @@ def chunk_reports(arrays: dict) -> list[ChunkReport]:
 
     reports, tasks = [], []
     for name, arr in arrays.items():
-        bounds = np.cumsum((0,) + tuple(arr.chunks[0]))
-        for i, part in enumerate(arr.to_delayed().reshape(-1)):
-            reports.append(ChunkReport(name, i, int(bounds[i]), int(bounds[i + 1])))
-            tasks.append(dask.delayed(_summary)(part))
+        bounds = [np.cumsum((0,) + tuple(c)) for c in arr.chunks]
+        parts = arr.to_delayed()
+        blocked = arr.ndim == 2 and arr.numblocks[1] > 1
+        for idx in np.ndindex(*arr.numblocks):
+            i = idx[0]
+            column = (idx[1], int(bounds[1][idx[1]]), int(bounds[1][idx[1] + 1])) if blocked else None
+            reports.append(ChunkReport(name, i, int(bounds[0][i]), int(bounds[0][i + 1]), column))
+            tasks.append(dask.delayed(_summary)(parts[idx]))
     client = _active_client()
     if client is not None:
         from distributed import wait
@@ -113,14 +118,22 @@ def _store_location(z) -> str:
 
 
 def _where(report: ChunkReport, arr) -> str:
-    """'A row chunk 2 of 4 (rows 10:15)', with the zarr store and chunk keys when there is one."""
-    text = (f"{report.name} row chunk {report.index} of {len(arr.chunks[0])} "
-            f"(rows {report.start}:{report.stop})")
+    """'A row chunk 2 of 4 (rows 10:15)' (or 'A block (2, 1) of 4 x 3 (rows 10:15, columns 5:10)' of column-chunked
+    data), with the zarr store and chunk keys when there is one."""
+    if report.column is None:
+        text = f"{report.name} row chunk {report.index} of {len(arr.chunks[0])} (rows {report.start}:{report.stop})"
+        spans = [(report.start, report.stop)] + [(0, 1)] * (arr.ndim - 1)
+    else:
+        j, c0, c1 = report.column
+        text = (f"{report.name} block ({report.index}, {j}) of {arr.numblocks[0]} x {arr.numblocks[1]} "
+                f"(rows {report.start}:{report.stop}, columns {c0}:{c1})")
+        spans = [(report.start, report.stop), (c0, c1)]
     z = _zarr_source(arr)
     if z is not None:
-        first, last = report.start // z.chunks[0], (report.stop - 1) // z.chunks[0]
-        rest = (0,) * (len(z.shape) - 1)
-        keys = [z.metadata.encode_chunk_key((k,) + rest) for k in range(first, last + 1)]
+        import itertools
+
+        ranges = [range(lo // size, (hi - 1) // size + 1) for (lo, hi), size in zip(spans, z.chunks, strict=True)]
+        keys = [z.metadata.encode_chunk_key(k) for k in itertools.product(*ranges)]
         text += f", zarr store {_store_location(z)}, chunk key{'s' if len(keys) > 1 else ''} {', '.join(keys)}"
     return text
 
@@ -151,7 +164,7 @@ def raise_bad_chunks(arrays: dict, n: int, rows_seen: float | None = None) -> No
         where = "; ".join(f"{_where(r, arrays[r.name])} delivered {r.rows} rows" for r in short)
         if rows_seen is None:
             first = next(iter(arrays))
-            rows_seen = sum(r.rows for r in reports if r.name == first)
+            rows_seen = sum(r.rows for r in reports if r.name == first and (r.column is None or r.column[0] == 0))
         raise RuntimeError(f"the pass over the data saw {rows_seen:.0f} rows, but A has n_samples = {n}"
                            + (f": {where}" if where else "") + ". Some chunks were dropped or returned the wrong "
                            "number of rows; check the data source. " + HOW_TO_FIX)

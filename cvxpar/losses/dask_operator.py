@@ -1,7 +1,11 @@
 """The data operator A of a linear-model loss when A (and the target) are Dask arrays.
 
 A is held row-chunked (one chunk across the columns, any number of row chunks), lazily: nothing
-is read at construction except the target (n numbers, for its checks).  Products build Dask graphs
+is read at construction except the target (n numbers, for its checks).  Wide data stored in column
+chunks (more than GRAM_MAX_FEATURES columns) also keep their blocks as ``blocks``: a full-width row
+chunk of them would need every column chunk of its rows in one task's memory, so their products
+run block by block (``blocks @ x`` sums the blocks of each row chunk, ``blocks.T @ r`` those of each
+column chunk; two passes for a gradient) -- see :mod:`cvxpar.distributed.loss`.  Products build Dask graphs
 and are computed on the active Dask scheduler -- a ``dask.distributed.Client`` when one exists,
 Dask's local threads otherwise -- with these conventions:
 
@@ -84,6 +88,7 @@ class DaskOperator:
             raise ValueError(f"A must be a 2-D matrix (n_samples, n_features); got shape {tuple(A.shape)}.")
         _known_chunks(A, "A")
         A = _numeric(A, "A")
+        self.blocks = A if len(A.chunks[1]) > 1 and A.shape[1] > GRAM_MAX_FEATURES else None
         if len(A.chunks[1]) > 1:
             A = A.rechunk({1: -1})
         self.A = A
@@ -160,11 +165,13 @@ class DaskOperator:
     def mv(self, x):
         """The lazy z = A x (x a NumPy vector of length d)."""
         x = np.asarray(x, dtype=self.dtype)
+        if self.blocks is not None:
+            return self.blocks @ x
         return self.A.map_blocks(_chunk_matvec, x=x, drop_axis=1, dtype=self.dtype)  # x goes to each chunk's device
 
     def rmv_lazy(self, r):
-        """The lazy A^T r (r a Dask n-vector chunked like A's rows)."""
-        return self.A.T @ r
+        """The lazy A^T r (r a Dask or NumPy n-vector; a Dask one chunked like A's rows)."""
+        return (self.A if self.blocks is None else self.blocks).T @ r
 
     def rmv(self, r):
         """A^T r, computed, as a NumPy vector."""
@@ -180,7 +187,8 @@ class DaskOperator:
 
     def column_sq_norms(self):
         """||a_j||^2 for every column j (one pass), NumPy."""
-        return self._compute((self.A * self.A).sum(axis=0), of_A_only=True)
+        A = self.A if self.blocks is None else self.blocks
+        return self._compute((A * A).sum(axis=0), of_A_only=True)
 
     def norm2_squared(self) -> float:
         """||A||_2^2: with at most GRAM_MAX_FEATURES columns the largest eigenvalue of A^T A (one pass

@@ -113,3 +113,40 @@ def test_methods_that_need_memory_are_refused_with_the_alternatives(data):
         cvxpar.solve(LeastSquares(_lazy(A), _lazy(b)), PSI, 1.0, method="aprox")
     with pytest.raises(ValueError, match="Simplex and Linear constraints on Dask data need a LeastSquares"):
         cvxpar.solve(lazy, PSI, 1.0, Simplex(total=1.0), method="fista")
+
+
+class _WidestResult:
+    """The most columns of any 2-D array a task of Dask's local scheduler returned (a dask.callbacks.Callback)."""
+
+    def __init__(self):
+        from dask.callbacks import Callback
+
+        self.columns = 0
+        self.callback = Callback(posttask=self._record)
+
+    def _record(self, key, result, *_):
+        if getattr(result, "ndim", 0) == 2:
+            self.columns = max(self.columns, result.shape[1])
+
+
+def test_wide_column_chunked_data_run_fista_block_by_block():
+    from cvxpar.losses.dask_operator import GRAM_MAX_FEATURES
+
+    rng = np.random.default_rng(12)
+    n, d = 120, GRAM_MAX_FEATURES + 100
+    A = rng.standard_normal((n, d)) / np.sqrt(n)
+    b = A[:, :20] @ rng.choice(np.linspace(-1.5, 1.5, 7), 20) + 0.1 * rng.standard_normal(n)
+    y = np.where(b > 0, 1.0, -1.0)
+    psi, box = cvxpar.pars.l1(), Box(-1.0, 1.0)
+    for make, lam in ((LeastSquares, 0.05), (Logistic, 0.5)):
+        ref = cvxpar.solve(make(A, b if make is LeastSquares else y), psi, lam, box)
+        blocks = da.from_array(A, chunks=(40, 700))  # 3 x 3 blocks of 40 x 700
+        loss = make(blocks, da.from_array(b if make is LeastSquares else y, chunks=40))
+        assert loss.op.blocks is blocks
+        seen = _WidestResult()
+        with seen.callback:
+            res = cvxpar.solve(loss, psi, lam, box, method="fista")
+        assert res.method == "fista" and res.info["route"] == "distributed products"
+        assert res.status == ref.status == "optimal"
+        _same(res, ref)
+        assert 0 < seen.columns <= 700  # no task formed a full-width row chunk (d columns): one block at most

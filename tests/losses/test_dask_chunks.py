@@ -88,3 +88,18 @@ class _BuggyLoss(LeastSquares):
 def test_a_failure_that_is_not_a_chunk_read_is_raised_as_it_is(store):
     with pytest.raises(ZeroDivisionError, match="a bug in the loss"):
         cvxpar.solve(_lazy_loss(store, _BuggyLoss), PSI, 1.0, method="fista")
+
+
+def test_a_corrupted_block_of_column_chunked_data_is_named_by_block(tmp_path):
+    from cvxpar.losses.dask_chunks import raise_unreadable
+
+    A = np.random.default_rng(6).standard_normal((40, 9))
+    z = zarr.create_array(str(tmp_path / "W"), shape=A.shape, chunks=(20, 3), dtype="f8")
+    z[:] = A
+    with open(_chunk_file(tmp_path, "W", 1, 2), "wb") as f:
+        f.write(b"not a chunk")
+    blocks = da.from_zarr(str(tmp_path / "W"))  # 2 x 3 blocks, read block by block by the wide route
+    with pytest.raises(UnreadableChunkError, match=r"cannot read 1 row chunk of the Dask data:\n  A block \(1, 2\) "
+                                                   r"of 2 x 3 \(rows 20:40, columns 6:9\), zarr store .*W, chunk "
+                                                   "key c/1/2:"):
+        raise_unreadable({"A": blocks}, RuntimeError("a pass failed"))
