@@ -6,14 +6,19 @@ n = 10^7, 8 GB), chunks of n / 10 (small) or 10^5 (full) rows; b alongside.  The
 - the single-threaded read time of the same store (every chunk of A and b read in turn, no Dask):
   the floor a pass over the data cannot beat on one core;
 - the time of one distributed pass (the Gram of [A | b], a tree reduction) and its ratio to that
-  read, the median per-chunk task time, and the certificate's pass at a point;
+  read, the first pass apart (the workers import cvxpar), the median time of a row chunk's task
+  (reading A_k and b_k and forming the partial Gram, one fused task) and, measured in a worker
+  alone, its two parts; on two clusters side by side: Dask's default worker settings, and workers
+  started without the ``MALLOC_TRIM_THRESHOLD_`` the nanny sets (which makes every chunk-sized
+  buffer a fresh allocation);
+- the certificate's pass at a point;
 - the total time of ``cvxpar.solve`` to a certified answer (pass + in-memory solve + certificate);
 - the same problem solved in memory with NumPy (when it fits: at most 2 GB), and the agreement of
   the two answers;
 - logistic regression on the same A (labels y in the store, lam = 0.002 n): proximal Newton
   (``cvxpar.distributed.newton``, one pass per step with the Hessian) against distributed FISTA
-  (two passes per iteration, capped at FISTA_MAX_ITER iterations): time, passes, status, and the
-  agreement with the in-memory solve.
+  (two passes per iteration, capped at FISTA_MAX_ITER iterations; small size only): time, passes,
+  status, and the agreement with the in-memory solve.
 
 psi is the 7-level ridge PAR on a grid of step 0.5, lam = 0.05 n, Box(-1, 1).  BLAS runs on one
 thread in the client and in the workers (OPENBLAS_NUM_THREADS=1 is set before they start).

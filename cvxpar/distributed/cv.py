@@ -136,7 +136,12 @@ class DaskCrossValidation:
     def __init__(self, X, y, fit_intercept: bool, cv=None) -> None:
         """``cv``: a scikit-learn splitter (its ``split(X, y)`` gives the folds' row indices), or None for no folds."""
         from cvxpar.distributed.estimators import centered_least_squares
+        from cvxpar.distributed.solve import MAX_GRAM_FEATURES
 
+        if X.ndim == 2 and X.shape[1] > MAX_GRAM_FEATURES:
+            raise ValueError(f"cross-validation on Dask data forms one d x d Gram per group of rows: at most "
+                             f"{MAX_GRAM_FEATURES} features (got {X.shape[1]}); select features first, or fit "
+                             "PARRegressor at chosen alphas.")
         self.loss, self.x_shift, self.y_shift, _ = centered_least_squares(X, y, None, fit_intercept)
         self.center = fit_intercept
         splits = [] if cv is None else list(cv.split(X, y))

@@ -111,6 +111,9 @@ def test_wrong_dask_inputs_get_clear_errors(client, data):
         PARRegressor().fit(_lazy(X), y[:-1])
     with pytest.raises(ValueError, match="y must be a vector of length n_samples = 3000"):
         PARRegressorCV(cv=3).fit(_lazy(X), y[:-1])
+    wide = da.zeros((10, 2001), chunks=(5, 2001))
+    with pytest.raises(ValueError, match="at most 2000 features \\(got 2001\\)"):
+        PARRegressorCV(cv=2).fit(wide, np.zeros(10))
     with pytest.raises(ValueError, match="exactly 2 classes"):
         PARClassifier().fit(_lazy(X), _lazy(np.arange(N) % 3))
     est = PARRegressor().fit(_lazy(X), _lazy(y))
