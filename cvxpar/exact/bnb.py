@@ -87,11 +87,16 @@ def search(
     lower = np.asarray(lower, dtype=np.float64)
     upper = np.asarray(upper, dtype=np.float64)
     best_x, best = np.clip(lower, 0.0, None) + np.clip(upper, None, 0.0), math.inf  # 0 projected on the box
-    for p in (best_x, *candidates):
-        p = np.clip(np.asarray(p, dtype=np.float64), lower, upper)
+
+    def offer(p: np.ndarray) -> None:
+        """Keep a copy of p as the incumbent when its objective beats it."""
+        nonlocal best_x, best
         value = relax.objective(p)
         if value < best:
-            best_x, best = p, value
+            best_x, best = p.copy(), value
+
+    for p in (best_x, *candidates):
+        offer(np.clip(np.asarray(p, dtype=np.float64), lower, upper))
 
     def tolerance() -> float:
         return gap_tol * max(abs(best), unit)
@@ -122,17 +127,13 @@ def search(
         nodes += 1
         bound, _ = relax.solve(x, knots, values, counts, NODE_SHARE * tolerance(), best - tolerance())
         bound = max(bound, parent_bound)
-        value = relax.objective(x)
-        if value < best:
-            best_x, best = x.copy(), value
+        offer(x)
         if bound >= best - tolerance():
             continue
         i, split = _branching(relax, x, lo, hi, knots, values, counts, kinks, ERROR_SHARE * tolerance())
         if i is None:  # x has no relaxation error: finish the relaxation (it may have stopped early)
             bound = max(bound, relax.solve(x, knots, values, counts, NODE_SHARE * tolerance())[0])
-            value = relax.objective(x)
-            if value < best:
-                best_x, best = x.copy(), value
+            offer(x)
             if bound >= best - tolerance():
                 continue
             i, split = _branching(relax, x, lo, hi, knots, values, counts, kinks, ERROR_SHARE * tolerance())
