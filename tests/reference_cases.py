@@ -22,6 +22,14 @@ def gaussian_data(n, d, seed=0):
     return rng.normal(size=(n, d)), rng.normal(size=n)
 
 
+def planted_data(n, d, seed):
+    """(A, b, y): Gaussian A, b from grid-valued weights plus noise, y = sign(b + noise) labels."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    b = A @ rng.choice(np.linspace(-1.5, 1.5, 7), d) + 0.5 * rng.standard_normal(n)
+    return A, b, np.where(b + rng.standard_normal(n) > 0, 1.0, -1.0)
+
+
 def scaled_data(c, n=20, d=10, seed=0):
     """The scaling reproducer's construction at scale c: A ~ c N(0, 1), b = A x0 + 0.3 c noise, |x0| <= 0.3."""
     rng = np.random.default_rng(seed)

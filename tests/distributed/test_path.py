@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_cases import planted_data
 
 import cvxpar
 from cvxpar.constraints import Box
@@ -18,10 +19,7 @@ LAMS = [400.0, 100.0, 30.0, 5.0, 0.5]
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(21)
-    A = rng.standard_normal((900, 10))
-    b = A @ rng.choice(np.linspace(-1.5, 1.5, 7), 10) + 0.5 * rng.standard_normal(900)
-    return A, b, np.where(b + rng.standard_normal(900) > 0, 1.0, -1.0)
+    return planted_data(900, 10, seed=21)
 
 
 def _lazy(v):

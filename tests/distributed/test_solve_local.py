@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_cases import planted_data
 from user_losses import Poisson, SquaredHinge
 
 import cvxpar
@@ -19,10 +20,7 @@ PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(11)
-    A = rng.standard_normal((600, 8))
-    b = A @ rng.choice(np.linspace(-1.5, 1.5, 7), 8) + 0.5 * rng.standard_normal(600)
-    return A, b, np.where(b + rng.standard_normal(600) > 0, 1.0, -1.0)
+    return planted_data(600, 8, seed=11)
 
 
 def _lazy(v, rows=100):
