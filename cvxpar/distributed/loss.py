@@ -8,7 +8,8 @@ partial sums meet in a tree reduction.  At a new point x one pass gives
 
     rows seen,   f(x) = sum_k sum h(A_k x),   grad f(x) = sum_k A_k^T dh(A_k x),
     and sum_k h^*(dh(A_k x))   (the conjugate at the Fenchel dual point w = dh(Ax), for the gap),
-    and, when a Newton-type method asks, the Hessian sum_k A_k^T diag(d2h(A_k x)) A_k (d x d),
+    and, when a Newton-type method asks, the Hessian sum_k A_k^T diag(d2h(A_k x)) A_k (d x d, formed
+    in row blocks of bounded size: :mod:`~cvxpar.distributed._weighted_gram`),
 
 the row count is checked against n, and the results are kept for the last few points, so the
 solvers' value, gradient and certificate calls at one point share one pass.  The conjugate at a
@@ -27,6 +28,7 @@ import numpy as np
 
 from cvxpar._backend import array_namespace, device
 from cvxpar.distributed._reduce import on_chunk, row_chunk_sum
+from cvxpar.distributed._weighted_gram import weighted_gram
 from cvxpar.distributed.blocked import BlockedPasses
 from cvxpar.losses import Loss
 from cvxpar.losses._operator import POWER_ITERATIONS
@@ -64,7 +66,7 @@ def _chunk_values(a, t, template=None, x=None, scale=None, hessian=False):
     head = xp.asarray([a.shape[0], float(xp.sum(loss.h(z))), conj], dtype=xp.float64, device=device(a))
     parts = [head, a.T @ dh]
     if hessian:
-        parts.append(xp.reshape((a * loss.d2h(z)[:, None]).T @ a, (-1,)))
+        parts.append(xp.reshape(weighted_gram(a, loss.d2h(z)), (-1,)))
     return xp.reshape(xp.concat(parts), (1, -1))
 
 
@@ -84,8 +86,7 @@ def _chunk_hessian_block(a, t, template=None, x=None, idx=None):
     """[rows, A_F^T diag(d2h(z)) A_F for the columns idx at z = A_k x, flattened]."""
     xp, (t, x) = on_chunk(a, t, x)
     loss = _on_chunk(template, a, t)
-    af = xp.take(a, xp.asarray(idx, device=device(a)), axis=1)
-    return _with_rows(xp, a, (af * loss.d2h(a @ x)[:, None]).T @ af)
+    return _with_rows(xp, a, weighted_gram(a, loss.d2h(a @ x), columns=idx))
 
 
 def _chunk_hvp(a, t, template=None, x=None, d=None):

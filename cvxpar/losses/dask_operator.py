@@ -54,7 +54,8 @@ def _numeric(arr, name: str):
         return arr
     if kind in "biu":
         return arr.astype(np.float64)
-    raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype}. Convert it (e.g. A.astype('float64')) first.")
+    raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}. Convert it (e.g. "
+                    f"{name}.astype('float64'), or {name}.real for complex data meant to drop the imaginary part) first.")
 
 
 def _known_chunks(arr, name: str) -> None:
@@ -82,8 +83,10 @@ class DaskOperator:
     kind = "dask"
 
     def __init__(self, A) -> None:
-        if not is_dask_array(A):
-            raise TypeError(f"DaskOperator needs a dask.array.Array; got {type(A).__name__}.")
+        if not is_dask_array(A):  # a Dask target with A of another kind
+            raise TypeError(f"the target is a Dask array but A is a {type(A).__name__}: pass A as a Dask array too "
+                            "(dask.array.from_array(A, chunks=(rows, -1)), or read it lazily from disk), or pass the "
+                            "target in memory (target.compute()).")
         if A.ndim != 2:
             raise ValueError(f"A must be a 2-D matrix (n_samples, n_features); got shape {tuple(A.shape)}.")
         _known_chunks(A, "A")

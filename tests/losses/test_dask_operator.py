@@ -79,10 +79,21 @@ def test_unknown_chunk_sizes_are_refused_with_the_fix(data):
 
 def test_non_numeric_data_are_refused(data):
     A, b, _, _ = data
-    with pytest.raises(TypeError, match="must hold numbers.*dtype"):
+    with pytest.raises(TypeError, match="must hold real numbers.*dtype"):
         LeastSquares(da.from_array(A.astype(str), chunks=(50, 7)), b)
-    with pytest.raises(TypeError, match="must hold numbers"):
+    with pytest.raises(TypeError, match="must hold real numbers"):
         LeastSquares(da.from_array(A, chunks=(50, 7)), da.from_array(b.astype(str), chunks=50))
+    with pytest.raises(TypeError, match=r"A must hold real numbers; got dtype complex128.*A\.real"):
+        LeastSquares(da.from_array(A + 1j, chunks=(50, 7)), b)
+    with pytest.raises(TypeError, match="must hold real numbers; got dtype object"):
+        LeastSquares(da.from_array(A, chunks=(50, 7)), da.from_array(b.astype(object), chunks=50))
+
+
+def test_a_dask_target_with_a_numpy_a_names_both_fixes(data):
+    A, b, _, _ = data
+    with pytest.raises(TypeError, match=r"the target is a Dask array but A is a ndarray: pass A as a Dask array too "
+                                        r"\(dask\.array\.from_array.*or pass the target in memory"):
+        LeastSquares(A, da.from_array(b, chunks=50))
 
 
 def test_non_finite_target_and_wrong_shapes_are_refused(data):
