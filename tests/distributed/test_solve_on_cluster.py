@@ -1,7 +1,10 @@
 """cvxpar.solve on Dask data, on a real LocalCluster (2 worker processes), against the in-memory solve.
 
 The data live in zarr stores on disk and are read lazily by the workers; the cluster is the
-``client`` fixture of tests/conftest.py.
+``client`` fixture of tests/conftest.py.  The fault tests kill a worker process in the middle of an
+iterative solve at a chosen point (the k-th read of a chosen chunk, counted across the worker
+processes through files: no timing race) or restart every worker between two passes, and check
+that the answer, the iterations and the passes are those of the undisturbed solve.
 """
 
 from __future__ import annotations
@@ -117,3 +120,120 @@ def test_a_corrupted_chunk_read_by_a_worker_is_named(client, problem, tmp_path):
     with pytest.raises(UnreadableChunkError, match=r"cannot read 1 row chunk of the Dask data:\n  A row chunk 5 of 8 "
                                                    r"\(rows 2500:3000\), zarr store /.*/A, chunk key c/5/0: "):
         cvxpar.solve(loss, PSI, 1.0)
+
+
+def _next_count(directory) -> int:
+    """1, 2, 3, ... on successive calls from any process (an exclusively created file per call)."""
+    j = 0
+    while True:
+        try:
+            os.close(os.open(os.path.join(directory, f"{j}"), os.O_CREAT | os.O_EXCL))
+            return j + 1
+        except FileExistsError:
+            j += 1
+
+
+def _killing_block(block, block_id=None, flags=None, chunk=None, read=None):
+    """``block`` unchanged; the worker reading block ``chunk`` for the ``read``-th time kills its own process
+    first (once: the claim of the file ``killed`` holds the victim's pid)."""
+    if block_id == chunk and _next_count(os.path.join(flags, "reads")) == read:
+        try:
+            fd = os.open(os.path.join(flags, "killed"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return block
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return block
+
+
+def _kill_at(arr, flags, chunk, read):
+    """``arr`` whose block ``chunk`` kills the worker reading it for the ``read``-th time (see _killing_block)."""
+    os.makedirs(flags / "reads")
+    return arr.map_blocks(_killing_block, flags=str(flags), chunk=chunk, read=read, dtype=arr.dtype,
+                          meta=np.empty((0,) * arr.ndim, dtype=arr.dtype))
+
+
+def _assert_the_kill_landed(client, flags):
+    victim = int((flags / "killed").read_text())
+    client.wait_for_workers(2, timeout=120)
+    assert victim not in client.run(os.getpid).values()  # that process died; the nanny started another
+
+
+def _assert_undisturbed(res, ref):
+    """``res`` (a disturbed solve) equals the undisturbed ``ref``: answer, status, iterations and passes."""
+    assert res.status == ref.status and res.method == ref.method
+    assert res.iterations == ref.iterations and res.info["passes"] == ref.info["passes"]
+    assert abs(res.objective - ref.objective) <= 1e-9 * abs(ref.objective)
+    np.testing.assert_allclose(res.x, ref.x, rtol=0, atol=1e-7 * max(1.0, np.abs(ref.x).max()))
+
+
+def _assert_same_iterates(res, mem):
+    """``res`` (disturbed, on the cluster) and the in-memory ``mem`` made the same capped iterations."""
+    assert res.status == mem.status == "max_iter" and res.iterations == mem.iterations
+    assert abs(res.objective - mem.objective) <= 1e-9 * abs(mem.objective)
+    np.testing.assert_allclose(res.x, mem.x, rtol=0, atol=1e-7 * max(1.0, np.abs(mem.x).max()))
+
+
+#: The last row chunk: when it is read, the pass's other chunks are usually done, on both workers.
+LAST = (N // ROWS - 1, 0)
+
+
+def test_a_worker_killed_in_the_middle_of_a_newton_solve_does_not_change_the_answer(client, problem, tmp_path):
+    lam, y = 20.0, _lazy(problem, "y")
+    ref = cvxpar.solve(Logistic(_lazy(problem, "A"), y), PSI, lam)
+    assert ref.method == "newton" and ref.info["passes"] > 4  # the kill (in the third pass) falls inside the solve
+    res = cvxpar.solve(Logistic(_kill_at(_lazy(problem, "A"), tmp_path, LAST, 3), y), PSI, lam)
+    _assert_the_kill_landed(client, tmp_path)
+    _assert_undisturbed(res, ref)
+    _assert_same(res, cvxpar.solve(Logistic(problem["A"], problem["y"]), PSI, lam))
+
+
+def test_a_worker_killed_in_the_middle_of_a_fista_solve_does_not_change_the_answer(client, problem, tmp_path):
+    lam, kw, y = 20.0, dict(method="fista", max_iter=8, polish=False), _lazy(problem, "y")
+    ref = cvxpar.solve(Logistic(_lazy(problem, "A"), y), PSI, lam, **kw)
+    assert ref.status == "max_iter" and ref.info["route"] == "distributed products" and ref.info["passes"] > 12
+    lazy = _kill_at(_lazy(problem, "A"), tmp_path, LAST, 9)  # the step size's pass, then about 4 FISTA iterations
+    res = cvxpar.solve(Logistic(lazy, y), PSI, lam, **kw)
+    _assert_the_kill_landed(client, tmp_path)
+    _assert_undisturbed(res, ref)
+
+
+def test_every_worker_restarted_between_two_newton_steps_does_not_change_the_answer(client, problem, monkeypatch):
+    from cvxpar.distributed import loss as dloss
+
+    lam = 20.0
+    make = lambda: Logistic(_lazy(problem, "A"), _lazy(problem, "y"))  # noqa: E731
+    ref = cvxpar.solve(make(), PSI, lam)
+    pids, passes, original = client.run(os.getpid), [], dloss.row_chunk_sum
+
+    def restarting_after_pass_2(*args, **kwargs):
+        out = original(*args, **kwargs)
+        passes.append(1)
+        if len(passes) == 2:
+            client.restart(wait_for_workers=True)
+        return out
+
+    monkeypatch.setattr(dloss, "row_chunk_sum", restarting_after_pass_2)
+    res = cvxpar.solve(make(), PSI, lam)
+    assert not set(pids.values()) & set(client.run(os.getpid).values())  # every worker process was replaced
+    _assert_undisturbed(res, ref)
+
+
+def test_a_worker_killed_during_a_block_by_block_solve_of_wide_data_does_not_change_the_answer(client, tmp_path):
+    from cvxpar.losses._operator import POWER_ITERATIONS
+    from cvxpar.losses.dask_operator import GRAM_MAX_FEATURES
+
+    rng = np.random.default_rng(12)
+    n, d = 60, GRAM_MAX_FEATURES + 100
+    A = rng.standard_normal((n, d)) / np.sqrt(n)
+    b = A[:, :20] @ rng.choice(np.linspace(-1.5, 1.5, 7), 20) + 0.1 * rng.standard_normal(n)
+    da.from_array(A, chunks=(20, 700)).to_zarr(str(tmp_path / "A"))  # 3 x 3 blocks
+    psi, lam, box, kw = cvxpar.pars.l1(), 0.3, Box(-1.0, 1.0), dict(method="fista", max_iter=6, polish=False)
+    # the power iteration for the step size reads each block once per iteration (A^T (A w) in one graph), a FISTA
+    # iteration about four times (two points, two passes each): the kill comes in the third FISTA iteration
+    lazy = _kill_at(da.from_zarr(str(tmp_path / "A")), tmp_path / "flags", (2, 1), POWER_ITERATIONS + 10)
+    res = cvxpar.solve(LeastSquares(lazy, da.from_array(b, chunks=20)), psi, lam, box, **kw)
+    _assert_the_kill_landed(client, tmp_path / "flags")
+    assert res.info["route"] == "distributed products"
+    _assert_same_iterates(res, cvxpar.solve(LeastSquares(A, b), psi, lam, box, **kw))
