@@ -122,9 +122,11 @@ def _cluster(trim: bool):
     return cluster, distributed.Client(cluster)
 
 
-def _gram_passes(client, root: str, rows: int) -> dict:
+def _gram_passes(client, root: str, rows: int, za, zb) -> dict:
     """The Gram pass on the cluster of ``client``: the first pass (the workers import cvxpar), REPEATS more,
-    the compute time of each row chunk's task, and the in-worker breakdown of a chunk's task."""
+    each followed by a single-threaded read of the store in this process (so that each pass has a read taken
+    under the same machine load beside it), the compute time of each row chunk's task, and the in-worker
+    breakdown of a chunk's task."""
     import dask.array as da
     import distributed
 
@@ -134,12 +136,14 @@ def _gram_passes(client, root: str, rows: int) -> dict:
     loss = LeastSquares(da.from_zarr(f"{root}/A"), da.from_zarr(f"{root}/b"))
     t0 = time.perf_counter()
     gram_pass(loss.op, loss.target)
-    out = {"first": time.perf_counter() - t0, "passes": [], "task_ms": [], "chunks": len(loss.op.row_chunks)}
+    out = {"first": time.perf_counter() - t0, "passes": [], "reads": [], "task_ms": [],
+           "chunks": len(loss.op.row_chunks)}
     for _ in range(REPEATS):
         with distributed.get_task_stream(client) as ts:
             t0 = time.perf_counter()
             gram_pass(loss.op, loss.target)
             out["passes"].append(time.perf_counter() - t0)
+        out["reads"].append(_read_all(za, zb, rows))
         out["task_ms"] += [_compute_ms(t) for t in ts.data if _is_chunk_task(t["key"])]
     probes = list(client.run(_probe_chunks, root, rows).values())
     out["probe"] = {k: statistics.median(p[k] for p in probes) for k in ("read", "gram")}
@@ -182,13 +186,13 @@ def _run(size: str, root: str) -> Table:
                   ["measure", "value", "note"])
     cluster, client = _cluster(trim=False)
     try:
-        untrimmed = _gram_passes(client, root, rows)
+        untrimmed = _gram_passes(client, root, rows, za, zb)
     finally:
         client.close()
         cluster.close()
     cluster, client = _cluster(trim=True)
     try:
-        gram = _gram_passes(client, root, rows)
+        gram = _gram_passes(client, root, rows, za, zb)
         loss = LeastSquares(da.from_zarr(f"{root}/A"), da.from_zarr(f"{root}/b"))
         cert_pass = []
         for k in range(REPEATS):
@@ -208,9 +212,12 @@ def _run(size: str, root: str) -> Table:
     table.add("single-threaded read of the store (A and b)", read, f"s, best of {REPEATS}; {gb / read:.2f} GB/s")
     for label, runs in (("Dask's default worker settings", gram), ("workers without MALLOC_TRIM_THRESHOLD_", untrimmed)):
         p = statistics.median(runs["passes"])
+        side_by_side = statistics.median(q / r for q, r in zip(runs["passes"], runs["reads"], strict=True))
         table.add(f"one distributed pass, Gram of [A | b] ({label})", p,
-                  f"s, median of {REPEATS}; {p / read:.2f}x the read (first pass, workers importing: "
-                  f"{runs['first']:.2f} s)")
+                  f"s, median of {REPEATS}; {p / read:.2f}x the read above; {side_by_side:.2f}x the single-threaded "
+                  f"read taken right after each pass (median of the {REPEATS} ratios; reads "
+                  f"{', '.join(f'{r:.2f}' for r in runs['reads'])} s); first pass, workers importing: "
+                  f"{runs['first']:.2f} s")
         table.add(f"per-chunk task: read A_k, b_k + partial Gram ({label})", statistics.median(runs["task_ms"]),
                   f"ms, median over {len(runs['task_ms'])} tasks ({n_chunks} chunks x {REPEATS} passes); in a worker "
                   f"alone: read {runs['probe']['read']:.1f} ms + partial Gram {runs['probe']['gram']:.1f} ms; the "
