@@ -7,10 +7,25 @@ namespace, dtype and device, and results come back in that namespace.
 from __future__ import annotations
 
 import numpy as np
-from array_api_compat import array_namespace, is_cupy_array, is_numpy_array, is_numpy_namespace
+from array_api_compat import array_namespace as _compat_namespace
+from array_api_compat import is_cupy_array, is_numpy_array, is_numpy_namespace
 from array_api_compat import device as _device
 
 __all__ = ["array_namespace", "asarray_like", "cupy_with_gpu", "device", "finish", "is_cupy_array", "is_numpy_namespace", "prepare"]
+
+
+def array_namespace(*arrays):
+    """``array_api_compat.array_namespace(*arrays)``; plain NumPy arrays get its NumPy namespace without
+    the inspection (a small problem asks thousands of times per solve)."""
+    global _numpy_namespace
+    if arrays and all(type(a) is np.ndarray for a in arrays):
+        if _numpy_namespace is None:
+            _numpy_namespace = _compat_namespace(*arrays)
+        return _numpy_namespace
+    return _compat_namespace(*arrays)
+
+
+_numpy_namespace = None
 
 
 def cupy_with_gpu():

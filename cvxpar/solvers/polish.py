@@ -104,17 +104,18 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
 
     Returns (x_best, cert_best, steps_taken): the point with the lowest objective seen and its
     certificate (``check(x) -> Certificate``); stops early once a point is certified to ``tol``.
+    The start x is certified only when the first step's point is not (the callers hand in points that
+    are not certified yet, and a first step that certifies needs no comparison with x); a certified x
+    is then returned as it is.
     """
     xp = prob.xp
     loss = prob.loss
     rows = prob.feasible.has_rows
-    best_x, best_cert = x, check(x)
-    if best_cert.certifies(tol):
-        return best_x, best_cert, 0
     n_samples = getattr(loss, "n_samples", None)
     max_free = MAX_FREE if n_samples is None or prob.d <= n_samples else min(MAX_FREE, n_samples)
     L = 1.0 / t
-    cur, cur_cert = best_x, best_cert
+    best_x = cur = x
+    best_cert = cur_cert = None
     for k in range(steps):
         g = loss.grad(cur)
         if rows:  # the split of the Lagrangian: the rows' multipliers shift the gradient
@@ -151,6 +152,10 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
             cert = check(cand)
             if cert.certifies(tol):
                 return cand, cert, k + 1
+            if cur_cert is None:  # the first step did not certify: now x's certificate is needed
+                best_cert = cur_cert = check(x)
+                if cur_cert.certifies(tol):
+                    return x, cur_cert, 0
             if _better(cert, cur_cert, tol):
                 cur, cur_cert, moved = cand, cert, True
                 break
@@ -158,6 +163,9 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
             break
         if _better(cur_cert, best_cert, tol):
             best_x, best_cert = cur, cur_cert
+    if best_cert is None:  # no step was tried
+        best_cert = check(x)
+        return x, best_cert, 0 if best_cert.certifies(tol) else steps
     return best_x, best_cert, steps
 
 

@@ -102,3 +102,43 @@ def test_a_split_whose_free_set_grows_by_more_than_five_percent_has_not_settled(
     z = y.copy()
     z[20] = 0.3  # one more: the smallest change always counts as settled
     assert sched.due(3, z)
+
+
+def _clarabel_ls(A, b, psi, lam, lo, hi):
+    """min 1/2 ||Ax - b||^2 + lam sum psi(x_i) s.t. lo <= x <= hi by CVXPY + Clarabel (psi as a max of lines)."""
+    cp = pytest.importorskip("cvxpy")
+    slopes, intercepts = psi.max_affine()
+    x = cp.Variable(A.shape[1])
+    pen = cp.sum(cp.max(cp.vstack([a * x + c for a, c in zip(slopes, intercepts)]), axis=0))
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + lam * pen), [x >= lo, x <= hi]).solve(solver="CLARABEL")
+    return x.value
+
+
+def test_newton_polish_certifies_the_start_only_when_the_first_step_does_not():
+    """A first step that certifies costs one certificate (the start's is not needed); a certified start whose
+    step does not certify comes back as it is; both answers are the optimum Clarabel finds."""
+    from cvxpar.constraints import Box
+    from cvxpar.solvers._common import check
+    from cvxpar.solvers.polish import newton_polish
+
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((30, 10))
+    b = A @ rng.uniform(-1, 1, 10) + 0.1 * rng.standard_normal(30)
+    prob = Problem(LeastSquares(A, b), PSI, 0.3, [Box(-1, 1)])
+    seen = []
+
+    def counted(v):
+        seen.append(np.array(v))
+        return check(prob, v)
+
+    ref = _clarabel_ls(A, b, PSI, 0.3, -1, 1)
+    t = 1.0 / prob.loss.lipschitz()
+    start = np.clip(ref + 0.05 * rng.standard_normal(10), -1, 1)  # not optimal, the split already right
+    x, cert, steps = newton_polish(prob, start, t, tol=1e-10, check=counted)
+    assert cert.certifies(1e-10) and steps == 1
+    assert len(seen) == 1 and not np.array_equal(seen[0], start)  # the start was never certified
+    np.testing.assert_allclose(x, ref, atol=1e-6)
+
+    seen.clear()
+    x2, cert2, steps2 = newton_polish(prob, x, t, steps=0, tol=1e-10, check=counted)
+    assert x2 is x and steps2 == 0 and cert2.certifies(1e-10) and len(seen) == 1
