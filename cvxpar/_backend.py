@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 from array_api_compat import array_namespace as _compat_namespace
-from array_api_compat import is_cupy_array, is_numpy_array, is_numpy_namespace
 from array_api_compat import device as _device
+from array_api_compat import is_cupy_array, is_numpy_array, is_numpy_namespace
 
 __all__ = ["array_namespace", "asarray_like", "cupy_with_gpu", "device", "finish", "is_cupy_array", "is_numpy_namespace", "prepare"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from solver_reference import reference_objective
 
 import cvxpar
 from cvxpar.losses import LeastSquares
@@ -104,15 +105,6 @@ def test_a_split_whose_free_set_grows_by_more_than_five_percent_has_not_settled(
     assert sched.due(3, z)
 
 
-def _clarabel_ls(A, b, psi, lam, lo, hi):
-    """min 1/2 ||Ax - b||^2 + lam sum psi(x_i) s.t. lo <= x <= hi by CVXPY + Clarabel (psi as a max of lines)."""
-    cp = pytest.importorskip("cvxpy")
-    slopes, intercepts = psi.max_affine()
-    x = cp.Variable(A.shape[1])
-    pen = cp.sum(cp.max(cp.vstack([a * x + c for a, c in zip(slopes, intercepts)]), axis=0))
-    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + lam * pen), [x >= lo, x <= hi]).solve(solver="CLARABEL")
-    return x.value
-
 
 def test_newton_polish_certifies_the_start_only_when_the_first_step_does_not():
     """A first step that certifies costs one certificate (the start's is not needed); a certified start whose
@@ -131,13 +123,14 @@ def test_newton_polish_certifies_the_start_only_when_the_first_step_does_not():
         seen.append(np.array(v))
         return check(prob, v)
 
-    ref = _clarabel_ls(A, b, PSI, 0.3, -1, 1)
+    ref = reference_objective(A, b, PSI, 0.3, [Box(-1, 1)])
     t = 1.0 / prob.loss.lipschitz()
-    start = np.clip(ref + 0.05 * rng.standard_normal(10), -1, 1)  # not optimal, the split already right
+    solved = cvxpar.solve(prob.loss, PSI, 0.3, [Box(-1, 1)], tol=1e-10).x
+    start = np.clip(solved + 1e-3 * rng.standard_normal(10), -1, 1)  # not optimal, the split already right
     x, cert, steps = newton_polish(prob, start, t, tol=1e-10, check=counted)
     assert cert.certifies(1e-10) and steps == 1
     assert len(seen) == 1 and not np.array_equal(seen[0], start)  # the start was never certified
-    np.testing.assert_allclose(x, ref, atol=1e-6)
+    assert cert.objective == pytest.approx(ref, rel=1e-7, abs=1e-9)
 
     seen.clear()
     x2, cert2, steps2 = newton_polish(prob, x, t, steps=0, tol=1e-10, check=counted)
