@@ -15,17 +15,19 @@ __all__ = ["array_namespace", "asarray_like", "cupy_with_gpu", "device", "finish
 
 
 def array_namespace(*arrays):
-    """``array_api_compat.array_namespace(*arrays)``; plain NumPy arrays get its NumPy namespace without
-    the inspection (a small problem asks thousands of times per solve)."""
-    global _numpy_namespace
-    if arrays and all(type(a) is np.ndarray for a in arrays):
-        if _numpy_namespace is None:
-            _numpy_namespace = _compat_namespace(*arrays)
-        return _numpy_namespace
+    """``array_api_compat.array_namespace(*arrays)``, except that float64 NumPy arrays get NumPy itself.
+
+    NumPy >= 2.1 implements the Array API standard in its main namespace; for float64 arrays its
+    functions return what array_api_compat's wrappers return (those differ only in dtype promotion,
+    e.g. ``clip`` of a float32 array with float64 bounds), without a wrapper per call and without
+    importing the wrappers at all (a small problem calls thousands of them per solve).
+    """
+    if _NUMPY_IS_ARRAY_API and arrays and all(type(a) is np.ndarray and a.dtype == np.float64 for a in arrays):
+        return np
     return _compat_namespace(*arrays)
 
 
-_numpy_namespace = None
+_NUMPY_IS_ARRAY_API = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
 
 
 def cupy_with_gpu():
