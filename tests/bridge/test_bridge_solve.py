@@ -264,7 +264,9 @@ def _parametrized_models():
     off = cp.Parameter(value=0.2)
     h = cp.Parameter(value=0.5)
     total = cp.Parameter(value=2.0)
+    A_p = cp.Parameter((M, N), value=A)
     G = A[:3] / np.sqrt(N)
+    G_p = cp.Parameter(G.shape, value=G)
     l1 = 0.05 * cp.norm1(x)
     flip = np.linspace(-0.4, 0.1, N)
     xb = cp.Variable(N, bounds=[lb, ub])
@@ -285,8 +287,12 @@ def _parametrized_models():
         ),
         "lam": (cp.Problem(cp.Minimize(ls + lam * cp.sum(cvxpar.par(x, RIDGE)))), lam, [0.5, 0.01]),
         "loss target": (cp.Problem(cp.Minimize(cp.sum_squares(A @ x - b) / (2 * M) + l1)), b, [-B + 1.0, 2 * B]),
+        "loss matrix": (cp.Problem(cp.Minimize(cp.sum_squares(A_p @ x - B) / (2 * M) + l1), [x <= 0.3]), A_p,
+                        [2.0 * A, A[:, ::-1].copy()]),
+        "loss scale": (cp.Problem(cp.Minimize(c * cp.sum_squares(A @ x - B) / M + l1), [x >= -0.3]), c, [2.0, 0.05]),
         "PAR offset": (cp.Problem(cp.Minimize(ls + 0.05 * cp.sum(cvxpar.par(x - off, RIDGE)))), off, [-0.3, 0.45]),
         "linear row": (cp.Problem(cp.Minimize(ls + l1), [G @ x <= h]), h, [-0.2, 0.05]),
+        "linear row matrix": (cp.Problem(cp.Minimize(ls + l1), [G_p @ x <= 0.1]), G_p, [-G, G[::-1].copy()]),
         "simplex total": (
             cp.Problem(cp.Minimize(ls + 0.05 * cp.sum(cvxpar.par(x, RIDGE))), [x >= 0, cp.sum(x) == total]),
             total,
