@@ -200,7 +200,7 @@ def run(size: str = "small") -> Table:
         "`import numpy, cvxpy, cvxpar` vs solver='CLARABEL' after `import numpy, cvxpy`; first solve = the first "
         f"of the {N_LAMBDAS} (parse / compile included), warm per solve = median of the other {N_LAMBDAS - 1}.",
         "solves = the first solve (solve) or the whole sweep (sweep): what the two tools do differently once "
-        "imported; the process wall adds the imports (CVXPY's, ~1.5-2 s here, in both sweeps) and the interpreter.",
+        "imported; the process wall adds the imports (CVXPY's in both sweeps) and the interpreter's start and exit.",
         "n = 3d Gaussian rows, 7-level ridge PAR on [-1, 1], lam = 0.05 n (sweep: lam_max down to 1e-3 lam_max). "
         "Processes alternate cvxpar / Clarabel, after one untimed warm-up of each (bytecode written, file cache "
         "warm); one BLAS thread.",
