@@ -8,8 +8,10 @@ passes never form one: at the points X (d x k)
     f, h', h^*    on the client, elementwise on Z (n x k numbers) with the loss's own functions,
     A^T R,        (A^T R)_j = sum_i A_ij^T R_i  (a second pass, R = h'(Z)),
 
-so a gradient costs two passes and a task holds one block; the client holds n- and d-vectors,
-as the first-order methods for wide data need (x and the prox live there).  The Hessian block
+so a gradient costs two passes and a task holds one block (:mod:`cvxpar.losses.dask_blocks`: the
+per-block products run in the blocks' own Array-API namespace, NumPy or CuPy, with the slice of
+the point moved to the block's device); the client holds n- and d-vectors, as the first-order
+methods for wide data need (x and the prox live there).  The Hessian block
 A_F^T diag(h''(z)) A_F of the polish reads the column chunks holding F (one pass), and
 A^T diag(h''(z)) A d two.  Every result is checked for its number of rows (n).
 """
@@ -17,6 +19,9 @@ A^T diag(h''(z)) A d two.  Every result is checked for its number of rows (n).
 from __future__ import annotations
 
 import numpy as np
+
+from cvxpar.distributed._weighted_gram import weighted_gram
+from cvxpar.losses.dask_blocks import block_adjoint, block_columns, block_products
 
 
 def _computed(arrays: dict, collection) -> np.ndarray:
@@ -30,12 +35,6 @@ def _computed(arrays: dict, collection) -> np.ndarray:
     except Exception as err:
         raise_unreadable(arrays, err)
         raise
-
-
-def _dask():
-    from cvxpar.losses.dask_operator import _dask
-
-    return _dask()
 
 
 class BlockedPasses:
@@ -69,15 +68,13 @@ class BlockedPasses:
 
     def products(self, X: np.ndarray) -> np.ndarray:
         """A X (n x k) for the columns of X (d x k): one pass."""
-        da = _dask()
-        Z = _computed(self.arrays, self.blocks @ da.from_array(X, chunks=(self.blocks.chunks[1], X.shape[1])))
+        Z = _computed(self.arrays, block_products(self.blocks, X))
         self._check_rows(Z.shape[0])
         return Z
 
     def adjoint(self, R: np.ndarray) -> np.ndarray:
         """A^T R (d x k) for the columns of R (n x k): one pass."""
-        da = _dask()
-        return _computed({"A": self.blocks}, self.blocks.T @ da.from_array(R, chunks=(self.blocks.chunks[0], R.shape[1])))
+        return _computed({"A": self.blocks}, block_adjoint(self.blocks, R))
 
     def values(self, X: np.ndarray, scale: float | None) -> list[dict]:
         """f, grad f, the conjugate term at scale h'(Ax), z = A x and h'(z) at each column x of X: two passes."""
@@ -96,9 +93,9 @@ class BlockedPasses:
 
     def hessian_block(self, z: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """A_F^T diag(h''(z)) A_F for the columns idx: one pass over the column chunks holding them."""
-        Af = _computed({"A": self.blocks}, self.blocks[:, idx])
+        Af = _computed({"A": self.blocks}, block_columns(self.blocks, idx))
         self._check_rows(Af.shape[0])
-        return (Af * self.on_client(z).d2h(z)[:, None]).T @ Af
+        return weighted_gram(Af, self.on_client(z).d2h(z))
 
     def hvp(self, z: np.ndarray, d: np.ndarray) -> np.ndarray:
         """A^T diag(h''(z)) A d: two passes."""

@@ -4,8 +4,8 @@ A is held row-chunked (one chunk across the columns, any number of row chunks), 
 is read at construction except the target (n numbers, for its checks).  Wide data stored in column
 chunks (more than GRAM_MAX_FEATURES columns) also keep their blocks as ``blocks``: a full-width row
 chunk of them would need every column chunk of its rows in one task's memory, so their products
-run block by block (``blocks @ x`` sums the blocks of each row chunk, ``blocks.T @ r`` those of each
-column chunk; two passes for a gradient) -- see :mod:`cvxpar.distributed.loss`.  Products build Dask graphs
+run block by block (:mod:`cvxpar.losses.dask_blocks`: A x sums the blocks' products of each row
+chunk, A^T r those of each column chunk; two passes for a gradient) -- see :mod:`cvxpar.distributed.loss`.  Products build Dask graphs
 and are computed on the active Dask scheduler -- a ``dask.distributed.Client`` when one exists,
 Dask's local threads otherwise -- with these conventions:
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from cvxpar._backend import to_host
 from cvxpar.losses._operator import index_like, padded_top_eigenvalue
+from cvxpar.losses.dask_blocks import block_adjoint, block_products
 from cvxpar.losses.dask_chunks import raise_bad_chunks, raise_unreadable
 
 #: Up to this many features a d x d Gram matrix is formed on the client (one pass over the data)
@@ -169,12 +170,14 @@ class DaskOperator:
         """The lazy z = A x (x a NumPy vector of length d)."""
         x = np.asarray(x, dtype=self.dtype)
         if self.blocks is not None:
-            return self.blocks @ x
+            return block_products(self.blocks, x[:, None])[:, 0]
         return self.A.map_blocks(_chunk_matvec, x=x, drop_axis=1, dtype=self.dtype)  # x goes to each chunk's device
 
     def rmv_lazy(self, r):
         """The lazy A^T r (r a Dask or NumPy n-vector; a Dask one chunked like A's rows)."""
-        return (self.A if self.blocks is None else self.blocks).T @ r
+        if self.blocks is not None:
+            return block_adjoint(self.blocks, r[:, None])[:, 0]
+        return self.A.T @ r
 
     def rmv(self, r):
         """A^T r, computed, as a NumPy vector."""

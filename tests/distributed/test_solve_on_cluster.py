@@ -3,7 +3,7 @@
 The data live in zarr stores on disk and are read lazily by the workers; the cluster is the
 ``client`` fixture of tests/conftest.py.  The fault tests kill a worker process in the middle of an
 iterative solve at a chosen point (the k-th read of a chosen chunk, counted across the worker
-processes through files: no timing race) or restart every worker between two passes, and check
+processes through files: no timing race) or kill every worker between two passes, and check
 that the answer, the iterations and the passes are those of the undisturbed solve.
 """
 
@@ -156,7 +156,7 @@ def _kill_at(arr, flags, chunk, read):
 
 def _assert_the_kill_landed(client, flags):
     victim = int((flags / "killed").read_text())
-    client.wait_for_workers(2, timeout=120)
+    client.wait_for_workers(2, timeout=600)  # a loaded machine starts a worker slowly
     assert victim not in client.run(os.getpid).values()  # that process died; the nanny started another
 
 
@@ -199,7 +199,7 @@ def test_a_worker_killed_in_the_middle_of_a_fista_solve_does_not_change_the_answ
     _assert_undisturbed(res, ref)
 
 
-def test_every_worker_restarted_between_two_newton_steps_does_not_change_the_answer(client, problem, monkeypatch):
+def test_every_worker_killed_between_two_newton_steps_does_not_change_the_answer(client, problem, monkeypatch):
     from cvxpar.distributed import loss as dloss
 
     lam = 20.0
@@ -207,15 +207,18 @@ def test_every_worker_restarted_between_two_newton_steps_does_not_change_the_ans
     ref = cvxpar.solve(make(), PSI, lam)
     pids, passes, original = client.run(os.getpid), [], dloss.row_chunk_sum
 
-    def restarting_after_pass_2(*args, **kwargs):
+    def killing_every_worker_after_pass_2(*args, **kwargs):
         out = original(*args, **kwargs)
         passes.append(1)
-        if len(passes) == 2:
-            client.restart(wait_for_workers=True)
+        if len(passes) == 2:  # the cluster loses everything it held; the next pass waits for the new workers
+            for pid in pids.values():
+                os.kill(pid, signal.SIGKILL)
         return out
 
-    monkeypatch.setattr(dloss, "row_chunk_sum", restarting_after_pass_2)
+    monkeypatch.setattr(dloss, "row_chunk_sum", killing_every_worker_after_pass_2)
     res = cvxpar.solve(make(), PSI, lam)
+    assert len(passes) > 3
+    client.wait_for_workers(2, timeout=600)
     assert not set(pids.values()) & set(client.run(os.getpid).values())  # every worker process was replaced
     _assert_undisturbed(res, ref)
 
