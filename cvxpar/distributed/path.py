@@ -5,8 +5,9 @@ lam: one pass computes it (:mod:`cvxpar.distributed.gram`), the warm-started pat
 on the equivalent d-dimensional least squares, and one more pass evaluates the loss, gradient
 and conjugate term at every answer of the path together (each chunk read once, the products with
 all answers formed from it), from which each answer's certificate and status are computed on the
-distributed data.  Other losses (and ``method="newton"``) have no lam-free summary of the data:
-their path is a sequence of warm-started distributed solves.
+distributed data.  Other losses (and ``method="newton"``) have no lam-free summary of the data,
+and least squares with more than MAX_GRAM_FEATURES features forms none: their path is a sequence
+of warm-started distributed solves.
 """
 
 from __future__ import annotations
