@@ -72,22 +72,22 @@ def _as_dask(v, chunks: tuple):
     return v.rechunk((chunks, v.shape[1]))
 
 
+def _per_block_then_sum(fn, blocks, blocks_index: str, V, v_chunks: tuple, v_index: str, out_index: str):
+    """The lazy sum over the middle index of ``out_index`` of fn(block, slice of V): one task per stored block
+    (the middle index, the one the product contracts, is kept with chunks of 1 and then summed by a tree)."""
+    parts = _da().blockwise(fn, out_index, blocks, blocks_index, _as_dask(V, v_chunks), v_index,
+                            adjust_chunks={out_index[1]: 1}, dtype=np.float64, meta=_meta(blocks, 3))
+    return parts.sum(axis=1, split_every=SPLIT_EVERY)
+
+
 def block_products(blocks, X):
     """The lazy A X (n x k) for X (d x k, NumPy or Dask): one task per block, then a tree sum over each row."""
-    da = _da()
-    Xd = _as_dask(X, blocks.chunks[1])
-    parts = da.blockwise(_block_matmul, "ikj", blocks, "ik", Xd, "kj", adjust_chunks={"k": 1},
-                         dtype=np.float64, meta=_meta(blocks, 3))
-    return parts.sum(axis=1, split_every=SPLIT_EVERY)
+    return _per_block_then_sum(_block_matmul, blocks, "ik", X, blocks.chunks[1], "kj", "ikj")
 
 
 def block_adjoint(blocks, R):
     """The lazy A^T R (d x k) for R (n x k, NumPy or Dask): one task per block, then a tree sum over each column."""
-    da = _da()
-    Rd = _as_dask(R, blocks.chunks[0])
-    parts = da.blockwise(_block_rmatmul, "jik", blocks, "ij", Rd, "ik", adjust_chunks={"i": 1},
-                         dtype=np.float64, meta=_meta(blocks, 3))
-    return parts.sum(axis=1, split_every=SPLIT_EVERY)
+    return _per_block_then_sum(_block_rmatmul, blocks, "ij", R, blocks.chunks[0], "ik", "jik")
 
 
 def block_columns(blocks, idx):
