@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cvxpar._backend import array_namespace, device, to_host
+from cvxpar._backend import array_namespace, device, is_numpy_namespace, to_host
 
 #: How many partial products one task of the tree sum adds.
 SPLIT_EVERY = 8
@@ -39,6 +39,8 @@ def _meta(blocks, ndim: int):
 def _moved(a, v):
     """``v`` (a NumPy slice, or a chunk of another namespace) as float64 in a's namespace, on a's device."""
     xp = array_namespace(a)
+    if is_numpy_namespace(xp):
+        return np.asarray(v, dtype=np.float64)
     if array_namespace(v) is not xp:
         v = xp.asarray(np.array(to_host(v), dtype=np.float64), device=device(a))
     return v if v.dtype == xp.float64 else xp.astype(v, xp.float64)
