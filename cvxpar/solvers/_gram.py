@@ -6,11 +6,13 @@ of forming A_J A_J^T afresh (n^2 |J| flops) the previous one is updated in place
 
     A_J' A_J'^T = A_J A_J^T + A_add A_add^T - A_rem A_rem^T      (n^2 (|add| + |rem|) / 2 flops),
 
-by BLAS syrk on one triangle (no copy of the n x n matrix).  While most columns are free (the first outer steps) it starts
-from the cached A A^T: A_J A_J^T = A A^T - A_K A_K^T with K the fixed columns.  The columns
-come from a contiguous copy of A^T (a gather of contiguous rows rather than strided columns of a
-C-ordered A; copied in cache-sized blocks, ``transposed``).  When more columns changed than the
-fresh product has (min(|J|, |K|)), it is formed afresh instead, which costs less.  Rounding in the
+by BLAS syrk on one triangle (no copy of the n x n matrix).  The columns come from a contiguous
+copy of A^T (a gather of contiguous rows rather than strided columns of a C-ordered A; copied in
+cache-sized blocks, ``transposed``), gathered ROW_BLOCK rows at a time so that no step copies more
+than a block of them.  When more columns changed than J has, it is formed afresh instead, which
+costs less.  The full n x n A A^T is never formed: ||A||_2^2 (for ssnal's sigma schedule and the
+choice of conjugate gradients) comes from a few Lanczos steps on A (``lanczos_top_eigenvalue``,
+4 n d flops a step against n^2 d / 2 for A A^T).  Rounding in the
 updates grows with their number (each adds a few ulps of ||A||^2), so the matrix is formed afresh
 once the updated columns add up to REFRESH |J|.
 
@@ -42,6 +44,12 @@ CG_GEMV_COST = 6.0
 #: differ from its free set (``FreeGram._woodbury``), keeping answers with residual <= WOODBURY_RTOL ||rhs||.
 WOODBURY_FRACTION = 8
 WOODBURY_RTOL = 1e-9
+#: Rows of A^T gathered at a time by the Gram products (``_syrk_rows``): a bounded temporary copy.
+ROW_BLOCK = 2048
+#: Lanczos (``lanczos_top_eigenvalue``) stops once the top Ritz value's residual bound is at most
+#: LANCZOS_RTOL of it, or after LANCZOS_STEPS steps.
+LANCZOS_RTOL = 1e-2
+LANCZOS_STEPS = 60
 
 
 class FreeGram:
@@ -50,7 +58,6 @@ class FreeGram:
     def __init__(self, A: np.ndarray) -> None:
         self.A = A
         self._AT: np.ndarray | None = None
-        self._full: np.ndarray | None = None
         self._mask: np.ndarray | None = None
         self._G: np.ndarray | None = None  # upper triangle valid (C order)
         self._M: np.ndarray | None = None  # workspace for shift I + sigma G, then its Cholesky factor
@@ -131,11 +138,11 @@ class FreeGram:
         """Whether conjugate gradients (``_cg``) cost less than the direct solve for a matrix of condition
         at most ``kappa``: CG's products (4 n |J| flops an iteration, through all of A when most columns are
         free, at CG_GEMV_COST x a BLAS-3 flop's time) against the Gram update or fresh product
-        (n^2 min(changed, |J|, |K|)) and the factorization (n^3 / 3)."""
+        (n^2 min(changed, |J|)) and the factorization (n^3 / 3)."""
         if kappa > CG_MAX_COND:
             return False
         n, d, k = self.A.shape[0], mask.size, int(mask.sum())
-        changed = min(k, d - k)
+        changed = k
         if self._G is not None:
             changed = min(changed, int(np.count_nonzero(mask != self._mask)))
         width = k if 2 * k <= d else d
@@ -228,16 +235,14 @@ class FreeGram:
             r = add.size + rem.size
             if r == 0:
                 return self._G
-            # an update costs n^2 r / 2 flops, a fresh product n^2 min(k, d - k) / 2 (``_fresh``)
-            if r < min(k, mask.size - k) and self._drift + r < REFRESH * max(k, 1):
+            # an update costs n^2 r / 2 flops, a fresh product n^2 k / 2 (``_fresh``)
+            if r < k and self._drift + r < REFRESH * max(k, 1):
                 G = self._G
-                if add.size:
-                    _syrk_into(G, self.AT[add], 1.0)
-                if rem.size:
-                    _syrk_into(G, self.AT[rem], -1.0)
+                _syrk_rows(G, self.AT, add, 1.0)
+                _syrk_rows(G, self.AT, rem, -1.0)
                 self._mask, self._drift, self._version = mask.copy(), self._drift + r, self._version + 1
                 return G
-        self._G, self._mask, self._drift, self._version = self._fresh(mask, k), mask.copy(), 0, self._version + 1
+        self._G, self._mask, self._drift, self._version = self._fresh(mask), mask.copy(), 0, self._version + 1
         return self._G
 
     def update_product(self, az: np.ndarray, z: np.ndarray, z_new: np.ndarray) -> np.ndarray:
@@ -277,28 +282,64 @@ class FreeGram:
         return out
 
     def norm2_squared(self) -> float:
-        """||A||_2^2 = lambda_max(A A^T), the loss's own padded power-iteration estimate but on the cached
-        n x n A A^T: n^2 flops per iteration instead of 2 n d."""
-        from cvxpar.losses import padded_top_eigenvalue
+        """||A||_2^2 = lambda_max(A A^T) padded by the loss's POWER_PAD: Lanczos on A A^T applied as
+        A (A^T v) (``lanczos_top_eigenvalue``; two passes over A a step, no n x n matrix)."""
+        from cvxpar.losses._operator import POWER_PAD
 
-        G = self.full
-        self._norm2 = padded_top_eigenvalue(lambda v: G @ v, np.random.default_rng(0).standard_normal(G.shape[0]), np)
+        A = self.A
+        top = lanczos_top_eigenvalue(lambda v: A @ (A.T @ v), np.random.default_rng(0).standard_normal(A.shape[0]))
+        self._norm2 = POWER_PAD * top
         return self._norm2
 
-    @property
-    def full(self) -> np.ndarray:
-        """A A^T, formed on first use (NumPy runs A @ A.T as one syrk)."""
-        if self._full is None:
-            self._full = self.A @ self.A.T
-        return self._full
+    def _fresh(self, mask: np.ndarray) -> np.ndarray:
+        """A_J A_J^T afresh (upper triangle), in the kept matrix's memory when there is one."""
+        G = np.zeros((self.A.shape[0],) * 2) if self._G is None else self._G
+        G.fill(0.0)
+        _syrk_rows(G, self.AT, np.flatnonzero(mask), 1.0)
+        return G
 
-    def _fresh(self, mask: np.ndarray, k: int) -> np.ndarray:
-        d = mask.size
-        if 2 * k > d:  # more free than fixed: A A^T - A_K A_K^T from the cached A A^T
-            G = self.full.copy()
-            _syrk_into(G, self.AT[~mask], -1.0)
-            return G
-        return np.ascontiguousarray(blas.dsyrk(1.0, self.AT[mask].T, trans=0, lower=1).T)
+
+def lanczos_top_eigenvalue(apply, v0: np.ndarray, rtol: float = LANCZOS_RTOL, steps: int = LANCZOS_STEPS) -> float:
+    """An upper estimate of the largest eigenvalue of a symmetric positive semidefinite M (``apply``:
+    v -> M v) by the Lanczos process from ``v0`` with full reorthogonalization (Golub and Van Loan 2013,
+    sec. 10.1).
+
+    After j steps the tridiagonal T_j = Q_j^T M Q_j has a top eigenpair (theta, s); theta <= lambda_max
+    (Cauchy interlacing) and M has an eigenvalue within the residual r = beta_j |s_j| of theta (Golub
+    and Van Loan 2013, thm. 10.1.2), which converges to lambda_max from below much faster than power
+    iteration (Kaniel-Paige-Saad bounds, ibid. sec. 10.1.5).  Stops once r <= ``rtol`` theta (or after
+    ``steps`` steps, or on an invariant subspace, r = 0) and returns theta + r.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.diag([4.0, 1.0, 0.5])
+    >>> round(lanczos_top_eigenvalue(lambda v: M @ v, np.ones(3)), 12)
+    4.0
+    """
+    from scipy.linalg import eigh_tridiagonal
+
+    n = v0.size
+    steps = min(steps, n)
+    Q = np.empty((steps, n))
+    q = v0 / np.linalg.norm(v0)
+    alpha: list[float] = []
+    beta: list[float] = []
+    theta = bound = 0.0
+    for j in range(steps):
+        Q[j] = q
+        w = apply(q)
+        alpha.append(float(q @ w))
+        for _ in range(2):  # classical Gram-Schmidt twice: orthogonal to working precision
+            w -= Q[: j + 1].T @ (Q[: j + 1] @ w)
+        b = float(np.linalg.norm(w))
+        vals, vecs = eigh_tridiagonal(np.array(alpha), np.array(beta), select="i", select_range=(j, j))
+        theta, bound = float(vals[0]), b * abs(float(vecs[-1, 0]))
+        if bound <= rtol * theta or b == 0.0:
+            break
+        beta.append(b)
+        q = w / b
+    return theta + bound
 
 
 def transposed(A: np.ndarray, block: int = 256) -> np.ndarray:
@@ -319,6 +360,12 @@ def _syrk_into(G: np.ndarray, rows: np.ndarray, alpha: float) -> None:
     out = blas.dsyrk(alpha, rows.T, beta=1.0, c=G.T, trans=0, lower=1, overwrite_c=1)
     if not np.shares_memory(out, G):  # defensive: a BLAS build that copied c
         G.T[...] = out
+
+
+def _syrk_rows(G: np.ndarray, AT: np.ndarray, idx: np.ndarray, alpha: float) -> None:
+    """G += alpha AT[idx]^T AT[idx] on the upper triangle of the C-ordered G, gathering ROW_BLOCK rows at a time."""
+    for start in range(0, idx.size, ROW_BLOCK):
+        _syrk_into(G, AT[idx[start:start + ROW_BLOCK]], alpha)
 
 
 def cholesky_solve(M: np.ndarray, rhs: np.ndarray, overwrite: bool = False) -> np.ndarray | None:

@@ -19,9 +19,10 @@ each step solved through its dual in u in R^n (n = rows of A): minimize
 by semismooth Newton: (shift I + sigma A_J A_J^T) du = -grad phi(u), J the coordinates where the
 prox has slope 1 (not on a plateau or a bound) and shift >= 1 a Levenberg-Marquardt damping
 (``_damping``; shift = 1 is the plain generalized Newton matrix), solved in the cheaper of the
-n x n form and the |J| x |J| Woodbury form; Armijo backtracking on phi, which costs no product
-with A: phi is evaluated from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per
-Newton step; A z at the accepted point is A z + c A_J A_J^T du from the kept Gram plus the few
+n x n form and the |J| x |J| Woodbury form; then the step length along du that minimizes phi on
+[0, 1] (``_ray_search``: phi is piecewise quadratic, its derivative along du piecewise linear) or
+Armijo backtracking (the other losses), neither of which costs a product with A: phi is evaluated
+from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per Newton step; A z at the accepted point is A z + c A_J A_J^T du from the kept Gram plus the few
 columns that crossed a kink: FreeGram.newton_product).  Where the Newton systems come from:
 
 - a dense NumPy A: the n x n A_J A_J^T kept up to date between Newton steps by the columns that
@@ -98,6 +99,10 @@ DAMP_BAD_STEP = 0.1
 DAMP_POWER = 0.5
 #: Proximal Newton path: the inner solve's target is FORCING x the last stationarity residual (scaled, see _inner_newton).
 FORCING = 0.1
+#: Least squares: the step along a Newton direction minimizes phi on [0, 1] to |phi'| <= RAY_RTOL |phi'(0)|,
+#: in at most RAY_STEPS evaluations of phi' (``_ray_search``).
+RAY_RTOL = 0.1
+RAY_STEPS = 8
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None = None,
@@ -230,8 +235,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
                 break
             newton += 1
             # A^T (u + alpha du) = A^T u + alpha A^T du: the line search needs no product
-            alpha, du, atdu, (u_t, atu_t, val_t, z_t) = _line_search(
-                xp, partial(_phi, prob, x, sigma=sigma), u, atu, val, grad, du, op.rmv)
+            alpha, du, atdu, (u_t, atu_t, val_t, z_t) = _ray_search(prob, x, sigma, u, atu, val, grad, du)
             if alpha < MIN_ALPHA:  # no decrease along the Newton direction: leave the inner loop
                 break
             shift = _damping(shift, alpha)
@@ -457,6 +461,57 @@ def _line_search(xp, phi, u, aux, val: float, grad, du, adjoint):
         if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val) or alpha < MIN_ALPHA:
             return alpha, du, aux_du, (u_t, aux_t, val_t, z_t)
         alpha *= 0.5
+
+
+def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
+    """The step along du for :func:`_run_least_squares`: the minimizer of phi on the segment
+    u + alpha du, alpha in [0, 1], to within RAY_RTOL of its slope, instead of halving alpha.
+
+    phi is convex and piecewise quadratic (the Moreau envelope of the piecewise-linear p), so along the
+    ray its derivative
+
+        phi'(alpha) = du^T (u + alpha du + b) - (A^T du)^T z(alpha),  z(alpha) = prox_{sigma p}(x - sigma (A^T u + alpha A^T du)),
+
+    is nondecreasing and piecewise linear, and costs one prox and no product with A once A^T du is
+    known.  alpha = 1 when phi'(1) <= 0 (the Newton step does not pass the minimizer); else the root of
+    phi' in (0, 1) by regula falsi with the Illinois modification (Dowell and Jarratt 1971), exact on
+    each linear piece, stopped once |phi'(alpha)| <= RAY_RTOL |phi'(0)| or after RAY_STEPS evaluations.
+    The step is kept when it satisfies Armijo's condition (as :func:`_line_search`'s), else that
+    backtracking search runs.  Returns what :func:`_line_search` returns.
+    """
+    xp = prob.xp
+    slope = float(xp.sum(grad * du))
+    if slope >= 0:
+        du, slope = -grad, -float(xp.sum(grad * grad))
+    atdu = prob.loss.op.rmv(du)
+    base = float(xp.sum(du * (u + prob.loss.target)))
+    curv = float(xp.sum(du * du))
+
+    def derivative(alpha: float) -> float:
+        z = prob.prox(x - sigma * (atu + alpha * atdu), sigma)
+        return base + alpha * curv - float(xp.sum(atdu * z))
+
+    alpha = 1.0
+    lo, d_lo, hi, d_hi = 0.0, slope, 1.0, derivative(1.0)
+    side = 0
+    for _ in range(RAY_STEPS if d_hi > 0 else 0):
+        alpha = hi - d_hi * (hi - lo) / (d_hi - d_lo)
+        d = derivative(alpha)
+        if abs(d) <= RAY_RTOL * abs(slope):
+            break
+        if d > 0:  # the root is left of alpha; Illinois: halve the kept end's value after two moves on one side
+            hi, d_hi = alpha, d
+            d_lo = 0.5 * d_lo if side == -1 else d_lo
+            side = -1
+        else:
+            lo, d_lo = alpha, d
+            d_hi = 0.5 * d_hi if side == 1 else d_hi
+            side = 1
+    u_t, atu_t = u + alpha * du, atu + alpha * atdu
+    val_t, z_t = _phi(prob, x, u_t, atu_t, sigma)
+    if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val):
+        return alpha, du, atdu, (u_t, atu_t, val_t, z_t)
+    return _line_search(xp, partial(_phi, prob, x, sigma=sigma), u, atu, val, grad, du, lambda _: atdu)
 
 
 def _phi(prob, x, u, atu, sigma):

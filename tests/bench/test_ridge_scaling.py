@@ -10,5 +10,5 @@ def test_small_form_certifies_every_instance_and_reports_ssnal_counts(monkeypatc
     table = ridge_scaling.run("small")
     assert len(table.rows) == len(ridge_scaling.SIZES["small"])
     for row in table.rows:
-        assert row[4] == "optimal"
-        assert row[5] > 0 and row[6] + row[7] + row[8] > 0  # Newton steps, and systems solved
+        assert row[5] == "optimal"
+        assert 0 < row[3] and row[6] > 0 and row[7] + row[8] + row[9] > 0  # CPU time, Newton steps, systems solved

@@ -1,12 +1,13 @@
-"""FreeGram's bookkeeping: the blocked transpose equals A^T, and a change of more columns than the
-fresh product has re-forms A_J A_J^T afresh (the cheaper way) and still equals the direct product."""
+"""FreeGram's bookkeeping: the blocked transpose equals A^T, a change of more columns than the
+fresh product has re-forms A_J A_J^T afresh (the cheaper way) and still equals the direct product,
+and ||A||_2^2 by Lanczos against LAPACK's SVD."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cvxpar.solvers._gram import FreeGram, transposed
+from cvxpar.solvers._gram import FreeGram, lanczos_top_eigenvalue, transposed
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
@@ -28,7 +29,7 @@ def test_a_large_change_of_the_free_set_forms_the_product_afresh_and_matches():
     gram(first)
     second = first.copy()
     second[:20] = False
-    second[30:45] = True  # 35 columns changed > min(k, d - k): an update would cost more than a fresh product
+    second[30:45] = True  # 35 columns changed > k = 25: an update would cost more than a fresh product
     G = gram(second)
     assert gram._drift == 0  # formed afresh, not updated
     np.testing.assert_allclose(G, A[:, second] @ A[:, second].T, rtol=1e-12, atol=1e-12)
@@ -126,3 +127,64 @@ def test_cg_is_chosen_where_it_costs_less_than_the_gram_and_factorization():
     big._G, big._mask = np.zeros((1, 1)), half.copy()  # a kept Gram of the same J: a factorization only
     assert not big._cg_pays(half, 11.0)
     assert not FreeGram(np.broadcast_to(np.zeros(1), (100, 1000)))._cg_pays(np.arange(1000) % 2 == 0, 11.0)
+
+
+def _spectra():
+    rng = np.random.default_rng(5)
+    wide = rng.standard_normal((120, 1200))  # Marchenko-Pastur: no gap at the top of the spectrum
+    ar = np.empty((80, 800))  # AR(1) columns, rho 0.9: one dominant direction
+    ar[:, 0] = rng.standard_normal(80)
+    for j in range(1, 800):
+        ar[:, j] = 0.9 * ar[:, j - 1] + np.sqrt(1 - 0.81) * rng.standard_normal(80)
+    rank_one = np.outer(rng.standard_normal(50), rng.standard_normal(400)) + 1e-3 * rng.standard_normal((50, 400))
+    close_top = rng.standard_normal((60, 300)) @ np.diag(np.r_[1.0, 0.999, np.linspace(0.5, 0.1, 298)])
+    return {"wide": wide, "ar1": ar, "rank_one": rank_one, "close_top": close_top}
+
+
+@pytest.mark.parametrize("name", ["wide", "ar1", "rank_one", "close_top"])
+def test_lanczos_top_eigenvalue_bounds_the_spectral_norm_from_above_within_its_tolerance(name):
+    """Against numpy.linalg.norm(A, 2)^2 (LAPACK's SVD): the estimate theta + r is at least ||A||_2^2
+    (to rounding) and within 2 LANCZOS_RTOL above it, for spectra with and without a gap at the top."""
+    from cvxpar.solvers._gram import LANCZOS_RTOL
+
+    A = _spectra()[name]
+    exact = np.linalg.norm(A, 2) ** 2
+    est = lanczos_top_eigenvalue(lambda v: A @ (A.T @ v), np.random.default_rng(0).standard_normal(A.shape[0]))
+    assert exact * (1 - 1e-12) <= est <= exact * (1 + 2 * LANCZOS_RTOL)
+
+
+def test_lanczos_top_eigenvalue_stops_on_an_invariant_subspace_and_at_its_step_limit():
+    M = np.diag([5.0, 2.0, 1.0, 0.5])
+    assert lanczos_top_eigenvalue(lambda v: M @ v, np.array([1.0, 1.0, 0.0, 0.0])) == pytest.approx(5.0, rel=1e-14)
+    M = _spectra()["wide"] @ _spectra()["wide"].T
+    q = np.ones(M.shape[0]) / np.sqrt(M.shape[0])
+    theta = q @ M @ q  # one step: the Rayleigh quotient plus its residual ||M q - theta q||
+    one = lanczos_top_eigenvalue(lambda v: M @ v, np.ones(M.shape[0]), steps=1)
+    assert one == pytest.approx(theta + np.linalg.norm(M @ q - theta * q), rel=1e-12)
+
+
+def test_norm2_squared_is_the_padded_lanczos_estimate_without_forming_a_a_transpose():
+    from cvxpar.losses._operator import POWER_PAD
+
+    A = _spectra()["wide"]
+    gram = FreeGram(A)
+    L = gram.norm2_squared()
+    exact = np.linalg.norm(A, 2) ** 2
+    assert POWER_PAD * exact * (1 - 1e-12) <= L <= POWER_PAD * exact * 1.02
+    assert gram._G is None and gram._AT is None  # no n x n matrix and no transposed copy
+
+
+def test_fresh_products_gather_the_free_rows_in_blocks_and_match(monkeypatch):
+    """A_J A_J^T formed afresh and updated by more free columns than one gathered block holds."""
+    from cvxpar.solvers import _gram
+
+    monkeypatch.setattr(_gram, "ROW_BLOCK", 7)
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((20, 100))
+    gram = FreeGram(A)
+    mask = rng.random(100) < 0.8  # most columns free
+    np.testing.assert_allclose(gram(mask), A[:, mask] @ A[:, mask].T, rtol=1e-12, atol=1e-12)
+    more = mask.copy()
+    more[np.flatnonzero(~mask)[:10]] = True  # 10 columns enter: an update in two blocks
+    np.testing.assert_allclose(gram(more), A[:, more] @ A[:, more].T, rtol=1e-12, atol=1e-12)
+    assert gram._drift == 10

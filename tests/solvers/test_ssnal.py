@@ -62,6 +62,32 @@ def test_phi_from_atu_matches_the_definition():
     assert abs(val - want) <= 1e-10 * max(1.0, abs(want))
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_ray_search_minimizes_phi_along_the_newton_direction_against_a_dense_scan(seed):
+    """The step of _ray_search against phi evaluated on 4001 points of [0, 1] along du (the definition,
+    through _phi): its value is within RAY_RTOL's share of the decrease of the scan's best, it satisfies
+    Armijo's condition, and it is the full step exactly when phi still decreases at alpha = 1."""
+    prob, A, b = _problem(seed=seed)
+    rng = np.random.default_rng(10 + seed)
+    x, u = rng.standard_normal(60), rng.standard_normal(15)
+    sigma = [0.05, 0.5, 5.0][seed % 3]
+    atu = A.T @ u
+    val, z = ssnal._phi(prob, x, u, atu, sigma)
+    grad = u + b - A @ z
+    # the Newton direction, and one three times as long (its minimum along the ray then lies inside [0, 1])
+    du = [1.0, 3.0][seed % 2] * ssnal._newton_direction(prob, z, grad, sigma, FreeGram(A))
+    alpha, du, atdu, (u_t, atu_t, val_t, z_t) = ssnal._ray_search(prob, x, sigma, u, atu, val, grad, du)
+    np.testing.assert_allclose(atdu, A.T @ du, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(atu_t, A.T @ u_t, rtol=1e-10, atol=1e-10)
+    scan = np.linspace(0.0, 1.0, 4001)
+    values = np.array([ssnal._phi(prob, x, u + a * du, atu + a * atdu, sigma)[0] for a in scan])
+    slope = float(grad @ du)
+    assert val_t <= val + ssnal.ARMIJO * alpha * slope + 1e-12 * abs(val)
+    best = values.min()
+    assert val_t - best <= ssnal.RAY_RTOL * (val - best) + 1e-12 * abs(val)
+    assert (alpha == 1.0) == (values[-1] <= values[-2])
+
+
 def test_newton_direction_through_free_gram_matches_direct_along_a_sequence_of_splits():
     """FreeGram updates A_J A_J^T by the columns entering and leaving J; each direction equals the
     direct solve, through fresh starts (2|J| > d and 2|J| <= d) and chains of updates."""
