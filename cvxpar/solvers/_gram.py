@@ -11,9 +11,10 @@ copy of A^T (a gather of contiguous rows rather than strided columns of a C-orde
 cache-sized blocks, ``transposed``), gathered ROW_BLOCK rows at a time so that no step copies more
 than a block of them.  When more columns changed than J has, it is formed afresh instead, which
 costs less.  The full n x n A A^T is never formed: ||A||_2^2 (for ssnal's sigma schedule and the
-choice of conjugate gradients) comes from a few Lanczos steps on A (``lanczos_top_eigenvalue``,
-4 n d flops a step against n^2 d / 2 for A A^T).  Rounding in the
-updates grows with their number (each adds a few ulps of ||A||^2), so the matrix is formed afresh
+choice of conjugate gradients) comes from a few Lanczos steps on A A^T (``lanczos_top_eigenvalue``,
+one pass over A a step against n^2 d / 2 flops for A A^T).  Products A_J A_J^T v (Lanczos, conjugate
+gradients) run over cache-sized blocks of J's rows of A^T, each used twice while in cache
+(``FreeGram.gram_apply``).  Rounding in the updates grows with their number (each adds a few ulps of ||A||^2), so the matrix is formed afresh
 once the updated columns add up to REFRESH |J|.
 
 Storage: only the upper triangle of the C-ordered n x n array is kept (the lower triangle of
@@ -46,6 +47,8 @@ WOODBURY_FRACTION = 8
 WOODBURY_RTOL = 1e-9
 #: Rows of A^T gathered at a time by the Gram products (``_syrk_rows``): a bounded temporary copy.
 ROW_BLOCK = 2048
+#: Bytes of A^T's rows per block of ``FreeGram.gram_apply`` (held in cache between its two products).
+CACHE_BYTES = 1 << 21
 #: Lanczos (``lanczos_top_eigenvalue``) stops once the top Ritz value's residual bound is at most
 #: LANCZOS_RTOL of it, or after LANCZOS_STEPS steps.
 LANCZOS_RTOL = 1e-2
@@ -67,6 +70,7 @@ class FreeGram:
         self._drift = 0
         self._norm2: float | None = None  # ||A||_2^2 once norm2_squared has estimated it
         self._fmask: np.ndarray | None = None  # the J of the kept factor
+        self._block: np.ndarray | None = None  # gram_apply's buffer of gathered rows
         self.factorizations = 0  # n x n Cholesky factorizations so far
         self.woodbury_solves = 0  # solves through the kept factor and Woodbury's identity
         self.cg_solves = 0  # solves by conjugate gradients
@@ -136,18 +140,17 @@ class FreeGram:
 
     def _cg_pays(self, mask: np.ndarray, kappa: float) -> bool:
         """Whether conjugate gradients (``_cg``) cost less than the direct solve for a matrix of condition
-        at most ``kappa``: CG's products (4 n |J| flops an iteration, through all of A when most columns are
-        free, at CG_GEMV_COST x a BLAS-3 flop's time) against the Gram update or fresh product
+        at most ``kappa``: CG's products (one memory-bound pass of 2 n |J| flops an iteration, ``gram_apply``,
+        at CG_GEMV_COST x a BLAS-3 flop's time) against the Gram update or fresh product
         (n^2 min(changed, |J|)) and the factorization (n^3 / 3)."""
         if kappa > CG_MAX_COND:
             return False
-        n, d, k = self.A.shape[0], mask.size, int(mask.sum())
+        n, k = self.A.shape[0], int(mask.sum())
         changed = k
         if self._G is not None:
             changed = min(changed, int(np.count_nonzero(mask != self._mask)))
-        width = k if 2 * k <= d else d
         iterations = math.sqrt(kappa) * math.log(2.0 / CG_RTOL) / 2.0
-        return CG_GEMV_COST * n * width * (4.0 * iterations + 1.0) < n * n * changed + n**3 / 3
+        return CG_GEMV_COST * n * k * 2.0 * (iterations + 1.0) < n * n * changed + n**3 / 3
 
     def _woodbury(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray, G: np.ndarray) -> np.ndarray | None:
         """(shift I + sigma A_J A_J^T)^-1 rhs from the kept factor L L^T = shift I + sigma A_J0 A_J0^T of an
@@ -186,24 +189,17 @@ class FreeGram:
 
     def _cg(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray) -> np.ndarray | None:
         """(shift I + sigma A_J A_J^T)^-1 rhs by conjugate gradients (Hestenes and Stiefel 1952) from 0, to
-        ||residual|| <= CG_RTOL ||rhs||: two products with A_J per iteration, no n x n matrix.
+        ||residual|| <= CG_RTOL ||rhs||: one pass over A_J per iteration (``gram_apply``), no n x n matrix.
 
         The matrix's eigenvalues lie in [shift, shift + sigma ||A||^2], so CG needs at most about
         sqrt(kappa) ln(2 / CG_RTOL) / 2 iterations, kappa = 1 + sigma ||A||^2 / shift (Golub and Van Loan
         2013, thm. 11.3.3); every iterate is a descent direction of ssnal's phi (rhs = -grad phi), so
         the line search accepts it as it does the exact step (inexact semismooth Newton, Li, Sun and
-        Toh 2018, alg. SSN).  Products go through the gathered free rows of A^T when at most half the
-        columns are free, else through A with the fixed coordinates zeroed."""
-        if 2 * int(mask.sum()) <= mask.size:
-            CJ = self.AT[mask]
+        Toh 2018, alg. SSN)."""
+        rows = np.flatnonzero(mask)
 
-            def apply(v):
-                return shift * v + sigma * (CJ.T @ (CJ @ v))
-        else:
-            A = self.A
-
-            def apply(v):
-                return shift * v + sigma * (A @ np.where(mask, A.T @ v, 0.0))
+        def apply(v):
+            return shift * v + sigma * self.gram_apply(v, rows)
         x = np.zeros_like(rhs)
         r = rhs.copy()
         p = r.copy()
@@ -221,6 +217,26 @@ class FreeGram:
             p = r + (rr / rr_old) * p
         self.cg_solves += 1
         return x if np.isfinite(x).all() else None
+
+    def gram_apply(self, v: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """A_J A_J^T v for the columns J = ``rows`` of A (all of them when None) in one pass over A_J:
+        sum over blocks B of CACHE_BYTES of J's rows of A^T of B^T (B v), each block read from memory
+        once and used twice from cache (a gathered block goes to a reused buffer: no copy of A_J)."""
+        AT = self.AT
+        n = AT.shape[1]
+        step = max(1, CACHE_BYTES // (8 * n))
+        total = AT.shape[0] if rows is None else rows.size
+        if rows is not None and self._block is None:
+            self._block = np.empty((step, n))
+        out = np.zeros(n)
+        for start in range(0, total, step):
+            if rows is None:
+                B = AT[start:start + step]
+            else:
+                idx = rows[start:start + step]
+                B = np.take(AT, idx, axis=0, out=self._block[: idx.size], mode="clip")  # idx valid: no checks
+            out += B.T @ (B @ v)
+        return out
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """A_J A_J^T for J = mask, as a new symmetric array (for checks and fallbacks: ``solve`` is the fast path)."""
@@ -282,12 +298,11 @@ class FreeGram:
         return out
 
     def norm2_squared(self) -> float:
-        """||A||_2^2 = lambda_max(A A^T) padded by the loss's POWER_PAD: Lanczos on A A^T applied as
-        A (A^T v) (``lanczos_top_eigenvalue``; two passes over A a step, no n x n matrix)."""
+        """||A||_2^2 = lambda_max(A A^T) padded by the loss's POWER_PAD: Lanczos on A A^T
+        (``lanczos_top_eigenvalue``; one pass over A a step through ``gram_apply``, no n x n matrix)."""
         from cvxpar.losses._operator import POWER_PAD
 
-        A = self.A
-        top = lanczos_top_eigenvalue(lambda v: A @ (A.T @ v), np.random.default_rng(0).standard_normal(A.shape[0]))
+        top = lanczos_top_eigenvalue(self.gram_apply, np.random.default_rng(0).standard_normal(self.A.shape[0]))
         self._norm2 = POWER_PAD * top
         return self._norm2
 

@@ -17,8 +17,8 @@ each step solved through its dual in u in R^n (n = rows of A): minimize
     w = x_k - sigma A^T u,  z = prox_{sigma p}(w),  grad phi(u) = u + b - A z,
 
 by semismooth Newton: (shift I + sigma A_J A_J^T) du = -grad phi(u), J the coordinates where the
-prox has slope 1 (not on a plateau or a bound) and shift >= 1 a Levenberg-Marquardt damping
-(``_damping``; shift = 1 is the plain generalized Newton matrix), solved in the cheaper of the
+prox has slope 1 (not on a plateau or a bound) and shift = 1 (the plain generalized Newton matrix;
+the other losses' path raises it as a Levenberg-Marquardt damping, ``_damping``), solved in the cheaper of the
 n x n form and the |J| x |J| Woodbury form; then the step length along du that minimizes phi on
 [0, 1] (``_ray_search``: phi is piecewise quadratic, its derivative along du piecewise linear) or
 Armijo backtracking (the other losses), neither of which costs a product with A: phi is evaluated
@@ -204,7 +204,6 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     it = 0
     schedule = PolishSchedule(prob, 1, exact_only=True)
     restart = None
-    shift = 1.0  # Levenberg-Marquardt damping of the Newton matrix's identity part (see DAMP_*)
     prev_cert = None
     sigmas = [sigma]
     for it in range(1, max_iter + 1):
@@ -230,7 +229,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
                 converged = True
                 break
-            du = _newton_direction(prob, z, grad, sigma, gram, shift, fixed)
+            du = _newton_direction(prob, z, grad, sigma, gram, 1.0, fixed)
             if du is None:
                 break
             newton += 1
@@ -238,7 +237,6 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             alpha, du, atdu, (u_t, atu_t, val_t, z_t) = _ray_search(prob, x, sigma, u, atu, val, grad, du)
             if alpha < MIN_ALPHA:  # no decrease along the Newton direction: leave the inner loop
                 break
-            shift = _damping(shift, alpha)
             fixed_t = prob.fixed(z_t)
             piece_t = prob.piece_index(z_t)
             if fast:
@@ -255,7 +253,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
             sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
             sigmas.append(sigma)
-            u, shift = u_start, 1.0
+            u = u_start
             continue
         moved = int(xp.sum(xp.astype((fixed != split[0]) | (piece != split[1]), xp.int64)))
         x = z
@@ -422,7 +420,8 @@ def _phi_newton(prob, x, u, atsu, g, sigma):
 
 
 def _damping(shift: float, alpha: float) -> float:
-    """The next Levenberg-Marquardt shift from the accepted step length alpha.
+    """The next Levenberg-Marquardt shift from the accepted step length alpha (the proximal Newton
+    path, :func:`_inner_newton`, whose step length is Armijo backtracking).
 
     The Newton matrix I + sigma A_J A_J^T has curvature 1 along the null space of A_J^T (|J| < n,
     or coordinates about to enter a window), where phi's true curvature jumps to ~sigma ||a_i||^2
@@ -433,6 +432,8 @@ def _damping(shift: float, alpha: float) -> float:
     multiplies it by alpha^-DAMP_POWER, a full step divides it by DAMP_DOWN, down to the plain
     Newton matrix (shift 1).  Any shift gives a descent direction, so the line search still
     guarantees descent (Levenberg-Marquardt regularized semismooth Newton: Xiao, Li, Wen and Zhang 2018).
+    The least-squares path keeps shift 1: its step minimizes phi along the plain Newton direction
+    (``_ray_search``), and every shift change would cost a fresh n x n factorization.
     """
     if alpha == 1.0:
         return max(1.0, shift / DAMP_DOWN)

@@ -171,7 +171,22 @@ def test_norm2_squared_is_the_padded_lanczos_estimate_without_forming_a_a_transp
     L = gram.norm2_squared()
     exact = np.linalg.norm(A, 2) ** 2
     assert POWER_PAD * exact * (1 - 1e-12) <= L <= POWER_PAD * exact * 1.02
-    assert gram._G is None and gram._AT is None  # no n x n matrix and no transposed copy
+    assert gram._G is None  # no n x n matrix
+
+
+@pytest.mark.parametrize("cache_bytes", [8 * 20 * 3, 1 << 21])  # blocks of 3 rows, and one block
+def test_gram_apply_is_a_j_a_j_transpose_times_v_for_any_rows(monkeypatch, cache_bytes):
+    from cvxpar.solvers import _gram
+
+    monkeypatch.setattr(_gram, "CACHE_BYTES", cache_bytes)
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((20, 100))
+    gram = FreeGram(A)
+    v = rng.standard_normal(20)
+    np.testing.assert_allclose(gram.gram_apply(v), A @ (A.T @ v), rtol=1e-12)
+    for frac in (0.1, 0.6, 1.0):
+        rows = np.flatnonzero(rng.random(100) < frac)
+        np.testing.assert_allclose(gram.gram_apply(v, rows), A[:, rows] @ (A[:, rows].T @ v), rtol=1e-12)
 
 
 def test_fresh_products_gather_the_free_rows_in_blocks_and_match(monkeypatch):
