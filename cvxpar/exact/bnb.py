@@ -30,6 +30,7 @@ import heapq
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,8 +81,11 @@ def search(
     deadline: float | None = None,
     max_nodes: int | None = None,
     verbose: bool = False,
+    improve: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> SearchResult:
-    """Best-first branch and bound (module docstring); ``candidates``: points in the box to start from."""
+    """Best-first branch and bound (module docstring); ``candidates``: points in the box to start from;
+    ``improve``: a map from a node's relaxation minimizer to a nearby point (a primal heuristic, e.g. a local
+    descent), whose result, projected on the box, is offered as the incumbent too."""
     relax = Relaxation(A, b, psi, lam)
     kinks = concave_kinks(psi)
     lower = np.asarray(lower, dtype=np.float64)
@@ -128,6 +132,8 @@ def search(
         bound, _ = relax.solve(x, knots, values, counts, NODE_SHARE * tolerance(), best - tolerance())
         bound = max(bound, parent_bound)
         offer(x)
+        if improve is not None:
+            offer(np.clip(improve(x), lower, upper))
         if bound >= best - tolerance():
             continue
         i, split = _branching(relax, x, lo, hi, knots, values, counts, kinks, ERROR_SHARE * tolerance())

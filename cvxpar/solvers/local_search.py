@@ -137,9 +137,10 @@ def _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, start):
 
 
 @numba.njit(cache=True, nogil=True)
-def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks):
-    """Moves 1-2 on the model until neither improves, in place; returns the model change."""
-    total = _sweeps(x, g, G, lam, P, cnt, grp, -1, SWEEP_MAX, eps)
+def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks, n_sweeps):
+    """Moves 1-2 on the model until neither improves (at most ``n_sweeps`` sweeps at a time), in place;
+    returns the model change."""
+    total = _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps)
     if not kicks:
         return total
     i = 0
@@ -151,7 +152,7 @@ def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks):
         total += g[i] * dx + 0.5 * G[i, i] * dx * dx + lam[i] * _kick_penalty(i, x[i], grid[i, k], P, cnt, grp)
         _shift(i, dx, x, g, G)
         total += _sweeps(x, g, G, lam, P, cnt, grp, i, REPAIR_SWEEPS, eps)
-        total += _sweeps(x, g, G, lam, P, cnt, grp, -1, SWEEP_MAX, eps)
+        total += _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps)
         i = (i + 1) % x.size
     return total
 
@@ -218,15 +219,15 @@ class LocalModel:
     def objective(self, x: np.ndarray) -> float:
         return float(self.prob.objective(x))
 
-    def descend(self, x: np.ndarray, kicks: bool | None = None) -> np.ndarray:
+    def descend(self, x: np.ndarray, kicks: bool | None = None, sweeps: int = SWEEP_MAX) -> np.ndarray:
         """Moves 1-2 from x on the model at x, re-built at each new point until it no longer moves (one
-        round for least squares, where the model is exact)."""
+        round for least squares, where the model is exact); at most ``sweeps`` coordinate sweeps at a time."""
         kicks = self.kicks if kicks is None else kicks
         x = np.array(x, dtype=np.float64, copy=True)
         for _ in range(SWEEP_MAX):
             F = self.objective(x)
             change = _descend(x, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
-                              self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks)
+                              self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps)
             if change == 0.0 or self.exact:
                 break
         return x

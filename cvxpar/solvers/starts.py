@@ -83,15 +83,19 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
     an uncertified one, then the lowest objective.  With ``sweep``, the local search of
     :mod:`cvxpar.solvers.local_search` (with ``rounds`` perturbation restarts) from the best point and, when
     it found a lower point, one more run from there (repeated while that run's point can still be improved);
-    ``rounds`` defaults to ROUNDS_PER_START per start, so ``n_starts`` buys more of them.
-    ``res.info["starts"]`` lists (label, status, objective) of every run."""
+    ``rounds`` defaults to ROUNDS_PER_START per start, so ``n_starts`` buys more of them.  Then, where it
+    applies, the budgeted branch and bound of :mod:`cvxpar.solvers.tree_search` from the best point, and when
+    it finds a lower point, a run and a local search (no restarts) from there.
+    ``res.info["starts"]`` lists (label, status, objective) of every run; ``res.info["tree_search"]`` the
+    search's nodes, proven lower bound on the global minimum and whether it closed the gap."""
     from cvxpar import result as R
+    from cvxpar.solvers import tree_search
     from cvxpar.solvers.local_search import refine
 
     best, log, iterations = None, [], 0
     points = list(points)
-    rounds = ROUNDS_PER_START * len(points) if rounds is None else rounds
-    refinements = 0
+    restarts = ROUNDS_PER_START * len(points) if rounds is None else rounds
+    refinements, search = 0, None
     while points:
         label, x0 = points.pop(0)
         res = run(prob.started_at(x0))
@@ -100,15 +104,26 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
         key = (res.status not in (R.STATIONARY, R.OPTIMAL), res.objective)
         if best is None or key < best[0]:
             best = (key, res, label)
-        if sweep and not points and refinements < MAX_REFINEMENTS:
+        if not sweep or points:
+            continue
+        if refinements < MAX_REFINEMENTS:
             refinements += 1
-            found, moved = refine(prob, best[1].x, rounds if refinements == 1 else 0, seed=refinements)
+            found, moved = refine(prob, best[1].x, restarts, seed=refinements)
+            restarts = 0
             if moved:
                 points.append(("local search", found))
+                continue
+        if search is None and tree_search.applies(prob):
+            search = tree_search.improve(prob, best[1].x)
+            if search.improved:
+                points.append(("tree search", search.x))
+                refinements = MAX_REFINEMENTS - 1
     _, res, label = best
     res.iterations = iterations
     res.info["starts"] = log
     res.info["best_start"] = label
+    if search is not None:
+        res.info["tree_search"] = {"nodes": search.nodes, "bound": search.bound, "closed": search.closed}
     return res
 
 

@@ -85,3 +85,28 @@ def test_a_node_split_early_is_finished_before_it_is_called_unresolved():
     res = cvxpar.reference(case.loss, case.psi, case.lam)
     assert res.status == "optimal", res.message
     assert res.bound <= res.objective
+
+
+def test_improve_offers_its_point_projected_on_the_box():
+    # a heuristic that maps every node to the brute-force minimizer's chunk answer makes the first node's
+    # incumbent optimal; one that leaves the box is projected back before it is compared
+    rng = np.random.default_rng(5)
+    A, b = rng.standard_normal((4, 3)), 2 * rng.standard_normal(4)
+    psi, lam = FAMILIES["mcp"], 0.6
+    lower, upper = np.full(3, -1.2), np.full(3, 1.2)
+    full = bnb.search(A, b, psi, np.full(3, lam), lower, upper)
+    expected = chunk_brute_force(A, b, psi, lam, -1.2, 1.2)
+    seen = []
+
+    def oracle(x):
+        seen.append(x.copy())
+        return full.x
+
+    one = bnb.search(A, b, psi, np.full(3, lam), lower, upper, max_nodes=1, improve=oracle)
+    assert len(seen) == 1 and np.all(seen[0] >= lower) and np.all(seen[0] <= upper)
+    assert one.objective == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    plain = bnb.search(A, b, psi, np.full(3, lam), lower, upper, max_nodes=1)
+    assert plain.objective > expected + 1e-6  # without the heuristic one node does not find it
+    far = bnb.search(A, b, psi, np.full(3, lam), lower, upper, max_nodes=1, improve=lambda x: x + 100.0)
+    assert np.all(far.x >= lower) and np.all(far.x <= upper)
+    assert far.objective == pytest.approx(0.5 * np.sum((A @ far.x - b) ** 2) + lam * np.sum(psi(far.x)), rel=1e-12)

@@ -1,0 +1,84 @@
+"""A budgeted branch and bound as an improvement step for a nonconvex psi (least squares, small d).
+
+The local search of :mod:`cvxpar.solvers.local_search` moves one coordinate (or one kicked coordinate and
+whatever follows it) at a time; a global minimizer whose support or piece assignment differs from the
+local search's point in many coordinates at once is out of its reach.  The convex-envelope branch and
+bound of :mod:`cvxpar.exact.bnb` (Falk and Soland 1969) looks at the problem from the other side: each node
+is a sub-box with psi replaced by its convex envelope there, and the best-bound nodes' relaxation
+minimizers sit near the regions that can still hold a better point.  Run with a node budget as a primal
+heuristic, every node's relaxation minimizer is taken down to a coordinate-wise minimum by the exact
+coordinate sweeps of the local search (a "dive then polish" primal heuristic of mixed-integer branch and
+bound, e.g. Berthold 2006, "Primal heuristics for mixed integer programs", ch. 3) and offered as the
+incumbent.  The search is the exact one, so when it closes its gap within the budget the incumbent is a
+global minimizer (to the gap tolerance) and the proven bound is reported; otherwise it is only a better
+start for the method, which certifies stationarity as usual.
+
+Applies to least squares (f = 1/2 ||Ax - b||^2, dense or scipy.sparse A on NumPy) with bounds only (a Box,
+NonNeg or none) and at most MAX_D coordinates; without a Box the search box comes from the level set of
+the current point (:func:`cvxpar.exact.bounds.mip_bounds`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The search runs up to this many coordinates (a node costs O(d^2) per coordinate-descent sweep).
+MAX_D = 40
+#: Nodes per search.
+NODES = 1000
+#: Coordinate sweeps polishing one node's relaxation minimizer.
+SWEEPS = 10
+
+
+@dataclass
+class Improvement:
+    """x: the best point found (F(x) <= F(x_start)); improved: F(x) < F(x_start) by more than the rounding
+    margin; bound: the search's proven lower bound on min F (-inf when it did not run); closed: whether the
+    gap between F(x) and the bound is closed (x is then a global minimizer to the search's tolerance);
+    nodes: relaxations solved."""
+
+    x: np.ndarray
+    improved: bool
+    bound: float
+    closed: bool
+    nodes: int
+
+
+def applies(prob) -> bool:
+    """Whether :func:`improve` can search this problem (module docstring)."""
+    from cvxpar import _backend
+    from cvxpar.losses import LeastSquares
+
+    return (isinstance(prob.loss, LeastSquares) and not prob.feasible.has_rows and prob.d <= MAX_D
+            and not prob.psi.is_convex and _backend.is_numpy_namespace(prob.xp)
+            and prob.loss.op.kind in ("dense", "sparse"))
+
+
+def improve(prob, x, max_nodes: int | None = None) -> Improvement:
+    """Branch and bound from x with a node budget, each node's relaxation minimizer polished by coordinate
+    sweeps (module docstring).  Returns x unchanged (``bound`` -inf) when the search does not apply or no
+    finite search box can be derived."""
+    from cvxpar.exact import bnb, bounds, scaling
+    from cvxpar.solvers.local_search import REL_DECREASE, LocalModel
+
+    x = np.array(x, dtype=np.float64, copy=True)
+    unchanged = Improvement(x, False, -np.inf, False, 0)
+    model = LocalModel.of(prob) if applies(prob) else None
+    if model is None:
+        return unchanged
+    loss, psi = prob.loss, prob.psi
+    lam = np.broadcast_to(np.asarray(prob.lam, dtype=np.float64), (prob.d,))
+    scale = scaling.choose(loss, psi, lam)
+    try:
+        lower, upper = bounds.mip_bounds(loss, psi, lam, prob.feasible, None, [x], sigma=scale.sigma)
+    except ValueError:  # no finite box contains the level set
+        return unchanged
+    A = loss.op.A
+    A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=np.float64)
+    found = bnb.search(A, np.asarray(loss.target, dtype=np.float64), psi, lam, lower, upper, [x], unit=scale.s,
+                       max_nodes=NODES if max_nodes is None else max_nodes, improve=lambda p: model.descend(p, kicks=False, sweeps=SWEEPS))
+    F = model.objective(x)
+    better = found.objective < F - REL_DECREASE * (1.0 + abs(F))
+    return Improvement(found.x if better else x, bool(better), found.bound, found.closed, found.nodes)
