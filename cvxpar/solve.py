@@ -152,7 +152,7 @@ def solve(
         coordinate moves, kick-and-repair moves between psi's pieces and 10 perturbation restarts
         per start, :mod:`cvxpar.solvers.local_search`) gives one more start when it finds a lower
         point, and so does, for least squares with bounds only and d <= 40, a branch and bound on
-        convex envelopes with a budget of 1000 nodes (:mod:`cvxpar.solvers.tree_search`;
+        convex envelopes with a budget of 500 nodes per start (:mod:`cvxpar.solvers.tree_search`;
         ``res.info["tree_search"]`` holds its proven lower bound on the global minimum and whether
         it closed the gap).  The best result is kept: a certified point before an uncertified one, then the
         lowest objective (:mod:`cvxpar.solvers.starts`; ``res.info["starts"]`` lists every run).

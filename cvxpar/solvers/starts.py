@@ -80,12 +80,20 @@ def start_points(prob, n_starts: int, envelope_x=None, seed: int = 0) -> list[tu
 
 def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = None):
     """Run ``run(problem_started_at_x0)`` from every start and keep the best result: a certified point before
-    an uncertified one, then the lowest objective.  With ``sweep``, the local search of
-    :mod:`cvxpar.solvers.local_search` (with ``rounds`` perturbation restarts) from the best point and, when
-    it found a lower point, one more run from there (repeated while that run's point can still be improved);
-    ``rounds`` defaults to ROUNDS_PER_START per start, so ``n_starts`` buys more of them.  Then, where it
-    applies, the budgeted branch and bound of :mod:`cvxpar.solvers.tree_search` from the best point, and when
-    it finds a lower point, a run and a local search (no restarts) from there.
+    an uncertified one, then the lowest objective.
+
+    With ``sweep``, three improvement steps follow, each from the best point so far; every lower point one
+    finds gets a run of the method (which certifies it) and one more local search without restarts:
+
+    1. the local search of :mod:`cvxpar.solvers.local_search` without perturbation restarts (at most
+       MAX_REFINEMENTS times while it finds a lower point);
+    2. where it applies, the branch and bound of :mod:`cvxpar.solvers.tree_search` with a budget of
+       NODES_PER_START nodes per start;
+    3. unless that search closed its gap (its point is then a global minimizer to its tolerance), the local
+       search with ``rounds`` perturbation restarts (default ROUNDS_PER_START per start, so ``n_starts``
+       buys more of them); when they find a lower point, the search of step 2 once more from there (a
+       lower incumbent prunes more nodes).
+
     ``res.info["starts"]`` lists (label, status, objective) of every run; ``res.info["tree_search"]`` the
     search's nodes, proven lower bound on the global minimum and whether it closed the gap."""
     from cvxpar import result as R
@@ -95,7 +103,8 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
     best, log, iterations = None, [], 0
     points = list(points)
     restarts = ROUNDS_PER_START * len(points) if rounds is None else rounds
-    refinements, search = 0, None
+    nodes = tree_search.NODES_PER_START * len(points)
+    refinements, search, search_due = 0, None, True
     while points:
         label, x0 = points.pop(0)
         res = run(prob.started_at(x0))
@@ -106,18 +115,25 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
             best = (key, res, label)
         if not sweep or points:
             continue
-        if refinements < MAX_REFINEMENTS:
+        if refinements < MAX_REFINEMENTS:  # moves without restarts, while they find a lower point
             refinements += 1
-            found, moved = refine(prob, best[1].x, restarts, seed=refinements)
-            restarts = 0
+            found, moved = refine(prob, best[1].x, 0, seed=refinements)
             if moved:
                 points.append(("local search", found))
                 continue
-        if search is None and tree_search.applies(prob):
-            search = tree_search.improve(prob, best[1].x)
+        if search_due and tree_search.applies(prob):
+            search_due = False
+            search = tree_search.improve(prob, best[1].x, nodes)
             if search.improved:
                 points.append(("tree search", search.x))
                 refinements = MAX_REFINEMENTS - 1
+                continue
+        if restarts and not (search is not None and search.closed):  # a global certificate needs no restarts
+            found, moved = refine(prob, best[1].x, restarts, seed=1)
+            restarts = 0
+            if moved:  # a search from the lower point prunes more
+                points.append(("local search", found))
+                refinements, search_due = MAX_REFINEMENTS - 1, search is not None
     _, res, label = best
     res.iterations = iterations
     res.info["starts"] = log
@@ -129,5 +145,5 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
 
 #: Perturbation restarts of the local search per start.
 ROUNDS_PER_START = 10
-#: At most this many local searches (each followed by a run of the method from its point).
+#: At most this many local searches without restarts in a row (each followed by a run of the method from its point).
 MAX_REFINEMENTS = 3

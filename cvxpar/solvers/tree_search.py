@@ -26,8 +26,8 @@ import numpy as np
 
 #: The search runs up to this many coordinates (a node costs O(d^2) per coordinate-descent sweep).
 MAX_D = 40
-#: Nodes per search.
-NODES = 1000
+#: Nodes per search, per start of :func:`cvxpar.solvers.starts.best_of_starts` (``n_starts`` buys more).
+NODES_PER_START = 500
 #: Coordinate sweeps polishing one node's relaxation minimizer.
 SWEEPS = 10
 
@@ -56,7 +56,7 @@ def applies(prob) -> bool:
             and prob.loss.op.kind in ("dense", "sparse"))
 
 
-def improve(prob, x, max_nodes: int | None = None) -> Improvement:
+def improve(prob, x, max_nodes: int = 2 * NODES_PER_START) -> Improvement:
     """Branch and bound from x with a node budget, each node's relaxation minimizer polished by coordinate
     sweeps (module docstring).  Returns x unchanged (``bound`` -inf) when the search does not apply or no
     finite search box can be derived."""
@@ -78,7 +78,7 @@ def improve(prob, x, max_nodes: int | None = None) -> Improvement:
     A = loss.op.A
     A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=np.float64)
     found = bnb.search(A, np.asarray(loss.target, dtype=np.float64), psi, lam, lower, upper, [x], unit=scale.s,
-                       max_nodes=NODES if max_nodes is None else max_nodes, improve=lambda p: model.descend(p, kicks=False, sweeps=SWEEPS))
+                       max_nodes=max_nodes, improve=lambda p: model.descend(p, kicks=False, sweeps=SWEEPS))
     F = model.objective(x)
     better = found.objective < F - REL_DECREASE * (1.0 + abs(F))
     return Improvement(found.x if better else x, bool(better), found.bound, found.closed, found.nodes)
