@@ -28,6 +28,8 @@ import numpy as np
 MAX_D = 40
 #: Nodes per search, per start of :func:`cvxpar.solvers.starts.best_of_starts` (``n_starts`` buys more).
 NODES_PER_START = 500
+#: The search's gap tolerance, relative to max(|F|, the objective's unit of :mod:`cvxpar.exact.scaling`).
+GAP_TOL = 1e-6
 #: Coordinate sweeps polishing one node's relaxation minimizer.
 SWEEPS = 10
 
@@ -75,10 +77,22 @@ def improve(prob, x, max_nodes: int = 2 * NODES_PER_START) -> Improvement:
         lower, upper = bounds.mip_bounds(loss, psi, lam, prob.feasible, None, [x], sigma=scale.sigma)
     except ValueError:  # no finite box contains the level set
         return unchanged
-    A = loss.op.A
+    A, b = _reduced(loss.op.A, np.asarray(loss.target, dtype=np.float64))
+    found = bnb.search(A, b, psi, lam, lower, upper, [x], unit=scale.s, gap_tol=GAP_TOL, max_nodes=max_nodes,
+                       improve=lambda p: model.descend(p, kicks=False, sweeps=SWEEPS))
+    F, F_found = model.objective(x), model.objective(found.x)
+    better = F_found < F - REL_DECREASE * (1.0 + abs(F))
+    bound = min(found.bound + (F_found - found.objective), F_found)  # + the constant the reduction dropped
+    closed = found.closed and F_found - bound <= GAP_TOL * max(abs(F_found), scale.s)
+    return Improvement(found.x if better else x, bool(better), bound, closed, found.nodes)
+
+
+def _reduced(A, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R, Q^T b) with A = Q R (thin QR) when A has more rows than columns, else (A, b) as dense arrays:
+    1/2 ||A x - b||^2 = 1/2 ||R x - Q^T b||^2 + 1/2 ||b - Q Q^T b||^2, so the search's nodes cost O(d^2)
+    whatever the number of rows (Golub and Van Loan 2013, sec. 5.3)."""
     A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=np.float64)
-    found = bnb.search(A, np.asarray(loss.target, dtype=np.float64), psi, lam, lower, upper, [x], unit=scale.s,
-                       max_nodes=max_nodes, improve=lambda p: model.descend(p, kicks=False, sweeps=SWEEPS))
-    F = model.objective(x)
-    better = found.objective < F - REL_DECREASE * (1.0 + abs(F))
-    return Improvement(found.x if better else x, bool(better), found.bound, found.closed, found.nodes)
+    if A.shape[0] <= A.shape[1]:
+        return A, b
+    Q, R = np.linalg.qr(A)
+    return R, Q.T @ b

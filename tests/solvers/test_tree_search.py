@@ -79,3 +79,22 @@ def test_the_search_applies_to_small_least_squares_with_bounds_only(case):
         assert "tree_search" not in cvxpar.solve(loss, psi, 0.5, constraints).info
     assert tree_search.applies(Problem(LeastSquares(A[:, :5], b), pars.mcp(grids.uniform(0.5, 9), gamma=1.0), 0.5,
                                        Box(-1, 1)))
+
+
+@pytest.mark.parametrize(("family", "seed"), [("mcp", 0), ("sawtooth", 1)])
+def test_a_tall_problem_is_searched_on_its_qr_factor(family, seed):
+    # n >> d: the search runs on R (A = QR) and Q^T b; the point, objective and bound are those of the full
+    # problem, checked against enumeration of psi's convex chunks (CVXPY + Clarabel on each)
+    from reference_cases import chunk_brute_force
+
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((60, 3))
+    b = A @ rng.uniform(-1, 1, 3) + 2.0 * rng.standard_normal(60)
+    psi = pars.mcp(grids.uniform(0.5, 5), 1.0) if family == "mcp" else pars.sawtooth(grids.uniform(0.5, 5), slope=2.0)
+    lam = 6.0
+    prob = Problem(LeastSquares(A, b), psi, lam, Box(-1.2, 1.2))
+    expected = chunk_brute_force(A, b, psi, lam, -1.2, 1.2)
+    out = tree_search.improve(prob, np.full(3, 1.2))
+    assert out.closed
+    assert prob.objective(out.x) == pytest.approx(expected, rel=1e-7)
+    assert out.bound <= prob.objective(out.x) and out.bound == pytest.approx(expected, rel=1e-6)
