@@ -17,8 +17,8 @@ of Falk and Soland (1969, Management Science 15(9)) for separable nonconvex prog
 
 The search stops when the smallest open bound is within ``gap_tol`` max(|F(incumbent)|, unit) of the
 incumbent (the gap is closed: the incumbent is a global minimizer to that tolerance), or at the time or
-node limit (the bound is then the smallest open one).  The envelope relaxation of a node equals the linear
-relaxation of the disaggregated (convex hull) mixed-integer model of :mod:`cvxpar.exact.mip` with the
+node limit, checked after the root node (the bound is then the smallest open one).  The envelope
+relaxation of a node equals the linear relaxation of the disaggregated (convex hull) mixed-integer model of :mod:`cvxpar.exact.mip` with the
 binaries of the node's excluded chunks fixed to zero (Balas 1979, "Disjunctive programming"), so both
 searches prune with bounds of the same strength; this one solves each node's relaxation exactly instead of
 through the outer approximation of the quadratic a linear-programming branch and bound uses.
@@ -121,7 +121,7 @@ def search(
         if parent_bound >= best - tolerance():
             heap = []
             break
-        if deadline is not None and time.perf_counter() >= deadline:
+        if nodes and deadline is not None and time.perf_counter() >= deadline:  # the root always: a finite bound
             stopped = "time limit"
             break
         if max_nodes is not None and nodes >= max_nodes:

@@ -110,3 +110,18 @@ def test_improve_offers_its_point_projected_on_the_box():
     far = bnb.search(A, b, psi, np.full(3, lam), lower, upper, max_nodes=1, improve=lambda x: x + 100.0)
     assert np.all(far.x >= lower) and np.all(far.x <= upper)
     assert far.objective == pytest.approx(0.5 * np.sum((A @ far.x - b) ** 2) + lam * np.sum(psi(far.x)), rel=1e-12)
+
+
+def test_a_deadline_already_passed_still_bounds_the_root():
+    # the root node is always solved, so a stopped search has a finite proven bound
+    import time
+
+    rng = np.random.default_rng(6)
+    A, b = rng.standard_normal((3, 6)), rng.standard_normal(3)
+    psi, lam = FAMILIES["sawtooth"], np.full(6, 0.4)
+    lower, upper = np.full(6, -1.0), np.full(6, 1.0)
+    stopped = bnb.search(A, b, psi, lam, lower, upper, deadline=time.perf_counter() - 1.0)
+    full = bnb.search(A, b, psi, lam, lower, upper)
+    assert stopped.nodes == 1 and "time limit" in stopped.message
+    assert np.isfinite(stopped.bound) and stopped.bound <= full.objective + 1e-12
+    assert full.closed
