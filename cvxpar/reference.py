@@ -311,9 +311,11 @@ def _best_bound(*bounds) -> float | None:
 def _candidates(loss, psi, lam, constraints, d):
     """Feasible points for the level-set bounds: cvxpar.solve's answer (checked feasible by the caller)."""
     from cvxpar.solve import solve
+    from cvxpar.solvers import tree_search
 
     try:
-        res = solve(loss, psi, lam, constraints=constraints)
+        with tree_search.suspended():  # the exact search follows: no budgeted one first
+            res = solve(loss, psi, lam, constraints=constraints)
     except (ValueError, TypeError, NotImplementedError, ArithmeticError):
         return []
     x = np.asarray(res.x, dtype=np.float64)

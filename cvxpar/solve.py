@@ -151,7 +151,7 @@ def solve(
         runs the chosen method to a certified point; a local search from the best point (exact
         coordinate moves, kick-and-repair moves between psi's pieces and 10 perturbation restarts
         per start, :mod:`cvxpar.solvers.local_search`) gives one more start when it finds a lower
-        point, and so does, for least squares with bounds only and d <= 40, a branch and bound on
+        point, and so does, for least squares with bounds only and d <= 30, a branch and bound on
         convex envelopes with a budget of 500 nodes per start (:mod:`cvxpar.solvers.tree_search`;
         ``res.info["tree_search"]`` holds its proven lower bound on the global minimum and whether
         it closed the gap).  The best result is kept: a certified point before an uncertified one, then the

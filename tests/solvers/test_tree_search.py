@@ -98,3 +98,13 @@ def test_a_tall_problem_is_searched_on_its_qr_factor(family, seed):
     assert out.closed
     assert prob.objective(out.x) == pytest.approx(expected, rel=1e-7)
     assert out.bound <= prob.objective(out.x) and out.bound == pytest.approx(expected, rel=1e-6)
+
+
+def test_suspended_turns_the_search_off_inside_the_block_only():
+    loss, psi, lam = _instance("from_slopes", 208)
+    prob = Problem(loss, psi, lam)
+    assert tree_search.applies(prob)
+    with tree_search.suspended():
+        assert not tree_search.applies(prob)
+        assert "tree_search" not in cvxpar.solve(loss, psi, lam).info
+    assert tree_search.applies(prob)
