@@ -474,7 +474,8 @@ class PAR:
         inside its domain (0 * dpsi(x) = {0}) and keeps the empty set outside it (lo = +inf,
         hi = -inf).  N_[l, u] is the normal cone of the interval (Rockafellar & Wets 1998, Ex. 6.10):
         (-inf, 0] at x <= l, [0, +inf) at x >= u, {0} inside, so lo = -inf at a lower bound and
-        hi = +inf at an upper one.  This is the set that -grad f(x) must meet for x to be a
+        hi = +inf at an upper one; outside psi's domain the sum stays empty (the empty set plus any
+        cone is empty), whatever the bounds.  This is the set that -grad f(x) must meet for x to be a
         (Clarke) critical point of f + sum_i lam_i psi(x_i) over the box (Fermat's rule,
         Rockafellar & Wets 1998, Thm. 10.1).
 
@@ -503,10 +504,11 @@ class PAR:
         xp = _backend.array_namespace(x)
         lo, hi = (xp.reshape(a, x.shape) for a in self.subdifferential(xp.reshape(x, (-1,))))
         lo, hi = _weighted(xp, lam, lo), _weighted(xp, lam, hi)
+        empty = lo > hi  # outside psi's domain: adding a normal cone keeps the set empty
         if lower is not None:
-            lo = xp.where(x <= lower, xp.full_like(lo, -np.inf), lo)
+            lo = xp.where((x <= lower) & ~empty, xp.full_like(lo, -np.inf), lo)
         if upper is not None:
-            hi = xp.where(x >= upper, xp.full_like(hi, np.inf), hi)
+            hi = xp.where((x >= upper) & ~empty, xp.full_like(hi, np.inf), hi)
         return lo, hi
 
     def subdifferential_distance(self, x, c, lam=1.0, lower=None, upper=None):

@@ -283,7 +283,7 @@ def _branch_and_bound(loss, psi, lam, lower, upper, points, scale, deadline, ver
                        unit=scale.s, gap_tol=finish.MIP_GAP_TOL, deadline=deadline, verbose=verbose)
     info.update(solver=BRANCH_AND_BOUND, search=found.message, nodes=found.nodes, n_binaries=0,
                 solver_time=time.perf_counter() - t0, iterations=found.nodes, formulation="envelope")
-    return found.x, found.bound, found.message.startswith("stopped")
+    return found.x, found.bound, found.limit is not None
 
 
 def _scip(loss, psi, lam, feasible, scale, chosen, formulation, lower, upper, time_limit, deadline, verbose,

@@ -344,6 +344,15 @@ def test_subdifferential_distance_against_difference_quotients(psi, seed):
 def test_subdifferential_distance_outside_the_domain_and_on_columns():
     psi = PAR([-1.0, 1.0], [0.0, 0.0], -INF, INF)
     assert psi.subdifferential_distance(np.array([2.0]), np.array([0.0]), 1.0)[0] == INF
+    # dpsi(x) is empty outside the domain, and so is dpsi(x) + N_[l, u](x) for any bounds, even when
+    # both bounds sit at x (the normal cone is then the whole line): the distance stays +inf
+    x = np.array([2.0, 2.0, 2.0, -3.0])
+    lower, upper = np.array([2.0, -INF, 2.0, -3.0]), np.array([2.0, 2.0, INF, -3.0])
+    for lam in (1.0, 0.0, np.array([1.0, 0.0, 2.0, 0.0])):
+        dist = psi.subdifferential_distance(x, np.zeros(4), lam, lower, upper)
+        np.testing.assert_array_equal(dist, INF)
+        lo, hi = psi.scaled_subdifferential(x, lam, lower, upper)
+        assert np.all(lo > hi)
     # a (k,) row of weights against (n, k) columns, as the batched solver uses it
     l1 = cvxpar.pars.l1()
     x = np.array([[0.0, 0.0], [1.0, -1.0]])

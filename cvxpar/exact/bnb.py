@@ -32,6 +32,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -46,10 +47,19 @@ VERBOSE_EVERY = 1000
 ERROR_SHARE = 1e-3
 
 
+class Limit(str, Enum):
+    """The limit that stopped a search before its gap was closed."""
+
+    TIME = "time limit"
+    NODES = "node limit"
+
+
 @dataclass
 class SearchResult:
     """x: the best point found; objective: F(x); bound: proven lower bound on min F over the box;
-    closed: whether objective - bound <= gap_tol max(|objective|, unit); nodes: relaxations solved."""
+    closed: whether objective - bound <= gap_tol max(|objective|, unit); nodes: relaxations solved;
+    limit: the :class:`Limit` that stopped the search, None when it ran to its end; message: a sentence
+    for people."""
 
     x: np.ndarray
     objective: float
@@ -57,6 +67,7 @@ class SearchResult:
     closed: bool
     nodes: int
     message: str
+    limit: Limit | None = None
 
 
 def concave_kinks(psi: PAR) -> np.ndarray:
@@ -115,17 +126,17 @@ def search(
     unresolved = math.inf  # bounds of nodes that can neither be split nor closed
     nodes = 0
     start = time.perf_counter()
-    stopped = None
+    stopped: Limit | None = None
     while heap:
         parent_bound = heap[0][0]
         if parent_bound >= best - tolerance():
             heap = []
             break
         if nodes and deadline is not None and time.perf_counter() >= deadline:  # the root always: a finite bound
-            stopped = "time limit"
+            stopped = Limit.TIME
             break
         if max_nodes is not None and nodes >= max_nodes:
-            stopped = "node limit"
+            stopped = Limit.NODES
             break
         parent_bound, _, lo, hi, knots, values, counts, x = heapq.heappop(heap)
         nodes += 1
@@ -162,12 +173,12 @@ def search(
         _row(nodes, len(heap), best, proven, start)
     closed = best - proven <= tolerance()
     if stopped is not None:
-        message = f"stopped at the {stopped} after {nodes} nodes"
+        message = f"stopped at the {stopped.value} after {nodes} nodes"
     elif closed:
         message = f"gap closed after {nodes} nodes"
     else:
         message = f"{nodes} nodes; some leaves' relaxations did not reach the tolerance"
-    return SearchResult(best_x, best, proven, closed, nodes, message)
+    return SearchResult(best_x, best, proven, closed, nodes, message, stopped)
 
 
 def _row(nodes: int, open_nodes: int, best: float, bound: float, start: float) -> None:

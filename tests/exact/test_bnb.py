@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from reference_cases import chunk_brute_force
@@ -52,9 +54,20 @@ def test_a_node_limit_leaves_an_honest_bound():
     lower, upper = np.full(8, -1.0), np.full(8, 1.0)
     stopped = bnb.search(A, b, psi, lam, lower, upper, max_nodes=3)
     full = bnb.search(A, b, psi, lam, lower, upper)
-    assert not stopped.closed and "node limit" in stopped.message
+    assert not stopped.closed and stopped.limit is bnb.Limit.NODES and "node limit" in stopped.message
     assert stopped.bound <= full.objective + 1e-12 <= stopped.objective + 1e-12
-    assert full.closed
+    assert full.closed and full.limit is None
+
+
+def test_a_time_limit_is_reported_as_such():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((3, 8))
+    b = A @ rng.uniform(-1, 1, 8)
+    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.25, 9))
+    lower, upper = np.full(8, -1.0), np.full(8, 1.0)
+    stopped = bnb.search(A, b, psi, np.full(8, 0.5), lower, upper, deadline=time.perf_counter())
+    assert stopped.limit is bnb.Limit.TIME and "time limit" in stopped.message
+    assert stopped.nodes == 1 and np.isfinite(stopped.bound) and stopped.bound <= stopped.objective
 
 
 def test_candidates_seed_the_incumbent_and_verbose_prints_rows(capsys):
