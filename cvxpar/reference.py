@@ -224,7 +224,8 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
         chosen = solver or cp.SCIP
         x, bound, limited = _scip(loss, psi, lam, feasible, scale, chosen, formulation, lower, upper, time_limit,
                                   deadline, verbose, options, info)
-        bound = _best_bound(bound, floor)
+    bound = _best_bound(bound, floor)
+    if not search:
         if x is None:
             solver_status = info.get("scip_status", info.get("cvxpy_status"))
             what = (f"{chosen} reached the {time_limit:g} s time limit before finding a point"
@@ -304,7 +305,9 @@ def _scip(loss, psi, lam, feasible, scale, chosen, formulation, lower, upper, ti
 
 
 def _best_bound(*bounds) -> float | None:
-    known = [b for b in bounds if b is not None]
+    """The largest of the proven lower bounds; None when none is finite (a search stopped before its first
+    node proves nothing: its open bound is -inf)."""
+    known = [b for b in bounds if b is not None and math.isfinite(b)]
     return max(known) if known else None
 
 

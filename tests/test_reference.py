@@ -201,6 +201,22 @@ def test_branch_and_bound_time_limit_is_honest():
     assert np.all(np.abs(res.x) <= 1)
 
 
+def test_branch_and_bound_stopped_before_its_first_node_reports_the_penalty_floor():
+    """A time limit reached before the search solves a node (its open bound is -inf): max_iter with the proven
+    bound sum_i lam_i min psi over the box the search works in (the loss is >= 0), as the mixed-integer path
+    reports."""
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((5, 30))
+    b = A @ rng.uniform(-1, 1, 30)
+    psi = cvxpar.pars.staircase(cvxpar.grids.uniform(0.25, 9))
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.reference(loss, psi, 2.0, C.Box(0.1, 1), time_limit=1e-9)
+    assert res.status == "max_iter" and "time limit" in res.message
+    floor = 2.0 * 30 * float(psi(np.array([0.1, 0.25])).min())  # psi is nondecreasing: its least value on [0.1, 1]
+    assert floor > 0 and floor * (1 - 1e-12) <= res.bound <= res.objective  # the bounds may be tighter than the Box
+    assert res.gap == pytest.approx((res.objective - res.bound) / res.objective, rel=1e-9)
+
+
 def test_public_names_survive_submodule_imports():
     import importlib
 

@@ -172,6 +172,100 @@ def feasibility_ratio(case, x) -> tuple[float, str]:
     return worst, where
 
 
+# ---------------------------------------------------------------------------- stationarity from raw data
+#: inequality rows within this distance of their hyperplane (relative to max(1, ||x||_inf) and the row's
+#: norm) count as active, the rule of the contract's normal cone N_C(x) at a point feasible to tol
+ACTIVE_RTOL = 1e-9
+#: an independent residual may exceed the reported tolerance by this factor (HiGHS's LP accuracy)
+STATIONARITY_SLACK = 1.5
+
+
+def loss_grad(case, x) -> np.ndarray:
+    """grad loss(x) from the raw data: A^T h'(Ax) with h' the loss's derivative in z = Ax."""
+    z = case.A @ x
+    t = case.target
+    if case.loss_kind in ("ls", "smooth"):
+        dz = z - t
+    elif case.loss_kind == "logistic":
+        dz = -t * np.exp(-np.logaddexp(0.0, t * z))  # -t sigmoid(-t z)
+    else:
+        dz = np.clip(z - t, -case.huber_M, case.huber_M)
+    return case.A.T @ dz
+
+
+def one_sided_slopes(psi, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right) slopes of psi at each x from breakpoints, values and outer slopes (+-inf at a wall's
+    outer side); x must lie in psi's domain."""
+    q = np.asarray(psi.breakpoints, dtype=np.float64)
+    v = np.asarray(psi.values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inner = np.diff(v) / np.diff(q)
+    s = np.concatenate(([float(psi.slopes[0])], inner, [float(psi.slopes[-1])]))
+    k = np.searchsorted(q, x, side="right")  # s[k] is the slope right of x
+    right = s[k]
+    at = (k > 0) & (q[np.maximum(k - 1, 0)] == x)
+    left = np.where(at, s[np.maximum(k - 1, 0)], right)
+    return left, right
+
+
+def stationarity(case, x) -> tuple[float, float]:
+    """(residual, scale): min over the normal cone's multipliers of max_i dist(-g_i, lam_i dpsi(x_i) + N(x)_i)
+    at x projected on psi's domain and the bounds, and max(1, ||g||_inf), from the raw data alone
+    (Clarke subdifferential [min, max] of the one-sided slopes; rows through an LP in the multipliers)."""
+    from scipy.optimize import linprog
+
+    lo_b, hi_b = bounds(case)
+    dom_lo, dom_hi = domain(case.psi)
+    xc = np.minimum(np.maximum(x, np.maximum(lo_b, dom_lo)), np.minimum(hi_b, dom_hi))
+    g = loss_grad(case, x)
+    scale = max(1.0, float(np.max(np.abs(g), initial=0.0)))
+    if not np.all(np.isfinite(g)):
+        return math.inf, scale
+    left, right = one_sided_slopes(case.psi, xc)
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    lam = lam_vector(case)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(lam > 0, lam * lo, np.where(np.isinf(lo), lo, 0.0))
+        hi = np.where(lam > 0, lam * hi, np.where(np.isinf(hi), hi, 0.0))
+    lo = np.where(xc <= lo_b, -np.inf, lo)
+    hi = np.where(xc >= hi_b, np.inf, hi)
+    c = -g
+    rows_eq, rows_ub = [], []
+    cd = case.cons_data
+    if case.cons_kind == "simplex":
+        rows_eq.append(np.ones(case.d))
+    elif case.cons_kind == "linear_eq":
+        rows_eq.extend(cd["A_eq"])
+    elif case.cons_kind == "linear_ineq":
+        xs = max(1.0, float(np.max(np.abs(x), initial=0.0)))
+        for G_i, h_i in zip(cd["A_ub"], cd["b_ub"], strict=True):
+            if h_i - G_i @ x <= ACTIVE_RTOL * xs * max(float(np.linalg.norm(G_i)), 1e-300):
+                rows_ub.append(G_i)
+    if not rows_eq and not rows_ub:
+        return float(np.max(np.maximum(np.maximum(lo - c, c - hi), 0.0), initial=0.0)), scale
+    G = np.array(rows_eq + rows_ub, dtype=np.float64)
+    k = G.shape[0]
+    cs, los, his = c / scale, lo / scale, hi / scale
+    # variables (y, r): minimize r subject to los_i - r <= cs_i - (G^T y)_i <= his_i + r
+    A_ub, b_ub = [], []
+    for i in range(case.d):
+        if np.isfinite(los[i]):
+            A_ub.append(np.append(G[:, i], -1.0))
+            b_ub.append(cs[i] - los[i])
+        if np.isfinite(his[i]):
+            A_ub.append(np.append(-G[:, i], -1.0))
+            b_ub.append(his[i] - cs[i])
+    cost = np.zeros(k + 1)
+    cost[-1] = 1.0
+    y_bounds = [(None, None)] * len(rows_eq) + [(0, None)] * len(rows_ub) + [(0, None)]
+    res = linprog(cost, A_ub=np.array(A_ub).reshape(-1, k + 1), b_ub=np.array(b_ub), bounds=y_bounds, method="highs",
+                  options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    if res.status != 0:
+        return math.inf, scale
+    shifted = c - G.T @ (res.x[:k] * scale)  # the distances at the LP's multipliers, recomputed exactly
+    return float(np.max(np.maximum(np.maximum(lo - shifted, shifted - hi), 0.0), initial=0.0)), scale
+
+
 # ---------------------------------------------------------------------------- CVXPY references
 def _cvxpy_loss(case, x):
     A, t = case.A, case.target
@@ -371,6 +465,14 @@ def check_result(case, res, tol: float, refs: References, loss, constraints) -> 
             "status-not-certified",
             f"status {status!r} but the recomputed certificate has residual {cert.residual:.3e} > "
             f"{factor * tol:.1e} * scale {cert.scale:.3e}",
+        )
+    residual, g_scale = stationarity(case, x)
+    if residual > STATIONARITY_SLACK * factor * tol * g_scale:
+        raise Finding(
+            "not-stationary",
+            f"status {status!r} but the stationarity residual recomputed from the raw data is {residual:.3e} > "
+            f"{factor * tol:.1e} * max(1, ||grad||_inf) = {factor * tol * g_scale:.3e} (the certificate said "
+            f"{cert.residual:.3e})",
         )
     scale = _objective_scale(case, x)
     if not math.isfinite(own):

@@ -10,8 +10,10 @@ objects built from it.  The strategy draws
   on grids of 3 to 255 levels;
 - every constraint kind: none, a scalar Box, a per-coordinate Box, NonNeg, Simplex, Linear
   equalities, Linear inequalities;
-- data scaled by 1e-6 .. 1e6, with ill-conditioned (columns scaled by up to 1e+-4) and duplicated
-  columns;
+- data scaled by 1e-6 .. 1e6, with ill-conditioned (columns or rows scaled by up to 1e+-6),
+  duplicated, zero and rank-deficient columns; dense or scipy.sparse A; tall (n up to 60) and wide
+  (d up to 40) shapes from :func:`shaped_cases`;
+- psi with near-equal breakpoints (pairs an ulp, 1e-12 or 1e-9 apart: :func:`near_equal_psi`);
 - lam log-uniform on 1e-4 .. 1e2, per coordinate (some zero), and the extremes 0, 1e-300, 1e300.
 
 ``Case.snippet()`` prints Python that rebuilds the case: hypothesis shows it for a falsifying
@@ -23,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from hypothesis import strategies as st
 
 import cvxpar
@@ -30,7 +33,8 @@ from cvxpar.constraints import Box, Linear, NonNeg, Simplex
 from cvxpar.losses import Huber, LeastSquares, Logistic, Smooth
 
 LOSSES = ("ls", "logistic", "huber", "smooth")
-FAMILIES = ("l1", "ridge", "parq", "mcp", "sawtooth", "staircase", "from_slopes", "from_pieces", "interpolate")
+FAMILIES = ("l1", "ridge", "parq", "mcp", "sawtooth", "staircase", "from_slopes", "from_pieces", "interpolate",
+            "near_equal")
 CONSTRAINTS = ("none", "box", "box_vec", "nonneg", "simplex", "linear_eq", "linear_ineq")
 EXTREME_LAMS = (0.0, 1e-300, 1e300)
 INTERPOLANTS = {
@@ -70,6 +74,7 @@ class Case:
     cons_data: dict = field(default_factory=dict)
     huber_M: float = 1.0
     smooth_hessian: bool = False
+    sparse: bool = False
 
     @property
     def psi(self) -> cvxpar.PAR:
@@ -80,14 +85,15 @@ class Case:
         return self.A.shape[1]
 
     def loss(self):
-        """A fresh cvxpar loss on the case's data."""
+        """A fresh cvxpar loss on the case's data (A as a CSR matrix when ``sparse``)."""
         A, t = self.A, self.target
+        M = sp.csr_matrix(A) if self.sparse else A
         if self.loss_kind == "ls":
-            return LeastSquares(A, t)
+            return LeastSquares(M, t)
         if self.loss_kind == "logistic":
-            return Logistic(A, t)
+            return Logistic(M, t)
         if self.loss_kind == "huber":
-            return Huber(A, t, M=self.huber_M)
+            return Huber(M, t, M=self.huber_M)
         return Smooth(
             lambda x: 0.5 * float(np.sum((A @ x - t) ** 2)),
             lambda x: A.T @ (A @ x - t),
@@ -113,6 +119,7 @@ class Case:
         """Python source that rebuilds this case (the reproducer a report quotes)."""
         lines = [
             "import numpy as np",
+            "import scipy.sparse as sp",
             "import cvxpar",
             "from cvxpar import pars, grids",
             "from cvxpar.constraints import Box, Linear, NonNeg, Simplex",
@@ -122,10 +129,11 @@ class Case:
             f"psi = {self.psi_spec.source}",
             f"lam = {_src(self.lam)}",
         ]
+        M = "sp.csr_matrix(A)" if self.sparse else "A"
         loss = {
-            "ls": "LeastSquares(A, target)",
-            "logistic": "Logistic(A, target)",
-            "huber": f"Huber(A, target, M={self.huber_M!r})",
+            "ls": f"LeastSquares({M}, target)",
+            "logistic": f"Logistic({M}, target)",
+            "huber": f"Huber({M}, target, M={self.huber_M!r})",
             "smooth": (
                 "Smooth(lambda x: 0.5 * float(np.sum((A @ x - target) ** 2)), lambda x: A.T @ (A @ x - target), "
                 f"lipschitz=max(float(np.linalg.norm(A, 2)) ** 2, 1e-300), n_features={self.d}"
@@ -212,6 +220,8 @@ def psi_specs(draw, family: str | None = None, max_levels: int = 255) -> PsiSpec
         a = sorted(draw(st.lists(st.integers(-30, 30), min_size=k, max_size=k)))
         c = draw(st.lists(st.integers(-20, 20), min_size=k, max_size=k))
         src = f"cvxpar.PAR.from_pieces({[x / 10 for x in a]!r}, {[x / 10 for x in c]!r})"
+    elif family == "near_equal":
+        return near_equal_psi(draw, grid, gsrc)
     else:
         name = draw(st.sampled_from(sorted(INTERPOLANTS)))
         walls = draw(st.booleans())
@@ -221,6 +231,37 @@ def psi_specs(draw, family: str | None = None, max_levels: int = 255) -> PsiSpec
     if family == "interpolate":  # a reproducer must not need this module's table
         src = src.replace(f"INTERPOLANTS[{name!r}]", _INTERPOLANT_SRC[name])
     return PsiSpec(family, src, psi)
+
+
+def near_equal_psi(draw, grid: np.ndarray, gsrc: str) -> PsiSpec:
+    """A PAR on ``grid`` with one breakpoint doubled at a relative distance of an ulp, 1e-12 or 1e-9
+    (the nearest distinct float, so the breakpoints stay strictly increasing), values of a convex,
+    quasiconvex or nonconvex shape, walls at random."""
+    j = draw(st.integers(0, grid.size - 1))
+    gap = draw(st.sampled_from(["ulp", 1e-12, 1e-9]))
+    q0 = float(grid[j])
+    if gap == "ulp":
+        q1 = float(np.nextafter(q0, np.inf))
+    else:
+        q1 = q0 + gap * max(abs(q0), 1.0)
+    if j + 1 < grid.size and q1 >= grid[j + 1]:
+        q1 = float(np.nextafter(q0, np.inf))
+    q = np.insert(grid, j + 1, q1)
+    shape = draw(st.sampled_from(["x^2/2", "|x|", "sawtooth", "jump"]))
+    if shape == "x^2/2":
+        vals = 0.5 * q * q
+    elif shape == "|x|":
+        vals = np.abs(q)
+    elif shape == "sawtooth":
+        vals = np.where(np.arange(q.size) % 2 == 0, 0.0, 0.5 * float(np.min(np.diff(grid))) if grid.size > 1 else 0.5)
+    else:  # a steep rise across the near-equal pair: a slope up to 1/gap
+        vals = np.where(np.arange(q.size) > j, 1.0, 0.0) + 0.1 * np.abs(q)
+    left = draw(st.sampled_from([-np.inf, -1.0, 0.0]))
+    right = draw(st.sampled_from([np.inf, 1.0, 0.0]))
+    src = (f"cvxpar.PAR({_src(q)}, {_src(np.asarray(vals, dtype=np.float64))}, {_src(float(left))}, "
+           f"{_src(float(right))})")
+    psi = cvxpar.PAR(q, np.asarray(vals, dtype=np.float64), left, right)
+    return PsiSpec("near_equal", src, psi)
 
 
 _INTERPOLANT_SRC = {
@@ -244,14 +285,22 @@ def lams(d: int):
 # ---------------------------------------------------------------------------- data
 @st.composite
 def designs(draw, n: int, d: int, seed: int) -> np.ndarray:
-    """A (n, d) design: Gaussian, scaled 1e-6..1e6, maybe ill-conditioned columns and duplicates."""
+    """A (n, d) design: Gaussian, scaled 1e-6..1e6, maybe ill-conditioned columns or rows,
+    duplicated or zero columns, rank deficiency."""
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d))
+    if d >= 2 and n >= 2 and draw(st.integers(0, 5)) == 0:  # rank deficient: rank 1 .. min(n, d) - 1
+        r = int(rng.integers(1, min(n, d)))
+        A = rng.standard_normal((n, r)) @ rng.standard_normal((r, d))
     if draw(st.booleans()):  # ill-conditioned: columns over several orders of magnitude
         A *= 10.0 ** rng.uniform(-4, 4, size=d)
+    if draw(st.integers(0, 4)) == 0:  # rows over 1e-6 .. 1e6
+        A *= (10.0 ** rng.uniform(-6, 6, size=n))[:, None]
     if d >= 2 and draw(st.booleans()):  # duplicated (or nearly duplicated) columns
         i, j = rng.choice(d, 2, replace=False)
         A[:, j] = A[:, i] * draw(st.sampled_from([1.0, -1.0, 1.0 + 1e-9]))
+    if draw(st.integers(0, 4)) == 0:  # zero columns (a coordinate the loss does not see)
+        A[:, rng.random(d) < 0.3] = 0.0
     scale = draw(st.one_of(st.just(1.0), log_uniform(-6.0, 6.0)))
     return A * scale
 
@@ -301,11 +350,13 @@ def constraint_specs(draw, psi: cvxpar.PAR, d: int, seed: int, kind: str | None 
 
 @st.composite
 def cases(draw, max_d: int = 8, max_levels: int = 255, loss: str | None = None, family: str | None = None,
-          constraint: str | None = None) -> Case:
-    """A random :class:`Case` (module docstring); the arguments pin one axis for targeted tests."""
+          constraint: str | None = None, n_range: tuple[int, int] = (1, 12), d_range: tuple[int, int] | None = None,
+          sparse: bool | None = False) -> Case:
+    """A random :class:`Case` (module docstring); the arguments pin one axis for targeted tests
+    (``sparse=None`` draws dense or sparse A)."""
     seed = draw(st.integers(0, 2**32 - 1))
-    n = draw(st.integers(1, 12))
-    d = draw(st.integers(1, max_d))
+    n = draw(st.integers(*n_range))
+    d = draw(st.integers(*(d_range or (1, max_d))))
     loss_kind = loss or draw(st.sampled_from(LOSSES))
     spec = draw(psi_specs(family, max_levels))
     A = draw(designs(n, d, seed))
@@ -329,4 +380,15 @@ def cases(draw, max_d: int = 8, max_levels: int = 255, loss: str | None = None, 
         cons_data=data,
         huber_M=draw(st.sampled_from([1.0, 0.01, 100.0])),
         smooth_hessian=draw(st.booleans()),
+        sparse=draw(st.booleans()) if sparse is None and loss_kind != "smooth" else bool(sparse and loss_kind != "smooth"),
     )
+
+
+SHAPES = {"tiny": ((1, 12), (1, 3)), "tall": ((20, 60), (1, 6)), "wide": ((2, 8), (10, 40))}
+
+
+def shaped_cases(shape: str, **kw):
+    """:func:`cases` of one shape: ``tiny`` (d = 1..3), ``tall`` (n = 20..60, d <= 6) or ``wide`` (n <= 8,
+    d = 10..40), dense or sparse A."""
+    n_range, d_range = SHAPES[shape]
+    return cases(n_range=n_range, d_range=d_range, max_d=d_range[1], sparse=None, **kw)
