@@ -241,15 +241,15 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
         bound = min(bound, cert.objective)  # the solvers' tolerances can leave a bound a hair above F(x)
     gap = finish.mip_gap(cert.objective, bound)
     closed = finish.gap_closed(cert.objective, bound, scale.s)
-    if limited or (time_limit is not None and not closed and info.get("scip_status") != "optimal"):
+    if closed and finish.certified(cert):  # a closed gap proves x optimal, whether or not a limit stopped the search
+        status = OPTIMAL
+        message = (f"Global optimum: F(x) - bound = {cert.objective - bound:.2e} <= {finish.MIP_GAP_TOL:g} "
+                   f"max(|F(x)|, {scale.s:.3g}) with the proven lower bound {bound:.10g}; {finish.describe(cert)}.")
+    elif limited or (time_limit is not None and not closed and info.get("scip_status") != "optimal"):
         status = MAX_ITER
         limit = "the" if time_limit is None else f"the {time_limit:g} s"
         message = (f"Reached {limit} time limit: x is the best point found, objective {cert.objective:.10g}; "
                    f"{_bound_text(bound, gap)}.")
-    elif closed and finish.certified(cert):
-        status = OPTIMAL
-        message = (f"Global optimum: F(x) - bound = {cert.objective - bound:.2e} <= {finish.MIP_GAP_TOL:g} "
-                   f"max(|F(x)|, {scale.s:.3g}) with the proven lower bound {bound:.10g}; {finish.describe(cert)}.")
     else:
         status = OPTIMAL_INACCURATE
         why = "the MIP gap is not closed" if not closed else "the certificate does not hold"

@@ -217,6 +217,16 @@ def test_branch_and_bound_stopped_before_its_first_node_reports_the_penalty_floo
     assert res.gap == pytest.approx((res.objective - res.bound) / res.objective, rel=1e-9)
 
 
+def test_a_gap_closed_by_the_penalty_floor_is_optimal_even_at_the_time_limit():
+    """A loss that is 0 everywhere: the floor sum_i lam_i min psi is F* itself, so the search's time limit
+    (reached before its first node) does not stop the point from being a proven global optimum."""
+    psi = cvxpar.pars.staircase(cvxpar.grids.uniform(1.0, 3, center=1 / 3), rise=0.9, slope=0.45)
+    loss = losses.LeastSquares(np.zeros((1, 3)), np.zeros(1))
+    res = cvxpar.reference(loss, psi, 1.0, C.NonNeg(), time_limit=1e-9)
+    assert res.status == "optimal" and res.objective == res.bound == 0.0
+    np.testing.assert_allclose(res.x, 1 / 3, rtol=1e-12)
+
+
 def test_public_names_survive_submodule_imports():
     import importlib
 

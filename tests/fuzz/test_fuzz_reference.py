@@ -5,8 +5,9 @@ On small random problems (d <= 3, psi with at most 4 pieces) brute-force enumera
 coordinate lies in (:func:`fuzz_oracles.brute_force_optimum`, each combination a convex problem solved
 by Clarabel) gives the global minimum F*.  The reference's x must be feasible with the objective it
 reports; ``bound`` (when given) must not exceed F*; ``"optimal"`` needs F(x) within the reference's
-relative gap tolerance of F*; ``"infeasible"`` must be confirmed by an LP.  Least squares with bounds
-runs the envelope branch and bound; Huber losses and linear rows run SCIP's mixed-integer model.
+closed-gap rule of F* (MIP_GAP_TOL max(|F(x)|, the objective unit of :mod:`cvxpar.exact.scaling`));
+``"infeasible"`` must be confirmed by an LP.  Least squares with bounds runs the envelope branch and
+bound; Huber losses and linear rows run SCIP's mixed-integer model.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 
 import cvxpar
 from cvxpar.exact.finish import MIP_GAP_TOL
+from cvxpar.exact.scaling import choose
 
 TIME_LIMIT = 20.0
 #: the reference's own feasibility and certificate tolerance is looser than cvxpar.solve's (SCIP, Clarabel)
@@ -77,7 +79,8 @@ def check_reference(case) -> None:
     own = objective(case, x)
     if not math.isfinite(own) or abs(own - ref.objective) > 1e-9 * max(scale, abs(own)):
         raise Finding("reference-objective-mismatch", f"ref.objective = {ref.objective!r}, recomputed {own!r}")
-    if own > f_glob + 2 * MIP_GAP_TOL * scale + slack:
+    unit = choose(case.loss(), case.psi, np.broadcast_to(np.asarray(case.lam, dtype=np.float64), (case.d,))).s
+    if own > f_glob + MIP_GAP_TOL * max(abs(own), unit) + slack:  # the reference's closed-gap rule
         raise Finding("reference-optimal-not-global",
                       f"reference 'optimal' at {own!r} but the global minimum is {f_glob!r} at {x_glob.tolist()!r}")
 
