@@ -10,8 +10,8 @@ objects built from it.  The strategy draws
   on grids of 3 to 255 levels;
 - every constraint kind: none, a scalar Box, a per-coordinate Box, NonNeg, Simplex, Linear
   equalities, Linear inequalities;
-- data scaled by 1e-6 .. 1e6, with ill-conditioned (columns or rows scaled by up to 1e+-6),
-  duplicated, zero and rank-deficient columns; dense or scipy.sparse A; tall (n up to 60) and wide
+- data scaled by 1e-6 .. 1e6, with ill-conditioned columns; with ``degenerate=True`` also rows scaled by 1e+-6,
+  zero and rank-deficient columns (duplicated ones always); dense or scipy.sparse A; tall (n up to 60) and wide
   (d up to 40) shapes from :func:`shaped_cases`;
 - psi with near-equal breakpoints (pairs an ulp, 1e-12 or 1e-9 apart: :func:`near_equal_psi`);
 - lam log-uniform on 1e-4 .. 1e2, per coordinate (some zero), and the extremes 0, 1e-300, 1e300.
@@ -33,8 +33,9 @@ from cvxpar.constraints import Box, Linear, NonNeg, Simplex
 from cvxpar.losses import Huber, LeastSquares, Logistic, Smooth
 
 LOSSES = ("ls", "logistic", "huber", "smooth")
-FAMILIES = ("l1", "ridge", "parq", "mcp", "sawtooth", "staircase", "from_slopes", "from_pieces", "interpolate",
-            "near_equal")
+FAMILIES = ("l1", "ridge", "parq", "mcp", "sawtooth", "staircase", "from_slopes", "from_pieces", "interpolate")
+#: with ``degenerate=True``: also psi with near-equal breakpoints
+DEGENERATE_FAMILIES = (*FAMILIES, "near_equal")
 CONSTRAINTS = ("none", "box", "box_vec", "nonneg", "simplex", "linear_eq", "linear_ineq")
 EXTREME_LAMS = (0.0, 1e-300, 1e300)
 INTERPOLANTS = {
@@ -179,9 +180,10 @@ def grid_specs(draw, max_levels: int = 255):
 
 
 @st.composite
-def psi_specs(draw, family: str | None = None, max_levels: int = 255) -> PsiSpec:
-    """A PAR from a family of cvxpar.pars or a random constructor, on a random grid."""
-    family = family or draw(st.sampled_from(FAMILIES))
+def psi_specs(draw, family: str | None = None, max_levels: int = 255, degenerate: bool = False) -> PsiSpec:
+    """A PAR from a family of cvxpar.pars or a random constructor, on a random grid (``degenerate``: also
+    near-equal breakpoints)."""
+    family = family or draw(st.sampled_from(DEGENERATE_FAMILIES if degenerate else FAMILIES))
     gsrc, grid = draw(grid_specs(max_levels))
     span = float(grid[-1] - grid[0])
     if family == "l1":
@@ -284,22 +286,22 @@ def lams(d: int):
 
 # ---------------------------------------------------------------------------- data
 @st.composite
-def designs(draw, n: int, d: int, seed: int) -> np.ndarray:
-    """A (n, d) design: Gaussian, scaled 1e-6..1e6, maybe ill-conditioned columns or rows,
-    duplicated or zero columns, rank deficiency."""
+def designs(draw, n: int, d: int, seed: int, degenerate: bool = False) -> np.ndarray:
+    """A (n, d) design: Gaussian, scaled 1e-6..1e6, maybe ill-conditioned columns and duplicated columns;
+    with ``degenerate`` also rank deficiency, rows scaled over 1e-6..1e6 and zero columns."""
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d))
-    if d >= 2 and n >= 2 and draw(st.integers(0, 5)) == 0:  # rank deficient: rank 1 .. min(n, d) - 1
+    if degenerate and d >= 2 and n >= 2 and draw(st.integers(0, 5)) == 0:  # rank deficient: rank 1 .. min(n, d) - 1
         r = int(rng.integers(1, min(n, d)))
         A = rng.standard_normal((n, r)) @ rng.standard_normal((r, d))
     if draw(st.booleans()):  # ill-conditioned: columns over several orders of magnitude
         A *= 10.0 ** rng.uniform(-4, 4, size=d)
-    if draw(st.integers(0, 4)) == 0:  # rows over 1e-6 .. 1e6
+    if degenerate and draw(st.integers(0, 4)) == 0:  # rows over 1e-6 .. 1e6
         A *= (10.0 ** rng.uniform(-6, 6, size=n))[:, None]
     if d >= 2 and draw(st.booleans()):  # duplicated (or nearly duplicated) columns
         i, j = rng.choice(d, 2, replace=False)
         A[:, j] = A[:, i] * draw(st.sampled_from([1.0, -1.0, 1.0 + 1e-9]))
-    if draw(st.integers(0, 4)) == 0:  # zero columns (a coordinate the loss does not see)
+    if degenerate and draw(st.integers(0, 4)) == 0:  # zero columns (a coordinate the loss does not see)
         A[:, rng.random(d) < 0.3] = 0.0
     scale = draw(st.one_of(st.just(1.0), log_uniform(-6.0, 6.0)))
     return A * scale
@@ -351,15 +353,16 @@ def constraint_specs(draw, psi: cvxpar.PAR, d: int, seed: int, kind: str | None 
 @st.composite
 def cases(draw, max_d: int = 8, max_levels: int = 255, loss: str | None = None, family: str | None = None,
           constraint: str | None = None, n_range: tuple[int, int] = (1, 12), d_range: tuple[int, int] | None = None,
-          sparse: bool | None = False) -> Case:
+          sparse: bool | None = False, degenerate: bool = False) -> Case:
     """A random :class:`Case` (module docstring); the arguments pin one axis for targeted tests
-    (``sparse=None`` draws dense or sparse A)."""
+    (``sparse=None`` draws dense or sparse A; ``degenerate`` adds near-equal breakpoints, rank-deficient
+    data, scaled rows and zero columns)."""
     seed = draw(st.integers(0, 2**32 - 1))
     n = draw(st.integers(*n_range))
     d = draw(st.integers(*(d_range or (1, max_d))))
     loss_kind = loss or draw(st.sampled_from(LOSSES))
-    spec = draw(psi_specs(family, max_levels))
-    A = draw(designs(n, d, seed))
+    spec = draw(psi_specs(family, max_levels, degenerate))
+    A = draw(designs(n, d, seed, degenerate))
     rng = np.random.default_rng(seed + 3)
     q = spec.psi.breakpoints
     x_true = rng.choice(q, size=d) + 0.1 * rng.standard_normal(d) * max(float(q[-1] - q[0]), 1.0)
@@ -391,4 +394,4 @@ def shaped_cases(shape: str, **kw):
     """:func:`cases` of one shape: ``tiny`` (d = 1..3), ``tall`` (n = 20..60, d <= 6) or ``wide`` (n <= 8,
     d = 10..40), dense or sparse A."""
     n_range, d_range = SHAPES[shape]
-    return cases(n_range=n_range, d_range=d_range, max_d=d_range[1], sparse=None, **kw)
+    return cases(n_range=n_range, d_range=d_range, max_d=d_range[1], sparse=None, degenerate=True, **kw)

@@ -91,7 +91,7 @@ def test_reference_bnb(fuzz):
     kind = st.sampled_from(["none", "box", "box_vec", "nonneg"])
     fuzz.run(check_reference, examples=8,
              case=st.tuples(family, kind).flatmap(lambda fk: cases(max_d=3, max_levels=3, loss="ls", family=fk[0],
-                                                                   constraint=fk[1])))
+                                                                   constraint=fk[1], degenerate=True)))
 
 
 def test_reference_mip(fuzz):
@@ -100,4 +100,4 @@ def test_reference_mip(fuzz):
     kind = st.sampled_from(["none", "simplex", "linear_eq", "linear_ineq"])
     fuzz.run(check_reference, examples=4,
              case=st.tuples(family, kind).flatmap(lambda fk: cases(max_d=2, max_levels=3, loss="huber", family=fk[0],
-                                                                   constraint=fk[1])))
+                                                                   constraint=fk[1], degenerate=True)))
