@@ -201,10 +201,9 @@ def test_branch_and_bound_time_limit_is_honest():
     assert np.all(np.abs(res.x) <= 1)
 
 
-def test_branch_and_bound_stopped_before_its_first_node_reports_the_penalty_floor():
-    """A time limit reached before the search solves a node (its open bound is -inf): max_iter with the proven
-    bound sum_i lam_i min psi over the box the search works in (the loss is >= 0), as the mixed-integer path
-    reports."""
+def test_branch_and_bound_stopped_at_once_reports_at_least_the_penalty_floor():
+    """A time limit reached at once: max_iter with a proven bound no lower than sum_i lam_i min psi over the box
+    the search works in (the loss is >= 0), the floor the mixed-integer path also takes."""
     rng = np.random.default_rng(5)
     A = rng.standard_normal((5, 30))
     b = A @ rng.uniform(-1, 1, 30)
@@ -218,8 +217,8 @@ def test_branch_and_bound_stopped_before_its_first_node_reports_the_penalty_floo
 
 
 def test_a_gap_closed_by_the_penalty_floor_is_optimal_even_at_the_time_limit():
-    """A loss that is 0 everywhere: the floor sum_i lam_i min psi is F* itself, so the search's time limit
-    (reached before its first node) does not stop the point from being a proven global optimum."""
+    """A loss that is 0 everywhere: the floor sum_i lam_i min psi is F* itself, so a time limit reached at once
+    does not stop the point from being a proven global optimum."""
     psi = cvxpar.pars.staircase(cvxpar.grids.uniform(1.0, 3, center=1 / 3), rise=0.9, slope=0.45)
     loss = losses.LeastSquares(np.zeros((1, 3)), np.zeros(1))
     res = cvxpar.reference(loss, psi, 1.0, C.NonNeg(), time_limit=1e-9)
