@@ -196,6 +196,7 @@ class LocalModel:
         grids = [np.asarray(psis[k].grid, dtype=np.float64) for k in self.grp]
         self.gcnt = np.array([q.size for q in grids], dtype=np.int64)
         self.grid = np.zeros((self.d, int(self.gcnt.max())))
+        self.valid = np.arange(self.grid.shape[1]) < self.gcnt[:, None]
         for i, q in enumerate(grids):
             self.grid[i, : q.size] = q
         self.kicks = self.d <= KICK_MAX_D
@@ -220,17 +221,36 @@ class LocalModel:
         return float(self.prob.objective(x))
 
     def descend(self, x: np.ndarray, kicks: bool | None = None, sweeps: int = SWEEP_MAX) -> np.ndarray:
-        """Moves 1-2 from x on the model at x, re-built at each new point until it no longer moves (one
-        round for least squares, where the model is exact); at most ``sweeps`` coordinate sweeps at a time."""
+        """Moves 1-2 from x on the model at x, re-built at each new point (one round for least squares, where
+        the model is exact; at most ``sweeps`` coordinate sweeps at a time).  For other losses the model
+        majorizes f, so a round must lower F itself (else x stays) and the rounds stop once a round leaves
+        every coordinate in the grid cell it was in: the search is after the cells, and converging inside
+        them is the local solver's job (a majorize-minimize loop on ill-conditioned data takes many rounds
+        to do that)."""
         kicks = self.kicks if kicks is None else kicks
         x = np.array(x, dtype=np.float64, copy=True)
+        F = self.objective(x)
         for _ in range(SWEEP_MAX):
-            F = self.objective(x)
-            change = _descend(x, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
+            trial = x.copy()
+            change = _descend(trial, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
                               self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps)
-            if change == 0.0 or self.exact:
+            if self.exact:
+                return trial
+            F_trial = self.objective(trial)
+            if change == 0.0 or not F_trial < F:  # the majorizing model's moves must lower F itself
+                break
+            settled = np.array_equal(self.cells(trial), self.cells(x))
+            x, F = trial, F_trial
+            if settled:  # the same cells of psi as before this round: the rest is the local solver's work
                 break
         return x
+
+    def cells(self, x: np.ndarray) -> np.ndarray:
+        """For each coordinate, the cell of its psi's grid holding x_i: 2 k for the open interval after its
+        first k grid points, 2 k + 1 on grid point k + 1 (psi is affine on each open interval)."""
+        below = ((self.grid < x[:, None]) & self.valid).sum(axis=1)
+        on = ((self.grid == x[:, None]) & self.valid).any(axis=1)
+        return 2 * below + on
 
     def perturb(self, x: np.ndarray, rng: np.random.Generator, k: int) -> np.ndarray:
         """x with k random coordinates set to random grid points of their psi."""
