@@ -63,6 +63,32 @@ class Certificate:
     scale: float
     x_scale: float = 1.0
     coordinate_residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    #: () -> (bound, rounded): ``bound`` >= the gradient's estimated rounding error (max over coordinates),
+    #: ``rounded()`` the residual with each coordinate's rounding error counted (see :func:`evaluate`); called only
+    #: when a test needs it, then replaced by what it returned (``rounded`` by None once called)
+    rounding_model: object = field(default=None, repr=False, compare=False)
+
+    def _rounded_residual(self, limit: float) -> float:
+        """An upper estimate of the residual of the exact gradient, computed only as far as a comparison with
+        ``limit`` needs: residual + the cheap bound when that is within limit, else the per-coordinate count
+        (cached on the certificate)."""
+        model = self.rounding_model
+        if model is None:
+            return self.residual
+        if callable(model):
+            model = self.rounding_model = model()
+        bound, rounded = model
+        if self.residual + bound <= limit or rounded is None:
+            return self.residual + bound
+        value = min(float(rounded()), self.residual + bound)
+        self.rounding_model = (value - self.residual, None)
+        return value
+
+    @property
+    def rounding(self) -> float:
+        """What the gradient's estimated floating-point error adds to ``residual`` (0 for a loss that gives no
+        estimate): the stationarity test counts it against the tolerance."""
+        return self._rounded_residual(-math.inf) - self.residual
 
     @property
     def stationarity(self) -> float:
@@ -83,10 +109,13 @@ class Certificate:
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
         if not all(math.isfinite(v) for v in values):
             return math.inf
-        return max(self.residual / self.scale, self.infeasibility / self.x_scale)
+        return max(self._rounded_residual(math.inf) / self.scale, self.infeasibility / self.x_scale)
 
     def certifies(self, tol: float) -> bool:
-        """True when ``residual <= tol * scale`` and ``infeasibility <= tol * x_scale``, all finite.
+        """True when ``residual + rounding <= tol * scale`` and ``infeasibility <= tol * x_scale``, all finite.
+
+        ``rounding`` (the gradient's estimated floating-point error) is computed only when the residual
+        alone passes, and then its cheap bound first.
 
         Parameters
         ----------
@@ -100,7 +129,26 @@ class Certificate:
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
         if not all(math.isfinite(v) for v in values):
             return False
-        return bool(self.residual <= tol * self.scale and self.infeasibility <= tol * self.x_scale)
+        limit = tol * self.scale
+        if not (self.residual <= limit and self.infeasibility <= tol * self.x_scale):
+            return False
+        return bool(self._rounded_residual(limit) <= limit)
+
+    def limited_by_rounding(self, tol: float) -> bool:
+        """True when the residual and the infeasibility pass ``tol`` but the gradient's rounding error does
+        not let the test certify: the data's scaling, not the solver, limits the attainable accuracy.
+
+        Parameters
+        ----------
+        tol : float
+
+        Returns
+        -------
+        bool
+        """
+        limit = tol * self.scale
+        return (math.isfinite(self.objective) and self.residual <= limit and self.infeasibility <= tol * self.x_scale
+                and not self.certifies(tol))
 
     def __str__(self) -> str:
         worst = self.worst_coordinate
@@ -155,10 +203,14 @@ def certificate(loss=None, psi=None, lam=None, x=None, constraints=None, *, with
 
     **Tolerance rule.**  x is certified to ``tol`` when
 
-        residual <= tol * max(1, ||grad loss(x)||_inf)   and   infeasibility <= tol * max(1, ||x||_inf),
+        residual + rounding <= tol * max(1, ||grad loss(x)||_inf)   and   infeasibility <= tol * max(1, ||x||_inf),
 
     every quantity finite (a NaN anywhere never certifies).  Solvers report ``"optimal"`` (convex psi) or
-    ``"stationary"`` (nonconvex psi) only under this rule.
+    ``"stationary"`` (nonconvex psi) only under this rule.  ``rounding`` is the estimated floating-point
+    error of the computed gradient (:meth:`cvxpar.losses.LinearModelLoss.gradient_rounding`, about
+    eps |A|^T (|A||x| + |b|)): on badly scaled data (entries over many orders of magnitude) it can exceed
+    tol * scale, and then no x certifies to that tol in float64, whatever the solver; the status says so
+    (rescale the data or ask for a larger tol).
 
     **Gap.**  For a convex psi, a linear-model loss f(x) = sum_i h(a_i^T x) with a conjugate, and
     constraints that are bounds only, the Fenchel dual D(w) = -sum_i h*(w_i) - sum_i phi_i*(-(A^T w)_i)
@@ -237,8 +289,42 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
         scale=max(1.0, grad_inf),
         x_scale=max(1.0, x_inf),
         coordinate_residuals=dist,
+        rounding_model=_rounding_model(xp, loss, psi, lam, x, c, stat, feasible, lower, upper),
     )
     return with_duality_gap(cert, loss, psi, lam, x, feasible) if with_gap else cert
+
+
+def _rounding_model(xp, loss, psi: PAR, lam, x, c, residual: float, feasible: FeasibleSet, lower, upper):
+    """() -> (bound, rounded) for :attr:`Certificate.rounding_model`, on copies of x and c = -grad (a solver may
+    reuse its buffers).
+
+    With e the loss's per-coordinate rounding estimate (:meth:`cvxpar.losses.Loss.gradient_rounding`), the
+    exact gradient's c_i lies within e_i of the computed one, and dist(c_i, [lo_i, hi_i]) is 1-Lipschitz in c_i:
+    for bounds only, the exact residual is at most  max_i max(0, max(lo_i - c_i, c_i - hi_i) + e_i)  (a
+    coordinate whose c_i lies inside its interval by more than e_i stays exact); with linear rows,
+    residual + max_i e_i."""
+    if not hasattr(loss, "gradient_rounding"):
+        return None
+    x, c = xp.asarray(x, copy=True), xp.asarray(c, copy=True)
+
+    def model():
+        bound, estimate = loss.gradient_rounding(x)
+        if estimate is None or bound == 0.0:
+            return bound, None
+
+        def rounded() -> float:
+            e = estimate()
+            if feasible.has_rows or not x.shape[0]:
+                return residual + (float(xp.max(e)) if x.shape[0] else 0.0)
+            xc, _ = project(xp, x, psi, lower, upper)
+            lo, hi = psi.scaled_subdifferential(xc, lam, lower, upper)
+            with np.errstate(invalid="ignore"):
+                signed = xp.maximum(lo - c, c - hi)
+            return float(xp.max(xp.maximum(signed + e, 0.0)))
+
+        return bound, rounded
+
+    return model
 
 
 def with_duality_gap(cert: Certificate, loss, psi: PAR, lam, x, feasible: FeasibleSet) -> Certificate:

@@ -7,6 +7,8 @@ recovered lazily, so an operator pickles and deep-copies like its array.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cvxpar import _backend
@@ -16,6 +18,8 @@ from cvxpar import _backend
 #: bound in practice, and the solvers backtrack on the rest).
 POWER_ITERATIONS = 30
 POWER_PAD = 1.05
+#: Row blocks of the dense |A| products (:meth:`Operator.abs_mv`) hold at most this many bytes.
+ABS_BLOCK_BYTES = 1 << 21
 
 
 class Operator:
@@ -185,6 +189,67 @@ class Operator:
         if self.kind == "sparse":
             return np.asarray(self.A.multiply(self.A).sum(axis=0)).reshape(-1)
         return np.asarray([float(np.sum(self.columns([j]) ** 2)) for j in range(self.shape[1])])
+
+    def rounding_constants(self) -> tuple[float, float] | None:
+        """(max_j ||a_j||_2, ||A||_F), computed once: the constants of the cheap bound on the gradient's
+        rounding error (:meth:`cvxpar.losses.LinearModelLoss.gradient_rounding`); None for a
+        LinearOperator (its columns cost a product each).
+
+        Returns
+        -------
+        tuple of two floats or None
+        """
+        if self.kind == "operator":
+            return None
+        if "rounding" not in self._cache:
+            if self.kind == "sparse":
+                sq = self.column_sq_norms()
+            else:
+                sq = sum(self.xp.sum(block * block, axis=0)
+                         for block in (self.A[r0:r1, :] for r0, r1 in self._row_blocks()))
+            self._cache["rounding"] = (math.sqrt(float(self.xp.max(sq))), math.sqrt(float(self.xp.sum(sq))))
+        return self._cache["rounding"]
+
+    def abs_mv(self, v):
+        """|A| v, with |A| the entrywise absolute value (dense data in row blocks, never a full copy).
+
+        Parameters
+        ----------
+        v : array of shape (n_features,)
+
+        Returns
+        -------
+        array of shape (n_samples,)
+        """
+        if self.kind == "sparse":
+            return abs(self.A) @ v
+        xp = self.xp
+        return xp.concat([xp.abs(self.A[r0:r1, :]) @ v for r0, r1 in self._row_blocks()])
+
+    def abs_rmv(self, w):
+        """|A|^T w (dense data in row blocks, never a full copy).
+
+        Parameters
+        ----------
+        w : array of shape (n_samples,)
+
+        Returns
+        -------
+        array of shape (n_features,)
+        """
+        if self.kind == "sparse":
+            return abs(self.A).T @ w
+        xp = self.xp
+        out = xp.zeros_like(self.A[0, :])
+        for r0, r1 in self._row_blocks():
+            out = out + xp.abs(self.A[r0:r1, :]).T @ w[r0:r1]
+        return out
+
+    def _row_blocks(self):
+        """Row ranges of at most ABS_BLOCK_BYTES each (at least one row)."""
+        n, d = self.shape
+        step = max(1, ABS_BLOCK_BYTES // (8 * max(d, 1)))
+        return [(r0, min(n, r0 + step)) for r0 in range(0, n, step)]
 
     def norm2_squared(self) -> float:
         """||A||_2^2 by power iteration on A^T A (deterministic start), padded by POWER_PAD.

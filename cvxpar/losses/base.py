@@ -161,6 +161,23 @@ class Loss:
         """
         return None
 
+    def gradient_rounding(self, x) -> tuple[float, object]:
+        """(bound, estimate): the floating-point error expected in ``grad(x)``, for the certificate.
+
+        ``bound`` is a cheap upper bound on max_i e_i, ``estimate()`` a callable returning the estimate e
+        itself, one entry per coordinate (it may cost passes over the data). A loss that knows nothing of how its gradient is computed (``Smooth``,
+        a user's function) returns ``(0.0, None)``: its gradient is taken as exact.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        tuple (float, callable or None)
+        """
+        return 0.0, None
+
     def dual_gap_parts(self, x):
         """(w, alpha, A^T w) for a duality gap (see :class:`LinearModelLoss`), or None.
 
@@ -490,6 +507,61 @@ class LinearModelLoss(Loss):
         array of shape (n_features,)
         """
         return self.grad_z(self.linear(x))
+
+    def gradient_rounding(self, x) -> tuple[float, object]:
+        """(bound, estimate) of the rounding error in the computed ``grad(x) = A^T dh(A x)``.
+
+        The estimate e (one entry per coordinate) is the first-order componentwise error of the two products
+        (Higham 2002, *Accuracy and Stability of Numerical Algorithms*, sec. 3.5, one unit roundoff
+        eps of A's dtype per product; the probabilistic error of Higham & Mary 2019 is of this order):
+
+            delta = eps (2 |A||x| + |t|),   e = eps |A|^T ( c (2 |A||x| + |t|) + |dh(Ax)| ),
+
+        since z = Ax is computed within eps |A||x| and the subtraction of the target t adds eps (|z| + |t|)
+        (delta bounds both), and dh moves by at most c_j delta_j with c_j = max |d2h| over
+        [z_j - delta_j, z_j + delta_j] (its ends and middle: d2h is piecewise constant or smooth for every
+        built-in loss); the product with A^T adds eps |A|^T |dh|.  ``bound`` is a Cauchy-Schwarz upper
+        bound, eps max_j ||a_j||_2 ||w||_2 with ||w||_2 <= s (2 ||A||_F ||x||_2 + ||t||_2) + ||dh(0)||_2 + s ||A||_F ||x||_2
+        (s = ``smoothness``, the sup of d2h; |dh(Ax)| <= |dh(0)| + s |A||x|), from two numbers of A computed
+        once and cached; ``estimate()`` costs three passes over A (dense data in row blocks).  Data of a Dask
+        array or a LinearOperator give (0.0, None) (each pass over them is costly): their gradient is
+        taken as exact.
+
+        Parameters
+        ----------
+        x : array of shape (n_features,)
+
+        Returns
+        -------
+        tuple (float, callable or None)
+        """
+        constants = getattr(self.op, "rounding_constants", lambda: None)()
+        if constants is None:
+            return 0.0, None
+        col_max, fro = constants
+        xp = self.xp
+        eps = float(xp.finfo(self.dtype).eps)
+        t_abs = xp.abs(self.target)
+
+        def estimate():
+            reach = 2.0 * self.op.abs_mv(xp.abs(x)) + t_abs
+            z = self.linear(x)
+            delta = eps * reach
+            curvature = xp.maximum(xp.maximum(xp.abs(self.d2h(z - delta)), xp.abs(self.d2h(z))),
+                                   xp.abs(self.d2h(z + delta)))
+            if self.smoothness is not None:
+                curvature = xp.minimum(curvature, float(self.smoothness))
+            w = curvature * reach + xp.abs(self.dh(z))
+            return eps * self.op.abs_rmv(w)
+
+        if self.smoothness is None:
+            return math.inf, estimate
+        s = float(self.smoothness)
+        dh0 = xp.abs(self.dh(xp.zeros_like(self.target)))
+        x_norm = float(xp.sqrt(xp.sum(x * x)))
+        w_norm = (s * (3.0 * fro * x_norm + float(xp.sqrt(xp.sum(t_abs * t_abs))))
+                  + float(xp.sqrt(xp.sum(dh0 * dh0))))
+        return eps * col_max * w_norm, estimate
 
     def norm2_squared(self) -> float:
         """||A||_2^2 (power iteration, padded), computed once.

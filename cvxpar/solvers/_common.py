@@ -18,6 +18,11 @@ from cvxpar.losses import LinearModelLoss
 INACCURATE_FACTOR = 1e3
 
 
+#: Outcome.stopped when the iterate passes tol but the gradient's rounding error does not (Certificate.limited_by_rounding):
+#: more iterations cannot certify, the data's scaling limits the accuracy.
+ROUNDING_LIMIT = ("the residual is within tol but the gradient's estimated rounding error is not (badly scaled "
+                  "data: rescale A's rows/columns or ask for a larger tol)")
+
 #: Verbose rows are printed at most this often (seconds), plus every row with an event (a polish, the final
 #: check) and the rows at iterations 1, 2, 4, 8, ... so short solves still show their progress.
 PRINT_INTERVAL = 1.0
@@ -100,6 +105,10 @@ def status_of(cert: Certificate, tol: float, convex: bool) -> tuple[str, str]:
         return status, f"certified: {measured}"
     if status == R.STATIONARY:
         return status, f"certified critical point (Clarke): {measured}"
+    if cert.limited_by_rounding(tol):
+        return status, (f"residual {cert.residual:.2e} is within tol * scale = {tol * cert.scale:.2e}, but the gradient's "
+                        f"estimated rounding error adds {cert.rounding:.2e}: the data's scaling limits the accuracy "
+                        "float64 can certify (rescale A's rows/columns or ask for a larger tol)")
     if status == R.OPTIMAL_INACCURATE:
         return status, (f"residual {cert.residual:.2e} / infeasibility {cert.infeasibility:.2e} above tol but within "
                         f"{INACCURATE_FACTOR:g}x")
