@@ -27,6 +27,7 @@ Dense NumPy float64 A only (``applies``); other data keep ssnal's direct product
 from __future__ import annotations
 
 import math
+import mmap
 
 import numpy as np
 from scipy.linalg import blas, lapack
@@ -49,6 +50,9 @@ WOODBURY_RTOL = 1e-9
 ROW_BLOCK = 2048
 #: Bytes of A^T's rows per block of ``FreeGram.gram_apply`` (held in cache between its two products).
 CACHE_BYTES = 1 << 21
+#: Arrays of at least this many bytes (the copy of A^T, the n x n Gram and its factor) live on memory
+#: mapped and populated at once (``populated``).
+POPULATE_BYTES = 1 << 22
 #: Lanczos (``lanczos_top_eigenvalue``) stops once the top Ritz value's residual bound is at most
 #: LANCZOS_RTOL of it, or after LANCZOS_STEPS steps.
 LANCZOS_RTOL = 1e-2
@@ -121,7 +125,7 @@ class FreeGram:
                 return x
         if self._factored != key:
             if self._M is None:
-                self._M = np.empty_like(G)
+                self._M = populated(G.shape)
             M = self._M
             np.multiply(G, sigma, out=M)
             if scale is not None:
@@ -308,7 +312,7 @@ class FreeGram:
 
     def _fresh(self, mask: np.ndarray) -> np.ndarray:
         """A_J A_J^T afresh (upper triangle), in the kept matrix's memory when there is one."""
-        G = np.zeros((self.A.shape[0],) * 2) if self._G is None else self._G
+        G = populated((self.A.shape[0],) * 2) if self._G is None else self._G
         G.fill(0.0)
         _syrk_rows(G, self.AT, np.flatnonzero(mask), 1.0)
         return G
@@ -364,10 +368,27 @@ def transposed(A: np.ndarray, block: int = 256) -> np.ndarray:
     row and takes ~10x longer on a large A than copying column blocks that fit in cache."""
     if A.T.flags.c_contiguous:
         return A.T
-    out = np.empty((A.shape[1], A.shape[0]), dtype=A.dtype)
+    out = populated((A.shape[1], A.shape[0]), A.dtype)
     for j in range(0, A.shape[1], block):
         out[j:j + block] = A[:, j:j + block].T
     return out
+
+
+def populated(shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+    """A zero-filled C-ordered array; of POPULATE_BYTES or more, on an anonymous memory map whose pages the
+    kernel maps in one call (Linux MAP_POPULATE).
+
+    NumPy asks for transparent huge pages on large allocations (madvise MADV_HUGEPAGE), and a kernel
+    that must compact memory to find them then spends more time in the page faults of a fresh array
+    than the solver spends computing with it (2.3 s of system time for a 320 MB copy of A^T against
+    0.1 s populated; benchmarks/RESULTS.md, ridge_scaling).  The map is freed with the array.
+    """
+    size = math.prod(shape) * np.dtype(dtype).itemsize
+    flags = getattr(mmap, "MAP_POPULATE", None)
+    if size < POPULATE_BYTES or flags is None:
+        return np.zeros(shape, dtype=dtype)
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags)
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape)
 
 
 def _syrk_into(G: np.ndarray, rows: np.ndarray, alpha: float) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cvxpar.solvers._gram import FreeGram, lanczos_top_eigenvalue, transposed
+from cvxpar.solvers import _gram
+from cvxpar.solvers._gram import FreeGram, lanczos_top_eigenvalue, populated, transposed
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
@@ -18,6 +19,23 @@ def test_transposed_equals_the_transpose_and_is_c_contiguous(order, block):
     assert T.flags.c_contiguous
     np.testing.assert_array_equal(T, A.T)
     assert np.shares_memory(T, A) == (order == "F")  # a view only when A^T is already contiguous
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (1024, 1024), (600, 1100)])
+def test_populated_arrays_are_writable_zeros_that_outlive_their_map(shape):
+    X = populated(shape)
+    np.testing.assert_array_equal(X, np.zeros(shape))
+    assert X.flags.c_contiguous and X.flags.writeable and X.dtype == np.float64
+    big = X.nbytes >= _gram.POPULATE_BYTES and hasattr(__import__("mmap"), "MAP_POPULATE")
+    assert (X.base is not None) == big  # the large ones live on their own memory map
+    X[...] = 2.0
+    Y = X.T @ X  # BLAS reads it like any array
+    np.testing.assert_array_equal(Y, np.full((shape[1], shape[1]), 4.0 * shape[0]))
+
+
+def test_transposed_copy_of_a_large_matrix_is_exact():
+    A = np.random.default_rng(3).standard_normal((700, 800))  # 4.5 MB: on a populated map
+    np.testing.assert_array_equal(transposed(A), A.T)
 
 
 def test_a_large_change_of_the_free_set_forms_the_product_afresh_and_matches():
