@@ -48,6 +48,10 @@ class LeastSquares(LinearModelLoss):
     def d2h(self, z):
         return self.xp.ones_like(z)
 
+    def hessian_factor(self, x, idx):
+        """A_F itself (h'' = 1): the block of the Hessian A^T A on the columns ``idx`` is A_F^T A_F."""
+        return self.op.columns(idx)
+
     def dh_dtarget(self, z):
         return -self.xp.ones_like(z)
 

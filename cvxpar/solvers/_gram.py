@@ -74,6 +74,10 @@ class FreeGram:
         self._drift = 0
         self._norm2: float | None = None  # ||A||_2^2 once norm2_squared has estimated it
         self._fmask: np.ndarray | None = None  # the J of the kept factor
+        self._wcols = np.zeros(0, dtype=np.intp)  # columns D of the kept L^-1 A_D (``_woodbury``), sorted
+        self._Wt: np.ndarray | None = None  # (L^-1 A_D)^T, one row per column of D
+        self._WtW: np.ndarray | None = None  # its Gram W^T W
+        self._wbuffers: tuple[np.ndarray, np.ndarray] | None = None  # the memory of _Wt (``_woodbury_columns``)
         self._block: np.ndarray | None = None  # gram_apply's buffer of gathered rows
         self.factorizations = 0  # n x n Cholesky factorizations so far
         self.woodbury_solves = 0  # solves through the kept factor and Woodbury's identity
@@ -136,6 +140,7 @@ class FreeGram:
             self._factor, info = lapack.dpotrf(M.T, lower=True, clean=False, overwrite_a=True)
             self._factored = key if info == 0 else None
             self._fmask = mask.copy()
+            self._wcols = self._wcols[:0]
             self.factorizations += 1
             if info != 0:
                 return None
@@ -164,25 +169,29 @@ class FreeGram:
             M = L L^T + sigma U S U^T,  U = A_D,  S = diag(+1 entered, -1 left),
             M^-1 rhs = L^-T (y - W C^-1 W^T y),  y = L^-1 rhs,  W = L^-1 U,  C = S / sigma + W^T W,
 
-        n^2 r + r^2 n flops instead of n^3 / 3, while r <= n / WOODBURY_FRACTION.  C is indefinite
-        when columns left; the answer is kept only when its residual against the kept A_J A_J^T
-        (``G``) is below WOODBURY_RTOL ||rhs||, else None (the caller factors afresh)."""
+        while r <= n / WOODBURY_FRACTION.  W and W^T W are kept between calls with the same factor: D
+        grows by a few columns per Newton step, so a call costs n^2 per new column (the triangular
+        solve) and n r per new column (its row of W^T W) plus the r x r solve, instead of n^2 r.
+        C is indefinite when columns left; the answer is kept only when its residual against the kept
+        A_J A_J^T (``G``) is below WOODBURY_RTOL ||rhs||, else None (the caller factors afresh)."""
         D = np.flatnonzero(mask != self._fmask)
         r, n = D.size, rhs.size
         if r == 0 or WOODBURY_FRACTION * r > n:
             return None
         L = self._factor
-        W, info = lapack.dtrtrs(L, self.AT[D].T, lower=1)
-        y, info2 = lapack.dtrtrs(L, rhs, lower=1)
-        if info != 0 or info2 != 0:
+        Wt, WtW = self._woodbury_columns(D)
+        if Wt is None:
             return None
-        C = W.T @ W
+        y, info = lapack.dtrtrs(L, rhs, lower=1)
+        if info != 0:
+            return None
+        C = WtW.copy()
         C.flat[:: r + 1] += np.where(mask[D], 1.0, -1.0) / sigma
         try:
-            t = np.linalg.solve(C, W.T @ y)
+            t = np.linalg.solve(C, Wt @ y)
         except np.linalg.LinAlgError:
             return None
-        x, info = lapack.dtrtrs(L, y - W @ t, lower=1, trans=1)
+        x, info = lapack.dtrtrs(L, y - Wt.T @ t, lower=1, trans=1)
         if info != 0 or not np.isfinite(x).all():
             return None
         res = shift * x + sigma * blas.dsymv(1.0, G.T, x, lower=1) - rhs
@@ -190,6 +199,36 @@ class FreeGram:
             return None
         self.woodbury_solves += 1
         return x
+
+    def _woodbury_columns(self, D: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(W^T, W^T W) for W = L^-1 A_D (L the kept factor, D sorted), reusing the rows and entries of the
+        last call's for the columns of D it had; the new columns by one triangular solve."""
+        old = self._wcols
+        pos = np.minimum(np.searchsorted(old, D), max(old.size - 1, 0))
+        kept = (old[pos] == D) if old.size else np.zeros(D.size, dtype=bool)
+        new = np.flatnonzero(~kept)
+        n = self.A.shape[0]
+        if self._wbuffers is None:  # two buffers, alternating: the kept rows move from one to the other
+            rows = n // WOODBURY_FRACTION + 1
+            self._wbuffers = (populated((rows, n)), populated((rows, n)))
+        buffer = self._wbuffers[1] if self._Wt is not None and np.shares_memory(self._Wt, self._wbuffers[0]) else self._wbuffers[0]
+        Wt = buffer[: D.size]
+        WtW = np.empty((D.size, D.size))
+        if new.size:
+            Wn, info = lapack.dtrtrs(self._factor, self.AT[D[new]].T, lower=1)
+            if info != 0:
+                return None, None
+            Wt[new] = Wn.T
+        k = np.flatnonzero(kept)
+        if k.size:
+            Wt[k] = self._Wt[pos[k]]
+            WtW[np.ix_(k, k)] = self._WtW[np.ix_(pos[k], pos[k])]
+        if new.size:
+            cross = Wt[new] @ Wt.T  # rows of W^T W for the new columns
+            WtW[new] = cross
+            WtW[:, new] = cross.T
+        self._wcols, self._Wt, self._WtW = D, Wt, WtW
+        return Wt, WtW
 
     def _cg(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray) -> np.ndarray | None:
         """(shift I + sigma A_J A_J^T)^-1 rhs by conjugate gradients (Hestenes and Stiefel 1952) from 0, to

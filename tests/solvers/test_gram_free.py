@@ -89,6 +89,44 @@ def test_small_changes_of_the_free_set_reuse_the_factor_through_woodbury_and_mat
     assert gram.factorizations == 3
 
 
+def test_woodbury_keeps_its_columns_between_solves_and_matches_a_fresh_computation():
+    """Columns enter J, leave it and return to the factor's set: the kept L^-1 A_D and its Gram equal a
+    fresh triangular solve over the current D (reused rows in the new order, new ones appended), and each
+    answer equals the direct solve."""
+    from scipy.linalg import solve_triangular
+
+    rng = np.random.default_rng(5)
+    n, d = 96, 300
+    A = rng.standard_normal((n, d))
+    gram = FreeGram(A)
+    base = rng.random(d) < 0.5
+    sigma, shift = 2.5, 1.0
+    gram.solve(base, sigma, shift, rng.standard_normal(n))
+    on, off = np.flatnonzero(~base), np.flatnonzero(base)
+    masks = []
+    mask = base.copy()
+    for step in range(4):  # D grows to 8 <= n / WOODBURY_FRACTION columns
+        mask = mask.copy()
+        mask[on[step]] = True
+        mask[off[step]] = False
+        masks.append(mask)
+    back = masks[-1].copy()
+    back[on[1:3]] = False  # two columns return to the factor's set: D shrinks
+    back[on[20]] = True
+    masks.append(back)
+    for mask in masks:
+        rhs = rng.standard_normal(n)
+        np.testing.assert_allclose(gram.solve(mask, sigma, shift, rhs), _direct(A, mask, sigma, shift, rhs),
+                                   rtol=1e-8, atol=1e-10)
+        D = np.flatnonzero(mask != base)
+        np.testing.assert_array_equal(gram._wcols, D)
+        L = np.tril(gram._factor)
+        W = solve_triangular(L, A[:, D], lower=True)
+        np.testing.assert_allclose(gram._Wt, W.T, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gram._WtW, W.T @ W, rtol=1e-10, atol=1e-10)
+    assert gram.factorizations == 1 and gram.woodbury_solves == len(masks)
+
+
 def test_woodbury_falls_back_to_a_fresh_factor_when_its_residual_is_too_large(monkeypatch):
     from cvxpar.solvers import _gram
 
