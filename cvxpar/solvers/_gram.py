@@ -418,9 +418,9 @@ def populated(shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
     kernel maps in one call (Linux MAP_POPULATE).
 
     NumPy asks for transparent huge pages on large allocations (madvise MADV_HUGEPAGE), and a kernel
-    that must compact memory to find them then spends more time in the page faults of a fresh array
-    than the solver spends computing with it (2.3 s of system time for a 320 MB copy of A^T against
-    0.1 s populated; benchmarks/RESULTS.md, ridge_scaling).  The map is freed with the array.
+    that must compact memory to find them can then spend longer in the page faults of a fresh array
+    than the solver spends computing with it; a populated map of ordinary pages costs one pass of
+    zeroing.  The map is freed with the array.
     """
     size = math.prod(shape) * np.dtype(dtype).itemsize
     flags = getattr(mmap, "MAP_POPULATE", None)
