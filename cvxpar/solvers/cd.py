@@ -20,13 +20,15 @@ objective (:mod:`cvxpar.solvers.anderson`; Bertrand and Massias 2021): once the 
 identified CD is an affine fixed-point iteration, slow when the free columns are nearly dependent
 (the Lasso at small lam), and the extrapolation removes its slowest modes.  The residual r is
 recomputed from x at each outer step, so the rounding of its updates never accumulates.  The
-active-set Newton polish (:mod:`cvxpar.solvers.polish`), exact once the split is right (for least
-squares run on the working set's columns only, the other coordinates held: its certificate checks
-then cost O(n |ws|), and the full certificate is computed once, when the restricted one holds), is tried by
+active-set polish, exact once the split is right, is tried by
 the shared rule (:class:`~cvxpar.solvers.polish.PolishSchedule`: the fixed set has settled between
 two outer steps, with a back-off after a polish that did not help), once CD has moved, and when A
 is wide only on a split with at most n_samples free coordinates (a generic solution has no more,
-Ma & Xiao 2025 Thm 1).  The polish reads its split from
+Ma & Xiao 2025 Thm 1).  For least squares it is the exact face solve (:mod:`cvxpar.solvers.face`: an
+active-set method on the free block's bound-constrained QP, which stays well defined when that block is
+square and nearly singular), run on the working set's columns only, the other coordinates held: its
+certificate checks then cost O(n |ws|), and the full certificate is computed once, when the restricted one
+holds; for the other losses the Newton polish of :mod:`cvxpar.solvers.polish`.  The polish reads its split from
 u = prox(x - t grad f(x)): for a convex psi every t > 0 has the same fixed points, and
 t = 1 / max_j ||a_j||^2 (the largest CD step) needs no power iteration; for a nonconvex psi,
 where the split decides which stationary point is reached, t = 1 / L as in "pg"/"fista".
@@ -51,6 +53,7 @@ from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at, scores
 from cvxpar.solvers._common import ROUNDING_LIMIT, Monitor, Outcome, check
 from cvxpar.solvers.anderson import DEFAULT_K as ANDERSON_K
 from cvxpar.solvers.anderson import extrapolate
+from cvxpar.solvers.face import face_polish
 from cvxpar.solvers.polish import PolishSchedule, newton_polish
 
 #: Working-set settings (skglm AndersonCD defaults).
@@ -173,8 +176,8 @@ def _working_set(free, score, size: int):
 def _polish_on(prob, kern, ws, x, r, step: float, steps: int, tol: float):
     """The active-set polish of least squares restricted to the working set ws, the other coordinates held.
 
-    With x_K fixed outside ws, f(x) = 1/2 ||A_ws x_ws - (r + A_ws x_ws)||^2 (r = b - Ax), so the polish
-    (:func:`cvxpar.solvers.polish.newton_polish`) runs on the |ws|-column problem, whose certificate
+    With x_K fixed outside ws, f(x) = 1/2 ||A_ws x_ws - (r + A_ws x_ws)||^2 (r = b - Ax), so the face polish
+    (:func:`cvxpar.solvers.face.face_polish`) runs on the |ws|-column problem, whose certificate
     checks cost O(n |ws|) instead of O(n d).  Returns (x, certificate, improved): the certificate is the
     full problem's when the restricted one certifies (else None), x the polished point when improved."""
     from cvxpar.constraints import Box
@@ -187,7 +190,7 @@ def _polish_on(prob, kern, ws, x, r, step: float, steps: int, tol: float):
     box = [Box(lower, upper)] if np.isfinite(lower).any() or np.isfinite(upper).any() else None
     lam = prob.lam if isinstance(prob.lam, float) else np.asarray(prob.lam)[ws]
     sub = Problem(LeastSquares(A_ws, r + A_ws @ x_ws), prob.psi, lam, box)
-    px, pcert, _ = newton_polish(sub, x_ws, step, steps=steps, tol=tol, check=lambda v: check(sub, v))
+    px, pcert, _ = face_polish(sub, x_ws, step, rounds=steps, tol=tol, check=lambda v: check(sub, v))
     if px is x_ws:
         return x, None, False
     out = x.copy()

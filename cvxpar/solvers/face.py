@@ -1,0 +1,174 @@
+"""The exact face solve of least squares with a piecewise-affine psi: the polish of "cd".
+
+At a split of the coordinates into fixed ones (on a breakpoint of psi or a bound, held there) and free
+ones, each free coordinate confined to its piece [lo_j, hi_j] of psi restricted to the box, where psi
+has the slope s_j, the problem on that face is the bound-constrained convex quadratic program
+
+    minimize_{x_F}  1/2 ||A_F x_F - c||^2 + sum_{j in F} lam_j s_j x_j   s.t.  lo_F <= x_F <= hi_F,
+
+c = b - A_K x_K.  It is solved by the primal active-set method for bound constraints (Nocedal and
+Wright 2006, "Numerical Optimization", Algorithm 16.3): on the working set W of free coordinates not
+yet stopped at a bound, the Newton step d_W = -(A_W^T A_W)^{-1} g_W (g = A_F^T (A_F x_F - c) + lam s,
+the face's gradient) is taken as far as the bounds allow, and a coordinate that blocks it stops at its
+bound and leaves W.  When A_W has more columns than rows the face's objective is linear along the null
+space N of A_W: if g_W has a component g_N = P_N g_W there, -g_N is a direction of zero curvature along
+which the objective falls at the rate ||g_N||^2, followed to its first bound (the singular case of
+the active-set method, Nocedal and Wright 2006, section 16.5); otherwise the minimum-norm Newton step
+d_W = -A_W^T (A_W A_W^T)^{-2} A_W g_W.  Every step lowers the objective and either stops a coordinate
+at a bound or ends at the minimizer on W; there, a stopped coordinate that the gradient pushes back into
+its interval (its bound's multiplier has the wrong sign) returns to W, and the face is solved when none
+does (its KKT conditions).
+
+The split is read off one prox-gradient step u = prox(x - t grad f(x)), as in
+:func:`cvxpar.solvers.polish.newton_polish`: coordinates on a plateau of the prox are fixed at u,
+the others are free on the piece that u lies in.  Rounds repeat (a new split read at the face's
+minimizer) until the certificate holds or a round brings no progress.  Where the clipped Newton step
+of :func:`~cvxpar.solvers.polish.newton_polish` on a nearly singular free block (n free coordinates
+for n samples, the Lasso's hardest case) lands far away and is cut back to its pieces, the face solve
+stops at the first bound along the step, and it sheds the excess coordinates of a free block with more
+coordinates than samples exactly, along the null space, where coordinate descent crawls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+from cvxpar.solvers.polish import _better
+
+#: A component of the face's gradient in the null space of A_W below this fraction of the gradient
+#: is rounding: the face's objective is then bounded on W and the minimum-norm Newton step is taken.
+NULL_RTOL = 1e-10
+
+#: A stopped coordinate is released when the face's gradient pushes it into its interval by more than this
+#: fraction of the gradient's scale; the active-set loop runs at most MAX_STEPS (k + 1) steps.
+RELEASE_RTOL = 1e-12
+MAX_STEPS = 4
+
+
+def face_polish(prob, x, t: float, rounds: int = 8, tol: float = 1e-8, check=None):
+    """Up to ``rounds`` exact face solves from x (least squares, NumPy data), kept monotone.
+
+    ``prob`` is a least-squares :class:`~cvxpar.solvers._problem.Problem` (dense or scipy.sparse A),
+    ``t`` the step of the prox-gradient step that reads each round's split, ``check(x) -> Certificate``.
+    Returns (x_best, cert_best, rounds_taken) with the contract of
+    :func:`cvxpar.solvers.polish.newton_polish`: x itself (the same object) when no round improved on it,
+    and x's certificate is computed only when the first round's point does not certify."""
+    loss = prob.loss
+    A, b = loss.op.A, np.asarray(loss.target, dtype=np.float64)
+    best_x, best_cert, cur = x, None, x
+    for k in range(rounds):
+        cand = _round(prob, A, b, cur, t)
+        cert = check(cand)
+        if cert.certifies(tol):
+            return cand, cert, k + 1
+        if best_cert is None:  # the first round did not certify: now x's certificate is needed
+            best_cert = check(x)
+            if best_cert.certifies(tol):
+                return x, best_cert, 0
+        if not _better(cert, best_cert, tol):
+            break
+        best_x, best_cert, cur = cand, cert, cand
+    if best_cert is None:  # no round was run
+        best_cert = check(x)
+        return x, best_cert, 0 if best_cert.certifies(tol) else rounds
+    return best_x, best_cert, rounds
+
+
+def _round(prob, A, b, x, t: float):
+    """The split at x read from u = prox(x - t grad f(x)), then the face's minimizer from there."""
+    g = np.asarray(A.T @ (A @ x - b)).reshape(-1)
+    u = np.asarray(prob.prox(x - t * g, t), dtype=np.float64)
+    fixed = np.asarray(prob.fixed(u))
+    free = np.flatnonzero(~fixed)
+    z = np.where(fixed, u, x)
+    if free.size == 0:
+        return z
+    s, lo, hi = (np.asarray(v, dtype=np.float64) for v in prob.piece(u))
+    lam = prob.lam if isinstance(prob.lam, float) else np.asarray(prob.lam, dtype=np.float64)[free]
+    lo_f, hi_f = lo[free], hi[free]
+    z[free] = np.clip(z[free], lo_f, hi_f)
+    A_f = A[:, free]
+    A_f = np.asarray(A_f.toarray() if hasattr(A_f, "toarray") else A_f, dtype=np.float64)
+    r = b - np.asarray(A @ z).reshape(-1)
+    z[free] = solve_face(A_f, r, z[free], lo_f, hi_f, lam * s[free])
+    return z
+
+
+def solve_face(A, r, x, lo, hi, lin):
+    """The minimizer of 1/2 ||r - A (y - x)||^2 + lin^T y over lo <= y <= hi, from the feasible x with
+    residual r (the primal active-set method of the module docstring; A dense, n x k).  Returns y."""
+    x = np.array(x, dtype=np.float64)
+    r = np.array(r, dtype=np.float64)
+    n, k = A.shape
+    work = np.ones(k, dtype=bool)
+    gram = None
+    for _ in range(MAX_STEPS * (k + 1)):
+        idx = np.flatnonzero(work)
+        d = None
+        if idx.size:
+            A_w = A[:, idx]
+            g = lin[idx] - A_w.T @ r
+            if idx.size <= n:
+                if gram is None:
+                    gram = A.T @ A
+                d, ray = _newton(gram[np.ix_(idx, idx)], g), False
+            if d is None:
+                d, ray = _null_space_step(A_w, g)
+            if d is not None and not float(g @ d) < 0.0:  # no descent left on W (its minimizer, to rounding)
+                d = None
+        if d is None:  # the minimizer on W: release the stopped coordinates whose multiplier has the wrong sign
+            if not _release(A, r, x, lo, hi, lin, work):
+                break
+            continue
+        x_w, lo_w, hi_w = x[idx], lo[idx], hi[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reach = np.where(d < 0.0, (lo_w - x_w) / d, np.where(d > 0.0, (hi_w - x_w) / d, np.inf))
+        alpha = float(reach.min(initial=np.inf))
+        if not ray:
+            alpha = min(alpha, 1.0)
+        if not np.isfinite(alpha):  # a ray of descent without a bound: the face is unbounded below
+            break
+        new = x_w + alpha * d
+        stop = reach <= alpha
+        new[stop] = np.where(d[stop] < 0.0, lo_w[stop], hi_w[stop])
+        r -= A_w @ (new - x_w)
+        x[idx] = new
+        work[idx[stop]] = False
+        if not stop.any() and not _release(A, r, x, lo, hi, lin, work):  # the full step: W's minimizer
+            break
+    return x
+
+
+def _release(A, r, x, lo, hi, lin, work) -> bool:
+    """Return the stopped coordinates that the gradient pushes back into their interval to ``work``
+    (their bound multipliers have the wrong sign); False when there are none (the face's KKT conditions)."""
+    out = np.flatnonzero(~work & (lo < hi))
+    if out.size == 0:
+        return False
+    g = lin[out] - A[:, out].T @ r
+    scale = RELEASE_RTOL * max(float(np.max(np.abs(lin), initial=0.0)), float(np.max(np.abs(A.T @ r), initial=0.0)))
+    back = ((x[out] <= lo[out]) & (g < -scale)) | ((x[out] >= hi[out]) & (g > scale))
+    work[out[back]] = True
+    return bool(back.any())
+
+
+def _newton(H, g):
+    """-H^{-1} g by Cholesky, or None when H is not numerically positive definite."""
+    try:
+        d = -sla.cho_solve(sla.cho_factor(H, check_finite=False), g, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    return d if np.isfinite(d).all() else None
+
+
+def _null_space_step(A, g):
+    """(d, ray): -g_N, the component of g in the null space of A, as a ray when it is not rounding;
+    else the minimum-norm Newton step -A^T (A A^T)^+ (A A^T)^+ A g (A n x k with k > n)."""
+    y, *_ = np.linalg.lstsq(A.T, g, rcond=None)  # g = A^T y + g_N
+    g_null = g - A.T @ y
+    if np.linalg.norm(g_null) > NULL_RTOL * np.linalg.norm(g):
+        return -g_null, True
+    w, *_ = np.linalg.lstsq(A @ A.T, y, rcond=None)
+    d = -(A.T @ w)
+    return (d, False) if np.isfinite(d).all() else (None, False)
