@@ -1,5 +1,6 @@
 """SparseGram: (shift I + sigma S A_J A_J^T S)^-1 r from sparse products equals a dense solve in both forms (the
-n x n and the Woodbury |J| x |J|), also when its kept factor is reused; ssnal on a scipy.sparse A (never
+n x n and the Woodbury |J| x |J|), also when its kept factor is reused, and by conjugate gradients where they
+are cheaper than the factorization (with the factorization as the fallback when CG runs out of steps); ssnal on a scipy.sparse A (never
 densified) reaches the optimum CVXPY + Clarabel finds, for least squares and logistic."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from user_losses import clarabel_objective
 
 import cvxpar
 from cvxpar.losses import LeastSquares, Logistic
-from cvxpar.solvers._sparse_gram import SparseGram
+from cvxpar.solvers import _sparse_gram
+from cvxpar.solvers._sparse_gram import SparseGram, conjugate_gradient
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
@@ -35,6 +37,31 @@ def test_sparse_gram_solve_matches_the_dense_solve_in_both_forms(scaled):
         again = gram.solve(mask, sigma, shift, 2 * r, scale=S if scaled else None)  # the kept factor
         np.testing.assert_allclose(again, 2 * want, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(gram(mask), Ad[:, mask] @ Ad[:, mask].T, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [300, 1500])
+def test_sparse_gram_solves_large_blocks_by_conjugate_gradients(k, monkeypatch):
+    """n = 400 rows: |J| = 300 (Woodbury's regime, n - |J| eigenvalues equal to the shift) and 1500 (the n x n
+    form) take the CG path at a small sigma (no factor is kept), and every path agrees with a dense solve; with a
+    budget of one step CG gives up, and without a budget the factorization answers."""
+    rng = np.random.default_rng(2)
+    n, d = 400, 4000
+    A = sp.random(n, d, density=0.01, random_state=5, format="csc")
+    mask = np.zeros(d, dtype=bool)
+    mask[rng.permutation(d)[:k]] = True
+    B = A.toarray()[:, mask]
+    r = rng.standard_normal(n)
+    for sigma in (0.05, 5.0):  # CG converges within its budget at the small sigma; either path at the large one
+        want = np.linalg.solve(np.eye(n) + sigma * B @ B.T, r)
+        gram = SparseGram(A)
+        got = gram.solve(mask, sigma, 1.0, r)
+        assert gram._key is None or sigma > 1.0  # solved by CG: no factorization kept
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+    assert conjugate_gradient(sp.csc_array(B), 5.0, 1.0, r, 1) is None
+    monkeypatch.setattr(_sparse_gram, "CG_COST_RATIO", 1e9)  # no budget: the factorization
+    gram = SparseGram(A)
+    np.testing.assert_allclose(gram.solve(mask, 5.0, 1.0, r), want, rtol=1e-9, atol=1e-11)
+    assert gram._key is not None
 
 
 @pytest.mark.parametrize("kind", ["least squares", "logistic"])
@@ -66,3 +93,24 @@ def _refuse_blocks(toarray, n):
         return toarray(self, *args, **kwargs)
 
     return guarded
+
+
+def test_ssnal_with_conjugate_gradient_newton_systems_matches_clarabel(monkeypatch):
+    """300 x 3000 at 1% density: some Newton systems of ssnal are solved by CG (counted), and the certified
+    answer is the optimum Clarabel finds."""
+    rng = np.random.default_rng(6)
+    n, d = 300, 3000
+    A = sp.random(n, d, density=0.01, random_state=7, format="csc")
+    loss = LeastSquares(A, A @ rng.choice(np.arange(-3, 4) * 0.5, d) + 0.1 * rng.standard_normal(n))
+    solved = []
+
+    def counted(*args):
+        x = conjugate_gradient(*args)
+        solved.append(x is not None)
+        return x
+
+    monkeypatch.setattr(_sparse_gram, "conjugate_gradient", counted)
+    res = cvxpar.solve(loss, PSI, 0.05 * n, method="ssnal", tol=1e-9)
+    assert any(solved)
+    ref = clarabel_objective(loss, PSI, 0.05 * n)
+    assert res.status == "optimal" and res.objective <= ref + 1e-7 * abs(ref)
