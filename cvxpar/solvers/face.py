@@ -6,14 +6,14 @@ has the slope s_j, the problem on that face is the bound-constrained convex quad
 
     minimize_{x_F}  1/2 ||A_F x_F - c||^2 + sum_{j in F} lam_j s_j x_j   s.t.  lo_F <= x_F <= hi_F,
 
-c = b - A_K x_K.  It is solved by the primal active-set method for bound constraints (Nocedal and
-Wright 2006, "Numerical Optimization", Algorithm 16.3): on the working set W of free coordinates not
-yet stopped at a bound, the Newton step d_W = -(A_W^T A_W)^{-1} g_W (g = A_F^T (A_F x_F - c) + lam s,
+c = b - A_K x_K.  It is solved by the primal active-set method for convex QP, here with bound
+constraints only (Nocedal and Wright 2006, "Numerical Optimization", section 16.5, Algorithm 16.3): on
+the working set W of free coordinates not yet stopped at a bound, the Newton step d_W = -(A_W^T A_W)^{-1} g_W (g = A_F^T (A_F x_F - c) + lam s,
 the face's gradient) is taken as far as the bounds allow, and a coordinate that blocks it stops at its
 bound and leaves W.  When A_W has more columns than rows the face's objective is linear along the null
 space N of A_W: if g_W has a component g_N = P_N g_W there, -g_N is a direction of zero curvature along
-which the objective falls at the rate ||g_N||^2, followed to its first bound (the singular case of
-the active-set method, Nocedal and Wright 2006, section 16.5); otherwise the minimum-norm Newton step
+which the objective falls at the rate ||g_N||^2, followed to its first bound (there is one when the
+objective is bounded below on the face); otherwise the minimum-norm Newton step
 d_W = -A_W^T (A_W A_W^T)^{-2} A_W g_W.  Every step lowers the objective and either stops a coordinate
 at a bound or ends at the minimizer on W; there, a stopped coordinate that the gradient pushes back into
 its interval (its bound's multiplier has the wrong sign) returns to W, and the face is solved when none
