@@ -125,17 +125,10 @@ def solve_and_check(model: Model, case, algorithm: str, label: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             prob.solve(method="cvxpar", algorithm=algorithm, tol=TOL, max_iter=MAX_ITER)
-    except cp.error.SolverError as exc:
-        if "diverged" in str(exc):
+    except Exception as exc:
+        if isinstance(exc, cp.error.SolverError) and "diverged" in str(exc):
             event(f"{label}: diverged")
             return
-        try:
-            check_rejection(exc, f"{label}: problem.solve(method='cvxpar', algorithm={algorithm!r})")
-        except Finding as finding:
-            _report(finding, label)
-        event(f"{label}: rejected ({type(exc).__name__})")
-        return
-    except Exception as exc:
         try:
             check_rejection(exc, f"{label}: problem.solve(method='cvxpar', algorithm={algorithm!r})")
         except Finding as finding:
