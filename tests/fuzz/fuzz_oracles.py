@@ -24,6 +24,7 @@ import traceback
 
 import cvxpy as cp
 import numpy as np
+from hypothesis import event
 from par_strategies import reference_psi
 
 import cvxpar
@@ -423,6 +424,15 @@ def check_rejection(exc: BaseException, what: str) -> None:
 
 def tolerated(finding: Finding, known=OPEN) -> bool:
     return finding.cls in known
+
+
+def report(finding: Finding, label: str) -> None:
+    """Record ``finding`` as a hypothesis ``event`` when its class is still open (:data:`OPEN`), else raise it
+    again with ``label`` (which solve or method of the example found it) in front of its message."""
+    if tolerated(finding):
+        event(f"known open class: {finding.cls}")
+        return
+    raise Finding(finding.cls, f"{label}: {finding}") from finding
 
 
 STATUSES = ("optimal", "optimal_inaccurate", "stationary", "max_iter", "infeasible", "diverged")

@@ -16,7 +16,7 @@ import os
 import warnings
 
 import numpy as np
-from fuzz_oracles import Finding, References, check_rejection, check_result, tolerated
+from fuzz_oracles import Finding, References, check_rejection, check_result, report
 from fuzz_problems import cases
 from hypothesis import event, note
 from hypothesis import strategies as st
@@ -48,7 +48,7 @@ def solve_and_check(case) -> None:
             try:
                 check_rejection(exc, f"solve(method={method!r})")
             except Finding as finding:
-                _report(finding, method)
+                report(finding, f"method={method!r}")
             event(f"{method}: rejected ({type(exc).__name__})")
             continue
         event(f"{method}: {res.status}")
@@ -57,14 +57,7 @@ def solve_and_check(case) -> None:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 check_result(case, res, tol, refs, loss, constraints)
         except Finding as finding:
-            _report(finding, method)
-
-
-def _report(finding: Finding, method: str) -> None:
-    if tolerated(finding):
-        event(f"known open class: {finding.cls}")
-        return
-    raise Finding(finding.cls, f"method={method!r}: {finding}") from finding
+            report(finding, f"method={method!r}")
 
 
 def test_solve_statuses_are_honest(fuzz):
