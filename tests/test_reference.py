@@ -184,15 +184,28 @@ def test_the_branch_and_bound_refuses_what_it_cannot_take():
         cvxpar.reference(losses.Huber(A, b), cvxpar.pars.mcp(GRID, 1.0), 1.0, C.Box(-1, 1), solver="CVXPAR_BNB")
 
 
-def test_branch_and_bound_time_limit_is_honest():
+@pytest.fixture
+def sawtooth_problem():
+    """A factory ``make(seed, n, d, step, n_levels, noise) -> (loss, psi)``: least squares on Gaussian A (n x d)
+    with b = A x0 + noise * e (x0 uniform on [-1, 1]^d) and a sawtooth psi on ``uniform(step, n_levels)``, a search
+    too large to close within a short time limit; one solve with lam = 2 on the box [-1, 1] is run first, so that the
+    first call in a process compiles the prox kernels outside the limit being timed."""
+
+    def make(seed: int, n: int, d: int, step: float, n_levels: int, noise: float):
+        rng = np.random.default_rng(seed)
+        A = rng.standard_normal((n, d))
+        b = A @ rng.uniform(-1, 1, d) + noise * rng.standard_normal(n)
+        psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(step, n_levels))
+        loss = losses.LeastSquares(A, b)
+        cvxpar.solve(loss, psi, 2.0, C.Box(-1, 1))
+        return loss, psi
+
+    return make
+
+
+def test_branch_and_bound_time_limit_is_honest(sawtooth_problem):
     """A sawtooth problem with fewer rows than columns does not close in 1 s: max_iter with a proven bound."""
-    rng = np.random.default_rng(5)
-    n, d = 5, 30
-    A = rng.standard_normal((n, d))
-    b = A @ rng.uniform(-1, 1, d) + 0.3 * rng.standard_normal(n)
-    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.25, 9))
-    loss = losses.LeastSquares(A, b)
-    cvxpar.solve(loss, psi, 2.0, C.Box(-1, 1))  # compile
+    loss, psi = sawtooth_problem(seed=5, n=5, d=30, step=0.25, n_levels=9, noise=0.3)
     res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=1.0)
     assert res.status == "max_iter" and "time limit" in res.message
     assert res.solve_time < 1.0 + 1.5
@@ -361,14 +374,8 @@ def test_an_infeasible_claim_is_checked(monkeypatch):
 # ---------------------------------------------------------------------- time limits, bounds, warnings
 @needs_scip
 @pytest.mark.mip
-def test_mip_time_limit_returns_in_time_with_an_honest_status():
-    rng = np.random.default_rng(3)
-    n, d = 30, 40
-    A = rng.standard_normal((n, d))
-    b = A @ rng.uniform(-1, 1, d) + 0.5 * rng.standard_normal(n)
-    psi = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
-    loss = losses.LeastSquares(A, b)
-    cvxpar.solve(loss, psi, 2.0, C.Box(-1, 1))  # the first call in a process compiles the prox kernels
+def test_mip_time_limit_returns_in_time_with_an_honest_status(sawtooth_problem):
+    loss, psi = sawtooth_problem(seed=3, n=30, d=40, step=0.5, n_levels=5, noise=0.5)
     res = cvxpar.reference(loss, psi, 2.0, C.Box(-1, 1), time_limit=2, solver=cp.SCIP)
     assert res.solve_time < 2 + 1.5  # SCIP stops at what is left of 2 s; the polish after it is quick
     assert res.status == "max_iter" and "time limit" in res.message
