@@ -1,10 +1,15 @@
 """cvxpar.solve on Dask data, on a real LocalCluster (2 worker processes), against the in-memory solve.
 
 The data live in zarr stores on disk and are read lazily by the workers; the cluster is the
-``client`` fixture of tests/conftest.py.  The fault tests kill a worker process in the middle of an
-iterative solve at a chosen point (the k-th read of a chosen chunk, counted across the worker
-processes through files: no timing race) or kill every worker between two passes, and check
-that the answer, the iterations and the passes are those of the undisturbed solve.
+``client`` fixture of tests/conftest.py, except for the test that kills every worker, which gets a
+cluster of its own (``own_client``) so that it never leaves the shared one short of workers.  The
+fault tests kill a worker process in the middle of an iterative solve at a chosen point (the k-th
+read of a chosen chunk, counted across the worker processes through files: no timing race) or kill
+every worker between two passes, and check that the answer, the iterations and the passes are those
+of the undisturbed solve.
+
+No test here can hang: every wait for workers has a timeout, and each test runs under a wall-clock
+limit (``TEST_LIMIT_S``) past which it fails with the traceback of where it was waiting.
 """
 
 from __future__ import annotations
@@ -26,6 +31,50 @@ distributed = pytest.importorskip("distributed")
 pytest.importorskip("zarr")
 
 N, D, ROWS = 4000, 12, 500
+#: Seconds a test may run (they take 1-30 s on an idle machine) and seconds a wait for (re)started workers may
+#: take, generous for a loaded 2-core machine; past them a test fails instead of hanging.
+TEST_LIMIT_S, WORKERS_S = 480, 240
+
+
+class _TestTimeout(BaseException):
+    """Raised in the main thread when a test passes ``TEST_LIMIT_S`` (a BaseException: no ``except Exception`` in
+    Dask's waits swallows it)."""
+
+
+@pytest.fixture(autouse=True)
+def _time_limit(request):
+    """Fail the test, with the traceback of the wait it is stuck in, once it has run ``TEST_LIMIT_S`` seconds."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TestTimeout(f"{request.node.name} ran past its limit of {TEST_LIMIT_S} s (a wait on the cluster hung)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, TEST_LIMIT_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def own_client():
+    """A fresh LocalCluster of 2 worker processes (1 thread each) for one test, closed at its end: for a test that
+    kills every worker, so that a nanny slow to restart its worker cannot leave the shared ``client`` short."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=40, timeout=WORKERS_S)
+    try:
+        client = distributed.Client(cluster, timeout=WORKERS_S)
+        try:
+            client.wait_for_workers(2, timeout=WORKERS_S)
+            yield client
+        finally:
+            client.close(timeout=WORKERS_S)
+    finally:
+        cluster.close(timeout=WORKERS_S)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +153,7 @@ def test_a_worker_killed_during_the_gram_pass_does_not_change_the_answer(client,
     killer.join()
     assert killed_at and killed_at[0] - t0 < res.info["gram_pass_time"]  # the kill landed inside the pass
     _assert_same(res, ref)
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=WORKERS_S)
     assert victim not in client.run(os.getpid).values()  # the process really died (the nanny restarted it)
 
 
@@ -156,7 +205,7 @@ def _kill_at(arr, flags, chunk, read):
 
 def _assert_the_kill_landed(client, flags):
     victim = int((flags / "killed").read_text())
-    client.wait_for_workers(2, timeout=600)  # a loaded machine starts a worker slowly
+    client.wait_for_workers(2, timeout=WORKERS_S)  # a loaded machine starts a worker slowly
     assert victim not in client.run(os.getpid).values()  # that process died; the nanny started another
 
 
@@ -199,16 +248,14 @@ def test_a_worker_killed_in_the_middle_of_a_fista_solve_does_not_change_the_answ
     _assert_undisturbed(res, ref)
 
 
-@pytest.mark.skip(reason="hangs in Client.wait_for_workers: after every worker process is killed the "
-                  "LocalCluster's nannies did not bring 2 workers back within 8 minutes in a fresh-clone CI run "
-                  "(load 2); the single-worker kill tests above cover faults in the middle of a solve")
-def test_every_worker_killed_between_two_newton_steps_does_not_change_the_answer(client, problem, monkeypatch):
+def test_every_worker_killed_between_two_newton_steps_does_not_change_the_answer(own_client, problem, monkeypatch):
     from cvxpar.distributed import loss as dloss
 
-    lam = 20.0
+    client, lam = own_client, 20.0
     make = lambda: Logistic(_lazy(problem, "A"), _lazy(problem, "y"))  # noqa: E731
     ref = cvxpar.solve(make(), PSI, lam)
     pids, passes, original = client.run(os.getpid), [], dloss.row_chunk_sum
+    assert len(pids) == 2
 
     def killing_every_worker_after_pass_2(*args, **kwargs):
         out = original(*args, **kwargs)
@@ -221,7 +268,7 @@ def test_every_worker_killed_between_two_newton_steps_does_not_change_the_answer
     monkeypatch.setattr(dloss, "row_chunk_sum", killing_every_worker_after_pass_2)
     res = cvxpar.solve(make(), PSI, lam)
     assert len(passes) > 3
-    client.wait_for_workers(2, timeout=600)
+    client.wait_for_workers(2, timeout=WORKERS_S)
     assert not set(pids.values()) & set(client.run(os.getpid).values())  # every worker process was replaced
     _assert_undisturbed(res, ref)
 
