@@ -8,6 +8,19 @@ fixes alpha = t.value at each step, so the sets are *lazy*: callables returning 
 for ``length`` and ``sign``.  A monotone psi without walls is also quasiconcave; its superlevel
 sets are the sublevel sets of -psi.
 
+Two problems have no bracket [low, high] of the optimal value for CVXPY's bisection to find, and
+its search for one (``cvxpy/reductions/solvers/bisection.py``: ``high`` doubled while infeasible,
+``low`` doubled while feasible) ends in an unrelated solver error.  The sets watch the levels t
+they are asked for during one solve and raise :class:`QCPBracketError` naming the cause:
+
+- *infeasible*: for t >= sup psi over its domain the set {psi <= t} is the whole domain
+  (``[q_1, q_m]`` between walls), so a query above such a t comes only after the constraints
+  met psi's domain nowhere;
+- *unbounded*: psi tends to -inf on an outer piece (a finite outer slope pointing down), and the
+  search doubled t past ``UNBOUNDED_LEVELS * (1 + max |psi(q_j)|)`` still finding feasible
+  points (a level where the spacing of doubles exceeds the bisection's default absolute
+  tolerance 1e-6, so no optimal value there could be resolved).
+
 Registered in ``SUBLEVEL_SETS`` / ``SUPERLEVEL_SETS`` by :mod:`cvxpar._cvxpy_registration`.
 """
 
@@ -15,8 +28,18 @@ from __future__ import annotations
 
 import numpy as np
 from cvxpy.atoms.affine.vec import vec
+from cvxpy.error import SolverError
 
 from cvxpar.par import PAR
+
+#: How far (in units of 1 + max |psi(q_j)|) CVXPY's doubling search for a lower level may go before the problem
+#: is called unbounded: 2**40, where the spacing of doubles (2**-12) exceeds the bisection's default tolerance.
+UNBOUNDED_LEVELS = 2.0**40
+
+
+class QCPBracketError(SolverError):
+    """``solve(qcp=True)`` cannot bracket the optimal value of a problem with a PAR atom: the problem is
+    infeasible (the constraints meet psi's domain nowhere) or unbounded (psi decreases without end there)."""
 
 
 def sublevel_interval(psi: PAR, alpha) -> tuple[np.ndarray, np.ndarray]:
@@ -77,12 +100,64 @@ def _bound_constraint(x, bound: np.ndarray, upper: bool):
     return xs <= bs if upper else xs >= bs
 
 
-def _interval_sets(psi: PAR, x, t) -> list:
+class _Levels:
+    """The levels t one solve's bisection asks the sets of ``psi`` for; raises :class:`QCPBracketError` when their
+    order shows that no bracket of the optimal value exists (module docstring).
+
+    ``flipped``: psi is the negated function of a superlevel set, t the negated level.
+    """
+
+    def __init__(self, psi: PAR, flipped: bool) -> None:
+        self.psi, self.flipped = psi, flipped
+        lo, hi = psi.domain
+        self.saturated = psi.value_range(lo, hi)[1]  # from this level on, {psi <= t} is psi's whole domain
+        s = psi.slopes
+        self.unbounded_below = bool((0 < s[0] < np.inf) or (-np.inf < s[-1] < 0))
+        self.limit = UNBOUNDED_LEVELS * (1.0 + float(np.abs(psi.values).max()))
+        self.previous: float | None = None
+        self.full_domain_at: float | None = None
+
+    def check(self, t: float) -> None:
+        if t == self.previous:  # the lower and the upper end of one query
+            return
+        if self.full_domain_at is not None and t > self.full_domain_at:
+            self._raise_infeasible()
+        if t >= self.saturated:
+            self.full_domain_at = t if self.full_domain_at is None else min(self.full_domain_at, t)
+        if self.unbounded_below and self.previous is not None and t == 2.0 * self.previous and t <= -self.limit:
+            self._raise_unbounded(t)
+        self.previous = t
+
+    def _raise_infeasible(self):
+        lo, hi = self.psi.domain
+        raise QCPBracketError(
+            f"the problem is infeasible: at the level t = {self.full_domain_at:g} the set {{psi <= t}} is psi's whole "
+            f"domain [{lo:g}, {hi:g}] (psi = +inf outside its walls), and the bisection found no point of it that "
+            "satisfies the constraints. Relax the constraints on the argument of cvxpar.par(...), or give psi "
+            "finite outer slopes in place of walls."
+        )
+
+    def _raise_unbounded(self, t: float):
+        s = self.psi.slopes
+        side, slope = ("-inf", s[0]) if 0 < s[0] < np.inf else ("+inf", s[-1])
+        bound, limit, sign = ("upper", "+inf", -1.0) if self.flipped else ("lower", "-inf", 1.0)
+        raise QCPBracketError(
+            f"the problem looks unbounded: psi has no {bound} bound on the constraints' set (psi tends to {limit} as "
+            f"its argument tends to {side}, outer slope {sign * slope:g}), and CVXPY's search for a bracket of the "
+            f"optimal value reached the level {sign * t:g} of psi with feasible points at every level. Bound the "
+            "argument of cvxpar.par(...) on that side in the constraints, or, if you know the optimal value lies in "
+            "[low, high], pass problem.solve(qcp=True, low=..., high=...)."
+        )
+
+
+def _interval_sets(psi: PAR, x, t, flipped: bool = False) -> list:
     """Lazy constraints l(t) <= x <= u(t) with [l, u] = {z : psi(z) <= t}."""
+    levels = _Levels(psi, flipped)
 
     def ends():
         if t.value is None:
             return None
+        levels.check(float(t.value))
         return sublevel_interval(psi, t.value)
 
     def lower():
@@ -109,4 +184,4 @@ def par_superlevel(expr, t) -> list:
     """{x : psi(x) >= t} for a monotone psi without walls: the sublevel set {-psi <= -t}."""
     psi = expr.psi
     flipped = PAR(psi.breakpoints, -psi.values, -psi.left_slope, -psi.right_slope)
-    return _interval_sets(flipped, expr.args[0], -t)
+    return _interval_sets(flipped, expr.args[0], -t, flipped=True)

@@ -7,12 +7,12 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from cvxpy.reductions.dqcp2dcp.dqcp2dcp import Dqcp2Dcp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cvxpar
 from cvxpar import PAR
-from cvxpar.atoms.dqcp import sublevel_interval
+from cvxpar.atoms.dqcp import QCPBracketError, sublevel_interval
 
 GRID = cvxpar.grids.uniform(0.5, 5)
 STAIRS = cvxpar.pars.staircase(GRID)
@@ -108,3 +108,76 @@ def test_quasiconcave_superlevel_for_monotone_psi():
     prob = cp.Problem(cp.Minimize(y), [cvxpar.par(y, stairs_up) >= 1.5])  # psi <= 1 everywhere
     prob.solve(qcp=True, solver="HIGHS")
     assert prob.status == "infeasible"
+
+
+# ---------------------------------------------------------------------- no bracket given: low / high left out
+def _scalar_minimum(psi: PAR, c: float, side: str) -> float | None:
+    """min psi(x) over x >= c (side "lo") or x <= c (side "hi") exactly: psi is affine between breakpoints, so the
+    minimum over the feasible interval (clipped to psi's domain) is at its finite ends or a breakpoint in it, unless
+    an outer piece decreases without end inside it (-inf).  None when the interval misses psi's domain."""
+    lo, hi = psi.domain
+    a, b = (max(c, lo), hi) if side == "lo" else (lo, min(c, hi))
+    if a > b:
+        return None
+    s = psi.slopes
+    if (b == np.inf and s[-1] < 0) or (a == -np.inf and 0 < s[0]):
+        return -np.inf
+    points = [z for z in (a, b) if np.isfinite(z)] + [q for q in psi.breakpoints if a <= q <= b]
+    return float(np.min(psi(np.array(points))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(quasiconvex_pars(), st.floats(-4.0, 4.0), st.sampled_from(["lo", "hi"]))
+def test_qcp_solve_without_a_bracket_matches_the_exact_minimum_or_names_the_cause(psi, c, side):
+    """minimize psi(x) s.t. x >= c (or x <= c) with no low/high: the exact minimum, or QCPBracketError saying
+    infeasible (the constraint misses psi's domain) or unbounded (an outer piece decreases without end), never
+    CVXPY's own 'Unable to find suitable interval' / 'Max iters' / unpacking errors."""
+    x = cp.Variable()
+    prob = cp.Problem(cp.Minimize(cvxpar.par(x, psi)), [x >= c] if side == "lo" else [x <= c])
+    want = _scalar_minimum(psi, c, side)
+    if want is None:
+        with pytest.raises(QCPBracketError, match="infeasible"):
+            prob.solve(qcp=True, solver="HIGHS")
+    elif want == -np.inf:
+        with pytest.raises(QCPBracketError, match=r"unbounded.*pass problem.solve\(qcp=True, low=..., high=...\)"):
+            prob.solve(qcp=True, solver="HIGHS")
+    else:
+        prob.solve(qcp=True, solver="HIGHS")
+        assert prob.status == "optimal"
+        assert prob.value == pytest.approx(want, abs=1e-5 * (1 + abs(want)))
+
+
+WALLED = PAR(STAIRS.breakpoints, STAIRS.values, -np.inf, np.inf)  # +inf outside [-1, 1]
+
+
+@pytest.mark.parametrize("solver", ["HIGHS", "CLARABEL"])
+def test_qcp_with_walls_that_the_constraints_miss_is_called_infeasible(solver):
+    """sum(x) = 4 over 3 coordinates needs some x_i > 1, where psi = +inf (a scan of the plane says so too)."""
+    x = cp.Variable(3)
+    prob = cp.Problem(cp.Minimize(cp.max(cvxpar.par(x, WALLED))), [cp.sum(x) == 4])
+    z = np.linspace(-1, 1, 201)
+    z1, z2 = np.meshgrid(z, z)
+    assert np.all(np.abs(4 - z1 - z2) > 1)  # no point of the plane inside the domain [-1, 1]^3
+    with pytest.raises(QCPBracketError, match=r"infeasible.*whole domain \[-1, 1\]"):
+        prob.solve(qcp=True, solver=solver)
+    prob = cp.Problem(cp.Minimize(cp.max(cvxpar.par(x, WALLED))), [cp.sum(x) == 2.5])  # within reach: solved
+    prob.solve(qcp=True, solver="HIGHS")
+    assert prob.value == pytest.approx(0.5, abs=1e-5)  # brute force: some x_i >= 2.5 / 3 > 0.75, psi = 0.5 there
+
+
+@pytest.mark.parametrize("solver", ["HIGHS", "CLARABEL"])
+def test_qcp_with_psi_decreasing_without_end_is_called_unbounded(solver):
+    rises = PAR.from_slopes([0.0, 1.0, 2.0], [1.0, 0.0, 1.0, 0.0])  # psi(x) = x for x <= 0
+    z = -(10.0 ** np.arange(1, 8))
+    np.testing.assert_allclose(rises(z), z)  # brute force: no lower bound over x <= 0.7
+    x = cp.Variable()
+    with pytest.raises(QCPBracketError, match=r"unbounded: psi has no lower bound.*tends to -inf as its argument "
+                                              r"tends to -inf, outer slope 1\)"):
+        cp.Problem(cp.Minimize(cvxpar.par(x, rises)), [x <= 0.7]).solve(qcp=True, solver=solver)
+    falls = PAR.from_slopes([0.0, 1.0, 2.0], [-1.0, 0.0, -1.0, 0.0])  # quasiconcave; psi(x) = -x for x <= 0
+    with pytest.raises(QCPBracketError, match=r"unbounded: psi has no upper bound.*tends to \+inf as its argument "
+                                              r"tends to -inf, outer slope -1\)"):
+        cp.Problem(cp.Maximize(cvxpar.par(x, falls)), [x <= 0.7]).solve(qcp=True, solver=solver)
+    prob = cp.Problem(cp.Minimize(cvxpar.par(x, rises)), [x >= -3.0])  # bounded on that side: solved
+    prob.solve(qcp=True, solver="HIGHS")  # (Clarabel stalls on these degenerate LPs: test_scalar_qcp_solve)
+    assert prob.value == pytest.approx(-3.0, abs=1e-5)
