@@ -50,6 +50,11 @@ INNER_TOL_DECAY = 0.1
 INNER_TOL_FLOOR = 0.1
 #: ssnal's outer-step limit per subproblem.
 INNER_MAX_ITER = 200
+#: The outer loop stops (``Outcome.stopped``) once STALL_STEPS outer steps in a row left the best relative error
+#: above STALL_FACTOR times what it was before them: subproblems that make no progress (data too ill-conditioned
+#: for ssnal to solve them) would otherwise repeat, each at full cost, up to max_iter.
+STALL_STEPS = 5
+STALL_FACTOR = 0.99
 
 
 def applies(prob) -> bool:
@@ -77,7 +82,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     inner_tol = max(INNER_TOL0, tol)
     violation = math.inf
     best, best_cert = x, check(prob, x)
+    errors = [best_cert.relative_error]  # the best relative error before each outer step
     newton = polishes = it = 0
+    stopped = None
     for it in range(1, max_iter + 1):
         inner = _subproblem(prob, R, r, n_eq, y, sigma, box, x)
         out = ssnal.run(inner, tol=inner_tol, max_iter=INNER_MAX_ITER, polish=polish,
@@ -102,12 +109,17 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
                 best, best_cert = px, pcert
             if pcert.certifies(tol):
                 break
+        errors.append(best_cert.relative_error)
+        if len(errors) > STALL_STEPS and not errors[-1] < STALL_FACTOR * errors[-1 - STALL_STEPS]:
+            stopped = (f"{STALL_STEPS} outer steps left the relative error at {errors[-1]:.2e} (a subproblem solver "
+                       "making no progress: the data or rows may be too ill-conditioned)")
+            break
         worst = float(np.max(np.abs(np.concatenate([res[:n_eq], np.maximum(res[n_eq:], 0.0)])), initial=0.0))
         if worst > ROW_PROGRESS * violation:
             sigma *= SIGMA_GROWTH
         violation = worst
         inner_tol = max(inner_tol * INNER_TOL_DECAY, INNER_TOL_FLOOR * tol)
-    return Outcome(best, it, info={"sigma_rows": sigma, "newton_steps": newton, "polishes": polishes})
+    return Outcome(best, it, info={"sigma_rows": sigma, "newton_steps": newton, "polishes": polishes}, stopped=stopped)
 
 
 def _ranks_above(new, old, tol: float) -> bool:

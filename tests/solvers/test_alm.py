@@ -92,6 +92,36 @@ def test_iteration_limit_is_reported_honestly():
     assert res.status == "max_iter" and not cert.certifies(1e-5)
 
 
+@pytest.mark.slow
+def test_outer_steps_that_make_no_progress_stop_the_loop_honestly():
+    """Rows of A scaled over 1e-6 .. 1e6 (a fuzz-suite case: the bridge's first solve): ssnal cannot solve the
+    augmented subproblems, and each outer step repeats the full-cost failure; the loop stops after STALL_STEPS
+    such steps, not at max_iter (5000 steps, hours), with max_iter, a message saying why, and the best point."""
+    A = np.array([[1.9335343982608715, -1.0111145388138758, -1.6210249899508833, 1.977900853748165, -3.6898052775092784],
+                  [-0.002173655868874814, -0.0007156188313919751, -0.0005559353482611877, 0.0003164425557766881,
+                   -0.003736366789977511],
+                  [-37139.17457404387, -29068.858746811387, 43464.080440437836, 44262.351231315755, 16796.33650130585],
+                  [-2.1247075114826178e-06, 1.572159759559858e-06, -2.4365731750127803e-06, 5.083199082984277e-07,
+                   2.845819790769078e-06],
+                  [-560783.9187699775, 558608.700677607, -223041.68299994347, 980570.299236969, 675295.7743516411],
+                  [4.53287811414818e-05, 1.762246736354734e-05, -8.030749017425038e-06, -2.749788596347727e-05,
+                   1.7624290529786544e-05],
+                  [7.979139976033372e-05, 0.00019105785268943792, -7.181943974214268e-05, -1.9865564501195493e-05,
+                   -0.00028495545117957746]])
+    b = np.array([98792.30377492649, -33816.54121380103, 870722.8400214543, 212470.8051126975, 2136625.965737942,
+                  -27439.50917197951, -412542.3355620453])
+    G = np.array([[0.005, 2.033, -0.695, -0.575, -1.932], [-0.272, 0.98, 0.976, -0.047, 0.628],
+                  [1.462, -0.164, -0.426, -0.415, -0.525]])
+    cons = Linear(A_ub=G, b_ub=np.array([50.60797142648352, -49.8304093376322, -24.220682120684266]))
+    psi, lam = pars.ridge(grids.uniform(1.45767, 31, center=0.48589)), 0.0383518
+    res = cvxpar.solve(LeastSquares(A, b), psi, lam, constraints=cons, method="alm", max_iter=60)
+    assert res.status == "max_iter" and res.iterations < 60
+    assert f"{alm.STALL_STEPS} outer steps left the relative error at" in res.message
+    cert = cvxpar.certificate(LeastSquares(A, b), psi, lam, res.x, constraints=cons)  # computed afresh
+    assert not cert.certifies(1e-8) and cert.infeasibility <= 1e-8 * cert.x_scale  # feasible, honestly uncertified
+    assert cert.objective == pytest.approx(res.objective, rel=1e-12)
+
+
 def test_augmented_loss_derivatives_match_finite_differences():
     rng = np.random.default_rng(6)
     A, y = rng.standard_normal((8, 5)), np.sign(rng.standard_normal(8))
