@@ -60,18 +60,30 @@ def psi_over(psi, x: float, K: float) -> float:
     return float(np.interp(x, q, vals)) / K
 
 
+def interpolation_magnitude(psi, x: float) -> float:
+    """The size of the rounding error of :func:`psi_over` at x, in units of eps: 0 at a breakpoint (its value is
+    returned exactly), else the larger |value| at the ends of x's piece (np.interp's error is relative to those,
+    not to the result: psi(x) may be far smaller than them, or 0)."""
+    q, vals = psi.breakpoints, psi.values
+    if x <= q[0] or x >= q[-1] or x in q:
+        return 0.0
+    j = int(np.searchsorted(q, x))
+    return max(abs(float(vals[j - 1])), abs(float(vals[j])))
+
+
 def objective_difference(psi, x: float, y: float, v: float, t: float) -> tuple[float, float]:
     """(F(x) - F(y), a rounding tolerance for it) / K^2 for F(x) = t*psi(x) + (x - v)^2 / 2, in units
     K = max(1, |x|, |y|, |v|) so that |v| up to 1e300 does not overflow."""
     K = max(1.0, abs(x), abs(y), abs(v))
     px, py = psi_over(psi, x, K), psi_over(psi, y, K)
+    mx, my = interpolation_magnitude(psi, x) / K, interpolation_magnitude(psi, y) / K
     if math.isinf(px) or math.isinf(py):
         return (math.inf if math.isinf(px) and not math.isinf(py) else -math.inf if math.isinf(py) and not math.isinf(px) else 0.0), 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         dpsi = t * ((px - py) / K) if t > 0 else 0.0
         quad = 0.5 * ((x - y) / K) * (((x - v) + (y - v)) / K)
         diff = dpsi + quad
-        scale = (t * ((abs(px) + abs(py)) / K) if t > 0 else 0.0) + abs(quad)
+        scale = (t * ((max(abs(px), mx) + max(abs(py), my)) / K) if t > 0 else 0.0) + abs(quad)
         # x and y are breakpoints (exact) or stationary points of their piece (F flat to first order),
         # so rounding enters through the terms' magnitudes and the differences x - v, y - v only
         slack = 1e-9 * scale + 64 * EPS * (abs(x - v) + abs(y - v)) / K * max(abs(x), abs(y), abs(v)) / K
