@@ -8,7 +8,7 @@ fixes alpha = t.value at each step, so the sets are *lazy*: callables returning 
 for ``length`` and ``sign``.  A monotone psi without walls is also quasiconcave; its superlevel
 sets are the sublevel sets of -psi.
 
-Two problems have no bracket [low, high] of the optimal value for CVXPY's bisection to find, and
+Three problems have no bracket [low, high] of the optimal value that CVXPY's bisection can use, and
 its search for one (``cvxpy/reductions/solvers/bisection.py``: ``high`` doubled while infeasible,
 ``low`` doubled while feasible) ends in an unrelated solver error.  The sets watch the levels t
 they are asked for during one solve and raise :class:`QCPBracketError` naming the cause:
@@ -16,6 +16,9 @@ they are asked for during one solve and raise :class:`QCPBracketError` naming th
 - *infeasible*: for t >= sup psi over its domain the set {psi <= t} is the whole domain
   (``[q_1, q_m]`` between walls), so a query above such a t comes only after the constraints
   met psi's domain nowhere;
+- *optimal value 0 never asked for*: psi <= 0 with sup psi = 0 makes the level 0 CVXPY's upper end,
+  taken as feasible without a solve and never queried; when the optimal value is 0 itself every
+  query below it fails, and the bisection gets within ``ZERO_LEVEL`` of 0;
 - *unbounded*: psi tends to -inf on an outer piece (a finite outer slope pointing down), and the
   search doubled t past ``UNBOUNDED_LEVELS * (1 + max |psi(q_j)|)`` still finding feasible
   points (a level where the spacing of doubles exceeds the bisection's default absolute
@@ -35,6 +38,10 @@ from cvxpar.par import PAR
 #: How far (in units of 1 + max |psi(q_j)|) CVXPY's doubling search for a lower level may go before the problem
 #: is called unbounded: 2**40, where the spacing of doubles (2**-12) exceeds the bisection's default tolerance.
 UNBOUNDED_LEVELS = 2.0**40
+
+
+#: A level in (-ZERO_LEVEL * (1 + max |psi(q_j)|), 0) means a bisection on [low, 0] that found no feasible level.
+ZERO_LEVEL = 1e-20
 
 
 class QCPBracketError(SolverError):
@@ -126,6 +133,8 @@ class _Levels:
             self.full_domain_at = t if self.full_domain_at is None else min(self.full_domain_at, t)
         if self.unbounded_below and self.previous is not None and t == 2.0 * self.previous and t <= -self.limit:
             self._raise_unbounded(t)
+        if self.saturated == 0.0 and -ZERO_LEVEL * (self.limit / UNBOUNDED_LEVELS) < t < 0.0:
+            self._raise_zero(t)
         self.previous = t
 
     def _raise_infeasible(self):
@@ -135,6 +144,14 @@ class _Levels:
             f"domain [{lo:g}, {hi:g}] (psi = +inf outside its walls), and the bisection found no point of it that "
             "satisfies the constraints. Relax the constraints on the argument of cvxpar.par(...), or give psi "
             "finite outer slopes in place of walls."
+        )
+
+    def _raise_zero(self, t: float):
+        raise QCPBracketError(
+            f"the bisection is closing in on the level 0 from below (now {t:.3g}) without a feasible level: psi <= 0 "
+            "everywhere with sup psi = 0, so CVXPY takes 0 as a feasible upper end from the sign of psi and never "
+            "asks for it, while the optimal value is 0 itself. Pass problem.solve(qcp=True, low=..., high=...) with "
+            "high > 0 (e.g. low=-1, high=1)."
         )
 
     def _raise_unbounded(self, t: float):

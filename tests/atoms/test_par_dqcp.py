@@ -135,7 +135,15 @@ def test_qcp_solve_without_a_bracket_matches_the_exact_minimum_or_names_the_caus
     x = cp.Variable()
     prob = cp.Problem(cp.Minimize(cvxpar.par(x, psi)), [x >= c] if side == "lo" else [x <= c])
     want = _scalar_minimum(psi, c, side)
-    if want is None:
+    if want == 0.0 and psi.value_range()[1] == 0.0 and psi.curvature != "convex":  # sup psi = 0 = the optimum
+        with pytest.raises(QCPBracketError, match=r"level 0 .*high > 0"):
+            prob.solve(qcp=True, solver="HIGHS")
+        prob.solve(qcp=True, solver="HIGHS", low=-1.0, high=1.0)  # as the message says
+        assert prob.value == pytest.approx(0.0, abs=1e-5)
+    elif psi.curvature == "convex" and (want is None or want == -np.inf):  # DCP: CVXPY's own statuses, no bisection
+        prob.solve(qcp=True, solver="HIGHS")
+        assert prob.status in (("infeasible",) if want is None else ("unbounded", "infeasible_or_unbounded"))
+    elif want is None:
         with pytest.raises(QCPBracketError, match="infeasible"):
             prob.solve(qcp=True, solver="HIGHS")
     elif want == -np.inf:
