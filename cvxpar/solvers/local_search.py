@@ -5,11 +5,12 @@ one per assignment of the coordinates to psi's pieces).  This module moves betwe
 loss f(x) = sum_i h(a_i^T x) whose h'' is bounded by ``smoothness`` (least squares: h'' = 1), on the
 quadratic upper model around a point x0
 
-    f(x0 + delta) <= f(x0) + g^T delta + 1/2 delta^T G delta,   g = grad f(x0),   G = smoothness * A^T A,
+    f(x0 + delta) <= f(x0) + g^T delta + 1/2 delta^T G delta,   g = grad f(x0),   G = A^T diag(c) A,
 
-(equality for least squares).  Each accepted move lowers the model of F = f + sum_i lam_i psi(x_i), so F
-itself never rises; a descent on the model is a majorization-minimization step (Lange, Hunter and Yang 2000),
-repeated from the new point until nothing moves.  The moves:
+c_i = smoothness (equality for least squares), or for Huber and logistic the sharp curvature of h_i at
+a_i^T x0 (:func:`sharp_curvatures`).  Each accepted move lowers the model of F = f + sum_i lam_i psi(x_i), so
+F itself never rises; a descent on the model is a majorization-minimization step (Lange, Hunter and Yang
+2000), repeated from the new point (:meth:`LocalModel.descend`).  The moves:
 
 1. *coordinate sweeps*: each coordinate jumps to the global minimizer of the model along its axis, the
    exact 1-D prox of the restricted psi (a coordinate-wise minimum; Beck and Hallak 2016, Tseng 2001);
@@ -48,6 +49,16 @@ REPAIR_SWEEPS = 2
 KICKS_MAX = 500
 #: A move must lower the model by more than this times (1 + |F|).
 REL_DECREASE = 1e-12
+#: Majorize-minimize rounds per descent (non-quadratic losses), and search rounds (with kick-and-repair moves)
+#: among them.
+ROUNDS_MAX = 100
+KICK_ROUNDS = 4
+#: Step doublings after a polish round.
+EXTRAPOLATIONS = 30
+#: Polish rounds stop once a round lowers F by at most this times |F|.
+STALL_REL = 1e-9
+#: The sharp model is re-built at each round only while that costs at most this many flops (n d^2).
+SHARP_MAX_FLOPS = 5e7
 
 
 @numba.njit(inline="always")
@@ -105,12 +116,13 @@ def _sweeps(x, g, G, lam, P, cnt, grp, frozen, n_sweeps, eps):
 
 @numba.njit(cache=True, nogil=True)
 def _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, start):
-    """The best kick-and-repair move (move 2): (i, grid index), or (-1, -1) when none improves; the scan
-    starts at coordinate ``start`` (ties go to the first one found)."""
+    """The best kick-and-repair move (move 2): (i, grid index), or (-1, -1) when none lowers the model by more
+    than REPAIR_SWEEPS sweeps without a kick do (a kick must change pieces, not continue a descent the sweeps
+    have not finished); the scan starts at coordinate ``start`` (ties go to the first one found)."""
     d = x.size
-    best, bi, bk = -eps, -1, -1
-    xt = np.empty_like(x)
-    gt = np.empty_like(g)
+    xt = x.copy()
+    gt = g.copy()
+    best, bi, bk = min(_sweeps(xt, gt, G, lam, P, cnt, grp, -1, REPAIR_SWEEPS, eps), 0.0) - eps, -1, -1
     for step in range(d):
         i = (start + step) % d
         if G[i, i] <= 0.0:
@@ -139,13 +151,15 @@ def _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, start):
 @numba.njit(cache=True, nogil=True)
 def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks, n_sweeps):
     """Moves 1-2 on the model until neither improves (at most ``n_sweeps`` sweeps at a time), in place;
-    returns the model change."""
+    returns (the model change, the number of kick-and-repair scans, each O(NEIGHBOURS d^2 REPAIR_SWEEPS d))."""
     total = _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps)
+    scans = 0
     if not kicks:
-        return total
+        return total, scans
     i = 0
     for _ in range(KICKS_MAX):
         i, k = _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, i)
+        scans += 1
         if i < 0:
             break
         dx = grid[i, k] - x[i]
@@ -154,7 +168,7 @@ def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks, n_sweeps):
         total += _sweeps(x, g, G, lam, P, cnt, grp, i, REPAIR_SWEEPS, eps)
         total += _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps)
         i = (i + 1) % x.size
-    return total
+    return total, scans
 
 
 @numba.njit(inline="always")
@@ -164,6 +178,42 @@ def _kick_penalty(i, old, new, P, cnt, grp):
     s, lo, hi = P[0, gi, :m], P[1, gi, :m], P[2, gi, :m]
     ax, av, ex, ev = P[3, gi, :m], P[4, gi, :m], P[5, gi, :m], P[6, gi, :m]
     return _value(new, s, lo, hi, ax, av, ex, ev) - _value(old, s, lo, hi, ax, av, ex, ev)
+
+
+@numba.njit(cache=True, nogil=True)
+def _cells(x, grid, gcnt):
+    """LocalModel.cells by binary search in each coordinate's grid."""
+    out = np.empty(x.size, dtype=np.int64)
+    for i in range(x.size):
+        q = grid[i, : gcnt[i]]
+        below = np.searchsorted(q, x[i])
+        on = below < q.size and q[below] == x[i]
+        out[i] = 2 * below + on
+    return out
+
+
+def sharp_curvatures(loss, z: np.ndarray) -> np.ndarray | None:
+    """Per-sample curvatures c_i of the sharpest quadratic upper bound of h_i touching it at z_i, or None
+    for a loss without one here.
+
+    When h(z) = l(z) + e(z - t) with l linear and e even with e'(r)/r non-increasing in |r|, the quadratic
+    with curvature e'(r_0)/r_0 (r_0 = z_0 - t) that touches h at z_0 lies above h (de Leeuw and Lange 2009,
+    "Sharp quadratic majorization in one dimension", Comput. Stat. Data Anal. 53): for Huber
+    (e = H_M, t = b) c = min(1, M/|r_0|), the weights of Huber's iteratively reweighted least squares
+    (Holland and Welsch 1977); for logistic (h(z) = -y z/2 + log(2 cosh(z/2)), y = +-1) c = tanh(z_0/2)/(2 z_0),
+    1/4 at 0 (Jaakkola and Jordan 2000).  Both are at most the loss's smoothness and far below it where the
+    loss is nearly linear (a Huber residual beyond M, a confident logistic margin), where the constant-
+    curvature model takes tiny steps.
+    """
+    from cvxpar.losses import Huber, Logistic
+
+    if type(loss) is Huber:
+        r = np.abs(z - np.asarray(loss.target, dtype=np.float64))
+        return np.where(r <= loss.M, 1.0, loss.M / np.maximum(r, loss.M))
+    if type(loss) is Logistic:
+        a = np.abs(z)
+        return np.where(a > 1e-6, np.tanh(0.5 * a) / (2.0 * np.maximum(a, 1e-6)), 0.25)
+    return None
 
 
 class LocalModel:
@@ -196,11 +246,12 @@ class LocalModel:
         grids = [np.asarray(psis[k].grid, dtype=np.float64) for k in self.grp]
         self.gcnt = np.array([q.size for q in grids], dtype=np.int64)
         self.grid = np.zeros((self.d, int(self.gcnt.max())))
-        self.valid = np.arange(self.grid.shape[1]) < self.gcnt[:, None]
         for i, q in enumerate(grids):
             self.grid[i, : q.size] = q
         self.kicks = self.d <= KICK_MAX_D
         self.exact = exact(prob.loss)  # the model is f itself: one round of moves is a full descent
+        self.rounds = self.scans = 0  # work done so far: rounds of moves, kick-and-repair scans
+        self.lower, self.upper = prob.bounds_np()
 
     @classmethod
     def of(cls, prob) -> LocalModel | None:
@@ -221,36 +272,85 @@ class LocalModel:
         return float(self.prob.objective(x))
 
     def descend(self, x: np.ndarray, kicks: bool | None = None, sweeps: int = SWEEP_MAX) -> np.ndarray:
-        """Moves 1-2 from x on the model at x, re-built at each new point (one round for least squares, where
-        the model is exact; at most ``sweeps`` coordinate sweeps at a time).  For other losses the model
-        majorizes f, so a round must lower F itself (else x stays) and the rounds stop once a round leaves
-        every coordinate in the grid cell it was in: the search is after the cells, and converging inside
-        them is the local solver's job (a majorize-minimize loop on ill-conditioned data takes many rounds
-        to do that)."""
+        """Moves 1-2 from x on the model at x (at most ``sweeps`` coordinate sweeps at a time), re-built at each
+        new point: one round for least squares, where the model is f itself.
+
+        For other losses each round is a majorize-minimize step on the sharp model of :meth:`majorizer`, kept
+        only when it lowers F itself.  The rounds alternate between *search* (moves 1 and 2) and *polish*
+        (move 1 alone, O(d^2) a sweep): a search round that leaves every coordinate in its grid cell of psi
+        hands over to polish rounds, which run until a round lowers F by less than STALL_REL |F|; then one
+        more search round from the polished point (kicks are judged on the model at a converged point).  The
+        descent ends when a search round finds nothing, after KICK_ROUNDS search rounds or ROUNDS_MAX rounds.
+        """
         kicks = self.kicks if kicks is None else kicks
         x = np.array(x, dtype=np.float64, copy=True)
         F = self.objective(x)
-        for _ in range(SWEEP_MAX):
+        if self.exact:
+            self._count(_descend(x, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
+                                 self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps))
+            return x
+        search, searches = kicks, 0
+        for _ in range(ROUNDS_MAX):
+            searches += search
             trial = x.copy()
-            change = _descend(trial, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
-                              self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps)
-            if self.exact:
-                return trial
+            change = self._count(_descend(trial, self.gradient(x), self.majorizer(x), self.lam, self.P, self.cnt,
+                                          self.grp, self.grid, self.gcnt, REL_DECREASE * (1.0 + abs(F)), search,
+                                          sweeps))
             F_trial = self.objective(trial)
-            if change == 0.0 or not F_trial < F:  # the majorizing model's moves must lower F itself
-                break
-            settled = np.array_equal(self.cells(trial), self.cells(x))
-            x, F = trial, F_trial
-            if settled:  # the same cells of psi as before this round: the rest is the local solver's work
-                break
+            lowered = change < 0.0 and F_trial < F  # the model's moves must lower F itself
+            if lowered:
+                settled = search and np.array_equal(self.cells(trial), self.cells(x))
+                if not search:
+                    trial, F_trial = self._extrapolate(x, trial, F_trial)
+                stalled = not search and F - F_trial <= STALL_REL * abs(F_trial)
+                x, F = trial, F_trial
+            if search:
+                if not lowered or searches >= KICK_ROUNDS:
+                    break
+                search = not settled  # the same cells as before the round: polish inside them
+            elif not lowered or stalled:
+                if not kicks or searches >= KICK_ROUNDS:
+                    break
+                search = True  # one more search from the polished point
         return x
+
+    def _count(self, out: tuple[float, int]) -> float:
+        self.rounds += 1
+        self.scans += out[1]
+        return out[0]
+
+    def _extrapolate(self, x: np.ndarray, y: np.ndarray, F_y: float) -> tuple[np.ndarray, float]:
+        """The lowest of y and x + 2^k (y - x) (clipped to the bounds), k = 1, 2, ..., while F keeps falling (at
+        most EXTRAPOLATIONS steps): step doubling along the last majorize-minimize step, whose steps shrink geometrically where
+        the model is loose (Varadhan and Roland 2008, "Simple and globally convergent methods for
+        accelerating the convergence of any EM algorithm", Scand. J. Stat. 35)."""
+        step = y - x
+        for k in range(1, EXTRAPOLATIONS + 1):
+            z = np.clip(x + 2.0**k * step, self.lower, self.upper)
+            F_z = self.objective(z)
+            if not F_z < F_y:
+                break
+            y, F_y = z, F_z
+        return y, F_y
+
+    def majorizer(self, x: np.ndarray) -> np.ndarray:
+        """G of the quadratic upper model of f at x: A^T diag(c) A with the sharp curvatures c of
+        :func:`sharp_curvatures` where the loss has them and a rebuild costs at most SHARP_MAX_FLOPS, else
+        smoothness A^T A."""
+        A = self.A
+        if A.shape[0] * self.d * self.d > SHARP_MAX_FLOPS:
+            return self.G
+        c = sharp_curvatures(self.loss, np.asarray(A @ x, dtype=np.float64).reshape(-1))
+        if c is None:
+            return self.G
+        CA = A.multiply(c[:, None]) if hasattr(A, "multiply") else A * c[:, None]
+        G = A.T @ CA
+        return np.ascontiguousarray(G.toarray() if hasattr(G, "toarray") else G, dtype=np.float64)
 
     def cells(self, x: np.ndarray) -> np.ndarray:
         """For each coordinate, the cell of its psi's grid holding x_i: 2 k for the open interval after its
         first k grid points, 2 k + 1 on grid point k + 1 (psi is affine on each open interval)."""
-        below = ((self.grid < x[:, None]) & self.valid).sum(axis=1)
-        on = ((self.grid == x[:, None]) & self.valid).any(axis=1)
-        return 2 * below + on
+        return _cells(np.asarray(x, dtype=np.float64), self.grid, self.gcnt)
 
     def perturb(self, x: np.ndarray, rng: np.random.Generator, k: int) -> np.ndarray:
         """x with k random coordinates set to random grid points of their psi."""
