@@ -53,6 +53,8 @@ REL_DECREASE = 1e-12
 #: among them.
 ROUNDS_MAX = 100
 KICK_ROUNDS = 4
+#: Kick-and-repair scans per descent (non-quadratic losses), per coordinate.
+SCANS_PER_COORDINATE = 8
 #: Step doublings after a polish round.
 EXTRAPOLATIONS = 30
 #: Polish rounds stop once a round lowers F by at most this times |F|.
@@ -149,15 +151,16 @@ def _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, start):
 
 
 @numba.njit(cache=True, nogil=True)
-def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks, n_sweeps):
+def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks, n_sweeps, max_scans):
     """Moves 1-2 on the model until neither improves (at most ``n_sweeps`` sweeps at a time), in place;
-    returns (the model change, the number of kick-and-repair scans, each O(NEIGHBOURS d^2 REPAIR_SWEEPS d))."""
+    returns (the model change, the number of kick-and-repair scans, each O(NEIGHBOURS d^2 REPAIR_SWEEPS d));
+    at most ``max_scans`` scans."""
     total = _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps)
     scans = 0
     if not kicks:
         return total, scans
     i = 0
-    for _ in range(KICKS_MAX):
+    for _ in range(max_scans):
         i, k = _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, i)
         scans += 1
         if i < 0:
@@ -280,22 +283,26 @@ class LocalModel:
         (move 1 alone, O(d^2) a sweep): a search round that leaves every coordinate in its grid cell of psi
         hands over to polish rounds, which run until a round lowers F by less than STALL_REL |F|; then one
         more search round from the polished point (kicks are judged on the model at a converged point).  The
-        descent ends when a search round finds nothing, after KICK_ROUNDS search rounds or ROUNDS_MAX rounds.
+        descent ends when a search round finds nothing, after KICK_ROUNDS search rounds, SCANS_PER_COORDINATE d
+        kick-and-repair scans (so at most about 16 SCANS_PER_COORDINATE d^4 flops of search) or ROUNDS_MAX
+        rounds.
         """
         kicks = self.kicks if kicks is None else kicks
         x = np.array(x, dtype=np.float64, copy=True)
         F = self.objective(x)
         if self.exact:
             self._count(_descend(x, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
-                                 self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps))
+                                 self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps, KICKS_MAX))
             return x
-        search, searches = kicks, 0
+        search, searches, budget = kicks, 0, SCANS_PER_COORDINATE * self.d
         for _ in range(ROUNDS_MAX):
             searches += search
             trial = x.copy()
+            scans = self.scans
             change = self._count(_descend(trial, self.gradient(x), self.majorizer(x), self.lam, self.P, self.cnt,
                                           self.grp, self.grid, self.gcnt, REL_DECREASE * (1.0 + abs(F)), search,
-                                          sweeps))
+                                          sweeps, budget))
+            budget -= self.scans - scans
             F_trial = self.objective(trial)
             lowered = change < 0.0 and F_trial < F  # the model's moves must lower F itself
             if lowered:
@@ -305,11 +312,11 @@ class LocalModel:
                 stalled = not search and F - F_trial <= STALL_REL * abs(F_trial)
                 x, F = trial, F_trial
             if search:
-                if not lowered or searches >= KICK_ROUNDS:
+                if not lowered or searches >= KICK_ROUNDS or budget <= 0:
                     break
                 search = not settled  # the same cells as before the round: polish inside them
             elif not lowered or stalled:
-                if not kicks or searches >= KICK_ROUNDS:
+                if not kicks or searches >= KICK_ROUNDS or budget <= 0:
                     break
                 search = True  # one more search from the polished point
         return x
