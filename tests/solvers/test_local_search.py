@@ -95,19 +95,6 @@ def test_descent_on_huber_converges_inside_its_cells(seed, family):
     assert F <= _cell_minimum(A, b, M, psi, lam, x) + 1e-6 * abs(F)
 
 
-@pytest.mark.parametrize("box", [cvxpar.constraints.Box(-0.3, 0.4),
-                                 cvxpar.constraints.Box(np.linspace(-1.0, -0.1, 20), np.linspace(0.05, 0.9, 20))])
-def test_descent_on_huber_stays_in_the_box(box):
-    # the polish rounds' step doubling runs along the last step and past the bounds unless clipped
-    A, b, M, rng = _ill_conditioned_huber(2)
-    prob = Problem(Huber(A, b, M=M), pars.sawtooth(grids.uniform(0.25, 9)), 0.05 * float(np.abs(A).max()), box)
-    lo, hi = prob.bounds_np()
-    x0 = np.clip(rng.uniform(-1.0, 1.0, 20), lo, hi)
-    x = LocalModel.of(prob).descend(x0)
-    assert np.all(x >= lo) and np.all(x <= hi)
-    assert prob.objective(x) < prob.objective(x0)
-
-
 def test_step_doubling_is_clipped_to_the_bounds():
     # F falls along the step well past the box: the doubled steps stop on its wall
     prob = Problem(Huber(np.eye(3), np.full(3, 5.0)), pars.sawtooth(grids.uniform(0.25, 9)), 1e-3,
