@@ -6,9 +6,9 @@ A Newton-type pass needs, per row chunk a (rows x d) and curvature weights w = h
 
 (Lee, Sun & Saunders 2014, sec. 1: the Hessian of f(x) = sum_i h(a_i^T x)).  Forming diag(w) a, or
 sqrt(w) * a, for the whole chunk at once costs a fresh allocation of the chunk's size per task; here
-each row block B holds at most ROW_BLOCK_BYTES of scaled rows.  On NumPy chunks each block is a
-rank-|B| update of the upper triangle by the BLAS ``dsyrk`` (Dongarra et al. 1990, "A set of level 3
-BLAS"): with w = w+ - w- (positive and negative parts),
+each row block B holds at most ``cvxpar.losses._operator.ROW_BLOCK_BYTES`` of scaled rows.  On NumPy
+chunks each block is a rank-|B| update of the upper triangle by the BLAS ``dsyrk`` (Dongarra et al.
+1990, "A set of level 3 BLAS"): with w = w+ - w- (positive and negative parts),
 
     a_B^T diag(w_B) a_B = (sqrt(w+_B) a_B)^T (sqrt(w+_B) a_B) - (sqrt(w-_B) a_B)^T (sqrt(w-_B) a_B),
 
@@ -22,14 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from cvxpar._backend import array_namespace, device, is_numpy_namespace
-
-#: The most bytes of scaled rows (float64) one row block holds.
-ROW_BLOCK_BYTES = 2 * 1024**2
-
-
-def block_rows(d: int) -> int:
-    """Rows per block for d columns: ROW_BLOCK_BYTES of float64 rows, at least 1."""
-    return max(1, ROW_BLOCK_BYTES // (8 * max(d, 1)))
+from cvxpar.losses._operator import block_rows
 
 
 def weighted_gram(a, w, columns=None):

@@ -18,8 +18,13 @@ from cvxpar import _backend
 #: bound in practice, and the solvers backtrack on the rest).
 POWER_ITERATIONS = 30
 POWER_PAD = 1.05
-#: Row blocks of the dense |A| products (:meth:`Operator.abs_mv`) hold at most this many bytes.
-ABS_BLOCK_BYTES = 1 << 21
+#: The most bytes of float64 rows one row block holds (dense data worked through in row blocks).
+ROW_BLOCK_BYTES = 2 * 1024**2
+
+
+def block_rows(d: int) -> int:
+    """Rows per block for d columns: ROW_BLOCK_BYTES of float64 rows, at least 1."""
+    return max(1, ROW_BLOCK_BYTES // (8 * max(d, 1)))
 
 
 class Operator:
@@ -184,8 +189,8 @@ class Operator:
         -------
         array of shape (n_features,)
         """
-        if self.kind == "dense":
-            return self.xp.sum(self.A * self.A, axis=0)
+        if self.kind == "dense":  # in row blocks: no n x d temporary
+            return sum(self.xp.sum(block * block, axis=0) for block in self._row_blocks_of_A())
         if self.kind == "sparse":
             return np.asarray(self.A.multiply(self.A).sum(axis=0)).reshape(-1)
         return np.asarray([float(np.sum(self.columns([j]) ** 2)) for j in range(self.shape[1])])
@@ -202,11 +207,7 @@ class Operator:
         if self.kind == "operator":
             return None
         if "rounding" not in self._cache:
-            if self.kind == "sparse":
-                sq = self.column_sq_norms()
-            else:
-                sq = sum(self.xp.sum(block * block, axis=0)
-                         for block in (self.A[r0:r1, :] for r0, r1 in self._row_blocks()))
+            sq = self.column_sq_norms()
             self._cache["rounding"] = (math.sqrt(float(self.xp.max(sq))), math.sqrt(float(self.xp.sum(sq))))
         return self._cache["rounding"]
 
@@ -224,7 +225,7 @@ class Operator:
         if self.kind == "sparse":
             return abs(self.A) @ v
         xp = self.xp
-        return xp.concat([xp.abs(self.A[r0:r1, :]) @ v for r0, r1 in self._row_blocks()])
+        return xp.concat([xp.abs(block) @ v for block in self._row_blocks_of_A()])
 
     def abs_rmv(self, w):
         """|A|^T w (dense data in row blocks, never a full copy).
@@ -240,16 +241,13 @@ class Operator:
         if self.kind == "sparse":
             return abs(self.A).T @ w
         xp = self.xp
-        out = xp.zeros_like(self.A[0, :])
-        for r0, r1 in self._row_blocks():
-            out = out + xp.abs(self.A[r0:r1, :]).T @ w[r0:r1]
-        return out
+        step = block_rows(self.shape[1])
+        return sum(xp.abs(block).T @ w[k * step:(k + 1) * step] for k, block in enumerate(self._row_blocks_of_A()))
 
-    def _row_blocks(self):
-        """Row ranges of at most ABS_BLOCK_BYTES each (at least one row)."""
-        n, d = self.shape
-        step = max(1, ABS_BLOCK_BYTES // (8 * max(d, 1)))
-        return [(r0, min(n, r0 + step)) for r0 in range(0, n, step)]
+    def _row_blocks_of_A(self):
+        """The dense A's row blocks (views), :func:`block_rows` rows each."""
+        n, step = self.shape[0], block_rows(self.shape[1])
+        return (self.A[r0:min(n, r0 + step), :] for r0 in range(0, n, step))
 
     def norm2_squared(self) -> float:
         """||A||_2^2 by power iteration on A^T A (deterministic start), padded by POWER_PAD.

@@ -165,8 +165,9 @@ class Loss:
         """(bound, estimate): the floating-point error expected in ``grad(x)``, for the certificate.
 
         ``bound`` is a cheap upper bound on max_i e_i, ``estimate()`` a callable returning the estimate e
-        itself, one entry per coordinate (it may cost passes over the data). A loss that knows nothing of how its gradient is computed (``Smooth``,
-        a user's function) returns ``(0.0, None)``: its gradient is taken as exact.
+        itself, one entry per coordinate (it may cost passes over the data).  A loss that knows nothing of
+        how its gradient is computed (``Smooth``, a user's function) returns ``(0.0, None)``: its gradient
+        is taken as exact.
 
         Parameters
         ----------
@@ -521,9 +522,9 @@ class LinearModelLoss(Loss):
         (delta bounds both), and dh moves by at most c_j delta_j with c_j = max |d2h| over
         [z_j - delta_j, z_j + delta_j] (its ends and middle: d2h is piecewise constant or smooth for every
         built-in loss); the product with A^T adds eps |A|^T |dh|.  ``bound`` is a Cauchy-Schwarz upper
-        bound, eps max_j ||a_j||_2 ||w||_2 with ||w||_2 <= s (2 ||A||_F ||x||_2 + ||t||_2) + ||dh(0)||_2 + s ||A||_F ||x||_2
-        (s = ``smoothness``, the sup of d2h; |dh(Ax)| <= |dh(0)| + s |A||x|), from two numbers of A computed
-        once and cached; ``estimate()`` costs three passes over A (dense data in row blocks).  Data of a Dask
+        bound, eps max_j ||a_j||_2 ||w||_2 with ||w||_2 <= s (3 ||A||_F ||x||_2 + ||t||_2) + ||dh(0)||_2
+        (s = ``smoothness``, the sup of d2h, and |dh(Ax)| <= |dh(0)| + s |A||x|), from two numbers of A
+        computed once and cached; ``estimate()`` costs three passes over A (dense data in row blocks).  Data of a Dask
         array or a LinearOperator give (0.0, None) (each pass over them is costly): their gradient is
         taken as exact.
 

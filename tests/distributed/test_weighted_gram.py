@@ -7,8 +7,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from cvxpar.distributed._weighted_gram import ROW_BLOCK_BYTES, block_rows, weighted_gram
+from cvxpar.distributed._weighted_gram import weighted_gram
 from cvxpar.losses import Logistic
+from cvxpar.losses._operator import ROW_BLOCK_BYTES, block_rows
 
 da = pytest.importorskip("dask.array")
 
