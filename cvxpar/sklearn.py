@@ -9,10 +9,14 @@ and :class:`PARClassifier` (binary; labels mapped to y in {-1, +1}) minimizes
     1/n sum_i log(1 + exp(-y_i (x_i^T w + c))) + alpha * sum_i psi(w_i)   subject to  w in C.
 
 The intercept c is never regularized nor constrained.  For least squares it is eliminated
-exactly by centering X and y (the optimal c is ybar - xbar^T w for every w, whatever C is);
-for the logistic loss it is a free extra coordinate with lam = 0 (on centered columns, for
-conditioning).  Both call :func:`cvxpar.solve`
-with ``lam = n * alpha`` on the losses of :mod:`cvxpar.losses` (lam_i = 0 for the intercept).
+exactly by centering X and y (the optimal c is ybar - xbar^T w for every w, whatever C is),
+except on scipy.sparse X with linear rows in C, where it is a free extra coordinate of the
+sparse design [X, 1]; for the logistic loss it is a free extra coordinate with lam = 0 (on
+centered columns, for conditioning).  A free coordinate takes no part in C: the linear rows get
+a zero column for it.  Both call :func:`cvxpar.solve` with ``lam = n * alpha`` on the losses of
+:mod:`cvxpar.losses` (lam_i = 0 for the intercept), so C may be any constraint ``cvxpar.solve``
+takes for the loss: Box, NonNeg, Simplex and Linear rows (equalities, inequalities, budgets)
+with a convex psi; with a nonconvex psi, the linear rows only for least squares on dense X.
 
 :class:`PARRegressorCV` picks alpha along a warm-started path, by cross-validated mean squared
 error or, with ``target_quantization_rate``, as the least regularization whose fit puts that
@@ -170,14 +174,40 @@ def _sample_weight(sample_weight, n: int) -> np.ndarray:
 
 
 class _Centered(NamedTuple):
+    """A least-squares fit's loss and how its variable maps back to (coef, intercept).
+
+    Centered (``lifted`` False): the variable is w and the intercept is ``y_offset - x_offset^T w``.
+    Lifted (``lifted`` True): the variable is z = (w, c') on an uncentered design [X, 1] and the intercept
+    is ``y_offset + c'``; :meth:`model` frees c' from psi and the constraints (:func:`_free_last_coordinate`).
+    """
+
     loss: object
     A: np.ndarray
     b: np.ndarray
     x_offset: np.ndarray
     y_offset: float
+    lifted: bool = False
+    correlation_: np.ndarray | None = None
 
-    def intercept(self, w) -> float:
-        return float(self.y_offset - self.x_offset @ np.asarray(w))
+    def coef(self, z) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float64)
+        return z[:-1] if self.lifted else z
+
+    def intercept(self, z) -> float:
+        z = np.asarray(z, dtype=np.float64)
+        return float(self.y_offset + z[-1]) if self.lifted else float(self.y_offset - self.x_offset @ z)
+
+    def model(self, psi: PAR, lam: float, constraints):
+        """(psi, lam, constraints) of the solver's variable for ``lam * sum_i psi(w_i)`` subject to w in C."""
+        if not self.lifted:
+            return psi, lam, constraints
+        d = self.A.shape[1] - 1
+        psi_z, constraints_z = _free_last_coordinate(psi, constraints, d)
+        return psi_z, np.append(np.full(d, lam), 0.0), constraints_z
+
+    def start(self, coef, intercept: float):
+        """The solver's starting point for a previous fit (coef, intercept)."""
+        return np.append(coef, intercept - self.y_offset) if self.lifted else coef
 
     @property
     def n(self) -> int:
@@ -185,18 +215,24 @@ class _Centered(NamedTuple):
 
     @property
     def correlation(self) -> np.ndarray:
-        """A^T b / n, the loss's negative gradient at w = 0 (see :func:`alpha_max`)."""
+        """(X - xbar)^T W (y - ybar) / n, the loss's negative gradient in w at w = 0 with the best intercept
+        (see :func:`alpha_max`)."""
+        if self.correlation_ is not None:
+            return self.correlation_
         return self.A.T @ self.b / self.n
 
 
-def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_intercept: bool) -> _Centered:
+def _centered_least_squares(X, y: np.ndarray, sw: np.ndarray, fit_intercept: bool, constraints=None) -> _Centered:
     """The least-squares loss on weighted, centered data, and the offsets that give the intercept.
 
     1/(2 sum sw) sum_i sw_i (y_i - x_i^T w - c)^2 minimized over c is attained at
     c = ybar - xbar^T w (weighted means), leaving 1/(2 sum sw) ||A w - b||^2 with
     A = sqrt(sw) (X - xbar), b = sqrt(sw) (y - ybar).  A sparse X stays sparse: A is then a
-    LinearOperator (centering would fill it in).
+    LinearOperator (centering would fill it in), or, with linear rows in ``constraints`` (whose
+    solver takes matrices only), the scipy.sparse matrix sqrt(sw) [X, 1] of the lifted variable
+    (w, c - ybar), the intercept a free coordinate (:meth:`_Centered.model`).
     """
+    from cvxpar.constraints import FeasibleSet
     from cvxpar.losses import LeastSquares
 
     sparse = issparse(X)
@@ -207,8 +243,15 @@ def _centered_least_squares(X: np.ndarray, y: np.ndarray, sw: np.ndarray, fit_in
         x_offset = np.zeros(X.shape[1])
         y_offset = 0.0
     root = np.sqrt(sw)
-    A = _centered_operator(X, x_offset, root) if sparse else root[:, None] * (X - x_offset)
     b = root * (y - y_offset)
+    if sparse and FeasibleSet(constraints, X.shape[1]).has_rows:
+        import scipy.sparse as sps
+
+        design = sps.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X
+        A = sps.diags(root) @ sps.csr_matrix(design)
+        correlation = np.asarray(X.T @ (root * b)).reshape(-1) / X.shape[0]
+        return _Centered(LeastSquares(A, b), A, b, x_offset, y_offset, fit_intercept, correlation)
+    A = _centered_operator(X, x_offset, root) if sparse else root[:, None] * (X - x_offset)
     return _Centered(LeastSquares(A, b), A, b, x_offset, y_offset)
 
 
@@ -300,8 +343,10 @@ class PARRegressor(_PARRegressorBase):
         Quantization grid for a family name (default {0} for ``"l1"``; required for the others).
     alpha : float, default=1.0
         Regularization strength (>= 0).
-    constraints : cvxpar.constraints object or None
-        A convex set C for the coefficients w (Box, NonNeg, Simplex, Linear).
+    constraints : cvxpar.constraints object, list of them, or None
+        A convex set C for the coefficients w (Box, NonNeg, Simplex, Linear: C is their
+        intersection); the intercept stays free.  Simplex and Linear rows with a nonconvex psi need
+        a dense X (they are solved by ADMM); with a convex psi any X.
     fit_intercept : bool, default=True
     method, tol, max_iter
         Passed to :func:`cvxpar.solve`.
@@ -324,7 +369,8 @@ class PARRegressor(_PARRegressorBase):
     ------
     ValueError
         From :meth:`fit`: a negative or non-finite ``alpha``, an unknown ``psi`` name, a family
-        that needs a ``grid`` without one, or invalid X, y (scikit-learn's checks).
+        that needs a ``grid`` without one, Simplex or Linear constraints with a nonconvex psi on
+        scipy.sparse X, infeasible constraints, or invalid X, y (scikit-learn's checks).
 
     See Also
     --------
@@ -393,14 +439,17 @@ class PARRegressor(_PARRegressorBase):
             X, y = validate_data(self, X, _numeric_target(self, y), accept_sparse=("csr", "csc"), dtype=np.float64,
                                  y_numeric=True)
             sw = _sample_weight(sample_weight, X.shape[0])
-            data, total = _centered_least_squares(X, y, sw, self.fit_intercept), sw.sum()
+            data, total = _centered_least_squares(X, y, sw, self.fit_intercept, self.constraints), sw.sum()
         psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
+        _check_rows_with_psi(self, psi, X)
         previous = getattr(self, "coef_", None) if self.warm_start else None
-        x0 = previous if previous is not None and previous.shape == (X.shape[1],) else None
-        res = self._solve(data.loss, psi, total * alpha, self.constraints, x0)
-        self.coef_ = np.asarray(res.x, dtype=np.float64)
-        self.intercept_ = data.intercept(self.coef_)
+        x0 = None
+        if previous is not None and previous.shape == (X.shape[1],):
+            x0 = data.start(previous, self.intercept_)
+        res = self._solve(data.loss, *data.model(psi, total * alpha, self.constraints), x0)
+        self.coef_ = data.coef(res.x).copy()
+        self.intercept_ = data.intercept(res.x)
         self._set_result(res, self.coef_, psi)
         return self
 
@@ -498,17 +547,17 @@ class PARRegressorCV(_PARRegressorBase):
         self.verbose = verbose
 
     def _center(self, X, y) -> _Centered:
-        return _centered_least_squares(X, y, np.ones(X.shape[0]), self.fit_intercept)
+        return _centered_least_squares(X, y, np.ones(X.shape[0]), self.fit_intercept, self.constraints)
 
     def _path(self, data: _Centered, psi: PAR, alphas: np.ndarray, bar) -> list:
-        """Warm-started solves for each alpha, in the given (decreasing) order: (result, intercept) pairs."""
+        """Warm-started solves for each alpha, in the given (decreasing) order: (result, coef, intercept)."""
         n = data.n
         results = []
         x0 = None
         for a in alphas:
-            res = self._solve(data.loss, psi, n * a, self.constraints, x0)
+            res = self._solve(data.loss, *data.model(psi, n * a, self.constraints), x0)
             x0 = res.x
-            results.append((res, data.intercept(res.x)))
+            results.append((res, data.coef(res.x), data.intercept(res.x)))
             bar.update()
         return results
 
@@ -556,15 +605,16 @@ class PARRegressorCV(_PARRegressorBase):
             data = self._center(X, y)
             folds = [(partial(self._center, X[train], y[train]), partial(_mean_squared_error, X[test], y[test]))
                      for train, test in (check_cv(self.cv).split(X, y) if target is None else [])]
+        _check_rows_with_psi(self, psi, X)
         alphas = self._alpha_grid(data, psi)
         with _progress.counter(alphas.size * (1 + len(folds)), "PARRegressorCV", "solve",
                                enabled=bool(self.verbose)) as bar:
             full = self._path(data, psi, alphas, bar)
             mse = np.empty((alphas.size, len(folds)))
             for k, (train, error) in enumerate(folds):
-                for i, (res, c) in enumerate(self._path(train(), psi, alphas, bar)):
-                    mse[i, k] = error(np.asarray(res.x), c)
-        rates = np.array([res.quantization_rate for res, _ in full], dtype=np.float64)
+                for i, (_, w, c) in enumerate(self._path(train(), psi, alphas, bar)):
+                    mse[i, k] = error(w, c)
+        rates = np.array([quantization_rate(w, psi) for _, w, _ in full], dtype=np.float64)
         self.mse_path_ = None
         if target is None:
             self.mse_path_ = mse
@@ -583,9 +633,9 @@ class PARRegressorCV(_PARRegressorBase):
                 )
         self.alphas_ = alphas
         self.alpha_ = float(alphas[best])
-        self.coef_path_ = np.column_stack([np.asarray(res.x, dtype=np.float64) for res, _ in full])
+        self.coef_path_ = np.column_stack([w for _, w, _ in full])
         self.quantization_rate_path_ = rates
-        res, intercept = full[best]
+        res, _, intercept = full[best]
         if distributed is not None:  # status and certificate on the distributed data
             res = distributed.certify(res, data, psi, data.n * self.alpha_, self.constraints, self.tol)
         self.coef_ = self.coef_path_[:, best].copy()
@@ -604,13 +654,17 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
     Minimizes ``1/n sum_i log(1 + exp(-y_i (x_i^T w + c))) + alpha * sum_i psi(w_i)`` subject to
     ``w in constraints``, with ``classes_[0]`` -> y = -1 and ``classes_[1]`` -> y = +1.  The
     intercept ``c`` is free: an extra coordinate with lam = 0 (so psi's hard walls, if any, are
-    passed to the solver as a Box on w only).  ``alpha`` plays the role of 1/(C n) in
-    :class:`sklearn.linear_model.LogisticRegression`.
+    passed to the solver as a Box on w only, and linear rows get a zero column for it).  ``alpha``
+    plays the role of 1/(C n) in :class:`sklearn.linear_model.LogisticRegression`.
 
     Parameters
     ----------
-    psi, grid, constraints, fit_intercept, method, tol, max_iter, warm_start
+    psi, grid, fit_intercept, method, tol, max_iter, warm_start
         As in :class:`PARRegressor`.
+    constraints : cvxpar.constraints object, list of them, or None
+        A convex set C for w: Box and NonNeg with any psi; Simplex and Linear rows (equalities,
+        inequalities, a budget) with a convex psi (``"l1"``, ``"ridge"``, ``"parq"`` or a convex
+        PAR), solved by the augmented Lagrangian method ``"alm"`` of :func:`cvxpar.solve`.
     alpha : float, default=0.01
         The weight of the regularizer (1.0, PARRegressor's default, would zero out every coefficient
         on standardized data).
@@ -627,8 +681,9 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
     ------
     ValueError
         From :meth:`fit`: a target that is not binary (use
-        :class:`sklearn.multiclass.OneVsRestClassifier` for more classes), one class only, or the
-        errors of :class:`PARRegressor`.
+        :class:`sklearn.multiclass.OneVsRestClassifier` for more classes), one class only, Simplex
+        or Linear constraints with a nonconvex psi (ADMM, their method for a nonconvex psi, takes
+        least squares only), or the errors of :class:`PARRegressor`.
 
     Examples
     --------
@@ -700,7 +755,7 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
         n, d = X.shape
         lam = n * alpha
         psi_z, constraints, A = psi, self.constraints, X
-        _check_logistic_constraints(constraints, d)
+        _check_rows_with_psi(self, psi, X)
         x_offset = np.zeros(d)
         if self.fit_intercept:
             # z = (w, c') on centered columns, c = c' - xbar^T w: the same model, far better conditioned
@@ -812,18 +867,31 @@ def _binary_labels(y):
     return classes, 2.0 * labels - 1.0
 
 
-def _check_logistic_constraints(constraints, d: int) -> None:
-    """PARClassifier takes the constraints a logistic fit can be solved with: separable bounds (Box, NonNeg,
-    any kind whose contract gives no linear rows)."""
+def _check_rows_with_psi(est, psi: PAR, X) -> None:
+    """Linear rows (Simplex, Linear) with a nonconvex psi: :func:`cvxpar.solve` solves them by ADMM, which takes a
+    least-squares loss on a dense design only (a convex psi takes the augmented Lagrangian, any loss and format)."""
     from cvxpar.constraints import FeasibleSet
 
-    coupled = [c for c in FeasibleSet(constraints, d).items if any(r is not None for r in c.rows(d))]
-    if coupled:
-        kinds = "/".join(sorted({type(c).__name__ for c in coupled}))
+    if psi.is_convex:
+        return
+    d = X.shape[1]
+    coupled = [c for c in FeasibleSet(est.constraints, d).items if any(r is not None for r in c.rows(d))]
+    if not coupled:
+        return
+    kinds = "/".join(sorted({type(c).__name__ for c in coupled}))
+    name = type(est).__name__
+    if isinstance(est, ClassifierMixin):
         raise ValueError(
-            f"PARClassifier with {kinds} constraints is not supported: their linear rows are solved by ADMM, which "
-            "needs a least-squares loss, and PARClassifier's loss is logistic. Use Box or NonNeg constraints "
-            f"here, or PARRegressor (least squares on +/-1 targets) with {kinds}."
+            f"{name} with {kinds} constraints needs a convex psi (l1, ridge or parq, or a convex PAR): with a "
+            f"nonconvex psi their linear rows are solved by ADMM, for a least-squares loss only. Use a convex psi "
+            f"with these constraints, only Box or NonNeg constraints with this psi, or PARRegressor (least squares on "
+            f"+/-1 targets)."
+        )
+    if issparse(X):
+        raise ValueError(
+            f"{name} with {kinds} constraints and a nonconvex psi needs a dense X: with a nonconvex psi the linear "
+            "rows are solved by ADMM, which factors the dense design. Pass X.toarray(), or use a convex psi (l1, "
+            "ridge or parq), which takes scipy.sparse X with these constraints."
         )
 
 

@@ -49,6 +49,14 @@ class FoldProblem:
     def intercept(self, w) -> float:
         return float(self.y_offset - self.x_offset @ np.asarray(w))
 
+    def coef(self, w) -> np.ndarray:
+        """The coefficients of a solution (the solver's variable is w itself)."""
+        return np.asarray(w, dtype=np.float64)
+
+    def model(self, psi, lam, constraints):
+        """(psi, lam, constraints) of the solver's variable: those of w (as :meth:`cvxpar.sklearn._Centered.model`)."""
+        return psi, lam, constraints
+
 
 def membership_groups(n: int, splits: list) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
     """(labels, train, test): each row's group (rows in the same training and test sets share one), and for
