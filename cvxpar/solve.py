@@ -17,10 +17,11 @@ which picks one and says which (``res.method``, and the verbose header), by meas
    tall (d <= n / 4, where A^T A is well conditioned and CD converges in a few dozen epochs: the tall
    Lasso 500 x 50 at lam_max/100 in 2 ms vs ``"ssnal"``'s 16 ms; ``python benchmarks/run.py breadth``);
 3. ``"ssnal"`` for a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber)
-   with a convex psi (Huber 500 x 2000, 7 levels: 6.6x faster than ``"fista"``;
+   with a convex psi, whatever holds A (Huber 500 x 2000, 7 levels: 6.6x faster than ``"fista"``;
    ``python benchmarks/run.py glm_losses``);
 4. ``"cd"`` for the other linear-model losses on NumPy / scipy.sparse data (logistic 500 x 2000, 7
-   levels: 1.7x faster than ``"fista"``, 4x faster than ``"ssnal"``) and nonconvex psi;
+   levels: 1.7x faster than ``"fista"``, 4x faster than ``"ssnal"``) and for a nonconvex psi there
+   (with scalar bounds and a loss of finite smoothness);
 5. ``"fista"`` otherwise.
 
 When ``"auto"`` runs ``"cd"`` with a convex psi and cd stops uncertified (its epochs on a working set
@@ -107,14 +108,20 @@ def solve(
         aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
 
         1. Simplex or Linear constraints: ``"alm"`` with a convex psi and a linear-model loss on
-           NumPy / scipy.sparse data, else ``"admm"``;
+           NumPy / scipy.sparse data, else ``"admm"`` (which takes least squares on a dense A; other
+           losses or formats with a nonconvex psi raise a ValueError);
         2. least squares on NumPy / scipy.sparse with a psi of at most one breakpoint (Lasso-like) and
            more features than samples, or at most a quarter as many: ``"cd"``;
         3. a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber) with a
-           convex psi: ``"ssnal"``;
-        4. another linear-model loss (logistic, user losses) on NumPy / scipy.sparse data that
-           ``"cd"`` takes: ``"cd"``;
-        5. otherwise: ``"fista"``.
+           convex psi, whatever holds A (NumPy, scipy.sparse, a LinearOperator, CuPy or another
+           Array-API namespace): ``"ssnal"``;
+        4. any other linear-model loss problem on NumPy / scipy.sparse data that ``"cd"`` takes
+           (logistic and user losses with any psi; least squares and Huber with a nonconvex psi),
+           i.e. unless psi is nonconvex with per-coordinate bounds or ``loss.smoothness`` is None:
+           ``"cd"``;
+        5. otherwise (``Smooth`` losses; a non-piecewise-quadratic loss, or a nonconvex psi, on a
+           LinearOperator or non-NumPy arrays; a nonconvex psi with per-coordinate bounds):
+           ``"fista"``.
 
         A ``"cd"`` pick with a convex psi that stops uncertified (it crawls on a free set larger
         than n_samples, or reaches its iteration limit) is continued by ``"ssnal"`` from cd's point;
@@ -200,31 +207,35 @@ def solve(
     Notes
     -----
     What ``"auto"`` picks for each problem class, and why (``python benchmarks/run.py --size full
-    breadth`` measures every class against CVXPY + Clarabel with one BLAS thread; the figures below
-    are its 200 x 2000 instances unless stated, in ``benchmarks/RESULTS.md``):
+    breadth`` measures every class against CVXPY + Clarabel with one BLAS thread; the ratios below
+    are its instances, 200 x 2000 unless stated, in ``benchmarks/RESULTS.md``):
 
     - **Simplex or Linear rows, convex psi** (any linear-model loss on NumPy / scipy.sparse):
       ``"alm"``.  The rows go into an augmented Lagrangian whose subproblems ssnal solves by
       semismooth Newton, and the row polish (the KKT system of the free coordinates and the working
-      rows) lands on the kinks and rows exactly, usually after one outer step.  Simplex with 11 levels:
-      0.27 s, where ``"admm"`` needs 3675 iterations and 3.6 s and Clarabel 22.6 s; five inequality
-      rows: 0.4-0.8 s (admm 8175 iterations, 73 s); a 4-bit grid with x >= 0 and a budget row: 0.5 s
-      (admm 5.2 s).  With a **nonconvex psi** (ssnal needs a convex one): ``"admm"``.
+      rows) lands on the kinks and rows exactly, usually after one outer step.  Simplex with 11
+      levels: 145x Clarabel, where ``"admm"`` needs 3675 iterations; five inequality rows: 25x
+      (admm: 8175 iterations); a 4-bit grid with x >= 0 and a budget row: 29x.  With a **nonconvex psi** (ssnal needs a convex one):
+      ``"admm"``, for least squares on a dense A.
     - **Wide or clearly tall (d <= n / 4) least squares with a psi of at most one breakpoint** (the
       Lasso and its boxed variants): ``"cd"``, working-set coordinate descent: 3-6x faster than
       ``"ssnal"`` on wide problems where few coordinates are nonzero (``python benchmarks/run.py
-      lasso``); on tall ones A^T A is well conditioned and a few dozen epochs certify (breadth's tall
-      Lasso 500 x 50: 2 ms against ssnal's 16 ms).
-    - **Least squares or Huber with a convex psi** (dense, tall, correlated, sparse A, a Box, any
-      number of levels): ``"ssnal"``, whose Newton systems live on the free coordinates: 33-64x
-      Clarabel at 200 x 2000, 19x on a tall 5000 x 500 Box problem.
+      lasso``); on tall ones A^T A is well conditioned and a few dozen epochs certify (the tall
+      Lasso 2000 x 200 at lam_max/100: 120x Clarabel).
+    - **Least squares or Huber with a convex psi** (dense, tall, correlated, scipy.sparse, a
+      LinearOperator or another Array-API namespace such as PyTorch, a Box, any number of levels):
+      ``"ssnal"``, whose Newton systems live on the free coordinates: 39-93x Clarabel at
+      200 x 2000, 131x on a tall 5000 x 500 Box problem, 21x on a 1%-dense sparse 2000 x 20000,
+      300x on Huber 500 x 2000; 2.7x at d = 10, where both take milliseconds.
     - **Logistic and the other linear-model losses** on NumPy / scipy.sparse data: ``"cd"``
-      (proximal Newton coordinate epochs weighted by h''): 100-300x Clarabel, 1.7x faster than
-      ``"fista"`` and 4x faster than ``"ssnal"`` on logistic 500 x 2000; a nonconvex psi also goes to
-      ``"cd"`` where it applies (scalar bounds, finite smoothness).
-    - **Everything else** (``Smooth`` losses, LinearOperators, Array-API data other than NumPy,
-      nonconvex psi with per-coordinate bounds): ``"fista"``; least squares on CuPy runs its fused
-      CUDA tail (:mod:`cvxpar.solvers.fused_fista`).
+      (proximal Newton coordinate epochs weighted by h''): over 500x Clarabel on logistic 500 x 2000
+      (with or without a Box) and sparse logistic 2000 x 20000, 1.7x faster than ``"fista"`` and 4x
+      faster than ``"ssnal"`` on logistic 500 x 2000.  A **nonconvex psi** with any linear-model loss
+      on such data also goes to ``"cd"`` where it applies (scalar bounds, finite smoothness).
+    - **Everything else** (``Smooth`` losses; logistic and other non-piecewise-quadratic losses on a
+      LinearOperator or non-NumPy arrays; a nonconvex psi there, or with per-coordinate bounds):
+      ``"fista"``.  (``method="fista"`` asked for least squares on CuPy with a convex psi runs a
+      fused CUDA tail, :mod:`cvxpar.solvers.fused_fista`.)
 
     See Also
     --------

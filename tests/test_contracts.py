@@ -204,7 +204,8 @@ def test_new_constraint_kinds_mix_with_the_built_in_ones():
 
 def test_new_constraint_kinds_in_the_estimators():
     """PARRegressor takes a rows-only kind (the intercept stays free, the rows are lifted); PARClassifier
-    takes a bounds-only kind and refuses a rows-only one by what its contract says (it has rows)."""
+    takes a bounds-only kind and, with a convex psi, a rows-only one (its rows get a zero column for the free
+    intercept), against CVXPY + Clarabel."""
     from cvxpar.sklearn import PARClassifier, PARRegressor
 
     X, y = _regression(n=50, d=6, seed=4)
@@ -218,5 +219,11 @@ def test_new_constraint_kinds_in_the_estimators():
     labels = (y > np.median(y)).astype(int)
     clf = PARClassifier(psi=L1G, alpha=0.01, constraints=Around(np.zeros(6), np.full(6, 0.3))).fit(X, labels)
     assert clf.status_ == "optimal" and np.all(np.abs(clf.coef_) <= 0.3)
-    with pytest.raises(ValueError, match="PARClassifier with Ordered constraints is not supported"):
-        PARClassifier(constraints=Ordered()).fit(X, labels)
+    clf = PARClassifier(psi=L1G, alpha=0.01, constraints=Ordered(), tol=1e-10).fit(X, labels)
+    s = 2.0 * labels - 1.0
+    logistic = cp.sum(cp.logistic(-cp.multiply(s, X @ w + c))) / 50
+    prob = cp.Problem(cp.Minimize(logistic + 0.01 * reg), [cp.diff(w) >= 0])
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+    assert clf.status_ == "optimal"
+    np.testing.assert_allclose(clf.coef_[0], w.value, atol=1e-5)
+    assert clf.intercept_[0] == pytest.approx(c.value, abs=1e-5)

@@ -80,6 +80,16 @@ def _classes(size: str):
     lam_max = float(np.max(np.abs(A.T @ b)))
     yield "tall Lasso, lam_max/100", LeastSquares(A, b), pars.l1(np.array([0.0])), lam_max / 100, None
     yield "tiny, d = 10, Box", *ls(30, 10, 7, 0.5, cons=Box(-1, 1))
+    # linear rows with the logistic loss (what PARClassifier runs with a Simplex or a budget); own generator, so
+    # the classes above keep their instances
+    rng = np.random.default_rng(1)
+    n, d = (500, 2000) if s else (150, 600)
+    A = _design(rng, n, d) / np.sqrt(d)
+    grid = grids.uniform(0.5, 7)
+    y = np.where(A @ rng.choice(grid, d) + 0.3 * rng.standard_normal(n) > 0, 1.0, -1.0)
+    yield "logistic, 7 levels, Simplex", Logistic(A, y), pars.ridge(grid), 0.01 * n, Simplex(0.025 * d)
+    budget = [NonNeg(), Linear(A_ub=np.ones((1, d)), b_ub=[0.05 * d])]
+    yield "logistic, 7 levels, x >= 0, budget row", Logistic(A, y), pars.ridge(grid), 0.01 * n, budget
 
 
 def _clarabel(loss, psi, lam, constraints):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import cvxpar
 
@@ -38,6 +39,8 @@ BREADTH_PICKS = {
     "sparse logistic (1%), 7 levels": "cd",
     "tall Lasso, lam_max/100": "cd",
     "tiny, d = 10, Box": "ssnal",
+    "logistic, 7 levels, Simplex": "alm",
+    "logistic, 7 levels, x >= 0, budget row": "alm",
 }
 
 
@@ -62,3 +65,50 @@ def test_auto_picks_admm_for_rows_with_a_nonconvex_psi():
     assert pick(Problem(loss, mcp, 0.5, cvxpar.constraints.Simplex(1.0)))[0] == "admm"
     ridge = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 5))
     assert pick(Problem(loss, ridge, 0.5, cvxpar.constraints.Simplex(1.0)))[0] == "alm"
+
+
+def _format_cases():
+    """(label, loss, dense twin for the reference, psi, constraints, auto's documented pick): help(cvxpar.solve)'s
+    rules 3-5 for data formats other than NumPy, and for a nonconvex psi."""
+    from scipy.sparse.linalg import aslinearoperator
+
+    from cvxpar.losses import Huber, LeastSquares, Logistic, Smooth
+
+    rng = np.random.default_rng(4)
+    A, b = rng.standard_normal((40, 12)), rng.standard_normal(40)
+    s = np.where(b > 0, 1.0, -1.0)
+    op = aslinearoperator(A)
+    ridge = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 5))
+    mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 3.0)
+    box = cvxpar.constraints.Box(-np.linspace(0.5, 1.5, 12), np.linspace(0.5, 1.5, 12))
+    smooth = Smooth(lambda x: 0.5 * float(np.sum((A @ x - b) ** 2)), lambda x: A.T @ (A @ x - b),
+                    float(np.linalg.norm(A, 2) ** 2), n_features=12)
+    return [
+        ("least squares on a LinearOperator, convex psi", LeastSquares(op, b), LeastSquares(A, b), ridge, None,
+         "ssnal"),
+        ("Huber, convex psi, Box", Huber(A, b), Huber(A, b), ridge, box, "ssnal"),
+        ("logistic on a LinearOperator, convex psi", Logistic(op, s), Logistic(A, s), ridge, None, "fista"),
+        ("Smooth loss, convex psi", smooth, LeastSquares(A, b), ridge, None, "fista"),
+        ("least squares, nonconvex psi", LeastSquares(A, b), None, mcp, None, "cd"),
+        ("Huber, nonconvex psi", Huber(A, b), None, mcp, None, "cd"),
+        ("logistic, nonconvex psi", Logistic(A, s), None, mcp, None, "cd"),
+        ("least squares on a LinearOperator, nonconvex psi", LeastSquares(op, b), None, mcp, None, "fista"),
+        ("least squares, nonconvex psi, per-coordinate Box", LeastSquares(A, b), None, mcp, box, "fista"),
+    ]
+
+
+def test_auto_picks_the_documented_method_for_each_data_format_and_answers_like_clarabel():
+    """The picks of help(cvxpar.solve) (rules 3-5 and its Notes) on formats other than NumPy and with a nonconvex
+    psi; the convex ones certified and at Clarabel's objective (cvxpar.reference on the dense twin)."""
+    from cvxpar.solve import pick
+    from cvxpar.solvers._problem import Problem
+
+    for label, loss, dense, psi, cons, method in _format_cases():
+        assert pick(Problem(loss, psi, 2.0, cons))[0] == method, label
+        if dense is None:
+            continue
+        res = cvxpar.solve(loss, psi, 2.0, cons)
+        ref = cvxpar.reference(dense, psi, 2.0, cons, solver="CLARABEL")
+        assert res.method == method and res.status == "optimal", label
+        assert res.objective == pytest.approx(ref.objective, rel=1e-7, abs=1e-9), label
+        np.testing.assert_allclose(res.x, ref.x, atol=1e-5, err_msg=label)
