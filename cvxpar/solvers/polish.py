@@ -91,7 +91,7 @@ class PolishSchedule:
         self.next = it + self.wait
 
 
-def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=None):
+def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=None, factor=None):
     """Up to ``steps`` active-set Newton steps from x, kept monotone in the objective.
 
     Each step identifies the split from u = prox(x - t grad f(x)), fixes the plateau coordinates
@@ -107,9 +107,13 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
     The start x is certified only when the first step's point is not (the callers hand in points that
     are not certified yet, and a first step that certifies needs no comparison with x); a certified x
     is then returned as it is.
+
+    ``factor(x, idx)``, when given, replaces ``loss.hessian_factor`` (the same B with B^T B the Hessian
+    block; a method that keeps a contiguous copy of A^T gathers A_F from its rows).
     """
     xp = prob.xp
     loss = prob.loss
+    factor = loss.hessian_factor if factor is None else factor
     rows = prob.feasible.has_rows
     n_samples = getattr(loss, "n_samples", None)
     max_free = MAX_FREE if n_samples is None or prob.d <= n_samples else min(MAX_FREE, n_samples)
@@ -134,7 +138,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
             gb = loss.grad(base)
             lam = prob.lam if isinstance(prob.lam, float) else xp.take(prob.lam, free_idx)
             rhs = -(xp.take(gb, free_idx) + lam * xp.take(s, free_idx))
-            B = loss.hessian_factor(base, free_idx)
+            B = factor(base, free_idx)
             H = loss.hessian_block(base, free_idx) if B is None else None
             if B is None and H is None:
                 break

@@ -261,7 +261,8 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         if cert.certifies(tol):
             break
         prev_cert = cert
-        polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it) if polish else None
+        polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it,
+                           factor=_free_columns(gram) if fast else None) if polish else None
         if polished is not None:
             x, prev_cert = polished
             if prev_cert.certifies(tol):
@@ -273,22 +274,30 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         sigmas.append(sigma)
     info = {"newton_steps": newton, "sigma": sigma, "sigmas": sigmas}
     if fast:
-        info.update(factorizations=gram.factorizations, woodbury_solves=gram.woodbury_solves, cg_solves=gram.cg_solves)
+        info.update(factorizations=gram.factorizations, woodbury_solves=gram.woodbury_solves, cg_solves=gram.cg_solves,
+                    single_factorizations=gram.single_factorizations)
     return Outcome(x, it, info=info)
 
 
-def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int):
+def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int,
+            factor=None):
     """The active-set polish when the shared schedule says the split has settled (for a wide A, also
     that the free block has at most n coordinates).  Returns (point, certificate) when the polished
     point certifies or beats ``cert``, else None."""
     if not schedule.due(it, x):
         return None
     monitor.announce("polish: Newton steps on the active set")
-    px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=steps, tol=tol, check=lambda v: check(prob, v))
+    px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=steps, tol=tol, check=lambda v: check(prob, v), factor=factor)
     monitor.row(it, pcert, "polish")
     accepted = pcert.certifies(tol) or _better(pcert, cert)
     schedule.record(it, accepted)
     return (px, pcert) if accepted else None
+
+
+def _free_columns(gram: FreeGram):
+    """The least-squares polish's Hessian factor A_F (h'' = 1) gathered from the rows of the kept contiguous
+    A^T (``FreeGram.AT``) instead of strided columns of A: (x, idx) -> A_F, Fortran-ordered n x k."""
+    return lambda x, idx: gram.AT[idx].T
 
 
 def _next_sigma(sigma: float, inner_steps: int, L: float, fast: float = SIGMA_GROWTH) -> float:

@@ -231,7 +231,7 @@ def test_norm2_squared_is_the_padded_lanczos_estimate_without_forming_a_a_transp
 
 
 @pytest.mark.parametrize("cache_bytes", [8 * 20 * 3, 1 << 21])  # blocks of 3 rows, and one block
-def test_gram_apply_is_a_j_a_j_transpose_times_v_for_any_rows(monkeypatch, cache_bytes):
+def test_gram_apply_and_columns_product_match_direct_products_for_any_rows(monkeypatch, cache_bytes):
     from cvxpar.solvers import _gram
 
     monkeypatch.setattr(_gram, "CACHE_BYTES", cache_bytes)
@@ -243,6 +243,8 @@ def test_gram_apply_is_a_j_a_j_transpose_times_v_for_any_rows(monkeypatch, cache
     for frac in (0.1, 0.6, 1.0):
         rows = np.flatnonzero(rng.random(100) < frac)
         np.testing.assert_allclose(gram.gram_apply(v, rows), A[:, rows] @ (A[:, rows].T @ v), rtol=1e-12)
+        w = rng.standard_normal(rows.size)
+        np.testing.assert_allclose(gram.columns_product(rows, w), A[:, rows] @ w, rtol=1e-12, atol=1e-12)
 
 
 def test_fresh_products_gather_the_free_rows_in_blocks_and_match(monkeypatch):
@@ -259,3 +261,59 @@ def test_fresh_products_gather_the_free_rows_in_blocks_and_match(monkeypatch):
     more[np.flatnonzero(~mask)[:10]] = True  # 10 columns enter: an update in two blocks
     np.testing.assert_allclose(gram(more), A[:, more] @ A[:, more].T, rtol=1e-12, atol=1e-12)
     assert gram._drift == 10
+
+
+def _single_ready(monkeypatch, n, d, seed):
+    """A FreeGram whose ||A||^2 is known, with single-precision factors allowed at this small n."""
+    monkeypatch.setattr(_gram, "SINGLE_MIN_ROWS", 1)
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    gram = FreeGram(A)
+    return gram, A, rng, gram.norm2_squared()
+
+
+@pytest.mark.parametrize("cond", [1e2, 1e4, 3e5])
+def test_single_precision_factors_refine_to_the_double_precision_answer(monkeypatch, cond):
+    """With 1 + sigma ||A||^2 <= SINGLE_MAX_COND the factor is float32 and every answer, direct or through
+    Woodbury's identity on that factor, is refined against the float64 A_J A_J^T to residual
+    <= WOODBURY_RTOL ||rhs||: the float64 direct solve's answer to that accuracy."""
+    gram, A, rng, norm2 = _single_ready(monkeypatch, 120, 1200, 6)
+    sigma, shift = cond / norm2, 1.0
+    mask = rng.random(1200) < 0.09  # |J| ~ n: the n x n form
+    for _ in range(4):
+        rhs = rng.standard_normal(120)
+        x = gram.solve(mask, sigma, shift, rhs)
+        M = shift * np.eye(120) + sigma * A[:, mask] @ A[:, mask].T
+        assert np.linalg.norm(M @ x - rhs) <= _gram.WOODBURY_RTOL * np.linalg.norm(rhs)
+        exact = _direct(A, mask, sigma, shift, rhs)  # the error bound of a residual WOODBURY_RTOL ||rhs||
+        assert np.linalg.norm(x - exact) <= _gram.WOODBURY_RTOL * cond * np.linalg.norm(exact)
+        mask = mask.copy()  # two columns enter, one leaves: Woodbury on the single-precision factor
+        mask[rng.choice(np.flatnonzero(~mask), 2, replace=False)] = True
+        mask[rng.choice(np.flatnonzero(mask))] = False
+    assert gram.factorizations == gram.single_factorizations == 1 and gram.woodbury_solves == 3
+    assert gram._factor.dtype == np.float32
+
+
+def test_an_ill_conditioned_system_is_factored_in_double_precision(monkeypatch):
+    """1 + sigma ||A||^2 > SINGLE_MAX_COND: a float32 factor would not refine (kappa u_single >= 1), so the
+    factor is float64 and the answer the direct one."""
+    gram, A, rng, norm2 = _single_ready(monkeypatch, 100, 1000, 7)
+    sigma = 10 * _gram.SINGLE_MAX_COND / norm2
+    mask = rng.random(1000) < 0.09
+    rhs = rng.standard_normal(100)
+    x, exact = gram.solve(mask, sigma, 1.0, rhs), _direct(A, mask, sigma, 1.0, rhs)
+    assert np.linalg.norm(x - exact) <= 1e-9 * np.linalg.norm(exact)  # backward stable: kappa u_double ~ 1e-9
+    assert gram.factorizations == 1 and gram.single_factorizations == 0 and gram._factor.dtype == np.float64
+    assert not FreeGram(np.broadcast_to(np.zeros(1), (_gram.SINGLE_MIN_ROWS - 1, 10)))._single_pays(1.0, 1.0)
+
+
+def test_a_single_precision_factor_that_does_not_refine_is_replaced_by_a_double_one(monkeypatch):
+    """When the refinement does not reach its bound within REFINE_STEPS (here: a bound of 1e-17 relative, below
+    what float32 corrections reach), the same system is factored in float64 and solved directly."""
+    gram, A, rng, norm2 = _single_ready(monkeypatch, 100, 1000, 8)
+    monkeypatch.setattr(_gram, "WOODBURY_RTOL", 1e-17)
+    sigma = 1e3 / norm2
+    mask = rng.random(1000) < 0.09
+    rhs = rng.standard_normal(100)
+    np.testing.assert_allclose(gram.solve(mask, sigma, 1.0, rhs), _direct(A, mask, sigma, 1.0, rhs), rtol=1e-10, atol=1e-13)
+    assert gram.factorizations == 2 and gram.single_factorizations == 1 and gram._factor.dtype == np.float64

@@ -342,3 +342,40 @@ def test_sigma_grows_slower_while_the_split_moves_more_coordinates_than_rows_and
     # the early systems by CG, later ones through the kept factor's Woodbury form as well as fresh factors
     assert res.info["cg_solves"] > 0 and res.info["woodbury_solves"] > 0 and res.info["factorizations"] > 0
     assert res.objective <= clarabel_objective(loss, cvxpar.pars.ridge(grid), 0.5 * n) + 1e-7 * abs(res.objective)
+
+
+def _wide_ridge(n=60, d=600, seed=4):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    return LeastSquares(A, A @ (0.5 * rng.standard_normal(d)) + 0.1 * rng.standard_normal(n)), 0.5 * n
+
+
+def test_single_precision_factors_give_the_double_precision_run_s_certified_optimum(monkeypatch):
+    """With single-precision factors allowed at this size (the refined Newton directions to residual
+    WOODBURY_RTOL), ssnal certifies the same optimum as with float64 factors only, to 2e-16 relative."""
+    from cvxpar.solvers import _gram
+
+    loss, lam = _wide_ridge()
+    ref = cvxpar.solve(loss, PSI, lam, method="ssnal")
+    assert ref.info["single_factorizations"] == 0  # below SINGLE_MIN_ROWS
+    monkeypatch.setattr(_gram, "SINGLE_MIN_ROWS", 1)
+    res = cvxpar.solve(loss, PSI, lam, method="ssnal")
+    assert ref.status == res.status == "optimal"
+    assert res.info["single_factorizations"] > 0
+    assert abs(res.objective - ref.objective) <= 2e-16 * abs(ref.objective)
+    assert res.objective <= clarabel_objective(loss, PSI, lam) + 1e-7 * abs(res.objective)
+
+
+def test_the_least_squares_polish_gathers_the_free_columns_from_the_kept_transpose(monkeypatch):
+    """ssnal's polish takes A_F from the rows of FreeGram's contiguous A^T, not from a strided column
+    gather of A (Operator.columns, disabled here); the run still certifies at Clarabel's optimum."""
+    from cvxpar.losses._operator import Operator
+
+    loss, lam = _wide_ridge(seed=5)
+
+    def refuse(self, idx):
+        raise AssertionError("the polish gathered columns of A")
+    monkeypatch.setattr(Operator, "columns", refuse)
+    res = cvxpar.solve(loss, PSI, lam, method="ssnal", verbose=False)
+    assert res.status == "optimal"
+    assert res.objective <= clarabel_objective(loss, PSI, lam) + 1e-7 * abs(res.objective)
