@@ -14,7 +14,10 @@ costs less.  The full n x n A A^T is never formed: ||A||_2^2 (for ssnal's sigma 
 choice of conjugate gradients) comes from a few Lanczos steps on A A^T (``lanczos_top_eigenvalue``,
 one pass over A a step against n^2 d / 2 flops for A A^T).  Products A_J A_J^T v (Lanczos, conjugate
 gradients) run over cache-sized blocks of J's rows of A^T, each used twice while in cache
-(``FreeGram.gram_apply``).  Rounding in the updates grows with their number (each adds a few ulps of ||A||^2), so the matrix is formed afresh
+(``FreeGram.gram_apply``); while conjugate gradients are in use (small sigma, the first outer steps) those
+products, and Lanczos', read a float32 copy of A^T written in the same pass as A^T (half the memory
+traffic; their tolerances, 1e-3 and 1e-2, lie far above single precision's rounding 2^-24), freed at the
+first system solved without them.  Rounding in the updates grows with their number (each adds a few ulps of ||A||^2), so the matrix is formed afresh
 once the updated columns add up to REFRESH |J|.
 
 With many rows (n >= SINGLE_MIN_ROWS) and a moderate condition bound 1 + sigma ||A||^2 / shift, the
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import math
 import mmap
+from functools import partial
 
 import numpy as np
 from scipy.linalg import blas, lapack
@@ -91,7 +95,8 @@ class FreeGram:
         self._Wt: np.ndarray | None = None  # (L^-1 A_D)^T, one row per column of D
         self._WtW: np.ndarray | None = None  # its Gram W^T W
         self._wbuffers: dict = {}  # the memory of _Wt (``_woodbury_columns``), two buffers per precision
-        self._block: np.ndarray | None = None  # buffer of gathered rows, CACHE_BYTES (``_gather``)
+        self._AT32: np.ndarray | None = None  # float32 copy of A^T while Lanczos and CG use it (``_make_single_copy``)
+        self._block: dict = {}  # buffers of gathered rows, CACHE_BYTES, one per dtype (``_gather``)
         self._rows: np.ndarray | None = None  # buffer of ROW_BLOCK gathered rows (``_syrk_rows``)
         self.factorizations = 0  # n x n Cholesky factorizations so far
         self.woodbury_solves = 0  # solves through the kept factor and Woodbury's identity
@@ -129,6 +134,7 @@ class FreeGram:
             return rhs / shift
         if scale is None and self._cg_pays(mask, 1.0 + sigma * self._norm2 / shift if self._norm2 else math.inf):
             return self._cg(mask, sigma, shift, rhs)
+        self._AT32 = None  # conjugate gradients are over (sigma grows): free the float32 copy of A^T
         if n**3 / 3 > k * k * n / 2 + k**3 / 3:
             CJ = self.AT[mask]  # A_J^T, contiguous k x n
             if scale is not None:
@@ -317,7 +323,7 @@ class FreeGram:
         rows = np.flatnonzero(mask)
 
         def apply(v):
-            return shift * v + sigma * self.gram_apply(v, rows)
+            return shift * v + sigma * self.gram_apply(v, rows, single=True)
         x = np.zeros_like(rhs)
         r = rhs.copy()
         p = r.copy()
@@ -336,36 +342,44 @@ class FreeGram:
         self.cg_solves += 1
         return x if np.isfinite(x).all() else None
 
-    def gram_apply(self, v: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    def gram_apply(self, v: np.ndarray, rows: np.ndarray | None = None, single: bool = False) -> np.ndarray:
         """A_J A_J^T v for the columns J = ``rows`` of A (all of them when None) in one pass over A_J:
         sum over blocks B of CACHE_BYTES of J's rows of A^T of B^T (B v), each block read from memory
-        once and used twice from cache (a gathered block goes to a reused buffer: no copy of A_J)."""
-        AT = self.AT
-        step = self._block_rows()
+        once and used twice from cache (a gathered block goes to a reused buffer: no copy of A_J).
+
+        ``single=True`` (Lanczos and conjugate gradients, which need A_J A_J^T v to far less than the
+        2^-24 relative accuracy of single precision) reads the float32 copy of A^T while it is kept
+        (``_make_single_copy``): half the memory traffic of this memory-bound pass."""
+        AT = self._AT32 if single and self._AT32 is not None else self.AT
+        v = v.astype(AT.dtype, copy=False)
+        step = self._block_rows(AT)
         total = AT.shape[0] if rows is None else rows.size
         out = np.zeros(AT.shape[1])
         for start in range(0, total, step):
-            B = AT[start:start + step] if rows is None else self._gather(rows[start:start + step])
+            B = AT[start:start + step] if rows is None else self._gather(rows[start:start + step], AT)
             out += B.T @ (B @ v)
         return out
 
     def columns_product(self, idx: np.ndarray, v: np.ndarray) -> np.ndarray:
         """A_I v for the columns I = ``idx`` of A: sum over blocks of CACHE_BYTES of I's rows of A^T of B^T v_B,
         gathered into the reused buffer (no k x n copy of A_I^T, whose fresh pages cost kernel time)."""
-        step = self._block_rows()
-        out = np.zeros(self.AT.shape[1])
+        AT = self.AT
+        step = self._block_rows(AT)
+        out = np.zeros(AT.shape[1])
         for start in range(0, idx.size, step):
-            out += self._gather(idx[start:start + step]).T @ v[start:start + step]
+            out += self._gather(idx[start:start + step], AT).T @ v[start:start + step]
         return out
 
-    def _block_rows(self) -> int:
-        return max(1, CACHE_BYTES // (8 * self.AT.shape[1]))
+    @staticmethod
+    def _block_rows(AT: np.ndarray) -> int:
+        return max(1, CACHE_BYTES // (AT.itemsize * AT.shape[1]))
 
-    def _gather(self, idx: np.ndarray) -> np.ndarray:
-        """The rows ``idx`` (at most ``_block_rows()``) of A^T, copied into the reused block buffer."""
-        if self._block is None:
-            self._block = np.empty((self._block_rows(), self.AT.shape[1]))
-        return np.take(self.AT, idx, axis=0, out=self._block[: idx.size], mode="clip")  # idx valid: no checks
+    def _gather(self, idx: np.ndarray, AT: np.ndarray) -> np.ndarray:
+        """The rows ``idx`` (at most ``_block_rows(AT)``) of ``AT``, copied into the reused block buffer of its dtype."""
+        block = self._block.get(AT.dtype)
+        if block is None:
+            block = self._block[AT.dtype] = np.empty((self._block_rows(AT), AT.shape[1]), AT.dtype)
+        return np.take(AT, idx, axis=0, out=block[: idx.size], mode="clip")  # idx valid: no checks
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """A_J A_J^T for J = mask, as a new symmetric array (for checks and fallbacks: ``solve`` is the fast path)."""
@@ -442,9 +456,21 @@ class FreeGram:
         (``lanczos_top_eigenvalue``; one pass over A a step through ``gram_apply``, no n x n matrix)."""
         from cvxpar.losses._operator import POWER_PAD
 
-        top = lanczos_top_eigenvalue(self.gram_apply, np.random.default_rng(0).standard_normal(self.A.shape[0]))
+        self._make_single_copy()
+        top = lanczos_top_eigenvalue(partial(self.gram_apply, single=True),
+                                     np.random.default_rng(0).standard_normal(self.A.shape[0]))
         self._norm2 = POWER_PAD * top
         return self._norm2
+
+    def _make_single_copy(self) -> None:
+        """The float32 copy of A^T for the products of Lanczos and conjugate gradients (``gram_apply``,
+        single=True), written in the same pass over A as A^T itself when that is not made yet."""
+        if self._AT32 is not None:
+            return
+        if self._AT is None and not self.A.T.flags.c_contiguous:
+            self._AT, self._AT32 = transposed_copies(self.A, (np.float64, np.float32))
+        else:
+            self._AT32 = transposed_copies(self.AT.T, (np.float32,))[0]
 
     def _fresh(self, mask: np.ndarray) -> np.ndarray:
         """A_J A_J^T afresh (upper triangle), in the kept matrix's memory when there is one."""
@@ -504,10 +530,18 @@ def transposed(A: np.ndarray, block: int = 256) -> np.ndarray:
     row and takes ~10x longer on a large A than copying column blocks that fit in cache."""
     if A.T.flags.c_contiguous:
         return A.T
-    out = populated((A.shape[1], A.shape[0]), A.dtype)
+    return transposed_copies(A, (A.dtype,), block)[0]
+
+
+def transposed_copies(A: np.ndarray, dtypes: tuple, block: int = 256) -> list[np.ndarray]:
+    """C-contiguous copies of A^T in each of ``dtypes``, written from one blocked pass over A (``transposed``):
+    each block of the first copy is transposed from A, the others converted from it while it is in cache."""
+    outs = [populated((A.shape[1], A.shape[0]), dtype) for dtype in dtypes]
     for j in range(0, A.shape[1], block):
-        out[j:j + block] = A[:, j:j + block].T
-    return out
+        outs[0][j:j + block] = A[:, j:j + block].T
+        for out in outs[1:]:
+            out[j:j + block] = outs[0][j:j + block]
+    return outs
 
 
 def populated(shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:

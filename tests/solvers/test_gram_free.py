@@ -317,3 +317,33 @@ def test_a_single_precision_factor_that_does_not_refine_is_replaced_by_a_double_
     rhs = rng.standard_normal(100)
     np.testing.assert_allclose(gram.solve(mask, sigma, 1.0, rhs), _direct(A, mask, sigma, 1.0, rhs), rtol=1e-10, atol=1e-13)
     assert gram.factorizations == 2 and gram.single_factorizations == 1 and gram._factor.dtype == np.float64
+
+
+def test_lanczos_and_cg_read_a_float32_copy_of_a_transpose_until_the_first_factorization(monkeypatch):
+    """||A||^2 (Lanczos) and the CG solves run their products on a float32 copy of A^T made in the same pass
+    as A^T: the estimate still bounds ||A||_2^2 from above and the CG answers meet CG_RTOL against the float64
+    matrix; the first system solved without CG frees the copy and is solved exactly."""
+    from cvxpar.solvers._gram import CG_MAX_COND, CG_RTOL
+
+    monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
+    rng = np.random.default_rng(9)
+    n, d = 40, 400
+    A = rng.standard_normal((n, d))
+    gram = FreeGram(A)
+    L = gram.norm2_squared()
+    assert gram._AT32.dtype == np.float32 and gram._AT32.flags.c_contiguous
+    np.testing.assert_array_equal(gram._AT32, A.T.astype(np.float32))
+    np.testing.assert_array_equal(gram.AT, A.T)
+    assert np.linalg.norm(A, 2) ** 2 <= L <= 1.1 * np.linalg.norm(A, 2) ** 2
+    reads = []
+    monkeypatch.setattr(gram, "_gather", lambda idx, AT: reads.append(AT.dtype) or FreeGram._gather(gram, idx, AT))
+    mask = rng.random(d) < 0.6
+    rhs = rng.standard_normal(n)
+    sigma = 0.5 * CG_MAX_COND / L
+    x = gram.solve(mask, sigma, 1.0, rhs)
+    M = np.eye(n) + sigma * A[:, mask] @ A[:, mask].T
+    assert np.linalg.norm(M @ x - rhs) <= CG_RTOL * np.linalg.norm(rhs)
+    assert gram.cg_solves == 1 and reads and set(reads) == {np.dtype(np.float32)}
+    sigma = 10 * CG_MAX_COND / L  # ill-conditioned: the factorization, and the float32 copy is freed
+    np.testing.assert_allclose(gram.solve(mask, sigma, 1.0, rhs), _direct(A, mask, sigma, 1.0, rhs), rtol=1e-8, atol=1e-10)
+    assert gram._AT32 is None and gram.factorizations == 1
