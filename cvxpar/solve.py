@@ -214,19 +214,20 @@ def solve(
       ``"alm"``.  The rows go into an augmented Lagrangian whose subproblems ssnal solves by
       semismooth Newton, and the row polish (the KKT system of the free coordinates and the working
       rows) lands on the kinks and rows exactly, usually after one outer step.  Simplex with 11
-      levels: 145x Clarabel, where ``"admm"`` needs 3675 iterations; five inequality rows: 25x
-      (admm: 8175 iterations); a 4-bit grid with x >= 0 and a budget row: 29x.  With a **nonconvex psi** (ssnal needs a convex one):
+      levels: 119x Clarabel, where ``"admm"`` needs 3675 iterations; five inequality rows: 24x
+      (admm: 8175 iterations); a 4-bit grid with x >= 0 and a budget row: 23x; logistic 500 x 2000
+      with a Simplex: 59x.  With a **nonconvex psi** (ssnal needs a convex one):
       ``"admm"``, for least squares on a dense A.
     - **Wide or clearly tall (d <= n / 4) least squares with a psi of at most one breakpoint** (the
       Lasso and its boxed variants): ``"cd"``, working-set coordinate descent: 3-6x faster than
       ``"ssnal"`` on wide problems where few coordinates are nonzero (``python benchmarks/run.py
       lasso``); on tall ones A^T A is well conditioned and a few dozen epochs certify (the tall
-      Lasso 2000 x 200 at lam_max/100: 120x Clarabel).
+      Lasso 2000 x 200 at lam_max/100: 88x Clarabel).
     - **Least squares or Huber with a convex psi** (dense, tall, correlated, scipy.sparse, a
       LinearOperator or another Array-API namespace such as PyTorch, a Box, any number of levels):
-      ``"ssnal"``, whose Newton systems live on the free coordinates: 39-93x Clarabel at
-      200 x 2000, 131x on a tall 5000 x 500 Box problem, 21x on a 1%-dense sparse 2000 x 20000,
-      300x on Huber 500 x 2000; 2.7x at d = 10, where both take milliseconds.
+      ``"ssnal"``, whose Newton systems live on the free coordinates: 31-70x Clarabel at
+      200 x 2000, 99x on a tall 5000 x 500 Box problem, 34x on a 1%-dense sparse 2000 x 20000,
+      357x on Huber 500 x 2000; 3.5x at d = 10, where both take milliseconds.
     - **Logistic and the other linear-model losses** on NumPy / scipy.sparse data: ``"cd"``
       (proximal Newton coordinate epochs weighted by h''): over 500x Clarabel on logistic 500 x 2000
       (with or without a Box) and sparse logistic 2000 x 20000, 1.7x faster than ``"fista"`` and 4x

@@ -56,6 +56,29 @@ def test_the_classifier_fits_dask_arrays_with_proximal_newton(client, data):
     np.testing.assert_allclose(est.predict_proba(_lazy(X)).compute(), ref.predict_proba(X), atol=1e-8)
 
 
+def test_the_classifier_with_linear_rows_fits_dask_arrays_like_clarabel(client, data):
+    """A Simplex and a budget row on w with the intercept free, on Dask data (proximal Newton with the rows in its
+    exact step), against CVXPY + Clarabel on the NumPy data."""
+    import cvxpy as cp
+
+    from cvxpar.constraints import Linear, NonNeg, Simplex
+
+    X, _, labels, _ = data
+    s = np.where(labels == "yes", 1.0, -1.0)
+    diff = np.eye(1, D) - np.eye(1, D, k=1)
+    for cons, extra in ((Simplex(1.5), lambda w: [w >= 0, cp.sum(w) == 1.5]),
+                        ([NonNeg(), Linear(A_ub=np.ones((1, D)), b_ub=[1.0], A_eq=diff, b_eq=[0.2])],
+                         lambda w: [w >= 0, cp.sum(w) <= 1.0, diff @ w == 0.2])):
+        est = PARClassifier(psi="l1", alpha=0.01, constraints=cons).fit(_lazy(X), _lazy(labels))
+        w, c = cp.Variable(D), cp.Variable()
+        objective = cp.sum(cp.logistic(-cp.multiply(s, X @ w + c))) / N + 0.01 * cp.norm1(w)
+        cp.Problem(cp.Minimize(objective), extra(w)).solve(solver=cp.CLARABEL, tol_gap_abs=1e-12,
+                                                            tol_gap_rel=1e-12, tol_feas=1e-12)
+        assert est.status_ == "optimal"
+        np.testing.assert_allclose(est.coef_[0], w.value, atol=1e-5)
+        assert est.intercept_[0] == pytest.approx(c.value, abs=1e-5)
+
+
 def _count_passes(monkeypatch):
     """The passes over the row chunks made by cvxpar.distributed (its one reduction primitive)."""
     from cvxpar.distributed import _reduce
