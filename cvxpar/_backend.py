@@ -68,7 +68,13 @@ def prepare(x):
         return array_namespace(arr), arr, arr.ndim == 0
     if is_numpy_array(x):
         return array_namespace(x), _real_numpy(x), False
-    xp = array_namespace(x)
+    try:
+        xp = array_namespace(x)
+    except TypeError:
+        raise TypeError(
+            f"expected real numbers (a number, a list of numbers, or a NumPy, CuPy or Array-API array); got "
+            f"{type(x).__name__}. Convert it first, e.g. np.asarray(x, dtype=float) (a pandas object: .to_numpy(float))."
+        ) from None
     if xp.isdtype(x.dtype, "complex floating"):
         raise TypeError(_complex_message(x))
     if not xp.isdtype(x.dtype, "real floating"):

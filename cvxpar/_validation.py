@@ -36,6 +36,22 @@ def as_finite_vector(values, name: str, *, min_length: int = 1) -> np.ndarray:
     return arr
 
 
+def as_real_array(values, name: str) -> np.ndarray:
+    """Return ``values`` as a float64 NumPy array, refusing complex, string and other non-real input.
+
+    NumPy's own cast would drop an imaginary part with only a warning (a wrong answer) and name no
+    argument when a string does not convert; here the message names ``name``.
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real; got complex values ({arr.dtype}). Pass np.real(...) of it if the "
+                        "imaginary part is meant to be dropped.")
+    try:
+        return arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must hold real numbers; got {arr.dtype} values such as '{arr.flat[0]}'.") from None
+
+
 def check_strictly_increasing(arr: np.ndarray, name: str) -> None:
     """Raise unless ``arr`` is strictly increasing (no repeats, no unsorted entries)."""
     steps = np.diff(arr)

@@ -8,6 +8,7 @@ tolerance rule.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -125,7 +126,14 @@ class Certificate:
         Returns
         -------
         bool
+
+        Raises
+        ------
+        ValueError
+            ``tol`` is not a finite positive number (no point certifies to a zero or negative tolerance).
         """
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol > 0):
+            raise ValueError(f"tol must be a finite positive number (e.g. 1e-8); got {tol!r}.")
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
         if not all(math.isfinite(v) for v in values):
             return False

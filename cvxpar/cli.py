@@ -19,14 +19,25 @@ On the diabetes data shipped with cvxpar (Efron et al. 2004, 442 x 10, standardi
     subject to |w_i| <= {_demo.BOUND:g}, w_i >= 0 for {", ".join(_demo.NONNEGATIVE)}
 
 where psi interpolates x^2/2 on the grid Q = {{{", ".join(f"{q:g}" for q in _GRID)}}}, for alpha in
-{{{", ".join(f"{a:g}" for a in _demo.ALPHAS)}}}; prints a table comparing the CVXPY reference with cvxpar
-(objective, time, fraction of coefficients on Q), the coefficients, and saves a plot of them on
-the grid (needs matplotlib: pip install "cvxpar[plot]"). Needs only the core package otherwise.
+{{{", ".join(f"{a:g}" for a in _demo.ALPHAS)}}}. It prints a table comparing the CVXPY reference with cvxpar
+(objective, largest coefficient difference, time, fraction of coefficients on Q, status) and the
+coefficients, and saves a plot of them on the grid (needs matplotlib: pip install "cvxpar[plot]").
+Needs only the core package otherwise.
 """
 
 BENCH_HELP = """\
-Run the benchmark modules of cvxpar.bench (all, or those named) at small size and print their
-tables. `python benchmarks/run.py` runs them too and writes benchmarks/RESULTS.md.
+Run the benchmark modules of cvxpar.bench (all, or those named) and print their tables: at small
+size by default (a few minutes for all of them), or at the sizes of benchmarks/RESULTS.md with
+--size full (hours; the dask benchmark writes an 8 GB zarr store). `python benchmarks/run.py` runs them
+too and writes benchmarks/RESULTS.md. Timings depend on the machine and its load: compare rows
+of one table, measured side by side.
+"""
+
+EPILOG = """\
+examples:
+  cvxpar demo                          # the three default alphas, plot to out/cvxpar-demo.png
+  cvxpar demo --alpha 0.5 --no-plot    # one alpha, tables only
+  cvxpar bench lasso breadth           # two benchmarks at small size
 """
 
 
@@ -58,6 +69,12 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_names() -> list[str]:
+    from cvxpar.bench import available
+
+    return available()
+
+
 def _alpha(text: str) -> float:
     """An --alpha value: a finite number >= 0 (argparse turns the ValueError into a usage error)."""
     try:
@@ -73,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cvxpar",
         description="Piecewise-affine regularization (PAR) for quantized solutions: exact references and fast solvers.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,bench}")
     p_demo = sub.add_parser(
@@ -99,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         description=BENCH_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p_bench.add_argument("names", nargs="*", help="benchmark modules of cvxpar.bench (default: all)")
+    p_bench.add_argument(
+        "names", nargs="*", metavar="NAME",
+        help=f"benchmark modules of cvxpar.bench (default: all): {', '.join(_bench_names())}",
+    )
     p_bench.add_argument(
         "--size", choices=["small", "full"], default="small", help="problem sizes (default: %(default)s)"
     )

@@ -245,7 +245,7 @@ def run(out: Path | None, alphas: Sequence[float] | None = None, say: Callable[[
 
 def comparison_table(outcome: Outcome) -> str:
     """The Markdown table: method, objective (divided by n), |x - x_ref|, time, quantization rate, R^2, status."""
-    head = "| alpha | solver | method | objective / n | max abs diff to reference | time (s) | on grid | R^2 | status |"
+    head = "| alpha | solver | method | objective / n | max abs(w - w_ref) | time (s) | on grid | R^2 | status |"
     lines = [head, "|---:|---|---|---:|---:|---:|---:|---:|---|"]
     ref = None
     for r in outcome.rows:

@@ -219,8 +219,11 @@ class PAR:
 
         Raises
         ------
+        TypeError
+            If ``fn`` is not callable.
         ValueError
-            If ``fn`` is not elementwise, or a single breakpoint is given without both outer slopes.
+            If ``fn`` is not elementwise or returns non-numbers, or a single breakpoint is given without both
+            outer slopes.
 
         Examples
         --------
@@ -232,7 +235,14 @@ class PAR:
         """
         q = as_finite_vector(breakpoints, "breakpoints")
         check_strictly_increasing(q, "breakpoints")
-        vals = np.asarray(fn(q), dtype=np.float64)
+        if not callable(fn):
+            raise TypeError(f"fn must be a function evaluated elementwise on the breakpoints (e.g. np.abs or "
+                            f"lambda q: q**2 / 2); got {type(fn).__name__}.")
+        out = fn(q)
+        try:
+            vals = np.asarray(out, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"fn(breakpoints) must return real numbers, one per breakpoint; got {out!r}.") from exc
         if vals.shape != q.shape:
             raise ValueError(f"fn(breakpoints) returned shape {vals.shape}; it must be elementwise (shape {q.shape}).")
         if (left_slope is None or right_slope is None) and q.size < 2:

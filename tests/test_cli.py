@@ -35,6 +35,20 @@ def test_help(argv, expected, capsys):
         assert text in out
 
 
+def test_help_lists_the_benchmarks_and_examples(capsys):
+    """`cvxpar bench --help` names every benchmark a user may pass, and `cvxpar --help` shows how to call it."""
+    from cvxpar.bench import available
+
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the list
+    assert available() and all(name in out for name in available())
+    assert "--size full" in out
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "examples:" in capsys.readouterr().out
+
+
 def test_demo_from_the_command_line(tmp_path):
     """What a user sees: progress, the comparison table, the coefficients and the saved plot."""
     png = tmp_path / "plots" / "demo.png"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -58,3 +60,77 @@ def test_every_front_door_uses_it():
                  lambda: solve_batch(loss, psi, [1.0, -1.0])):
         with pytest.raises(ValueError, match="finite and nonnegative everywhere"):
             call()
+
+
+def _raised_here(exc: BaseException) -> bool:
+    """The innermost frame that raised is cvxpar's own code (a deliberate message, not a NumPy internal)."""
+    import os
+    import traceback
+
+    import cvxpar
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename.startswith(os.path.dirname(cvxpar.__file__))
+
+
+def _front_doors():
+    import cvxpar
+    from cvxpar.constraints import Box, Linear
+    from cvxpar.losses import LeastSquares, Smooth
+
+    A, b = np.arange(12.0).reshape(4, 3), np.ones(4)
+    psi = cvxpar.pars.l1(cvxpar.grids.uniform(0.5, 3))
+    ls = LeastSquares(A, b)
+    return [
+        # strings (or other non-arrays) where an array of numbers belongs
+        ("psi-string", lambda: psi("0.5"), TypeError, r"expected real numbers.*got str"),
+        ("prox-string", lambda: psi.prox("abc", 0.1), TypeError, r"expected real numbers.*got str"),
+        ("subdifferential-dict", lambda: psi.subdifferential({"x": 1}), TypeError, r"expected real numbers.*got dict"),
+        ("A-string", lambda: LeastSquares("A", b), TypeError, r"expected real numbers.*got str"),
+        ("certificate-x-string", lambda: cvxpar.certificate(ls, psi, 0.1, "x"), TypeError, r"got str"),
+        ("snap-string", lambda: cvxpar.snap("abc", psi), TypeError, r"got str"),
+        # complex data: refused, never cast with only a warning (that drops the imaginary part: a wrong answer)
+        ("target-complex", lambda: LeastSquares(A, b + 1j), TypeError, r"b must hold real numbers.*complex"),
+        ("box-complex", lambda: Box(-1j, 1.0), TypeError, r"Box lower must be real"),
+        ("box-string", lambda: Box("a", 1.0), TypeError, r"Box lower must hold real numbers"),
+        ("linear-complex-rows", lambda: Linear(A_ub=np.ones((1, 3)) * (1 + 1j), b_ub=[1.0]), TypeError,
+         r"A_ub must be real"),
+        ("linear-complex-rhs", lambda: Linear(A_eq=np.ones((1, 3)), b_eq=[1 + 2j]), TypeError, r"b_eq must be real"),
+        # a design with no columns: there is nothing to solve for
+        ("A-no-columns", lambda: cvxpar.solve(LeastSquares(np.zeros((3, 0)), np.ones(3)), psi, 0.1), ValueError,
+         r"A has 0 columns"),
+        # Smooth's callables and sizes at construction, not deep in a solve
+        ("smooth-not-callable", lambda: Smooth(1.0, lambda x: x, 1.0, n_features=3), TypeError,
+         r"fun must be a function"),
+        ("smooth-lipschitz-string", lambda: Smooth(lambda x: 0.0, lambda x: x, "1"), ValueError, r"lipschitz"),
+        ("smooth-n_features-0", lambda: Smooth(lambda x: 0.0, lambda x: x, 1.0, n_features=0), ValueError,
+         r"n_features must be a positive integer"),
+        # PAR.interpolate's fn
+        ("interpolate-not-callable", lambda: cvxpar.PAR.interpolate(3.0, [0.0, 1.0]), TypeError, r"fn must be a function"),
+        ("interpolate-strings", lambda: cvxpar.PAR.interpolate(lambda q: ["a"] * len(q), [0.0, 1.0]), ValueError,
+         r"fn\(breakpoints\) must return real numbers"),
+        # a tolerance that no point can meet is a mistake, not a 'no'
+        ("certifies-tol-0", lambda: cvxpar.certificate(ls, psi, 0.1, np.zeros(3)).certifies(0.0), ValueError,
+         r"tol must be a finite positive number"),
+        ("certifies-tol-negative", lambda: cvxpar.certificate(ls, psi, 0.1, np.zeros(3)).certifies(-1e-8), ValueError,
+         r"tol must be a finite positive number"),
+        ("certifies-tol-nan", lambda: cvxpar.certificate(ls, psi, 0.1, np.zeros(3)).certifies(float("nan")), ValueError,
+         r"tol must be a finite positive number"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "call", "error", "match"), _front_doors(), ids=[row[0] for row in _front_doors()])
+def test_bad_input_at_a_front_door_gets_cvxpars_own_message(name, call, error, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ComplexWarning (a silent cast) fails the test too
+        with pytest.raises(error, match=match) as info:
+            call()
+    assert _raised_here(info.value), f"{name}: raised outside cvxpar: {info.value}"
+
+
+def test_linear_rows_and_box_bounds_still_take_real_sequences():
+    from cvxpar.constraints import Box, Linear
+
+    rows = Linear(A_ub=[[1, 2, 3]], b_ub=[4])
+    assert rows.A_ub.dtype == np.float64 and rows.b_ub.tolist() == [4.0]
+    assert Box(np.int64(-1), [1, 2, 3]).upper.tolist() == [1.0, 2.0, 3.0]

@@ -71,6 +71,7 @@ def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
     q = np.zeros(n)
     for t in s.smooth:
         A, b, w = t.r.A(), t.r.b(), np.broadcast_to(t.weight(), (t.r.m,))
+        _check_finite(t, A, b, w, 0.0 if t.data is None else t.data())
         if t.kind == "linear":
             q += _rmatvec(A, w)
             continue
@@ -259,12 +260,13 @@ def build_constraints(s: Structure) -> list | str | None:
     lower = np.full(n, -np.inf)
     upper = np.full(n, np.inf)
     for f in s.lower:
-        lower = np.maximum(lower, f())
+        lower = np.maximum(lower, _no_nan(f(), "a lower bound"))
     for f in s.upper:
-        upper = np.minimum(upper, f())
+        upper = np.minimum(upper, _no_nan(f(), "an upper bound"))
     ineq = []
     for g in s.ineq:
-        G, h = _dense(g.A()), np.broadcast_to(g.b(), (g.m,))
+        G = _no_nan(_dense(g.A()), "an inequality constraint's coefficients")
+        h = _no_nan(np.broadcast_to(g.b(), (g.m,)), "an inequality constraint's constant")
         keep = _rows_to_bounds(G, h, lower, upper)
         if keep is None:
             return "infeasible"
@@ -273,7 +275,8 @@ def build_constraints(s: Structure) -> list | str | None:
     if np.any(lower > upper):
         return "infeasible"
     out: list = []
-    eq = [(e.A(), e.b()) for e in s.eq]
+    eq = [(_no_nan(_dense(e.A()), "an equality constraint's coefficients"),
+           _no_nan(e.b(), "an equality constraint's constant")) for e in s.eq]
     if len(eq) == 1 and not ineq and eq[0][1].size == 1 and np.all(lower == 0) and np.all(upper == np.inf):
         row = _dense(eq[0][0]).reshape(-1)
         if row[0] != 0 and np.all(row == row[0]):
@@ -312,6 +315,18 @@ def _rows_to_bounds(G: np.ndarray, h: np.ndarray, lower: np.ndarray, upper: np.n
 
 
 # ---------------------------------------------------------------------------- helpers
+def _check_finite(t: SmoothTerm, *data) -> None:
+    """Refuse a smooth term whose constants hold NaN or inf (they would surface later as a misleading error
+    about divergence or an empty factor, not as bad data)."""
+    for values in data:
+        arr = values.data if sp.issparse(values) else np.asarray(values, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"problem.solve(method='cvxpar'): the objective term {t.source} has NaN or inf in its constants; "
+                "clean the data (or the Parameter values) it is built from."
+            )
+
+
 def _check_nonneg(w: np.ndarray, t: SmoothTerm, alternative: str) -> None:
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise UnsupportedProblemError(
@@ -393,6 +408,17 @@ def _matmul(L: np.ndarray, A):
 
 def _scale_rows(A, s: np.ndarray):
     return sp.csr_matrix(sp.diags(s) @ A) if sp.issparse(A) else s[:, None] * A
+
+
+def _no_nan(values, what: str) -> np.ndarray:
+    """``values`` as an array; a NaN (which the bound and row arithmetic would silently drop) is refused."""
+    arr = np.asarray(values)
+    if np.isnan(arr).any():
+        raise ValueError(
+            f"problem.solve(method='cvxpar'): {what} has a NaN entry, so the constraint has no meaning. Check the "
+            "constants and Parameter values in the constraints (an absent bound is -inf / +inf, or no constraint)."
+        )
+    return arr
 
 
 def _dense(A) -> np.ndarray:

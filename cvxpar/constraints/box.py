@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from cvxpar import _backend
+from cvxpar._validation import as_real_array
 from cvxpar.constraints.base import Constraint
 
 
 def _bound(value, name: str):
-    arr = np.asarray(value, dtype=np.float64)
+    arr = as_real_array(value, f"Box {name}")
     if np.isnan(arr).any():
         raise ValueError(f"Box {name} contains NaN; use -inf / +inf for a missing bound.")
     if arr.ndim > 1:
@@ -41,6 +42,8 @@ class Box(Constraint):
     ValueError
         A NaN bound, a bound with more than one dimension, a lower bound of +inf or an upper bound
         of -inf, lower > upper anywhere, or (when solving) an array bound whose length is not d.
+    TypeError
+        Complex or non-numeric entries.
 
     Examples
     --------

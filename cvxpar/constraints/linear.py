@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cvxpar._validation import as_real_array
 from cvxpar.constraints.base import Constraint
 
 
@@ -31,6 +32,8 @@ class Linear(Constraint):
         Neither pair given, a matrix without its right-hand side (or the reverse), a row count that
         differs from the right-hand side's length, NaN or inf entries, or (when solving) a column
         count that is not d.
+    TypeError
+        Complex or non-numeric entries.
 
     Examples
     --------
@@ -66,8 +69,8 @@ def _pair(M, v, kind: str):
         return None, None
     if M is None or v is None:
         raise ValueError(f"Linear needs both A_{kind} and b_{kind}.")
-    M = np.atleast_2d(np.asarray(M.toarray() if hasattr(M, "toarray") else M, dtype=np.float64))
-    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    M = np.atleast_2d(as_real_array(M.toarray() if hasattr(M, "toarray") else M, f"A_{kind}"))
+    v = as_real_array(v, f"b_{kind}").reshape(-1)
     if M.ndim != 2:
         raise ValueError(f"A_{kind} must be a 2-D matrix; got shape {M.shape}.")
     if M.shape[0] != v.shape[0]:

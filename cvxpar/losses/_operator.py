@@ -77,6 +77,8 @@ class Operator:
         self.shape = (int(A.shape[0]), int(A.shape[1]))
         if self.shape[0] == 0:
             raise ValueError("A has 0 rows (no samples): a loss needs at least one sample; check how the data was sliced.")
+        if self.shape[1] == 0:
+            raise ValueError("A has 0 columns (no features): there is no x to solve for; check how the data was sliced.")
         self._cache: dict = {}
 
     # -- pickling: the namespace (a module) and the transposed copy are rebuilt on demand

@@ -195,7 +195,10 @@ class Loss:
 
 def _vector(xp, v, n: int, name: str, like):
     if _backend.is_numpy_namespace(xp):
-        arr = np.asarray(v, dtype=np.float64)
+        try:  # complex, string or object targets are refused, not cast (a cast would drop the imaginary part)
+            arr = _backend._real_numpy(np.asarray(v)).astype(np.float64, copy=False)
+        except TypeError as exc:
+            raise TypeError(f"{name} must hold real numbers: {exc}") from None
     else:
         arr = xp.asarray(v, dtype=like.dtype, device=_backend.device(like)) if not hasattr(v, "__array_namespace__") else v
         if not xp.isdtype(arr.dtype, "real floating"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from cvxpar import _backend
 from cvxpar.losses.base import Loss
 
@@ -32,8 +34,10 @@ class Smooth(Loss):
 
     Raises
     ------
+    TypeError
+        ``fun`` or ``grad`` (or a given ``hessian``) is not callable.
     ValueError
-        ``lipschitz`` not None and not finite and positive.
+        ``lipschitz`` not None and not finite and positive, or ``n_features`` not None and not a positive integer.
 
     Examples
     --------
@@ -56,8 +60,15 @@ class Smooth(Loss):
         n_features: int | None = None,
         hessian: Callable | None = None,
     ) -> None:
-        if lipschitz is not None and not (math.isfinite(lipschitz) and lipschitz > 0):
-            raise ValueError(f"lipschitz must be a finite positive number or None; got {lipschitz}.")
+        for name, f in (("fun", fun), ("grad", grad), ("hessian", hessian)):
+            if not callable(f) and not (name == "hessian" and f is None):
+                raise TypeError(f"{name} must be a function of x (a callable); got {type(f).__name__}.")
+        if lipschitz is not None and not (
+            isinstance(lipschitz, (int, float, np.number)) and math.isfinite(lipschitz) and lipschitz > 0
+        ):
+            raise ValueError(f"lipschitz must be a finite positive number or None; got {lipschitz!r}.")
+        if n_features is not None and not (isinstance(n_features, (int, np.integer)) and n_features > 0):
+            raise ValueError(f"n_features must be a positive integer (the length of x) or None; got {n_features!r}.")
         self.fun, self.gradient, self.hessian = fun, grad, hessian
         self._L = lipschitz
         self.n_features = n_features
