@@ -202,6 +202,8 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
                 outer = B @ B.T
             small = _solve(xp, outer + mu * _eye(xp, outer), B @ rhs)
             step = None if small is None else (rhs - B.T @ small) / mu
+        elif mu == 0 and B is not None and _backend.is_numpy_namespace(xp):
+            step = _normal_step(B, rhs)
         else:
             if gram is None:
                 gram = H if B is None else B.T @ B
@@ -209,6 +211,25 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
         if step is None:
             continue
         yield _scatter(xp, base, free_idx, xp.clip(base_f + step, lo_f, hi_f))
+
+
+def _normal_step(B: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+    """(B^T B)^-1 rhs for a NumPy B (the exact polish step, mu = 0): B^T B (BLAS syrk) into a populated
+    buffer and factored there in place (LAPACK potrf), so that neither the k x k product nor its factor
+    takes fresh pages (``_gram.populated``); where B^T B is not numerically positive definite,
+    :func:`_solve`'s least-squares fallback on a fresh product."""
+    from scipy.linalg import lapack
+
+    from cvxpar.solvers._gram import populated
+
+    k = B.shape[1]
+    gram = np.matmul(B.T, B, out=populated((k, k)))
+    factor, info = lapack.dpotrf(gram.T, lower=True, clean=False, overwrite_a=True)  # symmetric: its transpose
+    if info == 0:
+        step, info = lapack.dpotrs(factor, rhs, lower=True)
+        if info == 0 and np.isfinite(step).all():
+            return step
+    return _solve(np, B.T @ B, rhs)
 
 
 def _row_force(prob, x, g):

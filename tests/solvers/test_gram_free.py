@@ -263,13 +263,18 @@ def test_fresh_products_gather_the_free_rows_in_blocks_and_match(monkeypatch):
     assert gram._drift == 10
 
 
-def _single_ready(monkeypatch, n, d, seed):
-    """A FreeGram whose ||A||^2 is known, with single-precision factors allowed at this small n."""
-    monkeypatch.setattr(_gram, "SINGLE_MIN_ROWS", 1)
+def _with_norm(n, d, seed):
+    """(FreeGram of a Gaussian n x d A whose ||A||^2 is estimated, A, its generator, the estimate)."""
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d))
     gram = FreeGram(A)
     return gram, A, rng, gram.norm2_squared()
+
+
+def _single_ready(monkeypatch, n, d, seed):
+    """``_with_norm``, with single-precision factors allowed at this small n."""
+    monkeypatch.setattr(_gram, "SINGLE_MIN_ROWS", 1)
+    return _with_norm(n, d, seed)
 
 
 @pytest.mark.parametrize("cond", [1e2, 1e4, 3e5])
@@ -326,11 +331,8 @@ def test_lanczos_and_cg_read_a_float32_copy_of_a_transpose_until_the_first_facto
     from cvxpar.solvers._gram import CG_MAX_COND, CG_RTOL
 
     monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
-    rng = np.random.default_rng(9)
     n, d = 40, 400
-    A = rng.standard_normal((n, d))
-    gram = FreeGram(A)
-    L = gram.norm2_squared()
+    gram, A, rng, L = _with_norm(n, d, 9)
     assert gram._AT32.dtype == np.float32 and gram._AT32.flags.c_contiguous
     np.testing.assert_array_equal(gram._AT32, A.T.astype(np.float32))
     np.testing.assert_array_equal(gram.AT, A.T)

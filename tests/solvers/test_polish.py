@@ -12,7 +12,7 @@ from solver_reference import reference_objective
 import cvxpar
 from cvxpar.losses import LeastSquares
 from cvxpar.solvers._problem import Problem
-from cvxpar.solvers.polish import PolishSchedule, _kkt_step
+from cvxpar.solvers.polish import PolishSchedule, _kkt_step, _normal_step
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
@@ -135,3 +135,22 @@ def test_newton_polish_certifies_the_start_only_when_the_first_step_does_not():
     seen.clear()
     x2, cert2, steps2 = newton_polish(prob, x, t, steps=0, tol=1e-10, check=counted)
     assert x2 is x and steps2 == 0 and cert2.certifies(1e-10) and len(seen) == 1
+
+
+@pytest.mark.parametrize("shape", [(40, 25), (700, 600)])  # the second: B^T B on a populated map (>= 4 MB)
+def test_the_exact_step_solves_the_normal_equations_in_place_and_matches_a_direct_solve(shape):
+    rng = np.random.default_rng(11)
+    B = np.asfortranarray(rng.standard_normal(shape))  # as ssnal hands it over: rows of A^T, transposed
+    rhs = rng.standard_normal(shape[1])
+    step = _normal_step(B, rhs)
+    np.testing.assert_allclose(step, np.linalg.solve(B.T @ B, rhs), rtol=1e-9, atol=1e-12)
+
+
+def test_the_exact_step_on_a_singular_block_falls_back_to_least_squares():
+    rng = np.random.default_rng(12)
+    B = rng.standard_normal((10, 4))
+    B = np.column_stack([B, B[:, 0]])  # a repeated column: B^T B singular
+    rhs = B.T @ rng.standard_normal(10)  # consistent: in the range of B^T B
+    step = _normal_step(B, rhs)
+    np.testing.assert_allclose(B.T @ (B @ step), rhs, atol=1e-9)
+    np.testing.assert_allclose(step, np.linalg.lstsq(B.T @ B, rhs, rcond=None)[0], atol=1e-8)
