@@ -10,14 +10,19 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import _backend
 from cvxpar._validation import as_lam
 from cvxpar.constraints import FeasibleSet
 from cvxpar.metrics import quantization_rate
 from cvxpar.par import PAR
+
+if TYPE_CHECKING:
+    from cvxpar.losses.base import Loss
 
 
 @dataclass
@@ -169,7 +174,8 @@ class Certificate:
                 f"max(1, ||x||_inf) = {self.x_scale:.3g}; {gap}; {100 * self.quantization_rate:.1f}% on the grid")
 
 
-def certificate(loss=None, psi=None, lam=None, x=None, constraints=None, *, with_gap: bool = True) -> Certificate:
+def certificate(loss: Loss | None = None, psi: PAR | None = None, lam: float | npt.ArrayLike | None = None,
+                x: npt.ArrayLike | None = None, constraints: Any = None, *, with_gap: bool = True) -> Certificate:
     """Certify x for  minimize loss(x) + sum_i lam_i psi(x_i)  subject to x in C, independently of any solver.
 
     Parameters

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import _backend
 from cvxpar.par import PAR
@@ -19,7 +21,7 @@ def _grid(grid_or_psi) -> np.ndarray:
     return q
 
 
-def snap(x, grid_or_psi):
+def snap(x: npt.ArrayLike, grid_or_psi: npt.ArrayLike | PAR) -> Any:
     """The nearest grid point to each entry of ``x`` (ties go to the smaller grid point).
 
     ``grid_or_psi`` is a sequence of grid points or a PAR (its quantization grid :attr:`PAR.grid`:
@@ -59,7 +61,7 @@ def snap(x, grid_or_psi):
     return _backend.finish(xp.where(xp.isnan(arr), arr, out), scalar)
 
 
-def quantization_rate(x, grid_or_psi, atol: float = 1e-8) -> float:
+def quantization_rate(x: npt.ArrayLike, grid_or_psi: npt.ArrayLike | PAR, atol: float = 1e-8) -> float:
     """Fraction of the entries of ``x`` within ``atol`` of a grid point.
 
     For a PAR the grid is :attr:`PAR.grid`, its breakpoints that are convex kinks (all of them for a

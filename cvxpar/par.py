@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import _backend
 from cvxpar._validation import as_finite_vector, as_slope, check_strictly_increasing
@@ -64,7 +65,7 @@ class PAR:
 
     __slots__ = ("_q", "_values", "_slopes", "_curvature", "_prox_cache", "__weakref__")
 
-    def __init__(self, breakpoints, values, left_slope, right_slope) -> None:
+    def __init__(self, breakpoints: npt.ArrayLike, values: npt.ArrayLike, left_slope: float, right_slope: float) -> None:
         q = as_finite_vector(breakpoints, "breakpoints")
         check_strictly_increasing(q, "breakpoints")
         vals = as_finite_vector(values, "values")
@@ -84,7 +85,7 @@ class PAR:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_slopes(cls, breakpoints, slopes, offset: float = 0.0) -> PAR:
+    def from_slopes(cls, breakpoints: npt.ArrayLike, slopes: npt.ArrayLike, offset: float = 0.0) -> PAR:
         """Build psi from its m+1 slopes, with psi = ``offset`` at the breakpoint nearest 0.
 
         Parameters
@@ -134,7 +135,7 @@ class PAR:
         return cls(q, values, s[0], s[-1])
 
     @classmethod
-    def from_pieces(cls, slopes, intercepts) -> PAR:
+    def from_pieces(cls, slopes: npt.ArrayLike, intercepts: npt.ArrayLike) -> PAR:
         """Build the convex psi(x) = max_k (slopes[k] * x + intercepts[k]).
 
         The pieces are listed left to right, so ``slopes`` must be nondecreasing; pieces that
@@ -198,7 +199,7 @@ class PAR:
     def interpolate(
         cls,
         fn: Callable[[np.ndarray], Any],
-        breakpoints,
+        breakpoints: npt.ArrayLike,
         left_slope: float | None = None,
         right_slope: float | None = None,
     ) -> PAR:
@@ -348,7 +349,7 @@ class PAR:
         return a.copy(), knot_values - a * knots
 
     # ------------------------------------------------------------------ evaluation
-    def __call__(self, x):
+    def __call__(self, x: npt.ArrayLike) -> Any:
         """psi(x) elementwise, same shape and array type as ``x``; +inf outside the domain, NaN stays NaN.
 
         Real input only: complex raises ``TypeError``; dtypes as in :meth:`prox`.
@@ -364,7 +365,7 @@ class PAR:
         out = _evaluate(xp, arr, self)
         return _backend.finish(out, scalar)
 
-    def subdifferential(self, x):
+    def subdifferential(self, x: npt.ArrayLike) -> tuple[Any, Any]:
         """Clarke subdifferential [lo, hi] of psi at each x, as two arrays.
 
         At a breakpoint q_j it is [min(s_j, s_{j+1}), max(s_j, s_{j+1})] (the convex hull of the

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar._validation import as_finite_vector, check_strictly_increasing
 from cvxpar.par import PAR
@@ -24,7 +25,7 @@ def _sorted_grid(grid) -> np.ndarray:
     return q
 
 
-def l1(grid=(0.0,), eps: float = 0.1) -> PAR:
+def l1(grid: npt.ArrayLike = (0.0,), eps: float = 0.1) -> PAR:
     """Convex l1-approximating PAR with kinks at ``grid`` and at 0.
 
     psi(0) = 0 and the slope of the j-th segment away from 0 is +/-(1 + eps*j), j = 0, 1, ...;
@@ -67,7 +68,7 @@ def l1(grid=(0.0,), eps: float = 0.1) -> PAR:
     return PAR.from_slopes(q, slopes, offset=0.0)
 
 
-def ridge(grid, box: bool = False) -> PAR:
+def ridge(grid: npt.ArrayLike, box: bool = False) -> PAR:
     """The interpolant of x^2/2 on ``grid``: slopes (q_j + q_{j+1})/2 between grid points.
 
     Outside the grid the slopes continue the pattern (secants to one more step), so the end
@@ -111,7 +112,7 @@ def ridge(grid, box: bool = False) -> PAR:
     return PAR.interpolate(lambda x: 0.5 * x * x, q, left, right)
 
 
-def parq(grid) -> PAR:
+def parq(grid: npt.ArrayLike) -> PAR:
     """PARQ's convex PAR (Jin et al. 2025, eq. 6 with lambda*a_k = (q_k + q_{k+1})/2).
 
     The slope on [q_k, q_{k+1}] is the interval midpoint, so as the prox weight grows the prox
@@ -147,7 +148,7 @@ def parq(grid) -> PAR:
     return ridge(grid, box=True)
 
 
-def sawtooth(grid, slope: float = 1.0) -> PAR:
+def sawtooth(grid: npt.ArrayLike, slope: float = 1.0) -> PAR:
     """slope * dist(x, Q) on [q_0, q_{m-1}], continued with slope outside: nonconvex (W-shaped).
 
     ProxQuant's regularizer (Bai, Wang & Liberty 2019).  Its prox soft-rounds: with p the nearest
@@ -188,7 +189,7 @@ def sawtooth(grid, slope: float = 1.0) -> PAR:
     return PAR(points, values, -slope, slope)
 
 
-def staircase(grid, rise: float = 0.5, slope: float = 1.0) -> PAR:
+def staircase(grid: npt.ArrayLike, rise: float = 0.5, slope: float = 1.0) -> PAR:
     """Quasiconvex staircase: slope ``slope`` on the first ``rise`` fraction of each cell away from
     the grid point nearest 0, flat on the rest (Ma & Xiao 2025, Fig. 1); outer slopes +/-``slope``.
 
@@ -246,7 +247,7 @@ def staircase(grid, rise: float = 0.5, slope: float = 1.0) -> PAR:
     return PAR(np.asarray(points)[order], np.asarray(values)[order], -slope, slope)
 
 
-def mcp(grid, gamma: float, beta: float | None = None) -> PAR:
+def mcp(grid: npt.ArrayLike, gamma: float, beta: float | None = None) -> PAR:
     """MCP-approximating PAR: the MCP interpolant on ``grid`` plus beta * dist(x, Q).
 
     Not convex: its curvature is ``"nonconvex"`` once the grid reaches past gamma (where MCP is

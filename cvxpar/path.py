@@ -9,16 +9,28 @@ often certifies it within a few iterations.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import _progress
 from cvxpar.result import SolveResult
 from cvxpar.solve import solve
 
+if TYPE_CHECKING:
+    from cvxpar.constraints.base import Constraint
+    from cvxpar.losses.base import Loss
+    from cvxpar.par import PAR
 
-def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: float = 1e-8, x0=None,
-                progress: bool = False, **options) -> list[SolveResult]:
+#: One constraint, a list of them, or None.
+_Constraints = Union["Constraint", Sequence["Constraint"], None]
+
+
+def lambda_path(loss: Loss, psi: PAR, lams: npt.ArrayLike, constraints: _Constraints = None, method: str = "auto",
+                tol: float = 1e-8, x0: npt.ArrayLike | None = None, progress: bool = False,
+                **options: Any) -> list[SolveResult]:
     """Solve for each lam in ``lams`` (in the order given), each warm-started at the previous x.
 
     Order ``lams`` from large to small for the usual continuation (sparse / quantized first).
@@ -79,9 +91,9 @@ def lambda_path(loss, psi, lams, constraints=None, method: str = "auto", tol: fl
             x = res.x
     return results
 
-def lambda_for_rate(loss, psi, rate: float, constraints=None, lam_lo: float | None = None,
+def lambda_for_rate(loss: Loss, psi: PAR, rate: float, constraints: _Constraints = None, lam_lo: float | None = None,
                     lam_hi: float | None = None, max_steps: int = 40, rate_tol: float = 0.0,
-                    **options) -> tuple[float, SolveResult]:
+                    **options: Any) -> tuple[float, SolveResult]:
     """The smallest lam (to bisection accuracy in log lam) whose solution has quantization rate >= ``rate``.
 
     The quantization rate grows with lam in practice (not monotone in general: the answer is the

@@ -18,6 +18,7 @@ Curvature of the atom (Ma & Xiao 2025, Fig. 1; :attr:`cvxpar.PAR.curvature`):
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from cvxpy.atoms.elementwise.elementwise import Elementwise
 from cvxpy.expressions.expression import Expression
 
@@ -158,7 +159,7 @@ class ParAtom(Elementwise):
         return self.args[0].is_pwl()
 
 
-def par(expr, psi: PAR) -> ParAtom:
+def par(expr: Expression | npt.ArrayLike, psi: PAR) -> ParAtom:
     """psi(expr) elementwise, a CVXPY expression of ``expr``'s shape.
 
     ``lam * cp.sum(par(x, psi))`` is DCP (and DPP for ``lam = cp.Parameter(nonneg=True)``) when

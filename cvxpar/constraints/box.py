@@ -9,6 +9,7 @@ N_[l,u](x) = (-inf, 0] at x = l, [0, inf) at x = u, {0} inside.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import _backend
 from cvxpar._validation import as_real_array
@@ -56,7 +57,7 @@ class Box(Constraint):
     2.0
     """
 
-    def __init__(self, lower=-np.inf, upper=np.inf) -> None:
+    def __init__(self, lower: npt.ArrayLike = -np.inf, upper: npt.ArrayLike = np.inf) -> None:
         self.lower = _bound(lower, "lower")
         self.upper = _bound(upper, "upper")
         if np.any(np.asarray(self.lower) == np.inf) or np.any(np.asarray(self.upper) == -np.inf):

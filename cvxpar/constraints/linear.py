@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar._validation import as_real_array
 from cvxpar.constraints.base import Constraint
@@ -44,7 +45,8 @@ class Linear(Constraint):
     0.2886751345948129
     """
 
-    def __init__(self, A_eq=None, b_eq=None, A_ub=None, b_ub=None) -> None:
+    def __init__(self, A_eq: npt.ArrayLike | None = None, b_eq: npt.ArrayLike | None = None,
+                 A_ub: npt.ArrayLike | None = None, b_ub: npt.ArrayLike | None = None) -> None:
         self.A_eq, self.b_eq = _pair(A_eq, b_eq, "eq")
         self.A_ub, self.b_ub = _pair(A_ub, b_ub, "ub")
         if self.A_eq is None and self.A_ub is None:

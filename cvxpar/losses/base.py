@@ -50,12 +50,21 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import _backend
 from cvxpar.losses._operator import Operator, index_like
 from cvxpar.losses.dask_operator import is_dask_array
+
+if TYPE_CHECKING:
+    from scipy.sparse import sparray, spmatrix
+    from scipy.sparse.linalg import LinearOperator
+
+#: A design matrix: dense (NumPy, CuPy or any Array-API array), scipy.sparse, a LinearOperator or a Dask array.
+Design = Union[npt.ArrayLike, "sparray", "spmatrix", "LinearOperator"]
 
 
 class Loss:
@@ -271,7 +280,7 @@ class LinearModelLoss(Loss):
     #: How the target is called in error messages.
     target_name = "target"
 
-    def __init__(self, A, target) -> None:
+    def __init__(self, A: Design, target: npt.ArrayLike) -> None:
         if is_dask_array(A) or is_dask_array(target):
             from cvxpar.losses.dask_operator import DaskOperator
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from cvxpar.losses.base import LinearModelLoss
+import numpy.typing as npt
+
+from cvxpar.losses.base import Design, LinearModelLoss
 
 
 class Huber(LinearModelLoss):
@@ -42,7 +44,7 @@ class Huber(LinearModelLoss):
     piecewise_quadratic = True
     target_name = "b"
 
-    def __init__(self, A, b, M: float = 1.0) -> None:
+    def __init__(self, A: Design, b: npt.ArrayLike, M: float = 1.0) -> None:
         if not (math.isfinite(M) and M > 0):
             raise ValueError(f"M must be a finite positive number; got {M}.")
         self.M = float(M)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cvxpar.losses.base import LinearModelLoss
+import numpy.typing as npt
+
+from cvxpar.losses.base import Design, LinearModelLoss
 
 
 class LeastSquares(LinearModelLoss):
@@ -35,7 +37,7 @@ class LeastSquares(LinearModelLoss):
     piecewise_quadratic = True
     target_name = "b"
 
-    def __init__(self, A, b) -> None:
+    def __init__(self, A: Design, b: npt.ArrayLike) -> None:
         super().__init__(A, b)
 
     def h(self, z):

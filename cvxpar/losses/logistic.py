@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from cvxpar.losses.base import LinearModelLoss
+import numpy.typing as npt
+
+from cvxpar.losses.base import Design, LinearModelLoss
 
 
 class Logistic(LinearModelLoss):
@@ -40,7 +42,7 @@ class Logistic(LinearModelLoss):
     smoothness = 0.25
     target_name = "y"
 
-    def __init__(self, A, y) -> None:
+    def __init__(self, A: Design, y: npt.ArrayLike) -> None:
         super().__init__(A, y)
 
     def validate_target(self, target) -> None:

@@ -107,8 +107,9 @@ def status_of(cert: Certificate, tol: float, convex: bool) -> tuple[str, str]:
         return status, f"certified critical point (Clarke): {measured}"
     if cert.limited_by_rounding(tol):
         return status, (f"residual {cert.residual:.2e} is within tol * scale = {tol * cert.scale:.2e}, but the gradient's "
-                        f"estimated rounding error adds {cert.rounding:.2e}: the data's scaling limits the accuracy "
-                        "float64 can certify (rescale A's rows/columns or ask for a larger tol)")
+                        f"estimated rounding error adds {cert.rounding:.2e}: the data's scaling and precision limit the "
+                        "accuracy that can be certified (rescale A's rows/columns, pass float64 data rather than float32, "
+                        "or ask for a larger tol)")
     if status == R.OPTIMAL_INACCURATE:
         return status, (f"residual {cert.residual:.2e} / infeasibility {cert.infeasibility:.2e} above tol but within "
                         f"{INACCURATE_FACTOR:g}x")

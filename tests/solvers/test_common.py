@@ -42,3 +42,16 @@ def test_finish_adds_only_the_gap_to_the_method_certificate():
     fields = [f.name for f in dataclasses.fields(reused) if f.name not in ("solve_time", "info", "x")]
     assert {f: getattr(reused, f) for f in fields} == {f: getattr(fresh, f) for f in fields}
     assert reused.gap is not None
+
+
+def test_a_status_limited_by_float32_rounding_names_the_precision_not_float64():
+    """float32 data: the gradient's float32 rounding error (about 1e-5 here) keeps the default tol = 1e-8 out of
+    reach; the message says the data's precision limits the certificate and what to do, and does not blame float64."""
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((15, 10)).astype(np.float32), rng.standard_normal(15).astype(np.float32)
+    psi = cvxpar.pars.l1(cvxpar.grids.uniform(0.5, 5))
+    res = cvxpar.solve(cvxpar.losses.LeastSquares(A, b), psi, 0.1, method="fista", max_iter=200)
+    cert = cvxpar.certificate(cvxpar.losses.LeastSquares(A, b), psi, 0.1, res.x)
+    assert res.status != "optimal" and cert.limited_by_rounding(1e-8)
+    assert "precision" in res.message and "float64 data" in res.message
+    assert "float64 can certify" not in res.message
