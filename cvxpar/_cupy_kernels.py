@@ -142,7 +142,11 @@ if (v == v) {
         bool take = (c == 0);
         if (!take) {  // the sign of (f(xc) - f(best_x)) / max(1, tau), as cvxpar.prox._pick
             const double dl = lvl - best_l;
-            const double quad = (xc - best_x) * ((0.5 * (xc - v) + 0.5 * (best_x - v)) / w);
+            const double hc = 0.5 * xc, hb = 0.5 * best_x;  // (xc + best_x) / 2 - v, as cvxpar.prox.mid_gap
+            const double s2 = hc + hb, z = s2 - hc;
+            double e2 = (hc - (s2 - z)) + (hb - z);
+            e2 = e2 != e2 ? 0.0 : e2;
+            const double quad = (xc - best_x) * (((s2 - v) + e2) / w);
             const double d = tw * (dl + (sp - best_p)) + quad;
             if (isinf(d)) {
                 take = d < 0.0;

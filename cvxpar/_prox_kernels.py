@@ -133,6 +133,19 @@ def _candidate(v, shift, slope, lo, hi, ax, av, ex, ev):
 
 
 @numba.njit(inline="always")
+def _mid_gap(cx, bx, v):
+    """(cx + bx) / 2 - v, its sign exact and rounded once (see :func:`cvxpar.prox.mid_gap`)."""
+    hc = 0.5 * cx
+    hb = 0.5 * bx
+    s = hc + hb
+    z = s - hc
+    e = (hc - (s - z)) + (hb - z)
+    if e != e:  # an infinite candidate: no rounding error to carry
+        e = 0.0
+    return (s - v) + e
+
+
+@numba.njit(inline="always")
 def _better(t, v, cx, cl, cp, bx, bl, bp):
     """Candidate c beats the best b (see :mod:`cvxpar.prox`, "Comparing candidates"): the sign of
     D = (f(c) - f(b)) / w, f = t psi + (x - v)^2 / 2, w = max(1, t); ties (|D| within 64 ulps of
@@ -140,7 +153,7 @@ def _better(t, v, cx, cl, cp, bx, bl, bp):
     w = t if t > 1.0 else 1.0
     tw = t / w
     dl = cl - bl
-    quad = (cx - bx) * ((0.5 * (cx - v) + 0.5 * (bx - v)) / w)
+    quad = (cx - bx) * (_mid_gap(cx, bx, v) / w)
     d = tw * (dl + (cp - bp)) + quad
     if abs(d) == np.inf:  # a real difference beyond the float range: its sign decides
         return d < 0.0
@@ -370,7 +383,11 @@ if (vi != vi) {
         bool take = (j == 0);
         if (!take) {  // the sign of (f(x) - f(best_x)) / max(1, t), as _better on the CPU
             double dl = lvl - best_l;
-            double quad = __dmul_rn(x - best_x, (__dmul_rn(0.5, x - vi) + __dmul_rn(0.5, best_x - vi)) / w);
+            const double hc = __dmul_rn(0.5, x), hb = __dmul_rn(0.5, best_x);  // (x + best_x) / 2 - vi: cvxpar.prox.mid_gap
+            const double s2 = hc + hb, z = s2 - hc;
+            double e2 = (hc - (s2 - z)) + (hb - z);
+            e2 = e2 != e2 ? 0.0 : e2;
+            double quad = __dmul_rn(x - best_x, ((s2 - vi) + e2) / w);
             double d = __dmul_rn(tw, dl + (sp - best_p)) + quad;
             if (isinf(d)) {
                 take = d < 0.0;

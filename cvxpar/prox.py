@@ -31,18 +31,22 @@ Comparing candidates.  Two candidates c, b (minimizers over their pieces) are co
 sign of
 
     D = (f(c) - f(b)) / w,   f(x) = t psi(x) + (x - v)^2 / 2,   w = max(1, t),
-    D = (t / w) [(l_c - l_b) + (p_c - p_b)] + (x_c - x_b) [((x_c - v) / 2 + (x_b - v) / 2) / w],
+    D = (t / w) [(l_c - l_b) + (p_c - p_b)] + (x_c - x_b) [((x_c + x_b) / 2 - v) / w],
 
 where psi(x) = l + p splits psi into its value l at the nearer end of the piece and the slope
 part p = s (x - that end).  The second line is the first, exactly: the squares factor as
 (a^2 - b^2) / 2 = (a - b)(a + b) / 2.  Nothing in it is squared or multiplied by t > 1, so
 it neither overflows for huge t (t (x - v)^2 and (t s)^2 leave the float range once t |s|
-exceeds ~1e154) nor for huge |v|, and its rounding is proportional to its own terms: ties
-are |D| <= 64 ulps of (t/w)(|l_c - l_b| + |p_c| + |p_b|) + |quadratic term|.  For t >> |v|^2
-the psi part decides and the quadratic part breaks exact psi ties, the limit
-argmin psi nearest to v.  A D beyond the float range (only when the true difference is) is
-decided by its sign; one below it (|D| under ~1e-308, e.g. t and |v| both near 1e-300) is a
-tie.  The envelope's coefficients are scaled by the same 1/w.
+exceeds ~1e154) nor for huge |v|, and its rounding is proportional to its own terms: the
+midpoint gap (x_c + x_b) / 2 - v is formed with its sign exact and one rounding (:func:`mid_gap`,
+Knuth's TwoSum), so the quadratic term is accurate to a few ulps of itself even when x_c and x_b lie
+almost symmetrically about v.  Ties are |D| <= 64 ulps of (t/w)(|l_c - l_b| + |p_c| + |p_b|) +
+|quadratic term|: two breakpoints with equal psi values (l_c = l_b, p = 0) never tie unless they are
+equally far from v, and the nearer wins.  For t >> |v|^2 the psi part decides and the quadratic part
+breaks exact psi ties, the limit argmin psi nearest to v.  A D beyond the float range (only when the
+true difference is) is decided by its sign; one below it (|D| under ~1e-308, e.g. t and |v| both
+near 1e-300) is a tie.  The envelope's crossings are roots of the same D expanded about a nearby point, scaled by the
+same 1/w (:func:`_gap`): equal psi values cancel exactly there too, for every t.
 
 Backends: NumPy arrays go through the numba kernels of :mod:`cvxpar._prox_kernels`, imported on
 first use: arrays of at most :data:`NUMPY_MAX_SIZE` elements take plain array-API calls until then,
@@ -243,29 +247,48 @@ def _build_table(psi, t: float) -> ProxTable:
     return ProxTable(**p.take(idx), thresholds=thresholds, exact=False, t=t)
 
 
-def _regime(p: Pieces, k: int, t: float, v: float) -> tuple[float, float, float]:
-    """Coefficients (a, b, c) with M_k(u) / max(1, t) = a u^2 + b u + c near u = v.
-
-    The common factor 1 / max(1, t) leaves every crossing in place and keeps the coefficients
-    in range for huge t: unscaled, (t s)^2 overflows once t |s| exceeds ~1e154."""
+def _piece_candidate(p: Pieces, k: int, t: float, u: float) -> tuple[float, float, float, float]:
+    """``(x, level, part, inner)`` at u: the minimizer x = clip(u - t s_k, I_k) over piece k, psi(x) = level +
+    part split as in the candidates' comparison (psi's value at the nearer end of the piece plus the slope
+    part), and inner = 1.0 when u - t s_k lies strictly inside I_k (x moves with u), else 0.0."""
     s = p.slope[k]
+    raw = u - t * s
+    x = min(max(raw, p.lo[k]), p.hi[k])
+    inner = 1.0 if x == raw and p.lo[k] < x < p.hi[k] else 0.0
+    if (x - p.anchor_x[k]) > (p.end_x[k] - x):
+        return x, p.end_value[k], s * (x - p.end_x[k]), inner
+    return x, p.anchor_value[k], s * (x - p.anchor_x[k]), inner
+
+
+def _gap(p: Pieces, j: int, k: int, t: float, u: float) -> tuple[float, float, float]:
+    """(c, b, a) / max(1, t) with (M_k - M_j)(u + d) = a d^2 + b d + c for small d: the local expansion at u.
+
+    c = f_k(x_k) - f_j(x_j) is the candidates' comparison D of the module docstring at v = u (equal psi values
+    cancel exactly, the midpoint gap is exact in sign); b = x_j - x_k, as d/du min_x f(x; u) = u - x(u) (the
+    envelope theorem); a = (inner_j - inner_k) / 2, as x_k moves with u exactly when it is inner.  Expanded
+    about a point near the crossing, nothing in it cancels: in powers of u itself the terms grow like u^2 / w
+    (u ~ t |s| on the regimes' boundaries) and their rounding hid the O(1) differences that decide."""
     w = max(t, 1.0)
-    tw = t / w
-    x = min(max(v - t * s, p.lo[k]), p.hi[k])
-    if x == v - t * s and p.lo[k] < x < p.hi[k]:
-        const = tw * (p.anchor_value[k] - s * p.anchor_x[k])
-        return -0.5 / w, tw * s, const - 0.5 * (t * s) * (tw * s)
-    psi_x = p.anchor_value[k] + s * (x - p.anchor_x[k])
-    return 0.0, -x / w, tw * psi_x + 0.5 * x * (x / w)
+    xk, lk, pk, ik = _piece_candidate(p, k, t, u)
+    xj, lj, pj, ij = _piece_candidate(p, j, t, u)
+    c = (t / w) * ((lk - lj) + (pk - pj)) + (xk - xj) * (mid_gap(xk, xj, u) / w)
+    return c, (xj - xk) / w, 0.5 * (ij - ik) / w
 
 
-def _envelope(p: Pieces, k: int, t: float, v: float) -> float:
-    a, b, c = _regime(p, k, t, v)
-    return (a * v + b) * v + c
+#: At most this many expansions per crossing.  The expansion is exact on a regime, so re-expanding about the
+#: last root only removes the rounding of u + d for a far expansion point u, an error of ~eps |u|: each step
+#: shrinks the distance to the root by ~1e-16 or more, from the float range's end in fewer than 40 steps.
+_CROSSING_REFINEMENTS = 64
 
 
 def _crossing(p: Pieces, j: int, k: int, t: float) -> float:
-    """A point where M_k - M_j (nonincreasing, j < k) changes sign: piece k wins beyond it."""
+    """A point where M_k - M_j (nonincreasing, j < k) changes sign: piece k wins beyond it.
+
+    The knots u = lo + t s, hi + t s of both pieces bound the intervals on which both regimes are fixed and
+    M_k - M_j is one quadratic.  Its sign is read at a point inside each interval (at a knot itself the
+    regimes are ambiguous: knots a few units apart round to one float once t |s| >> 1 / eps); the change lies
+    between the last positive and the first nonpositive of these probes, on one side of the knot between
+    them, where the local expansion (:func:`_gap`) about the probe gives the root."""
     knots = sorted(
         {
             float(x)
@@ -273,20 +296,39 @@ def _crossing(p: Pieces, j: int, k: int, t: float) -> float:
             if math.isfinite(x)
         }
     )
-    diffs = [_envelope(p, k, t, x) - _envelope(p, j, t, x) for x in knots]
-    first = next((i for i, d in enumerate(diffs) if d <= 0), len(knots))
-    left = knots[first - 1] if first > 0 else -math.inf
-    right = knots[first] if first < len(knots) else math.inf
-    if first == 0:  # a point inside the open end (half a step out: no overflow near the float range's end)
-        probe = right - max(1.0, 0.5 * abs(right))
-    elif first == len(knots):
-        probe = left + max(1.0, 0.5 * abs(left))
+    if knots:  # half a step beyond the outer knots (no overflow near the float range's end), midpoints between
+        probes = [knots[0] - max(1.0, 0.5 * abs(knots[0]))]
+        probes += [0.5 * a + 0.5 * b for a, b in zip(knots[:-1], knots[1:], strict=True)]
+        probes.append(knots[-1] + max(1.0, 0.5 * abs(knots[-1])))
     else:
-        probe = 0.5 * (left + right)
-    ak, bk, ck = _regime(p, k, t, probe)
-    aj, bj, cj = _regime(p, j, t, probe)
-    root = _root_in(ak - aj, bk - bj, ck - cj, left, right)
-    return root
+        probes = [0.0]
+    gaps = [_gap(p, j, k, t, u) for u in probes]
+    i = next((i for i, g in enumerate(gaps) if g[0] <= 0), None)
+    if i is None:  # positive at every probe: the change lies beyond the last one
+        return _refine(p, j, k, t, probes[-1], probes[-1], math.inf)
+    if i == 0:
+        return _refine(p, j, k, t, probes[0], -math.inf, probes[0])
+    knot = knots[i - 1]
+    if _polynomial(gaps[i], knot - probes[i]) > 0:  # still positive at the knot: the root is on probe i's side
+        return _refine(p, j, k, t, probes[i], knot, probes[i])
+    return _refine(p, j, k, t, probes[i - 1], probes[i - 1], knot)
+
+
+def _polynomial(gap: tuple[float, float, float], d: float) -> float:
+    c, b, a = gap
+    return (a * d + b) * d + c
+
+
+def _refine(p: Pieces, j: int, k: int, t: float, u: float, left: float, right: float) -> float:
+    """The root on [left, right] of the expansion of M_k - M_j about u (one regime on the open interval),
+    re-expanded about the root while it lies strictly inside."""
+    for _ in range(_CROSSING_REFINEMENTS):
+        c, b, a = _gap(p, j, k, t, u)
+        root = min(max(u + _root_in(a, b, c, left - u, right - u), left), right)
+        if root == u or not left < root < right:
+            return root
+        u = root
+    return u
 
 
 def _root_in(a: float, b: float, c: float, left: float, right: float) -> float:
@@ -340,7 +382,7 @@ def _pick(xp, best, cand, t, v):
     w = max(t, 1.0) if isinstance(t, float) else xp.clip(t, min=1.0)
     tw = t / w
     dl = cl - bl
-    quad = (cx - bx) * ((0.5 * (cx - v) + 0.5 * (bx - v)) / w)
+    quad = (cx - bx) * (mid_gap(cx, bx, v, xp) / w)
     d = tw * (dl + (cp - bp)) + quad
     c = _TIE_TOL
     tol = c * (tw * xp.abs(dl)) + c * (tw * xp.abs(cp)) + c * (tw * xp.abs(bp)) + c * xp.abs(quad)
@@ -349,6 +391,26 @@ def _pick(xp, best, cand, t, v):
     smaller = (xp.abs(cx) < xp.abs(bx)) | ((xp.abs(cx) == xp.abs(bx)) & (cx < bx))
     better = xp.where(finite, d < -tol, d < 0.0) | (tie & smaller)
     return xp.where(better, cx, bx), xp.where(better, cl, bl), xp.where(better, cp, bp)
+
+
+def mid_gap(cx, bx, v, xp=None):
+    """(cx + bx) / 2 - v with its sign exact and one rounding: the halves' sum s and its rounding error e by
+    Knuth's TwoSum (The Art of Computer Programming vol. 2, sec. 4.2.2, Theorem B), then (s - v) + e.  s - v is
+    exact when s and v are within a factor 2 of each other (Sterbenz) and otherwise far larger than |e|, so
+    only the last addition rounds.  Formed as (cx - v) / 2 + (bx - v) / 2, each subtraction rounds by an ulp of
+    |c - v|, which can exceed the gap itself when c and b lie almost symmetrically about v: two breakpoints with
+    equal psi values then tie by rounding though one is strictly nearer v.  An infinite candidate carries no
+    rounding error (e is NaN there: set to 0).  Python floats when ``xp`` is None, else arrays of namespace xp."""
+    hc = 0.5 * cx
+    hb = 0.5 * bx
+    s = hc + hb
+    z = s - hc
+    e = (hc - (s - z)) + (hb - z)
+    if xp is None:
+        e = 0.0 if math.isnan(e) else e
+    else:
+        e = xp.where(xp.isnan(e), xp.zeros_like(e), e)
+    return (s - v) + e
 
 
 def _prox_generic(xp, v, table: ProxTable, t: float):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 from unittest import mock
 
 import numpy as np
@@ -696,3 +697,150 @@ def test_t_at_the_end_of_the_float_range():
             assert np.all((x >= lo) & (x <= hi))
     saw = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
     np.testing.assert_array_equal(saw.prox(v, 1.7e308), [0.5, -1.0, 1.0, 1.0, -1.0, 0.0])
+
+
+# ---------------------------------------------------------------------- tied global minimizers at extreme t
+class Candidate(NamedTuple):
+    """The exact minimizer x of f = t psi + (x - v)^2 / 2 over one piece of psi, f(x), psi(x) split as its value
+    ``level`` at the nearest breakpoint plus the ``rest``, and ``delta``, a bound on |x_float - x| for the float
+    computation x_float = clip(v - t s, piece) with the float slope s."""
+
+    x: Fraction
+    f: Fraction
+    level: Fraction
+    rest: Fraction
+    delta: Fraction
+
+
+def exact_candidates(psi: PAR, v: Fraction, t: Fraction) -> list[Candidate]:
+    """One :class:`Candidate` per piece of psi (exact slopes s_k from psi's data) and per breakpoint.  delta is 0 when v - t s_k lies
+    farther than the rounding of v - t s outside the piece: then the float clip is the piece's end exactly."""
+    ex = ExactPsi(psi)
+    eps = Fraction(2) ** -52
+    out = []
+    for k, sk in enumerate(ex.slopes):
+        if isinstance(sk, float) and not math.isfinite(sk):
+            continue  # a wall: that side lies outside the domain
+        raw = v - t * Fraction(sk)
+        lo = ex.q[k - 1] if k > 0 else None
+        hi = ex.q[k] if k < len(ex.q) else None
+        x = raw if lo is None else max(raw, lo)
+        x = x if hi is None else min(x, hi)
+        rounding = 8 * eps * (abs(v) + abs(t * Fraction(sk))) + Fraction(2) ** -1070
+        outside = max(lo - raw if lo is not None else Fraction(-1), raw - hi if hi is not None else Fraction(-1))
+        level = ex.vals[min(range(len(ex.q)), key=lambda i: abs(ex.q[i] - x))]
+        p = ex(x)
+        out.append(Candidate(x, t * p + (x - v) ** 2 / 2, level, p - level, Fraction(0) if outside > rounding else rounding))
+    lo, hi = psi.domain
+    out += [Candidate(q, t * y + (q - v) ** 2 / 2, y, Fraction(0), Fraction(0))
+            for q, y in zip(ex.q, ex.vals, strict=True) if lo <= q <= hi]
+    return out
+
+
+def assert_tie_exact_prox(psi: PAR, v: np.ndarray, t: float, x: np.ndarray) -> None:
+    """Each x_i is (the float computation of) an exact global minimizer, up to the tie rule of the prox only.
+
+    Candidate c is accepted when |x_i - c.x| <= c.delta and f(c.x) - min f <= 1e-13 (t |level_c - level_b| +
+    t |rest_c| + t |rest_b| + |quadratic difference|) + (delta_c^2 + delta_b^2) / 2 + 2^-1020 max(1, t), b a
+    minimizer: 1e-13 is above the prox's 64 ulps; the delta terms are the float candidates' own excess (f is
+    stationary at an inner x); the last term is a difference below the float range (a tie there).  Two
+    minimizers at breakpoints with equal psi values differ by their quadratic parts only, so the one nearer v
+    must win however large t is."""
+    ft = Fraction(float(t))
+    floor = Fraction(2) ** -1020 * max(1, ft)
+    for vi, xi in zip(v.tolist(), x.tolist(), strict=True):
+        fv = Fraction(vi)
+        cands = exact_candidates(psi, fv, ft)
+        b = min(cands, key=lambda c: c.f)
+
+        assert math.isfinite(xi) and any(_acceptable(c, b, fv, ft, Fraction(xi), floor) for c in cands), (
+            f"{psi!r}.prox({vi!r}, t={t!r}) = {xi!r} is not a global minimizer: the minimum {float(b.f):.17g} "
+            f"is at {float(b.x)!r}"
+        )
+
+
+def _acceptable(c: Candidate, b: Candidate, v: Fraction, t: Fraction, x: Fraction, floor: Fraction) -> bool:
+    """x is (the float computation of) candidate c, and c ties with the minimizer b (:func:`assert_tie_exact_prox`)."""
+    quad = abs((c.x - v) ** 2 - (b.x - v) ** 2) / 2
+    terms = t * (abs(c.level - b.level) + abs(c.rest) + abs(b.rest)) + quad
+    tol = Fraction(1, 10**13) * terms + (c.delta**2 + b.delta**2) / 2 + floor
+    return c.f - b.f <= tol and abs(x - c.x) <= c.delta
+
+
+def _zigzag(step: float, height: float, slope: float):
+    """psi = 0 at every other breakpoint of a grid of decimal (inexact) steps, ``height`` between: many tied
+    global minimizers whose pieces' slopes are rounded (the long fuzz form's reproducer, generalized)."""
+    q = np.round(np.arange(-8, 9) * step, 5)
+    return PAR(q, np.where(np.arange(q.size) % 2 == 0, 0.0, height), -slope, slope)
+
+
+@st.composite
+def tied_pars(draw) -> PAR:
+    """Every PAR family of cvxpar.pars, random curvatures and the zigzag, on grids with decimal steps."""
+    step = draw(st.sampled_from([0.5, 0.1, 1.185685, 0.3, 3.7, 1e-3, 250.0]))
+    n = draw(st.integers(2, 9))
+    grid = cvxpar.grids.uniform(step, n, center=draw(st.sampled_from([0.0, 0.1, -step / 2])))
+    kind = draw(st.sampled_from(["l1", "ridge", "parq", "sawtooth", "staircase", "mcp", "zigzag", "random"]))
+    if kind == "l1":
+        return cvxpar.pars.l1(grid, eps=draw(st.sampled_from([0.0, 0.1])))
+    if kind == "ridge":
+        return cvxpar.pars.ridge(grid, box=draw(st.booleans()))
+    if kind == "parq":
+        return cvxpar.pars.parq(grid)
+    if kind == "sawtooth":
+        return cvxpar.pars.sawtooth(grid, slope=draw(st.sampled_from([1.0, 0.3, 10.0])))
+    if kind == "staircase":
+        return cvxpar.pars.staircase(grid, rise=draw(st.sampled_from([0.1, 0.5])), slope=draw(st.sampled_from([1.0, 3.0])))
+    if kind == "mcp":
+        return cvxpar.pars.mcp(grid, gamma=draw(st.sampled_from([0.5, 2.0])) * step * n)
+    if kind == "zigzag":
+        return _zigzag(step, draw(st.sampled_from([1.0, 11.85685, 1e-3])), draw(st.sampled_from([10.0, 0.5])))
+    return draw(pars(max_breakpoints=8))
+
+
+t_extreme = st.one_of(
+    st.floats(15.0, 300.0).map(lambda e: float(f"{10.0**e:.3g}")),
+    st.floats(-300.0, -15.0).map(lambda e: float(f"{10.0**e:.3g}")),
+    st.sampled_from([1e16, 1e17, 2.0**53, 1e150, 1e300, 1e-16, 1e-300, 5e-324]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tied_pars(), t_extreme, st.lists(reals(-30.0, 30.0), max_size=4))
+def test_prox_picks_the_exact_global_minimizer_at_huge_and_tiny_t(psi, t, extra):
+    """t in 1e15..1e300 and 1e-300..1e-15, every PAR family, scalar and per-element t, every path (compiled
+    kernels, array-API path), against exact rational enumeration with tie-aware tolerances.  Fails without the
+    envelope's split comparison: past t ~ 1 / eps the envelope summed psi's level t psi ~ 1 with the quadratic
+    parts ~ 1 / t that decide between equal psi values, chose the wrong piece, and the neighbour check could
+    not reach the right one (the prox went to the outermost zero of the zigzag)."""
+    q = psi.breakpoints
+    v = np.concatenate((q, 0.5 * (q[1:] + q[:-1]), np.nextafter(q, np.inf), 0.49 * q[1:] + 0.51 * q[:-1],
+                        np.asarray(extra, dtype=np.float64)))
+    answers = {(vi, xi) for tt in (t, np.full(v.shape, t)) for path in (_compiled_prox, _array_api_prox)
+               for vi, xi in zip(v.tolist(), path(psi, v, tt).tolist(), strict=True)}
+    pairs = np.array(sorted(answers))
+    assert_tie_exact_prox(psi, pairs[:, 0], t, pairs[:, 1])
+
+
+def test_huge_t_goes_to_the_zero_of_psi_nearest_v():
+    """The long fuzz form's reproducer: psi = 0 at every other breakpoint of rounded decimals; the prox of such a
+    zero is itself for every t (f = 0 there), it was the outermost zero q_0 from t = 1e17 on."""
+    q = np.round(np.arange(-14, 15) * 1.185685, 5)
+    psi = PAR(q, np.where(np.arange(q.size) % 2 == 0, 0.0, 11.85685), -10.0, 10.0)
+    v = np.array([q[2], q[14] + 0.1, q[20] - 0.4])
+    for t in (1e15, 1e16, 1e17, 1e150, 1e300):
+        np.testing.assert_array_equal(psi.prox(v, t), [q[2], q[14], q[20]])
+        np.testing.assert_array_equal(psi.prox(v, np.full(v.shape, t)), [q[2], q[14], q[20]])
+
+
+def test_breakpoints_almost_symmetric_about_v_are_told_apart():
+    """psi = 0 at -0.4 and 0.1, v = -0.15000000000000002 (the float grid's midpoint, 2.8e-17 below the true one):
+    -0.4 is nearer by 1.4e-17 in f (2 ulps of f).  Formed as (x - v) / 2 + (y - v) / 2 the quadratic part rounded
+    by as much as that and the tie rule took 0.1 (smaller |x|); the exact midpoint gap decides (every path)."""
+    psi = PAR([-0.4, -0.15, 0.1], [0.0, 0.25, 0.0], -1.0, 1.0)
+    v = np.array([-0.15000000000000002])
+    assert Fraction(float(v[0])) - Fraction(-0.4) < Fraction(0.1) - Fraction(float(v[0]))
+    for t in (1.0, 1e3, 1e15, 1e17):
+        for tt in (t, np.full(v.shape, t)):
+            assert _compiled_prox(psi, v, tt)[0] == -0.4
+            assert _array_api_prox(psi, v, tt)[0] == -0.4

@@ -51,14 +51,14 @@ def found_open(reason: str):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-@found_open("the nonconvex prox picks the wrong one of psi's tied global minimizers once t >= ~1e16: on these "
-            "rounded breakpoints it returns the outermost zero of psi instead of the one nearest v")
 def test_nonconvex_prox_ties_with_t_past_one_over_eps():
     """Found by the long form (t = 1e150): psi = 0 at every other breakpoint, slopes +-10; prox(q_2, t) must be
-    q_2 itself (psi(q_2) = 0, distance 0) for every t, and is q_0 from t = 1e17 on."""
+    q_2 itself (psi(q_2) = 0, distance 0) for every t, and was q_0 from t = 1e17 on (the envelope of the prox
+    summed t psi ~ 1 with the quadratic parts ~ 1 / t that decide between the zeros of psi)."""
     q = np.round(np.arange(-14, 15) * 1.185685, 5)
     psi = cvxpar.PAR(q, np.where(np.arange(q.size) % 2 == 0, 0.0, 11.85685), -10.0, 10.0)
-    check_prox(psi, np.array([q[2], 0.1]), 1e17)
+    for t in (1e16, 1e17, 1e150, 1e200, 1e300):
+        check_prox(psi, np.array([q[2], 0.1]), t)
 
 
 def test_optimal_status_holds_for_another_evaluation_of_the_same_loss():
