@@ -55,6 +55,34 @@ def _collect_kernel_sockets():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
 
+def execute(nb, km: ThisPythonKernelManager | None = None) -> ThisPythonKernelManager:
+    """Run every cell of ``nb`` in a fresh kernel of this interpreter (started by ``km``, a new manager by default),
+    then shut the kernel down, also when a cell fails (nbclient leaves running a kernel whose manager it was
+    handed); returns the manager."""
+    km = km or ThisPythonKernelManager()
+    client = nbclient.NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOKS)}})
+    try:
+        client.execute()
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        if client.kc is not None:
+            client.kc.stop_channels()
+    return km
+
+
+def test_execute_shuts_its_kernel_down():
+    """The kernel of a run notebook is gone afterwards (they used to stay up for the rest of the suite)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    km = execute(nb)
+    assert not km.has_kernel and not km.is_alive()
+    failing = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise RuntimeError('a failing cell')")])
+    km = ThisPythonKernelManager()
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        execute(failing, km)
+    assert not km.has_kernel and not km.is_alive()
+
+
 def _load_builder():
     spec = importlib.util.spec_from_file_location("notebooks_build", NOTEBOOKS / "build.py")
     module = importlib.util.module_from_spec(spec)
@@ -100,9 +128,7 @@ def test_notebook_runs_and_states_its_verdicts(source, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(BUILD.target(source), as_version=4)
     before = _source_tree_snapshot()
-    km = ThisPythonKernelManager()
-    client = nbclient.NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()
+    execute(nb)
     text = _stdout(nb)
     lines = [ln for ln in text.splitlines() if ln.startswith(("HOLDS: ", "DOES NOT HOLD: "))]
     assert lines, f"{source.stem} printed no verdict"

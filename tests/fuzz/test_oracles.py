@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
-from fuzz_oracles import References, check_result
+import pytest
+from fuzz_oracles import (
+    OBJECTIVE_RTOL,
+    Finding,
+    References,
+    brute_force_optimum,
+    check_result,
+    clarabel_optimum,
+    loss_rounding,
+    objective,
+)
 from fuzz_problems import Case, PsiSpec
 
 import cvxpar
@@ -47,3 +59,40 @@ def test_prox_oracle_still_separates_tied_breakpoints_under_a_huge_t():
     psi = PAR(q, np.where(np.arange(q.size) % 2 == 0, 0.0, 11.85685), -10.0, 10.0)
     diff, slack = objective_difference(psi, float(q[0]), float(q[2]), float(q[2]), 1e17)
     assert diff > slack
+
+
+def test_objective_oracle_counts_the_rounding_of_a_vanishing_loss():
+    """An exact fit with lam = 0 (found by test_lam_zero_and_huge): the loss at the solution is pure rounding,
+    ~1e-30 through cvxpar's sparse A x and 6e-30 through the oracle's dense A @ x, so a rule relative to the
+    objective alone (1e-9 x 1e-29) called two evaluations of the same x a mismatch.  The floor of
+    loss_rounding accepts them, and a reported objective off by more than the data's rounding still fails."""
+    A = np.array([[78.042322445594, -0.015080282635368154], [-28.464056852660274, 0.01808206538749976],
+                  [327.9678827912427, -0.029039818397472158], [332.46820698593416, 0.03104205213762209],
+                  [171.58142624011032, 0.006099558190682737]])
+    b = np.array([19.240168065861834, -7.027855503235877, 80.82701429731664, 81.88579220018481, 42.26817731411947])
+    psi = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 1.0)
+    case = Case("ls", A, b, PsiSpec("mcp", "pars.mcp(grids.uniform(0.5, 5), 1.0)", psi), 0.0, "none", sparse=True)
+    loss = case.loss()
+    res = cvxpar.solve(loss, psi, 0.0, method="cd", tol=1e-8)
+    own = objective(case, res.x)
+    assert res.status == "stationary" and abs(res.objective - own) > OBJECTIVE_RTOL * max(abs(own), 1e-300)
+    check_result(case, res, 1e-8, References(case), loss, None)
+    off = dataclasses.replace(res, objective=own + 1e3 * loss_rounding(case, res.x))
+    with pytest.raises(Finding, match="objective-mismatch"):
+        check_result(case, off, 1e-8, References(case), loss, None)
+
+
+def test_brute_force_takes_a_psi_whose_slope_leaves_the_float_range():
+    """psi rises by 1 between 0 and 5e-324 (slope 2e323, beyond float64; found by test_reference_bnb's near-equal
+    breakpoints): the oracle's CVXPY model got an infinite slope and CVXPY raised 'Problem data contains NaN
+    or Inf'.  That piece holds no float inside: its two ends stand for it, and the global minimum agrees with
+    a dense grid of the objective (which contains both ends)."""
+    psi = PAR([-1.0, 0.0, 5e-324, 1.0], [0.1, 0.0, 1.0, 1.1], -np.inf, 0.0)
+    A = np.array([[1.0, 0.5], [0.0, 1.0], [1.0, -1.0]])
+    b = np.array([0.3, 0.8, -0.4])
+    case = Case("ls", A, b, PsiSpec("near_equal", "PAR(...)", psi), 0.2, "box", {"lower": -1.0, "upper": 2.0})
+    best, x_best = brute_force_optimum(case, 1.0)
+    axis = np.unique(np.concatenate((np.linspace(-1.0, 2.0, 601), psi.breakpoints, [5e-324])))
+    grid = min(objective(case, np.array([u, w])) for u in axis for w in axis)
+    assert np.isfinite(best) and best <= grid + 1e-9 and objective(case, x_best) == best
+    assert clarabel_optimum(case, 1.0) is None or np.isfinite(clarabel_optimum(case, 1.0)[0])
