@@ -61,7 +61,7 @@ import math
 import sys
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -221,6 +221,18 @@ def prox_table(psi, t: float) -> ProxTable:
     return table
 
 
+class _PieceRows(NamedTuple):
+    """The fields of :class:`Pieces` as lists of Python floats, for the scalar work of building the envelope."""
+
+    slope: list[float]
+    lo: list[float]
+    hi: list[float]
+    anchor_x: list[float]
+    anchor_value: list[float]
+    end_x: list[float]
+    end_value: list[float]
+
+
 def _build_table(psi, t: float) -> ProxTable:
     p = pieces(psi)
     if psi.is_convex:
@@ -229,10 +241,11 @@ def _build_table(psi, t: float) -> ProxTable:
         return ProxTable(**p.take(None), thresholds=thresholds, exact=True, t=t)
     stack: list[int] = [0]
     crossings: list[float] = []
+    rows = _PieceRows(*(getattr(p, f.name).tolist() for f in fields(Pieces)))  # Python floats: ~3x faster scalars
     with np.errstate(over="ignore", invalid="ignore"):  # t |s| near the float range: see the NaN test below
         for k in range(1, p.slope.size):
             while True:
-                c = _crossing(p, stack[-1], k, t)
+                c = _crossing(rows, stack[-1], k, t)
                 if crossings and c <= crossings[-1]:
                     stack.pop()
                     crossings.pop()
@@ -247,7 +260,7 @@ def _build_table(psi, t: float) -> ProxTable:
     return ProxTable(**p.take(idx), thresholds=thresholds, exact=False, t=t)
 
 
-def _piece_candidate(p: Pieces, k: int, t: float, u: float) -> tuple[float, float, float, float]:
+def _piece_candidate(p: _PieceRows, k: int, t: float, u: float) -> tuple[float, float, float, float]:
     """``(x, level, part, inner)`` at u: the minimizer x = clip(u - t s_k, I_k) over piece k, psi(x) = level +
     part split as in the candidates' comparison (psi's value at the nearer end of the piece plus the slope
     part), and inner = 1.0 when u - t s_k lies strictly inside I_k (x moves with u), else 0.0."""
@@ -260,7 +273,7 @@ def _piece_candidate(p: Pieces, k: int, t: float, u: float) -> tuple[float, floa
     return x, p.anchor_value[k], s * (x - p.anchor_x[k]), inner
 
 
-def _gap(p: Pieces, j: int, k: int, t: float, u: float) -> tuple[float, float, float]:
+def _gap(p: _PieceRows, j: int, k: int, t: float, u: float) -> tuple[float, float, float]:
     """(c, b, a) / max(1, t) with (M_k - M_j)(u + d) = a d^2 + b d + c for small d: the local expansion at u.
 
     c = f_k(x_k) - f_j(x_j) is the candidates' comparison D of the module docstring at v = u (equal psi values
@@ -281,7 +294,7 @@ def _gap(p: Pieces, j: int, k: int, t: float, u: float) -> tuple[float, float, f
 _CROSSING_REFINEMENTS = 64
 
 
-def _crossing(p: Pieces, j: int, k: int, t: float) -> float:
+def _crossing(p: _PieceRows, j: int, k: int, t: float) -> float:
     """A point where M_k - M_j (nonincreasing, j < k) changes sign: piece k wins beyond it.
 
     The knots u = lo + t s, hi + t s of both pieces bound the intervals on which both regimes are fixed and
@@ -319,7 +332,7 @@ def _polynomial(gap: tuple[float, float, float], d: float) -> float:
     return (a * d + b) * d + c
 
 
-def _refine(p: Pieces, j: int, k: int, t: float, u: float, left: float, right: float) -> float:
+def _refine(p: _PieceRows, j: int, k: int, t: float, u: float, left: float, right: float) -> float:
     """The root on [left, right] of the expansion of M_k - M_j about u (one regime on the open interval),
     re-expanded about the root while it lies strictly inside."""
     for _ in range(_CROSSING_REFINEMENTS):
