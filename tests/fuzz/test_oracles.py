@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -96,3 +97,47 @@ def test_brute_force_takes_a_psi_whose_slope_leaves_the_float_range():
     grid = min(objective(case, np.array([u, w])) for u in axis for w in axis)
     assert np.isfinite(best) and best <= grid + 1e-9 and objective(case, x_best) == best
     assert clarabel_optimum(case, 1.0) is None or np.isfinite(clarabel_optimum(case, 1.0)[0])
+
+
+def test_a_certificate_limited_by_its_rounding_bound_is_decided_by_the_exact_gradient():
+    """Found by the long bridge fuzz: the bridge certified 'optimal' on its CVXPY-extracted (sparse) A; the
+    oracle's certificate on the dense A had residual 5.8e-10 but a gradient rounding bound of ~9.6e-9, 1.018e-8 in
+    all, over tol = 1e-8: inconclusive, not a refutation.  The exact gradient (rational arithmetic) gives a residual
+    of 1.3e-10, so the status is right; the same oracle still refutes a point that is not optimal."""
+    import types
+    import warnings
+
+    import cvxpy as cp
+
+    from cvxpar.constraints import Linear
+    from cvxpar.losses import Huber
+
+    A = np.array([[2571.230528558746, -1.1639266057515718, -2571.230528558746, -64.91867641964043],
+                  [349.5397141305627, 0.5409389218594148, -349.5397141305627, 15.237447006837908],
+                  [-136.64957400611445, 1.9185907401763298, 136.64957400611445, 106.63134183888901],
+                  [683.8658990554335, -0.10071978752844322, -683.8658990554335, 5.262223836916878],
+                  [1917.3012609745838, -3.219857791953355, -1917.3012609745838, -55.21420581843239],
+                  [1071.5663072598556, 0.5096851008284092, -1071.5663072598556, 4.583166844584876]])
+    target = np.array([252.22322217384726, 718.1662893339536, -2581.9457889713112, 585.7733190949713,
+                       -819.2818058617731, -569.1673851513775])
+    psi = cvxpar.pars.l1(cvxpar.grids.uniform(0.571293, 15, center=0.0), eps=0.0)
+    lam = np.array([0.71844, 0.0, 0.0, 0.0])
+    G, h = np.array([[-0.528, -0.35, 0.943, 1.635]]), np.array([9.02424724181648])
+    case = Case("huber", A, target, PsiSpec("l1", "pars.l1(...)", psi), lam, "linear_ineq", {"A_ub": G, "b_ub": h},
+                huber_M=0.01)
+    x = cp.Variable(4)
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum(cp.huber(A @ x - target, 0.01))
+                                  + cp.Parameter(4, nonneg=True, value=lam) @ cvxpar.par(x, psi)), [G @ x <= h])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prob.solve(method="cvxpar", tol=1e-8, max_iter=5000)
+    status = prob.solver_stats.extra_stats["status"]
+    res = types.SimpleNamespace(status=status, x=np.asarray(x.value, dtype=np.float64), objective=float(prob.value))
+    loss, cons = Huber(A, target, M=0.01), Linear(A_ub=G, b_ub=h)
+    cert = cvxpar.certificate(loss=loss, psi=psi, lam=lam, x=res.x, constraints=cons)
+    assert status == "optimal" and not cert.certifies(1e-8) and cert.limited_by_rounding(1e-8)
+    check_result(case, res, 1e-8, References(case), loss, cons)
+    moved = types.SimpleNamespace(status="optimal", x=res.x + np.array([1e-6, 0.0, 0.0, 0.0]), objective=math.nan)
+    moved.objective = objective(case, moved.x)
+    with pytest.raises(Finding, match="status-not-certified|not-stationary"):
+        check_result(case, moved, 1e-8, References(case), loss, cons)
