@@ -333,10 +333,18 @@ def _polynomial(gap: tuple[float, float, float], d: float) -> float:
 
 
 def _refine(p: _PieceRows, j: int, k: int, t: float, u: float, left: float, right: float) -> float:
-    """The root on [left, right] of the expansion of M_k - M_j about u (one regime on the open interval),
-    re-expanded about the root while it lies strictly inside."""
+    """The sign change of M_k - M_j on [left, right] (positive left of it, nonpositive right of it): the root of the
+    expansion about u, re-expanded about each root.  Each expansion point moves the end of the bracket on its side
+    of the change, so a step that lands in the next regime (where the expansion differs, e.g. at the rounded end
+    of a piece) stays inside what is known; a point where the difference vanishes is the answer."""
     for _ in range(_CROSSING_REFINEMENTS):
         c, b, a = _gap(p, j, k, t, u)
+        if c == 0.0 or math.isnan(c):
+            return u
+        if c > 0.0:
+            left = max(left, u)
+        else:
+            right = min(right, u)
         root = min(max(u + _root_in(a, b, c, left - u, right - u), left), right)
         if root == u or not left < root < right:
             return root
