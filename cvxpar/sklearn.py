@@ -12,7 +12,7 @@ The intercept c is never regularized nor constrained.  For least squares it is e
 exactly by centering X and y (the optimal c is ybar - xbar^T w for every w, whatever C is),
 except on scipy.sparse X with linear rows in C, where it is a free extra coordinate of the
 sparse design [X, 1]; for the logistic loss it is a free extra coordinate with lam = 0 (on
-centered columns, for conditioning).  A free coordinate takes no part in C: the linear rows get
+centered columns, for conditioning, except on scipy.sparse X, whose design [X, 1] stays sparse).  A free coordinate takes no part in C: the linear rows get
 a zero column for it.  Both call :func:`cvxpar.solve` with ``lam = n * alpha`` on the losses of
 :mod:`cvxpar.losses` (lam_i = 0 for the intercept), so C may be any constraint ``cvxpar.solve``
 takes for the loss: Box, NonNeg, Simplex and Linear rows (equalities, inequalities, budgets)
@@ -655,7 +655,8 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
     ``w in constraints``, with ``classes_[0]`` -> y = -1 and ``classes_[1]`` -> y = +1.  The
     intercept ``c`` is free: an extra coordinate with lam = 0 (so psi's hard walls, if any, are
     passed to the solver as a Box on w only, and linear rows get a zero column for it).  ``alpha``
-    plays the role of 1/(C n) in :class:`sklearn.linear_model.LogisticRegression`.
+    plays the role of 1/(C n) in :class:`sklearn.linear_model.LogisticRegression`.  X may be dense,
+    scipy.sparse (CSR/CSC, kept sparse) or a Dask array.
 
     Parameters
     ----------
@@ -724,6 +725,7 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = True
         return tags
 
     def fit(self, X, y):
@@ -731,7 +733,9 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            A scipy.sparse X stays sparse: its columns are not centered (that would fill them in), the
+            intercept is the extra column of ones of the sparse design [X, 1].
         y : array-like of shape (n_samples,)
             Two classes (any labels; ``classes_`` holds them sorted).
 
@@ -748,7 +752,7 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
             self.n_features_in_ = X.shape[1]
             self.classes_, signs = binary_labels(y, X)
         else:
-            X, y = validate_data(self, X, y, dtype=np.float64)
+            X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64)
             self.classes_, signs = _binary_labels(y)
         psi = make_psi(self.psi, self.grid)
         alpha = _check_alpha(self.alpha)
@@ -761,6 +765,10 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
             # z = (w, c') on centered columns, c = c' - xbar^T w: the same model, far better conditioned
             if is_dask_array(X):
                 A, x_offset = logistic_design(X, True)
+            elif issparse(X):  # uncentered: centering would fill in X (x_offset stays 0)
+                import scipy.sparse as sps
+
+                A = sps.hstack([X, np.ones((n, 1))], format="csr")
             else:
                 x_offset = X.mean(axis=0)
                 A = np.column_stack([X - x_offset, np.ones(n)])
@@ -793,8 +801,8 @@ class PARClassifier(ClassifierMixin, _PARLinearModel):
             from cvxpar.distributed.estimators import linear_predictor
 
             return linear_predictor(self, X, self.coef_[0], self.intercept_[0])
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_[0] + self.intercept_[0]
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, reset=False)
+        return np.asarray(X @ self.coef_[0]).reshape(-1) + self.intercept_[0]
 
     def predict(self, X):
         """The class of each row: ``classes_[1]`` where the decision function is positive, else ``classes_[0]``.

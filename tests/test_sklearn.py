@@ -15,6 +15,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, LassoCV, LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
@@ -505,3 +506,30 @@ def test_rows_with_a_nonconvex_psi_name_what_to_do():
         PARRegressor(psi="mcp", grid=_GRID, constraints=budget).fit(sp.csr_matrix(X), X[:, 0])
     dense = PARRegressor(psi="mcp", grid=_GRID, alpha=0.01, constraints=budget).fit(X, X[:, 0])
     assert dense.status_ == "stationary"
+
+
+# ----------------------------------------------------------------------------- sparse X for the classifier
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("kind", ["none", "simplex", "sign + budget"])
+def test_sparse_classifier_matches_cvxpy_and_the_dense_fit(kind, fit_intercept):
+    """scipy.sparse X (kept sparse: the design [X, 1], uncentered) gives CVXPY + Clarabel's (w, c), as the dense fit."""
+    rng = np.random.default_rng(11)
+    dense = rng.standard_normal((160, 6)) * (rng.random((160, 6)) < 0.3) + 0.0
+    X = sp.csr_matrix(dense)
+    s = np.where(dense @ np.array([1.5, -1.0, 0.5, 0.0, 0.0, 0.3]) + 0.7 + rng.logistic(size=160) > 0, 1, -1)
+    grid = cvxpar.grids.uniform(0.5, 5)
+    psi = make_psi("ridge", grid)
+    constraints, extra = (None, lambda w: []) if kind == "none" else _rows(6)[kind]
+    est = PARClassifier(psi="ridge", grid=grid, alpha=0.01, constraints=constraints, fit_intercept=fit_intercept)
+    est.fit(X, s)
+    ref = _cvxpy_logistic(dense, s, 0.01, psi, extra, intercept=fit_intercept)
+    c_ref = ref[1] if fit_intercept else 0.0
+    assert est.status_ == "optimal"
+    assert _logistic_objective(dense, s, 0.01, psi, est.coef_[0], est.intercept_[0]) <= (
+        _logistic_objective(dense, s, 0.01, psi, ref[0], c_ref) + 1e-8)
+    np.testing.assert_allclose(est.coef_[0], ref[0], atol=1e-4)
+    assert est.intercept_[0] == pytest.approx(c_ref, abs=1e-4)
+    dense_fit = clone(est).fit(dense, s)
+    np.testing.assert_allclose(est.coef_, dense_fit.coef_, atol=1e-5)
+    np.testing.assert_allclose(est.predict_proba(X), dense_fit.predict_proba(dense), atol=1e-5)
+    np.testing.assert_array_equal(est.predict(sp.csc_matrix(dense)), est.predict(dense))
