@@ -50,7 +50,9 @@ is rejected (x_k kept, sigma reduced), so an inexact step never undoes progress.
 
 Every outer step is checked by the shared certificate and followed, when the shared polish schedule
 (:class:`cvxpar.solvers.polish.PolishSchedule`) says the split has settled, by the active-set polish,
-so "optimal" means certified.  For a wide A the schedule also waits until the split has at most n
+so "optimal" means certified; a point whose residual passes tol while the gradient's estimated rounding
+error does not (:meth:`cvxpar.certificate.Certificate.limited_by_rounding`: badly scaled data) stops the
+run, since no later float64 point can certify either.  For a wide A the schedule also waits until the split has at most n
 free coordinates, as a generic solution does (Ma & Xiao 2025 Thm 1; a larger free block makes the
 exact step singular), and backs off after a polish that brought no progress.
 """
@@ -62,7 +64,7 @@ import dataclasses
 import math
 from functools import partial
 
-from cvxpar.solvers._common import Monitor, Outcome, check
+from cvxpar.solvers._common import ROUNDING_LIMIT, Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers._sparse_gram import SparseGram
 from cvxpar.solvers._tall import square_least_squares
@@ -205,6 +207,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     schedule = PolishSchedule(prob, 1, exact_only=True)
     restart = None
     prev_cert = None
+    stopped = None  # ROUNDING_LIMIT: the residual passes tol but the gradient's rounding error cannot
     sigmas = [sigma]
     for it in range(1, max_iter + 1):
         newton_before = newton
@@ -260,12 +263,18 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         monitor.row(it, cert, f"sigma {sigma:.1e}, {newton - newton_before} Newton")
         if cert.certifies(tol):
             break
+        if cert.limited_by_rounding(tol):
+            stopped = ROUNDING_LIMIT
+            break
         prev_cert = cert
         polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it,
                            factor=_free_columns(gram) if fast else None) if polish else None
         if polished is not None:
             x, prev_cert = polished
             if prev_cert.certifies(tol):
+                break
+            if prev_cert.limited_by_rounding(tol):
+                stopped = ROUNDING_LIMIT
                 break
             restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
@@ -276,7 +285,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     if fast:
         info.update(factorizations=gram.factorizations, woodbury_solves=gram.woodbury_solves, cg_solves=gram.cg_solves,
                     single_factorizations=gram.single_factorizations)
-    return Outcome(x, it, info=info)
+    return Outcome(x, it, info=info, stopped=stopped)
 
 
 def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int,
@@ -342,6 +351,7 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     it = 0
     schedule = PolishSchedule(prob, 1, exact_only=True)
     residual = math.inf
+    stopped = None
     for it in range(1, max_iter + 1):
         g = loss.grad_z(zx)
         S = xp.sqrt(loss.d2h(zx))
@@ -367,6 +377,9 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
         monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton, step {t:.2g}")
         if cert.certifies(tol):
             break
+        if cert.limited_by_rounding(tol):
+            stopped = ROUNDING_LIMIT
+            break
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it) if polish else None
@@ -374,13 +387,16 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             x, pcert = polished
             if pcert.certifies(tol):
                 break
+            if pcert.limited_by_rounding(tol):
+                stopped = ROUNDING_LIMIT
+                break
             zx = op.mv(x)
             F = loss.value_z(zx) + prob.penalty(x)
         if not converged:  # the inner solve stalled short of its target: a smaller sigma makes it easier
             sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
         elif t == 1.0:
             sigma = _next_sigma(sigma, steps, L)
-    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks})
+    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks}, stopped=stopped)
 
 
 def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):

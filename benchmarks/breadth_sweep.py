@@ -1,0 +1,177 @@
+"""Robustness sweep: unseen instances of the breadth benchmark's problem classes, cvxpar against CVXPY + Clarabel.
+
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python benchmarks/breadth_sweep.py [--only PARTS] [--big]
+
+Each row is one instance (its own seed, size, lam, grid, scaling or constraint), solved by
+``cvxpar.solve(loss, psi, lam, constraints, tol=1e-8)`` (method auto) and by CVXPY + Clarabel on the model of
+``cvxpar.bench.breadth``.  cvxpar's time is the CPU time (``time.process_time``) of the faster of two solves
+(the first one compiles what numba has not cached), Clarabel's the CPU time of one solve.  A row is flagged when
+cvxpar's status is not ``optimal``, when it raised, when its objective is more than 1e-6 (relative) above
+Clarabel's, or when it is less than 10x faster than Clarabel.  ``--big`` adds 300 x 3000 instances (Clarabel
+takes tens of seconds on each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+import cvxpar
+from cvxpar import grids, pars
+from cvxpar.bench.breadth import _clarabel
+from cvxpar.constraints import Box, Linear, NonNeg, Simplex
+from cvxpar.losses import Huber, LeastSquares, Logistic
+
+
+def _design(rng, n, d, rho=0.0, col_scale=False):
+    A = rng.standard_normal((n, d))
+    if rho:
+        for j in range(1, d):
+            A[:, j] = rho * A[:, j - 1] + np.sqrt(1 - rho**2) * A[:, j]
+    if col_scale:  # column norms spread over 1e-3 .. 1e3
+        A *= 10.0 ** rng.uniform(-3, 3, d)
+    return A
+
+
+def _instances(big: bool):
+    """Yield (class, params, loss, psi, lam, constraints)."""
+    sizes = [(100, 1000), (3000, 300)] + ([(300, 3000)] if big else [])
+    for seed, (n, d) in enumerate(sizes):
+        rng = np.random.default_rng(100 + seed)
+        for levels in (3, 7, 15, 255):
+            grid = grids.uniform(2.0 / (levels - 1), levels)
+            A = _design(rng, n, d)
+            x = rng.choice(grid, d)
+            b = A @ x + 0.1 * rng.standard_normal(n)
+            for lam_f in (0.001, 0.05, 1.0):
+                if levels in (3, 255) and lam_f == 0.05:
+                    continue
+                yield "ridge LS", f"{n}x{d} L={levels} lam={lam_f}n", LeastSquares(A, b), pars.ridge(grid), lam_f * n, None
+    rng = np.random.default_rng(7)
+    n, d = 100, 1000
+    for center, levels in ((0.75, 7), (-2.0, 4)):  # grids without 0
+        grid = grids.uniform(0.25, levels, center)
+        A = _design(rng, n, d)
+        b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
+        for lam_f in (0.001, 0.05):
+            yield "ridge LS, grid w/o 0", f"c={center} L={levels} lam={lam_f}n", LeastSquares(A, b), pars.ridge(grid), lam_f * n, None
+    for lam_f in (0.001, 0.05, 1.0):
+        A = _design(rng, n, d, col_scale=True)
+        grid = grids.uniform(0.5, 7)
+        b = A @ rng.choice(grid, d) / np.sqrt(d) + 0.1 * rng.standard_normal(n)
+        yield "scaled columns", f"norms 1e-3..1e3 lam={lam_f}n", LeastSquares(A, b), pars.ridge(grid), lam_f * n, None
+    for rho in (0.9, 0.99):
+        A = _design(rng, n, d, rho=rho)
+        grid = grids.uniform(0.5, 7)
+        b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
+        yield "AR(1)", f"rho={rho} lam=0.01n", LeastSquares(A, b), pars.ridge(grid), 0.01 * n, None
+    for radius in (0.1, 5.0, 50.0):
+        A = _design(rng, n, d)
+        grid = grids.uniform(0.1, 11)
+        b = A @ rng.dirichlet(np.ones(d)) * radius + 0.1 * rng.standard_normal(n)
+        for lam_f in (0.001, 0.1):
+            yield "Simplex", f"r={radius} lam={lam_f}n", LeastSquares(A, b), pars.ridge(grid), lam_f * n, Simplex(radius)
+    for active in (True, False):
+        A = _design(rng, n, d)
+        grid = grids.uniform(0.5, 7)
+        x = rng.choice(grid, d)
+        b = A @ x + 0.1 * rng.standard_normal(n)
+        G = rng.standard_normal((5, d))
+        h = G @ x - (1.0 if active else -1e3)  # active: the planted x violates every row
+        yield "inequality rows", f"5 rows {'active' if active else 'inactive'}", LeastSquares(A, b), pars.ridge(grid), 0.05 * n, Linear(A_ub=G, b_ub=h)
+    for lo, hi in ((-0.3, 0.3), (0.1, 0.6), (-1.0, -0.2)):
+        A = _design(rng, n, d)
+        grid = grids.uniform(0.25, 9)
+        b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
+        yield "Box cuts grid", f"[{lo}, {hi}]", LeastSquares(A, b), pars.ridge(grid), 0.05 * n, Box(lo, hi)
+    A = _design(rng, n, d)
+    b = A @ rng.choice(grids.uniform(1 / 15, 16), d) + 0.1 * rng.standard_normal(n)
+    yield "x>=0 + budget", "16 levels", LeastSquares(A, b), pars.ridge(grids.uniform(1 / 15, 16)), 0.05 * n, [NonNeg(), Linear(A_ub=np.ones((1, d)), b_ub=[0.1 * d])]
+    n, d = 300, 1000
+    for M in (1e-3, 0.1, 1e3):
+        A = _design(rng, n, d) / np.sqrt(d)
+        grid = grids.uniform(0.5, 7)
+        z = A @ rng.choice(grid, d)
+        t = z + 0.1 * rng.standard_normal(n)
+        outliers = rng.random(n) < 0.1
+        t[outliers] += 10 * rng.standard_normal(int(outliers.sum()))
+        for lam_f in (0.001, 0.1):
+            yield "Huber", f"M={M} lam={lam_f}n", Huber(A, t, M=M), pars.ridge(grid), lam_f * n, None
+    for kind in ("imbalanced 5%", "separable"):
+        A = _design(rng, n, d) / np.sqrt(d)
+        grid = grids.uniform(0.5, 7)
+        z = A @ rng.choice(grid, d)
+        y = np.where(z > np.quantile(z, 0.95), 1.0, -1.0) if kind.startswith("imb") else np.where(z > 0, 1.0, -1.0)
+        for lam_f in (0.0001, 0.01, 0.3):
+            yield "logistic", f"{kind} lam={lam_f}n", Logistic(A, y), pars.ridge(grid), lam_f * n, None
+        yield "logistic Box", f"{kind} lam=0.001n", Logistic(A, y), pars.ridge(grid), 0.001 * n, Box(-0.5, 0.5)
+    ns, ds = 1000, 5000
+    for dens in (0.001, 0.01, 0.05):
+        As = sp.random(ns, ds, density=dens, random_state=int(dens * 1e4), format="csc")
+        xs = rng.choice(grids.uniform(0.5, 7), ds)
+        for lam_f in (0.001, 0.05):
+            yield "sparse LS", f"{ns}x{ds} dens={dens} lam={lam_f}n", LeastSquares(As, As @ xs + 0.1 * rng.standard_normal(ns)), pars.ridge(grids.uniform(0.5, 7)), lam_f * ns, None
+        ys = np.where(As @ xs + 0.3 * rng.standard_normal(ns) > 0, 1.0, -1.0)
+        yield "sparse logistic", f"{ns}x{ds} dens={dens} lam=0.001n", Logistic(As, ys), pars.ridge(grids.uniform(0.5, 7)), 0.001 * ns, None
+    for n, d in ((100, 1000), (1000, 100)):
+        A = _design(rng, n, d, rho=0.6)
+        b = A @ (rng.standard_normal(d) * (rng.random(d) < 0.1)) + 0.1 * rng.standard_normal(n)
+        lam_max = float(np.max(np.abs(A.T @ b)))
+        for div in (10, 100, 1000):
+            yield "Lasso", f"{n}x{d} lam_max/{div}", LeastSquares(A, b), pars.l1(np.array([0.0])), lam_max / div, None
+
+
+def _cpu(f):
+    t0 = time.process_time()
+    out = f()
+    return time.process_time() - t0, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=None, help="comma-separated parts of class labels to run")
+    parser.add_argument("--big", action="store_true", help="add 300 x 3000 instances")
+    args = parser.parse_args()
+    wanted = None if args.only is None else [w.strip().lower() for w in args.only.split(",")]
+    print(f"breadth sweep, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}")
+    print("| class | instance | method | status | cvxpar s | Clarabel s | ratio | rel. obj diff | flag |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    n_flag = n_rows = 0
+    for cls, params, loss, psi, lam, cons in _instances(args.big):
+        if wanted is not None and not any(w in cls.lower() for w in wanted):
+            continue
+        n_rows += 1
+        try:
+            t1, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))  # noqa: B023
+            t2, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))  # noqa: B023
+            t_ours, method, status, F = min(t1, t2), res.method, res.status, res.objective
+        except Exception as exc:  # noqa: BLE001 -- a sweep reports errors as rows
+            t_ours, method, status, F = float("nan"), "-", f"error: {type(exc).__name__}: {exc}"[:80], np.nan
+        t_cl, (_, prob, x) = _cpu(lambda: _clarabel(loss, psi, lam, cons))  # noqa: B023
+        if x.value is not None and prob.status in ("optimal", "optimal_inaccurate"):
+            F_cl = cvxpar.certificate(loss, psi, lam, x.value, cons).objective
+            diff = (F - F_cl) / max(abs(F_cl), 1e-300)
+            diff_s = f"{diff:.1e}"
+        else:
+            diff, diff_s = 0.0, f"Clarabel: {prob.status}"
+        ratio = t_cl / t_ours if t_ours > 0 else float("inf")
+        flags = []
+        if status != "optimal":
+            flags.append("STATUS")
+        if not diff <= 1e-6:
+            flags.append("OBJ")
+        if ratio < 10:
+            flags.append("SLOW")
+        n_flag += bool(flags)
+        print(f"| {cls} | {params} | {method} | {status} | {t_ours:.3g} | {t_cl:.3g} | {ratio:.3g} | {diff_s} | "
+              f"{' '.join(flags)} |", flush=True)
+    print(f"\n{n_flag} of {n_rows} rows flagged; load {os.getloadavg()[0]:.1f} at the end.")
+
+
+if __name__ == "__main__":
+    main()
