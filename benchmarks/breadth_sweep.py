@@ -65,6 +65,14 @@ def _instances(big: bool):
         grid = grids.uniform(0.5, 7)
         b = A @ rng.choice(grid, d) / np.sqrt(d) + 0.1 * rng.standard_normal(n)
         yield "scaled columns", f"norms 1e-3..1e3 lam={lam_f}n", LeastSquares(A, b), pars.ridge(grid), lam_f * n, None
+    for label, make in (("Huber", lambda A, t: Huber(A, t, M=0.1)), ("logistic", lambda A, t: Logistic(A, np.sign(t)))):
+        A = _design(rng, 300, d, col_scale=True)
+        t = A @ rng.choice(grids.uniform(0.5, 7), d) / np.sqrt(d) + 0.1 * rng.standard_normal(300)
+        for lam_f in (0.001, 0.1):
+            yield f"scaled columns {label}", f"300x{d} lam={lam_f}n", make(A, t), pars.ridge(grids.uniform(0.5, 7)), lam_f * 300, None
+    A = _design(rng, n, d, col_scale=True)
+    b = A @ rng.dirichlet(np.ones(d)) + 0.1 * rng.standard_normal(n)
+    yield "scaled columns Simplex", "r=1 lam=0.01n", LeastSquares(A, b), pars.ridge(grids.uniform(0.1, 11)), 0.01 * n, Simplex(1.0)
     for rho in (0.9, 0.99):
         A = _design(rng, n, d, rho=rho)
         grid = grids.uniform(0.5, 7)
