@@ -11,6 +11,7 @@ others below are regression tests of classes it found that are fixed.
 
 from __future__ import annotations
 
+import types
 import warnings
 
 import cvxpy as cp
@@ -89,3 +90,35 @@ def test_optimal_status_holds_for_another_evaluation_of_the_same_loss():
                                   lipschitz=float(np.linalg.norm(A, 2)) ** 2, n_features=5)
     certified = cvxpar.certificate(loss=smooth, psi=psi, lam=0.0, x=x.value).certifies(1e-8)
     assert problem.status in (cp.OPTIMAL, cp.USER_LIMIT) and (problem.status != cp.OPTIMAL or certified)
+
+
+@found_open("the certificate measures a row's violation as the distance |g^T x - h| / ||g||_2 against tol * max(1, "
+            "||x||_inf), the oracle against tol * (1 + |h| + sum_j |g_j x_j|) (the row's own terms): where x's largest "
+            "coordinates nearly cancel in the row (duplicated columns), 'optimal' passes the first and not the second")
+def test_optimal_row_feasibility_in_the_rows_own_units():
+    """Found by the long form (test_solve_statuses_are_honest_constrained, method='alm'): x = [-1.11, -8.00, -7.88,
+    2.40] (fixed here, so that the reproducer does not hang on the solver's last bits), the row's violation 1.96e-7
+    is 6.8e-8 in distance (<= 1e-8 * 8) but 1.12e-8 of the row's terms (17.5)."""
+    from fuzz_oracles import References, check_result, objective
+    from fuzz_problems import Case, PsiSpec
+
+    from cvxpar.constraints import Linear
+    from cvxpar.losses import LeastSquares
+
+    A = np.array([[-851.8273618803419, 50.95762349276697, -50.95762349276697, 17.574632860133143],
+                  [-3547.284542948569, 249.61735601729882, -249.61735601729882, 1.7353276832780618],
+                  [-8069.511271031476, -1266.8434041804715, 1266.8434041804715, 0.8587479305881389],
+                  [-6776.557366003519, -275.85072315321764, 275.85072315321764, -13.33075105232747],
+                  [13425.11991646192, 1474.8148747170285, -1474.8148747170285, -10.172199305262168],
+                  [-875.6261713724439, -304.00993202840533, 304.00993202840533, -10.72782155959478]])
+    target = np.array([962.9619249632068, 3924.1678620218395, 9145.326455260149, 7568.647634092969,
+                       -15148.330725826363, 1000.1877812361521])
+    psi = pars.l1(grids.uniform(1.0, 3, center=0.0), eps=0.0)
+    G, h = np.array([[2.481, -0.65, 0.425, 1.251]]), np.array([2.091400573107125])
+    case = Case("ls", A, target, PsiSpec("l1", "pars.l1(grids.uniform(1.0, 3, center=0.0), eps=0.0)", psi), 86.5964,
+                "linear_eq", {"A_eq": G, "b_eq": h})
+    loss, cons = LeastSquares(A, target), Linear(A_eq=G, b_eq=h)
+    x = np.array([-1.114037349730164, -7.995840622931102, -7.875922163280871, 2.4023161922937146])  # alm's answer
+    assert cvxpar.certificate(loss=loss, psi=psi, lam=86.5964, x=x, constraints=cons).certifies(1e-8)
+    res = types.SimpleNamespace(status="optimal", x=x, objective=objective(case, x))
+    check_result(case, res, 1e-8, References(case), loss, cons)
