@@ -54,6 +54,7 @@ from cvxpar import _cupy_kernels as _ck
 from cvxpar._validation import as_lam
 from cvxpar.par import PAR
 from cvxpar.result import MAX_ITER, SolveResult
+from cvxpar.solve import _check_tol, _positive_int_or_none
 from cvxpar.solvers._common import INACCURATE_FACTOR, rank, status_of
 
 #: Iterations between two stopping checks (each check reads k numbers back to the host).
@@ -386,8 +387,8 @@ def solve_batch(
         ``psi`` not a :class:`~cvxpar.PAR`, or a loss other than ``LeastSquares`` with a dense or
         scipy.sparse A.
     ValueError
-        ``check_every`` < 1; ``lams`` negative, not finite or not 1-D; ``rhs`` or ``x0`` of the
-        wrong shape or with NaN or inf; as many lams as right-hand sides neither one nor equal;
+        ``check_every`` < 1; ``tol`` not finite and positive; ``max_iter`` not a positive integer;
+        ``lams`` negative, not finite or not 1-D; ``rhs`` or ``x0`` of the wrong shape or with NaN or inf; as many lams as right-hand sides neither one nor equal;
         constraints other than one Box with the same bounds for every coordinate, or a Box that
         misses psi's domain; ``fused=True`` without a CuPy A.
 
@@ -411,6 +412,8 @@ def solve_batch(
         raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")
     if check_every < 1:
         raise ValueError(f"check_every must be a positive integer; got {check_every}.")
+    _check_tol(tol)  # the rules of cvxpar.solve: a tol <= 0 or NaN would be silently raised to the dtype's floor
+    max_iter = _positive_int_or_none(max_iter, "max_iter")
     start = time.perf_counter()
     xp, A, b = _least_squares_data(loss)
     B, lam_host = _columns(xp, A, b, lams, rhs)

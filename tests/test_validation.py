@@ -134,3 +134,19 @@ def test_linear_rows_and_box_bounds_still_take_real_sequences():
     rows = Linear(A_ub=[[1, 2, 3]], b_ub=[4])
     assert rows.A_ub.dtype == np.float64 and rows.b_ub.tolist() == [4.0]
     assert Box(np.int64(-1), [1, 2, 3]).upper.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(("option", "match"), [({"tol": 0.0}, "tol must be a finite positive"),
+                                               ({"tol": -1e-8}, "tol must be a finite positive"),
+                                               ({"tol": float("nan")}, "tol must be a finite positive"),
+                                               ({"max_iter": 0}, "max_iter must be a positive integer")])
+def test_solve_batch_refuses_what_solve_refuses(option, match):
+    """solve_batch raised a tol <= 0 silently to its dtype floor (and reported 'optimal'); it now follows solve."""
+    import cvxpar
+    from cvxpar.batch import solve_batch
+
+    loss, psi = cvxpar.losses.LeastSquares(np.eye(3), np.ones(3)), cvxpar.pars.l1()
+    with pytest.raises(ValueError, match=match):
+        cvxpar.solve(loss, psi, 0.1, **option)
+    with pytest.raises(ValueError, match=match):
+        solve_batch(loss, psi, [0.1], **option)
