@@ -272,6 +272,7 @@ def solve(
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)} (and 'newton' on Dask "
                          "data).")
     _check_tol(tol)
+    _check_flag(polish, "polish")
     max_iter = _positive_int_or_none(max_iter, "max_iter")
     n_starts = _positive_int_or_none(n_starts, "n_starts")
     if isinstance(lam, (list, tuple)):
@@ -355,6 +356,12 @@ def _continue_with_ssnal(prob, first: R.SolveResult, tol, max_iter, polish, moni
 def _check_tol(tol) -> None:
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a finite positive real number; got {tol!r}.")
+
+
+def _check_flag(value, name: str) -> None:
+    """A True/False switch: a string such as "no" is truthy, so it would silently switch the feature on."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
 
 
 def _positive_int_or_none(value, name: str) -> int | None:

@@ -150,3 +150,14 @@ def test_solve_batch_refuses_what_solve_refuses(option, match):
         cvxpar.solve(loss, psi, 0.1, **option)
     with pytest.raises(ValueError, match=match):
         solve_batch(loss, psi, [0.1], **option)
+
+
+@pytest.mark.parametrize("polish", ["no", "yes", 0, None])
+def test_solve_refuses_a_polish_switch_that_is_not_a_bool(polish):
+    """polish="no" is truthy: it used to switch the polish on silently."""
+    import cvxpar
+
+    loss, psi = cvxpar.losses.LeastSquares(np.eye(3), np.ones(3)), cvxpar.pars.l1()
+    with pytest.raises(ValueError, match="polish must be True or False"):
+        cvxpar.solve(loss, psi, 0.1, polish=polish)
+    assert cvxpar.solve(loss, psi, 0.1, polish=np.bool_(False)).status == "optimal"

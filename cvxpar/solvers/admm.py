@@ -90,10 +90,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
                 solve_x = _factor(xp, _stack(xp, A, G, rho), 2.0 * rho)
         if it % check_every:
             continue
-        for cand in (z, w) if has_eq else (z,):  # without equality rows w = x + v need not lie in the bounds
-            cert = check(prob, cand)
-            if best_cert is None or cert.relative_error < best_cert.relative_error:
-                best, best_cert = cand, cert
+        best, best_cert = _best_candidate(prob, (z, w) if has_eq else (z,), best, best_cert)
         monitor.row(it, best_cert, f"rho {rho:.1e}")
         if best_cert.certifies(tol):
             break
@@ -107,6 +104,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
             schedule.record(it, pcert.objective < best_cert.objective or pcert.certifies(tol))
             if pcert.certifies(tol):
                 return Outcome(px, it, info={"rho": rho, "polishes": polishes})
+    if best_cert is None:  # max_iter ended before the first check
+        best, best_cert = _best_candidate(prob, (z, w) if has_eq else (z,), best, best_cert)
     if polish:  # a last exact attempt from the best point: lands on the kinks and rows to rounding
         px, pcert, _ = newton_polish(prob, best, t_polish, tol=FINAL_POLISH_FACTOR * tol,
                                      check=lambda v: check(prob, v))
@@ -114,6 +113,16 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, chec
         if pcert.relative_error < best_cert.relative_error:
             best = px
     return Outcome(best, it, info={"rho": rho, "polishes": polishes})
+
+
+def _best_candidate(prob, candidates, best, best_cert):
+    """The candidate (or the kept ``best``) with the smallest certificate relative error, and its certificate.
+    Without equality rows only z is a candidate: w = x + v need not lie in the bounds."""
+    for cand in candidates:
+        cert = check(prob, cand)
+        if best_cert is None or cert.relative_error < best_cert.relative_error:
+            best, best_cert = cand, cert
+    return best, best_cert
 
 
 def _factor(xp, A, c: float):
