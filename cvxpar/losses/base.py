@@ -526,7 +526,7 @@ class LinearModelLoss(Loss):
 
         The estimate e (one entry per coordinate) is the first-order componentwise error of the two products
         (Higham 2002, *Accuracy and Stability of Numerical Algorithms*, sec. 3.5, one unit roundoff
-        eps of A's dtype per product; the probabilistic error of Higham & Mary 2019 is of this order):
+        eps of the precision the products run in, that of A's and x's dtypes promoted, per product; the probabilistic error of Higham & Mary 2019 is of this order):
 
             delta = eps (2 |A||x| + |t|),   e = eps |A|^T ( c (2 |A||x| + |t|) + |dh(Ax)| ),
 
@@ -553,7 +553,7 @@ class LinearModelLoss(Loss):
             return 0.0, None
         col_max, fro = constants
         xp = self.xp
-        eps = float(xp.finfo(self.dtype).eps)
+        eps = float(xp.finfo(xp.result_type(self.dtype, x.dtype)).eps)  # the precision the products run in
         t_abs = xp.abs(self.target)
 
         def estimate():
