@@ -122,3 +122,30 @@ def test_optimal_row_feasibility_in_the_rows_own_units():
     assert cvxpar.certificate(loss=loss, psi=psi, lam=86.5964, x=x, constraints=cons).certifies(1e-8)
     res = types.SimpleNamespace(status="optimal", x=x, objective=objective(case, x))
     check_result(case, res, 1e-8, References(case), loss, cons)
+
+
+@found_open("cvxpar.reference's SCIP path says 'optimal' with objective 0.0698 and a 'proven' bound 0.0667 while "
+            "x* = [0.0995, 0.1] (inside the derived box) has F = 0.0509: on rows scaled 1e-5..2e4 SCIP's tolerances "
+            "leave a dual bound that is no lower bound (Huber loss, mcp psi)")
+def test_reference_optimal_on_badly_scaled_huber_rows_is_a_global_minimum():
+    """Found by the long form (test_fuzz_reference, SCIP path): a wrong 'optimal' from the reference itself."""
+    pytest.importorskip("pyscipopt")
+    from cvxpar.losses import Huber
+
+    A = np.array([[-24420.364341851026, 16730.297646748448], [3.699490857917652e-05, -2.5345069519833238e-05],
+                  [0.00016204425110453256, -0.0001110158929233151], [6.188306777932648e-06, -4.239585162403702e-06],
+                  [5.139864544539948e-06, -3.5213014224670027e-06], [0.24202685577934546, -0.1658116676316627],
+                  [-2.8422177967604978e-05, 1.947192476370908e-05], [-353.38290661615383, 242.10126958790616],
+                  [1256.1596331645408, -860.5901312723878], [-4.65320291382987e-05, 3.187891411827725e-05]])
+    target = np.array([-757.1159803878278, 1.1469704581876118e-06, 5.023933726941278e-06, 1.9185897014180178e-07,
+                       1.5935362508211582e-07, 0.007503671838324139, -8.811860804149438e-07, -10.956095578658738,
+                       38.945304782250304, -1.4426542686794164e-06])
+    psi = pars.mcp(grids.uniform(0.1, 3, center=0.0), 0.05)
+    loss = Huber(A, target, M=1.0)
+    x_star = np.array([0.09951308598435545, 0.09999999999998638])
+    better = cvxpar.certificate(loss=loss, psi=psi, lam=1.0, x=x_star).objective
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = cvxpar.reference(loss, psi, 1.0, None, time_limit=20)
+    assert ref.status != "optimal" or ref.objective <= better + 1e-9 * (1 + abs(better))
+    assert ref.bound is None or ref.bound <= better + 1e-9 * (1 + abs(better)) or ref.status != "optimal"
