@@ -217,8 +217,9 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
     info["bounds"] = (lower, upper)
     deadline = None if time_limit is None else start + time_limit
     floor = _bounds.penalty_floor(loss, psi, lam, lower, upper)
+    unit = finish.gap_unit(scale.s, loss, psi, lam, lower, upper)
     if search:
-        x, bound, limited = _branch_and_bound(loss, psi, lam, lower, upper, points, scale, deadline, verbose, info)
+        x, bound, limited = _branch_and_bound(loss, psi, lam, lower, upper, points, unit, deadline, verbose, info)
         chosen = BRANCH_AND_BOUND
     else:
         chosen = solver or cp.SCIP
@@ -240,11 +241,11 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
     if bound is not None:
         bound = min(bound, cert.objective)  # the solvers' tolerances can leave a bound a hair above F(x)
     gap = finish.mip_gap(cert.objective, bound)
-    closed = finish.gap_closed(cert.objective, bound, scale.s)
+    closed = finish.gap_closed(cert.objective, bound, unit)
     if closed and finish.certified(cert):  # a closed gap proves x optimal, whether or not a limit stopped the search
         status = OPTIMAL
         message = (f"Global optimum: F(x) - bound = {cert.objective - bound:.2e} <= {finish.MIP_GAP_TOL:g} "
-                   f"max(|F(x)|, {scale.s:.3g}) with the proven lower bound {bound:.10g}; {finish.describe(cert)}.")
+                   f"max(|F(x)|, {unit:.3g}) with the proven lower bound {bound:.10g}; {finish.describe(cert)}.")
     elif limited or (time_limit is not None and not closed and info.get("scip_status") != "optimal"):
         status = MAX_ITER
         limit = "the" if time_limit is None else f"the {time_limit:g} s"
@@ -272,7 +273,7 @@ def _use_search(solver: str | None, loss, feasible) -> bool:
     return applies and solver in (None, BRANCH_AND_BOUND)
 
 
-def _branch_and_bound(loss, psi, lam, lower, upper, points, scale, deadline, verbose, info):
+def _branch_and_bound(loss, psi, lam, lower, upper, points, unit, deadline, verbose, info):
     """(x, proven bound, whether a limit stopped it) from :func:`cvxpar.exact.bnb.search`."""
     A = model.data_matrix(loss)
     A = A.toarray() if hasattr(A, "toarray") else A
@@ -281,7 +282,7 @@ def _branch_and_bound(loss, psi, lam, lower, upper, points, scale, deadline, ver
         deadline -= FINISH_SHARE * max(deadline - time.perf_counter(), 0.0)
     t0 = time.perf_counter()
     found = bnb.search(A, np.asarray(loss.target, dtype=np.float64), psi, lam_d, lower, upper, points,
-                       unit=scale.s, gap_tol=finish.MIP_GAP_TOL, deadline=deadline, verbose=verbose)
+                       unit=unit, gap_tol=finish.MIP_GAP_TOL, deadline=deadline, verbose=verbose)
     info.update(solver=BRANCH_AND_BOUND, search=found.message, nodes=found.nodes, n_binaries=0,
                 solver_time=time.perf_counter() - t0, iterations=found.nodes, formulation="envelope")
     return found.x, found.bound, found.limit is not None

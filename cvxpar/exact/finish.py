@@ -13,7 +13,8 @@ A reference says ``"optimal"`` only when :func:`cvxpar.certificate` holds at the
 REF_TOL (relative to max(1, ||grad loss||_inf)) and, for the mixed-integer model, the gap is closed:
 F(x) - bound <= MIP_GAP_TOL max(|F(x)|, s), with ``bound`` the solver's proven lower bound and s the
 objective's unit in the rescaled model (:mod:`.scaling`: the change of F when a coordinate moves by
-psi's breakpoint scale), which keeps the test meaningful when F(x) is near 0.  Anything the
+psi's breakpoint scale) capped at |F| at the clipped origin (:func:`gap_unit`), which keeps the test meaningful
+when F(x) is near 0.  Anything the
 certificate cannot confirm gets a non-optimal status and a message that says why.
 """
 
@@ -117,6 +118,19 @@ def describe(cert) -> str:
     gap = "" if cert.gap is None else f", duality gap {cert.gap:.2e}"
     return (f"stationarity residual {cert.residual:.2e} (scale {cert.scale:.2e}), infeasibility "
             f"{cert.infeasibility:.2e}{gap}")
+
+
+def gap_unit(model_unit: float, loss, psi: PAR, lam, lower: np.ndarray, upper: np.ndarray) -> float:
+    """The absolute unit of the gap test: the rescaled model's unit s, but at most |F| at the origin clipped into
+    [lower, upper] (the objective's own range).
+
+    s measures the objective's change when a coordinate moves by psi's breakpoint scale along the loss's *largest*
+    curvature; on a nearly rank-deficient A (a huge row, nearly parallel columns) it can exceed every value F takes
+    on the box by orders of magnitude, and MIP_GAP_TOL s would then call a gap of several percent of F closed.
+    """
+    origin = np.clip(np.zeros(lower.shape), lower, upper)
+    value = float(check(loss, psi, lam, None, origin).objective)
+    return min(model_unit, abs(value)) if np.isfinite(value) else model_unit
 
 
 def gap_closed(objective: float, bound: float | None, unit: float) -> bool:
