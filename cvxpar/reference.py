@@ -165,6 +165,7 @@ def reference(
     feasible = FeasibleSet(constraints, d)
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ValueError(f"time_limit must be a positive number of seconds (or None); got {time_limit!r}.")
+    _check_solver(solver)
     scale = scaling.choose(loss, psi, lam)
     info: dict = {"scaling": scale}
     if psi.is_convex:
@@ -324,6 +325,22 @@ def _candidates(loss, psi, lam, constraints, d):
         return []
     x = np.asarray(res.x, dtype=np.float64)
     return [x] if x.shape == (d,) else []
+
+
+def _check_solver(solver) -> None:
+    """A ``solver=`` CVXPY cannot run here gets an error that says what is installed (CVXPY's own names only the
+    solver), and for SCIP how to install it."""
+    if solver is None or solver == BRANCH_AND_BOUND:
+        return
+    if not isinstance(solver, str):
+        raise TypeError(f"solver must be a CVXPY solver name (a string) or None; got {type(solver).__name__}.")
+    installed = cp.installed_solvers()
+    if solver.upper() in installed:
+        return
+    hint = " Install it with: pip install cvxpar[mip] (or pip install pyscipopt)." if solver.upper() == cp.SCIP else ""
+    known = "is not installed" if solver.upper() in cp.settings.SOLVERS else "is not a CVXPY solver"
+    raise ValueError(f"solver {solver!r} {known}.{hint} Installed solvers: {', '.join(installed)}; or pass "
+                     f"solver=None (Clarabel for a convex psi, cvxpar's branch and bound or SCIP for a nonconvex one).")
 
 
 def _require_scip(solver: str | None) -> None:

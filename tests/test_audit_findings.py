@@ -1,7 +1,6 @@
-"""Findings of the outside-in audit in code its author does not own: minimal reproducers, each a strict xfail.
-
-When a finding is fixed the test XPASSes, which fails the suite: delete the xfail mark then (the test stays as
-the regression test).  None of them is a wrong answer; each is a crash or a misleading error at a public door.
+"""Findings of the outside-in audit at public doors (a crash, a misleading error): regression tests of the fixed
+ones, and a strict xfail for any still open (when its fix lands it XPASSes, which fails the suite: delete the mark
+then, so the test stays as the regression test).
 """
 
 from __future__ import annotations
@@ -29,15 +28,11 @@ def test_admm_with_a_small_iteration_limit_returns_an_honest_max_iter(max_iter):
     assert res.status == ("optimal" if cert.certifies(1e-8) else "max_iter")
 
 
-@pytest.mark.xfail(strict=True, reason="reference: an unknown solver= reaches CVXPY, whose SolverError "
-                                       "('The solver NOPE is not installed.') does not say which solvers would do")
 def test_reference_with_an_unknown_solver_names_the_installed_ones():
     with pytest.raises(ValueError, match=r"(?i)solver.*NOPE.*(CLARABEL|installed solvers)"):
         cvxpar.reference(cvxpar.losses.LeastSquares(A, B), L1, 0.1, solver="NOPE")
 
 
-@pytest.mark.xfail(strict=True, reason="reference(..., solver='SCIP') without pyscipopt says the model 'needs a cone "
-                                       "SCIP does not have' (a least-squares model SCIP takes) instead of 'not installed'")
 def test_reference_asking_for_a_missing_scip_says_it_is_not_installed():
     code = textwrap.dedent(
         """
