@@ -18,10 +18,6 @@ from cvxpar.losses import LinearModelLoss
 INACCURATE_FACTOR = 1e3
 
 
-#: Outcome.stopped when the iterate passes tol but the gradient's rounding error does not (Certificate.limited_by_rounding):
-#: more iterations cannot certify, the data's scaling limits the accuracy.
-ROUNDING_LIMIT = ("the residual is within tol but the gradient's estimated rounding error is not (badly scaled "
-                  "data: rescale A's rows/columns or ask for a larger tol)")
 
 #: Verbose rows are printed at most this often (seconds), plus every row with an event (a polish, the final
 #: check) and the rows at iterations 1, 2, 4, 8, ... so short solves still show their progress.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from cvxpar.solvers._common import ROUNDING_LIMIT, Evaluator, Monitor, Outcome, check
+from cvxpar.solvers._common import Evaluator, Monitor, Outcome, check
 from cvxpar.solvers.polish import PolishSchedule, newton_polish
 
 #: Slack in the sufficient-decrease test, relative to |f(y)| (rounding, not a real violation).
@@ -100,8 +100,8 @@ def run(prob, *, accelerate: bool, tol: float, max_iter: int, polish: bool, moni
         monitor.row(it, cert)
         if cert.certifies(tol):
             break
-        if cert.limited_by_rounding(tol):
-            return Outcome(x, it, info=_info(L, t, restarts, backtracks, polishes), stopped=ROUNDING_LIMIT, cert=cert)
+        if cert.limited_by_rounding(tol):  # no later point certifies either; the status says why (status_of)
+            return Outcome(x, it, info=_info(L, t, restarts, backtracks, polishes), cert=cert)
         if not polish or not schedule.due(it, x):
             continue
         monitor.announce("polish: Newton steps on the active set")

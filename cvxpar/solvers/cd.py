@@ -50,7 +50,7 @@ import numpy as np
 
 from cvxpar.prox import pieces
 from cvxpar.solvers._cd_kernels import Columns, epochs, penalty_at, scores
-from cvxpar.solvers._common import ROUNDING_LIMIT, Monitor, Outcome, check
+from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers.anderson import DEFAULT_K as ANDERSON_K
 from cvxpar.solvers.anderson import extrapolate
 from cvxpar.solvers.face import face_polish
@@ -116,8 +116,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
             if cert.certifies(tol):
                 final = cert if model.exact else None  # z is A x exactly only on the exact path
                 break
-            if cert.limited_by_rounding(tol):
-                stopped = ROUNDING_LIMIT
+            if cert.limited_by_rounding(tol):  # no later point certifies either; the status says why (status_of)
                 break
         ws = _working_set(free, score, min(d, max(p0, 2 * n_free)))
         # the shared polish rule (exact_only: with more features than samples only on a split with at most

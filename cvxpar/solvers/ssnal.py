@@ -64,7 +64,7 @@ import dataclasses
 import math
 from functools import partial
 
-from cvxpar.solvers._common import ROUNDING_LIMIT, Monitor, Outcome, check
+from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers._sparse_gram import SparseGram
 from cvxpar.solvers._tall import square_least_squares
@@ -207,7 +207,6 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     schedule = PolishSchedule(prob, 1, exact_only=True)
     restart = None
     prev_cert = None
-    stopped = None  # ROUNDING_LIMIT: the residual passes tol but the gradient's rounding error cannot
     sigmas = [sigma]
     for it in range(1, max_iter + 1):
         newton_before = newton
@@ -261,20 +260,14 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         moved = int(xp.sum(xp.astype((fixed != split[0]) | (piece != split[1]), xp.int64)))
         x = z
         monitor.row(it, cert, f"sigma {sigma:.1e}, {newton - newton_before} Newton")
-        if cert.certifies(tol):
-            break
-        if cert.limited_by_rounding(tol):
-            stopped = ROUNDING_LIMIT
+        if cert.certifies(tol) or cert.limited_by_rounding(tol):
             break
         prev_cert = cert
         polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it,
                            factor=_free_columns(gram) if fast else None) if polish else None
         if polished is not None:
             x, prev_cert = polished
-            if prev_cert.certifies(tol):
-                break
-            if prev_cert.limited_by_rounding(tol):
-                stopped = ROUNDING_LIMIT
+            if prev_cert.certifies(tol) or prev_cert.limited_by_rounding(tol):
                 break
             restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
@@ -285,7 +278,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     if fast:
         info.update(factorizations=gram.factorizations, woodbury_solves=gram.woodbury_solves, cg_solves=gram.cg_solves,
                     single_factorizations=gram.single_factorizations)
-    return Outcome(x, it, info=info, stopped=stopped)
+    return Outcome(x, it, info=info)
 
 
 def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int,
@@ -351,7 +344,6 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     it = 0
     schedule = PolishSchedule(prob, 1, exact_only=True)
     residual = math.inf
-    stopped = None
     for it in range(1, max_iter + 1):
         g = loss.grad_z(zx)
         S = xp.sqrt(loss.d2h(zx))
@@ -375,20 +367,14 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
         cert = check(prob, x)
         residual = cert.residual
         monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton, step {t:.2g}")
-        if cert.certifies(tol):
-            break
-        if cert.limited_by_rounding(tol):
-            stopped = ROUNDING_LIMIT
+        if cert.certifies(tol) or cert.limited_by_rounding(tol):
             break
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it) if polish else None
         if polished is not None:
             x, pcert = polished
-            if pcert.certifies(tol):
-                break
-            if pcert.limited_by_rounding(tol):
-                stopped = ROUNDING_LIMIT
+            if pcert.certifies(tol) or pcert.limited_by_rounding(tol):
                 break
             zx = op.mv(x)
             F = loss.value_z(zx) + prob.penalty(x)
@@ -396,7 +382,7 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
         elif t == 1.0:
             sigma = _next_sigma(sigma, steps, L)
-    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks}, stopped=stopped)
+    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks})
 
 
 def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):
