@@ -22,9 +22,9 @@ POWER_PAD = 1.05
 ROW_BLOCK_BYTES = 2 * 1024**2
 
 
-def block_rows(d: int) -> int:
-    """Rows per block for d columns: ROW_BLOCK_BYTES of float64 rows, at least 1."""
-    return max(1, ROW_BLOCK_BYTES // (8 * max(d, 1)))
+def block_rows(d: int, itemsize: int = 8, budget: int = ROW_BLOCK_BYTES) -> int:
+    """Rows per block for d columns: ``budget`` bytes of rows of ``itemsize``-byte entries, at least 1."""
+    return max(1, budget // (itemsize * max(d, 1)))
 
 
 class Operator:

@@ -42,6 +42,8 @@ from functools import partial
 import numpy as np
 from scipy.linalg import blas, lapack
 
+from cvxpar.losses._operator import block_rows
+
 #: Form A_J A_J^T afresh once the columns added and removed since the last fresh product add up
 #: to REFRESH |J| (the drift then stays at a few hundred ulps of ||A||^2).
 REFRESH = 4
@@ -352,7 +354,7 @@ class FreeGram:
         (``_make_single_copy``): half the memory traffic of this memory-bound pass."""
         AT = self._AT32 if single and self._AT32 is not None else self.AT
         v = v.astype(AT.dtype, copy=False)
-        step = self._block_rows(AT)
+        step = block_rows(AT.shape[1], AT.itemsize, CACHE_BYTES)
         total = AT.shape[0] if rows is None else rows.size
         out = np.zeros(AT.shape[1])
         for start in range(0, total, step):
@@ -364,21 +366,17 @@ class FreeGram:
         """A_I v for the columns I = ``idx`` of A: sum over blocks of CACHE_BYTES of I's rows of A^T of B^T v_B,
         gathered into the reused buffer (no k x n copy of A_I^T, whose fresh pages cost kernel time)."""
         AT = self.AT
-        step = self._block_rows(AT)
+        step = block_rows(AT.shape[1], AT.itemsize, CACHE_BYTES)
         out = np.zeros(AT.shape[1])
         for start in range(0, idx.size, step):
             out += self._gather(idx[start:start + step], AT).T @ v[start:start + step]
         return out
 
-    @staticmethod
-    def _block_rows(AT: np.ndarray) -> int:
-        return max(1, CACHE_BYTES // (AT.itemsize * AT.shape[1]))
-
     def _gather(self, idx: np.ndarray, AT: np.ndarray) -> np.ndarray:
-        """The rows ``idx`` (at most ``_block_rows(AT)``) of ``AT``, copied into the reused block buffer of its dtype."""
+        """The rows ``idx`` (at most ``block_rows``) of ``AT``, copied into the reused block buffer of its dtype."""
         block = self._block.get(AT.dtype)
         if block is None:
-            block = self._block[AT.dtype] = np.empty((self._block_rows(AT), AT.shape[1]), AT.dtype)
+            block = self._block[AT.dtype] = np.empty((block_rows(AT.shape[1], AT.itemsize, CACHE_BYTES), AT.shape[1]), AT.dtype)
         return np.take(AT, idx, axis=0, out=block[: idx.size], mode="clip")  # idx valid: no checks
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
