@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxpar.certificate import certificate
+from cvxpar.exact.bounds import objective
 from cvxpar.par import PAR
 from cvxpar.result import SolveResult
 from cvxpar.solvers._problem import Problem
@@ -128,8 +129,7 @@ def gap_unit(model_unit: float, loss, psi: PAR, lam, lower: np.ndarray, upper: n
     curvature; on a nearly rank-deficient A (a huge row, nearly parallel columns) it can exceed every value F takes
     on the box by orders of magnitude, and MIP_GAP_TOL s would then call a gap of several percent of F closed.
     """
-    origin = np.clip(np.zeros(lower.shape), lower, upper)
-    value = float(check(loss, psi, lam, None, origin).objective)
+    value = objective(loss, psi, lam, np.clip(np.zeros(lower.shape), lower, upper))
     return min(model_unit, abs(value)) if np.isfinite(value) else model_unit
 
 
