@@ -109,8 +109,24 @@ def status_of(cert: Certificate, tol: float, convex: bool) -> tuple[str, str]:
     if status == R.OPTIMAL_INACCURATE:
         return status, (f"residual {cert.residual:.2e} / infeasibility {cert.infeasibility:.2e} above tol but within "
                         f"{INACCURATE_FACTOR:g}x")
-    return status, (f"iteration limit reached with residual {cert.residual:.2e} (tol * scale = {tol * cert.scale:.2e}) "
-                    f"and infeasibility {cert.infeasibility:.2e} (tol * x scale = {tol * cert.x_scale:.2e})")
+    message = (f"iteration limit reached with residual {cert.residual:.2e} (tol * scale = {tol * cert.scale:.2e}) "
+               f"and infeasibility {cert.infeasibility:.2e} (tol * x scale = {tol * cert.x_scale:.2e})")
+    return status, message + _precision_note(cert, tol)
+
+
+def _precision_note(cert: Certificate, tol: float) -> str:
+    """What to tell a user whose point did not certify because the data's floating-point precision cannot
+    resolve the gradient to tol: the gradient's estimated rounding error alone exceeds tol * scale (no point of
+    this precision certifies, whatever the solver does), else ""."""
+    if cert.infeasibility > tol * cert.x_scale:
+        return ""
+    rounding = cert.rounding
+    if not rounding > tol * cert.scale:
+        return ""
+    return (f"; the gradient's estimated rounding error alone is {rounding:.2e}, above tol * scale: at this data's "
+            f"scale no point certifies to tol = {tol:g} in its precision (the relative accuracy it can prove is about "
+            f"{rounding / cert.scale:.1e}): ask for a tol a few times that, or pose the problem with data of smaller "
+            "magnitude (the error grows with |A| |x| + |target|)")
 
 
 @dataclass

@@ -71,3 +71,26 @@ def test_a_status_limited_by_float32_rounding_names_the_precision_not_float64():
     assert status != "optimal"
     assert "precision" in message and "float64 data" in message
     assert "float64 can certify" not in message
+
+
+def test_a_limit_status_says_when_the_data_cannot_certify_to_tol_in_its_precision():
+    """Data of large magnitude (A of 1e3, target of 1e6, x of 1e3 beyond the grid): the gradient is a difference
+    of numbers ~1e10 and its estimated rounding error (~1e-3) alone exceeds tol * scale; the solve cannot certify
+    whatever it does, and the max_iter message says so, with the accuracy this data can prove (its point still
+    matches Clarabel's objective: the message is about what can be proven, not a worse point)."""
+    rng = np.random.default_rng(2024)
+    n, d = 40, 120
+    A = rng.standard_normal((n, d))
+    grid = cvxpar.grids.uniform(0.5, 7)
+    b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
+    loss, psi, lam = cvxpar.losses.LeastSquares(1e3 * A, 1e6 * b), cvxpar.pars.ridge(grid), 0.05 * n
+    res = cvxpar.solve(loss, psi, lam, method="fista", max_iter=200)
+    cert = cvxpar.certificate(loss, psi, lam, res.x)
+    assert res.status == "max_iter" and cert.rounding > 1e-8 * cert.scale
+    assert "rounding error alone" in res.message and f"{cert.rounding:.2e}" in res.message
+
+
+def test_a_limit_status_adds_no_precision_note_when_the_data_can_certify():
+    loss, psi, lam = _problem(30, 1)
+    res = cvxpar.solve(loss, psi, lam, method="pg", max_iter=3)
+    assert res.status == "max_iter" and "rounding" not in res.message
