@@ -21,6 +21,10 @@ import numpy as np
 from cvxpar import _backend
 from cvxpar.constraints.base import Constraint
 
+#: A point found without the phase-1 LP (FeasibleSet._direct_point) is used when its violation is at most this,
+#: relative to max(1, ||x||_inf): the rounding of its row products.
+DIRECT_POINT_RTOL = 1e-12
+
 #: A row is active (in the normal cone) when x is within this distance of its hyperplane, relative to
 #: max(1, ||x||_inf) (the distance is in x's units, like the feasibility rule).
 ACTIVE_RTOL = 1e-9
@@ -310,7 +314,10 @@ class FeasibleSet:
     def find_point(self, lower=None, upper=None) -> np.ndarray | None:
         """A point of the set (within [lower, upper] if given, e.g. psi's domain), or None if there is none.
 
-        A phase-1 LP (HiGHS): find x with max(l, lower) <= x <= min(u, upper), A_eq x = b_eq, A_ub x <= b_ub.
+        First without an LP (:meth:`_direct_point`): 0 clipped into the bounds, and with one row, that point
+        moved along the row within the bounds until the row holds; it is kept when it violates the set by at
+        most DIRECT_POINT_RTOL max(1, ||x||_inf) (its rounding).  Otherwise a phase-1 LP (HiGHS): find x with
+        max(l, lower) <= x <= min(u, upper), A_eq x = b_eq, A_ub x <= b_ub, which also proves emptiness.
 
         Parameters
         ----------
@@ -330,14 +337,53 @@ class FeasibleSet:
             return None
         if not self.has_rows:
             return np.clip(np.zeros(self.d), lo, hi)
+        x = self._direct_point(lo, hi)
+        if x is not None:
+            return x
         res = linprog(np.zeros(self.d), A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
                       bounds=np.column_stack([lo, hi]), method="highs")
         if res.status == 2:
             return None
         return None if res.x is None else np.asarray(res.x)
 
+    def _direct_point(self, lo, hi) -> np.ndarray | None:
+        """A point of the set found without an LP, or None (then the LP decides).
+
+        z = 0 clipped into [lo, hi]; with a single row a^T x = b (or <= b) that z misses, the coordinates are
+        moved in turn to the end of their interval that brings a^T z towards b (the vertex a phase-1 simplex
+        method would reach), the last one only as far as the row needs; an infinite end reaches any b at once.
+        Kept when its violation is at most DIRECT_POINT_RTOL max(1, ||z||_inf)."""
+        z = np.clip(np.zeros(self.d), lo, hi)
+        G, h, n_eq = self.stacked()
+        if G.shape[0] == 1:
+            z = _onto_row(z, G[0], float(h[0]), lo, hi, equality=n_eq == 1)
+        if z is None or not np.isfinite(z).all():
+            return None
+        return z if self.violation(z) <= DIRECT_POINT_RTOL * max(1.0, float(np.max(np.abs(z), initial=0.0))) else None
+
     def __repr__(self) -> str:
         return f"FeasibleSet({self.items!r}, d={self.d})"
+
+
+def _onto_row(z, a, b: float, lo, hi, equality: bool):
+    """z moved within [lo, hi] until a^T z = b (or <= b), one coordinate at a time (FeasibleSet._direct_point);
+    None when the bounds do not let a^T z reach b."""
+    need = b - float(a @ z)
+    if need == 0.0 or (need > 0.0 and not equality):
+        return z
+    sign = 1.0 if need > 0.0 else -1.0
+    end = np.where(sign * a > 0.0, hi, np.where(sign * a < 0.0, lo, z))  # the end that moves a^T z towards b
+    with np.errstate(invalid="ignore"):
+        gain = np.where(a != 0.0, sign * a * (end - z), 0.0)  # how far each coordinate alone moves a^T z
+    cum = np.cumsum(gain)
+    j = int(np.searchsorted(cum, abs(need)))  # the first coordinate that, with those before it, gets there
+    if j == z.size:
+        return None
+    out = z.copy()
+    out[:j] = end[:j]
+    done = float(cum[j - 1]) if j else 0.0
+    out[j] = min(max(z[j] + sign * (abs(need) - done) / a[j], lo[j]), hi[j])  # a_j moves the rest: sign (|need| - done)
+    return out
 
 
 def _stack(pairs):

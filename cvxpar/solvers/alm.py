@@ -81,8 +81,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     x = prob.start()
     inner_tol = max(INNER_TOL0, tol)
     violation = math.inf
-    best, best_cert = x, check(prob, x)
-    errors = [best_cert.relative_error]  # the best relative error before each outer step
+    best, best_cert = x, None  # the start's certificate is needed only once an outer step's point does not certify
+    errors = []  # the best relative error before each outer step
     newton = polishes = it = 0
     stopped = None
     for it in range(1, max_iter + 1):
@@ -96,10 +96,14 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
         y[n_eq:] = np.maximum(y[n_eq:], 0.0)
         cert = check(prob, x)
         monitor.row(it, cert, f"sigma {sigma:.1e}, {out.iterations} ssnal steps")
+        if cert.certifies(tol):
+            best, best_cert = x, cert
+            break
+        if best_cert is None:
+            best_cert = check(prob, best)
+            errors.append(best_cert.relative_error)
         if _ranks_above(cert, best_cert, tol):
             best, best_cert = x, cert
-        if cert.certifies(tol):
-            break
         if polish:
             monitor.announce("polish: Newton steps on the active set with the working rows")
             px, pcert, _ = newton_polish(prob, x, 1.0 / L, tol=tol, check=lambda v: check(prob, v))
@@ -119,7 +123,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             sigma *= SIGMA_GROWTH
         violation = worst
         inner_tol = max(inner_tol * INNER_TOL_DECAY, INNER_TOL_FLOOR * tol)
-    return Outcome(best, it, info={"sigma_rows": sigma, "newton_steps": newton, "polishes": polishes}, stopped=stopped)
+    return Outcome(best, it, info={"sigma_rows": sigma, "newton_steps": newton, "polishes": polishes}, stopped=stopped,
+                   cert=best_cert)
 
 
 def _ranks_above(new, old, tol: float) -> bool:

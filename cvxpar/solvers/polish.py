@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from cvxpar import _backend
+from cvxpar.solvers._kkt import factored_kkt_step, kkt_step
 
 #: The free block is solved only while it is at most this many coordinates (a dense k x k solve),
 #: and, for f(x) = h(Ax) with more features than samples, at most n_samples (a generic solution
@@ -257,10 +258,11 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
         [G_F           0    ] [ y ] = [ h_W - G_W x_base     ],
 
     which moves the free coordinates within the pieces while the working rows hold exactly (Nocedal and
-    Wright 2006, section 16.1; solved densely, least squares where singular).  A free coordinate that the
-    step carries out of its piece is fixed at the piece's end (the kink it reaches) and the system is
-    solved again without it (a primal active-set loop, at most ROW_REFIX_ROUNDS rounds), so the candidate
-    lies on the rows exactly, not only before clipping.
+    Wright 2006, section 16.1; :mod:`cvxpar.solvers._kkt`: in dense form, or, with more free coordinates
+    than the Hessian factor B has rows, in factored form on the row space of [B_F; G_F]).  A free
+    coordinate that the step carries out of its piece is fixed at the piece's end (the kink it reaches) and
+    the system is solved again without it (a primal active-set loop, at most ROW_REFIX_ROUNDS rounds), so
+    the candidate lies on the rows exactly, not only before clipping.
     """
     xp = prob.xp
     G, h, n_eq = prob.feasible.stacked()
@@ -271,7 +273,7 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
     working = np.concatenate([np.ones(n_eq, bool), slack[n_eq:] <= ROW_WORKING_RTOL * scale])
     Gw, hw = G[working], h[working]
     free = _backend.to_host(free_idx).astype(np.int64)
-    Hf_all = _backend.to_host(H if B is None else B.T @ B)
+    block = _Block(None if B is None else _backend.to_host(B), None if H is None else _backend.to_host(H))
     g_all = _backend.to_host(rhs)
     lo_all, hi_all = _backend.to_host(lo_f), _backend.to_host(hi_f)
     for mu in mus:
@@ -281,10 +283,8 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
         g_eff = g_all.copy()
         for _ in range(ROW_REFIX_ROUNDS):
             sel = np.flatnonzero(keep)
-            Hf = Hf_all[np.ix_(sel, sel)]
-            G_F = Gw[:, free[sel]]
             r = hw - Gw @ x_np
-            step = _kkt_step(Hf + mu * np.eye(sel.size), G_F, g_eff[sel], r)
+            step = block.kkt_step(sel, mu, Gw[:, free[sel]], g_eff[sel], r)
             if step is None:
                 break
             new = x_np[free[sel]] + step
@@ -296,48 +296,36 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
             # fix the leavers at the end of their piece, move the rest, and account for the change in the
             # gradient of the quadratic model on the remaining free coordinates
             clipped = np.clip(new, lo_all[sel], hi_all[sel])
-            delta = np.where(out, clipped - x_np[free[sel]], 0.0)
+            delta = clipped[out] - x_np[free[sel[out]]]
             x_np[free[sel[out]]] = clipped[out]
-            g_eff[sel] = g_eff[sel] - Hf @ delta
+            g_eff[sel] = g_eff[sel] - block.product(sel, sel[out], delta)
             keep[sel[out]] = False
             if not keep.any():
                 yield _backend.asarray_like(xp, x_np, base)
                 break
 
 
+class _Block:
+    """The free block's Hessian (without mu) for the row polish: a dense k x k H, or its factor B (n x k,
+    H = B^T B), formed into H only while k <= n and otherwise kept for the factored KKT solve."""
 
-#: A Schur-complement solution of the KKT system is kept when its residual is within this (relative) bound;
-#: otherwise (a singular or indefinite block) the system is solved by least squares.
-KKT_RTOL = 1e-10
+    def __init__(self, B, H) -> None:
+        self.B, self.H = (None, B.T @ B) if B is not None and B.shape[1] <= B.shape[0] else (B, H)
 
+    def kkt_step(self, sel, mu: float, G, g, r):
+        """The step of the KKT system on the coordinates ``sel`` of the block (:mod:`cvxpar.solvers._kkt`)."""
+        if self.B is None:
+            return kkt_step(self.H[np.ix_(sel, sel)] + mu * np.eye(sel.size), G, g, r)
+        B = self.B[:, sel]
+        if sel.size > B.shape[0]:
+            return factored_kkt_step(B, mu, G, g, r)
+        return kkt_step(B.T @ B + mu * np.eye(sel.size), G, g, r)
 
-def _kkt_step(H, G, g, r):
-    """The d of the KKT system [H G^T; G 0] [d; y] = [g; r], or None when it has no finite solution.
-
-    With H positive definite: d = H^-1 (g - G^T y), where the m x m Schur complement gives
-    (G H^-1 G^T) y = G H^-1 g - r (Nocedal and Wright 2006, eq. 16.16), one Cholesky factorization of H
-    for the few rows; the solution is checked against the full system and, when H is singular or the
-    check fails, the system is solved by least squares.
-    """
-    import scipy.linalg as sla
-
-    k, m = H.shape[0], G.shape[0]
-    rhs = np.concatenate([g, r])
-    K = np.block([[H, G.T], [G, np.zeros((m, m))]])
-    try:
-        c = sla.cho_factor(H, check_finite=False)
-        Y = sla.cho_solve(c, np.column_stack([g, G.T]), check_finite=False)
-        y = np.linalg.lstsq(G @ Y[:, 1:], G @ Y[:, 0] - r, rcond=None)[0] if m else np.zeros(0)
-        sol = np.concatenate([Y[:, 0] - Y[:, 1:] @ y, y])
-        if np.isfinite(sol).all() and np.linalg.norm(K @ sol - rhs) <= KKT_RTOL * max(1.0, np.linalg.norm(rhs)):
-            return sol[:k]
-    except (np.linalg.LinAlgError, ValueError):
-        pass
-    try:
-        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
-    except np.linalg.LinAlgError:
-        return None
-    return sol[:k] if np.isfinite(sol).all() else None
+    def product(self, sel, cols, v):
+        """H[sel, cols] @ v."""
+        if self.B is None:
+            return self.H[np.ix_(sel, cols)] @ v
+        return self.B[:, sel].T @ (self.B[:, cols] @ v)
 
 
 def _eye(xp, M):

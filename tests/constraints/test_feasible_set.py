@@ -47,3 +47,46 @@ def test_find_point_proves_emptiness():
 def test_box_messages():
     with pytest.raises(ValueError, match="leaves no finite x"):
         Box(np.inf, np.inf)
+
+
+def _one_row_sets(rng):
+    """Random sets with one row (equality or inequality) over bounds with finite and infinite ends."""
+    for _ in range(60):
+        d = int(rng.integers(1, 8))
+        lo = np.where(rng.random(d) < 0.3, -np.inf, rng.uniform(-2, 0, d))
+        hi = np.where(rng.random(d) < 0.3, np.inf, rng.uniform(0, 2, d))
+        a = np.where(rng.random(d) < 0.2, 0.0, rng.standard_normal(d))
+        b = float(rng.uniform(-6, 6))
+        row = Linear(A_eq=a[None, :], b_eq=[b]) if rng.random() < 0.6 else Linear(A_ub=a[None, :], b_ub=[b])
+        yield FeasibleSet([Box(lo, hi), row], d)
+
+
+def test_find_point_without_an_lp_agrees_with_the_phase_one_lp(monkeypatch):
+    """One row over a box: the direct point exists exactly when HiGHS finds the set non-empty, and it is
+    feasible (within the box, on the row to rounding)."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(0)
+    direct = 0
+    for S in _one_row_sets(rng):
+        lp = linprog(np.zeros(S.d), A_ub=S.A_ub, b_ub=S.b_ub, A_eq=S.A_eq, b_eq=S.b_eq,
+                     bounds=np.column_stack([S.lower, S.upper]), method="highs")
+        x = S._direct_point(S.lower, S.upper)
+        if x is not None:
+            direct += 1
+            assert lp.status == 0
+            assert np.all(x >= S.lower) and np.all(x <= S.upper) and S.violation(x) <= 1e-12 * max(1, np.abs(x).max())
+        p = S.find_point()
+        assert (p is None) == (lp.status == 2)
+    assert direct >= 30
+
+
+def test_simplex_and_budget_rows_need_no_phase_one_lp(monkeypatch):
+    import scipy.optimize
+
+    monkeypatch.setattr(scipy.optimize, "linprog", lambda *a, **k: pytest.fail("the phase-1 LP ran"))
+    S = FeasibleSet([Simplex(5.0)], 1000)
+    x = S.find_point(np.full(1000, -1.0), np.full(1000, 1.0))  # psi's domain [-1, 1] intersected: x_i <= 1
+    assert np.all((x >= 0) & (x <= 1)) and x.sum() == 5.0
+    T = FeasibleSet([NonNeg(), Linear(A_ub=np.ones((1, 50)), b_ub=[5.0])], 50)
+    assert T.violation(T.find_point()) == 0.0

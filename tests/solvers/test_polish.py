@@ -1,4 +1,4 @@
-"""The shared polish schedule, and the row polish's KKT solve against a dense reference.
+"""The shared polish schedule, and the row polish on free blocks larger than n against Clarabel.
 
 The schedule: tried once the fixed set has settled, backed off after a polish without
 progress, and (``exact_only``) for a wide least-squares problem only once at most n coordinates are free."""
@@ -12,7 +12,7 @@ from solver_reference import reference_objective
 import cvxpar
 from cvxpar.losses import LeastSquares
 from cvxpar.solvers._problem import Problem
-from cvxpar.solvers.polish import PolishSchedule, _kkt_step, _normal_step
+from cvxpar.solvers.polish import PolishSchedule, _normal_step
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
@@ -57,37 +57,6 @@ def test_exact_only_waits_until_at_most_n_coordinates_are_free_on_a_wide_problem
     assert int((~prob.fixed(few)).sum()) == n
     assert not exact.due(3, few)  # the split just changed
     assert exact.due(4, few)
-
-
-def _reference(H, G, g, r):
-    k, m = H.shape[0], G.shape[0]
-    K = np.block([[H, G.T], [G, np.zeros((m, m))]])
-    return np.linalg.lstsq(K, np.concatenate([g, r]), rcond=None)[0][:k]
-
-
-@pytest.mark.parametrize("m", [0, 1, 3])
-def test_schur_complement_step_solves_the_kkt_system(m):
-    rng = np.random.default_rng(m)
-    B = rng.standard_normal((12, 8))
-    H, G = B.T @ B + 0.1 * np.eye(8), rng.standard_normal((m, 8))
-    g, r = rng.standard_normal(8), rng.standard_normal(m)
-    d = _kkt_step(H, G, g, r)
-    np.testing.assert_allclose(G @ d, r, atol=1e-12)
-    y = np.linalg.lstsq(G.T, g - H @ d, rcond=None)[0] if m else np.zeros(0)
-    np.testing.assert_allclose(H @ d + G.T @ y, g, atol=1e-10)  # stationarity of the equality-constrained model
-    np.testing.assert_allclose(d, _reference(H, G, g, r), rtol=1e-9, atol=1e-10)
-
-
-def test_singular_block_and_dependent_rows_fall_back_to_least_squares():
-    rng = np.random.default_rng(7)
-    B = rng.standard_normal((3, 6))  # rank 3 < 6: H singular
-    H = B.T @ B
-    row = rng.standard_normal(6)
-    G = np.vstack([row, 2.0 * row])  # dependent rows, consistent right-hand sides
-    g, r = rng.standard_normal(6), np.array([1.0, 2.0])
-    d = _kkt_step(H, G, g, r)
-    np.testing.assert_allclose(d, _reference(H, G, g, r), rtol=1e-8, atol=1e-9)
-    np.testing.assert_allclose(G @ d, r, atol=1e-10)
 
 
 def test_a_split_whose_free_set_grows_by_more_than_five_percent_has_not_settled():
@@ -154,3 +123,52 @@ def test_the_exact_step_on_a_singular_block_falls_back_to_least_squares():
     step = _normal_step(B, rhs)
     np.testing.assert_allclose(B.T @ (B @ step), rhs, atol=1e-9)
     np.testing.assert_allclose(step, np.linalg.lstsq(B.T @ B, rhs, rcond=None)[0], atol=1e-8)
+
+
+def _rows_case(kind: str, d: int, rng):
+    from cvxpar.constraints import Box, Linear, NonNeg, Simplex
+
+    if kind.startswith("simplex"):
+        return [Simplex(float(kind.split("=")[1]))]
+    if kind == "budget active":  # the unconstrained solution sums to about 1
+        return [NonNeg(), Linear(A_ub=np.ones((1, d)), b_ub=[0.5])]
+    if kind == "budget inactive":
+        return [NonNeg(), Linear(A_ub=np.ones((1, d)), b_ub=[50.0])]
+    return [Box(-0.05, 0.05), Linear(A_eq=np.vstack([np.ones(d), rng.standard_normal(d)]), b_eq=[1.0, 0.1])]
+
+
+@pytest.mark.parametrize("kind", ["simplex r=0.1", "simplex r=1", "simplex r=5", "simplex r=50", "budget active",
+                                  "budget inactive", "two equalities + box"])
+@pytest.mark.parametrize("loss_name", ["ls", "huber"])
+def test_row_polish_on_free_blocks_larger_than_n_takes_the_factored_step(kind, loss_name, monkeypatch):
+    """At 20 x 200 most coordinates sit strictly inside the first piece of psi at the solution (a free block of
+    up to 200 > n = 20 coordinates: the Newton system B^T B on it is singular).  The row polish solves it on the
+    row space of [B; G] (no least-squares solve of the 200 x 200 KKT matrix), and the answer certifies at
+    Clarabel's objective."""
+    import cvxpar.solvers.polish as polish
+    from cvxpar.losses import Huber
+
+    rng = np.random.default_rng(1)
+    n, d = 20, 200
+    A = rng.standard_normal((n, d))
+    t = A @ rng.dirichlet(np.ones(d)) + 0.1 * rng.standard_normal(n)
+    cons = _rows_case(kind, d, rng)
+    m = sum(0 if c.rows(d)[0] is None else c.rows(d)[0].shape[0] for c in cons) + sum(
+        0 if c.rows(d)[2] is None else c.rows(d)[2].shape[0] for c in cons)
+    loss = LeastSquares(A, t) if loss_name == "ls" else Huber(A, t)
+    psi, lam = cvxpar.pars.ridge(cvxpar.grids.uniform(0.1, 11)), 0.02
+    solved, factored = [], []
+    lstsq = np.linalg.lstsq
+    monkeypatch.setattr(np.linalg, "lstsq", lambda M, *a, **k: solved.append(M.shape[0]) or lstsq(M, *a, **k))
+    step = polish.factored_kkt_step
+    monkeypatch.setattr(polish, "factored_kkt_step", lambda B, *a: factored.append(B.shape) or step(B, *a))
+    res = cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8)
+    monkeypatch.undo()
+    assert res.method == "alm" and res.status == "optimal", res.message
+    assert cvxpar.certificate(loss, psi, lam, res.x, cons).certifies(1e-8)
+    assert max(solved, default=0) <= n + 2 * m  # only the reduced systems, never the k x k one
+    if kind not in ("simplex r=0.1",):
+        assert any(k > n for _, k in factored)
+    ref = reference_objective(A, t, psi, lam, cons, loss=loss_name)
+    assert res.objective <= ref + 1e-7 * max(1.0, abs(ref))
+    assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
