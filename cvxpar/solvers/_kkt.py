@@ -28,7 +28,9 @@ and mu z = g_N := g - Q Q^T g, the part of g in null(M).  With mu > 0, z = g_N /
 coefficient matrix K of (1) is symmetric with null space null(M) x null(G^T), so its least-squares
 solutions solve (1) with g_N removed from g, and the one of minimum norm has z = 0: d = Q a, what a dense
 least-squares (SVD) solve of (1) returns.  A g_N below NULL_RTOL ||g|| is rounding and is dropped in
-both cases.  (2) is solved in dense form; MQ needs no product, it is the transposed triangular factor.
+both cases.  The d part of (2) is unique (MQ has full column rank), and (2) is solved by a symmetric indefinite
+(Bunch-Kaufman) factorization, or in dense form where that fails; MQ needs no product, it is the transposed
+triangular factor.
 The cost is O(k (n + m)^2) for the QR factorization and O((n + m)^3) for (2).
 """
 
@@ -41,6 +43,8 @@ from scipy.linalg import lapack
 #: A Schur-complement solution of the KKT system is kept when its residual is within this (relative) bound;
 #: otherwise (a singular or indefinite block) the system is solved by least squares.
 KKT_RTOL = 1e-10
+
+EPS = float(np.finfo(np.float64).eps)
 
 #: Workspace of LAPACK's dormqr for one right-hand side (at least 1; more lets it block the reflectors).
 REFLECTOR_LWORK = 64
@@ -82,22 +86,25 @@ def factored_kkt_step(B: np.ndarray, mu: float, G: np.ndarray, g: np.ndarray, r:
     Q is kept as LAPACK's Householder reflectors (dgeqp3), applied by dormqr: Q^T g gives Q^T g in its first
     rho entries and the coordinates of g_N in the rest, and d = Q [a; g_N coordinates / mu] in one pass.
     """
-    n = B.shape[0]
-    MT = np.asfortranarray(np.vstack([B, G]).T)  # k x (n + m)
+    n, k = B.shape
+    MT = np.empty((k, n + G.shape[0]), order="F")  # M^T = [B; G]^T, overwritten by the factorization
+    MT[:, :n] = B.T
+    MT[:, n:] = G.T
     if not np.isfinite(MT).all():
         return None
-    qr, jpvt, tau, _, info = lapack.dgeqp3(MT)  # MT[:, jpvt - 1] = Q R
+    qr, jpvt, tau, _, info = lapack.dgeqp3(MT, overwrite_a=1)  # M^T[:, jpvt - 1] = Q R
     if info != 0:
         return None
     diag = np.abs(np.diag(qr))
-    rho = int(np.count_nonzero(diag > max(MT.shape) * np.finfo(np.float64).eps * diag[0])) if diag.size else 0
-    MQ = np.empty((MT.shape[1], rho))
+    rho = int(np.count_nonzero(diag > max(qr.shape) * EPS * diag[0])) if diag.size else 0
+    MQ = np.empty((qr.shape[1], rho))
     MQ[jpvt - 1] = np.triu(qr[:rho]).T  # M[piv] = R^T Q^T, so M Q = R^T (rows put back in place)
     BQ, GQ = MQ[:n], MQ[n:]
-    qg, _, info = lapack.dormqr("L", "T", qr, tau, g[:, None], lwork=REFLECTOR_LWORK)
+    reflectors = qr[:, :tau.size]  # min(k, n + m) of them: with k < n + m, M^T's trailing columns add none
+    qg, _, info = lapack.dormqr("L", "T", reflectors, tau, g[:, None], lwork=REFLECTOR_LWORK)
     if info != 0:
         return None
-    a = kkt_step(BQ.T @ BQ + mu * np.eye(rho), GQ, qg[:rho, 0], r)
+    a = _reduced_step(BQ.T @ BQ + mu * np.eye(rho), GQ, qg[:rho, 0], r)
     if a is None:
         return None
     coef = np.zeros_like(qg)
@@ -105,5 +112,18 @@ def factored_kkt_step(B: np.ndarray, mu: float, G: np.ndarray, g: np.ndarray, r:
     null = qg[rho:, 0]
     if mu > 0.0 and np.linalg.norm(null) > NULL_RTOL * np.linalg.norm(g):
         coef[rho:, 0] = null / mu
-    d, _, info = lapack.dormqr("L", "N", qr, tau, coef, lwork=REFLECTOR_LWORK)
+    d, _, info = lapack.dormqr("L", "N", reflectors, tau, coef, lwork=REFLECTOR_LWORK)
     return d[:, 0] if info == 0 and np.isfinite(d).all() else None
+
+
+def _reduced_step(H, G, g, r):
+    """The d of the reduced system (2): its d part is unique (M Q has full column rank), so a symmetric
+    indefinite (Bunch-Kaufman) solve of the whole matrix, checked against it, where H alone may be singular
+    (directions that only the rows G fix); :func:`kkt_step` where that fails (dependent rows)."""
+    m = G.shape[0]
+    K = np.block([[H, G.T], [G, np.zeros((m, m))]])
+    rhs = np.concatenate([g, r])
+    _, _, sol, info = lapack.dsysv(K, rhs)
+    if info == 0 and np.isfinite(sol).all() and np.linalg.norm(K @ sol - rhs) <= KKT_RTOL * max(1.0, np.linalg.norm(rhs)):
+        return sol[:H.shape[0]]
+    return kkt_step(H, G, g, r)

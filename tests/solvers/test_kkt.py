@@ -47,7 +47,7 @@ def test_singular_block_and_dependent_rows_fall_back_to_least_squares():
 
 
 @pytest.mark.parametrize("m", [0, 1, 3])
-@pytest.mark.parametrize("shape", [(5, 40), (30, 300)])
+@pytest.mark.parametrize("shape", [(5, 40), (30, 300), (20, 21)])  # the last: n < k < n + m
 def test_factored_step_is_the_minimum_norm_solution_of_the_singular_system(shape, m):
     """mu = 0 and k > n: B^T B is singular; for g in the row space of [B; G] the system is consistent and the
     factored step is its minimum-norm solution; for a generic g it is the least-squares solution a dense SVD
