@@ -61,14 +61,13 @@ def kkt_step(H: np.ndarray, G: np.ndarray, g: np.ndarray, r: np.ndarray) -> np.n
     is not numerically positive definite or the check fails, (1) is solved by least squares (SVD).
     """
     k, m = H.shape[0], G.shape[0]
-    rhs = np.concatenate([g, r])
-    K = np.block([[H, G.T], [G, np.zeros((m, m))]])
+    K, rhs = _system(H, G, g, r)
     try:
         c = sla.cho_factor(H, check_finite=False)
         Y = sla.cho_solve(c, np.column_stack([g, G.T]), check_finite=False)
         y = np.linalg.lstsq(G @ Y[:, 1:], G @ Y[:, 0] - r, rcond=None)[0] if m else np.zeros(0)
         sol = np.concatenate([Y[:, 0] - Y[:, 1:] @ y, y])
-        if np.isfinite(sol).all() and np.linalg.norm(K @ sol - rhs) <= KKT_RTOL * max(1.0, np.linalg.norm(rhs)):
+        if _solves(K, sol, rhs):
             return sol[:k]
     except (np.linalg.LinAlgError, ValueError):
         pass
@@ -120,10 +119,19 @@ def _reduced_step(H, G, g, r):
     """The d of the reduced system (2): its d part is unique (M Q has full column rank), so a symmetric
     indefinite (Bunch-Kaufman) solve of the whole matrix, checked against it, where H alone may be singular
     (directions that only the rows G fix); :func:`kkt_step` where that fails (dependent rows)."""
-    m = G.shape[0]
-    K = np.block([[H, G.T], [G, np.zeros((m, m))]])
-    rhs = np.concatenate([g, r])
+    K, rhs = _system(H, G, g, r)
     _, _, sol, info = lapack.dsysv(K, rhs)
-    if info == 0 and np.isfinite(sol).all() and np.linalg.norm(K @ sol - rhs) <= KKT_RTOL * max(1.0, np.linalg.norm(rhs)):
+    if info == 0 and _solves(K, sol, rhs):
         return sol[:H.shape[0]]
     return kkt_step(H, G, g, r)
+
+
+def _system(H, G, g, r):
+    """The matrix and right-hand side of (1)."""
+    m = G.shape[0]
+    return np.block([[H, G.T], [G, np.zeros((m, m))]]), np.concatenate([g, r])
+
+
+def _solves(K, sol, rhs) -> bool:
+    """sol is finite and solves K sol = rhs to KKT_RTOL, relative to max(1, ||rhs||)."""
+    return bool(np.isfinite(sol).all()) and np.linalg.norm(K @ sol - rhs) <= KKT_RTOL * max(1.0, np.linalg.norm(rhs))
