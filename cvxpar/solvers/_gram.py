@@ -65,6 +65,11 @@ WOODBURY_RTOL = 1e-9
 SINGLE_MIN_ROWS = 2000
 SINGLE_MAX_COND = 1e6
 REFINE_STEPS = 6
+#: The polish's normal equations (B^T B) x = rhs of at least NORMAL_SINGLE_MIN unknowns are solved in single
+#: precision and refined to LAPACK dsposv's backward error in at most NORMAL_REFINE_STEPS corrections
+#: (``single_normal_solve``).
+NORMAL_SINGLE_MIN = 2000
+NORMAL_REFINE_STEPS = 10
 #: Rows of A^T gathered at a time by the Gram products (``_syrk_rows``): a bounded temporary copy.
 ROW_BLOCK = 2048
 #: Bytes of A^T's rows per block of ``FreeGram.gram_apply`` (held in cache between its two products).
@@ -76,6 +81,9 @@ POPULATE_BYTES = 1 << 22
 #: LANCZOS_RTOL of it, or after LANCZOS_STEPS steps.
 LANCZOS_RTOL = 1e-2
 LANCZOS_STEPS = 60
+#: Rows of A per tile of the transposed copies (``transposed``): 512 rows x 256 columns of float64 is 1 MiB,
+#: on few enough pages for the address-translation cache.
+TILE_ROWS = 512
 
 
 class FreeGram:
@@ -122,29 +130,23 @@ class FreeGram:
         S = diag(``scale``) (the identity when None): the generalized Hessian sqrt(h'') of a
         non-quadratic loss, so that S A_J is the free block of diag(sqrt h''(z)) A.
 
-        In the cheaper of two forms (flop counts): the n x n matrix, kept up to date here
+        In the cheaper of two forms (flop counts, ``_small_pays``): the n x n matrix, kept up to date here
         (n^3 / 3 for the factorization), or, for |J| = k small against n, Woodbury's
         (rhs - A_J (shift I / sigma + A_J^T A_J)^-1 A_J^T rhs) / shift with a fresh k x k syrk
-        (k^2 n / 2 + k^3 / 3).  When neither J, sigma nor shift changed since the last n x n
+        (k^2 n / 2 + k^3 / 3, ``_small``).  When neither J, sigma nor shift changed since the last n x n
         factorization (the last Newton steps of an inner solve), that factor is reused.  The factor is
         single precision where ``_single_pays`` (answers refined to residual <= WOODBURY_RTOL ||rhs||,
         ``_refined``), else, or when that refinement does not converge, double precision.
         """
         mask = np.asarray(mask, dtype=bool)
-        n, k = self.A.shape[0], int(mask.sum())
+        k = int(mask.sum())
         if k == 0:
             return rhs / shift
         if scale is None and self._cg_pays(mask, 1.0 + sigma * self._norm2 / shift if self._norm2 else math.inf):
             return self._cg(mask, sigma, shift, rhs)
         self._AT32 = None  # conjugate gradients are over (sigma grows): free the float32 copy of A^T
-        if n**3 / 3 > k * k * n / 2 + k**3 / 3:
-            CJ = self.AT[mask]  # A_J^T, contiguous k x n
-            if scale is not None:
-                CJ = CJ * scale[None, :]
-            small = blas.dsyrk(1.0, CJ.T, trans=1, lower=1)  # A_J^T A_J, column-major, lower triangle
-            small.flat[:: k + 1] += shift / sigma
-            inner = cholesky_solve(small, CJ @ rhs, overwrite=True)
-            return None if inner is None else (rhs - CJ.T @ inner) / shift
+        if self._small_pays(k):
+            return self._small(mask, sigma, shift, rhs, scale)
         G = self._update(mask)
         params = (sigma, shift, None if scale is None else scale.tobytes())
         key = (self._version, *params)
@@ -164,6 +166,26 @@ class FreeGram:
             if x is not None:
                 break
         return x
+
+    def _small_pays(self, k: int) -> bool:
+        """Whether the k x k form (``_small``: a fresh A_J^T A_J and its factor, k^2 n / 2 + k^3 / 3 flops) costs
+        less than the n x n factorization (n^3 / 3)."""
+        n = self.A.shape[0]
+        return n**3 / 3 > k * k * n / 2 + k**3 / 3
+
+    def _small(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray,
+               scale: np.ndarray | None) -> np.ndarray | None:
+        """(shift I + sigma S A_J A_J^T S)^-1 rhs = (rhs - S A_J (shift I / sigma + A_J^T S^2 A_J)^-1 A_J^T S rhs) / shift
+        (Woodbury's identity) by Cholesky of the k x k matrix, formed afresh by syrk; A_J^T and the k x k matrix in
+        populated buffers (fresh arrays of their size would take their pages one fault at a time)."""
+        CJ = self.free_columns(np.flatnonzero(mask)).T  # A_J^T, contiguous k x n
+        if scale is not None:
+            CJ *= scale[None, :]
+        k = CJ.shape[0]
+        small = blas.dsyrk(1.0, CJ.T, trans=1, lower=1, c=populated((k, k)).T, overwrite_c=1)  # A_J^T A_J, lower
+        small.flat[:: k + 1] += shift / sigma
+        inner = cholesky_solve(small, CJ @ rhs, overwrite=True)
+        return None if inner is None else (rhs - CJ.T @ inner) / shift
 
     def _single_pays(self, sigma: float, shift: float) -> bool:
         """Whether to factor in single precision: n >= SINGLE_MIN_ROWS (below, the refinement's passes over
@@ -372,6 +394,12 @@ class FreeGram:
             out += self._gather(idx[start:start + step], AT).T @ v[start:start + step]
         return out
 
+    def free_columns(self, idx: np.ndarray) -> np.ndarray:
+        """A_I for the columns I = ``idx`` of A, Fortran-ordered n x |I|: the rows I of the contiguous A^T gathered
+        into a populated buffer (``populated``: a fresh array of this size would take its pages one fault at a time)."""
+        out = populated((idx.size, self.A.shape[0]))
+        return np.take(self.AT, idx, axis=0, out=out, mode="clip").T  # idx valid: no checks
+
     def _gather(self, idx: np.ndarray, AT: np.ndarray) -> np.ndarray:
         """The rows ``idx`` (at most ``block_rows``) of ``AT``, copied into the reused block buffer of its dtype."""
         block = self._block.get(AT.dtype)
@@ -521,22 +549,27 @@ def lanczos_top_eigenvalue(apply, v0: np.ndarray, rtol: float = LANCZOS_RTOL, st
     return theta + bound
 
 
-def transposed(A: np.ndarray, block: int = 256) -> np.ndarray:
-    """A^T as a C-contiguous array (a view when A is Fortran-ordered), copied in blocks of ``block`` columns.
+def transposed(A: np.ndarray, block: int = 256, rows: int = TILE_ROWS) -> np.ndarray:
+    """A^T as a C-contiguous array (a view when A is Fortran-ordered), copied in tiles of ``rows`` rows by
+    ``block`` columns of A.
 
     NumPy's one-shot ``ascontiguousarray(A.T)`` walks one of the two arrays with a stride of a whole
-    row and takes ~10x longer on a large A than copying column blocks that fit in cache."""
+    row and takes ~10x longer on a large A than copying tiles that fit in cache; tiles of at most
+    ``rows`` rows also keep the rows of A one tile touches (each a whole row's stride apart, each on
+    its own memory page) within the processor's address-translation cache."""
     if A.T.flags.c_contiguous:
         return A.T
-    return transposed_copies(A, (A.dtype,), block)[0]
+    return transposed_copies(A, (A.dtype,), block, rows)[0]
 
 
-def transposed_copies(A: np.ndarray, dtypes: tuple, block: int = 256) -> list[np.ndarray]:
-    """C-contiguous copies of A^T in each of ``dtypes``, written from one blocked pass over A (``transposed``):
-    each block of the first copy is transposed from A, the others converted from it while it is in cache."""
+def transposed_copies(A: np.ndarray, dtypes: tuple, block: int = 256, rows: int = TILE_ROWS) -> list[np.ndarray]:
+    """C-contiguous copies of A^T in each of ``dtypes``, written from one tiled pass over A (``transposed``):
+    each block of ``block`` rows of the first copy is transposed from A in tiles of ``rows`` x ``block``,
+    the others converted from it while it is in cache."""
     outs = [populated((A.shape[1], A.shape[0]), dtype) for dtype in dtypes]
     for j in range(0, A.shape[1], block):
-        outs[0][j:j + block] = A[:, j:j + block].T
+        for i in range(0, A.shape[0], rows):
+            outs[0][j:j + block, i:i + rows] = A[i:i + rows, j:j + block].T
         for out in outs[1:]:
             out[j:j + block] = outs[0][j:j + block]
     return outs
@@ -573,6 +606,71 @@ def _triangular(L: np.ndarray, B: np.ndarray, trans: int = 0) -> np.ndarray | No
     trtrs = lapack.strtrs if L.dtype == np.float32 else lapack.dtrtrs
     x, info = trtrs(L, B.astype(L.dtype, copy=False), lower=1, trans=trans)
     return x if info == 0 else None
+
+
+def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFINE_STEPS) -> np.ndarray | None:
+    """x = (B^T B)^-1 rhs for a float64 n x k B (the exact polish step's normal equations) from a
+    single-precision Cholesky factor of B^T B, refined in double precision; None when the refinement does
+    not converge (B^T B too ill-conditioned for single precision, or out of its range).
+
+    B^T B is formed from a float32 copy of B (BLAS ssyrk, k^2 n / 2 multiply-adds at twice dsyrk's rate)
+    and factored in place (spotrf), both in populated buffers; each correction solves with that factor
+    against the float64 residual r = rhs - B^T (B x), two passes over B (no float64 k x k product).
+    Mixed-precision iterative refinement (Wilkinson 1963; Higham 2002, ch. 12; Buttari, Dongarra,
+    Langou, Langou, Luszczek and Kurzak 2007) with LAPACK dsposv's stopping test: done once
+    ||r||_inf <= sqrt(k) ||x||_inf ||B^T B||_inf eps (eps the float64 unit roundoff), the backward error
+    a double-precision Cholesky solve attains; abandoned once a correction shrinks ||r||_inf by less
+    than half, or after ``steps`` corrections.  Each step contracts the error by about
+    kappa(B^T B) 2^-24 (Higham 2002, thm. 12.3).
+    """
+    n, k = B.shape
+    B32 = populated((k, n), np.float32)
+    np.copyto(B32, B.T, casting="same_kind")  # B.T: C-contiguous when B is a gather of rows of A^T
+    if not np.isfinite(B32).all():
+        return None
+    P = populated((k, k), np.float32)
+    P = blas.ssyrk(1.0, B32.T, trans=1, lower=1, c=P.T, overwrite_c=1).T  # B^T B: lower triangle of P.T
+    del B32
+    with np.errstate(over="ignore", invalid="ignore"):  # B^T B beyond float32's range: refused below
+        norm = _symmetric_inf_norm(P)
+    if not math.isfinite(norm):
+        return None
+    factor, info = lapack.spotrf(P.T, lower=True, clean=False, overwrite_a=True)
+    if info != 0:
+        return None
+
+    def approx(v):
+        y = _triangular(factor, v)
+        y = None if y is None else _triangular(factor, y, trans=1)
+        return None if y is None or not np.isfinite(y).all() else y.astype(np.float64)
+    x = approx(rhs)
+    bound = math.sqrt(k) * norm * np.finfo(np.float64).eps
+    previous = math.inf
+    for _ in range(steps + 1):
+        if x is None:
+            return None
+        r = rhs - B.T @ (B @ x)
+        size = float(np.max(np.abs(r), initial=0.0))
+        if size <= bound * float(np.max(np.abs(x), initial=0.0)):
+            return x
+        if not size < 0.5 * previous:
+            return None
+        previous = size
+        dx = approx(r)
+        x = None if dx is None else x + dx
+    return None
+
+
+def _symmetric_inf_norm(T: np.ndarray, block: int = 256) -> float:
+    """||M||_inf (the largest absolute row sum) of the symmetric M of which the C-ordered ``T`` holds one triangle
+    (zeros in the other), in blocks of ``block`` rows (no k x k temporary)."""
+    rows = np.zeros(T.shape[0])
+    cols = np.zeros(T.shape[0])
+    for i in range(0, T.shape[0], block):
+        a = np.abs(T[i:i + block])
+        rows[i:i + block] += a.sum(axis=1)
+        cols += a.sum(axis=0)
+    return float(np.max(rows + cols - np.abs(np.diagonal(T)), initial=0.0))
 
 
 def cholesky_solve(M: np.ndarray, rhs: np.ndarray, overwrite: bool = False) -> np.ndarray | None:

@@ -215,15 +215,20 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
 
 
 def _normal_step(B: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
-    """(B^T B)^-1 rhs for a NumPy B (the exact polish step, mu = 0): B^T B (BLAS syrk) into a populated
-    buffer and factored there in place (LAPACK potrf), so that neither the k x k product nor its factor
-    takes fresh pages (``_gram.populated``); where B^T B is not numerically positive definite,
-    :func:`_solve`'s least-squares fallback on a fresh product."""
+    """(B^T B)^-1 rhs for a NumPy B (the exact polish step, mu = 0): with k >= NORMAL_SINGLE_MIN unknowns in
+    single precision refined to double's backward error (``_gram.single_normal_solve``), else (or when that
+    does not converge) B^T B (BLAS syrk) into a populated buffer and factored there in place (LAPACK potrf),
+    so that neither the k x k product nor its factor takes fresh pages (``_gram.populated``); where B^T B is
+    not numerically positive definite, :func:`_solve`'s least-squares fallback on a fresh product."""
     from scipy.linalg import lapack
 
-    from cvxpar.solvers._gram import populated
+    from cvxpar.solvers._gram import NORMAL_SINGLE_MIN, populated, single_normal_solve
 
     k = B.shape[1]
+    if k >= NORMAL_SINGLE_MIN:
+        step = single_normal_solve(B, rhs)
+        if step is not None:
+            return step
     gram = np.matmul(B.T, B, out=populated((k, k)))
     factor, info = lapack.dpotrf(gram.T, lower=True, clean=False, overwrite_a=True)  # symmetric: its transpose
     if info == 0:

@@ -299,7 +299,7 @@ def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps
 def _free_columns(gram: FreeGram):
     """The least-squares polish's Hessian factor A_F (h'' = 1) gathered from the rows of the kept contiguous
     A^T (``FreeGram.AT``) instead of strided columns of A: (x, idx) -> A_F, Fortran-ordered n x k."""
-    return lambda x, idx: gram.AT[idx].T
+    return lambda x, idx: gram.free_columns(idx)
 
 
 def _next_sigma(sigma: float, inner_steps: int, L: float, fast: float = SIGMA_GROWTH) -> float:

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from cvxpar.solvers import _gram
-from cvxpar.solvers._gram import FreeGram, lanczos_top_eigenvalue, populated, transposed
+from cvxpar.solvers._gram import FreeGram, lanczos_top_eigenvalue, populated, transposed, transposed_copies
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("block", [1, 7, 256])
-def test_transposed_equals_the_transpose_and_is_c_contiguous(order, block):
+@pytest.mark.parametrize("rows", [1, 5, 512])
+def test_transposed_equals_the_transpose_and_is_c_contiguous(order, block, rows):
     A = np.asarray(np.random.default_rng(0).standard_normal((13, 50)), order=order)
-    T = transposed(A, block=block)
+    T = transposed(A, block=block, rows=rows)
     assert T.flags.c_contiguous
     np.testing.assert_array_equal(T, A.T)
     assert np.shares_memory(T, A) == (order == "F")  # a view only when A^T is already contiguous
@@ -31,6 +32,24 @@ def test_populated_arrays_are_writable_zeros_that_outlive_their_map(shape):
     X[...] = 2.0
     Y = X.T @ X  # BLAS reads it like any array
     np.testing.assert_array_equal(Y, np.full((shape[1], shape[1]), 4.0 * shape[0]))
+
+
+@pytest.mark.parametrize("block, rows", [(7, 5), (256, 512), (3, 1000)])
+def test_transposed_copies_in_two_precisions_equal_the_transpose_tile_by_tile(block, rows):
+    A = np.random.default_rng(2).standard_normal((37, 90))
+    T64, T32 = transposed_copies(A, (np.float64, np.float32), block, rows)
+    np.testing.assert_array_equal(T64, A.T)
+    np.testing.assert_array_equal(T32, A.T.astype(np.float32))
+    assert T64.flags.c_contiguous and T32.flags.c_contiguous
+
+
+@pytest.mark.parametrize("shape", [(15, 60), (700, 900)])  # the larger gather (4.5 MB) on a populated map
+def test_free_columns_are_the_columns_of_a_fortran_ordered(shape):
+    A = np.random.default_rng(4).standard_normal(shape)
+    idx = np.flatnonzero(np.random.default_rng(5).random(shape[1]) < 0.9)
+    B = FreeGram(A).free_columns(idx)
+    np.testing.assert_array_equal(B, A[:, idx])
+    assert B.flags.f_contiguous
 
 
 def test_transposed_copy_of_a_large_matrix_is_exact():
