@@ -1,48 +1,118 @@
-"""The Newton systems of ssnal for a scipy.sparse A, formed by sparse products and never densifying A.
+"""The Newton systems of ssnal for a scipy.sparse A, from sparse products, never densifying A.
 
-Semismooth Newton steps solve (shift I + sigma S A_J A_J^T S) du = rhs (J the free columns, S a diagonal
-scaling or the identity).  For a sparse A the products of the free block are sparse-sparse products
-whose cost is the sum over the columns j in J of nnz(a_j)^2 (Gustavson 1978), against n^2 |J| for the
-dense product of the densified block: for n = 2000, |J| = 2000 at 1% density, 8e5 against 8e9 flops.
-Only the n x n (or |J| x |J|) result is dense, and is factored by LAPACK Cholesky, in the smaller of
-the two forms: the n x n matrix, or Woodbury's |J| x |J| system
-(rhs - B (shift I / sigma + B^T B)^-1 B^T rhs) / shift with B = S A_J.  While J, sigma, shift and S stay
-the same (the last Newton steps of an inner solve), the factorization is reused.
+Semismooth Newton steps solve (shift I + sigma B B^T) du = rhs with B = S A_J (J the free columns, S a
+diagonal scaling or the identity).  Three ways, cheapest first:
 
-Before a new factorization, conjugate gradients (Hestenes and Stiefel 1952) on the n x n system, whose
-products with B and B^T cost 2 nnz(B) each, are tried with a budget of steps that costs about as much as
-the factorization would (CG_COST_RATIO: a step of sparse products runs at a fraction of the dense
-Cholesky's flop rate).  The matrix is shift I plus a positive semidefinite term of rank at most
-min(n, |J|), so CG converges fast where the factorization is dearest: early in an ssnal solve, where
-|J| exceeds n and sigma is small (condition number 1 + sigma ||B||^2 / shift), and late, where |J| < n
-leaves n - |J| eigenvalues equal to shift.  A CG solve that does not reach a relative residual of CG_RTOL
-within its budget falls back to the factorization.
+1. **The kept factorization, corrected.**  Within one inner solve sigma, shift and S stay fixed while J
+   changes by a few columns a Newton step.  With the kept factorization of M0 = shift I + sigma B0 B0^T
+   (free set J0), M = M0 + sigma U diag(e) U^T for the r columns U = S A_D, D = J xor J0 (e = +1 for a
+   column that entered, -1 for one that left), and the Sherman-Morrison-Woodbury identity (Golub and
+   Van Loan 2013, sec. 2.1.4)
+
+       M^-1 rhs = y - Z (diag(e) / sigma + U^T Z)^-1 U^T y,   y = M0^-1 rhs,  Z = M0^-1 U,
+
+   costs r + 1 solves with the kept factor, against a new factorization.  Used while r <= size /
+   WOODBURY_FRACTION (size: the kept factor's order), and kept when the answer's residual, from two
+   sparse products, is at most WOODBURY_RTOL ||rhs||.
+2. **Conjugate gradients** (Hestenes and Stiefel 1952) on the n x n system, whose products with B and B^T
+   cost 2 nnz(B) each (:mod:`cvxpar.solvers._sparse_kernels`: the whole loop compiled), with a budget of
+   steps that costs about one factorization (CG_COST_RATIO: a sparse step runs at a fraction of the
+   dense Cholesky's flop rate).  The matrix is shift I plus a positive semidefinite term of rank at most
+   min(n, |J|), so CG converges fast where the factorization is dearest: early, where |J| exceeds n and
+   sigma is small (condition number 1 + sigma ||B||^2 / shift), and late, where |J| < n leaves n - |J|
+   eigenvalues equal to shift.  CG that does not reach a relative residual of CG_RTOL in its budget
+   falls back to the factorization, and is not tried again at a ratio sigma / shift as large (the
+   condition number only grows with it).
+3. **A new Cholesky factorization** (LAPACK), in the cheaper of two forms by flop count: the n x n
+   matrix, whose B B^T is accumulated from the columns' outer products (sum_j nnz(b_j)^2 / 2
+   multiply-adds, Gustavson 1978; for dense-ish columns from column blocks by BLAS syrk), or Woodbury's
+   |J| x |J| system (rhs - B (shift I / sigma + B^T B)^-1 B^T rhs) / shift.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
+
+from cvxpar.solvers import _sparse_kernels as kernels
 
 #: CG stops at ||rhs - M x|| <= CG_RTOL ||rhs||.
 CG_RTOL = 1e-10
-#: How many times slower, per flop, a CG step (two sparse products, memory-bound, plus Python overhead
-#: of about CG_STEP_OVERHEAD flops' time) runs than the LAPACK Cholesky (measured on a 2-core AMD EPYC,
-#: one BLAS thread: ~20 Gflop/s for dpotrf at k = 575, ~1.6 Gflop/s for a CG step with nnz(B) = 11500).
-CG_COST_RATIO = 12.0
-CG_STEP_OVERHEAD = 2e4
+#: Costs in units of one flop of LAPACK's Cholesky (dpotrf, n^3 / 3 flops), measured on a 2-core AMD EPYC with
+#: one BLAS thread at n = |J| = 1000 and densities 0.1 % - 20 % (dpotrf ~35 Gflop/s): a compiled CG step per flop
+#: (4 nnz(B) + 10 n flops, memory-bound), one multiply-add of the scattered outer products (``gram_lower``, per
+#: nnz(b_j)^2 / 2) and of the column dot products (``small_gram``, per |J| nnz(B) / 2), and one flop of BLAS
+#: syrk on dense column blocks (n^2 |J| / 2).
+CG_COST_RATIO = 20.0
+SCATTER_COST = 70.0
+SMALL_GRAM_COST = 50.0
+SYRK_COST = 1.5
 #: Below this budget the factorization is used directly.
 CG_MIN_STEPS = 8
+#: Correct the kept factorization (Woodbury) while at most its order / WOODBURY_FRACTION columns differ, and
+#: keep answers with ||residual|| <= WOODBURY_RTOL ||rhs||.
+WOODBURY_FRACTION = 4
+WOODBURY_RTOL = 1e-10
+#: Columns densified at a time for BLAS syrk (``SparseGram._gram``).
+SYRK_BLOCK = 256
+
+_NO_SCALE = np.zeros(0)
+
+
+@dataclass
+class _Factor:
+    """A Cholesky factorization of shift I + sigma B0 B0^T (free set ``mask``), its solve, and the columns
+    U = S A_D with Z = M0^-1 U of the Woodbury corrections so far (``SparseGram._woodbury``; column j of A
+    at position ``where[j]``, -1 if not there yet)."""
+
+    params: tuple
+    mask: np.ndarray
+    size: int
+    inverse: Callable[[np.ndarray], np.ndarray]
+    where: np.ndarray | None = None
+    U: np.ndarray | None = None
+    Z: np.ndarray | None = None
+
+    def columns(self, D: np.ndarray, dense_columns: Callable) -> tuple[np.ndarray, np.ndarray]:
+        """(U, Z) for the columns D, solving only for the columns not seen before."""
+        d = self.mask.size
+        if self.where is None:
+            self.where = np.full(d, -1, dtype=np.int64)
+            self.U = self.Z = np.zeros((0, 0))
+        new = D[self.where[D] < 0]
+        if new.size:
+            U_new = dense_columns(new)
+            Z_new = self.inverse(U_new)
+            self.where[new] = np.arange(self.U.shape[1], self.U.shape[1] + new.size)
+            self.U = U_new if self.U.size == 0 else np.hstack((self.U, U_new))
+            self.Z = Z_new if self.Z.size == 0 else np.hstack((self.Z, Z_new))
+        pos = self.where[D]
+        return self.U[:, pos], self.Z[:, pos]
 
 
 class SparseGram:
-    """Solves with shift I + sigma S A_J A_J^T S for a boolean mask J over the columns of a sparse A (n x d)."""
+    """Solves with shift I + sigma S A_J A_J^T S for a boolean mask J over the columns of a sparse A (n x d).
+
+    Counters: ``factorizations``, ``woodbury_solves`` (answers from the kept factorization corrected by
+    Woodbury's identity), ``cg_solves``.
+    """
 
     def __init__(self, A) -> None:
-        self.A = sp.csc_array(A)
-        self._key = None  # (J, sigma, shift, scale) of the kept Cholesky factor
-        self._B = self._factor = None
+        A = sp.csc_array(A)
+        if not A.has_canonical_format:  # the kernels need no duplicate entries
+            A = A.copy()
+            A.sum_duplicates()
+        self.A = A
+        self._csc = (A.indptr, A.indices, np.asarray(A.data, dtype=np.float64))
+        self._col_nnz = np.diff(A.indptr).astype(np.float64)
+        self._kept: _Factor | None = None
+        self._cg_fails = math.inf  # the smallest sigma / shift at which CG ran out of steps
+        self.factorizations = self.woodbury_solves = self.cg_solves = 0
 
     @staticmethod
     def applies(op) -> bool:
@@ -50,76 +120,135 @@ class SparseGram:
 
     def solve(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray,
               scale: np.ndarray | None = None) -> np.ndarray | None:
-        """(shift I + sigma S A_J A_J^T S)^-1 rhs for J = mask, S = diag(``scale``) (identity when None), in the
-        cheaper of the n x n and the |J| x |J| (Woodbury) forms; None if not numerically positive definite."""
+        """(shift I + sigma S A_J A_J^T S)^-1 rhs for J = mask, S = diag(``scale``) (identity when None): by the
+        kept factorization (corrected by Woodbury's identity when J changed), conjugate gradients or a new
+        factorization (module docstring); None if not numerically positive definite."""
         n = self.A.shape[0]
         mask = np.asarray(mask, dtype=bool)
-        key = (mask.tobytes(), sigma, shift, None if scale is None else scale.tobytes())
-        if key != self._key:
-            B = self._block(mask, scale)
-            k = B.shape[1]
-            if k == 0:
-                return rhs / shift
-            m = min(n, k)
-            budget = int(m**3 / 3.0 / (CG_COST_RATIO * (4.0 * B.nnz + 6.0 * n + CG_STEP_OVERHEAD)))
-            if budget >= CG_MIN_STEPS:
-                x = conjugate_gradient(B, sigma, shift, rhs, budget)
-                if x is not None:
-                    return x
-            if k < n:
-                M = (B.T @ B).toarray()
-                M.flat[:: k + 1] += shift / sigma
-            else:
-                M = (B @ B.T).toarray()
-                M *= sigma
-                M.flat[:: n + 1] += shift
-            factor, info = lapack.dpotrf(M, lower=True, clean=False, overwrite_a=True)
-            if info != 0:
-                self._key = None
-                return None
-            self._key, self._B, self._factor = key, B, factor
-        B, k = self._B, self._B.shape[1]
-        if k < n:
-            inner, info = lapack.dpotrs(self._factor, B.T @ rhs, lower=True)
-            x = (rhs - B @ inner) / shift
+        cols = np.flatnonzero(mask)
+        if cols.size == 0:
+            return rhs / shift
+        rhs = np.ascontiguousarray(rhs, dtype=np.float64)
+        s = _NO_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
+        params = (sigma, shift, None if scale is None else s.tobytes())
+        kept = self._kept
+        if kept is not None and kept.params == params:
+            if np.array_equal(kept.mask, mask):
+                return _finite(kept.inverse(rhs))
+            x = self._woodbury(kept, mask, cols, s, sigma, shift, rhs)
+            if x is not None:
+                return x
+        m = min(n, cols.size)
+        nnz = float(self._col_nnz[cols].sum())
+        budget = int(m**3 / 3.0 / (CG_COST_RATIO * (4.0 * nnz + 10.0 * n)))
+        if budget >= CG_MIN_STEPS and sigma / shift < self._cg_fails:
+            x, converged = kernels.conjugate_gradient(*self._csc, cols, s, sigma, shift, rhs, budget, CG_RTOL)
+            if converged:
+                self.cg_solves += 1
+                return x
+            self._cg_fails = sigma / shift
+        self._kept = self._factorize(mask, cols, s, sigma, shift, params)
+        return None if self._kept is None else _finite(self._kept.inverse(rhs))
+
+    def _woodbury(self, kept: _Factor, mask, cols, s, sigma: float, shift: float, rhs) -> np.ndarray | None:
+        """M^-1 rhs from the kept factorization of M0 (same sigma, shift and S, another J) by the
+        Sherman-Morrison-Woodbury identity over the changed columns (module docstring); None when too many
+        changed or the answer's residual is above WOODBURY_RTOL ||rhs||."""
+        D = np.flatnonzero(mask != kept.mask)
+        if WOODBURY_FRACTION * D.size > kept.size:
+            return None
+        U, Z = kept.columns(D, lambda idx: self._dense_columns(idx, s))
+        y = kept.inverse(rhs)
+        C = U.T @ Z
+        C.flat[:: D.size + 1] += np.where(mask[D], 1.0, -1.0) / sigma
+        try:
+            x = y - Z @ np.linalg.solve(C, U.T @ y)
+        except np.linalg.LinAlgError:
+            return None
+        res = kernels.residual(*self._csc, cols, s, sigma, shift, rhs, x)
+        if not float(np.linalg.norm(res)) <= WOODBURY_RTOL * float(np.linalg.norm(rhs)):
+            return None
+        self.woodbury_solves += 1
+        return x
+
+    def _dense_columns(self, idx: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """S A[:, idx] as a dense Fortran-ordered array."""
+        U = np.zeros((self.A.shape[0], idx.size), order="F")
+        kernels.dense_columns(*self._csc, idx, s, U)
+        return U
+
+    def _factorize(self, mask, cols, s, sigma: float, shift: float, params: tuple) -> _Factor | None:
+        """A Cholesky factorization of shift I + sigma B B^T in the cheaper form (module docstring); None if not
+        numerically positive definite."""
+        n, k = self.A.shape[0], cols.size
+        self.factorizations += 1
+        nnz = float(self._col_nnz[cols].sum())
+        if k**3 / 3.0 + SMALL_GRAM_COST * k * nnz / 2.0 < n**3 / 3.0 + min(self._gram_costs(cols)):
+            C = np.empty((k, k), order="F")
+            kernels.small_gram(*self._csc, cols, s, n, C)
+            C.flat[:: k + 1] += shift / sigma
+            L, info = lapack.dpotrf(C, lower=True, clean=False, overwrite_a=True)
+            B = self.A[:, cols] if s.size == 0 else sp.csc_array(sp.diags_array(s) @ self.A[:, cols])
+
+            def inverse(V):
+                return (V - B @ _cholesky_solve(L, B.T @ V)) / shift
         else:
-            x, info = lapack.dpotrs(self._factor, rhs, lower=True)
-        return x if info == 0 and np.isfinite(x).all() else None
+            G = self._gram(cols, s)
+            G *= sigma
+            G.flat[:: n + 1] += shift
+            L, info = lapack.dpotrf(G, lower=True, clean=False, overwrite_a=True)
+            k = n
+
+            def inverse(V):
+                return _cholesky_solve(L, V)
+        return _Factor(params, mask.copy(), k, inverse) if info == 0 else None
+
+    def _gram_costs(self, cols) -> tuple[float, float]:
+        """The costs of the lower triangle of B B^T (``_gram``) by scattered outer products and by BLAS syrk on
+        dense column blocks."""
+        n = self.A.shape[0]
+        return SCATTER_COST * float((self._col_nnz[cols] ** 2).sum()) / 2.0, SYRK_COST * n * n * cols.size / 2.0
+
+    def _gram(self, cols, s) -> np.ndarray:
+        """The lower triangle of B B^T (B = S A_J) in a Fortran-ordered n x n array (upper triangle 0)."""
+        n = self.A.shape[0]
+        G = np.zeros((n, n), order="F")
+        scatter, syrk = self._gram_costs(cols)
+        if scatter <= syrk:
+            kernels.gram_lower(*self._csc, cols, s, G)
+            return G
+        for start in range(0, cols.size, SYRK_BLOCK):
+            block = self._dense_columns(cols[start:start + SYRK_BLOCK], s)
+            G = blas.dsyrk(1.0, block, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
+        return G
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """A_J A_J^T for J = mask, dense (for fallbacks)."""
-        B = self._block(mask, None)
-        return (B @ B.T).toarray()
-
-    def _block(self, mask, scale):
-        B = self.A[:, np.flatnonzero(np.asarray(mask, dtype=bool))]
-        return B if scale is None else sp.csc_array(sp.diags_array(scale) @ B)
+        G = self._gram(np.flatnonzero(np.asarray(mask, dtype=bool)), _NO_SCALE)
+        return G + np.tril(G, -1).T
 
 
-def conjugate_gradient(B, sigma: float, shift: float, rhs: np.ndarray, steps: int) -> np.ndarray | None:
-    """x with ||rhs - (shift I + sigma B B^T) x|| <= CG_RTOL ||rhs|| by conjugate gradients from 0 (Hestenes
-    and Stiefel 1952; Golub and Van Loan 2013, Algorithm 11.3.2), or None when ``steps`` steps do not get
-    there (B sparse, n x k)."""
-    Bt = B.T
-    x = np.zeros_like(rhs)
-    r = np.array(rhs, dtype=np.float64)
-    p = r.copy()
-    rr = float(r @ r)
-    stop = (CG_RTOL * CG_RTOL) * rr
-    if rr == 0.0:
-        return x
-    for _ in range(steps):
-        q = shift * p + sigma * (B @ (Bt @ p))
-        pq = float(p @ q)
-        if not pq > 0.0:  # not numerically positive definite
-            return None
-        a = rr / pq
-        x += a * p
-        r -= a * q
-        rr_new = float(r @ r)
-        if rr_new <= stop:
-            return x if np.isfinite(x).all() else None
-        p *= rr_new / rr
-        p += r
-        rr = rr_new
-    return None
+def _cholesky_solve(L: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """(L L^T)^-1 V for the lower-triangular LAPACK factor L (two triangular solves; NaN when singular)."""
+    y, info = lapack.dtrtrs(L, V, lower=1)
+    if info == 0:
+        y, info = lapack.dtrtrs(L, y, lower=1, trans=1)
+    return y if info == 0 else np.full(V.shape, np.nan)
+
+
+def _finite(x: np.ndarray) -> np.ndarray | None:
+    return x if np.isfinite(x).all() else None
+
+
+def conjugate_gradient(A, cols: np.ndarray, sigma: float, shift: float, rhs: np.ndarray, steps: int,
+                       scale: np.ndarray | None = None) -> np.ndarray | None:
+    """x with ||rhs - (shift I + sigma B B^T) x|| <= CG_RTOL ||rhs||, B = S A[:, cols], by conjugate gradients
+    from 0 (Hestenes and Stiefel 1952; Golub and Van Loan 2013, Algorithm 11.3.2), or None when ``steps``
+    steps do not get there (A scipy.sparse, S = diag(``scale``) or the identity)."""
+    A = sp.csc_array(A)
+    A.sum_duplicates()
+    s = _NO_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
+    x, converged = kernels.conjugate_gradient(A.indptr, A.indices, np.asarray(A.data, dtype=np.float64),
+                                              np.asarray(cols, dtype=np.int64), s, sigma, shift,
+                                              np.ascontiguousarray(rhs, dtype=np.float64), steps, CG_RTOL)
+    return x if converged else None

@@ -1,7 +1,8 @@
 """SparseGram: (shift I + sigma S A_J A_J^T S)^-1 r from sparse products equals a dense solve in both forms (the
-n x n and the Woodbury |J| x |J|), also when its kept factor is reused, and by conjugate gradients where they
-are cheaper than the factorization (with the factorization as the fallback when CG runs out of steps); ssnal on a scipy.sparse A (never
-densified) reaches the optimum CVXPY + Clarabel finds, for least squares and logistic."""
+n x n and the Woodbury |J| x |J|), also when its kept factor is reused as it is or corrected for a few changed
+columns, and by conjugate gradients where they are cheaper than the factorization (with the factorization as
+the fallback when CG runs out of steps); ssnal on a scipy.sparse A (never densified) reaches the optimum
+CVXPY + Clarabel finds, for least squares and logistic."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_sparse_gram_solve_matches_the_dense_solve_in_both_forms(scaled):
 @pytest.mark.parametrize("k", [300, 1500])
 def test_sparse_gram_solves_large_blocks_by_conjugate_gradients(k, monkeypatch):
     """n = 400 rows: |J| = 300 (Woodbury's regime, n - |J| eigenvalues equal to the shift) and 1500 (the n x n
-    form) take the CG path at a small sigma (no factor is kept), and every path agrees with a dense solve; with a
+    form) take the CG path at a small sigma (no factorization), and every path agrees with a dense solve; with a
     budget of one step CG gives up, and without a budget the factorization answers."""
     rng = np.random.default_rng(2)
     n, d = 400, 4000
@@ -55,13 +56,72 @@ def test_sparse_gram_solves_large_blocks_by_conjugate_gradients(k, monkeypatch):
         want = np.linalg.solve(np.eye(n) + sigma * B @ B.T, r)
         gram = SparseGram(A)
         got = gram.solve(mask, sigma, 1.0, r)
-        assert gram._key is None or sigma > 1.0  # solved by CG: no factorization kept
+        assert (gram.cg_solves, gram.factorizations) == (1, 0) or sigma > 1.0
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
-    assert conjugate_gradient(sp.csc_array(B), 5.0, 1.0, r, 1) is None
+    assert conjugate_gradient(A, np.flatnonzero(mask), 5.0, 1.0, r, 1) is None
     monkeypatch.setattr(_sparse_gram, "CG_COST_RATIO", 1e9)  # no budget: the factorization
     gram = SparseGram(A)
     np.testing.assert_allclose(gram.solve(mask, 5.0, 1.0, r), want, rtol=1e-9, atol=1e-11)
-    assert gram._key is not None
+    assert (gram.cg_solves, gram.factorizations) == (0, 1)
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+@pytest.mark.parametrize("k0", [60, 500])  # the kept factorization in the |J| x |J| and in the n x n form
+def test_sparse_gram_corrects_the_kept_factorization_when_few_columns_change(k0, scaled, monkeypatch):
+    """A sequence of free sets that each differ from the last by a few columns (entering and leaving), at the
+    same sigma, shift and S: after the first factorization the answers come from the kept one through
+    Woodbury's identity, and each equals a dense solve; a new sigma factors afresh."""
+    monkeypatch.setattr(_sparse_gram, "CG_COST_RATIO", 1e9)  # no CG: the factorization and its corrections
+    rng = np.random.default_rng(3)
+    n, d = 200, 1500
+    A = sp.random(n, d, density=0.03, random_state=9, format="csc")
+    Ad = A.toarray()
+    S = rng.uniform(0.2, 1.0, n) if scaled else None
+    Sd = np.ones(n) if S is None else S
+    gram = SparseGram(A)
+    mask = np.zeros(d, dtype=bool)
+    mask[rng.permutation(d)[:k0]] = True
+    sigma, shift = 7.0, 1.5
+    for _ in range(6):
+        r = rng.standard_normal(n)
+        B = Sd[:, None] * Ad[:, mask]
+        want = np.linalg.solve(shift * np.eye(n) + sigma * B @ B.T, r)
+        np.testing.assert_allclose(gram.solve(mask, sigma, shift, r, scale=S), want, rtol=1e-8, atol=1e-10)
+        flip = rng.permutation(d)[:3]
+        mask[flip] = ~mask[flip]
+    assert gram.factorizations == 1 and gram.woodbury_solves == 5
+    gram.solve(mask, 2 * sigma, shift, r, scale=S)
+    assert gram.factorizations == 2
+
+
+def test_sparse_gram_forms_the_gram_by_blocks_for_dense_columns(monkeypatch):
+    """With the scattered outer products priced out, A_J A_J^T comes from BLAS syrk on dense column blocks
+    (several blocks), and both agree with the dense product, as do the solves."""
+    monkeypatch.setattr(_sparse_gram, "SYRK_BLOCK", 16)
+    rng = np.random.default_rng(4)
+    n, d = 50, 300
+    A = sp.random(n, d, density=0.3, random_state=2, format="csc")
+    mask = rng.random(d) < 0.5
+    AJ = A.toarray()[:, mask]
+    scattered = SparseGram(A)(mask)
+    monkeypatch.setattr(_sparse_gram, "SCATTER_COST", 1e9)
+    blocked = SparseGram(A)(mask)
+    np.testing.assert_allclose(scattered, AJ @ AJ.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocked, AJ @ AJ.T, rtol=1e-12, atol=1e-12)
+    r = rng.standard_normal(n)
+    np.testing.assert_allclose(SparseGram(A).solve(mask, 3.0, 1.0, r), np.linalg.solve(np.eye(n) + 3.0 * AJ @ AJ.T, r),
+                               rtol=1e-9, atol=1e-11)
+
+
+def test_sparse_gram_sums_duplicate_entries():
+    """A COO matrix with repeated (i, j) entries means their sum: the Gram and the solves see the summed matrix."""
+    rows, cols, vals = [0, 0, 1, 2, 2], [0, 0, 1, 1, 2], [1.0, 2.0, -1.0, 0.5, 4.0]
+    A = sp.coo_array((vals, (rows, cols)), shape=(3, 3))
+    mask = np.ones(3, dtype=bool)
+    Ad = A.toarray()
+    np.testing.assert_allclose(SparseGram(A)(mask), Ad @ Ad.T)
+    r = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(SparseGram(A).solve(mask, 2.0, 1.0, r), np.linalg.solve(np.eye(3) + 2.0 * Ad @ Ad.T, r))
 
 
 @pytest.mark.parametrize("kind", ["least squares", "logistic"])
@@ -105,11 +165,12 @@ def test_ssnal_with_conjugate_gradient_newton_systems_matches_clarabel(monkeypat
     solved = []
 
     def counted(*args):
-        x = conjugate_gradient(*args)
-        solved.append(x is not None)
-        return x
+        x, converged = kernel(*args)
+        solved.append(converged)
+        return x, converged
 
-    monkeypatch.setattr(_sparse_gram, "conjugate_gradient", counted)
+    kernel = _sparse_gram.kernels.conjugate_gradient
+    monkeypatch.setattr(_sparse_gram.kernels, "conjugate_gradient", counted)
     res = cvxpar.solve(loss, PSI, 0.05 * n, method="ssnal", tol=1e-9)
     assert any(solved)
     ref = clarabel_objective(loss, PSI, 0.05 * n)
