@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from scipy.linalg import blas, lapack
 
 from cvxpar.solvers import _sparse_kernels as kernels
+from cvxpar.solvers._gram import FreeGram
 
 #: CG stops at ||rhs - M x|| <= CG_RTOL ||rhs||.
 CG_RTOL = 1e-10
@@ -60,6 +61,10 @@ WOODBURY_FRACTION = 4
 WOODBURY_RTOL = 1e-10
 #: Columns densified at a time for BLAS syrk (``SparseGram._gram``).
 SYRK_BLOCK = 256
+#: The Newton systems run on a dense copy of A (:func:`newton_systems`) when at least DENSE_MIN_DENSITY of its
+#: entries are nonzero and the copy takes at most DENSE_MAX_BYTES.
+DENSE_MIN_DENSITY = 0.15
+DENSE_MAX_BYTES = 1 << 28
 
 _NO_SCALE = np.zeros(0)
 
@@ -226,6 +231,21 @@ class SparseGram:
         """A_J A_J^T for J = mask, dense (for fallbacks)."""
         G = self._gram(np.flatnonzero(np.asarray(mask, dtype=bool)), _NO_SCALE)
         return G + np.tril(G, -1).T
+
+
+def dense_pays(A) -> bool:
+    """Whether ssnal's Newton systems for the scipy.sparse A run faster on a dense copy: A has at least
+    DENSE_MIN_DENSITY nonzero entries and the copy takes at most DENSE_MAX_BYTES (measured crossover between
+    10 % (a tie) and 20 % density at 500 x 2000 - 2000 x 10000, benchmarks/RESULTS.md "sparse data (session 10)")."""
+    n, d = A.shape
+    return A.nnz >= DENSE_MIN_DENSITY * n * d and 8 * n * d <= DENSE_MAX_BYTES
+
+
+def newton_systems(A) -> SparseGram | FreeGram:
+    """What solves ssnal's Newton systems for a scipy.sparse A: :class:`~cvxpar.solvers._gram.FreeGram` on a
+    Fortran-ordered dense copy (whose transpose is the contiguous A^T it reads, no second copy) where
+    :func:`dense_pays`, else :class:`SparseGram` (A itself is never replaced: the loss's products stay sparse)."""
+    return FreeGram(A.toarray(order="F")) if dense_pays(A) else SparseGram(A)
 
 
 def _cholesky_solve(L: np.ndarray, V: np.ndarray) -> np.ndarray:

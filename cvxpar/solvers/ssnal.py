@@ -66,7 +66,7 @@ from functools import partial
 
 from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
-from cvxpar.solvers._sparse_gram import SparseGram
+from cvxpar.solvers._sparse_gram import SparseGram, newton_systems
 from cvxpar.solvers._tall import square_least_squares
 from cvxpar.solvers.polish import PolishSchedule, _better, _eye, _nonzero, _solve, newton_polish
 
@@ -543,10 +543,11 @@ def _phi(prob, x, u, atu, sigma):
 
 def _gram_for(op):
     """What solves the Newton systems for the data ``op``: the kept A_J A_J^T of a dense NumPy A, sparse
-    products for a scipy.sparse A, else direct products (with A A^T cached for a dense A)."""
+    products for a scipy.sparse A (or its dense copy, where that pays: ``_sparse_gram.newton_systems``), else
+    direct products (with A A^T cached for a dense A)."""
     if FreeGram.applies(op):
         return FreeGram(op.A)
-    return SparseGram(op.A) if SparseGram.applies(op) else _Gram(op)
+    return newton_systems(op.A) if SparseGram.applies(op) else _Gram(op)
 
 
 class _Gram:

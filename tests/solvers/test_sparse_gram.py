@@ -14,7 +14,8 @@ from user_losses import clarabel_objective
 import cvxpar
 from cvxpar.losses import LeastSquares, Logistic
 from cvxpar.solvers import _sparse_gram
-from cvxpar.solvers._sparse_gram import SparseGram, conjugate_gradient
+from cvxpar.solvers._gram import FreeGram
+from cvxpar.solvers._sparse_gram import SparseGram, conjugate_gradient, newton_systems
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
@@ -122,6 +123,50 @@ def test_sparse_gram_sums_duplicate_entries():
     np.testing.assert_allclose(SparseGram(A)(mask), Ad @ Ad.T)
     r = np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(SparseGram(A).solve(mask, 2.0, 1.0, r), np.linalg.solve(np.eye(3) + 2.0 * Ad @ Ad.T, r))
+
+
+def test_newton_systems_run_on_a_dense_copy_only_for_dense_enough_data_within_the_memory_budget(monkeypatch):
+    """The rule: a dense copy (FreeGram) from DENSE_MIN_DENSITY nonzeros on, when the copy fits DENSE_MAX_BYTES;
+    sparse products (SparseGram) below that density or above that size; the copy holds A's values."""
+    n, d = 40, 100
+    sparse = sp.random(n, d, density=0.05, random_state=1, format="csc")
+    dense = sp.random(n, d, density=0.3, random_state=1, format="csc")
+    assert isinstance(newton_systems(sparse), SparseGram)
+    gram = newton_systems(dense)
+    assert isinstance(gram, FreeGram)
+    np.testing.assert_array_equal(gram.A, dense.toarray())
+    monkeypatch.setattr(_sparse_gram, "DENSE_MAX_BYTES", 8 * n * d - 1)  # one byte short of the copy
+    assert isinstance(newton_systems(dense), SparseGram)
+    monkeypatch.setattr(_sparse_gram, "DENSE_MAX_BYTES", 8 * n * d)
+    monkeypatch.setattr(_sparse_gram, "DENSE_MIN_DENSITY", 0.31)
+    assert isinstance(newton_systems(dense), SparseGram)
+
+
+@pytest.mark.parametrize("density", [0.003, 0.03, 0.3])
+@pytest.mark.parametrize("kind", ["least squares", "logistic"])
+def test_auto_on_sparse_data_of_several_densities_matches_clarabel(kind, density, monkeypatch):
+    """Method auto on scipy.sparse data from nearly empty columns (0.3 %) to the dense-copy regime (30 %): the
+    certified answer is at Clarabel's optimum, and ssnal's Newton systems took the path the rule says."""
+    rng = np.random.default_rng(int(1000 * density))
+    n, d = 60, 300
+    A = sp.random(n, d, density=density, random_state=8, format="csc")
+    x = rng.choice(np.arange(-3, 4) * 0.5, d)
+    if kind == "least squares":
+        loss, lam = LeastSquares(A, A @ x + 0.1 * rng.standard_normal(n)), 0.01 * n
+    else:
+        loss, lam = Logistic(A, np.where(A @ x + 0.3 * rng.standard_normal(n) > 0, 1.0, -1.0)), 0.01 * n
+    made = []
+
+    def recorded(data):
+        made.append(newton_systems(data))
+        return made[-1]
+
+    monkeypatch.setattr("cvxpar.solvers.ssnal.newton_systems", recorded)
+    ref = clarabel_objective(loss, PSI, lam)
+    for method in ("auto", "ssnal"):
+        res = cvxpar.solve(loss, PSI, lam, method=method, tol=1e-9)
+        assert res.status == "optimal" and res.objective <= ref + 1e-7 * abs(ref), (method, res.message)
+    assert made and all(isinstance(g, FreeGram if density > 0.15 else SparseGram) for g in made)
 
 
 @pytest.mark.parametrize("kind", ["least squares", "logistic"])
