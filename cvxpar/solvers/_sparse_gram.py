@@ -84,10 +84,10 @@ class _Factor:
     Z: np.ndarray | None = None
 
     def columns(self, D: np.ndarray, dense_columns: Callable) -> tuple[np.ndarray, np.ndarray]:
-        """(U, Z) for the columns D, solving only for the columns not seen before."""
-        d = self.mask.size
-        if self.where is None:
-            self.where = np.full(d, -1, dtype=np.int64)
+        """(U, Z) for the columns D, solving only for the columns not seen before (the kept ones are dropped
+        before they would exceed ``size`` columns)."""
+        if self.where is None or self.U.shape[1] + D.size > self.size:  # at most ``size`` columns kept
+            self.where = np.full(self.mask.size, -1, dtype=np.int64)
             self.U = self.Z = np.zeros((0, 0))
         new = D[self.where[D] < 0]
         if new.size:
