@@ -52,6 +52,10 @@ class PolishSchedule:
     not settled), and after a polish that brought no progress the wait before the next one doubles (a
     polish on a wrong split is a wasted linear solve).
 
+    A method whose iterates never settle (ADMM on a nonconvex psi can cycle between splits forever) still
+    tries it: once FORCED_CHECKS checks have passed without a polish, and again after twice as many each time
+    a forced one fails, so a cycling run ends in a polish after O(log) of them instead of at max_iter.
+
     ``exact_only=True`` (a method whose own steps already do what the regularized polish steps would)
     also waits until the free block is one the exact step can solve: for f(x) = h(Ax) with more features
     than samples, at most n free coordinates, as a generic solution has (Ma & Xiao 2025, Thm 1); a larger
@@ -62,6 +66,9 @@ class PolishSchedule:
     SETTLED_FRACTION = 1e-3
     #: ... and of the free coordinates.
     SETTLED_FREE_FRACTION = 0.05
+    #: Checks without a polish after which one is tried although the split has not settled (doubled after
+    #: each forced polish that fails).
+    FORCED_CHECKS = 20
 
     def __init__(self, prob, period: int, exact_only: bool = False) -> None:
         self.prob = prob
@@ -69,6 +76,9 @@ class PolishSchedule:
         self.wait = self.period
         self.next = 0
         self.last_fixed = None
+        self.forced_wait = self.FORCED_CHECKS * self.period
+        self.forced_next = self.forced_wait
+        self.forced = False
         n_samples = getattr(prob.loss, "n_samples", None)
         self.max_free = n_samples if exact_only and n_samples is not None and prob.d > n_samples else None
 
@@ -80,7 +90,11 @@ class PolishSchedule:
         self.last_fixed = fixed
         n_free = self.prob.d - int(xp.sum(xp.astype(fixed, xp.int32)))
         allowed = min(int(self.SETTLED_FRACTION * self.prob.d), int(self.SETTLED_FREE_FRACTION * n_free))
+        self.forced = False
         if changed is None or changed > max(1, allowed):
+            if it >= self.forced_next and self.max_free is None:
+                self.forced = True
+                return True
             return False
         if self.max_free is not None and n_free > self.max_free:
             return False
@@ -90,6 +104,9 @@ class PolishSchedule:
         """After a polish: back off (double the wait) when it did not improve, else reset the wait."""
         self.wait = self.period if improved else 2 * self.wait
         self.next = it + self.wait
+        if self.forced and not improved:
+            self.forced_wait *= 2
+        self.forced_next = it + self.forced_wait
 
 
 def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=None, factor=None):

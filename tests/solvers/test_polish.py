@@ -42,6 +42,27 @@ def test_schedule_waits_for_a_settled_split_and_backs_off():
     assert sched.due(10, y)
 
 
+def test_a_split_that_never_settles_still_gets_a_polish_with_a_doubling_wait():
+    """Iterates cycling between splits (nonconvex ADMM can, forever): the split never settles, yet a polish is
+    tried after FORCED_CHECKS checks, then after twice as many each time a forced one fails (before: never,
+    so such a run went to max_iter and polished only at its end)."""
+    rng = np.random.default_rng(3)
+    prob = Problem(LeastSquares(rng.standard_normal((30, 10)), rng.standard_normal(30)), PSI, 1.0)
+    period = 25
+    sched = PolishSchedule(prob, period)
+    a = _point(10, 2, rng)
+    b = a.copy()
+    b[2:6] = [0.1, 0.2, 0.4, 0.6]  # four coordinates move between the two points: never settled
+    forced = []
+    for k in range(1, 400):
+        it = k * period
+        if sched.due(it, a if k % 2 else b):
+            forced.append(it)
+            sched.record(it, improved=False)
+    first = PolishSchedule.FORCED_CHECKS * period
+    assert forced[:4] == [first, 3 * first, 7 * first, 15 * first]
+
+
 def test_exact_only_waits_until_at_most_n_coordinates_are_free_on_a_wide_problem():
     rng = np.random.default_rng(1)
     n, d = 5, 40
