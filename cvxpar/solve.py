@@ -6,11 +6,18 @@ Methods (``method=``): ``"pg"`` (proximal gradient), ``"fista"`` (accelerated, a
 ``"cd"`` (coordinate descent with working sets, any :class:`~cvxpar.losses.LinearModelLoss` on
 NumPy / scipy.sparse data), ``"ssnal"`` (semismooth Newton augmented Lagrangian, any
 LinearModelLoss with a convex psi: the fast method when the free block of A is nearly square),
+``"ssn"`` (dense semismooth Newton on the full Hessian, globalized on the forward-backward envelope: small
+problems with a convex psi and no rows, NumPy / LAPACK only),
 ``"alm"`` (augmented Lagrangian on Simplex and Linear rows, each subproblem by ssnal; convex psi),
 ``"admm"`` (cached factorization, adaptive rho; Simplex and Linear rows with any psi, least squares),
 ``"aprox"`` (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``,
 which picks one and says which (``res.method``, and the verbose header), by measured rules:
 
+0. ``"ssn"`` for a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, no Simplex or
+   Linear rows, NumPy data and a loss that gives its Hessian (every linear-model loss on a dense or scipy.sparse A,
+   a ``Smooth`` loss with ``hessian=``): no compiled kernels to load, so a fresh process's first call costs what a
+   later one does (``python benchmarks/run.py startup``); where it stops uncertified, the rules below continue
+   from its point;
 1. ``"alm"`` with Simplex or Linear constraints and a convex psi (``"admm"`` with a nonconvex one);
 2. ``"cd"`` for least squares with a psi of at most one breakpoint (the Lasso and its box-constrained
    variants) when A is wide (more features than samples; ``python benchmarks/run.py lasso``) or clearly
@@ -51,13 +58,13 @@ import numpy as np
 from cvxpar import result as R
 from cvxpar.constraints import Box
 from cvxpar.losses import LinearModelLoss
-from cvxpar.solvers import alm, starts
+from cvxpar.solvers import alm, ssn, starts
 from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
 from cvxpar.solvers.options import for_method as options_for
 
-METHODS = ("auto", "pg", "fista", "cd", "ssnal", "alm", "admm", "aprox")
-DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "alm": 50, "admm": 20_000}
+METHODS = ("auto", "pg", "fista", "cd", "ssnal", "ssn", "alm", "admm", "aprox")
+DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "ssn": 500, "alm": 50, "admm": 20_000}
 #: The methods that take linear rows (Simplex, Linear).
 ROW_METHODS = ("alm", "admm")
 
@@ -95,18 +102,23 @@ def solve(
         :class:`~cvxpar.constraints.Simplex`, :class:`~cvxpar.constraints.Linear`; C is their
         intersection.  Simplex and Linear rows need ``method="alm"`` (convex psi), ``"admm"`` (or
         ``"auto"``).
-    method : {"auto", "pg", "fista", "cd", "ssnal", "alm", "admm", "aprox"}, default "auto"
+    method : {"auto", "pg", "fista", "cd", "ssnal", "ssn", "alm", "admm", "aprox"}, default "auto"
         ``"pg"``: proximal gradient.  ``"fista"``: accelerated proximal gradient with adaptive
         restart.  ``"cd"``: working-set coordinate descent with the exact 1-D prox (any
         ``LinearModelLoss`` with a dense NumPy or scipy.sparse A: exact coordinate minimization for
         least squares, proximal-Newton epochs weighted by h'' for the others).  ``"ssnal"``:
         semismooth Newton augmented Lagrangian (any ``LinearModelLoss``, convex psi; its Newton
-        system uses h'').  ``"alm"``: augmented Lagrangian (method of multipliers) on the Simplex /
+        system uses h'').  ``"ssn"``: semismooth Newton on the forward-backward residual with the dense d x d
+        Hessian, globalized by a line search on the forward-backward envelope (convex psi, Box / NonNeg only,
+        NumPy data, a loss with a Hessian; :mod:`cvxpar.solvers.ssn`).  ``"alm"``: augmented Lagrangian (method of multipliers) on the Simplex /
         Linear rows, each subproblem solved by ``"ssnal"`` (any ``LinearModelLoss``, convex psi).
         ``"admm"``: ADMM with a cached factorization and adaptive rho (a ``LeastSquares`` loss with
         a dense A; Simplex and Linear constraints with any psi).  ``"aprox"``: stochastic minibatch
         aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
 
+        0. a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, no Simplex / Linear
+           rows, NumPy data and a loss with a Hessian (any ``LinearModelLoss`` on a dense or scipy.sparse A, a
+           ``Smooth`` loss given ``hessian=``): ``"ssn"``;
         1. Simplex or Linear constraints: ``"alm"`` with a convex psi and a linear-model loss on
            NumPy / scipy.sparse data, else ``"admm"`` (which takes least squares on a dense A; other
            losses or formats with a nonconvex psi raise a ValueError);
@@ -123,12 +135,13 @@ def solve(
            LinearOperator or non-NumPy arrays; a nonconvex psi with per-coordinate bounds):
            ``"fista"``.
 
-        A ``"cd"`` pick with a convex psi that stops uncertified (it crawls on a free set larger
+        An ``"ssn"`` pick that stops uncertified is continued from its point by the method rules 1-5 pick
+        (``res.info["handoff"]`` records the ssn run).  A ``"cd"`` pick with a convex psi that stops uncertified (it crawls on a free set larger
         than n_samples, or reaches its iteration limit) is continued by ``"ssnal"`` from cd's point;
         ``res.info["handoff"]`` then records the cd run.
 
         These rules follow the measurements in ``benchmarks/RESULTS.md`` (lasso, solver_speed,
-        glm_losses, breadth).
+        glm_losses, breadth, startup).
 
         What was picked is in ``res.method`` (and, with ``verbose``, in the header with the reason).
     x0 : array of shape (d,) or None, default None
@@ -210,6 +223,11 @@ def solve(
     breadth`` measures every class against CVXPY + Clarabel with one BLAS thread; the ratios below
     are its instances, 200 x 2000 unless stated, in ``benchmarks/RESULTS.md``):
 
+    - **Small problems** (d <= 200, n_samples d^2 <= 600 x 200^2; convex psi, no rows, NumPy data, a loss with
+      a Hessian): ``"ssn"``, Newton steps on the dense d x d system in NumPy / LAPACK, so the first call in a
+      fresh process loads no compiled kernels (numba's first load costs about a second) and no LP solver
+      (``python benchmarks/run.py --size full startup``: every class of the table at d = 20 and 150 against
+      CVXPY + Clarabel's build + solve, warm and in fresh processes).
     - **Simplex or Linear rows, convex psi** (any linear-model loss on NumPy / scipy.sparse):
       ``"alm"``.  The rows go into an augmented Lagrangian whose subproblems ssnal solves by
       semismooth Newton, and the row polish (the KKT system of the free coordinates and the working
@@ -254,7 +272,7 @@ def solve(
     >>> psi = cvxpar.pars.l1(cvxpar.grids.uniform(1.0, 2))    # convex, kinks at -0.5, 0, 0.5
     >>> res = cvxpar.solve(loss, psi, 0.1)
     >>> res.status, res.method
-    ('optimal', 'ssnal')
+    ('optimal', 'ssn')
     >>> np.round(res.x, 1)
     array([ 1. , -1. ,  0.5,  0. ,  0. ])
 
@@ -315,6 +333,9 @@ def solve(
         raise ValueError("method 'ssnal' needs a LinearModelLoss (f = sum h(Ax)) and a convex psi; use 'fista' (or 'auto').")
     if chosen == "cd" and not _cd_applicable(prob):
         raise ValueError(_cd_refusal(prob))
+    if chosen == "ssn" and not ssn.applies(prob):
+        raise ValueError("method 'ssn' needs a convex psi, NumPy data and a loss with a Hessian (a LinearModelLoss on a "
+                         "dense or scipy.sparse A, or Smooth with hessian=); use 'fista' (or 'auto').")
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
     module = importlib.import_module(f"cvxpar.solvers.{chosen}")
 
@@ -327,6 +348,8 @@ def solve(
         res = finish(p, out, tol, chosen, monitor)
         if handoff and res.status != R.OPTIMAL:
             return _continue_with_ssnal(p, res, tol, max_iter, polish, monitor, options)
+        if method == "auto" and chosen == "ssn" and res.status != R.OPTIMAL:
+            return _continue_after_ssn(p, res, tol, max_iter, polish, verbose)
         return res
 
     if prob.convex or (x0 is not None and n_starts is None):
@@ -350,6 +373,16 @@ def _continue_with_ssnal(prob, first: R.SolveResult, tol, max_iter, polish, moni
                     polish=polish, monitor=monitor, **kept)
     res = finish(prob, out, tol, "ssnal", monitor)
     res.info["handoff"] = {"from": "cd", "epochs": first.iterations, "status": first.status, "message": first.message}
+    return res
+
+
+def _continue_after_ssn(prob, first: R.SolveResult, tol, max_iter, polish, verbose) -> R.SolveResult:
+    """The method of the rules for larger problems, started at the point where auto's ``"ssn"`` stopped
+    uncertified (``res.info["handoff"]`` records the ssn run)."""
+    res = solve(prob.loss, prob.psi, prob.lam, prob.constraints, method=pick(prob, small=False)[0], x0=first.x,
+                tol=tol, max_iter=max_iter, polish=polish, verbose=verbose)
+    res.info["handoff"] = {"from": "ssn", "iterations": first.iterations, "status": first.status,
+                           "message": first.message}
     return res
 
 
@@ -426,9 +459,12 @@ def _cd_refusal(prob) -> str:
             f"{type(loss).__name__}.smoothness is None: use 'fista' or 'pg' (or 'auto').")
 
 
-def pick(prob) -> tuple[str, str]:
+def pick(prob, small: bool = True) -> tuple[str, str]:
     """The method ``"auto"`` runs, and why (the rules measured in benchmarks/RESULTS.md: lasso, solver_speed,
-    glm_losses)."""
+    glm_losses, startup); ``small=False`` skips the small-problem rule (what runs when ``"ssn"`` stops short)."""
+    if small and ssn.small(prob):
+        return "ssn", ("small dense problem with a convex psi: semismooth Newton on the full Hessian, globalized on "
+                       "the forward-backward envelope (NumPy/LAPACK only)")
     if prob.feasible.has_rows:
         if alm.applies(prob):
             return "alm", ("Simplex/Linear constraints with a convex psi: augmented Lagrangian on the rows, each "

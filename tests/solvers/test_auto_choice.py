@@ -23,12 +23,13 @@ def test_auto_with_nonconvex_psi_and_per_coordinate_box_does_not_pick_cd():
         assert cert.residual <= 1e-8 * max(1.0, float(np.abs(A.T @ (A @ res.x - b)).max()))
 
 
-#: auto's pick for each class of the breadth benchmark (the rules of cvxpar.solve's Notes).
+#: auto's pick for each class of the breadth benchmark at its small size (the rules of cvxpar.solve's Notes: "ssn"
+#: for the classes within its small-problem rule).
 BREADTH_PICKS = {
     "ridge, 7 levels": "ssnal",
     "correlated AR(1) 0.9, 7 levels": "ssnal",
     "8-bit grid (255 levels)": "ssnal",
-    "tall, 9 levels, Box": "ssnal",
+    "tall, 9 levels, Box": "ssn",
     "Simplex, 11 levels": "alm",
     "5 inequality rows, 7 levels": "alm",
     "4-bit grid, x >= 0, budget row": "alm",
@@ -37,8 +38,8 @@ BREADTH_PICKS = {
     "logistic, 7 levels, Box": "cd",
     "sparse A (1%), 7 levels": "ssnal",
     "sparse logistic (1%), 7 levels": "cd",
-    "tall Lasso, lam_max/100": "cd",
-    "tiny, d = 10, Box": "ssnal",
+    "tall Lasso, lam_max/100": "ssn",
+    "tiny, d = 10, Box": "ssn",
     "logistic, 7 levels, Simplex": "alm",
     "logistic, 7 levels, x >= 0, budget row": "alm",
 }
@@ -97,7 +98,7 @@ def _format_cases():
     ]
 
 
-def test_auto_picks_the_documented_method_for_each_data_format_and_answers_like_clarabel():
+def test_auto_picks_the_documented_method_for_each_data_format_and_answers_like_clarabel(large_rules):
     """The picks of help(cvxpar.solve) (rules 3-5 and its Notes) on formats other than NumPy and with a nonconvex
     psi; the convex ones certified and at Clarabel's objective (cvxpar.reference on the dense twin)."""
     from cvxpar.solve import pick

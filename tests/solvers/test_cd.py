@@ -109,7 +109,7 @@ def test_cd_multilevel_par_on_wide_least_squares_uses_extrapolation_and_matches_
     assert abs(res.objective - ref) <= 1e-7 * max(1.0, abs(ref)), (res.objective, ref)
 
 
-def test_auto_hands_a_stalled_cd_to_ssnal_on_the_wide_lasso_at_small_lambda():
+def test_auto_hands_a_stalled_cd_to_ssnal_on_the_wide_lasso_at_small_lambda(large_rules):
     A, y, lam_max = design(20, 200, 0.6, 0)
     lam = lam_max / 1000
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam, tol=1e-9)
@@ -121,7 +121,7 @@ def test_auto_hands_a_stalled_cd_to_ssnal_on_the_wide_lasso_at_small_lambda():
     assert res.objective <= _skglm_objective(A, y, lam) + 1e-9 * abs(ref)
 
 
-def test_auto_hands_cd_at_its_iteration_limit_to_ssnal():
+def test_auto_hands_cd_at_its_iteration_limit_to_ssnal(large_rules):
     A, y, lam_max = design(20, 200, 0.0, 1)
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam_max / 20, tol=1e-9, max_iter=20)
     assert res.info["handoff"]["status"] == "max_iter" and res.info["handoff"]["epochs"] == 20
@@ -137,7 +137,7 @@ def test_an_explicit_cd_never_hands_off_and_reports_its_limit_honestly():
     assert res.status == "max_iter" and res.iterations == 30
 
 
-def test_auto_picks_cd_for_the_clearly_tall_lasso_and_matches_clarabel():
+def test_auto_picks_cd_for_the_clearly_tall_lasso_and_matches_clarabel(large_rules):
     A, y, lam_max = design(200, 40, 0.6, 2)
     lam = lam_max / 100
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam)

@@ -51,7 +51,7 @@ def test_least_squares_matches_clarabel(method, psi_name, con_name, shape):
     assert res.method == method
 
 
-def test_auto_reports_its_pick():
+def test_auto_reports_its_pick(large_rules):
     A, b = _data(20, 40)
     res = cvxpar.solve(LeastSquares(A, b), PSIS["ridge7"], 0.5)
     assert res.method == "ssnal" and res.status == "optimal"
@@ -93,7 +93,7 @@ def test_cd_on_sparse_A_matches_dense(psi_name):
     assert abs(sparse.objective - ref) <= 1e-7 * max(1.0, abs(ref))
 
 
-def test_auto_keeps_ssnal_for_tall_or_multi_level_least_squares():
+def test_auto_keeps_ssnal_for_tall_or_multi_level_least_squares(large_rules):
     A, b = _data(40, 15)
     assert cvxpar.solve(LeastSquares(A, b), PSIS["l1"], 0.5).method == "ssnal"
     A, b = _data(20, 40)

@@ -1,0 +1,260 @@
+"""Dense semismooth Newton on the forward-backward residual ("ssn"): the method for small problems.
+
+    minimize  F(x) = f(x) + p(x),   p(x) = sum_i lam_i psi(x_i) + indicator of the box,   psi convex,
+
+with f twice differentiable (a generalized Hessian where f is C^1 only: Huber).  For a step g < 1/L
+(L the Lipschitz constant of grad f) let
+
+    T(x) = prox_{g p}(x - g grad f(x)),    r(x) = x - T(x);
+
+x is a solution exactly when r(x) = 0.  The iteration is PANOC (Stella, Themelis, Sopasakis and
+Patrinos 2017, "A simple and efficient algorithm for nonlinear model predictive control", IEEE CDC,
+Algorithm 1) with the semismooth Newton direction of the residual:
+
+- the merit function is the forward-backward envelope (Patrinos and Bemporad 2013, "Proximal Newton
+  methods for convex composite optimization", IEEE CDC, eq. 5)
+
+      phi(x) = f(x) + <grad f(x), T(x) - x> + ||T(x) - x||^2 / (2 g) + p(T(x)),
+
+  a continuous function with the minimizers of F, and the forward-backward step never raises it by
+  less than  phi(T(x)) <= phi(x) - (1 - g L) / (2 g) ||r(x)||^2  (Stella, Themelis and Patrinos 2017,
+  "Forward-backward quasi-Newton methods for nonsmooth optimization problems", Comput. Optim. Appl.
+  67, Prop. 2.2);
+- the direction d solves  (I - P (I - g H)) d = -r(x),  with H the (generalized) Hessian of f at x
+  and P = diag(prox'), an element of the generalized Jacobian of the piecewise-affine prox: 0 where
+  T_i sits on a breakpoint of psi or on a bound (a plateau of the prox), 1 inside a piece.  On the
+  plateau coordinates K this is d_K = T_K - x_K, on the others F
+  H_FF d_F = -(grad_F f + lam_F s_F) - H_FK d_K, s the slopes of T's pieces (the Newton step of the
+  active-set polish, :mod:`cvxpar.solvers.polish`), with the Levenberg-Marquardt shift
+  mu = L min(MU_CAP, relative residual) on H_FF (Li, Sun and Toh 2018, SIAM J. Optim. 28(1),
+  section 3.3), and the step is cut where the free coordinates leave T's pieces;
+- the step is x+ = x - (1 - tau) r(x) + tau d with tau = 1, 1/2, ... until
+  phi(x+) <= phi(x) - BETA (1 - g L) / (2 g) ||r(x)||^2; tau = 0 is the forward-backward step, which
+  always passes (so the iteration converges like proximal gradient at worst), and once the pieces of
+  the solution are found tau = 1 passes and the steps are Newton steps: exact for a piecewise-quadratic
+  loss (least squares, Huber) on the right pieces, quadratically convergent for a smooth one.
+
+The whole d x d problem is dense NumPy and LAPACK (no compiled kernels to load, no working sets): at
+d <= a few hundred one iteration costs a few NumPy calls and one Cholesky factorization of the free
+block.  When r is small the point T(x) (on the exact breakpoints) is certified by the shared certificate
+(:mod:`cvxpar.certificate`), after the exact active-set polish where the certificate does not hold yet;
+``"optimal"`` means certified.  L comes from ``loss.lipschitz()`` and is doubled where the
+forward-backward step fails its decrease test (an underestimate, or a loss with no global constant).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+from cvxpar import _backend
+from cvxpar.losses import LinearModelLoss
+from cvxpar.solvers._common import Evaluator, Monitor, Outcome, check
+from cvxpar.solvers.polish import newton_polish
+
+#: The step g = STEP_FRACTION / L (PANOC's choice).
+STEP_FRACTION = 0.95
+#: Fraction of the forward-backward step's guaranteed decrease that a step must reach.
+BETA = 0.5
+#: Halvings of tau before the forward-backward step (tau = 0) is taken.
+MAX_HALVINGS = 6
+#: The Levenberg-Marquardt shift is mu = damping L min(1, residual / scale); damping starts at DAMPING_MIN, grows
+#: x DAMPING_FACTOR after a Newton step the line search cut (up to DAMPING_MAX) and shrinks as much after a full one.
+DAMPING_MIN = 1e-3
+DAMPING_MAX = 1e3
+DAMPING_FACTOR = 10.0
+#: Doublings of L allowed when the forward-backward step fails its decrease test.
+MAX_L_DOUBLINGS = 60
+#: The certificate is evaluated once ||r||_inf / g <= CERTIFY_FACTOR * tol * max(1, ||grad f||_inf), and again
+#: only after that residual has dropped by RETRY_DROP.
+CERTIFY_FACTOR = 1.0
+RETRY_DROP = 1e-2
+#: ``method="auto"`` runs ssn up to this many coordinates (benchmarks/RESULTS.md, startup) ...
+AUTO_MAX_D = 200
+#: ... and up to this n_samples d^2 (one Hessian block's flops: 600 x 200 rows and columns).
+AUTO_MAX_WORK = 600 * 200**2
+#: Rounds of the direction's active-set loop (free coordinates that leave their piece stop at its end).
+REFIX_ROUNDS = 20
+
+
+def applies(prob) -> bool:
+    """ssn's conditions: a convex psi, no linear rows, NumPy data, and a loss that gives its Hessian: a
+    linear-model loss on a dense or scipy.sparse A, or a ``Smooth`` loss with a ``hessian``."""
+    if not prob.convex or prob.feasible.has_rows or not _backend.is_numpy_namespace(prob.xp):
+        return False
+    loss = prob.loss
+    if isinstance(loss, LinearModelLoss):
+        return loss.op.kind in ("dense", "sparse")
+    return getattr(loss, "hessian", None) is not None
+
+
+@dataclass
+class _Point:
+    """x with its forward-backward step: z = A x (linear models), f, grad f, T(x), r = x - T(x), phi(x)."""
+
+    x: np.ndarray
+    z: object
+    f: float
+    g: np.ndarray
+    T: np.ndarray
+    r: np.ndarray
+    phi: float
+
+
+def _point(prob, ev: Evaluator, x, z, gamma: float) -> _Point:
+    f = ev.value(x, z)
+    g = ev.grad(x, z)
+    T = prob.prox(x - gamma * g, gamma)
+    r = x - T
+    phi = f - float(g @ r) + float(r @ r) / (2.0 * gamma) + prob.penalty(T)
+    return _Point(x, z, f, g, T, r, phi)
+
+
+def _sufficient(new: float, old: float, decrease: float) -> bool:
+    """new <= old - decrease, with a rounding allowance of a few ulps of |old|."""
+    return new <= old - decrease + 1e-14 * max(1.0, abs(old))
+
+
+def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, polish_steps: int = 4) -> Outcome:
+    """PANOC iterations with the dense semismooth Newton direction (module docstring), at most ``max_iter``."""
+    loss = prob.loss
+    ev = Evaluator(loss)
+    L = loss.lipschitz()
+    L = L if math.isfinite(L) and L > 0 else 1.0
+    gamma = STEP_FRACTION / L
+    x = prob.start()
+    cur = _point(prob, ev, x, ev.z(x), gamma)
+    next_certify = math.inf
+    newton_steps = backtracks = 0
+    damping = DAMPING_MIN
+    for it in range(1, max_iter + 1):
+        scale = max(1.0, float(np.max(np.abs(cur.g), initial=0.0)))
+        res = float(np.max(np.abs(cur.r), initial=0.0)) / gamma
+        if res <= CERTIFY_FACTOR * tol * scale and res <= next_certify:
+            done = _certified(prob, cur.T, gamma, tol, polish, polish_steps)
+            if done is not None:
+                xs, cert = done
+                monitor.row(it, cert, "certified")
+                return Outcome(xs, it, info={"newton_steps": newton_steps, "backtracks": backtracks}, cert=cert)
+            next_certify = RETRY_DROP * res
+        # the forward-backward step's decrease test (L may be an underestimate)
+        fb = _point(prob, ev, cur.T, ev.z(cur.T), gamma)
+        rr = float(cur.r @ cur.r)
+        if ev.value(cur.T, fb.z) > cur.f - float(cur.g @ cur.r) + L * rr / 2.0 + 1e-14 * max(1.0, abs(cur.f)):
+            if L > 2.0**MAX_L_DOUBLINGS * loss.lipschitz():
+                break
+            L *= 2.0
+            gamma = STEP_FRACTION / L
+            cur = _point(prob, ev, cur.x, cur.z, gamma)
+            continue
+        decrease = BETA * (1.0 - gamma * L) / (2.0 * gamma) * rr
+        step = _newton_direction(prob, cur, L * damping * min(1.0, res / scale))
+        new = None
+        if step is not None:
+            tau = 1.0
+            for _ in range(MAX_HALVINGS + 1):
+                xt = step if tau == 1.0 else cur.T + tau * (step - cur.T)
+                trial = _point(prob, ev, xt, ev.z(xt), gamma)
+                if _sufficient(trial.phi, cur.phi, decrease):
+                    new = trial
+                    newton_steps += tau == 1.0
+                    break
+                backtracks += 1
+                tau *= 0.5
+            damping = max(DAMPING_MIN, damping / DAMPING_FACTOR) if tau == 1.0 else min(DAMPING_MAX, damping * DAMPING_FACTOR)
+        if new is None:
+            if not _sufficient(fb.phi, cur.phi, decrease) and rr > 0.0:
+                L *= 2.0  # the envelope's decrease needs g < 1/L: L was too small
+                gamma = STEP_FRACTION / L
+                cur = _point(prob, ev, cur.x, cur.z, gamma)
+                continue
+            new = fb
+        if rr == 0.0 and new.phi >= cur.phi:
+            break  # a fixed point whose certificate failed: nothing left to do here
+        cur = new
+    xs = cur.T
+    if polish:
+        xs, cert, _ = newton_polish(prob, xs, gamma, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
+        return Outcome(xs, max_iter, info={"newton_steps": newton_steps, "backtracks": backtracks}, cert=cert)
+    return Outcome(xs, max_iter, info={"newton_steps": newton_steps, "backtracks": backtracks})
+
+
+def _certified(prob, T, gamma: float, tol: float, polish: bool, polish_steps: int):
+    """(x, certificate) when T, or the active-set polish from it, certifies to tol; else None."""
+    cert = check(prob, T)
+    if cert.certifies(tol):
+        return T, cert
+    if not polish:
+        return None
+    xs, cert, _ = newton_polish(prob, T, gamma, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
+    return (xs, cert) if cert.certifies(tol) else None
+
+
+def _newton_direction(prob, cur: _Point, mu: float):
+    """x + d for the semismooth Newton direction d of the residual at cur (module docstring), its free
+    coordinates cut at the ends of T's pieces; None where the free block's system has no finite solution."""
+    loss = prob.loss
+    fixed = np.asarray(prob.fixed(cur.T))
+    free = np.flatnonzero(~fixed)
+    out = np.where(fixed, cur.T, cur.x)
+    if free.size == 0:
+        return out
+    x = cur.x
+    dK = np.where(fixed, cur.T - x, 0.0)
+    s, lo, hi = prob.piece(cur.T)
+    lam = prob.lam if isinstance(prob.lam, float) else prob.lam[free]
+    rhs = -(cur.g[free] + lam * s[free])
+    if dK.any():
+        coupling = loss.hvp(x, dK)
+        if coupling is None:
+            return None
+        rhs = rhs - coupling[free]
+    H = _free_block(loss, x, free)
+    if H is None:
+        return None
+    H[np.diag_indices_from(H)] += mu
+    lo, hi, xF = lo[free], hi[free], x[free]
+    keep = np.arange(free.size)
+    new = xF.copy()
+    for _ in range(REFIX_ROUNDS):
+        try:
+            sub = H[np.ix_(keep, keep)]
+            dF = sla.cho_solve(sla.cho_factor(sub, check_finite=False), rhs[keep], check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        if not np.isfinite(dF).all():
+            return None
+        trial = xF[keep] + dF
+        leave = (trial < lo[keep]) | (trial > hi[keep])
+        new[keep] = np.clip(trial, lo[keep], hi[keep])
+        if not leave.any():
+            break
+        # the leavers stop at the end of their piece; the others are solved again with that move's
+        # change of the model's gradient (a primal active-set round)
+        gone, keep = keep[leave], keep[~leave]
+        if keep.size == 0:
+            break
+        rhs[keep] -= H[np.ix_(keep, gone)] @ (new[gone] - xF[gone])
+    out[free] = new
+    return out
+
+
+def _free_block(loss, x, free):
+    """The Hessian block H_FF as a fresh array: B^T B from the loss's factor, else its dense block."""
+    B = loss.hessian_factor(x, free)
+    if B is not None:
+        return np.asarray(B.T @ B)
+    H = loss.hessian_block(x, free)
+    return None if H is None else np.array(H, dtype=np.float64)
+
+
+def small(prob) -> bool:
+    """auto's rule for ``"ssn"``: it applies (:func:`applies`), d <= AUTO_MAX_D and, for a linear-model loss,
+    n_samples d^2 <= AUTO_MAX_WORK (the cost of one dense Hessian block)."""
+    if prob.d > AUTO_MAX_D or not applies(prob):
+        return False
+    n = getattr(prob.loss, "n_samples", None)
+    return n is None or n * prob.d**2 <= AUTO_MAX_WORK
