@@ -329,8 +329,6 @@ class FeasibleSet:
         numpy.ndarray or None
             A feasible point (the clipped 0 when there are no rows), or None when the set is empty.
         """
-        from scipy.optimize import linprog
-
         lo = self.lower if lower is None else np.maximum(self.lower, lower)
         hi = self.upper if upper is None else np.minimum(self.upper, upper)
         if np.any(lo > hi):
@@ -340,6 +338,8 @@ class FeasibleSet:
         x = self._direct_point(lo, hi)
         if x is not None:
             return x
+        from scipy.optimize import linprog  # imported only here: its import costs a fresh process ~0.5 s
+
         res = linprog(np.zeros(self.d), A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
                       bounds=np.column_stack([lo, hi]), method="highs")
         if res.status == 2:
