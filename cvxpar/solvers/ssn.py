@@ -48,7 +48,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
+from scipy.linalg import lapack
 
 from cvxpar import _backend
 from cvxpar.losses import LinearModelLoss
@@ -61,11 +61,21 @@ STEP_FRACTION = 0.95
 BETA = 0.5
 #: Halvings of tau before the forward-backward step (tau = 0) is taken.
 MAX_HALVINGS = 6
-#: The Levenberg-Marquardt shift is mu = damping L min(1, residual / scale); damping starts at DAMPING_MIN, grows
-#: x DAMPING_FACTOR after a Newton step the line search cut (up to DAMPING_MAX) and shrinks as much after a full one.
+#: The Levenberg-Marquardt shift is mu = damping L min(1, residual / scale).  damping starts at 0 (the exact Newton
+#: step), becomes DAMPING_MIN after a Newton step the line search cut and grows x DAMPING_FACTOR after each further
+#: one (up to DAMPING_MAX) ...
 DAMPING_MIN = 1e-3
+#: ... shrinks below DAMPING_MIN after full steps, down to DAMPING_TINY, then 0; where the unshifted block is singular
+#: (more free coordinates than samples), DAMPING_TINY stands for 0: a long step along the block's null space,
+#: which the pieces' ends cut.
+DAMPING_TINY = 1e-8
 DAMPING_MAX = 1e3
 DAMPING_FACTOR = 10.0
+#: ... and shrinks / DAMPING_RELAX after a full step (slower than it grows: a shift that just worked is near the
+#: right one, and a step cut after a cut back costs a Hessian and a line search).
+DAMPING_RELAX = 3.0
+#: The residual r = x - T(x) is at its rounding level below ROUNDING_ULPS ulps of max(1, ||x||_inf).
+ROUNDING_ULPS = 8.0
 #: Doublings of L allowed when the forward-backward step fails its decrease test.
 MAX_L_DOUBLINGS = 60
 #: The certificate is evaluated once ||r||_inf / g <= CERTIFY_FACTOR * tol * max(1, ||grad f||_inf), and again
@@ -129,11 +139,15 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
     cur = _point(prob, ev, x, ev.z(x), gamma)
     next_certify = math.inf
     newton_steps = backtracks = 0
-    damping = DAMPING_MIN
+    damping = 0.0
+    it = 0
     for it in range(1, max_iter + 1):
         scale = max(1.0, float(np.max(np.abs(cur.g), initial=0.0)))
-        res = float(np.max(np.abs(cur.r), initial=0.0)) / gamma
-        if res <= CERTIFY_FACTOR * tol * scale and res <= next_certify:
+        r_max = float(np.max(np.abs(cur.r), initial=0.0))
+        res = r_max / gamma
+        # r = x - T(x) is computed to a few ulps of x: below that, the certificate decides
+        at_rounding = r_max <= ROUNDING_ULPS * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(cur.x), initial=0.0)))
+        if (res <= CERTIFY_FACTOR * tol * scale or at_rounding) and res <= next_certify:
             done = _certified(prob, cur.T, gamma, tol, polish, polish_steps)
             if done is not None:
                 xs, cert = done
@@ -141,9 +155,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
                 return Outcome(xs, it, info={"newton_steps": newton_steps, "backtracks": backtracks}, cert=cert)
             next_certify = RETRY_DROP * res
         # the forward-backward step's decrease test (L may be an underestimate)
-        fb = _point(prob, ev, cur.T, ev.z(cur.T), gamma)
+        zT = ev.z(cur.T)
         rr = float(cur.r @ cur.r)
-        if ev.value(cur.T, fb.z) > cur.f - float(cur.g @ cur.r) + L * rr / 2.0 + 1e-14 * max(1.0, abs(cur.f)):
+        if ev.value(cur.T, zT) > cur.f - float(cur.g @ cur.r) + L * rr / 2.0 + 1e-14 * max(1.0, abs(cur.f)):
             if L > 2.0**MAX_L_DOUBLINGS * loss.lipschitz():
                 break
             L *= 2.0
@@ -151,7 +165,11 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
             cur = _point(prob, ev, cur.x, cur.z, gamma)
             continue
         decrease = BETA * (1.0 - gamma * L) / (2.0 * gamma) * rr
-        step = _newton_direction(prob, cur, L * damping * min(1.0, res / scale))
+        mu_unit = L * min(1.0, res / scale)
+        step = _newton_direction(prob, cur, mu_unit * damping, exact=damping == 0.0, mu_unit=mu_unit)
+        if step is None and damping == 0.0:  # a singular free block: the shifted step
+            damping = DAMPING_MIN
+            step = _newton_direction(prob, cur, mu_unit * damping, exact=False, mu_unit=mu_unit)
         new = None
         if step is not None:
             tau = 1.0
@@ -164,8 +182,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
                     break
                 backtracks += 1
                 tau *= 0.5
-            damping = max(DAMPING_MIN, damping / DAMPING_FACTOR) if tau == 1.0 else min(DAMPING_MAX, damping * DAMPING_FACTOR)
+            damping = _next_damping(damping, full=tau == 1.0)
         if new is None:
+            fb = _point(prob, ev, cur.T, zT, gamma)
             if not _sufficient(fb.phi, cur.phi, decrease) and rr > 0.0:
                 L *= 2.0  # the envelope's decrease needs g < 1/L: L was too small
                 gamma = STEP_FRACTION / L
@@ -178,8 +197,15 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
     xs = cur.T
     if polish:
         xs, cert, _ = newton_polish(prob, xs, gamma, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
-        return Outcome(xs, max_iter, info={"newton_steps": newton_steps, "backtracks": backtracks}, cert=cert)
-    return Outcome(xs, max_iter, info={"newton_steps": newton_steps, "backtracks": backtracks})
+        return Outcome(xs, it, info={"newton_steps": newton_steps, "backtracks": backtracks}, cert=cert)
+    return Outcome(xs, it, info={"newton_steps": newton_steps, "backtracks": backtracks})
+
+
+def _next_damping(damping: float, full: bool) -> float:
+    """The Levenberg-Marquardt factor after a Newton step that the line search took in ``full`` or cut."""
+    if full:
+        return 0.0 if damping <= DAMPING_TINY else damping / DAMPING_RELAX
+    return min(DAMPING_MAX, max(DAMPING_MIN, damping * DAMPING_FACTOR))
 
 
 def _certified(prob, T, gamma: float, tol: float, polish: bool, polish_steps: int):
@@ -193,15 +219,20 @@ def _certified(prob, T, gamma: float, tol: float, polish: bool, polish_steps: in
     return (xs, cert) if cert.certifies(tol) else None
 
 
-def _newton_direction(prob, cur: _Point, mu: float):
+def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float):
     """x + d for the semismooth Newton direction d of the residual at cur (module docstring), its free
-    coordinates cut at the ends of T's pieces; None where the free block's system has no finite solution."""
+    coordinates cut at the ends of T's pieces; None where the free block's system has no finite solution.
+
+    ``exact``: the step without shift (mu = 0), taken unless the free block is singular for want of rows (a
+    linear-model loss with more free coordinates than samples), where mu stays."""
     loss = prob.loss
     fixed = np.asarray(prob.fixed(cur.T))
     free = np.flatnonzero(~fixed)
     out = np.where(fixed, cur.T, cur.x)
     if free.size == 0:
         return out
+    if exact:  # unshifted, unless more free coordinates than samples make the block singular
+        mu = mu_unit * DAMPING_TINY if free.size > getattr(loss, "n_samples", free.size) else 0.0
     x = cur.x
     dK = np.where(fixed, cur.T - x, 0.0)
     s, lo, hi = prob.piece(cur.T)
@@ -215,17 +246,14 @@ def _newton_direction(prob, cur: _Point, mu: float):
     H = _free_block(loss, x, free)
     if H is None:
         return None
-    H[np.diag_indices_from(H)] += mu
+    H.flat[:: H.shape[0] + 1] += mu
     lo, hi, xF = lo[free], hi[free], x[free]
     keep = np.arange(free.size)
     new = xF.copy()
+    sub = H
     for _ in range(REFIX_ROUNDS):
-        try:
-            sub = H[np.ix_(keep, keep)]
-            dF = sla.cho_solve(sla.cho_factor(sub, check_finite=False), rhs[keep], check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            return None
-        if not np.isfinite(dF).all():
+        dF = _cholesky_solve(sub, rhs[keep])
+        if dF is None:
             return None
         trial = xF[keep] + dF
         leave = (trial < lo[keep]) | (trial > hi[keep])
@@ -237,9 +265,21 @@ def _newton_direction(prob, cur: _Point, mu: float):
         gone, keep = keep[leave], keep[~leave]
         if keep.size == 0:
             break
-        rhs[keep] -= H[np.ix_(keep, gone)] @ (new[gone] - xF[gone])
+        rows = H.take(keep, axis=0)
+        rhs[keep] -= rows.take(gone, axis=1) @ (new[gone] - xF[gone])
+        sub = rows.take(keep, axis=1)
     out[free] = new
     return out
+
+
+def _cholesky_solve(H, rhs):
+    """H^-1 rhs by LAPACK's Cholesky factorization (potrf/potrs), or None where H is not numerically positive
+    definite or the solution is not finite."""
+    factor, info = lapack.dpotrf(H, lower=1, clean=0)
+    if info != 0:
+        return None
+    step, info = lapack.dpotrs(factor, rhs, lower=1)
+    return step if info == 0 and np.isfinite(step).all() else None
 
 
 def _free_block(loss, x, free):
