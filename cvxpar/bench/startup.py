@@ -19,6 +19,13 @@ parse / compilation included), the solves (the first solve, or the whole sweep) 
 process's wall time (interpreter start to exit, as the parent measures it), the warm per-solve median of
 solves 2-20, and whether numba was loaded.  Every cvxpar answer is certified (its status is shown); the
 objective difference is relative to Clarabel's.
+
+A second table, **classes**, times every problem class at small sizes the same way: logistic, Huber (M = 0.5),
+least squares, least squares with Box(-1, 1), least squares with Simplex(1), each with the 7-level ridge PAR on
+{-1.5, ..., 1.5} and lam = 0.05 n, at d = 20 and 150 with n = d / 3 (wide) and 3 d (tall) rows, ``cvxpar.solve``
+(method auto) against the same model built in CVXPY and solved by Clarabel (build + solve, as a user calls it).
+Per fresh process: the first call's CPU time (``time.process_time``, a fair single-solve measure on a loaded
+machine) and the median CPU time of 3 more calls (warm), medians over ``repeat`` processes.
 """
 
 from __future__ import annotations
@@ -36,6 +43,20 @@ from cvxpar.bench._table import Table
 
 #: size -> (the d's, fresh processes per tool and case)
 SIZES = {"small": ((10,), 1), "full": ((10, 50, 200), 5)}
+#: size -> (the d's of the classes table, fresh processes per tool and instance)
+CLASS_SIZES = {"small": ((20,), 1), "full": ((20, 150), 3)}
+#: the classes table's problem classes: (loss, constraint)
+CLASSES = {
+    "logistic": ("logistic", None),
+    "Huber": ("huber", None),
+    "least squares": ("ls", None),
+    "least squares, Box": ("ls", "box"),
+    "least squares, Simplex": ("ls", "simplex"),
+}
+#: the grid step of the classes table's PAR (LEVELS points on [-1.5, 1.5])
+CLASS_STEP = 0.5
+#: calls after the first in each classes process (their median CPU time is the warm time)
+WARM_CALLS = 3
 N_LAMBDAS = 20
 LEVELS = 7
 
@@ -100,6 +121,75 @@ status = ",".join(sorted(set(statuses)))
 """
 
 
+_CLASS_DATA = """
+import numpy as np
+d, n = {d}, {n}
+rng = np.random.default_rng(d + n)
+A = rng.standard_normal((n, d)); b = A @ rng.choice(np.linspace(-1.5, 1.5, {levels}), d) + 0.1 * rng.standard_normal(n)
+y = np.where(b > 0, 1.0, -1.0)
+lam = 0.05 * n
+kind, constraint = {kind!r}, {constraint!r}
+"""
+
+_CLASS_SOLVE = {
+    "cvxpar": ("import numpy, cvxpar", """
+loss = {"logistic": cvxpar.losses.Logistic(A, y), "huber": cvxpar.losses.Huber(A, b, M=0.5),
+        "ls": cvxpar.losses.LeastSquares(A, b)}[kind]
+cons = {"box": cvxpar.constraints.Box(-1, 1), "simplex": cvxpar.constraints.Simplex(1.0), None: None}[constraint]
+psi = cvxpar.pars.ridge(cvxpar.grids.uniform({step}, {levels}))
+
+def solve():
+    res = cvxpar.solve(loss, psi, lam, cons)
+    return res.objective, res.status, res.method
+"""),
+    "clarabel": ("import numpy, cvxpy as cp", """
+slopes, intercepts = {pieces}
+
+def solve():
+    x = cp.Variable(d)
+    z = A @ x
+    loss = {"logistic": cp.sum(cp.logistic(-cp.multiply(y, z))), "huber": 0.5 * cp.sum(cp.huber(z - b, 0.5)),
+            "ls": 0.5 * cp.sum_squares(z - b)}[kind]
+    penalty = cp.sum(cp.max(cp.vstack([a * x + c for a, c in zip(slopes, intercepts)]), axis=0))
+    cons = {"box": [x >= -1, x <= 1], "simplex": [x >= 0, cp.sum(x) == 1], None: []}[constraint]
+    prob = cp.Problem(cp.Minimize(loss + lam * penalty), cons)
+    prob.solve(solver="CLARABEL")
+    return prob.value, prob.status, "clarabel"
+"""),
+}
+
+_CLASS_TIMING = f"""
+t, c = time.perf_counter(), time.process_time()
+value, status, method = solve()
+first, first_cpu = time.perf_counter() - t, time.process_time() - c
+warm = []
+for _ in range({WARM_CALLS}):
+    c = time.process_time()
+    solve()
+    warm.append(time.process_time() - c)
+warm = float(np.median(warm))
+"""
+
+
+def _class_script(tool: str, label: str, d: int, n: int, pieces: str) -> str:
+    """The fresh-process script of one classes instance: imports, data, first call, WARM_CALLS more."""
+    kind, constraint = CLASSES[label]
+    imports, body = _CLASS_SOLVE[tool]
+    data = _CLASS_DATA.format(d=d, n=n, kind=kind, constraint=constraint, levels=LEVELS)
+    body = body.replace("{pieces}", pieces).replace("{step}", str(CLASS_STEP)).replace("{levels}", str(LEVELS))
+    return textwrap.dedent(f"""
+        import time
+        t0 = time.perf_counter()
+        {imports}
+        t_import = time.perf_counter() - t0
+        import json, sys
+    """) + data + body + _CLASS_TIMING + textwrap.dedent("""
+        print(json.dumps({"import": t_import, "first": first, "first_cpu": first_cpu, "warm": warm,
+                          "value": float(value), "status": str(status), "method": method,
+                          "numba": "numba" in sys.modules}))
+    """)
+
+
 def _script(tool: str, case: str, d: int, pieces: str) -> str:
     imports, body = _SCRIPTS[(tool, case)]
     body = body.replace("{sweep}", _SWEEP).replace("{pieces}", pieces).replace("{d}", str(d))
@@ -138,10 +228,11 @@ def _fresh(code: str, env: dict) -> dict:
     return out
 
 
-def _pieces() -> str:
+def _pieces(step: float = 2 / (LEVELS - 1)) -> str:
+    """The affine pieces (slopes, intercepts) of the ridge PAR on LEVELS points ``step`` apart, as source text."""
     import cvxpar
 
-    psi = cvxpar.pars.ridge(cvxpar.grids.uniform(2 / (LEVELS - 1), LEVELS))
+    psi = cvxpar.pars.ridge(cvxpar.grids.uniform(step, LEVELS))
     slopes, intercepts = psi.max_affine()
     return repr(([float(a) for a in slopes], [float(c) for c in intercepts]))
 
@@ -169,7 +260,75 @@ def measure(case: str, d: int, repeat: int, env: dict | None = None) -> dict:
     return out
 
 
-def run(size: str = "small") -> Table:
+def measure_class(label: str, d: int, n: int, repeat: int, env: dict | None = None,
+                  envs: dict | None = None) -> dict:
+    """Medians over ``repeat`` fresh processes per tool (alternating, after one untimed warm-up each) of one classes
+    instance; ``envs`` (tool -> environment) runs a tool on another checkout (an A/B of two versions)."""
+    env = _environment() if env is None else env
+    envs = envs or {}
+    pieces = _pieces(CLASS_STEP)
+    scripts = {tool: _class_script(tool, label, d, n, pieces) for tool in ("cvxpar", "clarabel")}
+    runs = {tool: [] for tool in scripts}
+    for tool, code in scripts.items():  # untimed: writes bytecode, fills the file cache
+        _fresh(code, envs.get(tool, env))
+    for _ in range(repeat):
+        for tool, code in scripts.items():
+            runs[tool].append(_fresh(code, envs.get(tool, env)))
+    out = {}
+    for tool, rs in runs.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("import", "first", "first_cpu", "warm")}
+        med.update(value=rs[0]["value"], numba=any(r["numba"] for r in rs),
+                   status=",".join(sorted({r["status"] for r in rs})), method=",".join(sorted({r["method"] for r in rs})))
+        out[tool] = med
+    return out
+
+
+def class_instances(size: str):
+    """(label, d, n) of the classes table at ``size``: wide (n = d / 3) and tall (n = 3 d) rows."""
+    ds, _ = CLASS_SIZES[size]
+    return [(label, d, n) for label in CLASSES for d in ds for n in (max(2, d // 3), 3 * d)]
+
+
+def run_classes(size: str = "small", envs: dict | None = None) -> Table:
+    """The classes table (module docstring)."""
+    _, repeat = CLASS_SIZES[size]
+    env = _environment()
+    load0 = os.getloadavg()[0]
+    table = Table(
+        f"Fresh process, every class at small sizes: cvxpar (auto) vs CVXPY + Clarabel (size={size}, median of "
+        f"{repeat} processes each)",
+        ["class", "d", "n", "cvxpar method", "cvxpar first call (ms CPU)", "Clarabel first build + solve (ms CPU)",
+         "first: Clarabel / cvxpar", "cvxpar warm (ms CPU)", "Clarabel warm (ms CPU)", "warm: Clarabel / cvxpar",
+         "numba loaded", "status", "rel. objective diff"],
+    )
+    for label, d, n in class_instances(size):
+        m = measure_class(label, d, n, repeat, env, envs)
+        ours, ref = m["cvxpar"], m["clarabel"]
+        diff = (ours["value"] - ref["value"]) / max(1.0, abs(ref["value"]))
+        table.add(label, d, n, ours["method"], 1e3 * ours["first_cpu"], 1e3 * ref["first_cpu"],
+                  ref["first_cpu"] / ours["first_cpu"], 1e3 * ours["warm"], 1e3 * ref["warm"], ref["warm"] / ours["warm"],
+                  "yes" if ours["numba"] else "no", f"{ours['status']} / {ref['status']}", diff)
+    table.notes += [
+        "cvxpar.solve(loss, ridge PAR (7 levels on [-1.5, 1.5]), lam = 0.05 n, constraint) after `import numpy, cvxpar`; "
+        "Clarabel: the same model built in plain CVXPY (psi as the max of its affine pieces, CVXPY's huber / logistic "
+        "atoms) and solved, after `import numpy, cvxpy`; Huber with M = 0.5.",
+        f"first call: the first solve of a fresh process (CVXPY: build + solve); warm: the median of the {WARM_CALLS} "
+        "calls after it (CVXPY: a new build each time, as a user's script does). CPU seconds (time.process_time) of "
+        "the solving process; one BLAS thread; processes alternate, after one untimed warm-up each.",
+        "Gaussian A with n = d / 3 (wide) or 3 d (tall) rows, b = A x0 + noise with x0 on the grid; y = sign(b) for "
+        "logistic. rel. objective diff = (cvxpar - Clarabel) / max(1, |Clarabel|): negative where cvxpar's certified "
+        "point is below Clarabel's (Clarabel's default tolerances).",
+        f"Load average (1 min) {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
+    ]
+    return table
+
+
+def run(size: str = "small") -> list[Table]:
+    return [_run_cases(size), run_classes(size)]
+
+
+def _run_cases(size: str) -> Table:
+    """The solve / sweep table (module docstring)."""
     ds, repeat = SIZES[size]
     env = _environment()
     load0 = os.getloadavg()[0]
@@ -211,4 +370,5 @@ def run(size: str = "small") -> Table:
 
 
 if __name__ == "__main__":
-    print(run(sys.argv[1] if len(sys.argv) > 1 else "small").markdown())
+    for t in run(sys.argv[1] if len(sys.argv) > 1 else "small"):
+        print(t.markdown())
