@@ -39,8 +39,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas, lapack
 
-from cvxpar.solvers import _sparse_kernels as kernels
 from cvxpar.solvers._gram import FreeGram
+
+
+def _kernels():
+    """The compiled kernels (:mod:`cvxpar.solvers._sparse_kernels`), imported on first use: importing numba costs
+    a fresh process about half a second, which ``import cvxpar`` and dense problems should not pay."""
+    from cvxpar.solvers import _sparse_kernels
+
+    return _sparse_kernels
+
 
 #: CG stops at ||rhs - M x|| <= CG_RTOL ||rhs||.
 CG_RTOL = 1e-10
@@ -147,7 +155,7 @@ class SparseGram:
         nnz = float(self._col_nnz[cols].sum())
         budget = int(m**3 / 3.0 / (CG_COST_RATIO * (4.0 * nnz + 10.0 * n)))
         if budget >= CG_MIN_STEPS and sigma / shift < self._cg_fails:
-            x, converged = kernels.conjugate_gradient(*self._csc, cols, s, sigma, shift, rhs, budget, CG_RTOL)
+            x, converged = _kernels().conjugate_gradient(*self._csc, cols, s, sigma, shift, rhs, budget, CG_RTOL)
             if converged:
                 self.cg_solves += 1
                 return x
@@ -170,7 +178,7 @@ class SparseGram:
             x = y - Z @ np.linalg.solve(C, U.T @ y)
         except np.linalg.LinAlgError:
             return None
-        res = kernels.residual(*self._csc, cols, s, sigma, shift, rhs, x)
+        res = _kernels().residual(*self._csc, cols, s, sigma, shift, rhs, x)
         if not float(np.linalg.norm(res)) <= WOODBURY_RTOL * float(np.linalg.norm(rhs)):
             return None
         self.woodbury_solves += 1
@@ -179,7 +187,7 @@ class SparseGram:
     def _dense_columns(self, idx: np.ndarray, s: np.ndarray) -> np.ndarray:
         """S A[:, idx] as a dense Fortran-ordered array."""
         U = np.zeros((self.A.shape[0], idx.size), order="F")
-        kernels.dense_columns(*self._csc, idx, s, U)
+        _kernels().dense_columns(*self._csc, idx, s, U)
         return U
 
     def _factorize(self, mask, cols, s, sigma: float, shift: float, params: tuple) -> _Factor | None:
@@ -190,7 +198,7 @@ class SparseGram:
         nnz = float(self._col_nnz[cols].sum())
         if k**3 / 3.0 + SMALL_GRAM_COST * k * nnz / 2.0 < n**3 / 3.0 + min(self._gram_costs(cols)):
             C = np.empty((k, k), order="F")
-            kernels.small_gram(*self._csc, cols, s, n, C)
+            _kernels().small_gram(*self._csc, cols, s, n, C)
             C.flat[:: k + 1] += shift / sigma
             L, info = lapack.dpotrf(C, lower=True, clean=False, overwrite_a=True)
             B = self.A[:, cols] if s.size == 0 else sp.csc_array(sp.diags_array(s) @ self.A[:, cols])
@@ -220,7 +228,7 @@ class SparseGram:
         G = np.zeros((n, n), order="F")
         scatter, syrk = self._gram_costs(cols)
         if scatter <= syrk:
-            kernels.gram_lower(*self._csc, cols, s, G)
+            _kernels().gram_lower(*self._csc, cols, s, G)
             return G
         for start in range(0, cols.size, SYRK_BLOCK):
             block = self._dense_columns(cols[start:start + SYRK_BLOCK], s)
@@ -268,7 +276,7 @@ def conjugate_gradient(A, cols: np.ndarray, sigma: float, shift: float, rhs: np.
     A = sp.csc_array(A)
     A.sum_duplicates()
     s = _NO_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
-    x, converged = kernels.conjugate_gradient(A.indptr, A.indices, np.asarray(A.data, dtype=np.float64),
+    x, converged = _kernels().conjugate_gradient(A.indptr, A.indices, np.asarray(A.data, dtype=np.float64),
                                               np.asarray(cols, dtype=np.int64), s, sigma, shift,
                                               np.ascontiguousarray(rhs, dtype=np.float64), steps, CG_RTOL)
     return x if converged else None

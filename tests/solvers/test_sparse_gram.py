@@ -214,8 +214,8 @@ def test_ssnal_with_conjugate_gradient_newton_systems_matches_clarabel(monkeypat
         solved.append(converged)
         return x, converged
 
-    kernel = _sparse_gram.kernels.conjugate_gradient
-    monkeypatch.setattr(_sparse_gram.kernels, "conjugate_gradient", counted)
+    kernel = _sparse_gram._kernels().conjugate_gradient
+    monkeypatch.setattr(_sparse_gram._kernels(), "conjugate_gradient", counted)
     res = cvxpar.solve(loss, PSI, 0.05 * n, method="ssnal", tol=1e-9)
     assert any(solved)
     ref = clarabel_objective(loss, PSI, 0.05 * n)
