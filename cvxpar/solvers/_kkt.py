@@ -55,27 +55,32 @@ NULL_RTOL = 1e-10
 
 def kkt_step(H: np.ndarray, G: np.ndarray, g: np.ndarray, r: np.ndarray) -> np.ndarray | None:
     """The d of (1) for a dense k x k H (the module docstring's dense form), or None when it has no finite
-    solution.
-
-    The Schur-complement solution is checked against the full system (relative residual KKT_RTOL); when H
-    is not numerically positive definite or the check fails, (1) is solved by least squares (SVD).
-    """
-    k, m = H.shape[0], G.shape[0]
+    solution: :func:`schur_step`, or where that fails (H not numerically positive definite, or the check),
+    the least-squares (SVD) solution of (1)."""
+    step = schur_step(H, G, g, r)
+    if step is not None:
+        return step
     K, rhs = _system(H, G, g, r)
-    try:
-        c = sla.cho_factor(H, check_finite=False)
-        Y = sla.cho_solve(c, np.column_stack([g, G.T]), check_finite=False)
-        y = np.linalg.lstsq(G @ Y[:, 1:], G @ Y[:, 0] - r, rcond=None)[0] if m else np.zeros(0)
-        sol = np.concatenate([Y[:, 0] - Y[:, 1:] @ y, y])
-        if _solves(K, sol, rhs):
-            return sol[:k]
-    except (np.linalg.LinAlgError, ValueError):
-        pass
     try:
         sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
     except np.linalg.LinAlgError:
         return None
-    return sol[:k] if np.isfinite(sol).all() else None
+    return sol[:H.shape[0]] if np.isfinite(sol).all() else None
+
+
+def schur_step(H: np.ndarray, G: np.ndarray, g: np.ndarray, r: np.ndarray) -> np.ndarray | None:
+    """The Schur-complement solution of (1) for a positive definite H, checked against the full system
+    (relative residual KKT_RTOL); None where the Cholesky factorization of H fails or the check does."""
+    m = G.shape[0]
+    try:
+        c = sla.cho_factor(H, check_finite=False)
+        Y = sla.cho_solve(c, np.column_stack([g, G.T]), check_finite=False)
+        y = np.linalg.lstsq(G @ Y[:, 1:], G @ Y[:, 0] - r, rcond=None)[0] if m else np.zeros(0)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    sol = np.concatenate([Y[:, 0] - Y[:, 1:] @ y, y])
+    K, rhs = _system(H, G, g, r)
+    return sol[:H.shape[0]] if _solves(K, sol, rhs) else None
 
 
 def factored_kkt_step(B: np.ndarray, mu: float, G: np.ndarray, g: np.ndarray, r: np.ndarray) -> np.ndarray | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from cvxpar import _backend
-from cvxpar.solvers._kkt import factored_kkt_step, kkt_step
+from cvxpar.solvers._kkt import factored_kkt_step, kkt_step, schur_step
 
 #: The free block is solved only while it is at most this many coordinates (a dense k x k solve),
 #: and, for f(x) = h(Ax) with more features than samples, at most n_samples (a generic solution
@@ -31,6 +31,9 @@ MAX_FREE = 4000
 #: An inequality row joins the polish's working set when x is within this distance of its hyperplane,
 #: relative to max(1, ||x||_inf) (ADMM's iterates satisfy the rows only to about its tolerance).
 ROW_WORKING_RTOL = 1e-6
+
+#: The row polish forms the free block's Hessian B^T B (n x k factor B) while k <= DENSE_RATIO n (_Block).
+DENSE_RATIO = 2
 
 #: Rounds of the row-constrained active-set loop (fix the coordinates leaving their piece, re-solve).
 ROW_REFIX_ROUNDS = 50
@@ -329,23 +332,28 @@ def _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur):
 
 class _Block:
     """The free block's Hessian (without mu) for the row polish: a dense k x k H, or its factor B (n x k,
-    H = B^T B), formed into H only while k <= n and otherwise kept for the factored KKT solve."""
+    H = B^T B).  With B, H is formed once while k <= DENSE_RATIO n: the dense Schur-complement step (one
+    Cholesky factorization per round, O(k^3 / 3)) is then cheaper than the factored one (a QR factorization
+    per round, O(2 k (n + m)^2)); past n, the factored step takes over where H + mu I is singular."""
 
     def __init__(self, B, H) -> None:
-        self.B, self.H = (None, B.T @ B) if B is not None and B.shape[1] <= B.shape[0] else (B, H)
+        self.B, self.H = B, H
+        if B is not None and B.shape[1] <= DENSE_RATIO * B.shape[0]:
+            self.H = B.T @ B
 
     def kkt_step(self, sel, mu: float, G, g, r):
         """The step of the KKT system on the coordinates ``sel`` of the block (:mod:`cvxpar.solvers._kkt`)."""
-        if self.B is None:
-            return kkt_step(self.H[np.ix_(sel, sel)] + mu * np.eye(sel.size), G, g, r)
-        B = self.B[:, sel]
-        if sel.size > B.shape[0]:
-            return factored_kkt_step(B, mu, G, g, r)
-        return kkt_step(B.T @ B + mu * np.eye(sel.size), G, g, r)
+        wide = self.B is not None and sel.size > self.B.shape[0]
+        if self.H is not None:
+            H = self.H[np.ix_(sel, sel)] + mu * np.eye(sel.size)
+            step = schur_step(H, G, g, r) if wide else kkt_step(H, G, g, r)
+            if step is not None or not wide:
+                return step
+        return factored_kkt_step(self.B[:, sel], mu, G, g, r)
 
     def product(self, sel, cols, v):
         """H[sel, cols] @ v."""
-        if self.B is None:
+        if self.H is not None:
             return self.H[np.ix_(sel, cols)] @ v
         return self.B[:, sel].T @ (self.B[:, cols] @ v)
 

@@ -90,3 +90,17 @@ def test_simplex_and_budget_rows_need_no_phase_one_lp(monkeypatch):
     assert np.all((x >= 0) & (x <= 1)) and x.sum() == 5.0
     T = FeasibleSet([NonNeg(), Linear(A_ub=np.ones((1, 50)), b_ub=[5.0])], 50)
     assert T.violation(T.find_point()) == 0.0
+
+
+@pytest.mark.parametrize("c", [Box(-0.2, 0.4), Box(np.array([-1.0, 0.0, -np.inf, 0.5]), np.array([1.0, np.inf, 0.0, 0.5])),
+                               NonNeg(), Simplex(2.0), Simplex(0.0)])
+def test_violation_shortcuts_match_the_contracts_formula(c):
+    """Box and Simplex compute the violation without forming their bounds and rows; the contract's formula from
+    bounds(d) and rows(d) (Constraint.violation) is the reference."""
+    from cvxpar.constraints import Constraint
+
+    rng = np.random.default_rng(1)
+    for scale in (1e-3, 1.0, 1e3):
+        x = scale * rng.standard_normal(4)
+        assert c.violation(x) == pytest.approx(Constraint.violation(c, x), rel=1e-12, abs=1e-15)
+    assert c.violation(np.array([0.0, np.nan, 1.0, 1.0])) == np.inf

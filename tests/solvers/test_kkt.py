@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cvxpar.losses import Huber, LeastSquares, Logistic
-from cvxpar.solvers._kkt import factored_kkt_step, kkt_step
+from cvxpar.solvers._kkt import factored_kkt_step, kkt_step, schur_step
 
 
 def _system(H, G):
@@ -28,6 +28,7 @@ def test_schur_complement_step_solves_the_kkt_system(m):
     H, G = B.T @ B + 0.1 * np.eye(8), rng.standard_normal((m, 8))
     g, r = rng.standard_normal(8), rng.standard_normal(m)
     d = kkt_step(H, G, g, r)
+    np.testing.assert_allclose(schur_step(H, G, g, r), d, rtol=0, atol=0)  # H positive definite: no least squares
     np.testing.assert_allclose(G @ d, r, atol=1e-12)
     y = np.linalg.lstsq(G.T, g - H @ d, rcond=None)[0] if m else np.zeros(0)
     np.testing.assert_allclose(H @ d + G.T @ y, g, atol=1e-10)  # stationarity of the equality-constrained model
