@@ -59,6 +59,8 @@ def lambda_path(loss: Loss, psi: PAR, lams: npt.ArrayLike, constraints: _Constra
     ------
     TypeError
         If ``lams`` is a single number instead of a sequence.
+    ValueError
+        If ``lams`` is empty.
 
     Examples
     --------
@@ -76,6 +78,8 @@ def lambda_path(loss: Loss, psi: PAR, lams: npt.ArrayLike, constraints: _Constra
             f"lams must be a sequence of lam values, e.g. [1.0, 0.1, 0.01]; got the single number {lams!r}. "
             "For one lam call cvxpar.solve, or pass [lam]."
         )
+    if len(lams) == 0:
+        raise ValueError("lams is empty: pass at least one lam value, e.g. [1.0, 0.1, 0.01] (largest first).")
     if getattr(getattr(loss, "op", None), "kind", None) == "dask":
         from cvxpar.distributed.path import gram_lambda_path, gram_path_applicable
 
@@ -122,7 +126,7 @@ def lambda_for_rate(loss: Loss, psi: PAR, rate: float, constraints: _Constraints
     Raises
     ------
     ValueError
-        If ``rate`` is outside [0, 1].
+        If ``rate`` is outside [0, 1], or a solve finds the problem infeasible or unbounded below.
 
     Examples
     --------
@@ -144,6 +148,9 @@ def lambda_for_rate(loss: Loss, psi: PAR, rate: float, constraints: _Constraints
     def at(lam: float) -> SolveResult:
         if lam not in cache:
             res = solve(loss, psi, lam, constraints=constraints, x0=warm[0], **options)
+            if res.status in ("infeasible", "unbounded"):
+                raise ValueError(f"at lam = {lam:g} the problem is {res.status}, so no lam reaches a quantization rate: "
+                                 f"{res.message}")
             if res.status in ("optimal", "optimal_inaccurate", "stationary"):
                 warm[0] = res.x
             cache[lam] = res

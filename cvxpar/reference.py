@@ -20,7 +20,9 @@ answer on small problems.  The pipeline (:mod:`cvxpar.exact`):
 
 Statuses: ``"optimal"``; ``"optimal_inaccurate"`` (the solver finished but its point does not certify);
 ``"max_iter"`` (a time limit or solver failure: ``x`` is the best point known, ``bound`` the best
-proven lower bound); ``"infeasible"`` (confirmed by a phase-1 LP); ``"diverged"`` (unbounded below).
+proven lower bound); ``"infeasible"`` (confirmed by a phase-1 LP); ``"unbounded"`` (unbounded below: proven
+before any model is built by :mod:`cvxpar.recession`, whose direction is in ``info["direction"]``, or reported by
+the conic solver).
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ import cvxpy as cp
 import cvxpy.settings as cvxpy_settings
 import numpy as np
 
+from cvxpar import recession
 from cvxpar._validation import as_lam
 from cvxpar.constraints import FeasibleSet
 from cvxpar.exact import bnb, cvxpy_problem, finish, mip, model, scaling
 from cvxpar.exact import bounds as _bounds
 from cvxpar.losses import LeastSquares
 from cvxpar.par import PAR
-from cvxpar.result import DIVERGED, INFEASIBLE, MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE
+from cvxpar.result import INFEASIBLE, MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE, UNBOUNDED
 
 ReferenceResult = finish.ReferenceResult
 
@@ -168,6 +171,9 @@ def reference(
     _check_solver(solver)
     scale = scaling.choose(loss, psi, lam)
     info: dict = {"scaling": scale}
+    unbounded = _unbounded(loss, psi, lam, feasible, info, start)
+    if unbounded is not None:
+        return unbounded
     if psi.is_convex:
         return _convex(loss, psi, lam, constraints, feasible, scale, solver, formulation, time_limit, verbose,
                        solver_options, info, start)
@@ -457,11 +463,26 @@ def _no_point(m, loss, psi, lam, constraints, feasible, info, start):
     status = m.problem.status
     if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
         nan = np.full(feasible.d, np.nan)
-        return ReferenceResult(nan, DIVERGED, -math.inf, info.get("iterations", 0), time.perf_counter() - start,
+        return ReferenceResult(nan, UNBOUNDED, -math.inf, info.get("iterations", 0), time.perf_counter() - start,
                                math.nan, None, math.nan, "reference",
                                f"{info['solver']} reports the objective unbounded below.", info)
     return _fallback(f"{info['solver']} reported {status!r}", loss, psi, lam, constraints, feasible, None, None,
                      info, start)
+
+
+def _unbounded(loss, psi, lam, feasible, info, start):
+    """The result for a problem proven unbounded below before any model is built (:mod:`cvxpar.recession`:
+    a direction of the constraints' recession cone along which F decreases linearly, from a feasible point
+    a phase-1 LP confirms), or None."""
+    if feasible.empty is not None:
+        return None
+    found = recession.ray(loss, psi, lam, feasible)
+    dom_lo, dom_hi = psi.domain
+    if found is None or feasible.find_point(np.full(feasible.d, dom_lo), np.full(feasible.d, dom_hi)) is None:
+        return None
+    info.update(solver="recession test", direction=found.v, rate=found.rate)
+    return ReferenceResult(np.full(feasible.d, np.nan), UNBOUNDED, -math.inf, 0, time.perf_counter() - start,
+                           math.nan, None, math.nan, "reference", f"Unbounded below: {found.describe()}.", info)
 
 
 def _fallback(what, loss, psi, lam, constraints, feasible, lower, upper, info, start, points=(), bound=None):

@@ -14,8 +14,9 @@ OPTIMAL_INACCURATE = "optimal_inaccurate"
 STATIONARY = "stationary"
 MAX_ITER = "max_iter"
 INFEASIBLE = "infeasible"
+UNBOUNDED = "unbounded"
 DIVERGED = "diverged"
-STATUSES = (OPTIMAL, OPTIMAL_INACCURATE, STATIONARY, MAX_ITER, INFEASIBLE, DIVERGED)
+STATUSES = (OPTIMAL, OPTIMAL_INACCURATE, STATIONARY, MAX_ITER, INFEASIBLE, UNBOUNDED, DIVERGED)
 
 
 @dataclass
@@ -41,6 +42,8 @@ class SolveResult:
         - ``"stationary"``: nonconvex problem, a certified (Clarke) critical point to ``tol``;
         - ``"max_iter"``: stopped without a certificate; ``message`` says how far off;
         - ``"infeasible"``: the constraints have no common point;
+        - ``"unbounded"``: the objective is unbounded below (x is NaN; ``info["direction"]`` holds a
+          direction v with F(x + t v) -> -inf, :mod:`cvxpar.recession`);
         - ``"diverged"``: the iterates or the objective became non-finite.
     objective : float
         F(x) = loss(x) + sum_i lam_i psi(x_i).

@@ -137,6 +137,9 @@ class _PARLinearModel(BaseEstimator):
         )
         if res.status == "infeasible":
             raise ValueError(f"the constraints {constraints!r} are infeasible: {res.message}")
+        if res.status == "unbounded":
+            raise ValueError(f"the objective is unbounded below (psi decreases without bound where the data and "
+                             f"constraints let x go; bound x with constraints or use a psi that grows): {res.message}")
         if res.status not in _CONVERGED:
             warnings.warn(
                 f"{type(self).__name__}: the solver stopped with status {res.status!r} after {res.iterations} "

@@ -52,9 +52,11 @@ from __future__ import annotations
 import importlib
 import math
 import numbers
+import time
 
 import numpy as np
 
+from cvxpar import recession
 from cvxpar import result as R
 from cvxpar.constraints import Box
 from cvxpar.losses import LinearModelLoss
@@ -204,6 +206,10 @@ def solve(
         - ``"max_iter"``: stopped (iteration limit, or the method could make no more progress)
           without a certificate; ``message`` says how far off it is;
         - ``"infeasible"``: the constraints have no common point (x is NaN);
+        - ``"unbounded"``: the objective is unbounded below, proven before any iteration by a
+          direction v of the constraints' recession cone along which F decreases linearly (x is NaN,
+          ``info["direction"]`` is v and ``message`` names its largest entries; the test is exact for
+          least squares, Huber and logistic losses on NumPy / scipy.sparse data, :mod:`cvxpar.recession`);
         - ``"diverged"``: the iterates or the objective became non-finite.
 
     Raises
@@ -311,6 +317,10 @@ def solve(
     options = options_for(chosen, options, requested=method)
     if prob.infeasible is not None:
         return infeasible_result(prob, chosen)
+    tested = time.perf_counter()
+    direction = recession.ray(prob.loss, prob.psi, prob.lam, prob.feasible)
+    if direction is not None:
+        return _unbounded_result(prob, chosen, direction, time.perf_counter() - tested)
     if prob.feasible.has_rows and chosen not in ROW_METHODS:
         raise ValueError(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='alm' "
@@ -361,6 +371,15 @@ def solve(
         env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
     points = starts.start_points(prob, count, env_x)
     return starts.best_of_starts(prob, run, points, sweep=True)
+
+
+def _unbounded_result(prob, method: str, direction: recession.Ray, seconds: float) -> R.SolveResult:
+    """The result for a problem proven unbounded below before any iteration (:mod:`cvxpar.recession`)."""
+    return R.SolveResult(
+        x=prob.zeros + math.nan, status=R.UNBOUNDED, objective=-math.inf, iterations=0, solve_time=seconds,
+        residual=math.nan, gap=None, quantization_rate=math.nan, method=method,
+        message=f"unbounded below: {direction.describe()}.", info={"direction": direction.v, "rate": direction.rate},
+    )
 
 
 def _continue_with_ssnal(prob, first: R.SolveResult, tol, max_iter, polish, monitor, options) -> R.SolveResult:

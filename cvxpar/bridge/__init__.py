@@ -41,6 +41,7 @@ cvxpar                 CVXPY                   why
                                                solution present" is the honest status
 ``max_iter``           ``USER_LIMIT``          as CVXPY's solvers report an iteration limit
 ``infeasible``         ``INFEASIBLE``
+``unbounded``          ``UNBOUNDED``           proven before any iteration (:mod:`cvxpar.recession`)
 ``diverged``           raises ``SolverError``  as CVXPY does for a failed solver
 ====================== ======================= ===============================================
 
@@ -109,6 +110,7 @@ STATUS_MAP = {
     "stationary": s.USER_LIMIT,
     "max_iter": s.USER_LIMIT,
     "infeasible": s.INFEASIBLE,
+    "unbounded": s.UNBOUNDED,
 }
 
 
@@ -156,7 +158,8 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         ``optimal`` -> ``OPTIMAL`` for a convex psi only; ``optimal_inaccurate`` ->
         ``OPTIMAL_INACCURATE``; ``stationary`` and ``max_iter`` -> ``USER_LIMIT``, told apart by a
         :class:`StationaryPointWarning` or a ``UserWarning`` and by ``extra_stats["status"]``;
-        ``infeasible`` -> ``INFEASIBLE``), and ``problem.solver_stats`` (``solver_name``
+        ``infeasible`` -> ``INFEASIBLE``; ``unbounded`` -> ``UNBOUNDED``, ``problem.value`` -inf),
+        and ``problem.solver_stats`` (``solver_name``
         ``"CVXPAR"``, ``num_iters``, ``solve_time``, ``setup_time``, ``extra_stats``: a dict
         with ``"status"`` (cvxpar's status), ``"message"``, ``"method"``, ``"objective"``,
         ``"residual"``, ``"gap"``, ``"quantization_rate"`` and ``"result"``, the whole
@@ -236,7 +239,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         s.NUM_ITERS: int(res.iterations),
         s.EXTRA_STATS: extra_stats(res),
     }
-    if status == s.INFEASIBLE:
+    if status in (s.INFEASIBLE, s.UNBOUNDED):
         cached.x = None
         problem.unpack(failure_solution(status, attr))
     else:

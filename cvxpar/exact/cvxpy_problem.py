@@ -11,7 +11,7 @@ in those of the assembled (loss, psi, lam), ``info["problem_scale"]`` being the 
 
 Status mapping (reference -> CVXPY): ``optimal`` -> ``OPTIMAL`` (for a nonconvex psi a global optimum
 with a closed gap), ``optimal_inaccurate`` -> ``OPTIMAL_INACCURATE``, ``max_iter`` -> ``USER_LIMIT``
-(a time limit: the best point found), ``infeasible`` -> ``INFEASIBLE``, ``diverged`` -> ``UNBOUNDED``.
+(a time limit: the best point found), ``infeasible`` -> ``INFEASIBLE``, ``unbounded`` -> ``UNBOUNDED``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ STATUS_MAP = {
     "optimal_inaccurate": s.OPTIMAL_INACCURATE,
     "max_iter": s.USER_LIMIT,
     "infeasible": s.INFEASIBLE,
-    "diverged": s.UNBOUNDED,
+    "unbounded": s.UNBOUNDED,
 }
 
 

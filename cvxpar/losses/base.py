@@ -27,7 +27,10 @@ subclass is written against five elementwise functions of z = A x and one consta
 ``dh_dtarget(z)`` (optional)
     per-sample d h_i'(z_i) / d t_i: derivatives of a solution with respect to the target;
 ``validate_target(target)`` (optional)
-    raise ValueError for a target the loss cannot take (labels outside {-1, +1}, ...).
+    raise ValueError for a target the loss cannot take (labels outside {-1, +1}, ...);
+``recession_slopes()`` (optional)
+    the limits h_i'(-inf) and h_i'(+inf) (possibly infinite): the slopes of h_i's recession function,
+    which let ``cvxpar.solve`` prove a problem unbounded below before iterating (:mod:`cvxpar.recession`).
 
 From these the base class derives everything the methods need (skglm's datafit contract, Bertrand
 et al. 2022, where a datafit hands the solver ``raw_grad``, ``raw_hessian`` and per-coordinate
@@ -391,6 +394,22 @@ class LinearModelLoss(Loss):
             The loss does not define it.
         """
         raise NotImplementedError(f"{type(self).__name__} defines no conj(w), so it has no duality gap")
+
+    def recession_slopes(self):
+        """The slopes (h_i'(-inf), h_i'(+inf)) of each h_i's recession function (optional).
+
+        The recession function of a convex h is h_inf(w) = lim_{t -> inf} (h(z + t w) - h(z)) / t
+        (Rockafellar 1970, Convex Analysis, Thm. 8.5): h'(+inf) w for w > 0 and h'(-inf) w for w < 0.
+        :mod:`cvxpar.recession` uses it to decide whether the problem is bounded below; define it only
+        when h_i - h_i,inf is bounded below or h_i is quadratic (then that decision is exact).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray) or None
+            Two float64 arrays of length n_samples (entries may be -inf / +inf), or None when the loss
+            does not say (the default: no unboundedness test runs).
+        """
+        return None
 
     def cvxpy(self, z):
         """A CVXPY expression of sum_i h_i(z_i) (optional: enables CVXPY references).

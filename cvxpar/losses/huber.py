@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import numpy.typing as npt
 
 from cvxpar.losses.base import Design, LinearModelLoss
@@ -69,6 +70,11 @@ class Huber(LinearModelLoss):
         if bool(xp.any(xp.abs(w) > self.M)):
             return math.inf
         return xp.sum(0.5 * (w * w) + w * self.target)
+
+    def recession_slopes(self):
+        """(-M, M) per sample: H_M(r) >= M |r| - M^2/2, the recession function M |w|."""
+        n = self.n_samples
+        return np.full(n, -self.M), np.full(n, self.M)
 
     def cvxpy(self, z):
         import cvxpy as cp

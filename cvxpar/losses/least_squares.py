@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import numpy.typing as npt
 
 from cvxpar.losses.base import Design, LinearModelLoss
@@ -59,6 +60,11 @@ class LeastSquares(LinearModelLoss):
 
     def conj(self, w):
         return self.xp.sum(0.5 * (w * w) + w * self.target)
+
+    def recession_slopes(self):
+        """(-inf, +inf) per sample: h grows quadratically both ways (the recession cone needs A v = 0)."""
+        n = self.n_samples
+        return np.full(n, -np.inf), np.full(n, np.inf)
 
     def cvxpy(self, z):
         import cvxpy as cp

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import numpy.typing as npt
 
+from cvxpar import _backend
 from cvxpar.losses.base import Design, LinearModelLoss
 
 
@@ -82,6 +84,12 @@ class Logistic(LinearModelLoss):
         safe_p = xp.where(p > 0, p, xp.ones_like(p))
         safe_q = xp.where(q > 0, q, xp.ones_like(q))
         return xp.sum(p * xp.log(safe_p) + q * xp.log(safe_q))
+
+    def recession_slopes(self):
+        """(min(0, -y_i), max(0, -y_i)): log(1 + e^m) >= max(0, m) with m = -y z, the recession function
+        max(0, -y w)."""
+        y = np.asarray(_backend.to_host(self.target), dtype=np.float64)
+        return np.minimum(0.0, -y), np.maximum(0.0, -y)
 
     def cvxpy(self, z):
         import cvxpy as cp

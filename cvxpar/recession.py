@@ -1,0 +1,324 @@
+"""Unbounded below: an exact recession test, run before any iteration.
+
+The problem  minimize F(x) = sum_i h_i(a_i^T x) + sum_j lam_j psi(x_j)  over
+C = {x : l <= x <= u, A_eq x = b_eq, A_ub x <= b_ub}  (psi's hard walls, infinite outer slopes, folded
+into l and u) is unbounded below exactly when a direction v of the recession cone
+
+    K = {v : v_j >= 0 where l_j > -inf,  v_j <= 0 where u_j < inf,  A_eq v = 0,  A_ub v <= 0}
+
+has a negative value of F's recession function
+
+    F_inf(v) = sum_i h_inf,i(a_i^T v) + sum_j lam_j psi_inf(v_j),
+    psi_inf(t) = s_+ t (t >= 0),  s_- t (t < 0),      h_inf,i(w) = h_i'(+inf) w (w >= 0),  h_i'(-inf) w (w < 0),
+
+with s_- and s_+ psi's outer slopes and h_i'(+-inf) from :meth:`~cvxpar.losses.LinearModelLoss.recession_slopes`
+(least squares: +-inf, i.e. A v = 0; Huber: +-M; logistic: min/max(0, -y_i)).
+
+*If*: from a feasible x, each h_i's difference quotients increase to h_inf,i, and psi is affine beyond
+its outer breakpoints, so F(x + t v) <= const + t F_inf(v) -> -inf.  *Only if*: psi is affine on each of
+finitely many polyhedral cells (products of its pieces, intersected with C), whose recession cones lie
+in K with the same psi_inf; on a cell F is convex and either quadratic, then bounded below when
+F_inf >= 0 on the cell's recession cone (Frank & Wolfe 1956, "An algorithm for quadratic
+programming", the theorem of section 7), or within a constant of its recession function (logistic:
+log(1 + e^m) >= max(0, m); Huber: H_M(r) >= M|r| - M^2/2), then F >= F_inf(x) - c >= -c' on the cell
+(Rockafellar 1970, Convex Analysis, Thm. 8.5 and Cor. 19.1.1, C = bounded part + recession cone).
+
+The test first projects psi's steepest descent direction onto the rows it must keep at zero (least
+squares: the null space of A), then solves a linear program over K with the normalization |v_j| <= 1 (HiGHS through
+:func:`scipy.optimize.milp`; a psi whose recession function is concave, s_+ < s_-, takes one binary
+per two-sided coordinate to pick v_j's sign).  It runs only when some coordinate can move in a direction
+where lam_j psi_inf < 0 or some h_i decreases at infinity, so an ordinary problem pays one pass over
+its bounds.  The LP's direction is then made exact: its support is projected onto the null space of the
+rows it must annihilate (least squares), and the result is accepted only when those rows vanish to
+:data:`ZERO_RTOL` of their terms, its signs stay in K and F_inf(v) < 0 beyond rounding; otherwise
+no verdict is given (the solver runs as usual).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from cvxpar import _backend
+
+#: A row the direction must annihilate counts as zero when |row . v| <= ZERO_RTOL * (|row| . |v|).
+ZERO_RTOL = 1e-12
+#: F_inf(v) counts as negative when below -RATE_RTOL times the sum of its terms' magnitudes.
+RATE_RTOL = 1e-9
+#: An LP entry below this (|v_j| <= 1) is taken as zero before the exact projection.
+SUPPORT_TOL = 1e-9
+#: Seconds HiGHS may spend on each of the test's two linear programs; past it no verdict is given.
+TIME_LIMIT = 10.0
+#: The first linear program keeps the SUBSET_FACTOR * n_samples + SUBSET_EXTRA most descending coordinates
+#: (a direction found there proves unboundedness; only its absence needs the whole problem).
+SUBSET_FACTOR = 4
+SUBSET_EXTRA = 16
+
+
+@dataclass
+class Ray:
+    """A direction along which F decreases without bound.
+
+    Attributes
+    ----------
+    v : numpy.ndarray of shape (d,)
+        The direction, max |v_j| = 1, in the recession cone of the constraints and psi's domain.
+    rate : float
+        F_inf(v) < 0: F(x + t v) <= F(x) + t * rate + const for every feasible x and large t.
+    psi_rate, loss_rate : float
+        The two parts of ``rate``: sum_j lam_j psi_inf(v_j) and sum_i h_inf,i(a_i^T v).
+    """
+
+    v: np.ndarray
+    rate: float
+    psi_rate: float
+    loss_rate: float
+
+    def describe(self, shown: int = 4) -> str:
+        """A sentence naming the direction (its largest entries) and why F decreases along it."""
+        nz = np.flatnonzero(self.v)
+        top = nz[np.argsort(-np.abs(self.v[nz]), kind="stable")][:shown]
+        entries = ", ".join(f"v[{j}] = {self.v[j]:+.3g}" for j in top)
+        more = f" and {nz.size - top.size} more" if nz.size > top.size else ""
+        loss = (f"the loss's recession function adds {self.loss_rate:+.3g}" if self.loss_rate != 0.0
+                else "the loss stays bounded along it")
+        return (f"F(x + t v) -> -inf as t -> inf along the direction v with {nz.size} nonzero entries ({entries}{more}; "
+                "info['direction'] holds it), which stays in the constraints' recession cone: sum_j lam_j psi_inf(v_j) = "
+                f"{self.psi_rate:+.3g} and {loss}, so F decreases at rate "
+                f"{self.rate:.3g} per unit of t")
+
+
+def ray(loss, psi, lam, feasible) -> Ray | None:
+    """A direction proving ``inf F = -inf`` (module docstring), or None when F is bounded below or no
+    verdict is possible (a loss without :meth:`recession_slopes`, A a LinearOperator, HiGHS's time limit,
+    a direction that does not verify exactly).
+
+    Parameters
+    ----------
+    loss : cvxpar.losses.Loss
+    psi : cvxpar.PAR
+    lam : float or array of shape (d,)
+        Validated, nonnegative.
+    feasible : cvxpar.constraints.FeasibleSet
+        The constraints, nonempty.
+
+    Returns
+    -------
+    Ray or None
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> from cvxpar.constraints import FeasibleSet
+    >>> loss = cvxpar.losses.LeastSquares(np.array([[1.0, 1.0]]), np.array([1.0]))
+    >>> psi = cvxpar.PAR([0.0], [0.0], 0.5, -0.5)        # decreasing both ways: psi_inf(t) = -|t| / 2
+    >>> r = ray(loss, psi, 1.0, FeasibleSet(None, 2))
+    >>> np.abs(r.v), r.rate                               # one coordinate up, the other down: A v = 0
+    (array([1., 1.]), -1.0)
+    >>> ray(loss, psi, 1.0, FeasibleSet(cvxpar.constraints.NonNeg(), 2)) is None
+    True
+    """
+    slopes = loss.recession_slopes() if hasattr(loss, "recession_slopes") else None
+    if slopes is None:
+        return None
+    lo_h, hi_h = (np.asarray(s, dtype=np.float64) for s in slopes)
+    d = feasible.d
+    lam = np.broadcast_to(np.asarray(_backend.to_host(lam), dtype=np.float64), (d,))
+    s_minus, s_plus = float(psi.slopes[0]), float(psi.slopes[-1])
+    dom_lo, dom_hi = psi.domain
+    up = (feasible.upper == np.inf) & (dom_hi == np.inf)
+    down = (feasible.lower == -np.inf) & (dom_lo == -np.inf)
+    c_up = np.where(up, lam * np.where(up, s_plus, 0.0), 0.0)  # cost of v_j = +1 (0 * inf guarded)
+    c_down = np.where(down, -lam * np.where(down, s_minus, 0.0), 0.0)  # cost of v_j = -1
+    if not ((up & (c_up < 0)).any() or (down & (c_down < 0)).any() or (lo_h > 0).any() or (hi_h < 0).any()):
+        return None  # every allowed move raises psi, and no h_i decreases at infinity: bounded below
+    if np.any(lo_h > hi_h):
+        return None  # not a convex h
+    A = _matrix(loss)
+    if A is None:
+        return None
+    args = (lo_h, hi_h, up, down, c_up, c_down)
+    # first psi's steepest descent, projected onto the rows it must keep at 0 (often enough for least squares)
+    steepest = np.where(up & (c_up < 0) & (c_up <= c_down), 1.0, np.where(down & (c_down < 0), -1.0, 0.0))
+    found = _exact(steepest, A, feasible, *args) if steepest.any() else None
+    if found is not None:
+        return found
+    # then a few of the most descending coordinates (a direction on them is a direction of F), then all
+    strength = np.minimum(np.where(up, c_up, np.inf), np.where(down, c_down, np.inf))
+    first = np.sort(np.argsort(strength, kind="stable")[:SUBSET_FACTOR * A.shape[0] + SUBSET_EXTRA])
+    for cols in ((first, None) if first.size < d else (None,)):
+        v = _solve_lp(A, feasible, cols, *args)
+        found = None if v is None else _exact(v, A, feasible, *args)
+        if found is not None or cols is None:
+            return found
+    return None
+def _matrix(loss):
+    """A as a host float64 CSR matrix or dense array; None for a LinearOperator (or no A)."""
+    op = getattr(loss, "op", None)
+    if op is None or op.kind not in ("dense", "sparse"):
+        return None
+    if op.kind == "sparse":
+        return sp.csr_matrix(op.A, dtype=np.float64)
+    return np.asarray(_backend.to_host(op.A), dtype=np.float64)
+
+
+def _row_kinds(lo_h, hi_h):
+    """Masks of the loss rows: w = 0 (both slopes infinite), w >= 0 (lo = -inf), w <= 0 (hi = +inf), the
+    finite rows with one slope (linear cost) and with two (an epigraph variable)."""
+    lo_inf, hi_inf = np.isinf(lo_h), np.isinf(hi_h)
+    zero = lo_inf & hi_inf
+    return zero, lo_inf & ~hi_inf, hi_inf & ~lo_inf, ~lo_inf & ~hi_inf & (lo_h == hi_h), ~lo_inf & ~hi_inf & (lo_h < hi_h)
+
+
+def _solve_lp(A, feasible, cols, lo_h, hi_h, up, down, c_up, c_down):
+    """min F_inf(v) over K with |v_j| <= 1 (module docstring), v_j = 0 off the columns ``cols`` (None: all);
+    v (length d), or None when F_inf >= 0 there or HiGHS stops.
+
+    Variables: v (d), then for the two-sided coordinates J either u_J (u_j >= lam_j psi_inf(v_j), a convex
+    psi_inf) or p_J, m_J, z_J (v_j = p_j - m_j, p_j <= z_j, m_j <= 1 - z_j, z binary: a concave one), then
+    t (t_i >= h_inf,i(a_i^T v) on the rows with two finite slopes).
+    """
+    full = feasible.d
+    A_eq, A_ub = feasible.A_eq, feasible.A_ub
+    if cols is not None:
+        A, up, down, c_up, c_down = A[:, cols], up[cols], down[cols], c_up[cols], c_down[cols]
+        A_eq = None if A_eq is None else A_eq[:, cols]
+        A_ub = None if A_ub is None else A_ub[:, cols]
+    d = up.size
+    zero, nonneg, nonpos, flat, kink = _row_kinds(lo_h, hi_h)
+    hi_f, lo_f = np.where(np.isfinite(hi_h), hi_h, 0.0), np.where(np.isfinite(lo_h), lo_h, 0.0)
+    weights = np.where(nonneg, hi_f, 0.0) + np.where(nonpos | flat, lo_f, 0.0)  # the loss's linear cost on A v
+    cost_v = np.asarray(A.T @ weights, dtype=np.float64).reshape(-1)
+    both = up & down
+    cost_v += np.where(~both & up, c_up, 0.0) - np.where(~both & down, c_down, 0.0)
+    J = np.flatnonzero(both)
+    nb, k = J.size, int(kink.sum())
+    concave = nb > 0 and float((c_up + c_down)[J].min()) < 0  # s_+ < s_-: v_j's sign needs a binary
+    ne = 3 * nb if concave else nb
+    width = d + ne + k
+    pick = sp.csr_matrix((np.ones(nb), (np.arange(nb), J)), shape=(nb, d))  # rows selecting v_J
+    eye_b, eye_k = sp.identity(nb, format="csr"), sp.identity(k, format="csr")
+    groups = []  # (rows over all variables, lower, upper)
+
+    def rows(Mv=None, extra=None, t=None, count=None, low=-np.inf, high=0.0):
+        count = count if count is not None else (Mv if Mv is not None else extra).shape[0]
+        cols = [sp.csr_matrix(Mv) if Mv is not None else sp.csr_matrix((count, d)),
+                extra if extra is not None else sp.csr_matrix((count, ne)),
+                t if t is not None else sp.csr_matrix((count, k))]
+        groups.append((sp.hstack(cols, format="csr"), np.full(count, low), np.full(count, high)))
+
+    for mask, sign, low in ((zero, 1.0, 0.0), (nonneg, -1.0, -np.inf), (nonpos, 1.0, -np.inf)):
+        if mask.any():
+            rows(sign * A[mask], low=low)
+    if k:
+        rows(sp.diags(lo_h[kink]) @ sp.csr_matrix(A[kink]), t=-eye_k)
+        rows(sp.diags(hi_h[kink]) @ sp.csr_matrix(A[kink]), t=-eye_k)
+    if A_eq is not None:
+        rows(A_eq, low=0.0)
+    if A_ub is not None:
+        rows(A_ub)
+    if concave:
+        zeros = sp.csr_matrix((nb, nb))
+        rows(pick, sp.hstack([-eye_b, eye_b, zeros]), low=0.0)  # v_J - p + m = 0
+        rows(extra=sp.hstack([eye_b, zeros, -eye_b]))  # p - z <= 0
+        rows(extra=sp.hstack([zeros, eye_b, eye_b]), high=1.0)  # m + z <= 1
+        extra_cost = np.concatenate([c_up[J], c_down[J], np.zeros(nb)])
+        extra_lo, extra_hi = np.zeros(3 * nb), np.ones(3 * nb)
+    elif nb:
+        rows(sp.diags(c_up[J]) @ pick, -eye_b)  # c_up v_j - u_j <= 0
+        rows(sp.diags(-c_down[J]) @ pick, -eye_b)  # -c_down v_j - u_j <= 0
+        extra_cost, extra_lo, extra_hi = np.ones(nb), np.full(nb, -np.inf), np.full(nb, np.inf)
+    else:
+        extra_cost = extra_lo = extra_hi = np.zeros(0)
+    cost = np.concatenate([cost_v, extra_cost, np.ones(k)])
+    lower = np.concatenate([np.where(down, -1.0, 0.0), extra_lo, np.full(k, -np.inf)])
+    upper = np.concatenate([np.where(up, 1.0, 0.0), extra_hi, np.full(k, np.inf)])
+    integrality = np.zeros(width)
+    if concave:
+        integrality[d + 2 * nb:d + 3 * nb] = 1
+    constraints = ()
+    if groups:
+        M = sp.vstack([g[0] for g in groups], format="csr")
+        constraints = LinearConstraint(M, np.concatenate([g[1] for g in groups]), np.concatenate([g[2] for g in groups]))
+    out = milp(cost, integrality=integrality, bounds=Bounds(lower, upper), constraints=constraints,
+               options={"time_limit": TIME_LIMIT})
+    if out.x is None or not math.isfinite(out.fun) or out.fun >= 0:
+        return None
+    v = np.zeros(full)
+    v[slice(None) if cols is None else cols] = out.x[:d]
+    return v
+
+
+def _exact(v, A, feasible, lo_h, hi_h, up, down, c_up, c_down) -> Ray | None:
+    """A candidate direction made exact (module docstring), as a Ray, or None when it does not verify."""
+    v = np.where(np.abs(v) > SUPPORT_TOL, v, 0.0)
+    v = np.where(v > 0, np.where(up, v, 0.0), np.where(down, v, 0.0))
+    S = np.flatnonzero(v)
+    if S.size == 0:
+        return None
+    zero, nonneg, nonpos, _, _ = _row_kinds(lo_h, hi_h)
+    rows, signs = _rows(A, feasible, zero, nonneg, nonpos)
+    absrows = abs(rows)
+    w, scale = rows @ v, absrows @ np.abs(v)
+    tight = (signs == 0) | (np.abs(w) <= 1e3 * SUPPORT_TOL * np.maximum(scale, 1e-300))
+    M = rows[tight][:, S]
+    M = M.toarray() if sp.issparse(M) else M
+    if M.shape[0]:
+        v[S] -= _null_projection(M, v[S])
+    top = float(np.abs(v).max())
+    if top == 0.0 or not (np.all(np.where(v > 0, up, True)) and np.all(np.where(v < 0, down, True))):
+        return None
+    v = v / top
+    w, scale = rows @ v, absrows @ np.abs(v)
+    slack = ZERO_RTOL * scale
+    ok = np.where(signs == 0, np.abs(w) <= slack, np.where(signs > 0, w >= -slack, w <= slack))
+    if not ok.all():
+        return None
+    psi_terms = np.where(v > 0, c_up * v, np.where(v < 0, -c_down * v, 0.0))
+    z = np.asarray(A @ v, dtype=np.float64).reshape(-1)
+    hi_f, lo_f = np.where(np.isfinite(hi_h), hi_h, 0.0), np.where(np.isfinite(lo_h), lo_h, 0.0)
+    loss_terms = hi_f * np.maximum(z, 0.0) + lo_f * np.minimum(z, 0.0)  # rows held at 0 contribute nothing
+    psi_rate, loss_rate = float(psi_terms.sum()), float(loss_terms.sum())
+    rate = psi_rate + loss_rate
+    magnitude = float(np.abs(psi_terms).sum() + np.abs(loss_terms).sum())
+    if not (rate < -RATE_RTOL * magnitude):
+        return None
+    return Ray(v=v, rate=rate, psi_rate=psi_rate, loss_rate=loss_rate)
+
+
+def _null_projection(M, x):
+    """The least-norm correction delta with M delta = M x (so x - delta is in M's null space): through the
+    Cholesky factor of M M^T with one step of iterative refinement, or QR with pivoting when M M^T is
+    singular to working precision."""
+    try:
+        factor = scipy.linalg.cho_factor(M @ M.T, check_finite=False)
+        delta = M.T @ scipy.linalg.cho_solve(factor, M @ x, check_finite=False)
+        delta += M.T @ scipy.linalg.cho_solve(factor, M @ (x - delta), check_finite=False)
+        if np.all(np.abs(M @ (x - delta)) <= ZERO_RTOL * (np.abs(M) @ np.abs(x - delta))):
+            return delta
+    except scipy.linalg.LinAlgError:
+        pass
+    return scipy.linalg.lstsq(M, M @ x, lapack_driver="gelsy", check_finite=False)[0]
+
+
+def _rows(A, feasible, zero, nonneg, nonpos):
+    """The rows a direction of K must satisfy and their sense: 0 (= 0), +1 (>= 0), -1 (<= 0)."""
+    parts, signs = [], []
+    for mask, sense in ((zero, 0), (nonneg, 1), (nonpos, -1)):
+        if mask.any():
+            parts.append(A[mask])
+            signs.append(np.full(int(mask.sum()), sense))
+    for M, sense in ((feasible.A_eq, 0), (feasible.A_ub, -1)):
+        if M is not None:
+            parts.append(M)
+            signs.append(np.full(M.shape[0], sense))
+    if not parts:
+        return np.zeros((0, feasible.d)), np.zeros(0, dtype=int)
+    if any(sp.issparse(P) for P in parts):
+        return sp.vstack([sp.csr_matrix(P) for P in parts]).tocsr(), np.concatenate(signs)
+    return np.vstack([np.asarray(P, dtype=np.float64) for P in parts]), np.concatenate(signs)

@@ -1,0 +1,188 @@
+"""The recession test (cvxpar.recession) against CVXPY + Clarabel's unboundedness verdict, and its use in
+cvxpar.solve, the bridge and cvxpar.reference."""
+
+from __future__ import annotations
+
+import itertools
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from scipy.optimize import milp
+
+import cvxpar
+from cvxpar import PAR, grids, losses, pars, recession
+from cvxpar import constraints as C
+from cvxpar.constraints import FeasibleSet
+
+BELOW_ZERO = pars.ridge(grids.uniform(0.25, 4, -2.0))  # slopes -2.5 .. -1.5: decreasing to the right
+
+
+def _loss(kind, A, rng):
+    n = A.shape[0]
+    if kind == "ls":
+        return losses.LeastSquares(A, rng.standard_normal(n))
+    if kind == "huber":
+        return losses.Huber(A, rng.standard_normal(n), M=0.5)
+    return losses.Logistic(A, np.where(rng.standard_normal(n) > 0, 1.0, -1.0))
+
+
+def _clarabel_status(loss, psi, lam, constraints):
+    """Clarabel's status on the CVXPY model (convex psi)."""
+    x = cp.Variable(loss.n_features)
+    z = loss.op.A @ x
+    objective = loss.cvxpy(z) + cp.sum(cp.multiply(lam, cvxpar.par(x, psi)))
+    cons = [c for item in C.as_list(constraints) for c in item.cvxpy(x)]
+    problem = cp.Problem(cp.Minimize(objective), cons)
+    problem.solve(solver=cp.CLARABEL)
+    return problem.status
+
+
+def _cases():
+    """Convex psi with descending tails (or not), losses, and constraints that do or do not block the ray."""
+    rng = np.random.default_rng(3)
+    tails = {
+        "right -1.5": BELOW_ZERO,
+        "left +0.5": PAR([0.0, 1.0], [0.0, 1.0], 0.5, 1.5),
+        "flat": PAR([0.0, 1.0], [0.0, 0.0], 0.0, 0.0),
+        "l1": pars.l1(grids.uniform(0.5, 3)),
+    }
+    for seed, (kind, (n, d), tail, cons) in enumerate(itertools.product(
+            ("ls", "huber", "logistic"), ((4, 9), (12, 6)), tails, ("none", "nonneg", "upper", "rows"))):
+        r = np.random.default_rng(seed)
+        A = r.standard_normal((n, d))
+        if kind == "logistic" and seed % 2:
+            A[:, 0] = np.abs(A[:, 0]) * 0.0 + 1.0  # a column the labels can separate with
+        constraint = {"none": None, "nonneg": C.NonNeg(), "upper": C.Box(-np.inf, 2.0),
+                      "rows": C.Linear(A_eq=r.standard_normal((1, d)), b_eq=[0.3],
+                                       A_ub=r.standard_normal((2, d)), b_ub=[1.0, 1.0])}[cons]
+        lam = r.uniform(0.2, 2.0, d) if seed % 3 == 0 else 0.7
+        yield pytest.param(_loss(kind, A, rng), tails[tail], lam, constraint, id=f"{kind}-{n}x{d}-{tail}-{cons}")
+
+
+@pytest.mark.parametrize(("loss", "psi", "lam", "constraints"), list(_cases()))
+def test_recession_verdict_agrees_with_clarabel(loss, psi, lam, constraints):
+    status = _clarabel_status(loss, psi, lam, constraints)
+    found = recession.ray(loss, psi, lam, FeasibleSet(constraints, loss.n_features))
+    assert status in (cp.OPTIMAL, cp.UNBOUNDED, cp.OPTIMAL_INACCURATE, cp.UNBOUNDED_INACCURATE)
+    assert (found is not None) == (status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)), (status, found)
+    if found is not None:  # F(x + t v) decreases at the stated rate from a feasible point
+        x = FeasibleSet(constraints, loss.n_features).find_point()
+        F = lambda y: loss.value(y) + float(np.sum(lam * psi(y)))  # noqa: E731
+        t = 1e4  # past every breakpoint: F is affine in t there, with slope F_inf(v)
+        assert F(x + 2 * t * found.v) - F(x + t * found.v) == pytest.approx(t * found.rate, rel=1e-6)
+
+
+def _orthant_reference(A, b, psi, lam):
+    """Brute force for a least-squares loss and a psi whose tails decrease both ways (no constraints): F is
+    unbounded iff on some orthant pattern sigma the convex problem with psi replaced by its tails there,
+    sigma_j x_j >= 0, is unbounded (Clarabel on each of the 3^d patterns)."""
+    d = A.shape[1]
+    s_minus, s_plus = float(psi.slopes[0]), float(psi.slopes[-1])
+    for sigma in itertools.product((-1, 0, 1), repeat=d):
+        x = cp.Variable(d)
+        slope = np.array([s_plus if s > 0 else s_minus for s in sigma])
+        cons = [cp.multiply(np.array(sigma, dtype=float), x) >= 0] + [x[j] == 0 for j in range(d) if sigma[j] == 0]
+        problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + lam * slope @ x), cons)
+        problem.solve(solver=cp.CLARABEL)
+        if problem.status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_concave_tails_take_the_sign_search_and_agree_with_brute_force(seed):
+    """psi decreasing both ways (s_+ < s_-: a concave recession function) needs v_j's sign chosen per
+    coordinate; checked against Clarabel on every orthant."""
+    rng = np.random.default_rng(seed)
+    n, d = (3, 4) if seed % 2 else (4, 4)
+    A = rng.standard_normal((n, d))
+    if seed in (1, 4):
+        A = np.vstack([A, np.eye(d)])  # full column rank: bounded
+    b = rng.standard_normal(A.shape[0])
+    psi = PAR([0.0, 1.0], [0.0, 1.0], 0.3, -0.2)  # nonconvex, decreasing both ways
+    found = recession.ray(losses.LeastSquares(A, b), psi, 1.0, FeasibleSet(None, d))
+    assert (found is not None) == _orthant_reference(A, b, psi, 1.0)
+    if found is not None:
+        assert np.abs(A @ found.v).max() <= 1e-12 * np.abs(A).max()
+
+
+def test_the_linear_program_finds_a_ray_the_steepest_projection_misses(monkeypatch):
+    """psi descends upward; x_0 >= 0.  The steepest direction (1, 1, 1) projected onto A's null space has
+    v_0 < 0, outside the cone; the LP finds v = (0, 0, 1) (A's last column is 0)."""
+    A = np.array([[5.0, 1.0, 0.0]])
+    psi = PAR([0.0], [0.0], -1.0, -0.5)  # up: -0.5 per unit; down: +1 per unit
+    loss, box = losses.LeastSquares(A, np.ones(1)), C.Box([0.0, -np.inf, -np.inf], np.inf)
+    calls = []
+    monkeypatch.setattr(recession, "milp", lambda *a, **k: calls.append(1) or milp(*a, **k))
+    found = recession.ray(loss, psi, 1.0, FeasibleSet(box, 3))
+    assert calls and found is not None and _clarabel_status(loss, psi, 1.0, box) == cp.UNBOUNDED
+    np.testing.assert_array_equal(found.v, [0.0, 0.0, 1.0])
+    # block x_2 above: only the cone's other rays remain, none descending
+    blocked = C.Box([0.0, -np.inf, -np.inf], [np.inf, np.inf, 1.0])
+    assert recession.ray(loss, psi, 1.0, FeasibleSet(blocked, 3)) is None
+    assert _clarabel_status(loss, psi, 1.0, blocked) == cp.OPTIMAL
+
+
+def test_ordinary_problems_pay_no_linear_program(monkeypatch):
+    """psi growing at both ends (the families on a grid through 0), or a descending side that the bounds
+    block: no LP runs."""
+    def fail(*args, **kwargs):
+        raise AssertionError("the recession LP ran on a problem that cannot be unbounded")
+
+    monkeypatch.setattr(recession, "milp", fail)
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((20, 60)), rng.standard_normal(20)
+    cases = [(pars.l1(grids.uniform(0.5, 5)), None), (pars.ridge(grids.uniform(0.25, 7)), None),
+             (pars.mcp(grids.uniform(0.5, 5), 3.0), None), (pars.sawtooth(grids.uniform(0.5, 5)), None),
+             (pars.parq(grids.uniform(0.5, 5)), None), (BELOW_ZERO, C.Box(-np.inf, 1.0))]
+    for psi, cons in cases:
+        for loss in (losses.LeastSquares(A, b), losses.Logistic(A, np.sign(b)), losses.Huber(A, b)):
+            assert recession.ray(loss, psi, 0.3, FeasibleSet(cons, 60)) is None
+
+
+def test_solve_bridge_and_reference_say_unbounded():
+    """The breadth sweep's class (a grid entirely below 0, d > n): Clarabel says unbounded; cvxpar.solve ran
+    to max_iter, the bridge to USER_LIMIT, cvxpar.reference said 'diverged'."""
+    rng = np.random.default_rng(7)
+    n, d = 30, 80
+    A, b = rng.standard_normal((n, d)), rng.standard_normal(n)
+    loss = losses.LeastSquares(A, b)
+    assert _clarabel_status(loss, BELOW_ZERO, 0.05 * n, None) == cp.UNBOUNDED
+    res = cvxpar.solve(loss, BELOW_ZERO, 0.05 * n)
+    assert res.status == "unbounded" and res.iterations == 0 and res.objective == -np.inf
+    v = res.info["direction"]
+    assert np.abs(A @ v).max() <= 1e-12 * np.abs(A).sum(axis=1).max()
+    assert "direction v" in res.message and "v[" in res.message
+    x = cp.Variable(d)
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + 0.05 * n * cp.sum(cvxpar.par(x, BELOW_ZERO))))
+    problem.solve(method="cvxpar")
+    assert problem.status == cp.UNBOUNDED and problem.value == -np.inf and x.value is None
+    ref = cvxpar.reference(loss, BELOW_ZERO, 0.05 * n)
+    assert ref.status == "unbounded" and np.isnan(ref.x).all()
+    assert cvxpar.reference(problem).status == "unbounded" and problem.status == cp.UNBOUNDED
+    concave = PAR([0.0, 1.0], [0.0, 1.0], 0.5, -0.5)  # nonconvex: the mixed-integer reference needs bounds
+    assert cvxpar.reference(loss, concave, 1.0).status == "unbounded"
+    assert cvxpar.solve(loss, concave, 1.0).status == "unbounded"
+
+
+def test_bounded_problem_with_descending_psi_is_solved_as_before():
+    """Tall A of full column rank: A v = 0 forces v = 0, so the LP proves boundedness and the solve certifies
+    Clarabel's optimum."""
+    rng = np.random.default_rng(1)
+    A, b = rng.standard_normal((40, 8)), rng.standard_normal(40)
+    loss = losses.LeastSquares(A, b)
+    res = cvxpar.solve(loss, BELOW_ZERO, 2.0)
+    ref = cvxpar.reference(loss, BELOW_ZERO, 2.0)
+    assert res.status == "optimal" and ref.status == "optimal"
+    assert res.objective == pytest.approx(ref.objective, rel=1e-8)
+
+
+def test_infeasible_rows_are_not_called_unbounded():
+    """A ray exists, but the rows have no common point: infeasible wins (the ray needs a feasible start)."""
+    rng = np.random.default_rng(2)
+    A, b = rng.standard_normal((5, 20)), rng.standard_normal(5)
+    rows = C.Linear(A_eq=np.vstack([np.eye(20)[0], np.eye(20)[0]]), b_eq=[0.0, 1.0])
+    loss = losses.LeastSquares(A, b)
+    assert cvxpar.solve(loss, BELOW_ZERO, 1.0, constraints=rows).status == "infeasible"
+    assert cvxpar.reference(loss, BELOW_ZERO, 1.0, constraints=rows).status == "infeasible"
