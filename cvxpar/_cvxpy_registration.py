@@ -10,7 +10,8 @@ import time (``cvxgrp/dsp`` does the same).  Two registrations, each made once:
   ``solver_context=``); ``ParAtom`` in ``cvxpy.atoms.NONPOS_ATOMS``, so ``ProblemForm`` knows the
   atom emits inequalities (else SCS refuses an unconstrained ``min sum(par(x))``); ``ParAtom`` ->
   ``par_sublevel`` / ``par_superlevel`` in ``dqcp2dcp.sets.SUBLEVEL_SETS`` / ``SUPERLEVEL_SETS``
-  (``solve(qcp=True)``).
+  (``solve(qcp=True)``); and ``Problem._solve`` wrapped so that CVXPY's bare "The problem is not DQCP."
+  says why when a PAR atom is the cause (a sum of quasiconvex psi terms, a nonconvex psi) and what to use.
 
 When.  ``import cvxpar`` does not import CVXPY (:func:`cvxpar.solve` never needs it, and CVXPY's
 import costs more than a small solve).  :func:`install` registers the method at once when CVXPY is
@@ -102,12 +103,36 @@ def register_atom() -> None:
     from cvxpar.atoms.dqcp import par_sublevel, par_superlevel
     from cvxpar.atoms.par_atom import ParAtom
 
+    _explain_dqcp_errors(cvxpy)
     CANON_METHODS[ParAtom] = par_canon
     if ParAtom not in cvxpy.atoms.NONPOS_ATOMS:
         cvxpy.atoms.NONPOS_ATOMS.append(ParAtom)
     sets.SUBLEVEL_SETS[ParAtom] = par_sublevel
     sets.SUPERLEVEL_SETS[ParAtom] = par_superlevel
     _atom_registered = True
+
+
+def _explain_dqcp_errors(cvxpy) -> None:
+    """``Problem._solve`` re-raises CVXPY's bare ``DQCPError("The problem is not DQCP.")`` with the reason when a
+    PAR atom causes it (:func:`cvxpar.atoms.dqcp.not_dqcp_reason`); other errors pass through unchanged."""
+    from cvxpar.atoms.dqcp import not_dqcp_reason
+
+    original = cvxpy.Problem._solve
+    if getattr(original, "_cvxpar_explains_dqcp", False):
+        return
+
+    def _solve(problem, *args, **kwargs):
+        try:
+            return original(problem, *args, **kwargs)
+        except cvxpy.error.DQCPError as err:
+            reason = not_dqcp_reason(problem)
+            if reason is None:
+                raise
+            raise cvxpy.error.DQCPError(f"{err} {reason}") from err
+
+    _solve._cvxpar_explains_dqcp = True
+    _solve.__doc__ = original.__doc__
+    cvxpy.Problem._solve = _solve
 
 
 def register() -> None:

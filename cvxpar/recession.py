@@ -38,13 +38,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import scipy.linalg
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from cvxpar import _backend
+
+if TYPE_CHECKING:
+    from cvxpar.constraints import FeasibleSet
+    from cvxpar.losses.base import Loss
+    from cvxpar.par import PAR
 
 #: A row the direction must annihilate counts as zero when |row . v| <= ZERO_RTOL * (|row| . |v|).
 ZERO_RTOL = 1e-12
@@ -93,7 +100,7 @@ class Ray:
                 f"{self.rate:.3g} per unit of t")
 
 
-def ray(loss, psi, lam, feasible) -> Ray | None:
+def ray(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleSet) -> Ray | None:
     """A direction proving ``inf F = -inf`` (module docstring), or None when F is bounded below or no
     verdict is possible (a loss without :meth:`recession_slopes`, A a LinearOperator, HiGHS's time limit,
     a direction that does not verify exactly).

@@ -30,10 +30,13 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import cvxpy as cp
 import cvxpy.settings as cvxpy_settings
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import recession
 from cvxpar._validation import as_lam
@@ -43,6 +46,10 @@ from cvxpar.exact import bounds as _bounds
 from cvxpar.losses import LeastSquares
 from cvxpar.par import PAR
 from cvxpar.result import INFEASIBLE, MAX_ITER, OPTIMAL, OPTIMAL_INACCURATE, UNBOUNDED
+
+if TYPE_CHECKING:
+    from cvxpar.constraints.base import Constraint
+    from cvxpar.losses.base import LinearModelLoss
 
 ReferenceResult = finish.ReferenceResult
 
@@ -60,6 +67,12 @@ TYPICAL_ITERATIONS = 30
 #: above MIP_GAP_TOL; user ``scip_params`` override these.
 SCIP_PARAMS = {"numerics/feastol": 1e-9}
 
+#: SCIP's dual bound is exact only up to its tolerances, absolute in the model's units (it prunes nodes within
+#: numerics/epsilon = 1e-9 of the incumbent, and its LP relaxations' bounds carry the dual feasibility tolerance,
+#: 1e-7): the bound reported on F is SCIP's less this many model units (times s).  The model's objective is O(1)
+#: in F's own range (:func:`cvxpar.exact.scaling.capped`), so that is ~1e-7 of F's range, below MIP_GAP_TOL.
+SCIP_BOUND_SLACK = 1e-7
+
 #: With time_limit, SCIP gets what is left after compiling less this share (for the polish after it),
 #: and at least MIN_SCIP_SECONDS.
 FINISH_SHARE = 0.2
@@ -71,17 +84,17 @@ class SlowReferenceWarning(UserWarning):
 
 
 def reference(
-    loss,
+    loss: LinearModelLoss | cp.Problem,
     psi: PAR | None = None,
-    lam=None,
-    constraints=None,
+    lam: float | npt.ArrayLike | None = None,
+    constraints: Constraint | Sequence[Constraint] | None = None,
     solver: str | None = None,
     *,
-    bounds=None,
+    bounds: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     formulation: str = "auto",
     time_limit: float | None = None,
     verbose: bool = False,
-    **solver_options,
+    **solver_options: Any,
 ) -> ReferenceResult:
     """Solve minimize loss(x) + sum_i lam_i psi(x_i) s.t. x in C exactly through CVXPY.
 
@@ -224,13 +237,15 @@ def _mixed_integer(loss, psi, lam, constraints, feasible, scale, solver, formula
     info["bounds"] = (lower, upper)
     deadline = None if time_limit is None else start + time_limit
     floor = _bounds.penalty_floor(loss, psi, lam, lower, upper)
-    unit = finish.gap_unit(scale.s, loss, psi, lam, lower, upper)
+    unit = finish.gap_unit(scale.s, loss, psi, lam, lower, upper, points)
     if search:
         x, bound, limited = _branch_and_bound(loss, psi, lam, lower, upper, points, unit, deadline, verbose, info)
         chosen = BRANCH_AND_BOUND
     else:
         chosen = solver or cp.SCIP
-        x, bound, limited = _scip(loss, psi, lam, feasible, scale, chosen, formulation, lower, upper, time_limit,
+        mip_scale = scaling.capped(scale, unit)
+        info["mip_scaling"] = mip_scale
+        x, bound, limited = _scip(loss, psi, lam, feasible, mip_scale, chosen, formulation, lower, upper, time_limit,
                                   deadline, verbose, options, info)
     bound = _best_bound(bound, floor)
     if not search:
@@ -364,8 +379,9 @@ def _solve_mip(m, chosen, verbose, options, info, deadline: float | None) -> flo
     """Solve the mixed-integer model; return the branch and bound's proven lower bound on F (or None).
 
     SCIP's dual bound is on the objective c^T v of CVXPY's standard form, which equals the model's
-    objective minus the constant offset CVXPY keeps aside; the bound on F is s (dual + offset).  It
-    is read from SCIP's model directly, so it is there even when SCIP stops without a point.
+    objective minus the constant offset CVXPY keeps aside; the bound on F is s (dual + offset - SCIP_BOUND_SLACK),
+    the slack covering SCIP's tolerances in the model's O(1) units.  It is read from SCIP's model directly, so it
+    is there even when SCIP stops without a point.
     """
     if chosen != cp.SCIP:
         _solve(m, chosen, verbose, options, info)
@@ -391,7 +407,7 @@ def _solve_mip(m, chosen, verbose, options, info, deadline: float | None) -> flo
     if scip is not None:
         dual = float(scip.getDualbound())
         if math.isfinite(dual) and not scip.isInfinity(abs(dual)):
-            bound = m.scaling.s * (dual + float(inverse[-1][cvxpy_settings.OFFSET]))
+            bound = m.scaling.s * (dual + float(inverse[-1][cvxpy_settings.OFFSET]) - SCIP_BOUND_SLACK)
     try:
         with warnings.catch_warnings():  # CVXPY's "may be inaccurate": the status below says what x is
             warnings.simplefilter("ignore", UserWarning)
@@ -406,7 +422,8 @@ def _resolve_on_chunks(x0, loss, psi, lam, feasible, scale, lower, upper, info) 
     """Re-solve with each x_i held in the convex chunk branch and bound chose (Clarabel, no binaries).
 
     Same optimal value (the chunks of a global minimizer), interior-point accuracy: SCIP's
-    nonlinear feasibility tolerance (~1e-6) leaves residuals near 1e-4 otherwise.
+    nonlinear feasibility tolerance (~1e-6) leaves residuals near 1e-4 otherwise.  Kept only where F is not
+    higher than at the branch and bound's point (on badly scaled data the re-solve can end above it).
     """
     chunks = mip.chosen_chunks(x0, psi, float(lower.min()), float(upper.max()))
     m = model.build(loss, psi, lam, feasible, scale, chunks=chunks)
@@ -419,8 +436,12 @@ def _resolve_on_chunks(x0, loss, psi, lam, feasible, scale, lower, upper, info) 
     if problem is None or problem.status != cp.OPTIMAL or m.y.value is None:
         info["polish"] = "the convex re-solve on the chosen chunks failed; x is the branch and bound's point"
         return x0
+    x = np.clip(m.x(), lower, upper)
+    if _bounds.objective(loss, psi, lam, x) > _bounds.objective(loss, psi, lam, x0):
+        info["polish"] = "the convex re-solve on the chosen chunks ended higher; x is the branch and bound's point"
+        return x0
     info["polish"] = "re-solved with Clarabel on the chunks the branch and bound chose"
-    return m.x()
+    return x
 
 
 # ---------------------------------------------------------------------- shared

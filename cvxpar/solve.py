@@ -53,8 +53,11 @@ import importlib
 import math
 import numbers
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cvxpar import recession
 from cvxpar import result as R
@@ -65,6 +68,11 @@ from cvxpar.solvers._common import Monitor, finish, infeasible_result
 from cvxpar.solvers._problem import Problem
 from cvxpar.solvers.options import for_method as options_for
 
+if TYPE_CHECKING:
+    from cvxpar.constraints.base import Constraint
+    from cvxpar.losses.base import Loss
+    from cvxpar.par import PAR
+
 METHODS = ("auto", "pg", "fista", "cd", "ssnal", "ssn", "alm", "admm", "aprox")
 DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "ssn": 500, "alm": 50, "admm": 20_000}
 #: The methods that take linear rows (Simplex, Linear).
@@ -72,18 +80,18 @@ ROW_METHODS = ("alm", "admm")
 
 
 def solve(
-    loss,
-    psi,
-    lam,
-    constraints=None,
+    loss: Loss,
+    psi: PAR,
+    lam: float | npt.ArrayLike,
+    constraints: Constraint | Sequence[Constraint] | None = None,
     method: str = "auto",
-    x0=None,
+    x0: npt.ArrayLike | None = None,
     tol: float = 1e-8,
     max_iter: int | None = None,
     polish: bool = True,
     verbose: bool = False,
     n_starts: int | None = None,
-    **options,
+    **options: Any,
 ) -> R.SolveResult:
     """Solve  minimize loss(x) + sum_i lam_i psi(x_i)  subject to  x in C.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+import warnings
 
 import cvxpy as cp
 import numpy as np
@@ -476,3 +477,63 @@ def test_verbose_shows_scip_progress(capfd):
                      solver=cp.SCIP)
     out = capfd.readouterr().out
     assert "SCIP" in out and "gap" in out.lower()
+
+
+def _brute_force_any_loss(loss, psi, lam, lower, upper):
+    """min F on [lower, upper]^d over every assignment of the coordinates to psi's convex chunks (Clarabel on
+    each convex piece, F recomputed at its point): a value F takes, so never below the true minimum."""
+    from cvxpar.exact.mip import fixed_chunk_epigraph
+
+    A, d = loss.op.A, loss.n_features
+    best = np.inf
+    for combo in itertools.product(convex_chunks(psi, lower, upper), repeat=d):
+        x = cp.Variable(d)
+        t, cons = fixed_chunk_epigraph(x, list(combo))
+        prob = cp.Problem(cp.Minimize(loss.cvxpy(A @ x) + cp.sum(cp.multiply(lam, t))), cons)
+        prob.solve(solver=cp.CLARABEL)
+        if x.value is not None:
+            best = min(best, _objective(loss, psi, lam, np.clip(x.value, lower, upper)))
+    return best
+
+
+#: The fuzz run's SCIP finding: rows scaled from 1e-5 to 2e4 along nearly one direction, fit up to F* = 0.05.
+NEARLY_RANK_ONE = np.array([
+    [-24420.364341851026, 16730.297646748448], [3.699490857917652e-05, -2.5345069519833238e-05],
+    [0.00016204425110453256, -0.0001110158929233151], [6.188306777932648e-06, -4.239585162403702e-06],
+    [5.139864544539948e-06, -3.5213014224670027e-06], [0.24202685577934546, -0.1658116676316627],
+    [-2.8422177967604978e-05, 1.947192476370908e-05], [-353.38290661615383, 242.10126958790616],
+    [1256.1596331645408, -860.5901312723878], [-4.65320291382987e-05, 3.187891411827725e-05]])
+NEARLY_RANK_ONE_TARGET = np.array([
+    -757.1159803878278, 1.1469704581876118e-06, 5.023933726941278e-06, 1.9185897014180178e-07, 1.5935362508211582e-07,
+    0.007503671838324139, -8.811860804149438e-07, -10.956095578658738, 38.945304782250304, -1.4426542686794164e-06])
+
+
+def _nearly_rank_one_rows(seed):
+    """The finding's data (seed 0), or rows scaled over nine decades along nearly one direction."""
+    if seed == 0:
+        return NEARLY_RANK_ONE, NEARLY_RANK_ONE_TARGET
+    rng = np.random.default_rng(seed)
+    scales = 10.0 ** rng.uniform(-5, 4.3, 10)
+    A = scales[:, None] * (np.array([1.0, -0.685]) + 1e-9 * rng.standard_normal((10, 2)))
+    return A, A @ rng.uniform(-0.1, 0.1, 2) + 1e-2 * rng.standard_normal(10)
+
+
+@needs_scip
+@pytest.mark.mip
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("kind", ["huber", "ls"])
+def test_scip_bound_is_a_lower_bound_on_badly_scaled_tiny_problems(kind, seed):
+    """The mixed-integer path's bound never exceeds F's brute-force minimum, and "optimal" is the minimum.  On the
+    finding's data the rescaled model's objective unit (the loss's largest curvature, 1.7e7) put F / s ~ 3e-9 at
+    SCIP's absolute tolerances: SCIP's bound was 0.0698 (least squares) and 0.0667 (Huber) against a minimum of
+    0.0509, and with the gap test's unit |F(origin)| = 2.9e5 the least-squares point 0.0698 was called optimal."""
+    A, b = _nearly_rank_one_rows(seed)
+    loss = losses.Huber(A, b, M=1.0) if kind == "huber" else losses.LeastSquares(A, b)
+    psi = cvxpar.pars.mcp(cvxpar.grids.uniform(0.1, 3), 0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cvxpar.reference(loss, psi, 1.0, C.Box(-0.15, 0.15), solver=cp.SCIP, time_limit=30)
+    minimum = _brute_force_any_loss(loss, psi, 1.0, -0.15, 0.15)
+    assert res.bound is not None and res.bound <= minimum, (res.bound, minimum, res.message)
+    assert res.status == "optimal", res.message
+    assert res.objective <= minimum + 1e-6 * abs(minimum)

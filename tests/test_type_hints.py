@@ -1,7 +1,7 @@
 """The public functions of the contract carry type hints on every parameter (read by help(), IDEs and type checkers).
 
-The names listed are those whose signatures are complete; the others of the contract (solve, reference, the
-estimators, solve_batch, the torch layer, SolveResult.vjp / jvp) are still to annotate.
+The names listed are those whose signatures are complete; the others of the contract (the estimators, solve_batch,
+the torch layer, SolveResult.vjp / jvp) are still to annotate.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ NAMES = [
     "cvxpar.losses.LeastSquares", "cvxpar.losses.Logistic", "cvxpar.losses.Huber", "cvxpar.losses.Smooth",
     "cvxpar.losses.LinearModelLoss", "cvxpar.constraints.Box", "cvxpar.constraints.NonNeg",
     "cvxpar.constraints.Simplex", "cvxpar.constraints.Linear", "cvxpar.certificate", "cvxpar.Certificate.certifies",
-    "cvxpar.lambda_path", "cvxpar.lambda_for_rate", "cvxpar.quantization_rate", "cvxpar.snap",
+    "cvxpar.lambda_path", "cvxpar.lambda_for_rate", "cvxpar.quantization_rate", "cvxpar.snap", "cvxpar.solve",
+    "cvxpar.reference", "cvxpar.recession.ray",
 ]
 
 

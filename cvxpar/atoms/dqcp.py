@@ -49,6 +49,37 @@ class QCPBracketError(SolverError):
     infeasible (the constraints meet psi's domain nowhere) or unbounded (psi decreases without end there)."""
 
 
+def not_dqcp_reason(problem) -> str | None:
+    """Why ``problem`` is not DQCP when a PAR atom with a quasiconvex or nonconvex psi is the cause, and what to
+    do; None when the problem has no such atom (CVXPY's own message then stands).
+
+    DQCP (Agrawal & Boyd 2020, section 3) composes a quasiconvex atom only with monotone functions and max:
+    a sum of several quasiconvex terms (``cp.sum(cvxpar.par(x, psi))`` over more than one entry) is not
+    quasiconvex, and a nonconvex psi is not quasiconvex at all.
+    """
+    from cvxpar.atoms.par_atom import ParAtom
+
+    found, stack = [], [problem.objective, *problem.constraints]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, ParAtom) and expr.psi.curvature != "convex":
+            found.append(expr)
+        stack.extend(expr.args)
+    if not found:
+        return None
+    entries = sum(int(np.prod(a.shape)) for a in found)
+    routes = ("Use cvxpar.reference(problem) for the exact global solution (a mixed-integer model), or "
+              "problem.solve(method='cvxpar') for a certified stationary point.")
+    if any(a.psi.curvature == "nonconvex" for a in found):
+        return f"psi is nonconvex (neither convex nor quasiconvex), so no DQCP problem can contain it. {routes}"
+    if entries > 1:
+        return (f"The problem holds {entries} quasiconvex psi terms (psi applied to {entries} entries): a sum of "
+                "quasiconvex functions is not quasiconvex, so DQCP (solve(qcp=True)) takes one psi term, a max of "
+                f"them, or a monotone function of one, not their sum. {routes}")
+    return (f"The quasiconvex psi term is composed with a function DQCP cannot take (only monotone functions "
+            f"and max keep it quasiconvex). {routes}")
+
+
 def sublevel_interval(psi: PAR, alpha) -> tuple[np.ndarray, np.ndarray]:
     """Ends ``(l, u)`` of {x : psi(x) <= alpha} for a quasiconvex (or convex) psi, elementwise in alpha.
 

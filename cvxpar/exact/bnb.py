@@ -13,7 +13,9 @@ of Falk and Soland (1969, Management Science 15(9)) for separable nonconvex prog
   concave kink of psi in (L_i, U_i) nearest to x_i.  On an interval without a concave kink inside, psi is
   convex and equals its envelope, so the search is finite: a leaf's relaxation is exact;
 - nodes are explored best bound first, and dropped once their bound is within the tolerance of the best
-  point found (the incumbent, started from the caller's candidates).
+  point found (the incumbent, started from the caller's candidates).  A dropped node may still hold a point
+  up to the tolerance below the incumbent, so the proven bound is the smallest bound of the open, dropped
+  and unsplittable nodes (and the incumbent's value), never the incumbent's value alone.
 
 The search stops when the smallest open bound is within ``gap_tol`` max(|F(incumbent)|, unit) of the
 incumbent (the gap is closed: the incumbent is a global minimizer to that tolerance), or at the time or
@@ -124,12 +126,14 @@ def search(
     x0 = np.clip(best_x, lower, upper)
     heap = [(-math.inf, next(counter), lower, upper, knots, values, counts, x0)]
     unresolved = math.inf  # bounds of nodes that can neither be split nor closed
+    pruned = math.inf  # bounds of nodes dropped within the tolerance of the incumbent: the minimum may lie there
     nodes = 0
     start = time.perf_counter()
     stopped: Limit | None = None
     while heap:
         parent_bound = heap[0][0]
         if parent_bound >= best - tolerance():
+            pruned = min(pruned, parent_bound)
             heap = []
             break
         if nodes and deadline is not None and time.perf_counter() >= deadline:  # the root always: a finite bound
@@ -146,12 +150,14 @@ def search(
         if improve is not None:
             offer(np.clip(improve(x), lower, upper))
         if bound >= best - tolerance():
+            pruned = min(pruned, bound)
             continue
         i, split = _branching(relax, x, lo, hi, knots, values, counts, kinks, ERROR_SHARE * tolerance())
         if i is None:  # x has no relaxation error: finish the relaxation (it may have stopped early)
             bound = max(bound, relax.solve(x, knots, values, counts, NODE_SHARE * tolerance())[0])
             offer(x)
             if bound >= best - tolerance():
+                pruned = min(pruned, bound)
                 continue
             i, split = _branching(relax, x, lo, hi, knots, values, counts, kinks, ERROR_SHARE * tolerance())
         if i is None:
@@ -168,7 +174,7 @@ def search(
         if verbose and nodes % VERBOSE_EVERY == 0:
             _row(nodes, len(heap), best, heap[0][0], start)
     open_bound = heap[0][0] if heap else math.inf
-    proven = min(open_bound, unresolved, best)
+    proven = min(open_bound, unresolved, pruned, best)
     if verbose:
         _row(nodes, len(heap), best, proven, start)
     closed = best - proven <= tolerance()

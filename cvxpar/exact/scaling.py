@@ -70,6 +70,24 @@ def choose(loss, psi: PAR, lam) -> Scaling:
     return Scaling(sigma, _power_of_two(math.sqrt(objective)))
 
 
+#: :func:`capped` lowers s by at most this factor (the loss's rescaled data grow by its square root).
+MIN_OBJECTIVE_SHARE = 1e-12
+
+
+def capped(scale: Scaling, unit: float) -> Scaling:
+    """``scale`` with s lowered to about ``unit`` (a power of four) where unit < s.
+
+    s is the objective's change along the loss's largest curvature; on a nearly rank-deficient A it can exceed
+    every value F takes by orders of magnitude, and the model's objective F / s then sits at a branch and bound's
+    absolute tolerances (SCIP's 1e-9), which prune and bound by up to ~1e-9 s in F's units.  With s ~ ``unit``
+    (F's own range, :func:`cvxpar.exact.finish.gap_unit`) those tolerances cost ~1e-9 unit.
+    """
+    if not (math.isfinite(unit) and 0.0 < unit < scale.s):
+        return scale
+    s = max(unit, MIN_OBJECTIVE_SHARE * scale.s)  # the data, divided by sqrt(s), stay within 1e6 of the model's
+    return Scaling(scale.sigma, min(scale.rho, _power_of_two(math.sqrt(s))))
+
+
 def scaled_loss(loss, A_y, scale: Scaling):
     """The loss of the same family whose value at z' is (1/s) loss at z = rho z' (module docstring),
     on the rescaled data ``A_y`` = (sigma / rho) A; None for a loss without that identity."""

@@ -189,3 +189,24 @@ def test_qcp_with_psi_decreasing_without_end_is_called_unbounded(solver):
     prob = cp.Problem(cp.Minimize(cvxpar.par(x, rises)), [x >= -3.0])  # bounded on that side: solved
     prob.solve(qcp=True, solver="HIGHS")  # (Clarabel stalls on these degenerate LPs: test_scalar_qcp_solve)
     assert prob.value == pytest.approx(-3.0, abs=1e-5)
+
+
+def test_not_dqcp_says_why_when_a_psi_term_is_the_cause():
+    """CVXPY's bare "The problem is not DQCP." names the cause and the routes when PAR atoms are to blame: a sum
+    of quasiconvex psi terms, a nonconvex psi; a problem without them keeps CVXPY's message."""
+    stair = cvxpar.pars.staircase(cvxpar.grids.uniform(0.5, 5))
+    assert stair.curvature == "quasiconvex"
+    x = cp.Variable(3)
+    box = [x >= -1, x <= 1, cp.sum(x) == 1]
+    for objective in (cp.sum(cvxpar.par(x, stair)), cvxpar.par(x[0], stair) + cvxpar.par(x[1], stair)):
+        with pytest.raises(cp.error.DQCPError, match=r"not DQCP\. .*sum of quasiconvex functions is not "
+                                                     r"quasiconvex.*cvxpar\.reference\(problem\).*method='cvxpar'"):
+            cp.Problem(cp.Minimize(objective), box).solve(qcp=True)
+    saw = cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.5, 5))
+    with pytest.raises(cp.error.DQCPError, match="psi is nonconvex"):
+        cp.Problem(cp.Minimize(cvxpar.par(x[0], saw)), box).solve(qcp=True)
+    with pytest.raises(cp.error.DQCPError, match=r"^The problem is not DQCP\.$"):
+        cp.Problem(cp.Minimize(cp.sqrt(x[0]) * cp.sqrt(x[1])), box).solve(qcp=True)
+    problem = cp.Problem(cp.Minimize(cp.max(cvxpar.par(x, stair))), box)  # a max of them is DQCP
+    problem.solve(qcp=True)
+    assert problem.status == cp.OPTIMAL

@@ -138,3 +138,18 @@ def test_a_deadline_already_passed_still_bounds_the_root():
     assert stopped.nodes == 1 and "time limit" in stopped.message
     assert np.isfinite(stopped.bound) and stopped.bound <= full.objective + 1e-12
     assert full.closed
+
+
+@pytest.mark.parametrize("name", ["mcp", "sawtooth", "staircase"])
+def test_the_bound_counts_the_nodes_dropped_within_the_tolerance(name):
+    """A loose tolerance (unit 1e6) drops the root at once, keeping a poor incumbent (the start at the box's
+    corner, improved by the root's relaxation point) that lies above the brute-force minimum: the proven bound is
+    the dropped root's, not the incumbent's value (which the search reported before)."""
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((4, 3)), 2 * rng.standard_normal(4)
+    psi, lam = FAMILIES[name], 0.6
+    found = bnb.search(A, b, psi, np.full(3, lam), np.full(3, -1.2), np.full(3, 1.2), [np.full(3, 1.2)], unit=1e6)
+    minimum = chunk_brute_force(A, b, psi, lam, -1.2, 1.2)
+    assert found.closed and found.nodes == 1
+    assert found.objective > minimum + 1e-3  # the search kept a poor point, as its tolerance allows
+    assert found.bound <= minimum

@@ -413,6 +413,56 @@ def brute_force_optimum(case, scale: float):
     return (best, best_x) if best_x is not None else None
 
 
+def unbounded_witness_holds(case, v) -> bool:
+    """A claimed direction of unboundedness checked from the raw data: v stays in the recession cone of the
+    bounds, psi's domain and the rows (to 1e-10 of each row's terms), and F, evaluated by :func:`objective`
+    from a feasible point (HiGHS), keeps decreasing along v at a steady negative rate (t = 1e4 .. 1e8)."""
+    v = np.asarray(v, dtype=np.float64)
+    lo, hi = bounds(case)
+    if v.shape != (case.d,) or not np.all(np.isfinite(v)) or not np.any(v):
+        return False
+    if np.any((v < 0) & np.isfinite(lo)) or np.any((v > 0) & np.isfinite(hi)):
+        return False
+    c = case.cons_data
+    rows = {"simplex": (np.ones((1, case.d)), True), "linear_eq": (c.get("A_eq"), True),
+            "linear_ineq": (c.get("A_ub"), False)}.get(case.cons_kind)
+    if rows is not None:
+        G, eq = rows
+        g, size = G @ v, np.abs(G) @ np.abs(v)
+        if np.any((np.abs(g) if eq else g) > 1e-10 * size):
+            return False
+    x0 = feasible_point(case)
+    if x0 is None:
+        return False
+    values = [objective(case, x0 + t * v) for t in (1e4, 1e6, 1e8)]
+    slopes = [(values[1] - values[0]) / (1e6 - 1e4), (values[2] - values[1]) / (1e8 - 1e6)]
+    return all(math.isfinite(f) for f in values) and slopes[0] < 0 and slopes[1] <= 0.5 * slopes[0]
+
+
+def feasible_point(case) -> np.ndarray | None:
+    """A point of box, domain, simplex and linear rows (HiGHS LP), or None."""
+    from scipy.optimize import linprog
+
+    lo, hi = bounds(case)
+    if np.any(lo > hi):
+        return None
+    res = linprog(np.zeros(case.d), **_rows_kwargs(case),
+                  bounds=list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True)),
+                  method="highs")
+    return None if res.status != 0 else np.asarray(res.x)
+
+
+def _rows_kwargs(case) -> dict:
+    c = case.cons_data
+    if case.cons_kind == "simplex":
+        return {"A_eq": np.ones((1, case.d)), "b_eq": [c["total"]]}
+    if case.cons_kind == "linear_eq":
+        return {"A_eq": c["A_eq"], "b_eq": c["b_eq"]}
+    if case.cons_kind == "linear_ineq":
+        return {"A_ub": c["A_ub"], "b_ub": c["b_ub"]}
+    return {}
+
+
 def independently_infeasible(case) -> bool | None:
     """True when box, domain, simplex and linear rows have no common point (HiGHS LP), None if unsure."""
     from scipy.optimize import linprog
@@ -420,15 +470,7 @@ def independently_infeasible(case) -> bool | None:
     lo, hi = bounds(case)
     if np.any(lo > hi):
         return True
-    c = case.cons_data
-    A_eq = b_eq = A_ub = b_ub = None
-    if case.cons_kind == "simplex":
-        A_eq, b_eq = np.ones((1, case.d)), [c["total"]]
-    elif case.cons_kind == "linear_eq":
-        A_eq, b_eq = c["A_eq"], c["b_eq"]
-    elif case.cons_kind == "linear_ineq":
-        A_ub, b_ub = c["A_ub"], c["b_ub"]
-    res = linprog(np.zeros(case.d), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq,
+    res = linprog(np.zeros(case.d), **_rows_kwargs(case),
                   bounds=list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True)),
                   method="highs")
     return {0: False, 2: True}.get(res.status)
@@ -479,7 +521,7 @@ def report(finding: Finding, label: str) -> None:
     raise Finding(finding.cls, f"{label}: {finding}") from finding
 
 
-STATUSES = ("optimal", "optimal_inaccurate", "stationary", "max_iter", "infeasible", "diverged")
+STATUSES = ("optimal", "optimal_inaccurate", "stationary", "max_iter", "infeasible", "unbounded", "diverged")
 
 
 def check_result(case, res, tol: float, refs: References, loss, constraints) -> None:
@@ -494,6 +536,11 @@ def check_result(case, res, tol: float, refs: References, loss, constraints) -> 
     if status == "infeasible":
         if independently_infeasible(case) is False:
             raise Finding("false-infeasible", "status 'infeasible' but an LP finds a feasible point")
+        return
+    if status == "unbounded":
+        if not unbounded_witness_holds(case, res.info.get("direction")):
+            raise Finding("false-unbounded", "status 'unbounded' but its direction does not make F decrease without "
+                                             "bound from a feasible point")
         return
     finite = bool(np.all(np.isfinite(x)))
     own = objective(case, x) if finite else math.nan

@@ -33,7 +33,7 @@ TOL = 1e-8
 MAX_ITER = 5000
 #: cvxpar status -> the CVXPY status the bridge must write (convex psi; nonconvex optimal -> user_limit)
 EXPECTED = {"optimal": cp.OPTIMAL, "optimal_inaccurate": cp.OPTIMAL_INACCURATE, "stationary": cp.USER_LIMIT,
-            "max_iter": cp.USER_LIMIT, "infeasible": cp.INFEASIBLE}
+            "max_iter": cp.USER_LIMIT, "infeasible": cp.INFEASIBLE, "unbounded": cp.UNBOUNDED}
 
 
 class Model:
@@ -146,6 +146,9 @@ def solve_and_check(model: Model, case, algorithm: str, label: str) -> None:
                 label)
     if status == "infeasible":
         res = types.SimpleNamespace(status=status, x=np.zeros(case.d), objective=np.nan)
+    elif status == "unbounded":
+        res = types.SimpleNamespace(status=status, x=np.full(case.d, np.nan), objective=prob.value,
+                                    info=stats["result"].info)
     else:
         res = types.SimpleNamespace(status=status, x=np.asarray(model.x.value, dtype=np.float64).reshape(-1),
                                     objective=float(prob.value))

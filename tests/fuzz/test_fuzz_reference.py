@@ -26,6 +26,7 @@ from fuzz_oracles import (
     independently_infeasible,
     objective,
     objective_agrees,
+    unbounded_witness_holds,
 )
 from fuzz_problems import cases
 from hypothesis import event, note
@@ -57,6 +58,11 @@ def check_reference(case) -> None:
     if ref.status == "infeasible":
         if independently_infeasible(case) is False:
             raise Finding("false-infeasible", "reference says 'infeasible' but an LP finds a feasible point")
+        return
+    if ref.status == "unbounded":  # a conic solver's own verdict comes without a direction to check
+        if "direction" in ref.info and not unbounded_witness_holds(case, ref.info["direction"]):
+            raise Finding("false-unbounded", "reference says 'unbounded' but its direction does not make F decrease "
+                                             "without bound from a feasible point")
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -148,4 +148,4 @@ def test_reference_optimal_on_badly_scaled_huber_rows_is_a_global_minimum():
         warnings.simplefilter("ignore")
         ref = cvxpar.reference(loss, psi, 1.0, None, time_limit=20)
     assert ref.status != "optimal" or ref.objective <= better + 1e-9 * (1 + abs(better))
-    assert ref.bound is None or ref.bound <= better + 1e-9 * (1 + abs(better)) or ref.status != "optimal"
+    assert ref.bound is None or ref.bound <= better  # a proven lower bound, whatever the status
