@@ -54,13 +54,13 @@ def _kernels():
 CG_RTOL = 1e-10
 #: Costs in units of one flop of LAPACK's Cholesky (dpotrf, n^3 / 3 flops), measured on a 2-core AMD EPYC with
 #: one BLAS thread at n = |J| = 1000 and densities 0.1 % - 20 % (dpotrf ~35 Gflop/s): a compiled CG step per flop
-#: (4 nnz(B) + 10 n flops, memory-bound), one multiply-add of the scattered outer products (``gram_lower``, per
-#: nnz(b_j)^2 / 2) and of the column dot products (``small_gram``, per |J| nnz(B) / 2), and one flop of BLAS
-#: syrk on dense column blocks (n^2 |J| / 2).
+#: (4 nnz(B) + 10 n flops, memory-bound), one multiply-add of the scattered outer products (``gram_lower`` and
+#: ``small_gram``), one flop of BLAS-3 (syrk on dense column blocks, n^2 |J| / 2; triangular solves with a block
+#: of columns, 2 m^2 each for an order-m factor) and of a triangular solve with one vector (BLAS-2, memory-bound).
 CG_COST_RATIO = 20.0
 SCATTER_COST = 70.0
-SMALL_GRAM_COST = 50.0
 SYRK_COST = 1.5
+TRSV_COST = 10.0
 #: Below this budget the factorization is used directly.
 CG_MIN_STEPS = 8
 #: Correct the kept factorization (Woodbury) while at most its order / WOODBURY_FRACTION columns differ, and
@@ -87,23 +87,37 @@ class _Factor:
     mask: np.ndarray
     size: int
     inverse: Callable[[np.ndarray], np.ndarray]
+    nnz: int  # of the B0 in the |J| x |J| form's solve (0 for the n x n form)
     where: np.ndarray | None = None
     U: np.ndarray | None = None
     Z: np.ndarray | None = None
+    _count: int = 0
+
+    def unseen(self, D: np.ndarray) -> int:
+        """How many of the columns D have no kept Z yet."""
+        return D.size if self.where is None else int(np.count_nonzero(self.where[D] < 0))
 
     def columns(self, D: np.ndarray, dense_columns: Callable) -> tuple[np.ndarray, np.ndarray]:
-        """(U, Z) for the columns D, solving only for the columns not seen before (the kept ones are dropped
-        before they would exceed ``size`` columns)."""
-        if self.where is None or self.U.shape[1] + D.size > self.size:  # at most ``size`` columns kept
+        """(U, Z) for the columns D, solving only for the columns not seen before (kept in buffers that double
+        when full; dropped before they would exceed ``size`` columns)."""
+        count = 0 if self.where is None else int(self._count)
+        if self.where is None or count + D.size > self.size:
             self.where = np.full(self.mask.size, -1, dtype=np.int64)
-            self.U = self.Z = np.zeros((0, 0))
+            count = 0
         new = D[self.where[D] < 0]
         if new.size:
             U_new = dense_columns(new)
-            Z_new = self.inverse(U_new)
-            self.where[new] = np.arange(self.U.shape[1], self.U.shape[1] + new.size)
-            self.U = U_new if self.U.size == 0 else np.hstack((self.U, U_new))
-            self.Z = Z_new if self.Z.size == 0 else np.hstack((self.Z, Z_new))
+            if self.U is None or count + new.size > self.U.shape[1]:
+                width = min(self.size, max(2 * (count + new.size), 16))
+                U, Z = np.empty((U_new.shape[0], width), order="F"), np.empty((U_new.shape[0], width), order="F")
+                if count:
+                    U[:, :count], Z[:, :count] = self.U[:, :count], self.Z[:, :count]
+                self.U, self.Z = U, Z
+            self.U[:, count:count + new.size] = U_new
+            self.Z[:, count:count + new.size] = self.inverse(U_new)
+            self.where[new] = np.arange(count, count + new.size)
+            count += new.size
+        self._count = count
         pos = self.where[D]
         return self.U[:, pos], self.Z[:, pos]
 
@@ -145,30 +159,37 @@ class SparseGram:
         s = _NO_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
         params = (sigma, shift, None if scale is None else s.tobytes())
         kept = self._kept
+        if kept is not None and kept.params == params and np.array_equal(kept.mask, mask):
+            return _finite(kept.inverse(rhs))
+        B = self.A[:, cols]
+        forms = self._form_costs(cols, B)
         if kept is not None and kept.params == params:
-            if np.array_equal(kept.mask, mask):
-                return _finite(kept.inverse(rhs))
-            x = self._woodbury(kept, mask, cols, s, sigma, shift, rhs)
+            x = self._woodbury(kept, mask, cols, s, sigma, shift, rhs, min(forms))
             if x is not None:
                 return x
-        m = min(n, cols.size)
-        nnz = float(self._col_nnz[cols].sum())
-        budget = int(m**3 / 3.0 / (CG_COST_RATIO * (4.0 * nnz + 10.0 * n)))
+        nnz = float(B.nnz)
+        budget = int(min(forms) / (CG_COST_RATIO * (4.0 * nnz + 10.0 * n)))
         if budget >= CG_MIN_STEPS and sigma / shift < self._cg_fails:
             x, converged = _kernels().conjugate_gradient(*self._csc, cols, s, sigma, shift, rhs, budget, CG_RTOL)
             if converged:
                 self.cg_solves += 1
                 return x
             self._cg_fails = sigma / shift
-        self._kept = self._factorize(mask, cols, s, sigma, shift, params)
+        self._kept = self._factorize(mask, cols, B, s, sigma, shift, params, forms)
         return None if self._kept is None else _finite(self._kept.inverse(rhs))
 
-    def _woodbury(self, kept: _Factor, mask, cols, s, sigma: float, shift: float, rhs) -> np.ndarray | None:
+    def _woodbury(self, kept: _Factor, mask, cols, s, sigma: float, shift: float, rhs,
+                  refactor: float) -> np.ndarray | None:
         """M^-1 rhs from the kept factorization of M0 (same sigma, shift and S, another J) by the
         Sherman-Morrison-Woodbury identity over the changed columns (module docstring); None when too many
-        changed or the answer's residual is above WOODBURY_RTOL ||rhs||."""
+        changed, when it would cost more than a new factorization (``refactor``) or when the answer's residual
+        is above WOODBURY_RTOL ||rhs||."""
+        n = self.A.shape[0]
         D = np.flatnonzero(mask != kept.mask)
-        if WOODBURY_FRACTION * D.size > kept.size:
+        new = kept.unseen(D)
+        cost = ((new * SYRK_COST + TRSV_COST) * 2.0 * kept.size**2 + (new + 1) * CG_COST_RATIO * 4.0 * kept.nnz
+                + SYRK_COST * n * D.size**2 + CG_COST_RATIO * (4.0 * float(self._col_nnz[cols].sum()) + 10.0 * n))
+        if WOODBURY_FRACTION * D.size > kept.size or cost >= refactor:
             return None
         U, Z = kept.columns(D, lambda idx: self._dense_columns(idx, s))
         y = kept.inverse(rhs)
@@ -190,18 +211,28 @@ class SparseGram:
         _kernels().dense_columns(*self._csc, idx, s, U)
         return U
 
-    def _factorize(self, mask, cols, s, sigma: float, shift: float, params: tuple) -> _Factor | None:
-        """A Cholesky factorization of shift I + sigma B B^T in the cheaper form (module docstring); None if not
-        numerically positive definite."""
+    def _form_costs(self, cols, B) -> tuple[float, float]:
+        """The costs of a new factorization in the n x n form and in the |J| x |J| form (B = A_J)."""
+        n, k = self.A.shape[0], cols.size
+        rows = np.bincount(B.indices, minlength=n).astype(np.float64)
+        return n**3 / 3.0 + min(self._gram_costs(cols)), k**3 / 3.0 + SCATTER_COST * float(rows @ rows) / 2.0
+
+    def _factorize(self, mask, cols, B, s, sigma: float, shift: float, params: tuple,
+                   forms: tuple[float, float]) -> _Factor | None:
+        """A Cholesky factorization of shift I + sigma S B B^T S (B = A_J) in the cheaper form (``forms``, module
+        docstring); None if not numerically positive definite."""
         n, k = self.A.shape[0], cols.size
         self.factorizations += 1
-        nnz = float(self._col_nnz[cols].sum())
-        if k**3 / 3.0 + SMALL_GRAM_COST * k * nnz / 2.0 < n**3 / 3.0 + min(self._gram_costs(cols)):
-            C = np.empty((k, k), order="F")
-            _kernels().small_gram(*self._csc, cols, s, n, C)
+        if forms[1] < forms[0]:
+            if s.size:
+                B = sp.csc_array(sp.diags_array(s) @ B)
+            rows = B.tocsr()
+            rows.sort_indices()
+            C = np.zeros((k, k), order="F")
+            _kernels().small_gram(rows.indptr, rows.indices, np.asarray(rows.data, dtype=np.float64), C)
             C.flat[:: k + 1] += shift / sigma
             L, info = lapack.dpotrf(C, lower=True, clean=False, overwrite_a=True)
-            B = self.A[:, cols] if s.size == 0 else sp.csc_array(sp.diags_array(s) @ self.A[:, cols])
+            nnz = B.nnz
 
             def inverse(V):
                 return (V - B @ _cholesky_solve(L, B.T @ V)) / shift
@@ -210,11 +241,11 @@ class SparseGram:
             G *= sigma
             G.flat[:: n + 1] += shift
             L, info = lapack.dpotrf(G, lower=True, clean=False, overwrite_a=True)
-            k = n
+            k, nnz = n, 0
 
             def inverse(V):
                 return _cholesky_solve(L, V)
-        return _Factor(params, mask.copy(), k, inverse) if info == 0 else None
+        return _Factor(params, mask.copy(), k, inverse, nnz) if info == 0 else None
 
     def _gram_costs(self, cols) -> tuple[float, float]:
         """The costs of the lower triangle of B B^T (``_gram``) by scattered outer products and by BLAS syrk on

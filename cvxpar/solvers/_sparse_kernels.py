@@ -1,13 +1,14 @@
 """Compiled kernels of :mod:`cvxpar.solvers._sparse_gram` on the CSC arrays of a scipy.sparse A (n x d).
 
-Every kernel takes the free columns J as an index array ``cols`` into A's columns (no slice of A is
-copied) and the row scaling S as ``scale`` (an empty array for S = I), and works with B = S A_J:
+The kernels take the free columns J as an index array ``cols`` into A's columns (no slice of A is
+copied) and the row scaling S as ``scale`` (an empty array for S = I), and work with B = S A_J (``small_gram``
+takes B's rows instead):
 
 - ``gram_lower``: the lower triangle of B B^T added into a Fortran-ordered n x n array, one column's
   outer product b_j b_j^T at a time (nnz(b_j)^2 / 2 multiply-adds each: the Gustavson product of a
   sparse matrix with its transpose, Gustavson 1978, accumulated in the dense result);
-- ``small_gram``: B^T B (|J| x |J|), one column scattered into a dense n-vector at a time and dotted
-  with the later columns (|J| nnz(B) / 2 multiply-adds);
+- ``small_gram``: the lower triangle of B^T B (|J| x |J|), one row's outer product at a time (the
+  row-wise Gustavson product, sum_i nnz(row i of B)^2 / 2 multiply-adds);
 - ``dense_columns``: the columns of B, dense (for a block of a few columns);
 - ``conjugate_gradient``: CG on (shift I + sigma B B^T) x = rhs (Hestenes and Stiefel 1952; Golub and
   Van Loan 2013, Algorithm 11.3.2), each step one pass over B's columns (4 nnz(B) + 10 n flops), the
@@ -37,25 +38,16 @@ def gram_lower(indptr, indices, data, cols, scale, G):
 
 
 @numba.njit(cache=True, nogil=True)
-def small_gram(indptr, indices, data, cols, scale, n, C):
-    """C = B^T B (B = S A[:, cols], k = cols.size; C is k x k, both triangles set)."""
-    scaled = scale.size > 0
-    w = np.zeros(n)
-    k = cols.size
-    for a in range(k):
-        ja = cols[a]
-        for p in range(indptr[ja], indptr[ja + 1]):
-            i = indices[p]
-            w[i] = data[p] * (scale[i] * scale[i] if scaled else 1.0)
-        for b in range(a, k):
-            jb = cols[b]
-            s = 0.0
-            for q in range(indptr[jb], indptr[jb + 1]):
-                s += w[indices[q]] * data[q]
-            C[a, b] = s
-            C[b, a] = s
-        for p in range(indptr[ja], indptr[ja + 1]):
-            w[indices[p]] = 0.0
+def small_gram(indptr, indices, data, C):
+    """C[a, b] += (B^T B)[a, b] for a >= b, from the CSR arrays of B (n x k, column indices sorted within each
+    row): sum_i nnz(row i)^2 / 2 multiply-adds; C is Fortran-ordered k x k."""
+    for i in range(indptr.size - 1):
+        lo, hi = indptr[i], indptr[i + 1]
+        for p in range(lo, hi):
+            vp = data[p]
+            jp = indices[p]
+            for q in range(p, hi):
+                C[indices[q], jp] += vp * data[q]
 
 
 @numba.njit(cache=True, nogil=True)

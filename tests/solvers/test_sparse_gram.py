@@ -71,8 +71,10 @@ def test_sparse_gram_solves_large_blocks_by_conjugate_gradients(k, monkeypatch):
 def test_sparse_gram_corrects_the_kept_factorization_when_few_columns_change(k0, scaled, monkeypatch):
     """A sequence of free sets that each differ from the last by a few columns (entering and leaving), at the
     same sigma, shift and S: after the first factorization the answers come from the kept one through
-    Woodbury's identity, and each equals a dense solve; a new sigma factors afresh."""
-    monkeypatch.setattr(_sparse_gram, "CG_COST_RATIO", 1e9)  # no CG: the factorization and its corrections
+    Woodbury's identity (with factorizations priced high, so that the correction pays in both forms), and each
+    equals a dense solve; a new sigma factors afresh."""
+    monkeypatch.setattr(_sparse_gram, "CG_MIN_STEPS", 10**9)  # no CG: the factorization and its corrections
+    monkeypatch.setattr(_sparse_gram, "SCATTER_COST", 1e6)
     rng = np.random.default_rng(3)
     n, d = 200, 1500
     A = sp.random(n, d, density=0.03, random_state=9, format="csc")
@@ -93,6 +95,13 @@ def test_sparse_gram_corrects_the_kept_factorization_when_few_columns_change(k0,
     assert gram.factorizations == 1 and gram.woodbury_solves == 5
     gram.solve(mask, 2 * sigma, shift, r, scale=S)
     assert gram.factorizations == 2
+    monkeypatch.setattr(_sparse_gram, "SCATTER_COST", 70.0)  # a cheap factorization: no correction
+    gram = SparseGram(A)
+    for _ in range(2):
+        gram.solve(mask, sigma, shift, r, scale=S)
+        flip = rng.permutation(d)[:3]
+        mask[flip] = ~mask[flip]
+    assert gram.woodbury_solves == 0 or k0 > 100
 
 
 def test_sparse_gram_forms_the_gram_by_blocks_for_dense_columns(monkeypatch):
