@@ -28,7 +28,8 @@ columns that crossed a kink: FreeGram.newton_product).  Where the Newton systems
 - a dense NumPy A: the n x n A_J A_J^T kept up to date between Newton steps by the columns that
   enter or leave J (cvxpar.solvers._gram.FreeGram: in-place BLAS syrk), factored in place by LAPACK;
 - a scipy.sparse A: sparse products of the free block, never densifying A
-  (cvxpar.solvers._sparse_gram.SparseGram);
+  (cvxpar.solvers._sparse_gram.SparseGram), or, for an A with 15 % or more nonzeros whose dense copy
+  fits a memory budget, the dense path on that copy (``_sparse_gram.newton_systems``);
 - any other Array-API array (torch, array_api_strict, CuPy: cuBLAS/cuSOLVER through the namespace's
   linalg): the same systems with the namespace's matmul and solve, on the data's device;
 - tall least squares (n >= TALL_RATIO d): the exactly equivalent d x d problem of the normal
