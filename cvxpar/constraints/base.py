@@ -103,9 +103,14 @@ class Constraint:
         float
         """
         xn = np.asarray(_backend.to_host(x), dtype=np.float64).reshape(-1)
-        d = xn.shape[0]
         if not np.isfinite(xn).all():
             return float("inf")
+        return self._violation(xn)
+
+    def _violation(self, xn: np.ndarray) -> float:
+        """:meth:`violation` at a finite float64 NumPy x, from ``bounds`` and ``rows`` (a kind whose bounds and rows
+        have a closed form overrides it)."""
+        d = xn.shape[0]
         lower, upper = self.bounds(d)
         worst = max(float(np.max(lower - xn, initial=0.0)), float(np.max(xn - upper, initial=0.0)))
         A_eq, b_eq, A_ub, b_ub = self.rows(d)

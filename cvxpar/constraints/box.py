@@ -87,22 +87,8 @@ class Box(Constraint):
         return (np.array(np.broadcast_to(self.lower, (d,)), dtype=np.float64),
                 np.array(np.broadcast_to(self.upper, (d,)), dtype=np.float64))
 
-    def violation(self, x) -> float:
-        """The largest bound violation max_i max(l_i - x_i, x_i - u_i, 0) (:meth:`Constraint.violation` without
-        rows), with scalar bounds broadcast rather than expanded to d entries; ``inf`` when x is not finite.
-
-        Parameters
-        ----------
-        x : array of shape (d,)
-            Any Array-API namespace.
-
-        Returns
-        -------
-        float
-        """
-        xn = np.asarray(_backend.to_host(x), dtype=np.float64).reshape(-1)
-        if not np.isfinite(xn).all():
-            return float("inf")
+    def _violation(self, xn: np.ndarray) -> float:
+        """max_i max(l_i - x_i, x_i - u_i, 0), scalar bounds broadcast rather than expanded to d entries."""
         return max(float(np.max(self.lower - xn, initial=0.0)), float(np.max(xn - self.upper, initial=0.0)))
 
     def project(self, x):

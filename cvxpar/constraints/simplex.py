@@ -51,22 +51,9 @@ class Simplex(Constraint):
     def rows(self, d: int):
         return np.ones((1, d)), np.array([self.total]), None, None
 
-    def violation(self, x) -> float:
-        """max(max_i (-x_i)_+, |sum_i x_i - total| / sqrt(d)): :meth:`Constraint.violation` for the bounds x >= 0 and
-        the row 1^T x = total (whose norm is sqrt(d)), without forming them; ``inf`` when x is not finite.
-
-        Parameters
-        ----------
-        x : array of shape (d,)
-            Any Array-API namespace.
-
-        Returns
-        -------
-        float
-        """
-        xn = np.asarray(_backend.to_host(x), dtype=np.float64).reshape(-1)
-        if not np.isfinite(xn).all():
-            return float("inf")
+    def _violation(self, xn: np.ndarray) -> float:
+        """max(max_i (-x_i)_+, |sum_i x_i - total| / sqrt(d)): the bounds x >= 0 and the row 1^T x = total (of norm
+        sqrt(d)) without forming them."""
         return max(float(np.max(-xn, initial=0.0)), abs(float(np.sum(xn)) - self.total) / math.sqrt(xn.shape[0]))
 
     def project(self, x):

@@ -102,5 +102,5 @@ def test_violation_shortcuts_match_the_contracts_formula(c):
     rng = np.random.default_rng(1)
     for scale in (1e-3, 1.0, 1e3):
         x = scale * rng.standard_normal(4)
-        assert c.violation(x) == pytest.approx(Constraint.violation(c, x), rel=1e-12, abs=1e-15)
+        assert c.violation(x) == pytest.approx(Constraint._violation(c, x), rel=1e-12, abs=1e-15)
     assert c.violation(np.array([0.0, np.nan, 1.0, 1.0])) == np.inf
