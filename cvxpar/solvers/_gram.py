@@ -67,8 +67,9 @@ SINGLE_MAX_COND = 1e6
 REFINE_STEPS = 6
 #: The polish's normal equations (B^T B) x = rhs of at least NORMAL_SINGLE_MIN unknowns are solved in single
 #: precision and refined to LAPACK dsposv's backward error in at most NORMAL_REFINE_STEPS corrections
-#: (``single_normal_solve``).
-NORMAL_SINGLE_MIN = 2000
+#: (``single_normal_solve``; with fewer, the refinement's passes over B cost about what the faster
+#: product and factorization save).
+NORMAL_SINGLE_MIN = 500
 NORMAL_REFINE_STEPS = 10
 #: Rows of A^T gathered at a time by the Gram products (``_syrk_rows``): a bounded temporary copy.
 ROW_BLOCK = 2048
