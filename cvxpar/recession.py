@@ -44,7 +44,6 @@ import numpy as np
 import numpy.typing as npt
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from cvxpar import _backend
 
@@ -182,6 +181,14 @@ def _row_kinds(lo_h, hi_h):
     return zero, lo_inf & ~hi_inf, hi_inf & ~lo_inf, ~lo_inf & ~hi_inf & (lo_h == hi_h), ~lo_inf & ~hi_inf & (lo_h < hi_h)
 
 
+def milp(*args, **kwargs):
+    """:func:`scipy.optimize.milp`, imported on the first call: importing scipy.optimize costs about 0.1 s, which
+    a solve that never needs the program (every problem whose psi grows in both directions) should not pay."""
+    from scipy.optimize import milp as scipy_milp
+
+    return scipy_milp(*args, **kwargs)
+
+
 def _solve_lp(A, feasible, cols, lo_h, hi_h, up, down, c_up, c_down):
     """min F_inf(v) over K with |v_j| <= 1 (module docstring), v_j = 0 off the columns ``cols`` (None: all);
     v (length d), or None when F_inf >= 0 there or HiGHS stops.
@@ -190,6 +197,8 @@ def _solve_lp(A, feasible, cols, lo_h, hi_h, up, down, c_up, c_down):
     psi_inf) or p_J, m_J, z_J (v_j = p_j - m_j, p_j <= z_j, m_j <= 1 - z_j, z binary: a concave one), then
     t (t_i >= h_inf,i(a_i^T v) on the rows with two finite slopes).
     """
+    from scipy.optimize import Bounds, LinearConstraint  # on first use (see milp)
+
     full = feasible.d
     A_eq, A_ub = feasible.A_eq, feasible.A_ub
     if cols is not None:
