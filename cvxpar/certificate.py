@@ -42,7 +42,9 @@ class Certificate:
     quantization_rate : float
         Fraction of the entries of x on a breakpoint of psi.
     infeasibility : float
-        The largest constraint violation in x's own units (bound violations, distances to violated rows).
+        The largest constraint violation in x's own units (bound violations, distances to violated rows), and at
+        least x_scale times the largest row violation relative to the row's own terms
+        (:func:`row_backward_error`), so that the feasibility test holds each row in both units.
     scale : float
         max(1, ||grad loss(x)||_inf): the unit of the stationarity test.
     x_scale : float
@@ -213,7 +215,9 @@ def certificate(loss: Loss | None = None, psi: PAR | None = None, lam: float | n
 
     **Feasibility** (``infeasibility``) is measured in x's own units, separately from stationarity: the
     largest violation of a bound (or of psi's domain, where psi = +inf), and the largest Euclidean distance
-    |a_j^T x - b_j| / ||a_j||_2 from x to a violated row's hyperplane.
+    |a_j^T x - b_j| / ||a_j||_2 from x to a violated row's hyperplane; and in each row's own units: a row's
+    violation relative to its terms, |a_j^T x - b_j| / (1 + |b_j| + |a_j|^T |x|) (:func:`row_backward_error`),
+    enters as max(1, ||x||_inf) times itself, so the rule below holds it to ``tol`` too.
 
     **Tolerance rule.**  x is certified to ``tol`` when
 
@@ -268,6 +272,24 @@ def certificate(loss: Loss | None = None, psi: PAR | None = None, lam: float | n
     return evaluate(loss, psi, lam, x, FeasibleSet(constraints, d), with_gap=with_gap)
 
 
+def row_backward_error(feasible: FeasibleSet, x) -> float:
+    """The largest violation of a row relative to the row's own terms: max_j viol_j / (1 + |h_j| + |g_j|^T |x|).
+
+    viol_j = |g_j^T x - h_j| on an equality, (g_j^T x - h_j)_+ on an inequality.  Without the 1 this is the
+    componentwise backward error of x for the row (Oettli & Prager 1964; Higham 2002, *Accuracy and Stability of
+    Numerical Algorithms*, Thm. 7.3): the smallest eps such that x satisfies the row exactly after relative changes
+    of at most eps in each g_jk and h_j.  Where x's large coordinates nearly cancel in a row, the distance to the
+    row's hyperplane relative to ||x||_inf can pass a tolerance this does not.
+    """
+    if not feasible.has_rows:
+        return 0.0
+    xn = np.asarray(_backend.to_host(x), dtype=np.float64).reshape(-1)
+    G, h, n_eq = feasible.stacked()
+    r = G @ xn - h
+    viol = np.concatenate([np.abs(r[:n_eq]), np.maximum(r[n_eq:], 0.0)])
+    return float(np.max(viol / (1.0 + np.abs(h) + np.abs(G) @ np.abs(xn)), initial=0.0))
+
+
 def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap: bool = False) -> Certificate:
     """The certificate at x for validated data (lam from :func:`cvxpar._validation.as_lam`, a :class:`FeasibleSet`).
 
@@ -285,7 +307,7 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
     lower, upper = feasible.bounds_like(x)
     xc, domain_violation = project(xp, x, psi, lower, upper)
     objective = loss.value(x) + penalty(xc, psi, lam, xp)
-    infeasibility = max(domain_violation, feasible.violation(x))
+    infeasibility = max(domain_violation, feasible.violation(x), max(1.0, x_inf) * row_backward_error(feasible, x))
     c = -g
     if feasible.has_rows:
         lo, hi = psi.scaled_subdifferential(xc, lam, lower, upper)

@@ -115,3 +115,27 @@ def test_gap_with_an_empty_column_and_one_sided_bounds_is_a_clean_upper_bound(co
     best = cvxpar.solve(loss, psi, 0.3, cons, tol=1e-10)
     assert best.status == "optimal"
     assert np.isfinite(cert.gap) and cert.gap >= cert.objective - best.objective - 1e-9
+
+
+def test_a_row_is_held_to_tol_relative_to_its_own_terms_too():
+    """A row on small coordinates while another coordinate is large: its distance to the hyperplane is compared with
+    tol * ||x||_inf, so a 5 % violation of x_0 + x_1 = 2e-3 passed at tol 1e-8; relative to the row's own terms
+    (1 + |h| + |g|^T |x|, the Oettli-Prager backward error) it does not."""
+    from cvxpar.certificate import row_backward_error
+    from cvxpar.constraints import FeasibleSet, Linear
+
+    g, h = np.array([1.0, 1.0, 0.0]), np.array([2e-3])
+    x = np.array([1e-3, 1.1e-3, 1e4])  # g^T x - h = 1e-4: 5 % of h
+    cons = Linear(A_eq=g[None, :], b_eq=h)
+    feasible = FeasibleSet(cons, 3)
+    distance = 1e-4 / np.sqrt(2.0)
+    assert feasible.violation(x) == pytest.approx(distance)
+    assert distance <= 1e-8 * 1e4  # the distance rule alone accepts x at tol 1e-8
+    relative = 1e-4 / (1.0 + 2e-3 + 2.1e-3)
+    assert row_backward_error(feasible, x) == pytest.approx(relative, rel=1e-9)
+    loss = cvxpar.losses.LeastSquares(np.eye(3), x)  # x is the unconstrained minimizer: residual 0
+    cert = cvxpar.certificate(loss, cvxpar.pars.l1([0.0]), 0.0, x, constraints=cons)
+    assert cert.infeasibility == pytest.approx(cert.x_scale * relative, rel=1e-9)
+    assert not cert.certifies(1e-8) and not cert.certifies(5e-5) and cert.certifies(2e-4)
+    # an inequality row counts only its positive part
+    assert row_backward_error(FeasibleSet(Linear(A_ub=g[None, :], b_ub=np.array([1.0])), 3), x) == 0.0

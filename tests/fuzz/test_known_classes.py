@@ -11,7 +11,6 @@ others below are regression tests of classes it found that are fixed.
 
 from __future__ import annotations
 
-import types
 import warnings
 
 import cvxpy as cp
@@ -92,14 +91,13 @@ def test_optimal_status_holds_for_another_evaluation_of_the_same_loss():
     assert problem.status in (cp.OPTIMAL, cp.USER_LIMIT) and (problem.status != cp.OPTIMAL or certified)
 
 
-@found_open("the certificate measures a row's violation as the distance |g^T x - h| / ||g||_2 against tol * max(1, "
-            "||x||_inf), the oracle against tol * (1 + |h| + sum_j |g_j x_j|) (the row's own terms): where x's largest "
-            "coordinates nearly cancel in the row (duplicated columns), 'optimal' passes the first and not the second")
 def test_optimal_row_feasibility_in_the_rows_own_units():
-    """Found by the long form (test_solve_statuses_are_honest_constrained, method='alm'): x = [-1.11, -8.00, -7.88,
-    2.40] (fixed here, so that the reproducer does not hang on the solver's last bits), the row's violation 1.96e-7
-    is 6.8e-8 in distance (<= 1e-8 * 8) but 1.12e-8 of the row's terms (17.5)."""
-    from fuzz_oracles import References, check_result, objective
+    """Found by the long form (test_solve_statuses_are_honest_constrained, method='alm'): 'optimal' at x = [-1.11,
+    -8.00, -7.88, 2.40], whose row violation 1.96e-7 is 6.8e-8 in distance (<= 1e-8 * ||x||_inf = 8e-8) but 1.12e-8
+    of the row's own terms (17.5): x's large coordinates nearly cancel in the row.  The certificate now holds each
+    row to tol relative to its own terms as well (cvxpar.certificate.row_backward_error): it refuses that point, and
+    the row methods' answers pass the oracle's row-terms test."""
+    from fuzz_oracles import References, check_result
     from fuzz_problems import Case, PsiSpec
 
     from cvxpar.constraints import Linear
@@ -119,9 +117,13 @@ def test_optimal_row_feasibility_in_the_rows_own_units():
                 "linear_eq", {"A_eq": G, "b_eq": h})
     loss, cons = LeastSquares(A, target), Linear(A_eq=G, b_eq=h)
     x = np.array([-1.114037349730164, -7.995840622931102, -7.875922163280871, 2.4023161922937146])  # alm's answer
-    assert cvxpar.certificate(loss=loss, psi=psi, lam=86.5964, x=x, constraints=cons).certifies(1e-8)
-    res = types.SimpleNamespace(status="optimal", x=x, objective=objective(case, x))
-    check_result(case, res, 1e-8, References(case), loss, cons)
+    cert = cvxpar.certificate(loss=loss, psi=psi, lam=86.5964, x=x, constraints=cons)
+    terms = 1.0 + abs(h[0]) + float(np.abs(G[0]) @ np.abs(x))
+    assert not cert.certifies(1e-8)
+    assert cert.infeasibility == pytest.approx(cert.x_scale * abs(float(G[0] @ x - h[0])) / terms, rel=1e-9)
+    for method in ("alm", "admm"):
+        res = cvxpar.solve(loss, psi, 86.5964, constraints=cons, method=method, tol=1e-8)
+        check_result(case, res, 1e-8, References(case), loss, cons)
 
 
 def test_reference_optimal_on_badly_scaled_huber_rows_is_a_global_minimum():
