@@ -400,7 +400,18 @@ def _solve_mip(m, chosen, verbose, options, info, deadline: float | None) -> flo
     if deadline is not None:  # what is left after compiling, less a share for the polish that follows
         left = (deadline - time.perf_counter()) * (1 - FINISH_SHARE)
         options["scip_params"] = {**options.get("scip_params", {}), "limits/time": max(left, MIN_SCIP_SECONDS)}
-    raw = chain.solver.solve_via_data(data, False, verbose, options)
+    try:
+        raw = chain.solver.solve_via_data(data, False, verbose, options)
+    except Exception as exc:  # pyscipopt raises a bare Exception("SCIP: error in input data!")
+        if "input data" not in str(exc):
+            raise
+        raise ValueError(
+            f"SCIP rejected the mixed-integer model's numbers ({exc}): after rescaling by the objective unit "
+            f"s = {m.scaling.s:.3g} (from lam and the loss's curvature) some entry is beyond SCIP's infinity (1e20). "
+            "Rescale lam or the data (s follows lam times psi's slopes and the loss's curvature; a lam of 1e-200 "
+            "next to a loss with no curvature leaves a Huber threshold or a target divided by sqrt(s) beyond it), or "
+            "use cvxpar.solve for a certified stationary point."
+        ) from exc
     info["scip_status"] = raw.get("scip_status")
     bound = None
     scip = raw.get("model")

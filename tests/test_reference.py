@@ -537,3 +537,15 @@ def test_scip_bound_is_a_lower_bound_on_badly_scaled_tiny_problems(kind, seed):
     assert res.bound is not None and res.bound <= minimum, (res.bound, minimum, res.message)
     assert res.status == "optimal", res.message
     assert res.objective <= minimum + 1e-6 * abs(minimum)
+
+
+@needs_scip
+@pytest.mark.mip
+def test_numbers_scip_cannot_hold_give_a_clear_error():
+    """A = [[0]] and lam = 1e-300: the objective unit s = 1.5e-300 puts the rescaled Huber threshold M / sqrt(s)
+    beyond SCIP's infinity; SCIP said only "error in input data!"."""
+    loss = losses.Huber(np.array([[0.0]]), np.array([0.0]))
+    psi = cvxpar.pars.mcp(cvxpar.grids.uniform(1.0, 3), 2.0)
+    with pytest.raises(ValueError, match=r"SCIP rejected the mixed-integer model's numbers.*Rescale lam or the data"):
+        cvxpar.reference(loss, psi, 1e-300, solver="SCIP")
+    assert cvxpar.reference(loss, psi, 1e-30, solver="SCIP").status == "optimal"
