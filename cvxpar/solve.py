@@ -7,18 +7,18 @@ Methods (``method=``): ``"pg"`` (proximal gradient), ``"fista"`` (accelerated, a
 NumPy / scipy.sparse data), ``"ssnal"`` (semismooth Newton augmented Lagrangian, any
 LinearModelLoss with a convex psi: the fast method when the free block of A is nearly square),
 ``"ssn"`` (dense semismooth Newton on the full Hessian, globalized on the forward-backward envelope: small
-problems with a convex psi and no rows, NumPy / LAPACK only),
+problems with a convex psi and at most one linear row, NumPy / LAPACK only),
 ``"alm"`` (augmented Lagrangian on Simplex and Linear rows, each subproblem by ssnal; convex psi),
 ``"admm"`` (cached factorization, adaptive rho; Simplex and Linear rows with any psi, least squares),
 ``"aprox"`` (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``,
 which picks one and says which (``res.method``, and the verbose header), by measured rules:
 
-0. ``"ssn"`` for a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, no Simplex or
-   Linear rows, NumPy data and a loss that gives its Hessian (every linear-model loss on a dense or scipy.sparse A,
+0. ``"ssn"`` for a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, at most one
+   Simplex / Linear row, NumPy data and a loss that gives its Hessian (every linear-model loss on a dense or scipy.sparse A,
    a ``Smooth`` loss with ``hessian=``): no compiled kernels to load, so a fresh process's first call costs what a
    later one does (``python benchmarks/run.py startup``); where it stops uncertified, the rules below continue
    from its point;
-1. ``"alm"`` with Simplex or Linear constraints and a convex psi (``"admm"`` with a nonconvex one);
+1. ``"alm"`` with (other) Simplex or Linear constraints and a convex psi (``"admm"`` with a nonconvex one);
 2. ``"cd"`` for least squares with a psi of at most one breakpoint (the Lasso and its box-constrained
    variants) when A is wide (more features than samples; ``python benchmarks/run.py lasso``) or clearly
    tall (d <= n / 4, where A^T A is well conditioned and CD converges in a few dozen epochs: the tall
@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from cvxpar.par import PAR
 
 METHODS = ("auto", "pg", "fista", "cd", "ssnal", "ssn", "alm", "admm", "aprox")
-DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "ssn": 500, "alm": 50, "admm": 20_000}
+DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "ssn": 200, "alm": 50, "admm": 20_000}
 #: The methods that take linear rows (Simplex, Linear).
 ROW_METHODS = ("alm", "admm")
 
@@ -110,8 +110,8 @@ def solve(
     constraints : constraint, list of constraints or None, default None
         :class:`~cvxpar.constraints.Box`, :class:`~cvxpar.constraints.NonNeg`,
         :class:`~cvxpar.constraints.Simplex`, :class:`~cvxpar.constraints.Linear`; C is their
-        intersection.  Simplex and Linear rows need ``method="alm"`` (convex psi), ``"admm"`` (or
-        ``"auto"``).
+        intersection.  Simplex and Linear rows need ``method="alm"`` (convex psi), ``"admm"``, ``"ssn"``
+        (one row, convex psi) or ``"auto"``.
     method : {"auto", "pg", "fista", "cd", "ssnal", "ssn", "alm", "admm", "aprox"}, default "auto"
         ``"pg"``: proximal gradient.  ``"fista"``: accelerated proximal gradient with adaptive
         restart.  ``"cd"``: working-set coordinate descent with the exact 1-D prox (any
@@ -119,17 +119,18 @@ def solve(
         least squares, proximal-Newton epochs weighted by h'' for the others).  ``"ssnal"``:
         semismooth Newton augmented Lagrangian (any ``LinearModelLoss``, convex psi; its Newton
         system uses h'').  ``"ssn"``: semismooth Newton on the forward-backward residual with the dense d x d
-        Hessian, globalized by a line search on the forward-backward envelope (convex psi, Box / NonNeg only,
-        NumPy data, a loss with a Hessian; :mod:`cvxpar.solvers.ssn`).  ``"alm"``: augmented Lagrangian (method of multipliers) on the Simplex /
+        Hessian, globalized by a line search on the forward-backward envelope (convex psi, Box / NonNeg and at
+        most one Simplex / Linear row, NumPy data, a loss with a Hessian; :mod:`cvxpar.solvers.ssn`).
+        ``"alm"``: augmented Lagrangian (method of multipliers) on the Simplex /
         Linear rows, each subproblem solved by ``"ssnal"`` (any ``LinearModelLoss``, convex psi).
         ``"admm"``: ADMM with a cached factorization and adaptive rho (a ``LeastSquares`` loss with
         a dense A; Simplex and Linear constraints with any psi).  ``"aprox"``: stochastic minibatch
         aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
 
-        0. a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, no Simplex / Linear
-           rows, NumPy data and a loss with a Hessian (any ``LinearModelLoss`` on a dense or scipy.sparse A, a
+        0. a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, at most one
+           Simplex / Linear row, NumPy data and a loss with a Hessian (any ``LinearModelLoss`` on a dense or scipy.sparse A, a
            ``Smooth`` loss given ``hessian=``): ``"ssn"``;
-        1. Simplex or Linear constraints: ``"alm"`` with a convex psi and a linear-model loss on
+        1. (other) Simplex or Linear constraints: ``"alm"`` with a convex psi and a linear-model loss on
            NumPy / scipy.sparse data, else ``"admm"`` (which takes least squares on a dense A; other
            losses or formats with a nonconvex psi raise a ValueError);
         2. least squares on NumPy / scipy.sparse with a psi of at most one breakpoint (Lasso-like) and
@@ -237,8 +238,9 @@ def solve(
     breadth`` measures every class against CVXPY + Clarabel with one BLAS thread; the ratios below
     are its instances, 200 x 2000 unless stated, in ``benchmarks/RESULTS.md``):
 
-    - **Small problems** (d <= 200, n_samples d^2 <= 600 x 200^2; convex psi, no rows, NumPy data, a loss with
-      a Hessian): ``"ssn"``, Newton steps on the dense d x d system in NumPy / LAPACK, so the first call in a
+    - **Small problems** (d <= 200, n_samples d^2 <= 600 x 200^2; convex psi, at most one Simplex / Linear row,
+      NumPy data, a loss with a Hessian): ``"ssn"``, Newton steps on the dense d x d system (with the row: its
+      KKT system, and the exact prox with the row) in NumPy / LAPACK, so the first call in a
       fresh process loads no compiled kernels (numba's first load costs about a second) and no LP solver
       (``python benchmarks/run.py --size full startup``: every class of the table at d = 20 and 150 against
       CVXPY + Clarabel's build + solve, warm and in fresh processes).
@@ -329,7 +331,7 @@ def solve(
     direction = recession.ray(prob.loss, prob.psi, prob.lam, prob.feasible)
     if direction is not None:
         return _unbounded_result(prob, chosen, direction, time.perf_counter() - tested)
-    if prob.feasible.has_rows and chosen not in ROW_METHODS:
+    if prob.feasible.has_rows and chosen not in ROW_METHODS and not (chosen == "ssn" and ssn.applies(prob)):
         raise ValueError(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='alm' "
             "(convex psi) or 'admm' (or 'auto')."
@@ -352,8 +354,9 @@ def solve(
     if chosen == "cd" and not _cd_applicable(prob):
         raise ValueError(_cd_refusal(prob))
     if chosen == "ssn" and not ssn.applies(prob):
-        raise ValueError("method 'ssn' needs a convex psi, NumPy data and a loss with a Hessian (a LinearModelLoss on a "
-                         "dense or scipy.sparse A, or Smooth with hessian=); use 'fista' (or 'auto').")
+        raise ValueError("method 'ssn' needs a convex psi, at most one Simplex / Linear row, NumPy data and a loss with "
+                         "a Hessian (a LinearModelLoss on a dense or scipy.sparse A, or Smooth with hessian=); use "
+                         "'fista', 'alm' with rows (or 'auto').")
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")
     module = importlib.import_module(f"cvxpar.solvers.{chosen}")
 

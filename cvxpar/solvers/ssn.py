@@ -1,8 +1,8 @@
 """Dense semismooth Newton on the forward-backward residual ("ssn"): the method for small problems.
 
-    minimize  F(x) = f(x) + p(x),   p(x) = sum_i lam_i psi(x_i) + indicator of the box,   psi convex,
+    minimize  F(x) = f(x) + p(x),   p(x) = sum_i lam_i psi(x_i) + indicator of the box (and of one linear row),
 
-with f twice differentiable (a generalized Hessian where f is C^1 only: Huber).  For a step g < 1/L
+psi convex, f twice differentiable (a generalized Hessian where f is C^1 only: Huber).  For a step g < 1/L
 (L the Lipschitz constant of grad f) let
 
     T(x) = prox_{g p}(x - g grad f(x)),    r(x) = x - T(x);
@@ -25,14 +25,21 @@ Algorithm 1) with the semismooth Newton direction of the residual:
   T_i sits on a breakpoint of psi or on a bound (a plateau of the prox), 1 inside a piece.  On the
   plateau coordinates K this is d_K = T_K - x_K, on the others F
   H_FF d_F = -(grad_F f + lam_F s_F) - H_FK d_K, s the slopes of T's pieces (the Newton step of the
-  active-set polish, :mod:`cvxpar.solvers.polish`), with the Levenberg-Marquardt shift
-  mu = L min(MU_CAP, relative residual) on H_FF (Li, Sun and Toh 2018, SIAM J. Optim. 28(1),
-  section 3.3), and the step is cut where the free coordinates leave T's pieces;
+  active-set polish, :mod:`cvxpar.solvers.polish`): unshifted first, and after a step the line search
+  cut with the Levenberg-Marquardt shift mu = damping L min(1, relative residual) on H_FF (adapted like
+  a trust region; Levenberg-Marquardt with mu proportional to the residual converges quadratically under a
+  local error bound, Yamashita and Fukushima 2001).  Free coordinates that the step carries out of T's
+  pieces stop at the pieces' ends and the others are solved again (a primal active-set round);
 - the step is x+ = x - (1 - tau) r(x) + tau d with tau = 1, 1/2, ... until
   phi(x+) <= phi(x) - BETA (1 - g L) / (2 g) ||r(x)||^2; tau = 0 is the forward-backward step, which
   always passes (so the iteration converges like proximal gradient at worst), and once the pieces of
   the solution are found tau = 1 passes and the steps are Newton steps: exact for a piecewise-quadratic
   loss (least squares, Huber) on the right pieces, quadratically convergent for a smooth one.
+
+With one linear row a^T x = t (a Simplex, a budget; or a^T x <= t) the prox is the exact prox with the row
+(:mod:`cvxpar.solvers._row_prox`), and where the row holds T(x) the Newton step solves the free block's KKT system
+with it (the prox's generalized Jacobian is then D - D a a^T D / a^T D a, D = diag(prox'): the equality-constrained
+Newton step, Nocedal and Wright 2006, section 16.1).
 
 The whole d x d problem is dense NumPy and LAPACK (no compiled kernels to load, no working sets): at
 d <= a few hundred one iteration costs a few NumPy calls and one Cholesky factorization of the free
@@ -53,6 +60,8 @@ from scipy.linalg import lapack
 from cvxpar import _backend
 from cvxpar.losses import LinearModelLoss
 from cvxpar.solvers._common import Evaluator, Monitor, Outcome, check
+from cvxpar.solvers._kkt import kkt_step
+from cvxpar.solvers._row_prox import RowProx
 from cvxpar.solvers.polish import newton_polish
 
 #: The step g = STEP_FRACTION / L (PANOC's choice).
@@ -91,9 +100,11 @@ REFIX_ROUNDS = 20
 
 
 def applies(prob) -> bool:
-    """ssn's conditions: a convex psi, no linear rows, NumPy data, and a loss that gives its Hessian: a
-    linear-model loss on a dense or scipy.sparse A, or a ``Smooth`` loss with a ``hessian``."""
-    if not prob.convex or prob.feasible.has_rows or not _backend.is_numpy_namespace(prob.xp):
+    """ssn's conditions: a convex psi, at most one linear row (a Simplex, a budget), NumPy data, and a loss that
+    gives its Hessian: a linear-model loss on a dense or scipy.sparse A, or a ``Smooth`` loss with a ``hessian``."""
+    if not prob.convex or not _backend.is_numpy_namespace(prob.xp):
+        return False
+    if prob.feasible.has_rows and prob.feasible.stacked()[0].shape[0] != 1:
         return False
     loss = prob.loss
     if isinstance(loss, LinearModelLoss):
@@ -112,15 +123,24 @@ class _Point:
     T: np.ndarray
     r: np.ndarray
     phi: float
+    #: the row's multiplier in T(x) (None without a row; 0 where an inequality row is inactive)
+    nu: float | None
 
 
-def _point(prob, ev: Evaluator, x, z, gamma: float) -> _Point:
+def _point(prob, ev: Evaluator, x, z, gamma: float, prox) -> _Point:
     f = ev.value(x, z)
     g = ev.grad(x, z)
-    T = prob.prox(x - gamma * g, gamma)
+    T, nu = prox(x - gamma * g, gamma)
     r = x - T
     phi = f - float(g @ r) + float(r @ r) / (2.0 * gamma) + prob.penalty(T)
-    return _Point(x, z, f, g, T, r, phi)
+    return _Point(x, z, f, g, T, r, phi, nu)
+
+
+def _prox(prob):
+    """(w, g) -> (T, nu): the prox of g p, with the row (:class:`~cvxpar.solvers._row_prox.RowProx`) when there is one."""
+    if prob.feasible.has_rows:
+        return RowProx(prob)
+    return lambda w, gamma: (prob.prox(w, gamma), None)
 
 
 def _sufficient(new: float, old: float, decrease: float) -> bool:
@@ -136,7 +156,9 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
     L = L if math.isfinite(L) and L > 0 else 1.0
     gamma = STEP_FRACTION / L
     x = prob.start()
-    cur = _point(prob, ev, x, ev.z(x), gamma)
+    prox = _prox(prob)
+    row = _row(prob)
+    cur = _point(prob, ev, x, ev.z(x), gamma, prox)
     next_certify = math.inf
     newton_steps = backtracks = 0
     damping = 0.0
@@ -162,20 +184,21 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
                 break
             L *= 2.0
             gamma = STEP_FRACTION / L
-            cur = _point(prob, ev, cur.x, cur.z, gamma)
+            cur = _point(prob, ev, cur.x, cur.z, gamma, prox)
             continue
         decrease = BETA * (1.0 - gamma * L) / (2.0 * gamma) * rr
         mu_unit = L * min(1.0, res / scale)
-        step = _newton_direction(prob, cur, mu_unit * damping, exact=damping == 0.0, mu_unit=mu_unit)
+        active = row if row is not None and (row[2] or cur.nu > 0.0) else None
+        step = _newton_direction(prob, cur, mu_unit * damping, damping == 0.0, mu_unit, active)
         if step is None and damping == 0.0:  # a singular free block: the shifted step
             damping = DAMPING_MIN
-            step = _newton_direction(prob, cur, mu_unit * damping, exact=False, mu_unit=mu_unit)
+            step = _newton_direction(prob, cur, mu_unit * damping, False, mu_unit, active)
         new = None
         if step is not None:
             tau = 1.0
             for _ in range(MAX_HALVINGS + 1):
                 xt = step if tau == 1.0 else cur.T + tau * (step - cur.T)
-                trial = _point(prob, ev, xt, ev.z(xt), gamma)
+                trial = _point(prob, ev, xt, ev.z(xt), gamma, prox)
                 if _sufficient(trial.phi, cur.phi, decrease):
                     new = trial
                     newton_steps += tau == 1.0
@@ -184,11 +207,11 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
                 tau *= 0.5
             damping = _next_damping(damping, full=tau == 1.0)
         if new is None:
-            fb = _point(prob, ev, cur.T, zT, gamma)
+            fb = _point(prob, ev, cur.T, zT, gamma, prox)
             if not _sufficient(fb.phi, cur.phi, decrease) and rr > 0.0:
                 L *= 2.0  # the envelope's decrease needs g < 1/L: L was too small
                 gamma = STEP_FRACTION / L
-                cur = _point(prob, ev, cur.x, cur.z, gamma)
+                cur = _point(prob, ev, cur.x, cur.z, gamma, prox)
                 continue
             new = fb
         if rr == 0.0 and new.phi >= cur.phi:
@@ -219,12 +242,23 @@ def _certified(prob, T, gamma: float, tol: float, polish: bool, polish_steps: in
     return (xs, cert) if cert.certifies(tol) else None
 
 
-def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float):
+def _row(prob):
+    """(a, t, equality) of the problem's one linear row, or None."""
+    if not prob.feasible.has_rows:
+        return None
+    G, h, n_eq = prob.feasible.stacked()
+    return G[0], float(h[0]), n_eq == 1
+
+
+def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float, row):
     """x + d for the semismooth Newton direction d of the residual at cur (module docstring), its free
     coordinates cut at the ends of T's pieces; None where the free block's system has no finite solution.
 
     ``exact``: the step without shift (mu = 0), taken unless the free block is singular for want of rows (a
-    linear-model loss with more free coordinates than samples), where mu stays."""
+    linear-model loss with more free coordinates than samples), where mu stays.  ``row`` (a, t, equality), when
+    the row holds T(x): the step keeps a^T x = t, solving the free block's KKT system with the row (the
+    prox's generalized Jacobian is then D - D a a^T D / a^T D a, D = diag(free); the Newton step on the residual
+    is the equality-constrained Newton step, Nocedal and Wright 2006, section 16.1)."""
     loss = prob.loss
     fixed = np.asarray(prob.fixed(cur.T))
     free = np.flatnonzero(~fixed)
@@ -252,7 +286,12 @@ def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float)
     new = xF.copy()
     sub = H
     for _ in range(REFIX_ROUNDS):
-        dF = _cholesky_solve(sub, rhs[keep])
+        if row is None:
+            dF = _cholesky_solve(sub, rhs[keep])
+        else:  # the row's residual with the fixed and the cut coordinates moved, the free ones still at x
+            out[free] = new
+            out[free[keep]] = xF[keep]
+            dF = kkt_step(sub, row[0][free[keep]][None, :], rhs[keep], np.array([row[1] - float(row[0] @ out)]))
         if dF is None:
             return None
         trial = xF[keep] + dF

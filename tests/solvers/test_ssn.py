@@ -1,6 +1,7 @@
 """ssn, the dense semismooth Newton of small problems: certified answers at CVXPY + Clarabel's optimum for every
 loss it takes (least squares, logistic, Huber, a user's linear-model loss, a Smooth loss with a Hessian), with and
-without bounds, on wide, square and tall data; auto's pick at small sizes, and its hand-off when ssn stops short."""
+without bounds and with one linear row (a Simplex, a budget, one inequality), on wide, square and tall data; auto's
+pick at small sizes, and its hand-off when ssn stops short."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from user_losses import SquaredHinge, clarabel_objective
 
 import cvxpar
-from cvxpar.constraints import Box, Simplex
+from cvxpar.constraints import Box, Linear, Simplex
 from cvxpar.losses import Huber, LeastSquares, Logistic, Smooth
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
@@ -108,6 +109,31 @@ def test_ssn_user_loss_against_its_own_cvxpy_form():
     assert res.objective == pytest.approx(clarabel_objective(loss, PSI, 1.5, (-1, 1)), rel=1e-7)
 
 
+def _row(name, d, seed):
+    rng = np.random.default_rng(seed + 200)
+    a = rng.standard_normal(d)
+    return {"simplex": [Simplex(1.0)], "simplex3": [Simplex(3.0), Box(0, 1)],
+            "budget": [Box(-1, 1), Linear(A_eq=np.ones((1, d)), b_eq=[0.5])],
+            "inequality": [Box(-2, 2), Linear(A_ub=a[None, :], b_ub=[-0.5])],
+            "equality": [Linear(A_eq=a[None, :], b_eq=[0.7])]}[name]
+
+
+@pytest.mark.parametrize("kind", ["ls", "logistic", "huber"])
+@pytest.mark.parametrize("row", ["simplex", "simplex3", "budget", "inequality", "equality"])
+@pytest.mark.parametrize("shape", [(10, 30), (90, 30)])
+def test_auto_runs_ssn_with_one_row_and_matches_clarabel(kind, row, shape):
+    """One linear row goes into ssn's prox (the exact prox with the row, cvxpar.solvers._row_prox) and its Newton
+    step (the KKT system of the free block with the row)."""
+    for seed in range(2):
+        A, b = _data(*shape, seed)
+        loss = _loss(kind, A, b)
+        cons = _row(row, shape[1], seed)
+        lam = 0.05 * shape[0]
+        res = cvxpar.solve(loss, PSI, lam, cons)
+        assert res.method == "ssn" and "handoff" not in res.info, (res.method, res.info.get("handoff"))
+        _check_against_clarabel(loss, PSI, lam, cons, res)
+
+
 def test_auto_leaves_nonconvex_psi_rows_and_larger_problems_to_the_other_rules():
     from cvxpar.solve import pick
     from cvxpar.solvers._problem import Problem
@@ -115,7 +141,9 @@ def test_auto_leaves_nonconvex_psi_rows_and_larger_problems_to_the_other_rules()
     A, b = _data(30, 20, 0)
     mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 2.0)
     assert pick(Problem(LeastSquares(A, b), mcp, 1.0))[0] == "cd"
-    assert pick(Problem(LeastSquares(A, b), PSI, 1.0, Simplex(1.0)))[0] == "alm"
+    assert pick(Problem(LeastSquares(A, b), PSI, 1.0, Simplex(1.0)))[0] == "ssn"
+    two = [Simplex(1.0), Linear(A_ub=np.eye(20)[:1], b_ub=[0.5])]
+    assert pick(Problem(LeastSquares(A, b), PSI, 1.0, two))[0] == "alm"
     A, b = _data(60, 201, 0)
     assert pick(Problem(LeastSquares(A, b), PSI, 1.0))[0] == "ssnal"
     A, b = _data(1000, 100, 0)  # n d^2 = 1e7: within the budget
@@ -129,8 +157,9 @@ def test_an_explicit_ssn_refuses_what_it_cannot_solve():
     mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 2.0)
     with pytest.raises(ValueError, match="method 'ssn' needs a convex psi"):
         cvxpar.solve(LeastSquares(A, b), mcp, 1.0, method="ssn")
+    two = [Simplex(1.0), Linear(A_ub=np.eye(20)[:1], b_ub=[0.5])]
     with pytest.raises(ValueError, match="Simplex and Linear constraints need"):
-        cvxpar.solve(LeastSquares(A, b), PSI, 1.0, Simplex(1.0), method="ssn")
+        cvxpar.solve(LeastSquares(A, b), PSI, 1.0, two, method="ssn")
     plain = Smooth(lambda x: float(x @ x), lambda x: 2 * x, 2.0, n_features=20)
     with pytest.raises(ValueError, match="loss with a Hessian"):
         cvxpar.solve(plain, PSI, 1.0, method="ssn")
@@ -147,17 +176,19 @@ def test_ssn_stopped_short_is_honest_and_auto_hands_it_on():
     assert (res.status == "optimal") == cvxpar.certificate(loss, PSI, 1.0, res.x).certifies(1e-8)
 
 
-@pytest.mark.parametrize("kind", ["logistic", "huber", "ls"])
+@pytest.mark.parametrize("kind", ["logistic", "huber", "ls", "simplex"])
 def test_the_first_solve_in_a_fresh_process_loads_no_compiled_kernels(kind):
-    """The small-problem path is NumPy and LAPACK: numba's first kernel load costs about a second."""
+    """The small-problem path is NumPy and LAPACK: numba's first kernel load costs about a second, scipy.optimize's
+    import (a phase-1 LP) half a second."""
     code = textwrap.dedent(f"""
         import sys
         import numpy as np, cvxpar
         rng = np.random.default_rng(0)
         A = rng.standard_normal((60, 150)); b = A @ rng.uniform(-1, 1, 150)
-        loss = {{"logistic": cvxpar.losses.Logistic(A, np.sign(b)), "huber": cvxpar.losses.Huber(A, b, M=0.5),
-                 "ls": cvxpar.losses.LeastSquares(A, b)}}["{kind}"]
-        res = cvxpar.solve(loss, cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7)), 3.0)
+        loss = {{"logistic": cvxpar.losses.Logistic(A, np.sign(b)), "huber": cvxpar.losses.Huber(A, b, M=0.5)}}.get(
+            "{kind}", cvxpar.losses.LeastSquares(A, b))
+        cons = cvxpar.constraints.Simplex(1.0) if "{kind}" == "simplex" else None
+        res = cvxpar.solve(loss, cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7)), 3.0, cons)
         print(res.method, res.status, "numba" in sys.modules, "scipy.optimize" in sys.modules)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
