@@ -27,6 +27,15 @@ FULL = os.environ.get("CVXPAR_FULL") == "1"
 
 
 @pytest.fixture
+def large_rules(monkeypatch):
+    """``method="auto"`` with its small-problem rule (:func:`cvxpar.solvers.ssn.small`) switched off: the rules for
+    larger problems, exercised at the sizes CI can afford."""
+    from cvxpar.solvers import ssn
+
+    monkeypatch.setattr(ssn, "AUTO_MAX_D", 0)
+
+
+@pytest.fixture
 def cp_gpu():
     cupy = cupy_with_gpu()
     if cupy is None:

@@ -33,7 +33,7 @@ def _same(res, ref, objective_rtol=1e-9, x_atol=1e-7):
     np.testing.assert_allclose(res.x, ref.x, rtol=0, atol=x_atol)
 
 
-def test_least_squares_with_a_simplex_goes_through_the_gram_and_alm(data):
+def test_least_squares_with_a_simplex_goes_through_the_gram_and_alm(data, large_rules):
     A, b, _ = data
     lam, C = 5.0, Simplex(total=1.0)
     ref = cvxpar.solve(LeastSquares(A, b), PSI, lam, C)

@@ -47,7 +47,7 @@ def test_least_squares_with_rows_matches_clarabel(kind, shape):
 
 @pytest.mark.parametrize("loss_name", ["logistic", "huber"])
 @pytest.mark.parametrize("kind", ["simplex", "inequalities"])
-def test_other_linear_model_losses_with_rows(loss_name, kind):
+def test_other_linear_model_losses_with_rows(loss_name, kind, large_rules):
     rng = np.random.default_rng(2)
     A = rng.standard_normal((40, 25)) / 5.0
     target = np.sign(rng.standard_normal(40)) if loss_name == "logistic" else rng.standard_normal(40)
@@ -61,7 +61,7 @@ def test_other_linear_model_losses_with_rows(loss_name, kind):
     assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
 
 
-def test_sparse_design_with_simplex():
+def test_sparse_design_with_simplex(large_rules):
     rng = np.random.default_rng(3)
     A = sp.random(60, 80, density=0.1, random_state=3, format="csc")
     b = rng.standard_normal(60)

@@ -56,7 +56,7 @@ def test_auto_picks_the_documented_method_for_every_breadth_class():
     assert seen == BREADTH_PICKS  # a new class needs its documented pick here and in cvxpar.solve's Notes
 
 
-def test_auto_picks_admm_for_rows_with_a_nonconvex_psi():
+def test_auto_picks_admm_for_rows_with_a_nonconvex_psi(large_rules):
     from cvxpar.solve import pick
     from cvxpar.solvers._problem import Problem
 

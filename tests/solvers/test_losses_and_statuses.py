@@ -200,7 +200,7 @@ def test_nonneg_constraint_with_cd():
 
 
 @pytest.mark.parametrize("kind", ["simplex", "linear", "inequalities", "both"])
-def test_admm_simplex_and_linear_match_clarabel(kind):
+def test_admm_simplex_and_linear_match_clarabel(kind, large_rules):
     from cvxpar.constraints import Linear
 
     rng = np.random.default_rng(0)

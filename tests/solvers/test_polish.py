@@ -161,7 +161,7 @@ def _rows_case(kind: str, d: int, rng):
 @pytest.mark.parametrize("kind", ["simplex r=0.1", "simplex r=1", "simplex r=5", "simplex r=50", "budget active",
                                   "budget inactive", "two equalities + box"])
 @pytest.mark.parametrize("loss_name", ["ls", "huber"])
-def test_row_polish_on_free_blocks_larger_than_n_takes_the_factored_step(kind, loss_name, monkeypatch):
+def test_row_polish_on_free_blocks_larger_than_n_takes_the_factored_step(kind, loss_name, monkeypatch, large_rules):
     """At 20 x 200 most coordinates sit strictly inside the first piece of psi at the solution (a free block of
     up to 200 > n = 20 coordinates: the Newton system B^T B on it is singular).  The row polish solves it on the
     row space of [B; G] where the block has more than DENSE_RATIO n coordinates or B^T B + mu I is singular (no

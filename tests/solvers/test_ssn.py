@@ -52,10 +52,15 @@ def _check_against_clarabel(loss, psi, lam, cons, res):
 @pytest.mark.parametrize("cons_name", ["none", "box", "boxvec", "nonneg"])
 @pytest.mark.parametrize("shape", [(10, 30), (30, 30), (90, 30)])
 def test_auto_runs_ssn_on_small_problems_and_matches_clarabel(kind, cons_name, shape):
+    _auto_runs_ssn(kind, shape, lambda seed: _constraints(cons_name, shape[1], seed))
+
+
+def _auto_runs_ssn(kind, shape, constraints_for):
+    """auto picks ssn, which certifies without a hand-off at Clarabel's optimum, for two seeds."""
     for seed in range(2):
         A, b = _data(*shape, seed)
         loss = _loss(kind, A, b)
-        cons = _constraints(cons_name, shape[1], seed)
+        cons = constraints_for(seed)
         lam = 0.05 * shape[0]
         res = cvxpar.solve(loss, PSI, lam, cons)
         assert res.method == "ssn" and "handoff" not in res.info, (res.method, res.info.get("handoff"))
@@ -124,14 +129,7 @@ def _row(name, d, seed):
 def test_auto_runs_ssn_with_one_row_and_matches_clarabel(kind, row, shape):
     """One linear row goes into ssn's prox (the exact prox with the row, cvxpar.solvers._row_prox) and its Newton
     step (the KKT system of the free block with the row)."""
-    for seed in range(2):
-        A, b = _data(*shape, seed)
-        loss = _loss(kind, A, b)
-        cons = _row(row, shape[1], seed)
-        lam = 0.05 * shape[0]
-        res = cvxpar.solve(loss, PSI, lam, cons)
-        assert res.method == "ssn" and "handoff" not in res.info, (res.method, res.info.get("handoff"))
-        _check_against_clarabel(loss, PSI, lam, cons, res)
+    _auto_runs_ssn(kind, shape, lambda seed: _row(row, shape[1], seed))
 
 
 def test_auto_leaves_nonconvex_psi_rows_and_larger_problems_to_the_other_rules():
