@@ -20,6 +20,9 @@ subclass is written against five elementwise functions of z = A x and one consta
 ``piecewise_quadratic`` (optional, default False)
     a class attribute: True when every h_i is piecewise quadratic (least squares, Huber, squared
     hinge), so its second-order model is exact on each piece;
+``d2h_majorant(z)`` (optional)
+    per-sample curvatures c_i(z_i) >= h_i'' whose quadratic h_i(z_i) + h_i'(z_i) s + c_i s^2 / 2 lies above
+    h_i(z_i + s) for every s (a quadratic majorizer: a model step on it always decreases f);
 ``conj(w)`` (optional)
     sum_i h_i^*(w_i), +inf outside the domain of the conjugate: enables duality gaps;
 ``cvxpy(z)`` (optional)
@@ -354,6 +357,20 @@ class LinearModelLoss(Loss):
         array of shape (n_samples,)
         """
         raise NotImplementedError(f"{type(self).__name__} must define d2h(z)")
+
+    def d2h_majorant(self, z):
+        """Per-sample curvatures of a quadratic majorizer of h_i at z_i (module docstring), or None where
+        the loss gives none (the default).
+
+        Parameters
+        ----------
+        z : array of shape (n_samples,)
+
+        Returns
+        -------
+        array of shape (n_samples,) or None
+        """
+        return None
 
     def dh_dtarget(self, z):
         """Per-sample derivatives of h_i'(z_i) with respect to the target t_i (optional).

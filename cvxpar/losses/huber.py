@@ -13,7 +13,8 @@ from cvxpar.losses.base import Design, LinearModelLoss
 class Huber(LinearModelLoss):
     """f(x) = sum_i H_M(a_i^T x - b_i), H_M(r) = r^2/2 for |r| <= M, M|r| - M^2/2 beyond (Huber 1964).
 
-    h' = clip(r, -M, M), generalized h'' = 1 on |r| <= M and 0 beyond (smoothness 1),
+    h' = clip(r, -M, M), generalized h'' = 1 on |r| <= M and 0 beyond (smoothness 1), quadratic majorizer
+    curvature min(1, M / |r|),
     h^*(w) = w^2/2 + w b on |w| <= M, +inf outside.
 
     Parameters
@@ -61,6 +62,15 @@ class Huber(LinearModelLoss):
     def d2h(self, z):
         xp = self.xp
         return xp.astype(xp.abs(z - self.target) <= self.M, z.dtype)
+
+    def d2h_majorant(self, z):
+        """min(1, M / |z - b|): the curvature of the sharpest quadratic majorizer of H_M at r = z - b, the
+        weight of iteratively reweighted least squares (Huber 1981, "Robust Statistics", ch. 7; de Leeuw and
+        Lange 2009, "Sharp quadratic majorization in one dimension", Comput. Stat. Data Anal. 53(7): for an
+        even h with h'(r) / r nonincreasing in |r| the sharp curvature is h'(r) / r)."""
+        xp = self.xp
+        r = xp.abs(z - self.target)
+        return xp.where(r <= self.M, xp.ones_like(r), self.M / xp.where(r <= self.M, xp.ones_like(r), r))
 
     def dh_dtarget(self, z):
         return -self.d2h(z)

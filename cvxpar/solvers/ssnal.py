@@ -3,7 +3,10 @@ high accuracy when the free block of A is nearly square, where first-order metho
 
 Least squares has the closed-form path described below (``_run_least_squares``); every other
 linear-model loss takes the same proximal-point scheme with the loss replaced, at each outer step,
-by its second-order model with the generalized Hessian A^T diag(h''(Ax)) A (``_run_newton``).
+by its second-order model with the generalized Hessian A^T diag(h''(Ax)) A (``_run_newton``), blended
+toward the loss's quadratic majorizer after steps the line search had to shorten (``_curvature``), and,
+where A's column norms span more than two decades, with the proximal term in the column-norm metric
+(:mod:`cvxpar.solvers._metric`) instead of one scalar sigma for every coordinate.
 
 Li, Sun and Toh (2018), "A highly efficient semismooth Newton augmented Lagrangian method for
 solving Lasso problems" (SIAM J. Optim. 28(1)), with the l1 norm replaced by
@@ -67,9 +70,10 @@ from functools import partial
 
 from cvxpar.solvers._common import Monitor, Outcome, check
 from cvxpar.solvers._gram import FreeGram
+from cvxpar.solvers._metric import ColumnMetric
 from cvxpar.solvers._sparse_gram import SparseGram, newton_systems
 from cvxpar.solvers._tall import square_least_squares
-from cvxpar.solvers.polish import PolishSchedule, _better, _eye, _nonzero, _solve, newton_polish
+from cvxpar.solvers.polish import OBJECTIVE_NOISE, PolishSchedule, _better, _eye, _nonzero, _solve, newton_polish
 
 #: sigma grows x SIGMA_GROWTH after an inner solve of at most HARD_NEWTON Newton steps, else x SLOW_GROWTH.
 SIGMA_GROWTH = 10.0
@@ -100,6 +104,14 @@ MIN_ALPHA = 1e-10
 DAMP_DOWN = 10.0
 DAMP_BAD_STEP = 0.1
 DAMP_POWER = 0.5
+#: Proximal Newton path: the weight mu of the loss's quadratic majorizer in the model (``_curvature``) grows
+#: x MAJORANT_UP (from at least MAJORANT_FLOOR, up to 1) after a shortened step, shrinks / MAJORANT_DOWN after a full one.
+MAJORANT_UP = 100.0
+MAJORANT_FLOOR = 1e-3
+MAJORANT_DOWN = 3.0
+#: Proximal Newton path: stop after STALL_STEPS outer steps without progress (``_progress``): the data's
+#: precision (the spacing of float64 x times ||a_i||^2) then bounds the residual.
+STALL_STEPS = 5
 #: Proximal Newton path: the inner solve's target is FORCING x the last stationarity residual (scaled, see _inner_newton).
 FORCING = 0.1
 #: Least squares: the step along a Newton direction minimizes phi on [0, 1] to |phi'| <= RAY_RTOL |phi'(0)|,
@@ -330,13 +342,21 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     F(x_k + t d) <= F(x_k) + ARMIJO t (g^T d + p(y) - p(x_k)) (Tseng and Yun 2009; Lee, Sun and
     Saunders 2014, eq. 2.20).  This is the semismooth Newton augmented Lagrangian of Li, Sun and
     Toh (2018) with the loss replaced by its second-order model at each outer step; sigma grows as
-    in the least-squares path, so the steps become proximal Newton steps, locally superlinear.
+    in the least-squares path, so the steps become proximal Newton steps, locally superlinear.  Where the
+    column norms of A spread over more than :data:`~cvxpar.solvers._metric.SPREAD` the proximal term is
+    ||y - x_k||^2_{W^-1} / (2 sigma), W = diag(1 / ||a_i||^2) (:class:`~cvxpar.solvers._metric.ColumnMetric`),
+    and sigma's scale is ||A W^(1/2)||^2 instead of ||A||^2; the iterates and certificates stay in x.  The
+    model's curvature is h'' blended toward a quadratic majorizer of h after shortened steps (``_curvature``).
+    The run stops after STALL_STEPS steps without progress (the data's precision bounds the residual).
     """
     xp = prob.xp
     loss = prob.loss
     op = loss.op
-    gram = _gram_for(op)
-    L = max(loss.lipschitz(), 1e-300)
+    metric = ColumnMetric.of(op)
+    gram = _gram_for(op if metric is None else metric.op)
+    L_data = max(loss.lipschitz(), 1e-300)
+    L = L_data if metric is None else max(L_data * metric.norm_ratio, 1e-300)  # of A W^(1/2): sigma's scale
+    w = None if metric is None else metric.w
     sigma = (SIGMA0 / L) if sigma0 is None else float(sigma0)
     x = prob.start()
     zx = op.mv(x)
@@ -345,10 +365,13 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     it = 0
     schedule = PolishSchedule(prob, 1, exact_only=True)
     residual = math.inf
+    mu = 0.0  # the weight of the loss's quadratic majorizer in the model's curvature (``_curvature``)
+    best, stalled, stopped = None, 0, None
     for it in range(1, max_iter + 1):
         g = loss.grad_z(zx)
-        S = xp.sqrt(loss.d2h(zx))
-        y, steps, converged = _inner_newton(prob, x, g, S, sigma, gram, tol, it, FORCING * residual / math.sqrt(L))
+        S = xp.sqrt(_curvature(loss, zx, mu))
+        y, steps, converged = _inner_newton(prob, x, g, S, sigma, gram, tol, it, FORCING * residual / math.sqrt(L_data),
+                                            w, None if metric is None else metric.op)
         newton += steps
         dx, zy = y - x, op.mv(y)
         dz = zy - zx
@@ -366,13 +389,20 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             t *= 0.5
             backtracks += 1
         cert = check(prob, x)
+        mu = min(1.0, max(MAJORANT_UP * mu, MAJORANT_FLOOR)) if t < 1.0 else mu / MAJORANT_DOWN
         residual = cert.residual
         monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton, step {t:.2g}")
         if cert.certifies(tol) or cert.limited_by_rounding(tol):
             break
+        stalled = 0 if best is None or _progress(cert, best) else stalled + 1
+        best = cert if best is None or _progress(cert, best) else best
+        if stalled >= STALL_STEPS:
+            stopped = (f"{STALL_STEPS} outer steps lowered neither the objective (beyond its rounding) nor the "
+                       "stationarity residual: the data's precision limits the accuracy")
+            break
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it) if polish else None
+        polished = _polish(prob, x, cert, schedule, L_data, tol, polish_steps, monitor, it) if polish else None
         if polished is not None:
             x, pcert = polished
             if pcert.certifies(tol) or pcert.limited_by_rounding(tol):
@@ -383,18 +413,47 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
         elif t == 1.0:
             sigma = _next_sigma(sigma, steps, L)
-    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks})
+    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks, "majorant": mu},
+                   stopped=stopped)
 
 
-def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):
+def _curvature(loss, z, mu: float):
+    """The model's per-sample curvature h'' + mu (c - h'') at z, c = ``loss.d2h_majorant(z)`` (h'' alone where
+    the loss gives no majorizer).
+
+    The generalized Hessian h'' makes the model exact on each piece of a piecewise-quadratic h and the
+    steps locally superlinear, but where h'' vanishes on most samples (Huber with a small M far from the
+    fit) the model has almost no curvature there and its step overshoots, so the line search cuts it.
+    With mu = 1 the model majorizes f and its step always decreases F (majorize-minimize, iteratively
+    reweighted least squares for Huber: Huber 1981, ch. 7; de Leeuw and Lange 2009).  mu starts at 0,
+    grows x MAJORANT_UP (from at least MAJORANT_FLOOR, up to 1) after a step the line search shortened and
+    shrinks / MAJORANT_DOWN after a full one, a Levenberg-Marquardt-like safeguard on the curvature
+    rather than on the step (Lee, Sun and Saunders 2014, sec. 3.1, allow any model Hessian between the
+    two)."""
+    h2 = loss.d2h(z)
+    if mu == 0.0:
+        return h2
+    c = loss.d2h_majorant(z)
+    return h2 if c is None else h2 + mu * (c - h2)
+
+
+def _progress(new, old) -> bool:
+    """new has a lower objective than old beyond OBJECTIVE_NOISE (relative), or a smaller residual."""
+    return new.objective < old.objective - OBJECTIVE_NOISE * max(1.0, abs(old.objective)) or new.residual < old.residual
+
+
+def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing, w=None, scaled_op=None):
     """The model step y of :func:`_run_newton` (semismooth Newton on phi): (y, Newton steps, whether
     phi's gradient reached its target).  The target is the least-squares path's, capped by ``forcing`` (FORCING x the last stationarity residual / ||A||: B^T grad phi is then a fraction of it,
-    the forcing sequence of inexact proximal Newton, Lee, Sun and Saunders 2014, sec. 3.2)."""
+    the forcing sequence of inexact proximal Newton, Lee, Sun and Saunders 2014, sec. 3.2).  With a
+    diagonal metric ``w`` (:class:`~cvxpar.solvers._metric.ColumnMetric`) the proximal term is
+    ||y - x||^2_{W^-1} / (2 sigma): the prox takes the per-coordinate step sigma w_i and the Newton matrix
+    is shift I + sigma S A_J W_J A_J^T S, the Gram matrix of the free columns of ``scaled_op`` = A W^(1/2)."""
     xp = prob.xp
     op = prob.loss.op
     u = xp.zeros_like(S)
     atsu = xp.zeros_like(x)  # A^T (S u)
-    val, z = _phi_newton(prob, x, u, atsu, g, sigma)
+    val, z = _phi_newton(prob, x, u, atsu, g, sigma, w)
     fixed = prob.fixed(z)
     grad = u - S * op.mv(z - x)
     g0 = float(xp.max(xp.abs(grad)))
@@ -406,12 +465,12 @@ def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):
         if gnorm <= max(min(0.1 * g0 / it, forcing), 1e-3 * tol) or gnorm == 0.0:
             converged = True
             break
-        du = _newton_direction(prob, z, grad, sigma, gram, shift, fixed, scale=S)
+        du = _newton_direction(prob, z, grad, sigma, gram, shift, fixed, scale=S, op=scaled_op)
         if du is None:
             break
         steps += 1
         alpha, du, _, (u, atsu, val, z) = _line_search(
-            xp, partial(_phi_newton, prob, x, g=g, sigma=sigma), u, atsu, val, grad, du,
+            xp, partial(_phi_newton, prob, x, g=g, sigma=sigma, w=w), u, atsu, val, grad, du,
             lambda v: op.rmv(S * v))
         if alpha < MIN_ALPHA:
             break
@@ -421,13 +480,23 @@ def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing):
     return z, steps, converged
 
 
-def _phi_newton(prob, x, u, atsu, g, sigma):
-    """phi(u) of :func:`_run_newton` and z = prox_{sigma p}(x - sigma c), c = A^T (S u) + g, from atsu = A^T (S u)."""
+def _phi_newton(prob, x, u, atsu, g, sigma, w=None):
+    """phi(u) of :func:`_run_newton` and z = prox_{sigma p}(x - sigma c), c = A^T (S u) + g, from atsu = A^T (S u).
+
+    With a diagonal metric W = diag(``w``): z = prox_{sigma W p}(x - sigma W c) (per-coordinate steps
+    sigma w_i) and the proximal term ||z - x||^2_{W^-1} / (2 sigma)."""
     xp = prob.xp
     c = atsu + g
-    z = prob.prox(x - sigma * c, sigma)
-    dz = z - x
-    val = 0.5 * float(xp.sum(u * u)) - float(xp.sum(c * dz)) - float(xp.sum(dz * dz)) / (2.0 * sigma)
+    if w is None:
+        z = prob.prox(x - sigma * c, sigma)
+        dz = z - x
+        prox_term = float(xp.sum(dz * dz))
+    else:
+        step = sigma * w
+        z = prob.prox(x - step * c, step)
+        dz = z - x
+        prox_term = float(xp.sum(dz * dz / w))
+    val = 0.5 * float(xp.sum(u * u)) - float(xp.sum(c * dz)) - prox_term / (2.0 * sigma)
     return val - prob.penalty(z), z
 
 
@@ -563,9 +632,10 @@ class _Gram:
         return self.G
 
 
-def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None, scale=None):
+def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None, scale=None, op=None):
     """Solve (shift I + sigma S A_J A_J^T S) du = -grad, J = free coordinates of z (shift = 1: Newton),
-    S = diag(``scale``) (the identity when None).
+    S = diag(``scale``) (the identity when None), A the data of ``op`` (None: the loss's; ``gram`` is built
+    on the same data).
 
     For a dense NumPy A through :class:`FreeGram` (the cheaper of the n x n form, A_J A_J^T updated
     in place by the columns that entered or left J since the last step, and the Woodbury form;
@@ -579,7 +649,7 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None
     J = _nonzero(xp, ~fixed)
     if int(J.shape[0]) == 0:
         return -grad / shift
-    op = prob.loss.op
+    op = prob.loss.op if op is None else op
     n, k = op.shape[0], int(J.shape[0])
     if isinstance(gram, (FreeGram, SparseGram)):
         du = gram.solve(~fixed, sigma, shift, -grad, scale=scale)

@@ -210,3 +210,20 @@ def test_targets_take_the_keyword_names_of_the_public_contract():
     assert np.array_equal(LeastSquares(A=A, b=np.ones(2)).target, np.ones(2))
     assert np.array_equal(Logistic(A=A, y=np.array([1.0, -1.0])).target, [1.0, -1.0])
     assert np.array_equal(Huber(A=A, b=np.ones(2), M=2.0).target, np.ones(2))
+
+
+def test_huber_majorant_curvature_gives_a_sharp_quadratic_majorizer():
+    """H(r + s) <= H(r) + H'(r) s + c(r) s^2 / 2 for every s (checked on a grid), with equality at the
+    reflected point s = -2 r beyond M (the majorizer is the sharpest), and c = h'' = 1 inside [-M, M]."""
+    from cvxpar.losses import Huber
+
+    M = 0.3
+    loss = Huber(np.eye(1), np.zeros(1), M=M)
+    r = np.array([-5.0, -0.31, -0.2, 0.0, 0.1, 0.3, 0.5, 40.0])
+    c = loss.d2h_majorant(r)
+    np.testing.assert_array_equal(c[np.abs(r) <= M], 1.0)
+    s = np.linspace(-100, 100, 20001)[:, None]
+    upper = loss.h(r)[None, :] + loss.dh(r)[None, :] * s + 0.5 * c[None, :] * s**2
+    assert np.all(loss.h(r[None, :] + s) <= upper + 1e-12)
+    out = np.abs(r) > M
+    np.testing.assert_allclose(loss.h(-r[out]), loss.h(r[out]) + loss.dh(r[out]) * (-2 * r[out]) + 2 * c[out] * r[out] ** 2)
