@@ -55,12 +55,27 @@ class ColumnMetric:
     def of(op) -> ColumnMetric | None:
         """The metric for the data ``op`` when its nonzero column norms span more than SPREAD (dense and
         scipy.sparse data), else None (the scalar sigma)."""
-        if op.kind not in ("dense", "sparse"):
+        found = _norms(op)
+        if found is None or math.sqrt(found[2] / found[1]) <= SPREAD:
             return None
-        xp = op.xp
-        sq = op.column_sq_norms()
-        largest = float(xp.max(sq))
-        if not largest > 0:
-            return None
-        smallest = float(xp.min(xp.where(sq > 0, sq, largest)))
-        return ColumnMetric(op, sq, smallest) if math.sqrt(largest / smallest) > SPREAD else None
+        return ColumnMetric(op, *found[:2])
+
+
+def column_spread(op) -> float:
+    """max ||a_i|| / min ||a_i|| over the nonzero columns of dense or scipy.sparse data (1 for other data or
+    an all-zero A)."""
+    found = _norms(op)
+    return 1.0 if found is None else math.sqrt(found[2] / found[1])
+
+
+def _norms(op):
+    """(||a_i||^2 for every column, the smallest and the largest nonzero one), or None for data other than
+    dense and scipy.sparse, or an all-zero A."""
+    if op.kind not in ("dense", "sparse"):
+        return None
+    xp = op.xp
+    sq = op.column_sq_norms()
+    largest = float(xp.max(sq))
+    if not largest > 0:
+        return None
+    return sq, float(xp.min(xp.where(sq > 0, sq, largest))), largest

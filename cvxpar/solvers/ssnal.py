@@ -366,7 +366,7 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     schedule = PolishSchedule(prob, 1, exact_only=True)
     residual = math.inf
     mu = 0.0  # the weight of the loss's quadratic majorizer in the model's curvature (``_curvature``)
-    best, stalled, stopped = None, 0, None
+    best, stalled, stopped, cert_x = None, 0, None, None
     for it in range(1, max_iter + 1):
         g = loss.grad_z(zx)
         S = xp.sqrt(_curvature(loss, zx, mu))
@@ -378,7 +378,15 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
         pen_x = prob.penalty(x)
         decrease = float(xp.sum(g * dx)) + prob.penalty(y) - pen_x
         t = 1.0
-        while decrease < 0:
+        noise = OBJECTIVE_NOISE * max(1.0, abs(F))
+        cert = None
+        if decrease > -noise and cert_x is not None:
+            # the model's decrease is below the objective's rounding: F cannot rank y against x, the residual can
+            F_y = loss.value_z(zy) + prob.penalty(y)
+            cert_y = check(prob, y) if F_y <= F + noise else None
+            if cert_y is not None and cert_y.residual < cert_x.residual:
+                x, zx, F, cert = y, zy, F_y, cert_y
+        while decrease <= -noise or (decrease < 0 and cert_x is None):
             x_t, z_t = (y, zy) if t == 1.0 else (x + t * dx, zx + t * dz)
             F_t = loss.value_z(z_t) + prob.penalty(x_t)
             if F_t <= F + ARMIJO * t * decrease:
@@ -388,7 +396,8 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
                 break
             t *= 0.5
             backtracks += 1
-        cert = check(prob, x)
+        cert = cert or check(prob, x)
+        cert_x = cert
         mu = min(1.0, max(MAJORANT_UP * mu, MAJORANT_FLOOR)) if t < 1.0 else mu / MAJORANT_DOWN
         residual = cert.residual
         monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton, step {t:.2g}")
@@ -404,8 +413,8 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         polished = _polish(prob, x, cert, schedule, L_data, tol, polish_steps, monitor, it) if polish else None
         if polished is not None:
-            x, pcert = polished
-            if pcert.certifies(tol) or pcert.limited_by_rounding(tol):
+            x, cert_x = polished
+            if cert_x.certifies(tol) or cert_x.limited_by_rounding(tol):
                 break
             zx = op.mv(x)
             F = loss.value_z(zx) + prob.penalty(x)

@@ -94,3 +94,21 @@ def test_metric_is_off_for_columns_of_similar_norms():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((30, 50)) * 10.0 ** rng.uniform(-1, 1, 50)
     assert ColumnMetric.of(Huber(A, np.zeros(30)).op) is None
+
+
+@pytest.mark.parametrize("lam_factor", [0.001, 0.1])
+def test_auto_sends_scaled_logistic_to_ssnal_and_certifies_at_clarabels_optimum(lam_factor):
+    """Logistic on norms 1e-3..1e3: auto picks ssnal directly (before: cd, which on such data ran its
+    whole epoch budget before handing over to ssnal) and certifies at Clarabel's objective."""
+    A, t = _scaled(5, 3)
+    loss, lam = Logistic(A, np.sign(t)), lam_factor * A.shape[0]
+    res = cvxpar.solve(loss, PSI, lam, tol=1e-8)
+    assert res.method == "ssnal" and "handoff" not in res.info
+    F_ref = _clarabel(loss, A, lam, False)
+    assert res.status == "optimal", res.message
+    assert res.objective <= F_ref + 1e-6 * abs(F_ref)
+
+
+def test_auto_keeps_cd_for_logistic_on_columns_of_similar_norms():
+    A, t = _scaled(5, 0.5)
+    assert cvxpar.solve(Logistic(A, np.sign(t)), PSI, 0.6, tol=1e-8).method == "cd"
