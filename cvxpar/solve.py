@@ -28,9 +28,9 @@ which picks one and says which (``res.method``, and the verbose header), by meas
    ``python benchmarks/run.py glm_losses``);
 4. ``"cd"`` for the other linear-model losses on NumPy / scipy.sparse data (logistic 500 x 2000, 7
    levels: 1.7x faster than ``"fista"``, 4x faster than ``"ssnal"``) and for a nonconvex psi there
-   (with scalar bounds and a loss of finite smoothness), except a convex psi on data whose nonzero
+   (with scalar bounds and a loss of finite smoothness), except a convex psi on a dense A whose
    column norms span more than 100x, which goes to ``"ssnal"`` (its column-norm metric; logistic
-   300 x 1000 with norms 1e-3..1e3: cd crawls through its 5000 epochs, ssnal certifies in 0.7 s;
+   300 x 1000 with norms 1e-3..1e3: cd crawls through its 5000 epochs, ssnal certifies in 0.2 s;
    ``benchmarks/breadth_sweep.py``);
 5. ``"fista"`` otherwise.
 
@@ -144,7 +144,7 @@ def solve(
         4. any other linear-model loss problem on NumPy / scipy.sparse data that ``"cd"`` takes
            (logistic and user losses with any psi; least squares and Huber with a nonconvex psi),
            i.e. unless psi is nonconvex with per-coordinate bounds or ``loss.smoothness`` is None:
-           ``"cd"``, except with a convex psi on data whose nonzero column norms span more than 100x:
+           ``"cd"``, except with a convex psi on a dense A whose column norms span more than 100x:
            ``"ssnal"`` (in its column-norm metric, where coordinate descent crawls);
         5. otherwise (``Smooth`` losses; a non-piecewise-quadratic loss, or a nonconvex psi, on a
            LinearOperator or non-NumPy arrays; a nonconvex psi with per-coordinate bounds):
@@ -272,10 +272,10 @@ def solve(
       (with or without a Box) and sparse logistic 2000 x 20000, 1.7x faster than ``"fista"`` and 4x
       faster than ``"ssnal"`` on logistic 500 x 2000.  A **nonconvex psi** with any linear-model loss
       on such data also goes to ``"cd"`` where it applies (scalar bounds, finite smoothness).  With a
-      convex psi and **column norms spread over more than 100x** (badly scaled features, very sparse
-      columns): ``"ssnal"`` with its column-norm proximal metric (logistic 300 x 1000, norms 1e-3..1e3,
-      lam = 0.001 n: 0.7 s where cd ran 5000 epochs, 10 s, before handing over; sparse logistic
-      1000 x 5000 at 0.1% density: 0.2 s vs cd's 0.4 s).
+      convex psi and a dense A whose **column norms spread over more than 100x** (badly scaled
+      features): ``"ssnal"`` with its column-norm proximal metric (logistic 300 x 1000, norms
+      1e-3..1e3, lam = 0.001 n: 0.2 s where cd ran 5000 epochs, 8.8 s, before handing over; at
+      lam = 0.1 n 0.18 s against cd's 0.04 s, both certified, Clarabel 4 s).
     - **Everything else** (``Smooth`` losses; logistic and other non-piecewise-quadratic losses on a
       LinearOperator or non-NumPy arrays; a nonconvex psi there, or with per-coordinate bounds):
       ``"fista"``.  (``method="fista"`` asked for least squares on CuPy with a convex psi runs a
@@ -527,9 +527,11 @@ def pick(prob, small: bool = True) -> tuple[str, str]:
 
 
 def _scaled_columns(loss) -> bool:
-    """A's nonzero column norms spread over more than ``_metric.SPREAD`` (where cd crawls and ssnal's
-    column-norm metric applies)."""
-    return _metric.column_spread(loss.op) > _metric.SPREAD
+    """A dense A whose column norms spread over more than ``_metric.SPREAD`` (where cd crawls and ssnal's
+    column-norm metric applies).  Not scipy.sparse data: there a wide spread mostly comes from columns with one
+    or two small entries, and cd stays faster (breadth's sparse logistic 400 x 4000, spread 1.9e4: cd 0.016 s,
+    ssnal 0.050 s)."""
+    return loss.op.kind == "dense" and _metric.column_spread(loss.op) > _metric.SPREAD
 
 
 def _cd_exact(loss) -> bool:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import cvxpar
 from cvxpar.constraints import Box
 from cvxpar.losses import Huber, Logistic
 from cvxpar.solvers import ssnal
-from cvxpar.solvers._metric import ColumnMetric
+from cvxpar.solvers._metric import ColumnMetric, column_spread
 from cvxpar.solvers._problem import Problem
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
@@ -112,3 +113,10 @@ def test_auto_sends_scaled_logistic_to_ssnal_and_certifies_at_clarabels_optimum(
 def test_auto_keeps_cd_for_logistic_on_columns_of_similar_norms():
     A, t = _scaled(5, 0.5)
     assert cvxpar.solve(Logistic(A, np.sign(t)), PSI, 0.6, tol=1e-8).method == "cd"
+
+
+def test_auto_keeps_cd_for_sparse_logistic_whose_spread_comes_from_sparsity():
+    As = sp.random(200, 1000, density=0.005, random_state=2, format="csc")
+    y = np.where(As @ np.ones(1000) > np.median(As @ np.ones(1000)), 1.0, -1.0)
+    assert column_spread(Logistic(As, y).op) > 100
+    assert cvxpar.solve(Logistic(As, y), PSI, 2.0, tol=1e-8).method == "cd"
