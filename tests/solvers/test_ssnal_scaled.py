@@ -101,7 +101,7 @@ def test_metric_is_off_for_columns_of_similar_norms():
 def test_auto_sends_scaled_logistic_to_ssnal_and_certifies_at_clarabels_optimum(lam_factor):
     """Logistic on norms 1e-3..1e3: auto picks ssnal directly (before: cd, which on such data ran its
     whole epoch budget before handing over to ssnal) and certifies at Clarabel's objective."""
-    A, t = _scaled(5, 3)
+    A, t = _scaled(5, 3, n=80, d=300)  # d > 200: past auto's small-problem rule ("ssn")
     loss, lam = Logistic(A, np.sign(t)), lam_factor * A.shape[0]
     res = cvxpar.solve(loss, PSI, lam, tol=1e-8)
     assert res.method == "ssnal" and "handoff" not in res.info
@@ -111,7 +111,7 @@ def test_auto_sends_scaled_logistic_to_ssnal_and_certifies_at_clarabels_optimum(
 
 
 def test_auto_keeps_cd_for_logistic_on_columns_of_similar_norms():
-    A, t = _scaled(5, 0.5)
+    A, t = _scaled(5, 0.5, n=80, d=300)
     assert cvxpar.solve(Logistic(A, np.sign(t)), PSI, 0.6, tol=1e-8).method == "cd"
 
 
