@@ -6,12 +6,12 @@ into l and u) is unbounded below exactly when a direction v of the recession con
 
     K = {v : v_j >= 0 where l_j > -inf,  v_j <= 0 where u_j < inf,  A_eq v = 0,  A_ub v <= 0}
 
-has a negative value of F's recession function
+has a negative value of F's recession function::
 
     F_inf(v) = sum_i h_inf,i(a_i^T v) + sum_j lam_j psi_inf(v_j),
     psi_inf(t) = s_+ t (t >= 0),  s_- t (t < 0),      h_inf,i(w) = h_i'(+inf) w (w >= 0),  h_i'(-inf) w (w < 0),
 
-with s_- and s_+ psi's outer slopes and h_i'(+-inf) from :meth:`~cvxpar.losses.LinearModelLoss.recession_slopes`
+with ``s_-`` and ``s_+`` psi's outer slopes and h_i'(+-inf) from :meth:`~cvxpar.losses.LinearModelLoss.recession_slopes`
 (least squares: +-inf, i.e. A v = 0; Huber: +-M; logistic: min/max(0, -y_i)).
 
 *If*: from a feasible x, each h_i's difference quotients increase to h_inf,i, and psi is affine beyond
@@ -24,8 +24,8 @@ log(1 + e^m) >= max(0, m); Huber: H_M(r) >= M|r| - M^2/2), then F >= F_inf(x) - 
 (Rockafellar 1970, Convex Analysis, Thm. 8.5 and Cor. 19.1.1, C = bounded part + recession cone).
 
 The test first projects psi's steepest descent direction onto the rows it must keep at zero (least
-squares: the null space of A), then solves a linear program over K with the normalization |v_j| <= 1 (HiGHS through
-:func:`scipy.optimize.milp`; a psi whose recession function is concave, s_+ < s_-, takes one binary
+squares: the null space of A), then solves a linear program over K with the normalization ``|v_j| <= 1`` (HiGHS through
+:func:`scipy.optimize.milp`; a psi whose recession function is concave, ``s_+ < s_-``, takes one binary
 per two-sided coordinate to pick v_j's sign).  It runs only when some coordinate can move in a direction
 where lam_j psi_inf < 0 or some h_i decreases at infinity, so an ordinary problem pays one pass over
 its bounds.  The LP's direction is then made exact: its support is projected onto the null space of the
