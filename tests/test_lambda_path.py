@@ -1,4 +1,5 @@
-"""cvxpar.path: input checks and how a path treats problems without a solution."""
+"""cvxpar.path (lambda_path, lambda_for_rate): input checks and how a path treats problems without a solution
+(named apart from tests/distributed/test_path.py: pytest needs distinct basenames in this layout)."""
 
 from __future__ import annotations
 
