@@ -7,6 +7,7 @@ Each helper raises a ``ValueError`` whose message says what is wrong and how to 
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -80,6 +81,13 @@ def as_slope(value, name: str, *, forbidden_inf: float) -> float:
             f"A hard box needs {name} = {wall}."
         )
     return slope
+
+
+def check_tol(tol) -> None:
+    """A stopping / certification tolerance: a finite real number > 0 (no point certifies to a zero or negative
+    one, and a NaN would compare False everywhere)."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite positive number (e.g. 1e-8); got {tol!r}.")
 
 
 def as_step(t, name: str = "t"):

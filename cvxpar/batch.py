@@ -51,10 +51,10 @@ import numpy as np
 
 from cvxpar import _backend, _progress
 from cvxpar import _cupy_kernels as _ck
-from cvxpar._validation import as_lam
+from cvxpar._validation import as_lam, check_tol
 from cvxpar.par import PAR
 from cvxpar.result import MAX_ITER, SolveResult
-from cvxpar.solve import _check_tol, _positive_int_or_none
+from cvxpar.solve import _positive_int_or_none
 from cvxpar.solvers._common import INACCURATE_FACTOR, rank, status_of
 
 #: Iterations between two stopping checks (each check reads k numbers back to the host).
@@ -412,7 +412,7 @@ def solve_batch(
         raise TypeError(f"psi must be a cvxpar.PAR; got {type(psi).__name__}.")
     if check_every < 1:
         raise ValueError(f"check_every must be a positive integer; got {check_every}.")
-    _check_tol(tol)  # the rules of cvxpar.solve: a tol <= 0 or NaN would be silently raised to the dtype's floor
+    check_tol(tol)  # the rules of cvxpar.solve: a tol <= 0 or NaN would be silently raised to the dtype's floor
     max_iter = _positive_int_or_none(max_iter, "max_iter")
     start = time.perf_counter()
     xp, A, b = _least_squares_data(loss)

@@ -8,7 +8,6 @@ tolerance rule.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cvxpar import _backend
-from cvxpar._validation import as_lam
+from cvxpar._validation import as_lam, check_tol
 from cvxpar.constraints import FeasibleSet
 from cvxpar.metrics import quantization_rate
 from cvxpar.par import PAR
@@ -139,8 +138,7 @@ class Certificate:
         ValueError
             ``tol`` is not a finite positive number (no point certifies to a zero or negative tolerance).
         """
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol > 0):
-            raise ValueError(f"tol must be a finite positive number (e.g. 1e-8); got {tol!r}.")
+        check_tol(tol)
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
         if not all(math.isfinite(v) for v in values):
             return False

@@ -64,6 +64,7 @@ import numpy.typing as npt
 
 from cvxpar import recession
 from cvxpar import result as R
+from cvxpar._validation import check_tol
 from cvxpar.constraints import Box
 from cvxpar.losses import LinearModelLoss
 from cvxpar.solvers import _metric, alm, ssn, starts
@@ -314,7 +315,7 @@ def solve(
     if method not in METHODS and not (on_dask and method == "newton"):
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)} (and 'newton' on Dask "
                          "data).")
-    _check_tol(tol)
+    check_tol(tol)
     _check_flag(polish, "polish")
     max_iter = _positive_int_or_none(max_iter, "max_iter")
     n_starts = _positive_int_or_none(n_starts, "n_starts")
@@ -423,11 +424,6 @@ def _continue_after_ssn(prob, first: R.SolveResult, tol, max_iter, polish, verbo
     res.info["handoff"] = {"from": "ssn", "iterations": first.iterations, "status": first.status,
                            "message": first.message}
     return res
-
-
-def _check_tol(tol) -> None:
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite positive real number; got {tol!r}.")
 
 
 def _check_flag(value, name: str) -> None:

@@ -240,9 +240,7 @@ def _normal_step(B: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
     does not converge) B^T B (BLAS syrk) into a populated buffer and factored there in place (LAPACK potrf),
     so that neither the k x k product nor its factor takes fresh pages (``_gram.populated``); where B^T B is
     not numerically positive definite, :func:`_solve`'s least-squares fallback on a fresh product."""
-    from scipy.linalg import lapack
-
-    from cvxpar.solvers._gram import NORMAL_SINGLE_MIN, populated, single_normal_solve
+    from cvxpar.solvers._gram import NORMAL_SINGLE_MIN, cholesky_solve, populated, single_normal_solve
 
     k = B.shape[1]
     if k >= NORMAL_SINGLE_MIN:
@@ -250,12 +248,8 @@ def _normal_step(B: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
         if step is not None:
             return step
     gram = np.matmul(B.T, B, out=populated((k, k)))
-    factor, info = lapack.dpotrf(gram.T, lower=True, clean=False, overwrite_a=True)  # symmetric: its transpose
-    if info == 0:
-        step, info = lapack.dpotrs(factor, rhs, lower=True)
-        if info == 0 and np.isfinite(step).all():
-            return step
-    return _solve(np, B.T @ B, rhs)
+    step = cholesky_solve(gram.T, rhs, overwrite=True)  # symmetric: its transpose, factored in place
+    return step if step is not None else _solve(np, B.T @ B, rhs)
 
 
 def _row_force(prob, x, g):

@@ -55,11 +55,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import lapack
 
 from cvxpar import _backend
 from cvxpar.losses import LinearModelLoss
 from cvxpar.solvers._common import Evaluator, Monitor, Outcome, check
+from cvxpar.solvers._gram import cholesky_solve
 from cvxpar.solvers._kkt import kkt_step
 from cvxpar.solvers._row_prox import RowProx
 from cvxpar.solvers.polish import newton_polish
@@ -287,7 +287,7 @@ def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float,
     sub = H
     for _ in range(REFIX_ROUNDS):
         if row is None:
-            dF = _cholesky_solve(sub, rhs[keep])
+            dF = cholesky_solve(sub, rhs[keep])
         else:  # the row's residual with the fixed and the cut coordinates moved, the free ones still at x
             out[free] = new
             out[free[keep]] = xF[keep]
@@ -309,16 +309,6 @@ def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float,
         sub = rows.take(keep, axis=1)
     out[free] = new
     return out
-
-
-def _cholesky_solve(H, rhs):
-    """H^-1 rhs by LAPACK's Cholesky factorization (potrf/potrs), or None where H is not numerically positive
-    definite or the solution is not finite."""
-    factor, info = lapack.dpotrf(H, lower=1, clean=0)
-    if info != 0:
-        return None
-    step, info = lapack.dpotrs(factor, rhs, lower=1)
-    return step if info == 0 and np.isfinite(step).all() else None
 
 
 def _free_block(loss, x, free):

@@ -403,8 +403,9 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
         monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton, step {t:.2g}")
         if cert.certifies(tol) or cert.limited_by_rounding(tol):
             break
-        stalled = 0 if best is None or _progress(cert, best) else stalled + 1
-        best = cert if best is None or _progress(cert, best) else best
+        improved = best is None or _progress(cert, best)
+        stalled = 0 if improved else stalled + 1
+        best = cert if improved else best
         if stalled >= STALL_STEPS:
             stopped = (f"{STALL_STEPS} outer steps lowered neither the objective (beyond its rounding) nor the "
                        "stationarity residual: the data's precision limits the accuracy")
@@ -496,15 +497,10 @@ def _phi_newton(prob, x, u, atsu, g, sigma, w=None):
     sigma w_i) and the proximal term ||z - x||^2_{W^-1} / (2 sigma)."""
     xp = prob.xp
     c = atsu + g
-    if w is None:
-        z = prob.prox(x - sigma * c, sigma)
-        dz = z - x
-        prox_term = float(xp.sum(dz * dz))
-    else:
-        step = sigma * w
-        z = prob.prox(x - step * c, step)
-        dz = z - x
-        prox_term = float(xp.sum(dz * dz / w))
+    step = sigma if w is None else sigma * w
+    z = prob.prox(x - step * c, step)
+    dz = z - x
+    prox_term = float(xp.sum(dz * dz if w is None else dz * dz / w))
     val = 0.5 * float(xp.sum(u * u)) - float(xp.sum(c * dz)) - prox_term / (2.0 * sigma)
     return val - prob.penalty(z), z
 
