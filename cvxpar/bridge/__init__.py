@@ -5,7 +5,9 @@
 to a loss, a PAR, its weights and a constraint set (:mod:`.assemble`), solves, and writes the
 result back the way CVXPY's own solvers do (a ``Solution`` passed to ``problem.unpack``).
 
-What it takes: minimize, over ONE vector variable x,
+What it takes: minimize (or maximize the negative of), over ONE variable x (a vector, a scalar or a
+matrix, whose entries are taken in column-major order; ``Maximize(g)`` is solved as ``Minimize(-g)``,
+so g must be concave),
 
 - smooth terms: ``sum_squares(A @ x - b)``, ``norm(A @ x - b, 2) ** 2``, ``square(norm2(...))``
   (any positive factor, e.g. ``/ (2 * n)``, and weighted residuals ``multiply(w, A @ x - b)``),
@@ -93,11 +95,12 @@ import cvxpy.settings as s
 import numpy as np
 from cvxpy.error import SolverError
 from cvxpy.problems.problem import SolverStats
-from cvxpy.reductions.solution import Solution, failure_solution
+from cvxpy.reductions.solution import Solution
 
 from cvxpar.bridge.errors import UnsupportedProblemError
 from cvxpar.bridge.parse import Structure, alternative
 from cvxpar.bridge.parse import parse as parse_problem
+from cvxpar.bridge.solution import failure
 
 __all__ = ["solve_problem", "UnsupportedProblemError", "StationaryPointWarning", "SOLVER_NAME", "STATUS_MAP"]
 
@@ -241,7 +244,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
     }
     if status in (s.INFEASIBLE, s.UNBOUNDED):
         cached.x = None
-        problem.unpack(failure_solution(status, attr))
+        problem.unpack(failure(status, attr, st.maximize))
     else:
         x = np.asarray(res.x, dtype=np.float64).reshape(-1)
         cached.x = x
@@ -320,6 +323,6 @@ def _clear_duals(problem) -> None:
 def _write_infeasible(problem, cached: _Cached, setup: float) -> float:
     cached.x = None
     attr = {s.SOLVE_TIME: 0.0, s.SETUP_TIME: setup, s.NUM_ITERS: 0, s.EXTRA_STATS: None}
-    problem.unpack(failure_solution(s.INFEASIBLE, attr))
+    problem.unpack(failure(s.INFEASIBLE, attr, cached.structure.maximize))
     problem._solver_stats = SolverStats.from_dict(attr, SOLVER_NAME)
     return problem.value

@@ -1,7 +1,7 @@
 """Pattern matching: a CVXPY problem -> the terms of  loss(x) + sum_i lam_i psi(x_i),  x in C.
 
 The objective is walked from the root with a weight vector attached to each node: ``Minimize(f)``
-starts with weight 1, and ``+``, ``-``, ``c * e``, ``e / c``, ``C @ e``, ``e @ C`` and
+starts with weight 1 (``Maximize(g)`` with weight -1: it is ``Minimize(-g)``), and ``+``, ``-``, ``c * e``, ``e / c``, ``C @ e``, ``e @ C`` and
 ``sum(e)`` (c, C variable-free, possibly Parameters) push the weight down to the children, so
 that each leaf term contributes ``sum_i w_i * leaf_i``.  The leaves recognised are:
 
@@ -99,6 +99,7 @@ class Structure:
     """Everything ``problem.solve(method="cvxpar")`` needs, read once per problem."""
 
     x: Variable
+    maximize: bool = False  # Maximize(g): the terms are those of -g, and problem.value is g
     smooth: list[SmoothTerm] = field(default_factory=list)
     pars: list[PARTerm] = field(default_factory=list)
     lower: list[Weight] = field(default_factory=list)
@@ -117,26 +118,17 @@ def parse(problem: cp.Problem) -> Structure:
         names = ", ".join(v.name() for v in variables) or "none"
         _refuse(
             problem,
-            f"it has {len(variables)} variables ({names}); cvxpar solves for exactly one vector variable, so "
+            f"it has {len(variables)} variables ({names}); cvxpar solves for exactly one variable, so "
             "write the model in one cp.Variable and use slices of it (x[:k], x[k:]) where it had several.",
             names,
         )
     x = variables[0]
-    if x.ndim > 1 and not (x.ndim == 2 and 1 in x.shape):
-        _refuse(
-            problem,
-            f"the variable {x.name()} has shape {x.shape}; cvxpar needs a vector (or scalar) variable.",
-            x.name(),
-        )
-    if not isinstance(problem.objective, cp.Minimize):
-        _refuse(
-            problem, "the objective is a Maximize; cvxpar minimizes, so write Maximize(g) as Minimize(-g).", "Maximize"
-        )
-    s = Structure(x)
+    s = Structure(x, maximize=isinstance(problem.objective, cp.Maximize))
     _read_attributes(problem, s)
     root = problem.objective.expr
-    if root.variables():
-        _walk(problem, s, root, lambda: np.ones(1), False)
+    if root.variables():  # Maximize(g) is read as Minimize(-g)
+        sense = -1.0 if s.maximize else 1.0
+        _walk(problem, s, root, lambda: np.full(1, sense), False)
     for c in problem.constraints:
         _read_constraint(problem, s, c)
     s.constraint_params = s.constraint_params or any(c.parameters() for c in problem.constraints)

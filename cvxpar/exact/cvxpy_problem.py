@@ -20,11 +20,12 @@ import cvxpy as cp
 import cvxpy.settings as s
 import numpy as np
 from cvxpy.problems.problem import SolverStats
-from cvxpy.reductions.solution import Solution, failure_solution
+from cvxpy.reductions.solution import Solution
 
 from cvxpar.bridge import assemble
 from cvxpar.bridge.parse import alternative
 from cvxpar.bridge.parse import parse as parse_problem
+from cvxpar.bridge.solution import failure
 from cvxpar.exact import finish
 
 STATUS_MAP = {
@@ -37,39 +38,46 @@ STATUS_MAP = {
 
 
 def arguments(problem: cp.Problem):
-    """``(x, loss, psi, lam, constraints, scale)`` of ``problem`` as the bridge reads it (Parameters at their
-    values): the problem's objective is scale * (loss(x) + sum_i lam_i psi(x_i)) + a constant."""
+    """``(x, loss, psi, lam, constraints, scale, sense)`` of ``problem`` as the bridge reads it (Parameters at
+    their values): the problem's objective is sense * (scale * (loss(x) + sum_i lam_i psi(x_i)) + a constant),
+    with sense = 1 for ``Minimize`` and -1 for ``Maximize``."""
     structure = parse_problem(problem)
     hint = alternative(problem)
     constraints = assemble.build_constraints(structure)
     loss = assemble.build_loss(structure, hint)
     psi, lam = assemble.build_par(structure, loss.scale, hint)
-    return structure.x, loss.loss, psi, lam, constraints, float(loss.scale)
+    sense = -1.0 if structure.maximize else 1.0
+    return structure.x, loss.loss, psi, lam, constraints, float(loss.scale), sense
 
 
 def solve_problem(problem: cp.Problem, reference, **options):
     """Solve ``problem`` with ``reference(loss, psi, lam, constraints, **options)`` and write the result back."""
     if not isinstance(problem, cp.Problem):
         raise TypeError(f"expected a cvxpy.Problem; got {type(problem).__name__}.")
-    x, loss, psi, lam, constraints, scale = arguments(problem)
+    x, loss, psi, lam, constraints, scale, sense = arguments(problem)
     if isinstance(constraints, str):  # the bridge found the constraints evidently infeasible
-        return _write(problem, x, _infeasible(x, constraints))
+        return _write(problem, x, _infeasible(x, constraints), sense)
     res = reference(loss, psi, lam, constraints or None, **options)
-    _write(problem, x, res)
+    _write(problem, x, res, sense)
     if problem.value is not None and np.isfinite(problem.value) and np.isfinite(res.objective):
-        _to_problem_units(res, float(problem.value), scale, psi.is_convex)
+        _to_problem_units(res, float(problem.value), scale, sense, psi.is_convex)
     return res
 
 
-def _to_problem_units(res, value: float, scale: float, convex: bool) -> None:
-    """objective, bound and gap in the units of problem.value = scale * F + constant."""
-    constant = value - scale * res.objective
+def _to_problem_units(res, value: float, scale: float, sense: float, convex: bool) -> None:
+    """objective, bound and gap in the units of problem.value = sense * (scale * F + constant).
+
+    For a ``Maximize`` problem (sense = -1) the bound on F, a lower bound, is an upper bound on
+    problem.value; the gap stays nonnegative.
+    """
+    constant = sense * value - scale * res.objective
     res.info["problem_scale"] = scale
     res.objective = value
     if res.bound is not None:
-        res.bound = scale * res.bound + constant
+        lower = scale * res.bound + constant
+        res.bound = sense * lower
     if res.gap is not None:
-        res.gap = scale * res.gap if convex else finish.mip_gap(value, res.bound)
+        res.gap = scale * res.gap if convex else finish.mip_gap(sense * value, None if res.bound is None else lower)
 
 
 def _infeasible(x, why: str):
@@ -78,14 +86,14 @@ def _infeasible(x, why: str):
                            f"Infeasible: {why}.", {})
 
 
-def _write(problem: cp.Problem, x, res):
+def _write(problem: cp.Problem, x, res, sense: float = 1.0):
     status = STATUS_MAP[res.status]
     attr = {s.SOLVE_TIME: float(res.solve_time), s.NUM_ITERS: int(res.iterations), s.EXTRA_STATS: res}
     if status in s.SOLUTION_PRESENT and np.isfinite(res.x).all():
         value = np.asarray(res.x, dtype=np.float64).reshape(x.shape, order="F") if x.ndim else np.asarray(res.x[0])
         problem.unpack(Solution(status, float(res.objective), {x.id: value}, {}, attr))
     else:
-        problem.unpack(failure_solution(status, attr))
+        problem.unpack(failure(status, attr, sense < 0))
     for c in problem.constraints:  # no duals are computed: clear any left by an earlier solve
         for dv in c.dual_variables:
             dv.save_value(None)

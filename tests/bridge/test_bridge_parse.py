@@ -184,7 +184,6 @@ def _refusal(problem) -> UnsupportedProblemError:
     [
         (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.exp(x[0]))), "exp", "CLARABEL"),
         (lambda x: cp.Problem(cp.Minimize(cp.norm2(A @ x - B))), "Pnorm", "CLARABEL"),
-        (lambda x: cp.Problem(cp.Maximize(-cp.sum_squares(x))), "maximize", "CLARABEL"),
         (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x)), [cp.norm2(x) <= 1]), "<= 1", "CLARABEL"),
         (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(A @ x - 1))), "norm1", "CLARABEL"),
         (lambda x: cp.Problem(cp.Minimize(cp.sum_squares(x) + cp.norm1(cp.square(x)))), "power", "CLARABEL"),
