@@ -13,7 +13,9 @@ Smooth terms (objective = sum of them, each weighted by w >= 0):
   Huber(s A, -s b, s M) with s = sqrt(2 c);
 - a linear term q^T x is folded into the least-squares target when q lies in the range of
   A~^T (1/2 ||A~x - b~||^2 + (A~^T u)^T x = 1/2 ||A~x - (b~ - u)||^2 + const), else kept;
-- several different kinds are summed into one :class:`~cvxpar.losses.Smooth`.
+- a linear term left over is :class:`~cvxpar.losses.Linear` (h(z) = z on the row q^T), and several
+  different kinds are one :class:`~cvxpar.losses.Stacked` loss (their rows stacked, each with its own h),
+  so every method, the certificate and the recession test take the sum as one linear-model loss.
 
 PAR terms sum_i w_ki psi_k(x_i): identical psi's add their weights; one psi gives
 ``(psi, lam = w)``; several psi's with scalar (or proportional) weights are one PAR
@@ -42,8 +44,6 @@ _RTOL = 1e-10
 _FOLD_LIMIT = 4_000_000
 #: Largest sparse least-squares matrix (entries) stored densely for a method that needs it dense.
 _DENSE_LIMIT = 10_000_000
-#: Largest variable for which the composite loss exposes a dense Hessian (for the polish).
-_HESSIAN_LIMIT = 3000
 
 ZERO_PAR = PAR([0.0], [0.0], 0.0, 0.0)
 
@@ -132,9 +132,11 @@ def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
     for r, A, b, M in huber:
         r = r / np.sqrt(scale)
         parts.append(losses.Huber(_scale_rows(A, np.full(A.shape[0], r)), -r * b, M * r))
-    if len(parts) == 1 and not np.any(q):
+    if np.any(q):
+        parts.append(losses.Linear(q[None, :]))
+    if len(parts) == 1:
         return Loss(parts[0], scale)
-    return Loss(_sum_of(parts, q, n), scale)
+    return Loss(losses.Stacked(parts), scale)
 
 
 def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float | np.ndarray]:
@@ -372,26 +374,6 @@ def _fold_linear(A, q: np.ndarray) -> np.ndarray | None:
     if np.linalg.norm(A.T @ u - q) <= 1e-12 * (1.0 + np.linalg.norm(q)) * max(1.0, np.linalg.norm(A)):
         return u
     return None
-
-
-def _sum_of(parts: list, q: np.ndarray, n: int) -> losses.Smooth:
-    """sum(parts) + q^T x as one Smooth loss (Lipschitz constants add)."""
-
-    def fun(x):
-        return sum(p.value(x) for p in parts) + float(q @ x)
-
-    def grad(x):
-        return sum((p.grad(x) for p in parts), q.copy())
-
-    lipschitz = sum(p.lipschitz() for p in parts) or None
-    hessian = None
-    if n <= _HESSIAN_LIMIT and parts:
-        idx = np.arange(n)
-
-        def hessian(x):
-            return sum(p.hessian_block(x, idx) for p in parts)
-
-    return losses.Smooth(fun, grad, lipschitz, n_features=n, hessian=hessian)
 
 
 def _compact(w: np.ndarray) -> float | np.ndarray:

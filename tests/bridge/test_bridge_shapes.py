@@ -133,3 +133,36 @@ def test_reference_of_a_nonconvex_maximize_bounds_from_above():
     assert high.objective == pytest.approx(maximize.value, rel=1e-12)
     assert high.bound >= high.objective - 1e-9 * abs(high.objective)  # an upper bound on a maximization
     assert high.bound == pytest.approx(-low.bound, rel=1e-9) and high.gap == pytest.approx(low.gap, rel=1e-6, abs=1e-12)
+
+
+def test_mixed_smooth_terms_are_one_stacked_linear_model_loss_and_match_clarabel():
+    """Least squares + logistic + a linear term outside the range of A^T (d > n): one Stacked loss, so the
+    Newton methods and the recession test apply (it was a callable Smooth loss that only fista took)."""
+    from cvxpar.exact.cvxpy_problem import arguments
+
+    n, d = 12, 40
+    A12, G = RNG.standard_normal((n, d)), RNG.standard_normal((n, d))
+    b12, y, q = RNG.standard_normal(n), np.sign(RNG.standard_normal(n)), RNG.standard_normal(d)
+
+    def make():
+        x = cp.Variable(d)
+        smooth = 0.5 * cp.sum_squares(A12 @ x - b12) + cp.sum(cp.logistic(cp.multiply(-y, G @ x))) + q @ x
+        return cp.Problem(cp.Minimize(smooth + 2 * cp.sum(cvxpar.par(x, RIDGE))), [x >= -1, x <= 1])
+
+    status, value = _clarabel(make())
+    problem = make()
+    loss = arguments(problem)[1]
+    assert isinstance(loss, cvxpar.losses.Stacked) and len(loss.parts) == 3
+    got = problem.solve(method="cvxpar")
+    assert status == "optimal" and problem.status == "optimal"
+    assert got == pytest.approx(value, rel=1e-7, abs=1e-9)
+
+
+def test_a_linear_objective_that_grows_without_bound_is_unbounded():
+    x = cp.Variable(D)
+    l1 = cvxpar.pars.l1(cvxpar.grids.uniform(0.5, 3))
+    problem = cp.Problem(cp.Maximize(cp.sum(x) - 0.1 * cp.sum(cvxpar.par(x, l1))))
+    assert problem.solve(method="cvxpar") == np.inf and problem.status == "unbounded"
+    bounded = cp.Problem(cp.Maximize(cp.sum(x) - 0.1 * cp.sum(cvxpar.par(x, l1))), [x <= 2, x >= -2])
+    status, value = _clarabel(cp.Problem(bounded.objective, bounded.constraints))
+    assert bounded.solve(method="cvxpar") == pytest.approx(value, rel=1e-8) and bounded.status == status == "optimal"
