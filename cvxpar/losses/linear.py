@@ -25,6 +25,11 @@ class Linear(LinearModelLoss):
     target : array of shape (n_terms,), optional
         Unused by h (kept for the contract ``MyLoss(A, target)``); zeros by default.
 
+    Raises
+    ------
+    ValueError
+        NaN or inf entries in ``A``, or a target of the wrong length.
+
     Examples
     --------
     >>> import numpy as np, cvxpar

@@ -101,10 +101,12 @@ class Stacked(LinearModelLoss):
 
     @property
     def has_conj(self) -> bool:
+        """True when every part defines ``conj`` (then the sum has a duality gap)."""
         return all(p.has_conj for p in self.parts)
 
     @property
     def has_cvxpy(self) -> bool:
+        """True when every part defines ``cvxpy`` (then :func:`cvxpar.reference` takes the sum)."""
         return all(p.has_cvxpy for p in self.parts)
 
     def recession_slopes(self):
