@@ -25,7 +25,7 @@ import cvxpar
 from cvxpar import grids, pars
 from cvxpar.bench.breadth import _clarabel
 from cvxpar.constraints import Box, Linear, NonNeg, Simplex
-from cvxpar.losses import Huber, LeastSquares, Logistic
+from cvxpar.losses import Huber, LeastSquares, LinearTerm, Logistic, Stacked
 
 
 def _design(rng, n, d, rho=0.0, col_scale=False):
@@ -132,6 +132,16 @@ def _instances(big: bool):
         lam_max = float(np.max(np.abs(A.T @ b)))
         for div in (10, 100, 1000):
             yield "Lasso", f"{n}x{d} lam_max/{div}", LeastSquares(A, b), pars.l1(np.array([0.0])), lam_max / div, None
+    for n, d in ((100, 1000), (300, 1000)):  # sums of losses (what the CVXPY bridge builds for mixed objectives)
+        A, G = _design(rng, n, d), _design(rng, n, d) / np.sqrt(d)
+        grid = grids.uniform(0.5, 7)
+        x = rng.choice(grid, d)
+        b, y = A @ x + 0.1 * rng.standard_normal(n), np.where(G @ x + 0.3 * rng.standard_normal(n) > 0, 1.0, -1.0)
+        q = 0.1 * np.sqrt(n) * rng.standard_normal(d)  # outside the range of A^T when d > n
+        for lam_f in (0.001, 0.1):
+            yield "LS + logistic", f"{n}x{d} lam={lam_f}n", Stacked([LeastSquares(A, b), Logistic(G, y)]), pars.ridge(grid), lam_f * n, None
+            yield "LS + q^T x, Box", f"{n}x{d} lam={lam_f}n", Stacked([LeastSquares(A, b), LinearTerm(q[None, :])]), pars.ridge(grid), lam_f * n, Box(-1.0, 1.0)
+        yield "LS + Huber", f"{n}x{d} lam=0.05n", Stacked([LeastSquares(A[: n // 2], b[: n // 2]), Huber(A[n // 2:], b[n // 2:], M=0.5)]), pars.ridge(grid), 0.05 * n, None
 
 
 def _cpu(f):

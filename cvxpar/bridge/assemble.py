@@ -13,7 +13,7 @@ Smooth terms (objective = sum of them, each weighted by w >= 0):
   Huber(s A, -s b, s M) with s = sqrt(2 c);
 - a linear term q^T x is folded into the least-squares target when q lies in the range of
   A~^T (1/2 ||A~x - b~||^2 + (A~^T u)^T x = 1/2 ||A~x - (b~ - u)||^2 + const), else kept;
-- a linear term left over is :class:`~cvxpar.losses.Linear` (h(z) = z on the row q^T), and several
+- a linear term left over is :class:`~cvxpar.losses.LinearTerm` (h(z) = z on the row q^T), and several
   different kinds are one :class:`~cvxpar.losses.Stacked` loss (their rows stacked, each with its own h),
   so every method, the certificate and the recession test take the sum as one linear-model loss.
 
@@ -133,7 +133,7 @@ def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
         r = r / np.sqrt(scale)
         parts.append(losses.Huber(_scale_rows(A, np.full(A.shape[0], r)), -r * b, M * r))
     if np.any(q):
-        parts.append(losses.Linear(q[None, :]))
+        parts.append(losses.LinearTerm(q[None, :]))
     if len(parts) == 1:
         return Loss(parts[0], scale)
     return Loss(losses.Stacked(parts), scale)

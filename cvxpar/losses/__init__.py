@@ -4,7 +4,7 @@
   elementwise ``h``, ``dh``, ``d2h``, the constant ``smoothness`` and optionally ``conj`` and
   ``cvxpy`` (see :mod:`cvxpar.losses.base`);
 - :class:`LeastSquares`, :class:`Logistic`, :class:`Huber`: three such subclasses, one file each;
-- :class:`Linear`: a linear term q^T x (h(z) = z), and :class:`Stacked`: a sum of linear-model losses
+- :class:`LinearTerm`: a linear term q^T x (h(z) = z), and :class:`Stacked`: a sum of linear-model losses
   of the same x, itself one (what the CVXPY bridge builds for objectives with several kinds of terms);
 - :class:`Smooth`: any smooth loss from callables (value, gradient, optional Hessian);
 - ``_operator``: the data A (dense of any Array-API namespace, scipy.sparse or LinearOperator).
@@ -15,12 +15,12 @@ from cvxpar.losses._operator import Operator, padded_top_eigenvalue
 from cvxpar.losses.base import LinearModelLoss, Loss
 from cvxpar.losses.huber import Huber
 from cvxpar.losses.least_squares import LeastSquares
-from cvxpar.losses.linear import Linear
+from cvxpar.losses.linear_term import LinearTerm
 from cvxpar.losses.logistic import Logistic
 from cvxpar.losses.smooth import Smooth
 from cvxpar.losses.stacked import Stacked
 
 __all__ = [
-    "Huber", "LeastSquares", "Linear", "LinearModelLoss", "Logistic", "Loss", "Operator", "Smooth", "Stacked",
+    "Huber", "LeastSquares", "LinearModelLoss", "LinearTerm", "Logistic", "Loss", "Operator", "Smooth", "Stacked",
     "padded_top_eigenvalue",
 ]

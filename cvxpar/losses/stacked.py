@@ -40,9 +40,9 @@ class Stacked(LinearModelLoss):
     Examples
     --------
     >>> import numpy as np, cvxpar
-    >>> from cvxpar.losses import LeastSquares, Linear, Stacked
+    >>> from cvxpar.losses import LeastSquares, LinearTerm, Stacked
     >>> A, b, q = np.eye(2), np.array([1.0, 2.0]), np.array([0.5, -0.5])
-    >>> f = Stacked([LeastSquares(A, b), Linear(q[None, :])])
+    >>> f = Stacked([LeastSquares(A, b), LinearTerm(q[None, :])])
     >>> x = np.array([1.0, 1.0])
     >>> bool(f.value(x) == LeastSquares(A, b).value(x) + q @ x), f.grad(x)
     (True, array([ 0.5, -1.5]))

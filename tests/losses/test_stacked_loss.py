@@ -1,4 +1,4 @@
-"""``Stacked`` (a sum of linear-model losses) and ``Linear`` (q^T x): the contract's functions against the sum of
+"""``Stacked`` (a sum of linear-model losses) and ``LinearTerm`` (q^T x): the contract's functions against the sum of
 the parts and finite differences, and solves against CVXPY + Clarabel on the same model."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 import cvxpar
 from cvxpar.constraints import Box, Simplex
-from cvxpar.losses import Huber, LeastSquares, Linear, Logistic, Stacked
+from cvxpar.losses import Huber, LeastSquares, LinearTerm, Logistic, Stacked
 
 RNG = np.random.default_rng(7)
 N, D = 30, 60
@@ -22,7 +22,7 @@ RIDGE = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 
 
 def _parts():
-    return [LeastSquares(A1, B1), Logistic(A2, Y), Huber(A3, B3, M=0.5), Linear(Q[None, :])]
+    return [LeastSquares(A1, B1), Logistic(A2, Y), Huber(A3, B3, M=0.5), LinearTerm(Q[None, :])]
 
 
 def test_value_gradient_and_hessian_are_the_sums_of_the_parts():
@@ -57,7 +57,7 @@ def test_optional_methods_are_blockwise_and_present_only_when_every_part_has_the
     class NoConj(LeastSquares):
         conj = cvxpar.losses.LinearModelLoss.conj
 
-    g = Stacked([NoConj(A1, B1), Linear(Q[None, :])])
+    g = Stacked([NoConj(A1, B1), LinearTerm(Q[None, :])])
     assert not g.has_conj and g.dual_gap_parts(np.zeros(D)) is None
 
 
@@ -105,7 +105,7 @@ CASES = {
         None, lambda x: [],
     ),
     "least squares (wide) + q^T x, Simplex": (
-        lambda: Stacked([LeastSquares(A1, B1), Linear(Q[None, :])]),
+        lambda: Stacked([LeastSquares(A1, B1), LinearTerm(Q[None, :])]),
         lambda x: 0.5 * cp.sum_squares(A1 @ x - B1) + Q @ x,
         Simplex(2.0), lambda x: [x >= 0, cp.sum(x) == 2.0],
     ),
@@ -137,7 +137,7 @@ def test_a_linear_term_with_a_falling_direction_is_unbounded():
     """q^T x with q outside the range of A^T: along A's null space F falls linearly when psi's slopes allow."""
     null = np.linalg.svd(A1)[2][-1]  # A1 v = 0 (D > N)
     q = -5.0 * null
-    f = Stacked([LeastSquares(A1, B1), Linear(q[None, :])])
+    f = Stacked([LeastSquares(A1, B1), LinearTerm(q[None, :])])
     res = cvxpar.solve(f, RIDGE, 0.01, tol=1e-8)
     assert res.status == "unbounded", res.message
     x = cp.Variable(D)

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from cvxpar.losses.base import Design, LinearModelLoss
 
 
-class Linear(LinearModelLoss):
+class LinearTerm(LinearModelLoss):
     """f(x) = 1^T A x: a linear term q^T x with A = q^T (one row), or the sum of several.
 
     h(z) = z, h' = 1, h'' = 0 (smoothness 0), h^*(w) = 0 at w = 1 and +inf elsewhere; its
@@ -34,7 +34,7 @@ class Linear(LinearModelLoss):
     --------
     >>> import numpy as np, cvxpar
     >>> q = np.array([1.0, -2.0])
-    >>> loss = cvxpar.losses.Linear(q[None, :])
+    >>> loss = cvxpar.losses.LinearTerm(q[None, :])
     >>> loss.value(np.array([3.0, 1.0])), loss.grad(np.zeros(2))
     (1.0, array([ 1., -2.]))
     """
