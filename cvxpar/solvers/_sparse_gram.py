@@ -1,7 +1,7 @@
 """The Newton systems of ssnal for a scipy.sparse A, from sparse products, never densifying A.
 
 Semismooth Newton steps solve (shift I + sigma B B^T) du = rhs with B = S A_J (J the free columns, S a
-diagonal scaling or the identity).  Three ways, cheapest first:
+diagonal scaling or the identity).  Four ways, cheapest first:
 
 1. **The kept factorization, corrected.**  Within one inner solve sigma, shift and S stay fixed while J
    changes by a few columns a Newton step.  With the kept factorization of M0 = shift I + sigma B0 B0^T
@@ -23,7 +23,12 @@ diagonal scaling or the identity).  Three ways, cheapest first:
    eigenvalues equal to shift.  CG that does not reach a relative residual of CG_RTOL in its budget
    falls back to the factorization, and is not tried again at a ratio sigma / shift as large (the
    condition number only grows with it).
-3. **A new Cholesky factorization** (LAPACK), in the cheaper of two forms by flop count: the n x n
+3. **A sparse factorization** of the n x n matrix, where B B^T has few nonzeros (columns with one or two
+   nonzeros: at most SPARSE_DIRECT_NNZ n products sum_j nnz(b_j)^2): its rows that no column couples to
+   another are diagonal, the rest are factored by SuperLU with a fill-reducing ordering
+   (``SparseGram._sparse_factorize``), about a millisecond where the dense factorization of n = 1000 takes
+   ten; not tried again for free sets at least as large as one whose factors filled in.
+4. **A new Cholesky factorization** (LAPACK), in the cheaper of two forms by flop count: the n x n
    matrix, whose B B^T is accumulated from the columns' outer products (sum_j nnz(b_j)^2 / 2
    multiply-adds, Gustavson 1978; for dense-ish columns from column blocks by BLAS syrk), or Woodbury's
    |J| x |J| system (rhs - B (shift I / sigma + B^T B)^-1 B^T rhs) / shift.
@@ -38,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas, lapack
+from scipy.sparse.linalg import splu
 
 from cvxpar.solvers._gram import FreeGram
 
@@ -67,6 +73,11 @@ CG_MIN_STEPS = 8
 #: keep answers with ||residual|| <= WOODBURY_RTOL ||rhs||.
 WOODBURY_FRACTION = 4
 WOODBURY_RTOL = 1e-10
+#: A sparse factorization of the n x n matrix (``SparseGram._sparse_factorize``) while B B^T has at most about
+#: SPARSE_DIRECT_NNZ n nonzeros (sum_j nnz(b_j)^2, an upper bound) and the factors of the last one filled in to at
+#: most SPARSE_DIRECT_FILL n^2 nonzeros.
+SPARSE_DIRECT_NNZ = 16.0
+SPARSE_DIRECT_FILL = 1.0 / 16.0
 #: Columns densified at a time for BLAS syrk (``SparseGram._gram``).
 SYRK_BLOCK = 256
 #: The Newton systems run on a dense copy of A (:func:`newton_systems`) when at least DENSE_MIN_DENSITY of its
@@ -125,8 +136,8 @@ class _Factor:
 class SparseGram:
     """Solves with shift I + sigma S A_J A_J^T S for a boolean mask J over the columns of a sparse A (n x d).
 
-    Counters: ``factorizations``, ``woodbury_solves`` (answers from the kept factorization corrected by
-    Woodbury's identity), ``cg_solves``.
+    Counters: ``factorizations`` (``sparse_factorizations`` of them sparse), ``woodbury_solves`` (answers from
+    the kept factorization corrected by Woodbury's identity), ``cg_solves``.
     """
 
     def __init__(self, A) -> None:
@@ -139,7 +150,9 @@ class SparseGram:
         self._col_nnz = np.diff(A.indptr).astype(np.float64)
         self._kept: _Factor | None = None
         self._cg_fails = math.inf  # the smallest sigma / shift at which CG ran out of steps
-        self.factorizations = self.woodbury_solves = self.cg_solves = 0
+        self._csr = None  # A's CSR arrays, for the sparse factorization (``_sparse_factorize``)
+        self._sparse_filled = math.inf  # sum_j nnz(b_j)^2 of a free set whose sparse factors filled in
+        self.factorizations = self.woodbury_solves = self.cg_solves = self.sparse_factorizations = 0
 
     @staticmethod
     def applies(op) -> bool:
@@ -148,8 +161,8 @@ class SparseGram:
     def solve(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray,
               scale: np.ndarray | None = None) -> np.ndarray | None:
         """(shift I + sigma S A_J A_J^T S)^-1 rhs for J = mask, S = diag(``scale``) (identity when None): by the
-        kept factorization (corrected by Woodbury's identity when J changed), conjugate gradients or a new
-        factorization (module docstring); None if not numerically positive definite."""
+        kept factorization (corrected by Woodbury's identity when J changed), conjugate gradients, a sparse or a
+        dense new factorization (module docstring); None if not numerically positive definite."""
         n = self.A.shape[0]
         mask = np.asarray(mask, dtype=bool)
         cols = np.flatnonzero(mask)
@@ -175,6 +188,12 @@ class SparseGram:
                 self.cg_solves += 1
                 return x
             self._cg_fails = sigma / shift
+        products = float((self._col_nnz[cols] ** 2).sum())  # nnz(B B^T) <= this
+        if products <= SPARSE_DIRECT_NNZ * n and products < self._sparse_filled:
+            factor = self._sparse_factorize(mask, s, sigma, shift, params, products)
+            if factor is not None:
+                self._kept = factor
+                return _finite(factor.inverse(rhs))
         self._kept = self._factorize(mask, cols, B, s, sigma, shift, params, forms)
         return None if self._kept is None else _finite(self._kept.inverse(rhs))
 
@@ -204,6 +223,42 @@ class SparseGram:
             return None
         self.woodbury_solves += 1
         return x
+
+    def _sparse_factorize(self, mask, s, sigma: float, shift: float, params: tuple,
+                          products: float) -> _Factor | None:
+        """A sparse factorization of M = shift I + sigma S B B^T S (n x n, sparse): its rows that no column of B
+        couples to another row are diagonal, and the rest, M[C, C], is factored by SuperLU in symmetric mode (a
+        fill-reducing minimum-degree ordering of M + M^T, diagonal pivots: Li 2005, "An overview of SuperLU",
+        ACM TOMS 31(3)).  None (and the other forms from then on) when the factors fill in beyond
+        SPARSE_DIRECT_FILL n^2 nonzeros (a factorization then costs about what the dense one does) or it fails;
+        from then on the sparse form is tried only for free sets whose B B^T has fewer ``products`` (the coupling
+        of the rows, and so the fill, grows with them)."""
+        n = self.A.shape[0]
+        if self._csr is None:
+            rows = self.A.tocsr()
+            rows.sort_indices()
+            self._csr = (rows.indptr, rows.indices, np.asarray(rows.data, dtype=np.float64))
+        C, diag, ptr, idx, val = _kernels().newton_matrix(*self._csc, *self._csr, mask, s, sigma, shift)
+        lu = None
+        if C.size:
+            try:
+                lu = splu(sp.csc_array((val, idx, ptr), shape=(C.size, C.size)), permc_spec="MMD_AT_PLUS_A",
+                          diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            except RuntimeError:  # exactly singular
+                self._sparse_filled = products
+                return None
+            if lu.L.nnz + lu.U.nnz > SPARSE_DIRECT_FILL * n * n:
+                self._sparse_filled = products
+        self.factorizations += 1
+        self.sparse_factorizations += 1
+
+        def inverse(V):
+            x = V / (diag if V.ndim == 1 else diag[:, None])
+            if lu is not None:
+                x[C] = lu.solve(np.ascontiguousarray(V[C]))
+            return x
+
+        return _Factor(params, mask.copy(), n, inverse, 0)
 
     def _dense_columns(self, idx: np.ndarray, s: np.ndarray) -> np.ndarray:
         """S A[:, idx] as a dense Fortran-ordered array."""

@@ -10,6 +10,8 @@ takes B's rows instead):
 - ``small_gram``: the lower triangle of B^T B (|J| x |J|), one row's outer product at a time (the
   row-wise Gustavson product, sum_i nnz(row i of B)^2 / 2 multiply-adds);
 - ``dense_columns``: the columns of B, dense (for a block of a few columns);
+- ``newton_matrix``: shift I + sigma B B^T as a sparse matrix (CSC) for the sparse factorization, its
+  uncoupled rows split off as a diagonal (the column-wise Gustavson product, sum_j nnz(b_j)^2 multiply-adds);
 - ``conjugate_gradient``: CG on (shift I + sigma B B^T) x = rhs (Hestenes and Stiefel 1952; Golub and
   Van Loan 2013, Algorithm 11.3.2), each step one pass over B's columns (4 nnz(B) + 10 n flops), the
   whole loop compiled.
@@ -119,3 +121,72 @@ def conjugate_gradient(indptr, indices, data, cols, scale, sigma, shift, rhs, st
             p[i] = r[i] + beta * p[i]
         rr = rr_new
     return x, False
+
+
+@numba.njit(cache=True, nogil=True)
+def newton_matrix(indptr, indices, data, rptr, rcols, rdata, free, scale, sigma, shift):
+    """M = shift I + sigma B B^T (n x n), B = S A[:, J] with J the columns where ``free`` is True, split into its
+    diagonal rows and the rest: (coupled, diag, indptr, indices, data) with ``coupled`` the rows i that some
+    column of B shares with another row (M_il != 0 for some l != i), ``diag`` M's diagonal, and the CSC arrays
+    of M[coupled, coupled] (both triangles, row indices sorted, numbered within ``coupled``); every other row
+    of M is its diagonal entry alone.  From A's CSC arrays and its CSR arrays (rptr, rcols, rdata): column i of
+    B B^T is sum_{j in J} B_ij b_j (Gustavson 1978), gathered in a dense accumulator with a marker per row,
+    sum_{j in J} nnz(b_j)^2 multiply-adds."""
+    n = rptr.size - 1
+    scaled = scale.size > 0
+    diag = np.full(n, shift)
+    where = np.full(n, -1, dtype=np.int64)
+    coupled = np.empty(n, dtype=np.int64)
+    m = 0
+    bound = 0
+    for i in range(n):
+        si = scale[i] if scaled else 1.0
+        link = False
+        for p in range(rptr[i], rptr[i + 1]):
+            j = rcols[p]
+            if free[j]:
+                v = rdata[p] * si
+                diag[i] += sigma * v * v
+                width = indptr[j + 1] - indptr[j]
+                bound += width
+                link = link or width > 1
+        if link:
+            where[i] = m
+            coupled[m] = i
+            m += 1
+    out_ptr = np.zeros(m + 1, dtype=np.int64)
+    out_idx = np.empty(bound + m, dtype=np.int64)
+    out_val = np.empty(bound + m)
+    acc = np.zeros(n)
+    mark = np.full(n, -1, dtype=np.int64)
+    rows = np.empty(n, dtype=np.int64)
+    nnz = 0
+    for c in range(m):
+        i = coupled[c]
+        count = 0
+        si = scale[i] if scaled else 1.0
+        for p in range(rptr[i], rptr[i + 1]):
+            j = rcols[p]
+            if not free[j]:
+                continue
+            v = rdata[p] * si
+            for q in range(indptr[j], indptr[j + 1]):
+                r = indices[q]
+                if mark[r] != i:
+                    mark[r] = i
+                    acc[r] = 0.0
+                    # insertion into the sorted list of this column's rows (a few entries each)
+                    t = count
+                    while t > 0 and rows[t - 1] > r:
+                        rows[t] = rows[t - 1]
+                        t -= 1
+                    rows[t] = r
+                    count += 1
+                acc[r] += v * data[q] * (scale[r] if scaled else 1.0)
+        for t in range(count):
+            r = rows[t]
+            out_idx[nnz] = where[r]
+            out_val[nnz] = diag[i] if r == i else sigma * acc[r]
+            nnz += 1
+        out_ptr[c + 1] = nnz
+    return coupled[:m], diag, out_ptr, out_idx[:nnz], out_val[:nnz]

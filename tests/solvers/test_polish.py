@@ -136,14 +136,73 @@ def test_the_exact_step_solves_the_normal_equations_in_place_and_matches_a_direc
     np.testing.assert_allclose(step, np.linalg.solve(B.T @ B, rhs), rtol=1e-9, atol=1e-12)
 
 
-def test_the_exact_step_on_a_singular_block_falls_back_to_least_squares():
+def _no_svd(monkeypatch):
+    """Least-squares solves by the SVD fail the test (the exact step must not fall back to one)."""
+    import scipy.linalg
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the exact step fell back to an SVD least-squares solve")
+
+    monkeypatch.setattr(scipy.linalg, "lstsq", refused)
+    monkeypatch.setattr(np.linalg, "lstsq", refused)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_the_exact_step_on_a_singular_block_takes_the_basic_solution_without_an_svd(sparse, monkeypatch):
+    """A repeated column makes B^T B singular: the step (pivoted Cholesky) solves the consistent system exactly,
+    moves at most rank(B) coordinates, and agrees with the minimum-norm solution on B's range (B step equal)."""
+    import scipy.sparse as sp
+
     rng = np.random.default_rng(12)
     B = rng.standard_normal((10, 4))
     B = np.column_stack([B, B[:, 0]])  # a repeated column: B^T B singular
     rhs = B.T @ rng.standard_normal(10)  # consistent: in the range of B^T B
-    step = _normal_step(B, rhs)
+    _no_svd(monkeypatch)
+    step = _normal_step(sp.csc_array(B) if sparse else B, rhs)
     np.testing.assert_allclose(B.T @ (B @ step), rhs, atol=1e-9)
-    np.testing.assert_allclose(step, np.linalg.lstsq(B.T @ B, rhs, rcond=None)[0], atol=1e-8)
+    assert np.count_nonzero(step) <= 4
+    monkeypatch.undo()
+    np.testing.assert_allclose(B @ step, B @ np.linalg.lstsq(B.T @ B, rhs, rcond=None)[0], atol=1e-8)
+
+
+def test_the_exact_step_on_structurally_dependent_sparse_columns_skips_the_cholesky_factorization(monkeypatch):
+    """Two columns with their only nonzero in the same row: the structural rank (4 of 5) says B^T B is singular,
+    so no Cholesky factorization is tried, and the basic solution solves the consistent system."""
+    import scipy.sparse as sp
+
+    from cvxpar.solvers import _gram
+
+    B = sp.csc_array(np.array([[1.0, 0, 0, 2.0, 0], [0, 1.0, 0, 0, 0], [0, 0.5, 1.0, 0, 0], [0, 0, 0, 0, 3.0],
+                               [0, 0, 0, 0, 1.0]]))
+    rhs = B.T @ np.array([1.0, -2.0, 0.5, 1.5, -1.0])
+    tried = []
+    monkeypatch.setattr(_gram, "cholesky_solve", lambda *a, **k: tried.append(1))
+    _no_svd(monkeypatch)
+    step = _normal_step(B, rhs)
+    assert not tried
+    np.testing.assert_allclose(B.T @ (B @ step), rhs, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3, 4])
+def test_cd_on_sparse_logistic_with_parallel_columns_certifies_at_clarabels_optimum_without_an_svd(seed, monkeypatch):
+    """Sparse logistic data with many columns of one or two nonzeros (parallel columns share rows, so free blocks
+    are rank-deficient during the polish): cd with its Newton polish certifies at Clarabel's objective and no
+    exact step falls back to an SVD least-squares solve."""
+    import scipy.sparse as sp
+    from user_losses import clarabel_objective
+
+    from cvxpar.losses import Logistic
+
+    rng = np.random.default_rng(seed)
+    n, d = 60, 300
+    A = sp.random(n, d, density=0.02, random_state=seed, format="csc")
+    x = rng.choice(np.arange(-3, 4) * 0.5, d)
+    loss = Logistic(A, np.where(A @ x + 0.3 * rng.standard_normal(n) > 0, 1.0, -1.0))
+    lam = 0.01 * n
+    ref = clarabel_objective(loss, PSI, lam)
+    _no_svd(monkeypatch)
+    res = cvxpar.solve(loss, PSI, lam, method="cd", tol=1e-9)
+    assert res.status == "optimal" and res.objective <= ref + 1e-7 * abs(ref), res.message
 
 
 def _rows_case(kind: str, d: int, rng):

@@ -257,3 +257,71 @@ def test_sparse_gram_solves_random_sequences_to_the_dense_answer(costs, monkeypa
             assert np.linalg.norm(M @ x - r) <= 1e-8 * np.linalg.norm(r)
             flip = rng.permutation(d)[: int(rng.integers(0, 4))]
             mask[flip] = ~mask[flip]
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_sparse_gram_factors_nearly_empty_columns_sparsely_and_matches_the_dense_solve(scaled):
+    """At 0.5 % density (columns of 0-2 nonzeros) B B^T has a few nonzeros per row: the solve takes the sparse
+    factorization (rows no column couples are diagonal, the rest factored by SuperLU), for one and several
+    right-hand sides, and agrees with a dense solve."""
+    rng = np.random.default_rng(3)
+    n, d = 200, 1000
+    A = sp.random(n, d, density=0.005, random_state=9, format="csc")
+    Ad = A.toarray()
+    gram = SparseGram(A)
+    for k in (20, 300, 1000):
+        mask = np.zeros(d, dtype=bool)
+        mask[rng.permutation(d)[:k]] = True
+        sigma, shift = rng.uniform(0.1, 1e3), rng.uniform(0.5, 3.0)
+        S = rng.uniform(0.2, 1.0, n) if scaled else None
+        B = (np.ones(n) if S is None else S)[:, None] * Ad[:, mask]
+        M = shift * np.eye(n) + sigma * B @ B.T
+        before = gram.sparse_factorizations
+        r = rng.standard_normal(n)
+        np.testing.assert_allclose(gram.solve(mask, sigma, shift, r, scale=S), np.linalg.solve(M, r), rtol=1e-9,
+                                   atol=1e-12)
+        assert gram.sparse_factorizations == before + 1
+        R = rng.standard_normal((n, 3))
+        np.testing.assert_allclose(gram._kept.inverse(R), np.linalg.solve(M, R), rtol=1e-9, atol=1e-12)
+
+
+def test_sparse_gram_stops_factoring_sparsely_where_the_factors_filled_in(monkeypatch):
+    """Once a sparse factorization fills in beyond its limit, free sets with as many products sum_j nnz(b_j)^2 take
+    the dense forms; smaller ones are factored sparsely again.  Every answer matches the dense solve."""
+    monkeypatch.setattr(_sparse_gram, "SPARSE_DIRECT_FILL", 0.0)  # every sparse factorization counts as filled in
+    monkeypatch.setattr(_sparse_gram, "CG_MIN_STEPS", 10**9)
+    rng = np.random.default_rng(4)
+    n, d = 100, 500
+    A = sp.random(n, d, density=0.01, random_state=2, format="csc")
+    Ad = A.toarray()
+    gram = SparseGram(A)
+    big = np.ones(d, dtype=bool)
+    small = np.zeros(d, dtype=bool)
+    small[:100] = True
+    for mask, sparse in ((big, True), (big, False), (small, True)):
+        r = rng.standard_normal(n)
+        gram._kept = None
+        before = gram.sparse_factorizations
+        x = gram.solve(mask, 5.0, 1.0, r)
+        np.testing.assert_allclose(x, np.linalg.solve(np.eye(n) + 5.0 * Ad[:, mask] @ Ad[:, mask].T, r), rtol=1e-9)
+        assert (gram.sparse_factorizations > before) == sparse
+
+
+def test_ssnal_on_nearly_empty_sparse_columns_factors_sparsely_and_matches_clarabel(monkeypatch):
+    """300 x 1500 at 0.3 % (most columns with 0-2 nonzeros, the sweep's hardest sparse rows in miniature): ssnal's
+    Newton systems take sparse factorizations, and the certified answer is Clarabel's optimum."""
+    rng = np.random.default_rng(7)
+    n, d = 300, 1500
+    A = sp.random(n, d, density=0.003, random_state=11, format="csc")
+    loss = LeastSquares(A, A @ rng.choice(np.arange(-3, 4) * 0.5, d) + 0.1 * rng.standard_normal(n))
+    made = []
+
+    def recorded(data):
+        made.append(newton_systems(data))
+        return made[-1]
+
+    monkeypatch.setattr("cvxpar.solvers.ssnal.newton_systems", recorded)
+    res = cvxpar.solve(loss, PSI, 0.001 * n, method="ssnal", tol=1e-9)
+    assert made and made[0].sparse_factorizations > 0
+    ref = clarabel_objective(loss, PSI, 0.001 * n)
+    assert res.status == "optimal" and res.objective <= ref + 1e-7 * abs(ref)
