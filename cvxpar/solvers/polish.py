@@ -239,14 +239,23 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
     """Lazily the candidate point for each regularization mu (each solved only when asked for).
 
     The block is H, or B^T B from its factor B (n x k, dense or scipy.sparse); with more free coordinates
-    than rows and mu > 0 the solve goes through Woodbury: (B^T B + mu I)^-1 r = (r - B^T (mu I + B B^T)^-1 B r) / mu.
+    than rows and mu > 0 the solve goes through Woodbury: (B^T B + mu I)^-1 r = (r - B^T (mu I + B B^T)^-1 B r) / mu,
+    for a scipy.sparse B with :class:`~cvxpar.solvers._sparse_gram.SparseGram` (sparse products, conjugate
+    gradients or a sparse factorization where B B^T has few nonzeros, else a dense one).
     """
     gram = outer = None
     for mu in mus:
         if B is not None and mu > 0 and B.shape[1] > B.shape[0]:
-            if outer is None:
-                outer = _dense(B @ B.T)
-            small = _solve(xp, outer + mu * _eye(xp, outer), B @ rhs)
+            if sp.issparse(B):  # (mu I + B B^T) by SparseGram: sparse products, CG or a sparse factorization
+                if outer is None:
+                    from cvxpar.solvers._sparse_gram import SparseGram
+
+                    outer = SparseGram(B)
+                small = outer.solve(np.ones(B.shape[1], dtype=bool), 1.0, mu, np.asarray(B @ rhs, dtype=np.float64))
+            else:
+                if outer is None:
+                    outer = B @ B.T
+                small = _solve(xp, outer + mu * _eye(xp, outer), B @ rhs)
             step = None if small is None else (rhs - B.T @ small) / mu
         elif mu == 0 and B is not None and _backend.is_numpy_namespace(xp):
             step = _normal_step(B, rhs)
