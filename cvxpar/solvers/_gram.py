@@ -48,8 +48,10 @@ from cvxpar.losses._operator import block_rows
 #: to REFRESH |J| (the drift then stays at a few hundred ulps of ||A||^2).
 REFRESH = 4
 #: Solve by conjugate gradients, without A_J A_J^T, while the matrix's condition number is at most
-#: 1 + sigma ||A||^2 / shift <= CG_MAX_COND (``FreeGram.solve``), to relative residual CG_RTOL.
-CG_MAX_COND = 100.0
+#: 1 + sigma ||A||^2 / shift <= CG_MAX_COND (``FreeGram.solve``), to relative residual CG_RTOL, where the
+#: one-solve cost rule ``FreeGram._cg_pays`` also says so.  Past it the direct path's factor serves the
+#: next Newton steps of the same sigma through Woodbury's identity, which that rule does not count.
+CG_MAX_COND = 300.0
 CG_RTOL = 1e-3
 #: The time of a flop in a matrix-vector product (memory-bound) against one in syrk or potrf, measured
 #: at 3-8 on a 2-core Xeon with one BLAS thread (``FreeGram._cg_pays``).
@@ -178,11 +180,20 @@ class FreeGram:
                scale: np.ndarray | None) -> np.ndarray | None:
         """(shift I + sigma S A_J A_J^T S)^-1 rhs = (rhs - S A_J (shift I / sigma + A_J^T S^2 A_J)^-1 A_J^T S rhs) / shift
         (Woodbury's identity) by Cholesky of the k x k matrix, formed afresh by syrk; A_J^T and the k x k matrix in
-        populated buffers (fresh arrays of their size would take their pages one fault at a time)."""
+        populated buffers (fresh arrays of their size would take their pages one fault at a time).
+
+        With k >= NORMAL_SINGLE_MIN the k x k system is the polish's kind of normal equations, B^T B + (shift / sigma) I
+        with B = S A_J, and is solved as they are (``single_normal_solve``: single-precision product and factor,
+        refined to a double-precision Cholesky solve's backward error), in double precision where that refuses.
+        Its residual s carries over exactly: the answer's residual is (sigma / shift) S A_J s."""
         CJ = self.free_columns(np.flatnonzero(mask)).T  # A_J^T, contiguous k x n
         if scale is not None:
             CJ *= scale[None, :]
         k = CJ.shape[0]
+        if k >= NORMAL_SINGLE_MIN:
+            inner = single_normal_solve(CJ.T, CJ @ rhs, shift=shift / sigma)
+            if inner is not None:
+                return (rhs - CJ.T @ inner) / shift
         small = blas.dsyrk(1.0, CJ.T, trans=1, lower=1, c=populated((k, k)).T, overwrite_c=1)  # A_J^T A_J, lower
         small.flat[:: k + 1] += shift / sigma
         inner = cholesky_solve(small, CJ @ rhs, overwrite=True)
@@ -609,20 +620,22 @@ def _triangular(L: np.ndarray, B: np.ndarray, trans: int = 0) -> np.ndarray | No
     return x if info == 0 else None
 
 
-def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFINE_STEPS) -> np.ndarray | None:
-    """x = (B^T B)^-1 rhs for a float64 n x k B (the exact polish step's normal equations) from a
-    single-precision Cholesky factor of B^T B, refined in double precision; None when the refinement does
-    not converge (B^T B too ill-conditioned for single precision, or out of its range).
+def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFINE_STEPS,
+                        shift: float = 0.0) -> np.ndarray | None:
+    """x = (B^T B + shift I)^-1 rhs for a float64 n x k B (the exact polish step's normal equations, shift = 0;
+    the k x k Woodbury form of ssnal's Newton systems, shift = shift / sigma there) from a single-precision
+    Cholesky factor of B^T B + shift I, refined in double precision; None when the refinement does not
+    converge (the matrix too ill-conditioned for single precision, or out of its range).
 
     B^T B is formed from a float32 copy of B (BLAS ssyrk, k^2 n / 2 multiply-adds at twice dsyrk's rate)
     and factored in place (spotrf), both in populated buffers; each correction solves with that factor
-    against the float64 residual r = rhs - B^T (B x), two passes over B (no float64 k x k product).
+    against the float64 residual r = rhs - B^T (B x) - shift x, two passes over B (no float64 k x k product).
     Mixed-precision iterative refinement (Wilkinson 1963; Higham 2002, ch. 12; Buttari, Dongarra,
     Langou, Langou, Luszczek and Kurzak 2007) with LAPACK dsposv's stopping test: done once
-    ||r||_inf <= sqrt(k) ||x||_inf ||B^T B||_inf eps (eps the float64 unit roundoff), the backward error
-    a double-precision Cholesky solve attains; abandoned once a correction shrinks ||r||_inf by less
-    than half, or after ``steps`` corrections.  Each step contracts the error by about
-    kappa(B^T B) 2^-24 (Higham 2002, thm. 12.3).
+    ||r||_inf <= sqrt(k) ||x||_inf ||B^T B + shift I||_inf eps (eps the float64 unit roundoff), the
+    backward error a double-precision Cholesky solve attains; abandoned once a correction shrinks ||r||_inf
+    by less than half, or after ``steps`` corrections.  Each step contracts the error by about
+    kappa(B^T B + shift I) 2^-24 (Higham 2002, thm. 12.3).
     """
     n, k = B.shape
     B32 = populated((k, n), np.float32)
@@ -632,6 +645,7 @@ def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFI
     P = populated((k, k), np.float32)
     P = blas.ssyrk(1.0, B32.T, trans=1, lower=1, c=P.T, overwrite_c=1).T  # B^T B: lower triangle of P.T
     del B32
+    P.flat[:: k + 1] += shift
     with np.errstate(over="ignore", invalid="ignore"):  # B^T B beyond float32's range: refused below
         norm = _symmetric_inf_norm(P)
     if not math.isfinite(norm):
@@ -651,6 +665,8 @@ def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFI
         if x is None:
             return None
         r = rhs - B.T @ (B @ x)
+        if shift:
+            r -= shift * x
         size = float(np.max(np.abs(r), initial=0.0))
         if size <= bound * float(np.max(np.abs(x), initial=0.0)):
             return x

@@ -368,3 +368,54 @@ def test_lanczos_and_cg_read_a_float32_copy_of_a_transpose_until_the_first_facto
     sigma = 10 * CG_MAX_COND / L  # ill-conditioned: the factorization, and the float32 copy is freed
     np.testing.assert_allclose(gram.solve(mask, sigma, 1.0, rhs), _direct(A, mask, sigma, 1.0, rhs), rtol=1e-8, atol=1e-10)
     assert gram._AT32 is None and gram.factorizations == 1
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_the_k_by_k_form_in_single_precision_matches_the_direct_solve(monkeypatch, scaled):
+    """Few free columns (the k x k Woodbury form) with k >= NORMAL_SINGLE_MIN: the k x k system goes through
+    ``single_normal_solve`` (shift / sigma on its diagonal) and the answer is the float64 direct solve's,
+    with and without the loss's scaling S; below that size it is not called."""
+    rng = np.random.default_rng(11)
+    n, d = 120, 1200
+    A = rng.standard_normal((n, d))
+    mask = np.zeros(d, dtype=bool)
+    mask[rng.choice(d, 40, replace=False)] = True
+    scale = rng.uniform(0.5, 2.0, n) if scaled else None
+    monkeypatch.setattr(_gram, "NORMAL_SINGLE_MIN", 40)
+    calls = []
+    real = _gram.single_normal_solve
+    monkeypatch.setattr(_gram, "single_normal_solve", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    AJ = (A if scale is None else scale[:, None] * A)[:, mask]
+    gram = FreeGram(A)
+    assert gram._small_pays(40)
+    rhs = rng.standard_normal(n)
+    x = gram.solve(mask, 3.0, 1.0, rhs, scale=scale)
+    np.testing.assert_allclose(x, np.linalg.solve(np.eye(n) + 3.0 * AJ @ AJ.T, rhs), rtol=1e-11, atol=1e-13)
+    assert len(calls) == 1 and calls[0] is not None and gram.factorizations == 0
+    monkeypatch.setattr(_gram, "NORMAL_SINGLE_MIN", 41)  # below the size: float64 only
+    FreeGram(A).solve(mask, 3.0, 1.0, rhs, scale=scale)
+    assert len(calls) == 1
+
+
+def test_the_k_by_k_form_falls_back_to_double_precision_where_single_refuses(monkeypatch):
+    """Free columns with singular values spread over [1, 1e5] (kappa of the k x k matrix ~1e10, beyond single
+    precision's 2^24): ``single_normal_solve`` refuses and the answer is exactly the float64 k x k solve's."""
+    rng = np.random.default_rng(12)
+    n, d = 120, 1200
+    A = rng.standard_normal((n, d))
+    cols = rng.choice(d, 40, replace=False)
+    U, _ = np.linalg.qr(rng.standard_normal((n, 40)))
+    V, _ = np.linalg.qr(rng.standard_normal((40, 40)))
+    A[:, cols] = (U * np.geomspace(1.0, 1e5, 40)) @ V.T
+    mask = np.zeros(d, dtype=bool)
+    mask[cols] = True
+    rhs = rng.standard_normal(n)
+    monkeypatch.setattr(_gram, "NORMAL_SINGLE_MIN", 41)
+    double = FreeGram(A).solve(mask, 3.0, 1.0, rhs)
+    calls = []
+    real = _gram.single_normal_solve
+    monkeypatch.setattr(_gram, "single_normal_solve", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    monkeypatch.setattr(_gram, "NORMAL_SINGLE_MIN", 40)
+    x = FreeGram(A).solve(mask, 3.0, 1.0, rhs)
+    assert calls == [None]
+    np.testing.assert_array_equal(x, double)

@@ -85,12 +85,41 @@ def test_ssnal_with_single_precision_polish_certifies_the_double_precision_optim
     b = A @ (0.5 * rng.standard_normal(d)) + 0.1 * rng.standard_normal(n)
     loss, lam = LeastSquares(A, b), 0.5 * n
     ref = cvxpar.solve(loss, PSI, lam, method="ssnal")
-    solved = []
+    solved = []  # the polish's solves (shift 0; the Newton systems' k x k form passes shift / sigma)
     real = _gram.single_normal_solve
-    monkeypatch.setattr(_gram, "single_normal_solve", lambda B, rhs: solved.append(real(B, rhs)) or solved[-1])
+
+    def spy(B, rhs, **kw):
+        x = real(B, rhs, **kw)
+        if not kw.get("shift"):
+            solved.append(x)
+        return x
+    monkeypatch.setattr(_gram, "single_normal_solve", spy)
     monkeypatch.setattr(_gram, "NORMAL_SINGLE_MIN", 1)
     res = cvxpar.solve(loss, PSI, lam, method="ssnal")
     assert ref.status == res.status == "optimal"
     assert solved and all(x is not None for x in solved)
     assert abs(res.objective - ref.objective) <= 1e-13 * abs(ref.objective)
     assert res.objective <= reference_objective(A, b, PSI, lam) + 1e-7 * abs(res.objective)
+
+
+@pytest.mark.parametrize(("cond", "shift"), [(1.0, 0.5), (1e3, 1e-2), (1e4, 1e2)])
+def test_a_shifted_system_refines_to_the_double_precision_answer(cond, shift):
+    """(B^T B + shift I) x = rhs (the k x k Woodbury form of ssnal's Newton systems): dsposv's backward-error
+    test on the shifted matrix, and the float64 solve's answer to the forward error both attain."""
+    B, rhs = _columns(160, 120, cond, 5)
+    x = single_normal_solve(B, rhs, shift=shift)
+    P = B.T @ B + shift * np.eye(120)
+    exact = np.linalg.solve(P, rhs)
+    eps = np.finfo(np.float64).eps
+    assert np.abs(rhs - P @ x).max() <= np.sqrt(120) * np.abs(P).sum(axis=1).max() * eps * np.abs(x).max()
+    kappa = np.linalg.cond(P)
+    assert np.linalg.norm(x - exact) <= 100 * eps * kappa * np.linalg.norm(exact)
+
+
+def test_the_shift_makes_a_rank_deficient_product_solvable():
+    """More columns than rows (B^T B singular): with shift > 0 the system is positive definite and solved."""
+    rng = np.random.default_rng(6)
+    B = np.asfortranarray(rng.standard_normal((40, 90)))
+    rhs = rng.standard_normal(90)
+    x = single_normal_solve(B, rhs, shift=2.0)
+    np.testing.assert_allclose(x, np.linalg.solve(B.T @ B + 2.0 * np.eye(90), rhs), rtol=1e-12, atol=1e-14)
