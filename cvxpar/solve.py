@@ -392,7 +392,7 @@ def solve(
         if handoff and res.status != R.OPTIMAL:
             return _continue_with_ssnal(p, res, tol, max_iter, polish, monitor, options)
         if method == "auto" and chosen == "ssn" and res.status != R.OPTIMAL:
-            return _continue_after_ssn(p, res, tol, max_iter, polish, verbose)
+            return _continue_after_ssn(p, res, tol, max_iter, polish, monitor)
         return res
 
     if prob.convex or (x0 is not None and n_starts is None):
@@ -428,11 +428,18 @@ def _continue_with_ssnal(prob, first: R.SolveResult, tol, max_iter, polish, moni
     return res
 
 
-def _continue_after_ssn(prob, first: R.SolveResult, tol, max_iter, polish, verbose) -> R.SolveResult:
+def _continue_after_ssn(prob, first: R.SolveResult, tol, max_iter, polish, monitor) -> R.SolveResult:
     """The method of the rules for larger problems, started at the point where auto's ``"ssn"`` stopped
-    uncertified (``res.info["handoff"]`` records the ssn run)."""
-    res = solve(prob.loss, prob.psi, prob.lam, prob.constraints, method=pick(prob, small=False)[0], x0=first.x,
-                tol=tol, max_iter=max_iter, polish=polish, verbose=verbose)
+    uncertified, on the already validated problem (``res.info["handoff"]`` records the ssn run).  It runs as
+    ``method=`` that method would from ``x0`` = ssn's point: its default options and iteration limit, and no
+    further hand-off."""
+    chosen = pick(prob, small=False)[0]
+    monitor.announce(f"ssn stopped ({first.message}); {chosen} continues from its point")
+    module = importlib.import_module(f"cvxpar.solvers.{chosen}")
+    start = first.x if bool(np.all(np.isfinite(first.x))) else prob.x0  # a diverged ssn: from the start instead
+    out = module.run(prob.started_at(start), tol=float(tol), max_iter=max_iter or DEFAULT_MAX_ITER[chosen],
+                     polish=polish, monitor=monitor)
+    res = finish(prob, out, tol, chosen, monitor)
     res.info["handoff"] = {"from": "ssn", "iterations": first.iterations, "status": first.status,
                            "message": first.message}
     return res

@@ -5,6 +5,7 @@ pick at small sizes, and its hand-off when ssn stops short."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -172,6 +173,40 @@ def test_ssn_stopped_short_is_honest_and_auto_hands_it_on():
     assert res.info["handoff"]["from"] == "ssn" and res.info["handoff"]["status"] == alone.status
     assert res.method == "ssnal"
     assert (res.status == "optimal") == cvxpar.certificate(loss, PSI, 1.0, res.x).certifies(1e-8)
+
+
+def test_the_hand_off_after_ssn_validates_once_and_reaches_clarabels_optimum(monkeypatch):
+    """ssn stopped short (its iteration limit cut to 1) hands its point to the next rule's method on the
+    already validated problem: one Problem, one recession test, and the same answer as that method asked for
+    explicitly from ssn's point; certified at Clarabel's optimum."""
+    front = importlib.import_module("cvxpar.solve")  # the module (cvxpar.solve is the function)
+    A, b = _data(20, 60, 1)
+    loss = Huber(A, b, M=0.5)
+    monkeypatch.setitem(front.DEFAULT_MAX_ITER, "ssn", 1)
+    alone = cvxpar.solve(loss, PSI, 1.0, method="ssn")
+    assert alone.status != "optimal"
+    counts = {"problem": 0, "ray": 0}
+    real_problem, real_ray = front.Problem, front.recession.ray
+
+    def problem(*args, **kwargs):
+        counts["problem"] += 1
+        return real_problem(*args, **kwargs)
+
+    def ray(*args, **kwargs):
+        counts["ray"] += 1
+        return real_ray(*args, **kwargs)
+
+    monkeypatch.setattr(front, "Problem", problem)
+    monkeypatch.setattr(front.recession, "ray", ray)
+    res = cvxpar.solve(loss, PSI, 1.0)
+    assert counts == {"problem": 1, "ray": 1}
+    assert res.method == "ssnal" and res.info["handoff"]["from"] == "ssn"
+    assert res.info["handoff"]["iterations"] == alone.iterations
+    monkeypatch.undo()
+    explicit = cvxpar.solve(loss, PSI, 1.0, method="ssnal", x0=alone.x)
+    np.testing.assert_array_equal(res.x, explicit.x)
+    assert res.status == "optimal" and cvxpar.certificate(loss, PSI, 1.0, res.x).certifies(1e-8)
+    assert res.objective == pytest.approx(clarabel_objective(loss, PSI, 1.0), rel=1e-7, abs=1e-9)
 
 
 @pytest.mark.parametrize("kind", ["logistic", "huber", "ls", "simplex"])
