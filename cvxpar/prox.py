@@ -78,6 +78,7 @@ TIE_ULPS = 64.0
 #: process, more than a small problem's whole solve.  Larger arrays, and every array once the compiled
 #: kernels are imported, take the compiled kernels.
 NUMPY_MAX_SIZE = 256
+_FLOAT64 = np.dtype(np.float64)  # native byte order
 _CACHE_SIZE = 64
 _TIE_TOL = TIE_ULPS * float(np.finfo(np.float64).eps)  # a Python float: strict namespaces refuse NumPy scalars
 
@@ -166,6 +167,11 @@ def prox(psi, v, t=1.0):
     returned as float16, longdouble is rounded to float64 and returned as float64, big-endian
     arrays are read in native byte order (:func:`cvxpar._backend.prepare`).
     """
+    if type(v) is np.ndarray and v.dtype == _FLOAT64 and v.ndim and isinstance(t, float) and 0.0 < t < math.inf and (
+            _kernels_loaded()):  # the solvers' hot path: nothing to validate or convert, the compiled kernel as is
+        table = prox_table(psi, float(t))
+        if not table.enumerate_all:
+            return _kernels().prox_numpy(v, table, float(t))
     t = as_step(t)
     xp, arr, scalar = _backend.prepare(v)
     if _backend.is_numpy_namespace(xp) and arr.dtype == np.float16:  # the compiled kernels take float32/64

@@ -118,6 +118,8 @@ FORCING = 0.1
 #: in at most RAY_STEPS evaluations of phi' (``_ray_search``).
 RAY_RTOL = 0.1
 RAY_STEPS = 8
+#: phi'(alpha) as computed is trusted to RAY_ROUNDING x the sum of its terms' magnitudes (``_ray_search``).
+RAY_ROUNDING = 64 * 2.0**-52
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None = None,
@@ -564,7 +566,11 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     phi' in (0, 1) by regula falsi with the Illinois modification (Dowell and Jarratt 1971), exact on
     each linear piece, stopped once |phi'(alpha)| <= RAY_RTOL |phi'(0)| or after RAY_STEPS evaluations.
     The step is kept when it satisfies Armijo's condition (as :func:`_line_search`'s), else that
-    backtracking search runs.  Returns what :func:`_line_search` returns.
+    backtracking search runs.  Convexity gives phi(alpha) <= phi(0) + alpha phi'(alpha) (the tangent at
+    alpha lies below phi at 0), so where phi'(alpha) <= ARMIJO phi'(0), beyond its rounding, Armijo's
+    condition holds without evaluating phi(alpha) (its value, which costs a psi evaluation, is then
+    returned as None, and ``val`` may be None: computed here only where a value is compared).  The point
+    z(alpha) of the last evaluation of phi' is the returned z.  Returns what :func:`_line_search` returns.
     """
     xp = prob.xp
     slope = float(xp.sum(grad * du))
@@ -574,12 +580,16 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     base = float(xp.sum(du * (u + prob.loss.target)))
     curv = float(xp.sum(du * du))
 
+    last = []  # z(alpha) at the last evaluation
+
     def derivative(alpha: float) -> float:
         z = prob.prox(x - sigma * (atu + alpha * atdu), sigma)
+        last[:] = [z]
         return base + alpha * curv - float(xp.sum(atdu * z))
 
     alpha = 1.0
     lo, d_lo, hi, d_hi = 0.0, slope, 1.0, derivative(1.0)
+    d = d_hi
     side = 0
     for _ in range(RAY_STEPS if d_hi > 0 else 0):
         alpha = hi - d_hi * (hi - lo) / (d_hi - d_lo)
@@ -594,15 +604,22 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
             lo, d_lo = alpha, d
             d_hi = 0.5 * d_hi if side == 1 else d_hi
             side = 1
-    u_t, atu_t = u + alpha * du, atu + alpha * atdu
-    val_t, z_t = _phi(prob, x, u_t, atu_t, sigma)
+    u_t, atu_t = u + alpha * du, atu + alpha * atdu  # z(alpha) = last[0] was computed from exactly this atu_t
+    z_t = last[0]
+    if d <= ARMIJO * slope and d + RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(atdu * z_t)))) <= (
+            ARMIJO * slope):  # phi(alpha) <= phi(0) + alpha phi'(alpha) <= phi(0) + ARMIJO alpha phi'(0)
+        return alpha, du, atdu, (u_t, atu_t, None, z_t)
+    val_t, z_t = _phi(prob, x, u_t, atu_t, sigma, z_t)
+    if val is None:
+        val = _phi(prob, x, u, atu, sigma)[0]
     if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val):
         return alpha, du, atdu, (u_t, atu_t, val_t, z_t)
     return _line_search(xp, partial(_phi, prob, x, sigma=sigma), u, atu, val, grad, du, lambda _: atdu)
 
 
-def _phi(prob, x, u, atu, sigma):
-    """phi(u) (up to a constant) and z = prox_{sigma p}(w), from u and atu = A^T u (no product with A).
+def _phi(prob, x, u, atu, sigma, z=None):
+    """phi(u) (up to a constant) and z = prox_{sigma p}(w), from u and atu = A^T u (no product with A); ``z``,
+    when given, is that prox, already computed.
 
     With w = x - sigma A^T u:  (||w||^2 - ||z - w||^2) / (2 sigma) = ||x||^2 / (2 sigma) - (A^T u)^T z
     - ||z - x||^2 / (2 sigma), so phi(u) = 1/2 ||u||^2 + b^T u - (A^T u)^T z - ||z - x||^2 / (2 sigma) - p(z)
@@ -610,7 +627,7 @@ def _phi(prob, x, u, atu, sigma):
     """
     xp = prob.xp
     b = prob.loss.target
-    z = prob.prox(x - sigma * atu, sigma)
+    z = prob.prox(x - sigma * atu, sigma) if z is None else z
     dz = z - x
     val = float(xp.sum(u * (0.5 * u + b))) - float(xp.sum(atu * z)) - float(xp.sum(dz * dz)) / (2.0 * sigma)
     return val - prob.penalty(z), z

@@ -80,6 +80,14 @@ def test_ray_search_minimizes_phi_along_the_newton_direction_against_a_dense_sca
     alpha, du, atdu, (u_t, atu_t, val_t, z_t) = ssnal._ray_search(prob, x, sigma, u, atu, val, grad, du)
     np.testing.assert_allclose(atdu, A.T @ du, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(atu_t, A.T @ u_t, rtol=1e-10, atol=1e-10)
+    # phi's value is left out (None) where phi' alone proves Armijo's condition: the definition decides below
+    fresh, z_fresh = ssnal._phi(prob, x, u_t, atu_t, sigma)
+    np.testing.assert_array_equal(z_t, z_fresh)
+    assert val_t is None or val_t == fresh
+    val_t = fresh
+    # without phi(u) (the previous step left it out) the same step comes back
+    again = ssnal._ray_search(prob, x, sigma, u, atu, None, grad, du)
+    assert again[0] == alpha
     scan = np.linspace(0.0, 1.0, 4001)
     values = np.array([ssnal._phi(prob, x, u + a * du, atu + a * atdu, sigma)[0] for a in scan])
     slope = float(grad @ du)
