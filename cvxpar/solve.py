@@ -22,10 +22,13 @@ which picks one and says which (``res.method``, and the verbose header), by meas
 2. ``"cd"`` for least squares with a psi of at most one breakpoint (the Lasso and its box-constrained
    variants) when A is wide (more features than samples; ``python benchmarks/run.py lasso``) or clearly
    tall (d <= n / 4, where A^T A is well conditioned and CD converges in a few dozen epochs: the tall
-   Lasso 500 x 50 at lam_max/100 in 2 ms vs ``"ssnal"``'s 16 ms; ``python benchmarks/run.py breadth``), and
-   for least squares with a convex psi on a wide scipy.sparse A with at most 0.5 % nonzero entries, where
-   cd's epochs cost O(nnz) (7-level ridge 1000 x 5000 and 2000 x 10000 at 0.1-0.5 %: 1.3-6x faster than
-   ``"ssnal"``; ``benchmarks/breadth_sweep.py``);
+   Lasso 500 x 50 at lam_max/100 in 2 ms vs ``"ssnal"``'s 16 ms; ``python benchmarks/run.py breadth``),
+   but ``"ssnal"`` for a wide dense one with d >= 10 n and lam <= lam_max / 300 (lam_max: the smallest multiple
+   of lam at which x = 0 is optimal), whose solution has about n nonzeros, where coordinate descent crawls
+   (100 x 1000 at lam_max/1000: 0.04 s against cd's 0.15 s before it hands over; ``benchmarks/RESULTS.md``,
+   "medium-size classes (session 11)"); and ``"cd"`` for least squares with a convex psi on a wide
+   scipy.sparse A with at most 0.5 % nonzero entries, where cd's epochs cost O(nnz) (7-level ridge
+   1000 x 5000 and 2000 x 10000 at 0.1-0.5 %: 1.3-6x faster than ``"ssnal"``; ``benchmarks/breadth_sweep.py``);
 3. ``"ssnal"`` for a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber)
    with a convex psi, whatever holds A (Huber 500 x 2000, 7 levels: 6.6x faster than ``"fista"``;
    ``python benchmarks/run.py glm_losses``), and for a :class:`~cvxpar.losses.Stacked` sum of losses with
@@ -89,6 +92,10 @@ SPARSE_CD_DENSITY = 0.005
 DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "ssn": 200, "alm": 50, "admm": 20_000}
 #: The methods that take linear rows (Simplex, Linear).
 ROW_METHODS = ("alm", "admm")
+#: auto sends a wide Lasso-like least-squares problem to ssnal instead of cd when d >= SATURATED_WIDTH n_samples
+#: and lam <= lam_max / SATURATED_LAM (``_saturated``).
+SATURATED_WIDTH = 10
+SATURATED_LAM = 300.0
 
 
 def solve(
@@ -146,7 +153,9 @@ def solve(
            NumPy / scipy.sparse data, else ``"admm"`` (which takes least squares on a dense A; other
            losses or formats with a nonconvex psi raise a ValueError);
         2. least squares on NumPy / scipy.sparse with a psi of at most one breakpoint (Lasso-like) and
-           more features than samples, or at most a quarter as many: ``"cd"``; least squares with a convex
+           more features than samples, or at most a quarter as many: ``"cd"``, except ``"ssnal"`` on a dense A
+           with d >= 10 n_samples and lam <= lam_max / 300 (lam_max the smallest multiple of lam at which x = 0
+           is optimal: the solution then has about n_samples nonzeros); least squares with a convex
            psi on a wide scipy.sparse A with at most 0.5 % nonzero entries (``SPARSE_CD_DENSITY``): ``"cd"``;
         3. a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber) with a
            convex psi, whatever holds A (NumPy, scipy.sparse, a LinearOperator, CuPy or another
@@ -272,7 +281,11 @@ def solve(
       Lasso and its boxed variants): ``"cd"``, working-set coordinate descent: 3-6x faster than
       ``"ssnal"`` on wide problems where few coordinates are nonzero (``python benchmarks/run.py
       lasso``); on tall ones A^T A is well conditioned and a few dozen epochs certify (the tall
-      Lasso 2000 x 200 at lam_max/100: 88x Clarabel).
+      Lasso 2000 x 200 at lam_max/100: 88x Clarabel).  Far down the path of a wide dense one (d >= 10 n,
+      lam <= lam_max / 300) the solution has about n nonzeros and coordinate descent crawls on its nearly
+      singular free block: ``"ssnal"`` (100 x 1000 at lam_max/1000: 0.04 s, where cd ran 0.1 s before
+      handing over; on 52 wide Lasso instances from 50 x 500 to 100 x 10000 at lam_max/300 to
+      lam_max/3000, a median 2.0x faster than cd's route, 0.86x to 5.9x).
     - **Least squares with a convex psi on a wide scipy.sparse A with at most 0.5 % nonzeros** (columns
       of a few nonzeros): ``"cd"``, whose epochs cost O(nnz), 1.3-6x faster than ``"ssnal"`` there.
     - **Least squares or Huber with a convex psi** (dense, tall, correlated, scipy.sparse, a
@@ -527,6 +540,10 @@ def pick(prob, small: bool = True) -> tuple[str, str]:
     cd_ok = _cd_applicable(prob)
     n = prob.loss.n_samples if cd_ok else 0
     if cd_ok and prob.kpsi.n_breakpoints <= 1 and (prob.d > n or 4 * prob.d <= n) and _cd_exact(prob.loss):
+        if _saturated(prob):
+            return "ssnal", (f"wide least squares (d >= {SATURATED_WIDTH} n) with lam <= lam_max / {SATURATED_LAM:g}, "
+                             "where the solution has about n_samples nonzeros and coordinate descent crawls: "
+                             "semismooth Newton augmented Lagrangian + active-set polish")
         shape = "wide" if prob.d > n else "tall (d <= n/4)"
         return "cd", (f"{shape} least squares with a one-breakpoint psi (Lasso-like): working-set coordinate "
                       "descent + active-set polish")
@@ -561,6 +578,23 @@ def _nearly_empty_columns(loss) -> bool:
     at 3 % ssnal 1.5x faster (benchmarks/RESULTS.md, "sparse data (session 11)")."""
     n, d = loss.op.shape
     return loss.op.kind == "sparse" and d > n and loss.op.A.nnz <= SPARSE_CD_DENSITY * n * d
+
+
+def _saturated(prob) -> bool:
+    """A wide least-squares problem on a dense A (d >= SATURATED_WIDTH n_samples, convex psi) whose lam lies
+    below lam_max / SATURATED_LAM: lam_max the smallest multiple of lam at which x = 0 is critical (:meth:`cvxpar.PAR.lam_max` of
+    -grad f(0) / lam; one product with A^T).  Far down the Lasso path the solution has about n_samples nonzeros,
+    as many as a unique solution can have (Tibshirani 2013, "The lasso problem and uniqueness", EJS 7), and
+    coordinate descent's free block is then nearly singular: its epochs crawl (``python benchmarks/run.py
+    lasso``: cd hands off to ssnal there after 1000-3000 epochs)."""
+    n = prob.loss.n_samples
+    if not (_ssnal_applicable(prob) and prob.loss.op.kind == "dense" and prob.d >= SATURATED_WIDTH * n):
+        return False  # measured on dense A (on a sparse one, cd's O(nnz) epochs change the balance)
+    lam = np.asarray(prob.lam, dtype=np.float64)  # cd's data: NumPy
+    if not bool(np.all(lam > 0)):
+        return False
+    c = -np.asarray(prob.loss.grad(prob.zeros), dtype=np.float64)
+    return SATURATED_LAM <= prob.kpsi.lam_max(c / lam) < math.inf
 
 
 def _scaled_columns(loss) -> bool:

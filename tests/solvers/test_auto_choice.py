@@ -113,3 +113,49 @@ def test_auto_picks_the_documented_method_for_each_data_format_and_answers_like_
         assert res.method == method and res.status == "optimal", label
         assert res.objective == pytest.approx(ref.objective, rel=1e-7, abs=1e-9), label
         np.testing.assert_allclose(res.x, ref.x, atol=1e-5, err_msg=label)
+
+
+def _wide_lasso(n, d, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    b = A @ (rng.standard_normal(d) * (rng.random(d) < 0.1)) + 0.1 * rng.standard_normal(n)
+    return A, b, float(np.max(np.abs(A.T @ b)))  # lam_max of the Lasso: ||A^T b||_inf
+
+
+@pytest.mark.parametrize(("n", "d", "divisor", "per_coordinate", "expected"), [
+    (30, 400, 1000, False, "ssnal"),  # d >= 10 n, far down the path: about n nonzeros, where cd crawls
+    (30, 400, 1000, True, "ssnal"),
+    (30, 400, 10, False, "cd"),  # few nonzeros: cd's working sets
+    (60, 400, 1000, False, "cd"),  # d < 10 n
+])
+def test_auto_sends_a_saturated_wide_lasso_to_ssnal_and_answers_like_clarabel(n, d, divisor, per_coordinate, expected):
+    from solver_reference import reference_objective
+
+    from cvxpar.solve import pick
+    from cvxpar.solvers._problem import Problem
+
+    A, b, lam_max = _wide_lasso(n, d, 4)
+    psi = cvxpar.pars.l1()
+    lam = lam_max / divisor
+    if per_coordinate:  # the same problem, lam given per coordinate: lam_max is read off -grad f(0) / lam
+        lam = np.full(d, lam)
+    loss = cvxpar.losses.LeastSquares(A, b)
+    assert pick(Problem(loss, psi, lam))[0] == expected
+    res = cvxpar.solve(loss, psi, lam)
+    assert res.status == "optimal"
+    assert res.method == expected or (expected == "cd" and res.info["handoff"]["from"] == "cd")  # cd may hand over
+    assert cvxpar.certificate(loss, psi, lam, res.x).certifies(1e-8)
+    want = reference_objective(A, b, psi, lam)
+    assert res.objective == pytest.approx(want, rel=1e-7, abs=1e-9)
+
+
+def test_a_coordinate_without_weight_keeps_the_wide_lasso_on_cd():
+    """lam_i = 0 for some i: no lam_max (x = 0 is never critical along the path), so the saturation rule does
+    not apply."""
+    from cvxpar.solve import pick
+    from cvxpar.solvers._problem import Problem
+
+    A, b, lam_max = _wide_lasso(30, 400, 4)
+    lam = np.full(400, lam_max / 1000)
+    lam[0] = 0.0
+    assert pick(Problem(cvxpar.losses.LeastSquares(A, b), cvxpar.pars.l1(), lam))[0] == "cd"
