@@ -566,11 +566,13 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     phi' in (0, 1) by regula falsi with the Illinois modification (Dowell and Jarratt 1971), exact on
     each linear piece, stopped once |phi'(alpha)| <= RAY_RTOL |phi'(0)| or after RAY_STEPS evaluations.
     The step is kept when it satisfies Armijo's condition (as :func:`_line_search`'s), else that
-    backtracking search runs.  Convexity gives phi(alpha) <= phi(0) + alpha phi'(alpha) (the tangent at
-    alpha lies below phi at 0), so where phi'(alpha) <= ARMIJO phi'(0), beyond its rounding, Armijo's
-    condition holds without evaluating phi(alpha) (its value, which costs a psi evaluation, is then
-    returned as None, and ``val`` may be None: computed here only where a value is compared).  The point
-    z(alpha) of the last evaluation of phi' is the returned z.  Returns what :func:`_line_search` returns.
+    backtracking search runs.  Since phi' is nondecreasing, phi(alpha) - phi(0), the integral of phi' over
+    [0, alpha], is at most a phi'(a) + (alpha - a) phi'(alpha) for any evaluated a <= alpha with phi'(a) < 0
+    (the last such point of the search, or a = 0); where that bound, beyond the rounding of the phi' values
+    in it, is at most ARMIJO alpha phi'(0), Armijo's condition holds without evaluating phi(alpha) (its
+    value, which costs a psi evaluation, is then returned as None, and ``val`` may be None: computed here
+    only where a value is compared).  The point z(alpha) of the last evaluation of phi' is the returned z.
+    Returns what :func:`_line_search` returns.
     """
     xp = prob.xp
     slope = float(xp.sum(grad * du))
@@ -587,13 +589,19 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
         last[:] = [z]
         return base + alpha * curv - float(xp.sum(atdu * z))
 
+    def rounding(alpha: float, z) -> float:  # of phi'(alpha) as computed
+        return 0.0 if z is None else RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(atdu * z))))
+
     alpha = 1.0
     lo, d_lo, hi, d_hi = 0.0, slope, 1.0, derivative(1.0)
     d = d_hi
+    below = (0.0, slope, None)  # the last alpha where phi' < 0, its phi' (not halved) and z(alpha)
     side = 0
     for _ in range(RAY_STEPS if d_hi > 0 else 0):
         alpha = hi - d_hi * (hi - lo) / (d_hi - d_lo)
         d = derivative(alpha)
+        if d < 0:
+            below = (alpha, d, last[0])
         if abs(d) <= RAY_RTOL * abs(slope):
             break
         if d > 0:  # the root is left of alpha; Illinois: halve the kept end's value after two moves on one side
@@ -606,8 +614,11 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
             side = 1
     u_t, atu_t = u + alpha * du, atu + alpha * atdu  # z(alpha) = last[0] was computed from exactly this atu_t
     z_t = last[0]
-    if d <= ARMIJO * slope and d + RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(atdu * z_t)))) <= (
-            ARMIJO * slope):  # phi(alpha) <= phi(0) + alpha phi'(alpha) <= phi(0) + ARMIJO alpha phi'(0)
+    # phi' is nondecreasing: phi(alpha) - phi(0) <= a phi'(a) + (alpha - a) phi'(alpha) for a = below[0] <= alpha
+    a, d_a, z_a = below
+    bound = a * d_a + (alpha - a) * d
+    if bound <= ARMIJO * alpha * slope and (
+            bound + a * rounding(a, z_a) + (alpha - a) * rounding(alpha, z_t) <= ARMIJO * alpha * slope):
         return alpha, du, atdu, (u_t, atu_t, None, z_t)
     val_t, z_t = _phi(prob, x, u_t, atu_t, sigma, z_t)
     if val is None:
