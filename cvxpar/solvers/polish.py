@@ -30,6 +30,11 @@ from cvxpar.solvers._kkt import factored_kkt_step, kkt_step, schur_step
 #: has at most n free coordinates, Ma & Xiao 2025 Thm 1; a larger free set is a wrong split).
 MAX_FREE = 4000
 
+#: The free block of a scipy.sparse A stays sparse (``_sparse_factor``) while A has at most this fraction of nonzero
+#: entries: cd on sparse logistic at 0.1-0.3 % density 2.5-4x faster than with the dense block, at 1-5 % the dense
+#: block's BLAS products 5-10 % faster (benchmarks/RESULTS.md, "sparse data (session 11)").
+SPARSE_FACTOR_DENSITY = 0.005
+
 #: An inequality row joins the polish's working set when x is within this distance of its hyperplane,
 #: relative to max(1, ||x||_inf) (ADMM's iterates satisfy the rows only to about its tolerance).
 ROW_WORKING_RTOL = 1e-6
@@ -214,9 +219,13 @@ def _better(new, old, tol: float = float("inf")) -> bool:
 
 
 def _on_sparse(loss) -> bool:
-    """Whether the loss is f(x) = sum h(Ax) on a scipy.sparse A."""
+    """Whether the loss is f(x) = sum h(Ax) on a scipy.sparse A with at most SPARSE_FACTOR_DENSITY of its entries
+    nonzero (the polish then keeps the free block sparse)."""
     op = getattr(loss, "op", None)
-    return op is not None and op.kind == "sparse" and hasattr(loss, "d2h")
+    if op is None or op.kind != "sparse" or not hasattr(loss, "d2h"):
+        return False
+    n, d = op.shape
+    return op.A.nnz <= SPARSE_FACTOR_DENSITY * n * d
 
 
 def _sparse_factor(loss):
