@@ -416,7 +416,7 @@ def solve(
     if envelope is not None and count > 1:
         env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
     points = starts.start_points(prob, count, env_x)
-    return starts.best_of_starts(prob, run, points, sweep=True)
+    return starts.best_of_starts(prob, run, points, sweep=True, tol=float(tol))
 
 
 def _unbounded_result(prob, method: str, direction: recession.Ray, seconds: float) -> R.SolveResult:

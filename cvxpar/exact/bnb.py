@@ -95,10 +95,13 @@ def search(
     max_nodes: int | None = None,
     verbose: bool = False,
     improve: Callable[[np.ndarray], np.ndarray] | None = None,
+    admissible: Callable[[np.ndarray], bool] | None = None,
 ) -> SearchResult:
     """Best-first branch and bound (module docstring); ``candidates``: points in the box to start from;
     ``improve``: a map from a node's relaxation minimizer to a nearby point (a primal heuristic, e.g. a local
-    descent), whose result, projected on the box, is offered as the incumbent too."""
+    descent), whose result, projected on the box, is offered as the incumbent too; ``admissible``: when
+    given, only points it accepts become the incumbent (a search on a relaxation of a smaller feasible set,
+    whose bounds stay valid for it, e.g. with the set's constraints in a penalty)."""
     relax = Relaxation(A, b, psi, lam)
     kinks = concave_kinks(psi)
     lower = np.asarray(lower, dtype=np.float64)
@@ -108,6 +111,8 @@ def search(
     def offer(p: np.ndarray) -> None:
         """Keep a copy of p as the incumbent when its objective beats it."""
         nonlocal best_x, best
+        if admissible is not None and not admissible(p):
+            return
         value = relax.objective(p)
         if value < best:
             best_x, best = p.copy(), value

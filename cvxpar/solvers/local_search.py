@@ -22,8 +22,19 @@ F itself never rises; a descent on the model is a majorization-minimization step
 3. *iterated local search* (Lourenco, Martin and Stuetzle 2003): from the best point, a few coordinates are
    set to random grid points, moves 1-2 run again, and the result is kept when it is lower.
 
+With linear rows (a Simplex, a budget, Linear equalities and inequalities R x = h / R x <= h), the moves
+lower the merit function F + sum_r mu_r pen_r(R_r x - h_r) instead, the exact l1 penalty of the rows (Han and
+Mangasarian 1979, "Exact penalty functions in nonlinear programming", Math. Program. 17; pen_r = |.| on an
+equality, max(., 0) on an inequality) with weights above the rows' multipliers (:meth:`LocalModel.weigh_rows`).
+The penalty is convex and piecewise affine along every axis, so move 1 stays an exact 1-D minimization (on
+psi's pieces cut at the rows' kinks), and a coordinate move stops on a row rather than cross it.  A kick
+that leaves a row is repaired by the other coordinates' sweeps, which bring it back onto the row where that
+lowers the merit: a move of two or more coordinates along the rows (the pair moves of a Simplex), found
+without enumerating them.
+
 The result is a point no coordinate or kick-and-repair move improves; the caller runs a method from it to
-certify it (:func:`cvxpar.solvers.starts.best_of_starts`).
+certify it (:func:`cvxpar.solvers.starts.best_of_starts`), which also takes a point that ends a rounding
+off a row back onto it.
 """
 
 from __future__ import annotations
@@ -61,6 +72,12 @@ EXTRAPOLATIONS = 30
 STALL_REL = 1e-9
 #: The sharp model is re-built at each round only while that costs at most this many flops (n d^2).
 SHARP_MAX_FLOPS = 5e7
+#: Face steps along the rows per descent (least squares with rows), and the distance (relative to
+#: max(1, ||x||_inf) ||R_r||) within which an inequality row holds x in them.
+FACE_ROUNDS = 10
+FACE_ROW_RTOL = 1e-12
+#: The rows' penalty weights over the size of the multipliers they must exceed (:meth:`LocalModel.weigh_rows`).
+PENALTY_FACTOR = 2.0
 
 
 @numba.njit(inline="always")
@@ -75,29 +92,103 @@ def _value(x, slope, lo, hi, ax, av, ex, ev):
 
 
 @numba.njit(inline="always")
-def _coordinate_move(j, x, g, G, lam, P, cnt, grp):
-    """(new x_j, model change) of the exact 1-D minimization along j."""
+def _coordinate_move(j, x, g, G, lam, P, cnt, grp, R, v, mu, neq):
+    """(new x_j, model change) of the exact 1-D minimization along j (with the rows' penalty when a row holds j)."""
     c = G[j, j]
     gi = grp[j]
     m = cnt[gi]
     s, lo, hi = P[0, gi, :m], P[1, gi, :m], P[2, gi, :m]
     ax, av, ex, ev = P[3, gi, :m], P[4, gi, :m], P[5, gi, :m], P[6, gi, :m]
-    xn = _nonconvex_at_t(x[j] - g[j] / c, lam[j] / c, s, lo, hi, ax, av, ex, ev)
+    if _touches(j, R):
+        xn = _penalized_move(j, x, g, c, lam[j], s, lo, hi, ax, av, ex, ev, R, v, mu, neq)
+    else:
+        xn = _nonconvex_at_t(x[j] - g[j] / c, lam[j] / c, s, lo, hi, ax, av, ex, ev)
     dx = xn - x[j]
     change = g[j] * dx + 0.5 * c * dx * dx + lam[j] * (
         _value(xn, s, lo, hi, ax, av, ex, ev) - _value(x[j], s, lo, hi, ax, av, ex, ev))
-    return xn, change
+    return xn, change + _penalty_change(j, dx, R, v, mu, neq)
 
 
 @numba.njit(inline="always")
-def _shift(j, dx, x, g, G):
-    x[j] += dx
-    for k in range(g.size):
-        g[k] += G[k, j] * dx
+def _touches(j, R):
+    for r in range(R.shape[0]):
+        if R[r, j] != 0.0:
+            return True
+    return False
+
+
+@numba.njit(inline="always")
+def _penalty_change(j, dx, R, v, mu, neq):
+    """Change of the rows' exact penalty sum_r mu_r pen_r(v_r) (|.| on equalities, max(., 0) on
+    inequalities; v = R x - h) when x_j moves by dx."""
+    out = 0.0
+    for r in range(R.shape[0]):
+        a = R[r, j]
+        if a != 0.0 and dx != 0.0:
+            new = v[r] + a * dx
+            if r < neq:
+                out += mu[r] * (abs(new) - abs(v[r]))
+            else:
+                out += mu[r] * (max(new, 0.0) - max(v[r], 0.0))
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _sweeps(x, g, G, lam, P, cnt, grp, frozen, n_sweeps, eps):
+def _penalized_move(j, x, g, c, lam_j, s, lo, hi, ax, av, ex, ev, R, v, mu, neq):
+    """The exact minimizer over t of g_j (t - x_j) + c/2 (t - x_j)^2 + lam_j psi(t) + the rows' penalty along j.
+
+    The penalty is convex and piecewise affine in t with kinks where a row's residual crosses 0, so on each
+    piece of psi cut at those kinks the objective is a 1-D quadratic plus a linear term: its minimizer there
+    is the clipped stationary point, and the best of these is the global one."""
+    xj = x[j]
+    kinks = np.empty(R.shape[0])
+    nk = 0
+    for r in range(R.shape[0]):
+        if R[r, j] != 0.0:
+            kinks[nk] = xj - v[r] / R[r, j]
+            nk += 1
+    kinks = np.sort(kinks[:nk])
+    here = _value(xj, s, lo, hi, ax, av, ex, ev)
+    best_t, best = xj, 0.0
+    for k in range(s.size):
+        left = -np.inf
+        for q in range(nk + 1):
+            right = kinks[q] if q < nk else np.inf
+            a, b = max(left, lo[k]), min(right, hi[k])
+            left = right
+            if a > b:
+                continue
+            mid = 0.5 * (a + b) if np.isfinite(a) and np.isfinite(b) else (a + 1.0 if np.isfinite(a) else (
+                b - 1.0 if np.isfinite(b) else xj))
+            slope = 0.0  # the penalty's slope in t on (a, b)
+            for r in range(R.shape[0]):
+                rate = R[r, j]
+                if rate != 0.0:
+                    res = v[r] + rate * (mid - xj)
+                    if r < neq:
+                        slope += mu[r] * rate * (1.0 if res > 0.0 else -1.0)
+                    elif res > 0.0:
+                        slope += mu[r] * rate
+            t = min(max(xj - (g[j] + lam_j * s[k] + slope) / c, a), b)
+            dt = t - xj
+            value = g[j] * dt + 0.5 * c * dt * dt + lam_j * (_value(t, s, lo, hi, ax, av, ex, ev) - here) + (
+                _penalty_change(j, dt, R, v, mu, neq))
+            if value < best:
+                best_t, best = t, value
+    return best_t
+
+
+@numba.njit(inline="always")
+def _shift(j, dx, x, g, G, R, v):
+    x[j] += dx
+    for k in range(g.size):
+        g[k] += G[k, j] * dx
+    for r in range(R.shape[0]):
+        v[r] += R[r, j] * dx
+
+
+@numba.njit(cache=True, nogil=True)
+def _sweeps(x, g, G, lam, P, cnt, grp, frozen, n_sweeps, eps, R, v, mu, neq):
     """Coordinate sweeps (move 1) on the model, in place; coordinate ``frozen`` (or -1) stays.  Returns the
     model change."""
     total = 0.0
@@ -106,9 +197,9 @@ def _sweeps(x, g, G, lam, P, cnt, grp, frozen, n_sweeps, eps):
         for j in range(x.size):
             if j == frozen or G[j, j] <= 0.0:
                 continue
-            xn, change = _coordinate_move(j, x, g, G, lam, P, cnt, grp)
+            xn, change = _coordinate_move(j, x, g, G, lam, P, cnt, grp, R, v, mu, neq)
             if change < -eps:
-                _shift(j, xn - x[j], x, g, G)
+                _shift(j, xn - x[j], x, g, G, R, v)
                 total += change
                 changed = True
         if not changed:
@@ -117,14 +208,15 @@ def _sweeps(x, g, G, lam, P, cnt, grp, frozen, n_sweeps, eps):
 
 
 @numba.njit(cache=True, nogil=True)
-def _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, start):
+def _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, start, R, v, mu, neq):
     """The best kick-and-repair move (move 2): (i, grid index), or (-1, -1) when none lowers the model by more
     than REPAIR_SWEEPS sweeps without a kick do (a kick must change pieces, not continue a descent the sweeps
     have not finished); the scan starts at coordinate ``start`` (ties go to the first one found)."""
     d = x.size
     xt = x.copy()
     gt = g.copy()
-    best, bi, bk = min(_sweeps(xt, gt, G, lam, P, cnt, grp, -1, REPAIR_SWEEPS, eps), 0.0) - eps, -1, -1
+    vt = v.copy()
+    best, bi, bk = min(_sweeps(xt, gt, G, lam, P, cnt, grp, -1, REPAIR_SWEEPS, eps, R, vt, mu, neq), 0.0) - eps, -1, -1
     for step in range(d):
         i = (start + step) % d
         if G[i, i] <= 0.0:
@@ -142,34 +234,37 @@ def _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, start):
                 continue
             xt[:] = x
             gt[:] = g
+            vt[:] = v
             change = g[i] * dx + 0.5 * G[i, i] * dx * dx + lam[i] * (_value(p, s, lo, hi, ax, av, ex, ev) - here)
-            _shift(i, dx, xt, gt, G)
-            change += _sweeps(xt, gt, G, lam, P, cnt, grp, i, REPAIR_SWEEPS, eps)
+            change += _penalty_change(i, dx, R, v, mu, neq)
+            _shift(i, dx, xt, gt, G, R, vt)
+            change += _sweeps(xt, gt, G, lam, P, cnt, grp, i, REPAIR_SWEEPS, eps, R, vt, mu, neq)
             if change < best:
                 best, bi, bk = change, i, k
     return bi, bk
 
 
 @numba.njit(cache=True, nogil=True)
-def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks, n_sweeps, max_scans):
+def _descend(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, kicks, n_sweeps, max_scans, R, v, mu, neq):
     """Moves 1-2 on the model until neither improves (at most ``n_sweeps`` sweeps at a time), in place;
     returns (the model change, the number of kick-and-repair scans, each O(NEIGHBOURS d^2 REPAIR_SWEEPS d));
     at most ``max_scans`` scans."""
-    total = _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps)
+    total = _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps, R, v, mu, neq)
     scans = 0
     if not kicks:
         return total, scans
     i = 0
     for _ in range(max_scans):
-        i, k = _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, i)
+        i, k = _best_kick(x, g, G, lam, P, cnt, grp, grid, gcnt, eps, i, R, v, mu, neq)
         scans += 1
         if i < 0:
             break
         dx = grid[i, k] - x[i]
         total += g[i] * dx + 0.5 * G[i, i] * dx * dx + lam[i] * _kick_penalty(i, x[i], grid[i, k], P, cnt, grp)
-        _shift(i, dx, x, g, G)
-        total += _sweeps(x, g, G, lam, P, cnt, grp, i, REPAIR_SWEEPS, eps)
-        total += _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps)
+        total += _penalty_change(i, dx, R, v, mu, neq)
+        _shift(i, dx, x, g, G, R, v)
+        total += _sweeps(x, g, G, lam, P, cnt, grp, i, REPAIR_SWEEPS, eps, R, v, mu, neq)
+        total += _sweeps(x, g, G, lam, P, cnt, grp, -1, n_sweeps, eps, R, v, mu, neq)
         i = (i + 1) % x.size
     return total, scans
 
@@ -252,6 +347,9 @@ class LocalModel:
         for i, q in enumerate(grids):
             self.grid[i, : q.size] = q
         self.kicks = self.d <= KICK_MAX_D
+        self.R, self.h, self.neq = prob.feasible.stacked()
+        self.R = np.ascontiguousarray(self.R, dtype=np.float64)
+        self.mu = None  # the rows' penalty weights, set by :meth:`weigh_rows` (at the first descent's point)
         self.exact = exact(prob.loss)  # the model is f itself: one round of moves is a full descent
         self.rounds = self.scans = 0  # work done so far: rounds of moves, kick-and-repair scans
         self.lower, self.upper = prob.bounds_np()
@@ -274,6 +372,39 @@ class LocalModel:
     def objective(self, x: np.ndarray) -> float:
         return float(self.prob.objective(x))
 
+    def weigh_rows(self, x: np.ndarray) -> None:
+        """The weights mu_r of the rows' exact penalty, from the slopes of F at x.
+
+        F + sum_r mu_r pen_r (pen_r = |R_r x - h_r| on an equality row, max(R_r x - h_r, 0) on an inequality)
+        has the same local minimizers on the feasible set as F when mu_r exceeds the rows' Lagrange
+        multipliers (the exact penalty theorem; Nocedal and Wright 2006, Theorem 17.3).  At a stationary
+        point grad f + lam xi + R^T y = 0 (xi in dpsi), so |y_r| ||R_r||_2 is of the order of
+        gamma = ||grad f(x)||_2 + ||lam||_2 max |psi'|: mu_r = PENALTY_FACTOR gamma / ||R_r||_2."""
+        if self.R.shape[0] == 0:
+            self.mu = np.zeros(0)
+            return
+        slopes = np.abs(self.prob.kpsi.slopes)
+        gamma = float(np.linalg.norm(self.gradient(x))) + float(np.linalg.norm(self.lam)) * float(
+            np.max(slopes[np.isfinite(slopes)], initial=0.0))
+        self.mu = PENALTY_FACTOR * max(gamma, 1e-300) / np.maximum(np.linalg.norm(self.R, axis=1), 1e-300)
+
+    def rows_penalty(self, x: np.ndarray) -> float:
+        """The rows' exact penalty at x (:meth:`weigh_rows`); 0 without rows."""
+        if self.R.shape[0] == 0:
+            return 0.0
+        v = self.R @ x - self.h
+        return float(self.mu[: self.neq] @ np.abs(v[: self.neq]) + self.mu[self.neq:] @ np.maximum(v[self.neq:], 0.0))
+
+    def merit(self, x: np.ndarray) -> float:
+        """F(x) plus the rows' exact penalty: what the moves lower (F itself without rows)."""
+        return self.objective(x) + self.rows_penalty(x)
+
+    def _rows(self, x: np.ndarray) -> tuple:
+        """The rows' kernel arguments at x: (R, R x - h, mu, number of equality rows)."""
+        if self.mu is None:
+            self.weigh_rows(x)
+        return self.R, self.R @ x - self.h, self.mu, self.neq
+
     def descend(self, x: np.ndarray, kicks: bool | None = None, sweeps: int = SWEEP_MAX) -> np.ndarray:
         """Moves 1-2 from x on the model at x (at most ``sweeps`` coordinate sweeps at a time), re-built at each
         new point: one round for least squares, where the model is f itself.
@@ -289,10 +420,13 @@ class LocalModel:
         """
         kicks = self.kicks if kicks is None else kicks
         x = np.array(x, dtype=np.float64, copy=True)
-        F = self.objective(x)
+        F = self.merit(x)
         if self.exact:
-            self._count(_descend(x, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
-                                 self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps, KICKS_MAX))
+            for _ in range(1 + (FACE_ROUNDS if self.R.shape[0] else 0)):
+                self._count(_descend(x, self.gradient(x), self.G, self.lam, self.P, self.cnt, self.grp, self.grid,
+                                     self.gcnt, REL_DECREASE * (1.0 + abs(F)), kicks, sweeps, KICKS_MAX, *self._rows(x)))
+                if not self.R.shape[0] or not self._face_step(x, REL_DECREASE * (1.0 + abs(F))):
+                    break
             return x
         search, searches, budget = kicks, 0, SCANS_PER_COORDINATE * self.d
         for _ in range(ROUNDS_MAX):
@@ -301,9 +435,9 @@ class LocalModel:
             scans = self.scans
             change = self._count(_descend(trial, self.gradient(x), self.majorizer(x), self.lam, self.P, self.cnt,
                                           self.grp, self.grid, self.gcnt, REL_DECREASE * (1.0 + abs(F)), search,
-                                          sweeps, budget))
+                                          sweeps, budget, *self._rows(x)))
             budget -= self.scans - scans
-            F_trial = self.objective(trial)
+            F_trial = self.merit(trial)
             lowered = change < 0.0 and F_trial < F  # the model's moves must lower F itself
             if lowered:
                 settled = search and np.array_equal(self.cells(trial), self.cells(x))
@@ -321,6 +455,42 @@ class LocalModel:
                 search = True  # one more search from the polished point
         return x
 
+    def _face_step(self, x: np.ndarray, eps: float) -> bool:
+        """One Newton step along the rows on x's face, in place (least squares with rows); True when it lowered F.
+
+        The free coordinates F (inside a grid cell of psi, where psi has the slope s_i) move along the null
+        space of the rows that hold x (the equalities and the inequalities it meets): d_F minimizes the model
+        (g + lam s)_F^T d + 1/2 d^T G_FF d subject to R_act,F d = 0 (its KKT system, solved in the least-squares
+        sense), and x_F + alpha d_F stops at the first cell end or inactive row (alpha <= 1).  Coordinate moves
+        stop where a row meets them; this move slides along it (a Simplex's pair moves, and more)."""
+        free = np.flatnonzero((self.cells(x) % 2 == 0) & (np.diag(self.G) > 0))
+        if free.size == 0:
+            return False
+        v = self.R @ x - self.h
+        scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
+        tight = np.arange(v.size) < self.neq
+        tight[self.neq:] = v[self.neq:] >= -FACE_ROW_RTOL * scale * np.linalg.norm(self.R[self.neq:], axis=1)
+        s, lo, hi = (np.asarray(a, dtype=np.float64)[free] for a in self.prob.piece(x))
+        c = self.gradient(x)[free] + self.lam[free] * s
+        Gf, Ra = self.G[np.ix_(free, free)], self.R[tight][:, free]
+        K = np.block([[Gf, Ra.T], [Ra, np.zeros((Ra.shape[0], Ra.shape[0]))]])
+        step = np.linalg.lstsq(K, np.concatenate([-c, np.zeros(Ra.shape[0])]), rcond=None)[0][: free.size]
+        slope, curvature = float(c @ step), float(step @ Gf @ step)
+        if not (np.isfinite(step).all() and slope < 0.0):
+            return False
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reach = np.where(step > 0, (hi - x[free]) / step, np.where(step < 0, (lo - x[free]) / step, np.inf))
+            rate = self.R[~tight][:, free] @ step
+            rows = np.where(rate > 0, -v[~tight] / rate, np.inf)
+        alpha = min(float(reach.min(initial=np.inf)), float(rows.min(initial=np.inf)), 1.0 if curvature > 0 else np.inf)
+        if not (np.isfinite(alpha) and alpha > 0.0 and alpha * slope + 0.5 * alpha * alpha * curvature < -eps):
+            return False
+        new = x[free] + alpha * step
+        ends = reach <= alpha
+        new[ends] = np.where(step[ends] > 0, hi[ends], lo[ends])
+        x[free] = new
+        return True
+
     def _count(self, out: tuple[float, int]) -> float:
         self.rounds += 1
         self.scans += out[1]
@@ -334,7 +504,7 @@ class LocalModel:
         step = y - x
         for k in range(1, EXTRAPOLATIONS + 1):
             z = np.clip(x + 2.0**k * step, self.lower, self.upper)
-            F_z = self.objective(z)
+            F_z = self.merit(z)
             if not F_z < F_y:
                 break
             y, F_y = z, F_z
@@ -369,20 +539,22 @@ class LocalModel:
 
 
 def refine(prob, x, rounds: int, seed: int = 0):
-    """Local search from x (module docstring): returns (x', improved), F(x') <= F(x); (x, False) when the
-    problem has no :class:`LocalModel`."""
+    """Local search from x (module docstring): returns (x', improved) with x' no higher than x on the merit
+    function (F, plus the rows' exact penalty weighed at x: :meth:`LocalModel.weigh_rows`); (x, False) when
+    the problem has no :class:`LocalModel`."""
     model = LocalModel.of(prob)
     if model is None:
         return x, False
     x0 = np.array(x, dtype=np.float64, copy=True)
-    F0 = model.objective(x0)
+    model.weigh_rows(x0)
+    F0 = model.merit(x0)
     best = model.descend(x0)
-    F = model.objective(best)
+    F = model.merit(best)
     rng = np.random.default_rng(seed)
     k = max(2, model.d // 10)
     for _ in range(rounds):
         trial = model.descend(model.perturb(best, rng, k))
-        Ft = model.objective(trial)
+        Ft = model.merit(trial)
         if Ft < F - REL_DECREASE * (1.0 + abs(F)):
             best, F = trial, Ft
     return best, bool(F < F0 - REL_DECREASE * (1.0 + abs(F0)))

@@ -78,7 +78,7 @@ def start_points(prob, n_starts: int, envelope_x=None, seed: int = 0) -> list[tu
     return points[:max(n_starts, 1)]
 
 
-def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = None):
+def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = None, tol: float | None = None):
     """Run ``run(problem_started_at_x0)`` from every start and keep the best result: a certified point before
     an uncertified one, then the lowest objective.
 
@@ -94,33 +94,52 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
        buys more of them); when they find a lower point, the search of step 2 once more from there (a
        lower incumbent prunes more nodes).
 
-    ``res.info["starts"]`` lists (label, status, objective) of every run; ``res.info["tree_search"]`` the
-    search's nodes, proven lower bound on the global minimum and whether it closed the gap."""
+    With ``tol``, a point of the local search or the branch and bound is first settled where it is
+    (:func:`settle`: active-set Newton steps from it, kept when they end certified to ``tol`` no higher than
+    the point): the method runs from it only when that fails.  Every method but coordinate descent may
+    climb from its start (an ADMM run starts with zero multipliers and leaves the start's basin), and the
+    point's piece assignment is what the search found.
+
+    A start identical (to DUPLICATE_RTOL) to an earlier start or to the point an earlier run returned is
+    skipped: the method is deterministic, and from a point it certified it stops there, so the run would
+    repeat work already done.
+
+    ``res.info["starts"]`` lists (label, status, objective) of every run; ``res.info["skipped_starts"]`` the
+    labels of the duplicate starts; ``res.info["tree_search"]`` the search's nodes, proven lower bound on the
+    global minimum and whether it closed the gap."""
     from cvxpar import result as R
     from cvxpar.solvers import tree_search
     from cvxpar.solvers.local_search import refine
 
     best, log, iterations = None, [], 0
+    seen, skipped = _Seen(), []
     points = list(points)
     restarts = ROUNDS_PER_START * len(points) if rounds is None else rounds
     nodes = tree_search.NODES_PER_START * len(points)
     refinements, search, search_due = 0, None, True
     while points:
         label, x0 = points.pop(0)
-        res = run(prob.started_at(x0))
-        iterations += res.iterations
-        log.append((label, res.status, res.objective))
-        key = (res.status not in (R.STATIONARY, R.OPTIMAL), res.objective)
-        if best is None or key < best[0]:
-            best = (key, res, label)
-        if not sweep or points:
+        if seen.holds(prob, x0):
+            skipped.append(label)
+        else:
+            searched = tol is not None and best is not None and label in SEARCHES
+            res = settle(prob, x0, tol, best[1]) if searched else None
+            res = run(prob.started_at(x0)) if res is None else res
+            seen.add(prob, x0, res.x)
+            iterations += res.iterations
+            log.append((label, res.status, res.objective))
+            key = (res.status not in (R.STATIONARY, R.OPTIMAL), res.objective)
+            if best is None or key < best[0]:
+                best = (key, res, label)
+        if not sweep or points or best is None:
             continue
         if refinements < MAX_REFINEMENTS:  # moves without restarts, while they find a lower point
             refinements += 1
-            found, moved = refine(prob, best[1].x, 0, seed=refinements)
-            if moved:
+            found, moved = refine(prob, best[1].x, 0)
+            if moved and not seen.holds(prob, found):
                 points.append(("local search", found))
                 continue
+            refinements = MAX_REFINEMENTS  # the same search from the same point would find the same point
         if search_due and tree_search.applies(prob):
             search_due = False
             search = tree_search.improve(prob, best[1].x, nodes)
@@ -137,12 +156,72 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
     _, res, label = best
     res.iterations = iterations
     res.info["starts"] = log
+    res.info["skipped_starts"] = skipped
     res.info["best_start"] = label
     if search is not None:
         res.info["tree_search"] = {"nodes": search.nodes, "bound": search.bound, "closed": search.closed}
     return res
 
 
+def settle(prob, x, tol: float, like):
+    """A certified result at or near x without a run of the method, or None.
+
+    Up to SETTLE_STEPS active-set Newton steps from x (:func:`cvxpar.solvers.polish.newton_polish`, with the
+    rows' multipliers in the split where there are rows; it returns x itself when x certifies), kept when
+    the point they end at certifies to ``tol`` with an objective no higher than F(x) (up to its rounding).
+    ``like``: an earlier result of the solve, whose method, timing and info the result takes (its
+    iterations are 0: no iteration of the method ran)."""
+    import dataclasses
+
+    from cvxpar import _backend
+    from cvxpar.solvers._common import check, status_of
+    from cvxpar.solvers.polish import OBJECTIVE_NOISE, newton_polish
+
+    if not _backend.is_numpy_namespace(prob.xp):
+        return None
+    x = _backend.asarray_like(prob.xp, _host(prob, x), prob.zeros)
+    F = float(prob.objective(x))
+    t = 1.0 / max(float(prob.loss.lipschitz()), 1e-300)
+    px, _, _ = newton_polish(prob, x, t, steps=SETTLE_STEPS, tol=tol, check=lambda v: check(prob, v))
+    cert = check(prob, px, gap=True)
+    if not (cert.certifies(tol) and cert.objective <= F + OBJECTIVE_NOISE * max(1.0, abs(F))):
+        return None
+    status, message = status_of(cert, tol, prob.convex)
+    return dataclasses.replace(like, x=px, status=status, objective=cert.objective, iterations=0,
+                               residual=cert.residual, gap=cert.gap, quantization_rate=cert.quantization_rate,
+                               message=f"{message} (settled at the search's point by active-set Newton steps)",
+                               info={**like.info, "settled": True})
+
+
+class _Seen:
+    """The starts run so far and the points their runs returned, as float64 host arrays."""
+
+    def __init__(self) -> None:
+        self.points: list[np.ndarray] = []
+
+    def add(self, prob, *xs) -> None:
+        self.points += [_host(prob, x) for x in xs]
+
+    def holds(self, prob, x) -> bool:
+        """Whether x is within DUPLICATE_RTOL max(1, ||x||_inf) of a stored point (max-norm)."""
+        z = _host(prob, x)
+        tol = DUPLICATE_RTOL * max(1.0, float(np.max(np.abs(z), initial=0.0)))
+        return any(float(np.max(np.abs(z - p), initial=0.0)) <= tol for p in self.points)
+
+
+def _host(prob, x) -> np.ndarray:
+    """x (None: the zero start) as a float64 NumPy array."""
+    from cvxpar import _backend
+
+    return np.asarray(_backend.to_host(prob.zeros if x is None else x), dtype=np.float64).reshape(-1)
+
+
+#: The labels of the starts the searches find (settled before the method runs from them).
+SEARCHES = ("local search", "tree search")
+#: Active-set Newton steps of :func:`settle`.
+SETTLE_STEPS = 4
+#: Two starts closer than this (max-norm, relative to max(1, ||x||_inf)) are the same start.
+DUPLICATE_RTOL = 1e-12
 #: Perturbation restarts of the local search per start.
 ROUNDS_PER_START = 10
 #: At most this many local searches without restarts in a row (each followed by a run of the method from its point).

@@ -153,3 +153,73 @@ def test_cells_by_binary_search_match_a_direct_count():
         want = [2 * int(np.sum(model.grid[i, : model.gcnt[i]] < x[i]))
                 + int(np.any(model.grid[i, : model.gcnt[i]] == x[i])) for i in range(7)]
         assert model.cells(x).tolist() == want
+
+
+def _rows_instance(seed: int, kind: str, d: int = 6):
+    from cvxpar.constraints import Linear, NonNeg, Simplex
+
+    rng = np.random.default_rng([seed, 5])
+    A = rng.standard_normal((4, d))
+    b = A @ rng.uniform(-1, 1, d) + 0.3 * rng.standard_normal(4)
+    if kind == "inequalities":
+        G = rng.standard_normal((2, d))
+        cons = Linear(A_ub=G, b_ub=np.abs(G).sum(1) * 0.05)
+    elif kind == "equality":
+        cons = Linear(A_eq=rng.standard_normal((1, d)), b_eq=[0.3])
+    elif kind == "budget":
+        cons = [NonNeg(), Linear(A_ub=np.ones((1, d)), b_ub=[0.2 * d])]
+    else:
+        cons = Simplex()
+    return Problem(LeastSquares(A, b), pars.sawtooth(grids.uniform(0.25, 9)), 1.5, cons)
+
+
+def _merit_on_axis(prob, model, x, j, ts):
+    """F + the rows' penalty at x with x_j = t, for every t in ts (by definition, not by the kernel)."""
+    out = []
+    for t in ts:
+        z = x.copy()
+        z[j] = t
+        v = model.R @ z - model.h
+        pen = model.mu[: model.neq] @ np.abs(v[: model.neq]) + model.mu[model.neq:] @ np.maximum(v[model.neq:], 0.0)
+        out.append(prob.objective(z) + pen)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kind", ["inequalities", "equality", "budget", "simplex"])
+def test_a_coordinate_move_with_rows_is_the_exact_axis_minimum_of_the_merit(kind):
+    # the kernel's move along each axis against a brute-force minimum of F + penalty on a fine grid plus psi's
+    # breakpoints and the rows' kinks, from a point off every row
+    prob = _rows_instance(1, kind)
+    model = LocalModel.of(prob)
+    rng = np.random.default_rng(2)
+    lo, hi = prob.bounds_np()
+    x = np.clip(rng.uniform(-0.8, 0.8, prob.d), lo, hi)
+    model.weigh_rows(x)
+    R, v, mu, neq = model._rows(x)
+    g = model.gradient(x)
+    assert np.all(mu > 0) and R.shape[0] >= 1
+    for j in range(prob.d):
+        xn, change = local_search._coordinate_move(j, x.copy(), g.copy(), model.G, model.lam, model.P, model.cnt,
+                                                   model.grp, R, v.copy(), mu, neq)
+        kinks = [x[j] - v[r] / R[r, j] for r in range(R.shape[0]) if R[r, j] != 0]
+        span = np.array([max(lo[j], -3.0), min(hi[j], 3.0)])
+        ts = np.concatenate([np.linspace(*span, 6001), prob.psi.breakpoints, kinks])
+        ts = ts[(ts >= span[0]) & (ts <= span[1])]
+        brute = _merit_on_axis(prob, model, x, j, ts)
+        here = _merit_on_axis(prob, model, x, j, [x[j]])[0]
+        got = _merit_on_axis(prob, model, x, j, [xn])[0]
+        assert got == pytest.approx(here + change, rel=1e-9, abs=1e-9)  # the reported change is the true one
+        assert got <= brute.min() + 1e-9 * (1 + abs(here)), (kind, j)
+
+
+@pytest.mark.parametrize("kind", ["inequalities", "equality", "budget", "simplex"])
+def test_the_local_search_with_rows_stays_on_the_rows_and_descends(kind):
+    # from a point on the rows, the search's point is on them too (to rounding) and its objective is lower
+    from cvxpar.solvers.local_search import refine
+
+    prob = _rows_instance(3, kind)
+    start = prob.feasible.find_point(*prob.bounds_np())
+    assert prob.feasible.violation(start) <= 1e-12
+    x, improved = refine(prob, start, rounds=5, seed=0)
+    assert improved and prob.objective(x) < prob.objective(start)
+    assert prob.feasible.violation(x) <= 1e-12 * max(1.0, float(np.abs(x).max()))

@@ -138,3 +138,29 @@ def test_solve_is_within_half_a_percent_of_the_global_optimum(family):
         assert res.status == "stationary"
         assert cvxpar.certificate(loss, psi, lam, res.x, box).certifies(1e-8)
         assert res.objective <= ref.objective + 5e-3 * abs(ref.objective), (family, seed)
+
+
+def test_identical_starts_run_the_method_once():
+    # starts equal to an earlier start (to rounding), or to the point an earlier run returned, are skipped
+    from cvxpar.solvers._problem import Problem
+    from cvxpar.solvers.starts import best_of_starts
+
+    rng = np.random.default_rng(4)
+    A, b = rng.standard_normal((6, 8)), rng.standard_normal(6)
+    prob = Problem(LeastSquares(A, b), pars.sawtooth(grids.uniform(0.25, 9)), 0.5, Box(-1, 1))
+    runs = []
+
+    def run(p):
+        runs.append(np.asarray(p.start(), dtype=float).copy())
+        return cvxpar.solve(p.loss, p.psi, p.lam, p.constraints, x0=p.start())
+
+    x = rng.uniform(-1, 1, 8)
+    first = cvxpar.solve(prob.loss, prob.psi, prob.lam, prob.constraints, x0=x).x
+    points = [("a", x), ("b", x.copy()), ("c", x * (1 + 1e-15)), ("d", np.array(first)), ("e", -x)]
+    res = best_of_starts(prob, run, points)
+    assert len(runs) == 2 and [label for label, _, _ in res.info["starts"]] == ["a", "e"]
+    assert res.info["skipped_starts"] == ["b", "c", "d"]
+    # with the searches: no two runs start at the same point
+    runs.clear()
+    best_of_starts(prob, run, [("zero", None), ("again", np.zeros(8))], sweep=True)
+    assert all(np.max(np.abs(p - q)) > 0 for i, p in enumerate(runs) for q in runs[:i])
