@@ -24,7 +24,8 @@ diagonal scaling or the identity).  Four ways, cheapest first:
    falls back to the factorization, and is not tried again at a ratio sigma / shift as large (the
    condition number only grows with it).
 3. **A sparse factorization** of the n x n matrix, where B B^T has few nonzeros (columns with one or two
-   nonzeros: at most SPARSE_DIRECT_NNZ n products sum_j nnz(b_j)^2): its rows that no column couples to
+   nonzeros: at most SPARSE_DIRECT_NNZ n products sum_j nnz(b_j)^2) and the dense forms cost more than its
+   set-up: its rows that no column couples to
    another are diagonal, the rest are factored by SuperLU with a fill-reducing ordering
    (``SparseGram._sparse_factorize``), about a millisecond where the dense factorization of n = 1000 takes
    ten; not tried again for free sets at least as large as one whose factors filled in.
@@ -78,6 +79,9 @@ WOODBURY_RTOL = 1e-10
 #: most SPARSE_DIRECT_FILL n^2 nonzeros.
 SPARSE_DIRECT_NNZ = 16.0
 SPARSE_DIRECT_FILL = 1.0 / 16.0
+#: ... and while its cost, SPARSE_SETUP_COST (SuperLU's set-up and ordering, ~0.3 ms at n = 1000) plus SCATTER_COST
+#: per product, is below the dense forms' (so a small free set keeps the |J| x |J| form).
+SPARSE_SETUP_COST = 1e7
 #: Columns densified at a time for BLAS syrk (``SparseGram._gram``).
 SYRK_BLOCK = 256
 #: The Newton systems run on a dense copy of A (:func:`newton_systems`) when at least DENSE_MIN_DENSITY of its
@@ -189,7 +193,8 @@ class SparseGram:
                 return x
             self._cg_fails = sigma / shift
         products = float((self._col_nnz[cols] ** 2).sum())  # nnz(B B^T) <= this
-        if products <= SPARSE_DIRECT_NNZ * n and products < self._sparse_filled:
+        if (products <= SPARSE_DIRECT_NNZ * n and products < self._sparse_filled
+                and SPARSE_SETUP_COST + SCATTER_COST * products < min(forms)):
             factor = self._sparse_factorize(mask, s, sigma, shift, params, products)
             if factor is not None:
                 self._kept = factor

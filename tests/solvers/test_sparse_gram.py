@@ -260,10 +260,11 @@ def test_sparse_gram_solves_random_sequences_to_the_dense_answer(costs, monkeypa
 
 
 @pytest.mark.parametrize("scaled", [False, True])
-def test_sparse_gram_factors_nearly_empty_columns_sparsely_and_matches_the_dense_solve(scaled):
-    """At 0.5 % density (columns of 0-2 nonzeros) B B^T has a few nonzeros per row: the solve takes the sparse
-    factorization (rows no column couples are diagonal, the rest factored by SuperLU), for one and several
-    right-hand sides, and agrees with a dense solve."""
+def test_sparse_gram_factors_nearly_empty_columns_sparsely_and_matches_the_dense_solve(scaled, monkeypatch):
+    """At 0.5 % density (columns of 0-2 nonzeros) B B^T has a few nonzeros per row: with its set-up cost waived
+    (at this n the dense forms are cheaper) the solve takes the sparse factorization (rows no column couples are
+    diagonal, the rest factored by SuperLU), for one and several right-hand sides, and agrees with a dense solve."""
+    monkeypatch.setattr(_sparse_gram, "SPARSE_SETUP_COST", 0.0)
     rng = np.random.default_rng(3)
     n, d = 200, 1000
     A = sp.random(n, d, density=0.005, random_state=9, format="csc")
@@ -289,6 +290,7 @@ def test_sparse_gram_stops_factoring_sparsely_where_the_factors_filled_in(monkey
     """Once a sparse factorization fills in beyond its limit, free sets with as many products sum_j nnz(b_j)^2 take
     the dense forms; smaller ones are factored sparsely again.  Every answer matches the dense solve."""
     monkeypatch.setattr(_sparse_gram, "SPARSE_DIRECT_FILL", 0.0)  # every sparse factorization counts as filled in
+    monkeypatch.setattr(_sparse_gram, "SPARSE_SETUP_COST", 0.0)
     monkeypatch.setattr(_sparse_gram, "CG_MIN_STEPS", 10**9)
     rng = np.random.default_rng(4)
     n, d = 100, 500
@@ -308,8 +310,10 @@ def test_sparse_gram_stops_factoring_sparsely_where_the_factors_filled_in(monkey
 
 
 def test_ssnal_on_nearly_empty_sparse_columns_factors_sparsely_and_matches_clarabel(monkeypatch):
-    """300 x 1500 at 0.3 % (most columns with 0-2 nonzeros, the sweep's hardest sparse rows in miniature): ssnal's
-    Newton systems take sparse factorizations, and the certified answer is Clarabel's optimum."""
+    """300 x 1500 at 0.3 % (most columns with 0-2 nonzeros, the sweep's hardest sparse rows in miniature): with the
+    sparse factorization's set-up cost waived (at n = 300 the dense forms cost less), ssnal's Newton systems take
+    sparse factorizations, and the certified answer is Clarabel's optimum."""
+    monkeypatch.setattr(_sparse_gram, "SPARSE_SETUP_COST", 0.0)
     rng = np.random.default_rng(7)
     n, d = 300, 1500
     A = sp.random(n, d, density=0.003, random_state=11, format="csc")
@@ -325,3 +329,23 @@ def test_ssnal_on_nearly_empty_sparse_columns_factors_sparsely_and_matches_clara
     assert made and made[0].sparse_factorizations > 0
     ref = clarabel_objective(loss, PSI, 0.001 * n)
     assert res.status == "optimal" and res.objective <= ref + 1e-7 * abs(ref)
+
+
+def test_sparse_gram_keeps_the_dense_forms_where_they_cost_less_than_the_sparse_set_up(monkeypatch):
+    """1000 rows at 0.1 %, CG off: a free set of 20 columns takes the |J| x |J| form (a few thousand flops, below
+    SuperLU's set-up), one of 1000 columns the sparse factorization (the dense n x n form costs n^3 / 3); both
+    answers solve the dense system."""
+    monkeypatch.setattr(_sparse_gram, "CG_MIN_STEPS", 10**9)
+    rng = np.random.default_rng(8)
+    n, d = 1000, 5000
+    A = sp.random(n, d, density=0.001, random_state=12, format="csc")
+    Ad = A.toarray()
+    for k, sparse in ((20, False), (1000, True)):
+        gram = SparseGram(A)
+        mask = np.zeros(d, dtype=bool)
+        mask[rng.permutation(d)[:k]] = True
+        r = rng.standard_normal(n)
+        x = gram.solve(mask, 500.0, 1.0, r)
+        B = Ad[:, mask]
+        assert np.linalg.norm(r - x - 500.0 * B @ (B.T @ x)) <= 1e-10 * np.linalg.norm(r)
+        assert (gram.sparse_factorizations == 1) == sparse and gram.factorizations == 1
