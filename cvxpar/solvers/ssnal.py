@@ -23,8 +23,8 @@ by semismooth Newton: (shift I + sigma A_J A_J^T) du = -grad phi(u), J the coord
 prox has slope 1 (not on a plateau or a bound) and shift = 1 (the plain generalized Newton matrix;
 the other losses' path raises it as a Levenberg-Marquardt damping, ``_damping``), solved in the cheaper of the
 n x n form and the |J| x |J| Woodbury form; then the step length along du that minimizes phi on
-[0, 1] (``_ray_search``: phi is piecewise quadratic, its derivative along du piecewise linear) or
-Armijo backtracking (the other losses), neither of which costs a product with A: phi is evaluated
+[0, 1] (``_ray_search``; for the other losses ``_model_ray_search`` on their quadratic model: phi is
+piecewise quadratic, its derivative along du piecewise linear), which costs no product with A: phi is evaluated
 from A^T u, and A^T (u + alpha du) = A^T u + alpha A^T du (one A^T du per Newton step; A z at the accepted point is A z + c A_J A_J^T du from the kept Gram plus the few
 columns that crossed a kink: FreeGram.newton_product).  Where the Newton systems come from:
 
@@ -297,11 +297,11 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
 
 
 def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int,
-            factor=None):
+            factor=None, settle: bool = True):
     """The active-set polish when the shared schedule says the split has settled (for a wide A, also
-    that the free block has at most n coordinates).  Returns (point, certificate) when the polished
-    point certifies or beats ``cert``, else None."""
-    if not schedule.due(it, x):
+    that the free block has at most n coordinates; ``settle``: see :meth:`PolishSchedule.due`).  Returns
+    (point, certificate) when the polished point certifies or beats ``cert``, else None."""
+    if not schedule.due(it, x, settle):
         return None
     monitor.announce("polish: Newton steps on the active set")
     px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=steps, tol=tol, check=lambda v: check(prob, v), factor=factor)
@@ -414,7 +414,8 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             break
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        polished = _polish(prob, x, cert, schedule, L_data, tol, polish_steps, monitor, it) if polish else None
+        polished = _polish(prob, x, cert, schedule, L_data, tol, polish_steps, monitor, it,
+                           settle=not loss.piecewise_quadratic) if polish else None
         if polished is not None:
             x, cert_x = polished
             if cert_x.certifies(tol) or cert_x.limited_by_rounding(tol):
@@ -481,15 +482,49 @@ def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing, w=None, scaled_o
         if du is None:
             break
         steps += 1
-        alpha, du, _, (u, atsu, val, z) = _line_search(
-            xp, partial(_phi_newton, prob, x, g=g, sigma=sigma, w=w), u, atsu, val, grad, du,
-            lambda v: op.rmv(S * v))
+        alpha, du, _, (u, atsu, val, z) = _model_ray_search(prob, x, g, S, sigma, w, u, atsu, val, grad, du)
         if alpha < MIN_ALPHA:
             break
         shift = _damping(shift, alpha)
         fixed = prob.fixed(z)
         grad = u - S * op.mv(z - x)
     return z, steps, converged
+
+
+def _model_ray_search(prob, x, g, S, sigma: float, w, u, atsu, val: float, grad, du):
+    """The step along du for :func:`_inner_newton`: the minimizer of phi (:func:`_phi_newton`) on the
+    segment u + alpha du, alpha in [0, 1] (:func:`_ray_root`), kept when it satisfies Armijo's condition (as
+    :func:`_line_search`'s), else that backtracking search runs.
+
+    The model is quadratic and p piecewise linear, so phi is convex and piecewise quadratic and its derivative
+    along du,
+
+        phi'(alpha) = du^T (u + alpha du) - (A^T S du)^T (z(alpha) - x),
+        z(alpha) = prox_{sigma W p}(x - sigma W (A^T S u + alpha A^T S du + g)),
+
+    nondecreasing and piecewise linear (W = diag(``w``), the identity when None): one prox per
+    evaluation and one product A^T (S du) per step.  Returns what :func:`_line_search` returns.
+    """
+    xp = prob.xp
+    slope = float(xp.sum(grad * du))
+    if slope >= 0:
+        du, slope = -grad, -float(xp.sum(grad * grad))
+    atsdu = prob.loss.op.rmv(S * du)
+    base, curv = float(xp.sum(du * u)), float(xp.sum(du * du))
+    step = sigma if w is None else sigma * w
+    shifted = atsu + g
+
+    def derivative(alpha: float) -> float:
+        z = prob.prox(x - step * (shifted + alpha * atsdu), step)
+        return base + alpha * curv - float(xp.sum(atsdu * (z - x)))
+
+    alpha = _ray_root(derivative, slope)[0]
+    phi = partial(_phi_newton, prob, x, g=g, sigma=sigma, w=w)
+    u_t, atsu_t = u + alpha * du, atsu + alpha * atsdu
+    val_t, z_t = phi(u_t, atsu_t)
+    if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val):
+        return alpha, du, atsdu, (u_t, atsu_t, val_t, z_t)
+    return _line_search(xp, phi, u, atsu, val, grad, du, lambda _: atsdu)
 
 
 def _phi_newton(prob, x, u, atsu, g, sigma, w=None):
@@ -509,12 +544,12 @@ def _phi_newton(prob, x, u, atsu, g, sigma, w=None):
 
 def _damping(shift: float, alpha: float) -> float:
     """The next Levenberg-Marquardt shift from the accepted step length alpha (the proximal Newton
-    path, :func:`_inner_newton`, whose step length is Armijo backtracking).
+    path, :func:`_inner_newton`, whose step length minimizes phi along du: :func:`_model_ray_search`).
 
     The Newton matrix I + sigma A_J A_J^T has curvature 1 along the null space of A_J^T (|J| < n,
     or coordinates about to enter a window), where phi's true curvature jumps to ~sigma ||a_i||^2
     as soon as a fixed coordinate crosses into a window; the full step then overshoots along those
-    directions and Armijo cuts the *whole* step (alpha ~ 1e-5 at 1000 x 10000).  Raising the shift
+    directions and the line search cuts the *whole* step (alpha ~ 1e-5 at 1000 x 10000).  Raising the shift
     shortens mostly those directions (curvature shift instead of 1) and leaves the well-modelled
     range of A_J (curvature ~ sigma ||A_J||^2) nearly untouched: a short step (alpha < DAMP_BAD_STEP)
     multiplies it by alpha^-DAMP_POWER, a full step divides it by DAMP_DOWN, down to the plain
@@ -562,10 +597,7 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
         phi'(alpha) = du^T (u + alpha du + b) - (A^T du)^T z(alpha),  z(alpha) = prox_{sigma p}(x - sigma (A^T u + alpha A^T du)),
 
     is nondecreasing and piecewise linear, and costs one prox and no product with A once A^T du is
-    known.  alpha = 1 when phi'(1) <= 0 (the Newton step does not pass the minimizer); else the root of
-    phi' in (0, 1) by regula falsi with the Illinois modification (Dowell and Jarratt 1971), exact on
-    each linear piece, stopped once |phi'(alpha)| <= RAY_RTOL |phi'(0)| or after RAY_STEPS evaluations.
-    The step is kept when it satisfies Armijo's condition (as :func:`_line_search`'s), else that
+    known; its root in (0, 1) by :func:`_ray_root`.  The step is kept when it satisfies Armijo's condition (as :func:`_line_search`'s), else that
     backtracking search runs.  Since phi' is nondecreasing, phi(alpha) - phi(0), the integral of phi' over
     [0, alpha], is at most a phi'(a) + (alpha - a) phi'(alpha) for any evaluated a <= alpha with phi'(a) < 0
     (the last such point of the search, or a = 0); where that bound, beyond the rounding of the phi' values
@@ -592,26 +624,7 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     def rounding(alpha: float, z) -> float:  # of phi'(alpha) as computed
         return 0.0 if z is None else RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(atdu * z))))
 
-    alpha = 1.0
-    lo, d_lo, hi, d_hi = 0.0, slope, 1.0, derivative(1.0)
-    d = d_hi
-    below = (0.0, slope, None)  # the last alpha where phi' < 0, its phi' (not halved) and z(alpha)
-    side = 0
-    for _ in range(RAY_STEPS if d_hi > 0 else 0):
-        alpha = hi - d_hi * (hi - lo) / (d_hi - d_lo)
-        d = derivative(alpha)
-        if d < 0:
-            below = (alpha, d, last[0])
-        if abs(d) <= RAY_RTOL * abs(slope):
-            break
-        if d > 0:  # the root is left of alpha; Illinois: halve the kept end's value after two moves on one side
-            hi, d_hi = alpha, d
-            d_lo = 0.5 * d_lo if side == -1 else d_lo
-            side = -1
-        else:
-            lo, d_lo = alpha, d
-            d_hi = 0.5 * d_hi if side == 1 else d_hi
-            side = 1
+    alpha, d, below = _ray_root(derivative, slope, last)
     u_t, atu_t = u + alpha * du, atu + alpha * atdu  # z(alpha) = last[0] was computed from exactly this atu_t
     z_t = last[0]
     # phi' is nondecreasing: phi(alpha) - phi(0) <= a phi'(a) + (alpha - a) phi'(alpha) for a = below[0] <= alpha
@@ -626,6 +639,39 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val):
         return alpha, du, atdu, (u_t, atu_t, val_t, z_t)
     return _line_search(xp, partial(_phi, prob, x, sigma=sigma), u, atu, val, grad, du, lambda _: atdu)
+
+
+def _ray_root(derivative, slope: float, last=None):
+    """The minimizer on [0, 1] of a convex function of alpha with a nondecreasing, piecewise-linear
+    derivative (phi' along a ray, phi piecewise quadratic), from phi'(0) = ``slope`` < 0.
+
+    alpha = 1 when phi'(1) <= 0 (the Newton step does not pass the minimizer); else the root of
+    phi' in (0, 1) by regula falsi with the Illinois modification (Dowell and Jarratt 1971), exact on
+    each linear piece, stopped once |phi'(alpha)| <= RAY_RTOL |phi'(0)| or after RAY_STEPS evaluations.
+    Returns (alpha, phi'(alpha), below): below = (a, phi'(a), last[0] at a) for the last evaluated a with
+    phi'(a) < 0 (or (0, slope, None)), ``last`` the one-element list ``derivative`` keeps its point in.
+    """
+    alpha = 1.0
+    lo, d_lo, hi, d_hi = 0.0, slope, 1.0, derivative(1.0)
+    d = d_hi
+    below = (0.0, slope, None)  # the last alpha where phi' < 0, its phi' (not halved) and z(alpha)
+    side = 0
+    for _ in range(RAY_STEPS if d_hi > 0 else 0):
+        alpha = hi - d_hi * (hi - lo) / (d_hi - d_lo)
+        d = derivative(alpha)
+        if d < 0:
+            below = (alpha, d, None if last is None else last[0])
+        if abs(d) <= RAY_RTOL * abs(slope):
+            break
+        if d > 0:  # the root is left of alpha; Illinois: halve the kept end's value after two moves on one side
+            hi, d_hi = alpha, d
+            d_lo = 0.5 * d_lo if side == -1 else d_lo
+            side = -1
+        else:
+            lo, d_lo = alpha, d
+            d_hi = 0.5 * d_hi if side == 1 else d_hi
+            side = 1
+    return alpha, d, below
 
 
 def _phi(prob, x, u, atu, sigma, z=None):
