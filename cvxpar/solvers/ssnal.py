@@ -491,7 +491,7 @@ def _inner_newton(prob, x, g, S, sigma, gram, tol, it, forcing, w=None, scaled_o
     return z, steps, converged
 
 
-def _model_ray_search(prob, x, g, S, sigma: float, w, u, atsu, val: float, grad, du):
+def _model_ray_search(prob, x, g, S, sigma: float, w, u, atsu, val: float | None, grad, du):
     """The step along du for :func:`_inner_newton`: the minimizer of phi (:func:`_phi_newton`) on the
     segment u + alpha du, alpha in [0, 1] (:func:`_ray_root`), kept when it satisfies Armijo's condition (as
     :func:`_line_search`'s), else that backtracking search runs.
@@ -503,7 +503,10 @@ def _model_ray_search(prob, x, g, S, sigma: float, w, u, atsu, val: float, grad,
         z(alpha) = prox_{sigma W p}(x - sigma W (A^T S u + alpha A^T S du + g)),
 
     nondecreasing and piecewise linear (W = diag(``w``), the identity when None): one prox per
-    evaluation and one product A^T (S du) per step.  Returns what :func:`_line_search` returns.
+    evaluation and one product A^T (S du) per step.  Where phi' proves Armijo's condition
+    (:func:`_armijo_from_slopes`) phi's value (a psi evaluation) is not computed: it is returned as None,
+    and ``val`` may be None (computed here only where a value is compared); the point z(alpha) of the last
+    evaluation of phi' is the returned z.  Returns what :func:`_line_search` returns.
     """
     xp = prob.xp
     slope = float(xp.sum(grad * du))
@@ -512,30 +515,39 @@ def _model_ray_search(prob, x, g, S, sigma: float, w, u, atsu, val: float, grad,
     atsdu = prob.loss.op.rmv(S * du)
     base, curv = float(xp.sum(du * u)), float(xp.sum(du * du))
     step = sigma if w is None else sigma * w
-    shifted = atsu + g
+    last = []  # z(alpha) at the last evaluation
 
     def derivative(alpha: float) -> float:
-        z = prob.prox(x - step * (shifted + alpha * atsdu), step)
+        z = prob.prox(x - step * ((atsu + alpha * atsdu) + g), step)  # as _phi_newton forms it at u + alpha du
+        last[:] = [z]
         return base + alpha * curv - float(xp.sum(atsdu * (z - x)))
 
-    alpha = _ray_root(derivative, slope)[0]
+    def rounding(alpha: float, z) -> float:  # of phi'(alpha) as computed
+        return 0.0 if z is None else RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(atsdu * (z - x)))))
+
+    alpha, d, below = _ray_root(derivative, slope, last)
+    u_t, atsu_t, z_t = u + alpha * du, atsu + alpha * atsdu, last[0]
+    if _armijo_from_slopes(alpha, d, below, slope, rounding, z_t):
+        return alpha, du, atsdu, (u_t, atsu_t, None, z_t)
     phi = partial(_phi_newton, prob, x, g=g, sigma=sigma, w=w)
-    u_t, atsu_t = u + alpha * du, atsu + alpha * atsdu
-    val_t, z_t = phi(u_t, atsu_t)
+    val_t, z_t = phi(u_t, atsu_t, z=z_t)
+    if val is None:
+        val = phi(u, atsu)[0]
     if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val):
         return alpha, du, atsdu, (u_t, atsu_t, val_t, z_t)
     return _line_search(xp, phi, u, atsu, val, grad, du, lambda _: atsdu)
 
 
-def _phi_newton(prob, x, u, atsu, g, sigma, w=None):
-    """phi(u) of :func:`_run_newton` and z = prox_{sigma p}(x - sigma c), c = A^T (S u) + g, from atsu = A^T (S u).
+def _phi_newton(prob, x, u, atsu, g, sigma, w=None, z=None):
+    """phi(u) of :func:`_run_newton` and z = prox_{sigma p}(x - sigma c), c = A^T (S u) + g, from atsu = A^T (S u)
+    (``z``, when given, is that prox, already computed).
 
     With a diagonal metric W = diag(``w``): z = prox_{sigma W p}(x - sigma W c) (per-coordinate steps
     sigma w_i) and the proximal term ||z - x||^2_{W^-1} / (2 sigma)."""
     xp = prob.xp
     c = atsu + g
     step = sigma if w is None else sigma * w
-    z = prob.prox(x - step * c, step)
+    z = prob.prox(x - step * c, step) if z is None else z
     dz = z - x
     prox_term = float(xp.sum(dz * dz if w is None else dz * dz / w))
     val = 0.5 * float(xp.sum(u * u)) - float(xp.sum(c * dz)) - prox_term / (2.0 * sigma)
@@ -627,11 +639,7 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     alpha, d, below = _ray_root(derivative, slope, last)
     u_t, atu_t = u + alpha * du, atu + alpha * atdu  # z(alpha) = last[0] was computed from exactly this atu_t
     z_t = last[0]
-    # phi' is nondecreasing: phi(alpha) - phi(0) <= a phi'(a) + (alpha - a) phi'(alpha) for a = below[0] <= alpha
-    a, d_a, z_a = below
-    bound = a * d_a + (alpha - a) * d
-    if bound <= ARMIJO * alpha * slope and (
-            bound + a * rounding(a, z_a) + (alpha - a) * rounding(alpha, z_t) <= ARMIJO * alpha * slope):
+    if _armijo_from_slopes(alpha, d, below, slope, rounding, z_t):
         return alpha, du, atdu, (u_t, atu_t, None, z_t)
     val_t, z_t = _phi(prob, x, u_t, atu_t, sigma, z_t)
     if val is None:
@@ -639,6 +647,17 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val):
         return alpha, du, atdu, (u_t, atu_t, val_t, z_t)
     return _line_search(xp, partial(_phi, prob, x, sigma=sigma), u, atu, val, grad, du, lambda _: atdu)
+
+
+def _armijo_from_slopes(alpha: float, d: float, below, slope: float, rounding, z) -> bool:
+    """Armijo's condition phi(alpha) - phi(0) <= ARMIJO alpha phi'(0) proven from phi' alone (:func:`_ray_search`):
+    phi' is nondecreasing, so phi(alpha) - phi(0) <= a phi'(a) + (alpha - a) phi'(alpha) for a = below[0] <= alpha
+    (``below`` and d = phi'(alpha) from :func:`_ray_root`), required to hold beyond ``rounding(alpha, z)``, the
+    rounding of phi' as computed at its point z."""
+    a, d_a, z_a = below
+    bound = a * d_a + (alpha - a) * d
+    return bound <= ARMIJO * alpha * slope and (
+        bound + a * rounding(a, z_a) + (alpha - a) * rounding(alpha, z) <= ARMIJO * alpha * slope)
 
 
 def _ray_root(derivative, slope: float, last=None):

@@ -53,9 +53,9 @@ def _data(n, d, seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_model_ray_search_minimizes_phi_along_the_newton_direction_against_a_dense_scan(seed):
     """The step of _model_ray_search against _phi_newton evaluated on 4001 points of [0, 1] along du:
-    within RAY_RTOL's share of the scan's best decrease, Armijo's condition holds, it is the full step
-    exactly when phi still decreases at alpha = 1, and A^T (S u) is carried along exactly; with the
-    scalar and with a diagonal proximal metric."""
+    within RAY_RTOL's share of the scan's best decrease, Armijo's condition holds (also where its value was
+    skipped), it is the full step exactly when phi still decreases at alpha = 1, and A^T (S u) and z are
+    carried along exactly; with the scalar and with a diagonal proximal metric."""
     A, b, x_true = _data(30, 80, seed)
     loss = Huber(A, b, M=3.0)
     prob = Problem(loss, PSI, 3.0)
@@ -79,6 +79,10 @@ def test_model_ray_search_minimizes_phi_along_the_newton_direction_against_a_den
     alpha, du, _, (u_t, atsu_t, val_t, z_t) = ssnal._model_ray_search(prob, x, g, S, sigma, w, u, atsu, val,
                                                                       grad, du)
     np.testing.assert_allclose(atsu_t, A.T @ (S * u_t), rtol=1e-10, atol=1e-10)
+    val_def, z_def = ssnal._phi_newton(prob, x, u_t, A.T @ (S * u_t), g, sigma, w)  # from the definition
+    np.testing.assert_allclose(z_t, z_def, rtol=1e-12, atol=1e-12)
+    if val_t is None:  # Armijo's condition was proven from phi' alone
+        val_t = val_def
     scan = np.linspace(0.0, 1.0, 4001)
     values = np.array([ssnal._phi_newton(prob, x, u + a * du, A.T @ (S * (u + a * du)), g, sigma, w)[0]
                        for a in scan])
