@@ -23,7 +23,7 @@ which picks one and says which (``res.method``, and the verbose header), by meas
    variants) when A is wide (more features than samples; ``python benchmarks/run.py lasso``) or clearly
    tall (d <= n / 4, where A^T A is well conditioned and CD converges in a few dozen epochs: the tall
    Lasso 500 x 50 at lam_max/100 in 2 ms vs ``"ssnal"``'s 16 ms; ``python benchmarks/run.py breadth``),
-   but ``"ssnal"`` for a wide dense one with d >= 10 n and lam <= lam_max / 300 (lam_max: the smallest multiple
+   but ``"ssnal"`` for a wide dense one with d >= 5 n and lam <= lam_max / 300 (lam_max: the smallest multiple
    of lam at which x = 0 is optimal), whose solution has about n nonzeros, where coordinate descent crawls
    (100 x 1000 at lam_max/1000: 0.04 s against cd's 0.15 s before it hands over; ``benchmarks/RESULTS.md``,
    "medium-size classes (session 11)"); and ``"cd"`` for least squares with a convex psi on a wide
@@ -94,7 +94,7 @@ DEFAULT_MAX_ITER = {"pg": 50_000, "fista": 20_000, "cd": 5_000, "ssnal": 200, "s
 ROW_METHODS = ("alm", "admm")
 #: auto sends a wide Lasso-like least-squares problem to ssnal instead of cd when d >= SATURATED_WIDTH n_samples
 #: and lam <= lam_max / SATURATED_LAM (``_saturated``).
-SATURATED_WIDTH = 10
+SATURATED_WIDTH = 5
 SATURATED_LAM = 300.0
 
 
@@ -154,7 +154,7 @@ def solve(
            losses or formats with a nonconvex psi raise a ValueError);
         2. least squares on NumPy / scipy.sparse with a psi of at most one breakpoint (Lasso-like) and
            more features than samples, or at most a quarter as many: ``"cd"``, except ``"ssnal"`` on a dense A
-           with d >= 10 n_samples and lam <= lam_max / 300 (lam_max the smallest multiple of lam at which x = 0
+           with d >= 5 n_samples and lam <= lam_max / 300 (lam_max the smallest multiple of lam at which x = 0
            is optimal: the solution then has about n_samples nonzeros); least squares with a convex
            psi on a wide scipy.sparse A with at most 0.5 % nonzero entries (``SPARSE_CD_DENSITY``): ``"cd"``;
         3. a piecewise-quadratic loss (``loss.piecewise_quadratic``: least squares, Huber) with a
@@ -281,11 +281,12 @@ def solve(
       Lasso and its boxed variants): ``"cd"``, working-set coordinate descent: 3-6x faster than
       ``"ssnal"`` on wide problems where few coordinates are nonzero (``python benchmarks/run.py
       lasso``); on tall ones A^T A is well conditioned and a few dozen epochs certify (the tall
-      Lasso 2000 x 200 at lam_max/100: 88x Clarabel).  Far down the path of a wide dense one (d >= 10 n,
+      Lasso 2000 x 200 at lam_max/100: 88x Clarabel).  Far down the path of a wide dense one (d >= 5 n,
       lam <= lam_max / 300) the solution has about n nonzeros and coordinate descent crawls on its nearly
       singular free block: ``"ssnal"`` (100 x 1000 at lam_max/1000: 0.04 s, where cd ran 0.1 s before
-      handing over; on 52 wide Lasso instances from 50 x 500 to 100 x 10000 at lam_max/300 to
-      lam_max/3000, a median 2.0x faster than cd's route, 0.86x to 5.9x).
+      handing over; on 100 wide Lasso instances from 50 x 500 to 100 x 10000 (d = 5 n to 100 n) at
+      lam_max/300 to lam_max/3000, a median 2.5x faster than cd's route, up to 6.2x, 5 of them slower,
+      down to 0.76x; at d = 3 n cd stays faster).
     - **Least squares with a convex psi on a wide scipy.sparse A with at most 0.5 % nonzeros** (columns
       of a few nonzeros): ``"cd"``, whose epochs cost O(nnz), 1.3-6x faster than ``"ssnal"`` there.
     - **Least squares or Huber with a convex psi** (dense, tall, correlated, scipy.sparse, a

@@ -123,10 +123,10 @@ def _wide_lasso(n, d, seed):
 
 
 @pytest.mark.parametrize(("n", "d", "divisor", "per_coordinate", "expected"), [
-    (30, 400, 1000, False, "ssnal"),  # d >= 10 n, far down the path: about n nonzeros, where cd crawls
+    (30, 400, 1000, False, "ssnal"),  # d >= 5 n, far down the path: about n nonzeros, where cd crawls
     (30, 400, 1000, True, "ssnal"),
     (30, 400, 10, False, "cd"),  # few nonzeros: cd's working sets
-    (60, 400, 1000, False, "cd"),  # d < 10 n
+    (100, 400, 1000, False, "cd"),  # d < 5 n
 ])
 def test_auto_sends_a_saturated_wide_lasso_to_ssnal_and_answers_like_clarabel(n, d, divisor, per_coordinate, expected):
     from solver_reference import reference_objective

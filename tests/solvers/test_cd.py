@@ -110,7 +110,7 @@ def test_cd_multilevel_par_on_wide_least_squares_uses_extrapolation_and_matches_
 
 
 def test_auto_hands_a_stalled_cd_to_ssnal_on_the_wide_lasso_at_small_lambda(large_rules):
-    A, y, lam_max = design(20, 180, 0.6, 0)  # d < 10 n: auto starts with cd (cvxpar.solve._saturated)
+    A, y, lam_max = design(20, 95, 0.6, 0)  # d < 5 n: auto starts with cd (cvxpar.solve._saturated)
     lam = lam_max / 1000
     res = cvxpar.solve(LeastSquares(A, y), cvxpar.pars.l1(), lam, tol=1e-9)
     assert res.status == "optimal", res
