@@ -34,6 +34,11 @@ On CuPy the iteration tail is
 one fused kernel and the products are cuBLAS GEMMs (:mod:`cvxpar._cupy_kernels`); the host reads
 k residuals every ``check_every`` iterations and nothing else.
 
+**Unbounded columns.**  Before the first iteration, the recession test of :mod:`cvxpar.recession`
+(the one :func:`cvxpar.solve` runs) decides whether the columns with lam_j > 0 are unbounded below;
+for least squares the verdict does not depend on b_j or on the value of lam_j > 0, so one test decides
+all of them.  Those columns get the status ``"unbounded"`` (x NaN, objective -inf) and never iterate.
+
 **Result.**  A :class:`BatchResult`: the (n, k) solution matrix ``x`` plus per-column arrays of the
 :class:`~cvxpar.result.SolveResult` fields; ``res[j]`` (or ``list(res)``) gives column j as a
 ``SolveResult``.
@@ -42,6 +47,7 @@ k residuals every ``check_every`` iterations and nothing else.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -53,7 +59,7 @@ from cvxpar import _backend, _progress
 from cvxpar import _cupy_kernels as _ck
 from cvxpar._validation import as_lam, check_tol
 from cvxpar.par import PAR
-from cvxpar.result import MAX_ITER, SolveResult
+from cvxpar.result import MAX_ITER, UNBOUNDED, SolveResult
 from cvxpar.solve import _positive_int_or_none
 from cvxpar.solvers._common import INACCURATE_FACTOR, rank, status_of
 
@@ -87,8 +93,8 @@ class BatchResult:
     x : array of shape (n_features, k)
         The solutions, one per column.
     status : list of str
-        Per column: ``"optimal"``, ``"stationary"``, ``"optimal_inaccurate"`` or ``"max_iter"``
-        (the meanings of :class:`~cvxpar.result.SolveResult`).
+        Per column: ``"optimal"``, ``"stationary"``, ``"optimal_inaccurate"``, ``"max_iter"`` or
+        ``"unbounded"`` (the meanings of :class:`~cvxpar.result.SolveResult`).
     objective, iterations, residual, quantization_rate : numpy.ndarray of shape (k,)
         Per-column values of the :class:`~cvxpar.result.SolveResult` fields.
     gap : list of float or None
@@ -101,7 +107,9 @@ class BatchResult:
         ``"fista-batch"`` (or ``"pg-batch"`` with ``momentum=False``).
     info : dict
         Extras: ``"lipschitz"`` (the L used), ``"tol_effective"`` (tol raised to the dtype's floor),
-        ``"check_every"``, ``"fused_kernels"``.
+        ``"check_every"``, ``"fused_kernels"``; when columns are unbounded below, ``"direction"`` (a
+        direction v proving it, shared by every such column) and ``"rate"`` (F_inf(v) per column, NaN
+        for the bounded ones).
     message : list of str
         Per column: why it has its status.
 
@@ -145,7 +153,9 @@ class BatchResult:
             quantization_rate=float(self.quantization_rate[j]),
             method=self.method,
             message=self.message[j],
-            info={"lam": float(self.lams[j]), "column": j},
+            info={"lam": float(self.lams[j]), "column": j,
+                  **({"direction": self.info["direction"], "rate": float(self.info["rate"][j])}
+                     if self.status[j] == UNBOUNDED else {})},
         )
 
     def __iter__(self):
@@ -377,8 +387,8 @@ def solve_batch(
     -------
     BatchResult
         ``x`` of shape (n_features, k) and per-column ``status`` (``"optimal"``, ``"stationary"``,
-        ``"optimal_inaccurate"`` when the iterate's dtype precision stopped it close to tol, or
-        ``"max_iter"``), ``objective``, ``residual``, ``gap``, ``quantization_rate``,
+        ``"optimal_inaccurate"`` when the iterate's dtype precision stopped it close to tol,
+        ``"max_iter"``, or ``"unbounded"``: proven unbounded below before iterating, x NaN), ``objective``, ``residual``, ``gap``, ``quantization_rate``,
         ``iterations``; ``res[j]`` is column j as a :class:`~cvxpar.result.SolveResult`.
 
     Raises
@@ -430,29 +440,35 @@ def solve_batch(
         raise ValueError("fused=True needs A as a CuPy array (the fused tail is a CUDA kernel).")
 
     X = _start(xp, x0, psi_eff, n, k, A.dtype, b)
+    direction = _recession(loss, psi, constraints, n, lam_host)
+    unbounded = (lam_host > 0) & (direction is not None)
+    active = np.flatnonzero(~unbounded)
+    B_all = B
+    if unbounded.any():  # those columns leave before the first iteration
+        keep = xp.asarray(active, device=dev)
+        X, B = xp.take(X, keep, axis=1), xp.take(B, keep, axis=1)
     L = float(loss.lipschitz())
     t = 1.0 / L if L > 0 else 1.0
-    tail, momentum_step = _tail_engine(xp, psi_eff, lam_host, t, use_kernel)
+    tail, momentum_step = _tail_engine(xp, psi_eff, lam_host[active], t, use_kernel)
 
     def grad(Xc, Bc):
         return _matmul(xp, A, _matmul(xp, A, Xc, on_gpu) - Bc, on_gpu, trans=True)
 
-    B_all = B
     G = grad(X, B)
     X_prev, G_prev = X, G
-    theta = _backend.asarray_like(xp, np.ones(k), xp.zeros((1,), dtype=xp.float64, device=dev))
+    theta = _backend.asarray_like(xp, np.ones(active.size), xp.zeros((1,), dtype=xp.float64, device=dev))
     beta = xp.zeros_like(theta)
 
-    active = np.arange(k)
-    best = np.full(k, np.inf)  # the best residual/tolerance ratio seen, per active column
-    stalled = np.zeros(k, dtype=np.int64)  # checks since it last improved by STALL_GAIN
-    out_x: list[Any] = [None] * k
+    best = np.full(active.size, np.inf)  # the best residual/tolerance ratio seen, per active column
+    stalled = np.zeros(active.size, dtype=np.int64)  # checks since it last improved by STALL_GAIN
+    out_x: list[Any] = [xp.full((n,), math.nan, dtype=A.dtype, device=dev) if u else None for u in unbounded]
     residual = np.full(k, np.nan)
-    iterations = np.full(k, max_iter, dtype=np.int64)
-    status = [MAX_ITER] * k
+    iterations = np.where(unbounded, 0, max_iter).astype(np.int64)
+    status = [UNBOUNDED if u else MAX_ITER for u in unbounded]
     it = 0
     bar = _progress.counter(k, "solve_batch", "column", enabled=progress)
-    while True:
+    bar.update(int(np.count_nonzero(unbounded)))
+    while active.size:
         check = it % check_every == 0 or it == max_iter
         X_new, p, r, s = tail(X, X_prev, G, G_prev, beta, check)
         if check:
@@ -512,8 +528,15 @@ def solve_batch(
         message=[f"{st} by the batched loop's own residual ({r:.2e}); not independently certified (certify=False)"
                  for st, r in zip(status, residual, strict=True)],
     )
+    if unbounded.any():
+        result.objective[unbounded] = -math.inf
+        result.info.update(direction=direction.v, rate=np.where(unbounded, lam_host * direction.rate, math.nan))
+        for j in np.flatnonzero(unbounded):
+            scaled = dataclasses.replace(direction, rate=lam_host[j] * direction.rate,
+                                         psi_rate=lam_host[j] * direction.psi_rate)
+            result.message[j] = f"unbounded below: {scaled.describe()}."
     if certify:
-        _certify(result, loss, psi, constraints, B_all, tol_eff)
+        _certify(result, loss, psi, constraints, B_all, tol_eff, skip=unbounded)
     result.solve_time = time.perf_counter() - start
     return result
 
@@ -568,8 +591,25 @@ def _curvature_check(xp, A, X, X_prev, X_new, beta, L: float, on_gpu: bool):
     return worst if worst > L * (1.0 + CURVATURE_RTOL) else None
 
 
-def _certify(result: BatchResult, loss, psi: PAR, constraints, B_full, tol: float) -> None:
-    """Per-column certificates from cvxpar.certificate, in float64, and the shared status rule on them."""
+def _recession(loss, psi: PAR, constraints, n: int, lams: np.ndarray):
+    """A :class:`cvxpar.recession.Ray` along which every column with lam_j > 0 is unbounded below, or None.
+
+    For least squares the recession function of column j is
+    F_inf(v) = lam_j sum_i psi_inf(v_i) on {v in K : A v = 0} and +inf elsewhere (:mod:`cvxpar.recession`),
+    whatever b_j is: its sign is the same for every lam_j > 0, so one test with lam = 1 decides every
+    such column, and a column with lam_j = 0 is a least-squares problem, bounded below by 0.
+    """
+    from cvxpar import recession
+    from cvxpar.constraints import FeasibleSet
+
+    if not (lams > 0).any():
+        return None
+    return recession.ray(loss, psi, 1.0, FeasibleSet(constraints, n))
+
+
+def _certify(result: BatchResult, loss, psi: PAR, constraints, B_full, tol: float, skip: np.ndarray) -> None:
+    """Per-column certificates from cvxpar.certificate, in float64, and the shared status rule on them
+    (columns in ``skip``, proven unbounded, keep their status)."""
     from cvxpar.certificate import certificate
 
     xp = _backend.array_namespace(result.x)
@@ -580,7 +620,7 @@ def _certify(result: BatchResult, loss, psi: PAR, constraints, B_full, tol: floa
 
         base = LeastSquares(xp.astype(loss.op.A, xp.float64), xp.astype(loss.target, xp.float64))
     B = xp.astype(B_full, xp.float64)
-    for j in range(len(result)):
+    for j in np.flatnonzero(~skip):
         col_loss = copy.copy(base)
         col_loss.target = B[:, j]
         cert = certificate(col_loss, psi, float(result.lams[j]), X[:, j], constraints)

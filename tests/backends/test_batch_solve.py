@@ -287,3 +287,68 @@ def test_progress_counts_finished_columns(capsys, monkeypatch):
     assert lines[-1] == "solve_batch: 3/3 columns done"
     done = [int(line.split()[1].split("/")[0]) for line in lines]
     assert done == sorted(done) and len(set(done)) == len(done)  # one line each time columns finish
+
+
+# ---------------------------------------------------------------------- unbounded columns
+BELOW_ZERO = cvxpar.pars.ridge(cvxpar.grids.uniform(0.25, 4, -2.0))  # slopes -2.5 .. -1.5: decreasing to the right
+
+
+def _clarabel_verdict(A, b, psi, lam, constraints=None):
+    """Clarabel's status on the CVXPY model of one column (convex psi)."""
+    x = cp.Variable(A.shape[1])
+    cons = [c for item in cvxpar.constraints.as_list(constraints) for c in item.cvxpy(x)]
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(A @ x - b) + lam * cp.sum(cvxpar.par(x, psi))), cons)
+    problem.solve(solver=cp.CLARABEL)
+    return problem.status
+
+
+@pytest.mark.parametrize(("shape", "psi", "constraints"), [
+    ((6, 15), BELOW_ZERO, None),                                   # wide: A has a null space
+    ((6, 15), cvxpar.PAR([0.0, 1.0], [0.0, 1.0], 0.5, 1.5), None),  # psi decreases to the left
+    ((6, 15), cvxpar.PAR([0.0, 1.0], [0.0, 1.0], 0.5, 1.5), cvxpar.constraints.NonNeg()),  # ... which NonNeg blocks
+    ((6, 15), BELOW_ZERO, Box(-np.inf, 3.0)),                      # the upper bound blocks the ray
+    ((25, 8), BELOW_ZERO, None),                                    # tall, full column rank: bounded
+])
+def test_batch_unbounded_columns_agree_with_clarabel_and_solve(shape, psi, constraints):
+    """Each column's status is Clarabel's verdict (unbounded or optimal), like cvxpar.solve's; lam = 0 columns
+    are plain least squares, bounded.  Before the fix every unbounded column ran to max_iter."""
+    rng = np.random.default_rng(sum(shape))
+    A = rng.standard_normal(shape)
+    B = rng.standard_normal((shape[0], 3))
+    lams = [0.0, 0.3, 2.0]
+    res = solve_batch(LeastSquares(A, B[:, 0]), psi, lams, rhs=B, constraints=constraints)
+    for j, col in enumerate(res):
+        clarabel = _clarabel_verdict(A, B[:, j], psi, lams[j], constraints)
+        single = solve(LeastSquares(A, B[:, j]), psi, lams[j], constraints=constraints)
+        if clarabel in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+            assert col.status == single.status == "unbounded", (j, col.message)
+            assert col.iterations == 0 and col.objective == -np.inf and np.isnan(col.x).all()
+            v = col.info["direction"]
+            assert np.abs(A @ v).max() <= 1e-12 * np.abs(A).sum(axis=1).max()
+            x_feasible = np.full(A.shape[1], -1.0 if constraints is None else 0.0)
+            F = lambda y, b=B[:, j], lam=lams[j]: 0.5 * np.sum((A @ y - b) ** 2) + lam * np.sum(psi(y))  # noqa: E731
+            t = 1e4  # past every breakpoint: F is affine in t along v, with slope F_inf(v)
+            assert F(x_feasible + 2 * t * v) - F(x_feasible + t * v) == pytest.approx(t * col.info["rate"], rel=1e-6)
+            assert "unbounded below" in col.message
+        else:
+            assert clarabel == cp.OPTIMAL
+            assert col.status == single.status == "optimal", (j, col.message)
+            assert col.objective == pytest.approx(single.objective, rel=1e-7, abs=1e-9)
+
+
+def test_batch_unbounded_with_a_concave_tail_and_other_backends():
+    """A nonconvex psi whose tails both descend (concave at infinity) on a wide A: every lam > 0 column is
+    unbounded (as cvxpar.solve and cvxpar.reference say), on NumPy, array_api_strict and certify=False alike."""
+    import array_api_strict as xs
+
+    rng = np.random.default_rng(5)
+    A, b = rng.standard_normal((4, 10)), rng.standard_normal(4)
+    concave = cvxpar.PAR([0.0, 1.0], [0.0, 1.0], 0.5, -0.5)
+    assert cvxpar.reference(LeastSquares(A, b), concave, 1.0).status == "unbounded"
+    for loss, certify in ((LeastSquares(A, b), True), (LeastSquares(A, b), False),
+                          (LeastSquares(xs.asarray(A), xs.asarray(b)), True)):
+        res = solve_batch(loss, concave, [1.0, 0.0, 0.5], certify=certify, max_iter=2000)
+        assert res.status[0] == res.status[2] == "unbounded"
+        assert res.status[1] in ("optimal", "stationary")
+        assert (res.objective[[0, 2]] == -np.inf).all() and np.isnan(res[0].x).all() and np.isnan(res[2].x).all()
+        assert np.isfinite(res.objective[1]) or not certify  # certify=False computes no objective
