@@ -59,7 +59,7 @@ from cvxpar import _backend, _progress
 from cvxpar import _cupy_kernels as _ck
 from cvxpar._validation import as_lam, check_tol
 from cvxpar.par import PAR
-from cvxpar.result import MAX_ITER, UNBOUNDED, SolveResult
+from cvxpar.result import MAX_ITER, OPTIMAL, STATIONARY, UNBOUNDED, SolveResult
 from cvxpar.solve import _positive_int_or_none
 from cvxpar.solvers._common import INACCURATE_FACTOR, rank, status_of
 
@@ -440,7 +440,8 @@ def solve_batch(
         raise ValueError("fused=True needs A as a CuPy array (the fused tail is a CUDA kernel).")
 
     X = _start(xp, x0, psi_eff, n, k, A.dtype, b)
-    direction = _recession(loss, psi, constraints, n, lam_host)
+    verdict = _recession(loss, psi, constraints, n, lam_host)
+    direction = verdict.ray
     unbounded = (lam_host > 0) & (direction is not None)
     active = np.flatnonzero(~unbounded)
     B_all = B
@@ -537,6 +538,9 @@ def solve_batch(
             result.message[j] = f"unbounded below: {scaled.describe()}."
     if certify:
         _certify(result, loss, psi, constraints, B_all, tol_eff, skip=unbounded)
+    for j in np.flatnonzero(lam_host > 0):
+        if result.status[j] not in (OPTIMAL, STATIONARY):
+            result.message[j] += verdict.note()
     result.solve_time = time.perf_counter() - start
     return result
 
@@ -592,7 +596,8 @@ def _curvature_check(xp, A, X, X_prev, X_new, beta, L: float, on_gpu: bool):
 
 
 def _recession(loss, psi: PAR, constraints, n: int, lams: np.ndarray):
-    """A :class:`cvxpar.recession.Ray` along which every column with lam_j > 0 is unbounded below, or None.
+    """The :class:`cvxpar.recession.Verdict` for every column with lam_j > 0: its ray, when there is one, shows
+    each of them unbounded below.
 
     For least squares the recession function of column j is
     F_inf(v) = lam_j sum_i psi_inf(v_i) on {v in K : A v = 0} and +inf elsewhere (:mod:`cvxpar.recession`),
@@ -603,8 +608,8 @@ def _recession(loss, psi: PAR, constraints, n: int, lams: np.ndarray):
     from cvxpar.constraints import FeasibleSet
 
     if not (lams > 0).any():
-        return None
-    return recession.ray(loss, psi, 1.0, FeasibleSet(constraints, n))
+        return recession.Verdict(None)
+    return recession.decide(loss, psi, 1.0, FeasibleSet(constraints, n))
 
 
 def _certify(result: BatchResult, loss, psi: PAR, constraints, B_full, tol: float, skip: np.ndarray) -> None:

@@ -31,7 +31,8 @@ where lam_j psi_inf < 0 or some h_i decreases at infinity, so an ordinary proble
 its bounds.  The LP's direction is then made exact: its support is projected onto the null space of the
 rows it must annihilate (least squares), and the result is accepted only when those rows vanish to
 :data:`ZERO_RTOL` of their terms, its signs stay in K and F_inf(v) < 0 beyond rounding; otherwise
-no verdict is given (the solver runs as usual).
+no verdict is given (the solver runs as usual, and :func:`decide` says why).  A LinearOperator A is
+tested through its columns A e_j when it is small enough (:data:`OPERATOR_ENTRIES`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ if TYPE_CHECKING:
     from cvxpar.losses.base import Loss
     from cvxpar.par import PAR
 
+#: A LinearOperator A with at most this many entries is formed column by column (d products A e_j) for the
+#: test (32 MiB of float64); a larger one gets no verdict.
+OPERATOR_ENTRIES = 2**22
+#: Columns A e_j formed per product with the operator.
+OPERATOR_BLOCK = 256
 #: A row the direction must annihilate counts as zero when |row . v| <= ZERO_RTOL * (|row| . |v|).
 ZERO_RTOL = 1e-12
 #: F_inf(v) counts as negative when below -RATE_RTOL times the sum of its terms' magnitudes.
@@ -99,10 +105,33 @@ class Ray:
                 f"{self.rate:.3g} per unit of t")
 
 
+@dataclass
+class Verdict:
+    """What the recession test decided.
+
+    Attributes
+    ----------
+    ray : Ray or None
+        A direction proving F unbounded below, or None.
+    skipped : str or None
+        When ``ray`` is None: why no verdict could be given (a clause such as "the loss Smooth gives no
+        recession_slopes"), or None when F is proven bounded below.
+    """
+
+    ray: Ray | None
+    skipped: str | None = None
+
+    def note(self) -> str:
+        """A sentence for a result whose status leaves boundedness open ("" when the test decided)."""
+        if self.skipped is None:
+            return ""
+        return (f" The recession test was skipped ({self.skipped}), so the objective may be unbounded below: "
+                "a falling objective and a growing |x| at the iteration limit point that way.")
+
+
 def ray(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleSet) -> Ray | None:
     """A direction proving ``inf F = -inf`` (module docstring), or None when F is bounded below or no
-    verdict is possible (a loss without :meth:`recession_slopes`, A a LinearOperator, HiGHS's time limit,
-    a direction that does not verify exactly).
+    verdict is possible (:func:`decide` says which).
 
     Parameters
     ----------
@@ -129,9 +158,37 @@ def ray(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleSet)
     >>> ray(loss, psi, 1.0, FeasibleSet(cvxpar.constraints.NonNeg(), 2)) is None
     True
     """
+    return decide(loss, psi, lam, feasible).ray
+
+
+def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleSet) -> Verdict:
+    """The recession test (module docstring): a :class:`Verdict` holding a direction proving
+    ``inf F = -inf``, or none with the reason no verdict was possible (a loss without
+    :meth:`~cvxpar.losses.LinearModelLoss.recession_slopes`, a LinearOperator A with more than
+    :data:`OPERATOR_ENTRIES` entries, data that cannot come to the host, HiGHS's time limit, a direction
+    that does not verify exactly), or neither when F is bounded below.
+
+    A LinearOperator A with at most :data:`OPERATOR_ENTRIES` entries is tested as the matrix of its
+    columns A e_j (d products); a direction found on it is accepted only when the operator's own product
+    A v also vanishes on the rows held at zero, to :data:`ZERO_RTOL` of the matrix's terms.
+
+    Parameters and examples as for :func:`ray`.
+
+    Returns
+    -------
+    Verdict
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> from cvxpar.constraints import FeasibleSet
+    >>> f = cvxpar.losses.Smooth(lambda x: 0.0, lambda x: 0.0 * x, 1.0, n_features=2)
+    >>> decide(f, cvxpar.pars.l1(), 1.0, FeasibleSet(None, 2)).skipped
+    "the Smooth loss defines no recession_slopes, the limits of h_i' at +-inf"
+    """
     slopes = loss.recession_slopes() if hasattr(loss, "recession_slopes") else None
     if slopes is None:
-        return None
+        return Verdict(None, f"the {type(loss).__name__} loss defines no recession_slopes, the limits of h_i' at +-inf")
     lo_h, hi_h = (np.asarray(s, dtype=np.float64) for s in slopes)
     d = feasible.d
     lam = np.broadcast_to(np.asarray(_backend.to_host(lam), dtype=np.float64), (d,))
@@ -144,38 +201,65 @@ def ray(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleSet)
     if not (up.any() or down.any()):
         return None  # every coordinate bounded both ways: the recession cone is {0}
     if not ((up & (c_up < 0)).any() or (down & (c_down < 0)).any() or (lo_h > 0).any() or (hi_h < 0).any()):
-        return None  # every allowed move raises psi, and no h_i decreases at infinity: bounded below
+        return Verdict(None)  # every allowed move raises psi, and no h_i decreases at infinity: bounded below
     if np.any(lo_h > hi_h):
-        return None  # not a convex h
-    A = _matrix(loss)
+        return Verdict(None, "recession_slopes gives h_i'(-inf) > h_i'(+inf) for some i, which no convex h has")
+    A, why = _matrix(loss)
     if A is None:
-        return None
+        return Verdict(None, why)
     args = (lo_h, hi_h, up, down, c_up, c_down)
+    operator = loss.op if loss.op.kind == "operator" else None
     # first psi's steepest descent, projected onto the rows it must keep at 0 (often enough for least squares)
     steepest = np.where(up & (c_up < 0) & (c_up <= c_down), 1.0, np.where(down & (c_down < 0), -1.0, 0.0))
-    found = _exact(steepest, A, feasible, *args) if steepest.any() else None
+    found = _exact(steepest, A, feasible, *args, operator=operator) if steepest.any() else None
     if found is not None:
-        return found
+        return Verdict(found)
     # then a few of the most descending coordinates (a direction on them is a direction of F), then all
     strength = np.minimum(np.where(up, c_up, np.inf), np.where(down, c_down, np.inf))
     first = np.sort(np.argsort(strength, kind="stable")[:SUBSET_FACTOR * A.shape[0] + SUBSET_EXTRA])
     for cols in ((first, None) if first.size < d else (None,)):
-        v = _solve_lp(A, feasible, cols, *args)
-        found = None if v is None else _exact(v, A, feasible, *args)
-        if found is not None or cols is None:
-            return found
-    return None
+        v, why = _solve_lp(A, feasible, cols, *args)
+        found = None if v is None else _exact(v, A, feasible, *args, operator=operator)
+        if found is not None:
+            return Verdict(found)
+        if cols is None:
+            return Verdict(None, why if v is None else "the linear program's direction did not verify exactly")
+    return Verdict(None)
+
+
 def _matrix(loss):
-    """A as a host float64 CSR matrix or dense array; None for a LinearOperator (or no A)."""
+    """(A as a host float64 CSR matrix or dense array, None), or (None, why not)."""
     op = getattr(loss, "op", None)
-    if op is None or op.kind not in ("dense", "sparse"):
-        return None
+    if op is None:
+        return None, f"the loss {type(loss).__name__} has no data matrix A"
     if op.kind == "sparse":
-        return sp.csr_matrix(op.A, dtype=np.float64)
+        return sp.csr_matrix(op.A, dtype=np.float64), None
+    if op.kind == "operator":
+        return _operator_columns(op)
+    if op.kind != "dense":
+        return None, f"A is {op.kind} data, which the test does not bring into memory"
     try:
-        return np.asarray(_backend.to_host(op.A), dtype=np.float64)
+        return np.asarray(_backend.to_host(op.A), dtype=np.float64), None
     except (TypeError, ValueError, RuntimeError, BufferError):  # data that cannot come to the host: no verdict
-        return None
+        return None, "A cannot be copied to the host"
+
+
+def _operator_columns(op):
+    """(the dense matrix [A e_1, ..., A e_d] of a LinearOperator, None), or (None, why not) when it has more
+    than :data:`OPERATOR_ENTRIES` entries; the columns come in blocks of at most :data:`OPERATOR_BLOCK`."""
+    n, d = op.shape
+    if n * d > OPERATOR_ENTRIES:
+        return None, (f"A is a LinearOperator of {n} x {d} = {n * d} entries, more than the {OPERATOR_ENTRIES} the "
+                      "test would form column by column; pass A as a dense or scipy.sparse matrix for a verdict")
+    M = np.empty((n, d))
+    for j in range(0, d, OPERATOR_BLOCK):
+        k = min(OPERATOR_BLOCK, d - j)
+        E = np.zeros((d, k))
+        E[np.arange(j, j + k), np.arange(k)] = 1.0
+        M[:, j:j + k] = np.asarray(op.A.matmat(E), dtype=np.float64).reshape(n, k)
+    if not np.isfinite(M).all():
+        return None, "the LinearOperator's columns A e_j have NaN or inf entries"
+    return M, None
 
 
 def _row_kinds(lo_h, hi_h):
@@ -195,8 +279,9 @@ def milp(*args, **kwargs):
 
 
 def _solve_lp(A, feasible, cols, lo_h, hi_h, up, down, c_up, c_down):
-    """min F_inf(v) over K with |v_j| <= 1 (module docstring), v_j = 0 off the columns ``cols`` (None: all);
-    v (length d), or None when F_inf >= 0 there or HiGHS stops.
+    """min F_inf(v) over K with |v_j| <= 1 (module docstring), v_j = 0 off the columns ``cols`` (None: all):
+    (v of length d, None), (None, None) when F_inf >= 0 there, or (None, why) when HiGHS stops without a point
+    (a point found before its time limit is a candidate like any other).
 
     Variables: v (d), then for the two-sided coordinates J either u_J (u_j >= lam_j psi_inf(v_j), a convex
     psi_inf) or p_J, m_J, z_J (v_j = p_j - m_j, p_j <= z_j, m_j <= 1 - z_j, z binary: a concave one), then
@@ -268,15 +353,18 @@ def _solve_lp(A, feasible, cols, lo_h, hi_h, up, down, c_up, c_down):
         constraints = LinearConstraint(M, np.concatenate([g[1] for g in groups]), np.concatenate([g[2] for g in groups]))
     out = milp(cost, integrality=integrality, bounds=Bounds(lower, upper), constraints=constraints,
                options={"time_limit": TIME_LIMIT})
-    if out.x is None or not math.isfinite(out.fun) or out.fun >= 0:
-        return None
+    if out.x is None or not math.isfinite(out.fun):
+        return None, f"HiGHS stopped on the test's linear program without a solution ({out.message})"
+    if out.fun >= 0:
+        return None, None
     v = np.zeros(full)
     v[slice(None) if cols is None else cols] = out.x[:d]
-    return v
+    return v, None
 
 
-def _exact(v, A, feasible, lo_h, hi_h, up, down, c_up, c_down) -> Ray | None:
-    """A candidate direction made exact (module docstring), as a Ray, or None when it does not verify."""
+def _exact(v, A, feasible, lo_h, hi_h, up, down, c_up, c_down, operator=None) -> Ray | None:
+    """A candidate direction made exact (module docstring), as a Ray, or None when it does not verify
+    (with a LinearOperator ``operator``, its own product A v must pass the same zero-row test)."""
     v = np.where(np.abs(v) > SUPPORT_TOL, v, 0.0)
     v = np.where(v > 0, np.where(up, v, 0.0), np.where(down, v, 0.0))
     S = np.flatnonzero(v)
@@ -298,7 +386,7 @@ def _exact(v, A, feasible, lo_h, hi_h, up, down, c_up, c_down) -> Ray | None:
     w, scale = rows @ v, absrows @ np.abs(v)
     slack = ZERO_RTOL * scale
     ok = np.where(signs == 0, np.abs(w) <= slack, np.where(signs > 0, w >= -slack, w <= slack))
-    if not ok.all():
+    if not ok.all() or (operator is not None and not _operator_agrees(operator, v, A, zero, nonneg, nonpos)):
         return None
     psi_terms = np.where(v > 0, c_up * v, np.where(v < 0, -c_down * v, 0.0))
     z = np.asarray(A @ v, dtype=np.float64).reshape(-1)
@@ -310,6 +398,13 @@ def _exact(v, A, feasible, lo_h, hi_h, up, down, c_up, c_down) -> Ray | None:
     if not (rate < -RATE_RTOL * magnitude):
         return None
     return Ray(v=v, rate=rate, psi_rate=psi_rate, loss_rate=loss_rate)
+
+
+def _operator_agrees(op, v, A, zero, nonneg, nonpos) -> bool:
+    """The operator's own A v on the loss rows meets their senses to ZERO_RTOL of the terms |A| |v|."""
+    z, slack = op.mv(v), ZERO_RTOL * (np.abs(A) @ np.abs(v))
+    return bool(np.all(np.abs(z[zero]) <= slack[zero]) and np.all(z[nonneg] >= -slack[nonneg])
+                and np.all(z[nonpos] <= slack[nonpos]))
 
 
 def _null_projection(M, x):

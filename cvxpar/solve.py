@@ -242,7 +242,10 @@ def solve(
         - ``"unbounded"``: the objective is unbounded below, proven before any iteration by a
           direction v of the constraints' recession cone along which F decreases linearly (x is NaN,
           ``info["direction"]`` is v and ``message`` names its largest entries; the test is exact for
-          least squares, Huber and logistic losses on NumPy / scipy.sparse data, :mod:`cvxpar.recession`);
+          least squares, Huber and logistic losses on NumPy / scipy.sparse data and on LinearOperators
+          of up to ``2**22`` entries, :mod:`cvxpar.recession`).  Where it can give no verdict (e.g. a
+          ``Smooth`` loss), ``info["recession"]`` says why, and so does ``message`` unless the status
+          is ``"optimal"``, ``"stationary"`` or ``"infeasible"``;
         - ``"diverged"``: the iterates or the objective became non-finite.
 
     Raises
@@ -364,9 +367,9 @@ def solve(
     if prob.infeasible is not None:
         return infeasible_result(prob, chosen)
     tested = time.perf_counter()
-    direction = recession.ray(prob.loss, prob.psi, prob.lam, prob.feasible)
-    if direction is not None:
-        return _unbounded_result(prob, chosen, direction, time.perf_counter() - tested)
+    verdict = recession.decide(prob.loss, prob.psi, prob.lam, prob.feasible)
+    if verdict.ray is not None:
+        return _unbounded_result(prob, chosen, verdict.ray, time.perf_counter() - tested)
     if prob.feasible.has_rows and chosen not in ROW_METHODS and not (chosen == "ssn" and ssn.applies(prob)):
         raise ValueError(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='alm' "
@@ -410,14 +413,24 @@ def solve(
         return res
 
     if prob.convex or (x0 is not None and n_starts is None):
-        return run(prob)
+        return _with_verdict(run(prob), verdict)
     count = int(n_starts or starts.DEFAULT_STARTS)
     envelope = starts.convex_envelope(prob.kpsi if prob.lb is None else psi)
     env_x = None
     if envelope is not None and count > 1:
         env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
     points = starts.start_points(prob, count, env_x)
-    return starts.best_of_starts(prob, run, points, sweep=True, tol=float(tol))
+    return _with_verdict(starts.best_of_starts(prob, run, points, sweep=True, tol=float(tol)), verdict)
+
+
+def _with_verdict(res: R.SolveResult, verdict: recession.Verdict) -> R.SolveResult:
+    """A result whose status leaves boundedness open (not optimal, stationary or infeasible) says why the
+    recession test gave no verdict, when it gave none (``info["recession"]`` holds the reason)."""
+    if verdict.skipped is not None:
+        res.info["recession"] = f"skipped: {verdict.skipped}"
+        if res.status not in (R.OPTIMAL, R.STATIONARY, R.INFEASIBLE):
+            res.message += verdict.note()
+    return res
 
 
 def _unbounded_result(prob, method: str, direction: recession.Ray, seconds: float) -> R.SolveResult:

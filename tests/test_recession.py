@@ -186,3 +186,81 @@ def test_infeasible_rows_are_not_called_unbounded():
     loss = losses.LeastSquares(A, b)
     assert cvxpar.solve(loss, BELOW_ZERO, 1.0, constraints=rows).status == "infeasible"
     assert cvxpar.reference(loss, BELOW_ZERO, 1.0, constraints=rows).status == "infeasible"
+
+
+# ---------------------------------------------------------------------- LinearOperator data, losses without a verdict
+def _as_operator(loss):
+    """The same loss with A given as a scipy LinearOperator (products only)."""
+    from scipy.sparse.linalg import aslinearoperator
+
+    kind = type(loss)
+    extra = {"M": loss.M} if isinstance(loss, losses.Huber) else {}
+    return kind(aslinearoperator(loss.op.A), loss.target, **extra)
+
+
+@pytest.mark.parametrize(("loss", "psi", "lam", "constraints"), list(_cases())[::3])
+def test_operator_data_gets_the_verdict_of_its_matrix_and_of_clarabel(loss, psi, lam, constraints):
+    """A LinearOperator A is tested through its columns: the verdict is Clarabel's on the matrix, and a
+    direction found makes the operator's own A v vanish.  Before, no verdict was given (no test ran)."""
+    status = _clarabel_status(loss, psi, lam, constraints)
+    op_loss = _as_operator(loss)
+    verdict = recession.decide(op_loss, psi, lam, FeasibleSet(constraints, loss.n_features))
+    assert (verdict.ray is not None) == (status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)), (status, verdict)
+    assert verdict.skipped is None
+    if verdict.ray is not None and isinstance(loss, losses.LeastSquares):
+        A = loss.op.A
+        assert np.abs(op_loss.op.mv(verdict.ray.v)).max() <= 1e-12 * np.abs(A).sum(axis=1).max()
+
+
+def test_solve_on_operator_data_says_unbounded_like_on_the_matrix():
+    """The breadth class (a grid below 0, d > n) with A as a LinearOperator: cvxpar.solve said max_iter after
+    the whole iteration budget (ssnal, about 100 s at max_iter=2000); now 'unbounded' before iterating."""
+    rng = np.random.default_rng(7)
+    A, b = rng.standard_normal((12, 30)), rng.standard_normal(12)
+    dense = losses.LeastSquares(A, b)
+    assert _clarabel_status(dense, BELOW_ZERO, 1.0, None) == cp.UNBOUNDED
+    for loss in (_as_operator(dense), _as_operator(losses.Logistic(A, np.sign(b)))):
+        res = cvxpar.solve(loss, BELOW_ZERO, 1.0, max_iter=50)
+        assert res.status == "unbounded" and res.iterations == 0, res.message
+
+
+def test_too_large_operator_is_skipped_and_said_so(monkeypatch):
+    """Past OPERATOR_ENTRIES no verdict: the solve runs, never ends 'optimal' on the unbounded problem, and its
+    message and info say the recession test was skipped and why."""
+    monkeypatch.setattr(recession, "OPERATOR_ENTRIES", 10)
+    rng = np.random.default_rng(7)
+    A, b = rng.standard_normal((6, 15)), rng.standard_normal(6)
+    loss = _as_operator(losses.LeastSquares(A, b))
+    assert _clarabel_status(losses.LeastSquares(A, b), BELOW_ZERO, 1.0, None) == cp.UNBOUNDED
+    verdict = recession.decide(loss, BELOW_ZERO, 1.0, FeasibleSet(None, 15))
+    assert verdict.ray is None and "LinearOperator of 6 x 15 = 90 entries" in verdict.skipped
+    res = cvxpar.solve(loss, BELOW_ZERO, 1.0, method="fista", max_iter=300)
+    assert res.status == "max_iter" and res.objective < -10.0
+    assert "recession test was skipped" in res.message and "LinearOperator" in res.message
+    assert res.info["recession"].startswith("skipped: A is a LinearOperator")
+
+
+def test_losses_without_recession_slopes_are_skipped_and_said_so():
+    """A Smooth loss and a user loss without recession_slopes on problems Clarabel calls unbounded: no verdict is
+    possible; the status is not 'optimal' and the message says the test was skipped and why."""
+    from user_losses import SquaredHinge, hinge_data
+
+    rng = np.random.default_rng(1)
+    A, b = rng.standard_normal((5, 12)), rng.standard_normal(5)
+    c = A.T @ b
+    linear = losses.Smooth(lambda x: float(c @ x), lambda x: c + 0.0 * x, 1.0, n_features=12)
+    x = cp.Variable(12)
+    ref = cp.Problem(cp.Minimize(c @ x + 0.5 * cp.sum(cvxpar.par(x, pars.l1(grids.uniform(0.5, 3))))))
+    ref.solve(solver=cp.CLARABEL)
+    assert ref.status == cp.UNBOUNDED and np.abs(c).max() > 0.5
+    res = cvxpar.solve(linear, pars.l1(grids.uniform(0.5, 3)), 0.5, max_iter=300)
+    assert res.status == "max_iter" and "recession test was skipped (the Smooth loss defines no" in res.message
+    A, y = hinge_data(5, 12)
+    hinge = SquaredHinge(A, y)
+    assert _clarabel_status(hinge, BELOW_ZERO, 1.0, None) == cp.UNBOUNDED
+    res = cvxpar.solve(hinge, BELOW_ZERO, 1.0, max_iter=300)
+    assert res.status == "max_iter" and "SquaredHinge loss defines no recession_slopes" in res.message
+    # the same losses on bounded problems are solved and certified as before, with the reason kept in info
+    bounded = cvxpar.solve(hinge, pars.l1(grids.uniform(0.5, 3)), 1.0)
+    assert bounded.status == "optimal" and "recession test" not in bounded.message
+    assert bounded.info["recession"].startswith("skipped: the SquaredHinge loss")

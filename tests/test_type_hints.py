@@ -19,7 +19,7 @@ NAMES = [
     "cvxpar.losses.LinearModelLoss", "cvxpar.constraints.Box", "cvxpar.constraints.NonNeg",
     "cvxpar.constraints.Simplex", "cvxpar.constraints.Linear", "cvxpar.certificate", "cvxpar.Certificate.certifies",
     "cvxpar.lambda_path", "cvxpar.lambda_for_rate", "cvxpar.quantization_rate", "cvxpar.snap", "cvxpar.solve",
-    "cvxpar.reference", "cvxpar.recession.ray",
+    "cvxpar.reference", "cvxpar.recession.ray", "cvxpar.recession.decide",
 ]
 
 
