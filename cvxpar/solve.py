@@ -76,7 +76,7 @@ from cvxpar._validation import check_tol
 from cvxpar.constraints import Box
 from cvxpar.losses import LinearModelLoss
 from cvxpar.solvers import _metric, alm, ssn, starts
-from cvxpar.solvers._common import Monitor, finish, infeasible_result
+from cvxpar.solvers._common import Monitor, finish, infeasible_result, unbounded_result, with_verdict
 from cvxpar.solvers._problem import Problem
 from cvxpar.solvers.options import for_method as options_for
 
@@ -369,7 +369,7 @@ def solve(
     tested = time.perf_counter()
     verdict = recession.decide(prob.loss, prob.psi, prob.lam, prob.feasible)
     if verdict.ray is not None:
-        return _unbounded_result(prob, chosen, verdict.ray, time.perf_counter() - tested)
+        return unbounded_result(prob, chosen, verdict.ray, time.perf_counter() - tested)
     if prob.feasible.has_rows and chosen not in ROW_METHODS and not (chosen == "ssn" and ssn.applies(prob)):
         raise ValueError(
             f"method {chosen!r} handles Box/NonNeg constraints only; Simplex and Linear constraints need method='alm' "
@@ -413,33 +413,14 @@ def solve(
         return res
 
     if prob.convex or (x0 is not None and n_starts is None):
-        return _with_verdict(run(prob), verdict)
+        return with_verdict(run(prob), verdict)
     count = int(n_starts or starts.DEFAULT_STARTS)
     envelope = starts.convex_envelope(prob.kpsi if prob.lb is None else psi)
     env_x = None
     if envelope is not None and count > 1:
         env_x = solve(loss, envelope, lam, constraints=constraints, tol=tol, max_iter=max_iter).x
     points = starts.start_points(prob, count, env_x)
-    return _with_verdict(starts.best_of_starts(prob, run, points, sweep=True, tol=float(tol)), verdict)
-
-
-def _with_verdict(res: R.SolveResult, verdict: recession.Verdict) -> R.SolveResult:
-    """A result whose status leaves boundedness open (not optimal, stationary or infeasible) says why the
-    recession test gave no verdict, when it gave none (``info["recession"]`` holds the reason)."""
-    if verdict.skipped is not None:
-        res.info["recession"] = f"skipped: {verdict.skipped}"
-        if res.status not in (R.OPTIMAL, R.STATIONARY, R.INFEASIBLE):
-            res.message += verdict.note()
-    return res
-
-
-def _unbounded_result(prob, method: str, direction: recession.Ray, seconds: float) -> R.SolveResult:
-    """The result for a problem proven unbounded below before any iteration (:mod:`cvxpar.recession`)."""
-    return R.SolveResult(
-        x=prob.zeros + math.nan, status=R.UNBOUNDED, objective=-math.inf, iterations=0, solve_time=seconds,
-        residual=math.nan, gap=None, quantization_rate=math.nan, method=method,
-        message=f"unbounded below: {direction.describe()}.", info={"direction": direction.v, "rate": direction.rate},
-    )
+    return with_verdict(starts.best_of_starts(prob, run, points, sweep=True, tol=float(tol)), verdict)
 
 
 def _continue_with_ssnal(prob, first: R.SolveResult, tol, max_iter, polish, monitor, options) -> R.SolveResult:

@@ -183,6 +183,27 @@ def infeasible_result(prob, method: str) -> R.SolveResult:
     )
 
 
+def unbounded_result(prob, method: str, direction, seconds: float) -> R.SolveResult:
+    """The result for a problem proven unbounded below before any iteration by ``direction``, a
+    :class:`cvxpar.recession.Ray` (x NaN, objective -inf)."""
+    return R.SolveResult(
+        x=prob.zeros + math.nan, status=R.UNBOUNDED, objective=-math.inf, iterations=0, solve_time=seconds,
+        residual=math.nan, gap=None, quantization_rate=math.nan, method=method,
+        message=f"unbounded below: {direction.describe()}.", info={"direction": direction.v, "rate": direction.rate},
+    )
+
+
+def with_verdict(res: R.SolveResult, verdict) -> R.SolveResult:
+    """``res`` with the reason the recession test gave no verdict (``verdict``, a
+    :class:`cvxpar.recession.Verdict`), if it gave none, in ``info["recession"]``, and in the message of a
+    status that leaves boundedness open (not optimal, stationary or infeasible)."""
+    if verdict.skipped is not None:
+        res.info["recession"] = f"skipped: {verdict.skipped}"
+        if res.status not in (R.OPTIMAL, R.STATIONARY, R.INFEASIBLE):
+            res.message += verdict.note()
+    return res
+
+
 class Evaluator:
     """Loss values and gradients that reuse z = Ax for the linear-model losses (None otherwise)."""
 

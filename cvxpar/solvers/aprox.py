@@ -42,13 +42,15 @@ rule of every method (:func:`cvxpar.solvers._common.status_of` on its certificat
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
 from cvxpar import quantizers as qz
+from cvxpar import recession
 from cvxpar.losses import LinearModelLoss
 from cvxpar.result import SolveResult
-from cvxpar.solvers._common import Monitor, Outcome, check, finish, infeasible_result
+from cvxpar.solvers._common import Monitor, Outcome, check, finish, infeasible_result, unbounded_result, with_verdict
 from cvxpar.solvers._problem import Problem
 
 MAPPINGS = ("aprox", "parq", "ste", "binaryrelax")
@@ -128,6 +130,10 @@ def solve_aprox(
     monitor = Monitor(verbose, "aprox", prob, tol, note=note)
     if prob.infeasible is not None:
         return infeasible_result(prob, "aprox")
+    tested = time.perf_counter()
+    verdict = recession.decide(prob.loss, prob.psi, prob.lam, prob.feasible)
+    if verdict.ray is not None:
+        return unbounded_result(prob, "aprox", verdict.ray, time.perf_counter() - tested)
 
     step_map = _StepMap(prob, opts)
     xp = prob.xp
@@ -162,7 +168,7 @@ def solve_aprox(
     baseline = None if opts["mapping"] == "aprox" else (
         f"{t} steps of the {opts['mapping']!r} baseline map, which does not minimize loss + lam*Psi")
     out = Outcome(w, t, diverged=diverged, info=info, stopped=baseline)
-    return finish(prob, out, tol, "aprox", monitor)
+    return with_verdict(finish(prob, out, tol, "aprox", monitor), verdict)
 
 
 # ----------------------------------------------------------------------------------------- options

@@ -439,6 +439,32 @@ def unbounded_witness_holds(case, v) -> bool:
     return all(math.isfinite(f) for f in values) and slopes[0] < 0 and slopes[1] <= 0.5 * slopes[0]
 
 
+def clarabel_boundedness(case) -> str | None:
+    """Clarabel's verdict on whether F is bounded below: ``"unbounded"``, ``"bounded"``, ``"infeasible"``, or
+    None when psi's recession function is concave (s_- > s_+) or Clarabel is unsure.
+
+    With s_- <= s_+, psi differs by a bounded amount on its domain from its tails
+    tau(x) = max(s_- (x - q_1) + psi(q_1), s_+ (x - q_m) + psi(q_m)) (equal beyond the tails' crossing; a
+    wall drops its tail), so F is bounded below exactly when the convex problem with tau in place of psi is
+    (a problem on psi's domain, the box and the rows, solved by Clarabel on the raw data)."""
+    psi = case.psi
+    s_minus, s_plus = float(psi.slopes[0]), float(psi.slopes[-1])
+    if s_minus > s_plus:
+        return None
+    q, v = np.asarray(psi.breakpoints, dtype=np.float64), np.asarray(psi.values, dtype=np.float64)
+    x, t = cp.Variable(case.d), cp.Variable(case.d)
+    lo, hi = bounds(case)
+    cons = _cvxpy_constraints(case, x, lo, hi)
+    tails = [t >= s * (x - q[k]) + v[k] for s, k in ((s_minus, 0), (s_plus, -1)) if np.isfinite(s)]
+    cons += tails or [t >= 0]
+    prob = cp.Problem(cp.Minimize(_cvxpy_loss(case, x) + lam_vector(case) @ t), cons)
+    try:
+        prob.solve(solver=cp.CLARABEL)
+    except cp.SolverError:
+        return None
+    return {cp.OPTIMAL: "bounded", cp.UNBOUNDED: "unbounded", cp.INFEASIBLE: "infeasible"}.get(prob.status)
+
+
 def feasible_point(case) -> np.ndarray | None:
     """A point of box, domain, simplex and linear rows (HiGHS LP), or None."""
     from scipy.optimize import linprog

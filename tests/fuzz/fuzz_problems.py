@@ -395,3 +395,75 @@ def shaped_cases(shape: str, **kw):
     d = 10..40), dense or sparse A."""
     n_range, d_range = SHAPES[shape]
     return cases(n_range=n_range, d_range=d_range, max_d=d_range[1], sparse=None, degenerate=True, **kw)
+
+
+# ---------------------------------------------------------------------------- unbounded and degenerate problems
+#: psi's outer slopes (s_-, s_+) by tail kind: which way psi descends at infinity (b > 0 a random magnitude)
+TAILS = ("right-down", "left-down", "flat", "up", "wall", "concave")
+
+
+@st.composite
+def recession_psi(draw) -> PsiSpec:
+    """A PAR on 1..5 breakpoints whose tails descend to the right or left (unbounded when the data let x move
+    that way), are flat (bounded, an optimum perhaps not attained), rise (the ordinary case), end in a wall on
+    one side, or are concave (s_- > s_+, descending both ways); the interior slopes convex or not."""
+    tail = draw(st.sampled_from(TAILS))
+    m = draw(st.integers(1, 5))
+    step = draw(st.sampled_from([0.25, 0.5, 1.0]))
+    center = draw(st.sampled_from([0.0, -1.0, 1.5]))
+    gsrc = f"grids.uniform({step!r}, {m}, center={center!r})"
+    a, b = (float(draw(st.sampled_from([0.1, 0.5, 1.0, 2.5]))) for _ in range(2))
+    s_minus, s_plus = {"right-down": (-a - b, -a), "left-down": (a, a + b), "flat": (-a, 0.0), "up": (-a, b),
+                       "wall": (-np.inf, -a), "concave": (a, -b)}[tail]
+    if tail == "flat" and draw(st.booleans()):
+        s_minus, s_plus = 0.0, a
+    inner = [float(s) / 4 for s in draw(st.lists(st.integers(-12, 12), min_size=m - 1, max_size=m - 1))]
+    if draw(st.booleans()) and tail != "concave":  # a convex psi: interior slopes between the outer ones
+        lo, hi = (s_minus if np.isfinite(s_minus) else min(inner + [s_plus]) - 1.0), s_plus
+        inner = sorted(float(np.clip(s, lo, hi)) for s in inner)
+    slopes = [s_minus, *inner, s_plus]
+    text = "[" + ", ".join("-np.inf" if s == -np.inf else repr(float(s)) for s in slopes) + "]"
+    src = f"cvxpar.PAR.from_slopes({gsrc}, {text}, offset={draw(st.sampled_from([0.0, 1.0]))!r})"
+    return PsiSpec(f"tails-{tail}", src, eval(src, {"np": np, "cvxpar": cvxpar, "grids": cvxpar.grids}))
+
+
+def degenerate_design(rng: np.random.Generator, n: int, d: int, kind: str) -> np.ndarray:
+    """A Gaussian (n, d) design rounded to 6 digits, or one with a zero column, a negated duplicate column, or
+    rank r < min(n, d) exactly (a product of small integer matrices: no rounding blurs the null space, which
+    would make a reference solver's verdict depend on its tolerances)."""
+    if kind == "rank" and min(n, d) >= 2:
+        r = int(rng.integers(1, min(n, d)))
+        return 0.5 * (rng.integers(-2, 3, (n, r)) @ rng.integers(-2, 3, (r, d))).astype(np.float64)
+    A = np.round(rng.standard_normal((n, d)), 6)
+    if kind == "zero_column":
+        A[:, int(rng.integers(d))] = 0.0
+    elif kind == "duplicate" and d >= 2:
+        i, j = rng.choice(d, 2, replace=False)
+        A[:, j] = -A[:, i]
+    return A
+
+
+@st.composite
+def recession_cases(draw, loss: str | None = None, constraint: str | None = None, scalar_lam: bool = False) -> Case:
+    """A problem that is unbounded below, or bounded but degenerate (a flat or blocked descending tail, rank
+    deficient or zero columns, a null space the constraints close), with psi from :func:`recession_psi`:
+    wide (n < d: A has a null space) or tall shapes, unscaled data (the references decide the verdict
+    reliably), every loss, dense or sparse A, the constraints of :func:`constraint_specs`."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    shape = draw(st.sampled_from(["wide", "wide", "tall"]))
+    n = draw(st.integers(1, 5)) if shape == "wide" else draw(st.integers(6, 12))
+    d = draw(st.integers(n + 1, n + 6)) if shape == "wide" else draw(st.integers(1, 5))
+    A = degenerate_design(rng, n, d, draw(st.sampled_from(["plain", "plain", "zero_column", "duplicate", "rank"])))
+    loss_kind = loss or draw(st.sampled_from(LOSSES))
+    spec = draw(recession_psi())
+    z = A @ rng.standard_normal(d)
+    target = np.where(z + rng.standard_normal(n) >= 0, 1.0, -1.0) if loss_kind == "logistic" else np.round(
+        z + rng.standard_normal(n), 6)
+    kind, data = draw(constraint_specs(spec.psi, d, seed, constraint))
+    scalar = log_uniform(-2.0, 1.0)
+    lam = draw(scalar if scalar_lam else st.one_of(scalar, scalar, st.lists(
+        st.one_of(log_uniform(-2.0, 1.0), st.just(0.0)), min_size=d, max_size=d).map(np.asarray)))
+    return Case(loss_kind=loss_kind, A=A, target=target, psi_spec=spec, lam=lam, cons_kind=kind,
+                cons_data=data, huber_M=draw(st.sampled_from([1.0, 0.1])),
+                sparse=loss_kind != "smooth" and draw(st.booleans()))
