@@ -208,7 +208,7 @@ def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleS
     if A is None:
         return Verdict(None, why)
     args = (lo_h, hi_h, up, down, c_up, c_down)
-    operator = loss.op if loss.op.kind == "operator" else None
+    operator = loss.op if getattr(getattr(loss, "op", None), "kind", None) == "operator" else None
     # first psi's steepest descent, projected onto the rows it must keep at 0 (often enough for least squares)
     steepest = np.where(up & (c_up < 0) & (c_up <= c_down), 1.0, np.where(down & (c_down < 0), -1.0, 0.0))
     found = _exact(steepest, A, feasible, *args, operator=operator) if steepest.any() else None
@@ -228,14 +228,21 @@ def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleS
 
 
 def _matrix(loss):
-    """(A as a host float64 CSR matrix or dense array, None), or (None, why not)."""
-    op = getattr(loss, "op", None)
+    """(A as a host float64 CSR matrix or dense array, None), or (None, why not).  A loss that wraps its data
+    (the Dask front end's) names it with ``recession_operator()``."""
+    op = loss.recession_operator() if hasattr(loss, "recession_operator") else getattr(loss, "op", None)
     if op is None:
         return None, f"the loss {type(loss).__name__} has no data matrix A"
     if op.kind == "sparse":
         return sp.csr_matrix(op.A, dtype=np.float64), None
     if op.kind == "operator":
         return _operator_columns(op)
+    if op.kind == "dask":
+        n, d = op.shape
+        if n * d > OPERATOR_ENTRIES:
+            return None, (f"A is a Dask array of {n} x {d} = {n * d} entries, more than the {OPERATOR_ENTRIES} the "
+                          "test would bring into memory")
+        return np.asarray(op.A.compute(), dtype=np.float64), None
     if op.kind != "dense":
         return None, f"A is {op.kind} data, which the test does not bring into memory"
     try:

@@ -127,6 +127,14 @@ class DistributedLoss(Loss):
         self._L: float | None = None
         self._blocked = None if loss.op.blocks is None else BlockedPasses(loss, self._template)
 
+    def recession_slopes(self):
+        """The wrapped loss's (h_i'(-inf), h_i'(+inf)), for :mod:`cvxpar.recession`."""
+        return self.loss.recession_slopes()
+
+    def recession_operator(self):
+        """The Dask operator A that :mod:`cvxpar.recession` tests (brought to memory only when small)."""
+        return self.loss.op
+
     def _sum(self, fn, width: int, **kwargs) -> np.ndarray:
         self.passes += 1
         return row_chunk_sum(self.loss.op.A, self.loss.target, fn, width, target_name=self.loss.target_name,

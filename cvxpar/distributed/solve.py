@@ -80,7 +80,9 @@ def newton_applicable(loss, psi) -> bool:
 
 
 def _solve_newton(loss, dloss, psi, lam, constraints, kw, t0) -> R.SolveResult:
+    from cvxpar import recession
     from cvxpar.distributed import newton
+    from cvxpar.solvers._common import unbounded_result, with_verdict
     from cvxpar.solvers._problem import Problem
 
     if loss.n_features > MAX_GRAM_FEATURES:
@@ -90,7 +92,12 @@ def _solve_newton(loss, dloss, psi, lam, constraints, kw, t0) -> R.SolveResult:
         raise ValueError("method 'newton' needs a convex psi (its direction is a descent direction only then); "
                          "use 'fista' or 'pg' for a nonconvex psi.")
     prob = Problem(dloss, psi, lam, constraints, x0=kw["x0"])
-    res = newton.run(prob, dloss, kw["tol"], kw["max_iter"], kw["verbose"])
+    verdict = recession.decide(dloss, prob.psi, prob.lam, prob.feasible)
+    if prob.infeasible is None and verdict.ray is not None:
+        res = unbounded_result(prob, "newton", verdict.ray, time.perf_counter() - t0)
+        res.info.update(route="distributed newton", passes=dloss.passes)
+        return res
+    res = with_verdict(newton.run(prob, dloss, kw["tol"], kw["max_iter"], kw["verbose"]), verdict)
     res.solve_time = time.perf_counter() - t0
     res.info.update(route="distributed newton", passes=dloss.passes)
     return res
@@ -122,12 +129,13 @@ def equivalent_problem(loss, verbose: bool, t0: float):
 
 def certified(res: R.SolveResult, prob, dloss, kappa: float, t_pass: float, tol: float, t0: float) -> R.SolveResult:
     """The in-memory answer ``res`` with its status and certificate recomputed on the distributed data
-    (``prob`` over ``dloss``); infeasible results are returned as they are."""
+    (``prob`` over ``dloss``); infeasible and unbounded results are returned as they are (A^T A = R^T R, so a
+    direction with R v = 0 has A v = 0: the in-memory ray is one of the distributed problem)."""
     from cvxpar.solvers._common import status_of
 
     info = dict(res.info, route="gram", gram_pass_time=t_pass, in_memory_status=res.status,
                 in_memory_objective=res.objective + kappa)
-    if res.status == R.INFEASIBLE:
+    if res.status in (R.INFEASIBLE, R.UNBOUNDED):
         res.info = info
         return res
     cert = prob.certify(res.x, gap=True)

@@ -151,3 +151,30 @@ def test_wide_column_chunked_data_run_fista_block_by_block():
         assert res.status == ref.status == "optimal"
         _same(res, ref)
         assert 0 < seen.columns <= 700  # no task formed a full-width row chunk (d columns): one block at most
+
+
+@pytest.mark.parametrize("loss_name", ["ls", "logistic", "huber"])
+@pytest.mark.parametrize("method", ["auto", "fista"])
+def test_unbounded_problems_on_dask_data_say_so_on_every_route(loss_name, method):
+    """psi descending to the right (a grid below 0) with d > n: Clarabel's verdict on the in-memory data is
+    unbounded, and every Dask route says 'unbounded' with a direction of the raw data's null space.  Before:
+    the Gram route recomputed its certificate at the in-memory NaN answer ('diverged'), proximal Newton ran its
+    whole budget (142 s at max_iter=50 for logistic), the product route ended 'max_iter'."""
+    import cvxpy as cp
+
+    rng = np.random.default_rng(7)
+    A, b = rng.standard_normal((12, 30)), rng.standard_normal(12)
+    psi = cvxpar.pars.ridge(cvxpar.grids.uniform(0.25, 4, -2.0))
+    target = np.sign(b) if loss_name == "logistic" else b
+    kind = {"ls": LeastSquares, "logistic": Logistic, "huber": Huber}[loss_name]
+    x = cp.Variable(30)
+    clarabel = cp.Problem(cp.Minimize(kind(A, target).cvxpy(A @ x) + cp.sum(cvxpar.par(x, psi))))
+    clarabel.solve(solver=cp.CLARABEL)
+    assert clarabel.status == cp.UNBOUNDED
+    res = cvxpar.solve(kind(_lazy(A, 6), _lazy(target, 6)), psi, 1.0, method=method, max_iter=50)
+    assert res.status == "unbounded" and res.objective == -np.inf, res.message
+    v = res.info["direction"]
+    if loss_name == "ls":
+        assert np.abs(A @ v).max() <= 1e-12 * np.abs(A).sum(axis=1).max()
+    F = lambda y: float(kind(A, target).value(y) + np.sum(psi(y)))  # noqa: E731
+    assert F(2e4 * v) - F(1e4 * v) == pytest.approx(1e4 * res.info["rate"], rel=1e-6)
