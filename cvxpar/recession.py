@@ -32,7 +32,8 @@ its bounds.  The LP's direction is then made exact: its support is projected ont
 rows it must annihilate (least squares), and the result is accepted only when those rows vanish to
 :data:`ZERO_RTOL` of their terms, its signs stay in K and F_inf(v) < 0 beyond rounding; otherwise
 no verdict is given (the solver runs as usual, and :func:`decide` says why).  A LinearOperator A is
-tested through its columns A e_j when it is small enough (:data:`OPERATOR_ENTRIES`).
+tested through its columns A e_j, and a Dask array brought to memory, when small enough
+(:data:`OPERATOR_ENTRIES`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from cvxpar.par import PAR
 
 #: A LinearOperator A with at most this many entries is formed column by column (d products A e_j) for the
-#: test (32 MiB of float64); a larger one gets no verdict.
+#: test, and a Dask A brought to memory (32 MiB of float64); a larger one gets no verdict.
 OPERATOR_ENTRIES = 2**22
 #: Columns A e_j formed per product with the operator.
 OPERATOR_BLOCK = 256
@@ -164,7 +165,7 @@ def ray(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleSet)
 def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleSet) -> Verdict:
     """The recession test (module docstring): a :class:`Verdict` holding a direction proving
     ``inf F = -inf``, or none with the reason no verdict was possible (a loss without
-    :meth:`~cvxpar.losses.LinearModelLoss.recession_slopes`, a LinearOperator A with more than
+    :meth:`~cvxpar.losses.LinearModelLoss.recession_slopes`, a LinearOperator or Dask A with more than
     :data:`OPERATOR_ENTRIES` entries, data that cannot come to the host, HiGHS's time limit, a direction
     that does not verify exactly), or neither when F is bounded below.
 

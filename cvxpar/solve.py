@@ -242,8 +242,8 @@ def solve(
         - ``"unbounded"``: the objective is unbounded below, proven before any iteration by a
           direction v of the constraints' recession cone along which F decreases linearly (x is NaN,
           ``info["direction"]`` is v and ``message`` names its largest entries; the test is exact for
-          least squares, Huber and logistic losses on NumPy / scipy.sparse data and on LinearOperators
-          of up to ``2**22`` entries, :mod:`cvxpar.recession`).  Where it can give no verdict (e.g. a
+          least squares, Huber and logistic losses on NumPy / scipy.sparse data, and on LinearOperators
+          and Dask arrays of up to ``2**22`` entries, :mod:`cvxpar.recession`).  Where it can give no verdict (e.g. a
           ``Smooth`` loss), ``info["recession"]`` says why, and so does ``message`` unless the status
           is ``"optimal"``, ``"stationary"`` or ``"infeasible"``;
         - ``"diverged"``: the iterates or the objective became non-finite.
