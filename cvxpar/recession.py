@@ -200,7 +200,7 @@ def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleS
     c_up = np.where(up, lam * np.where(up, s_plus, 0.0), 0.0)  # cost of v_j = +1 (0 * inf guarded)
     c_down = np.where(down, -lam * np.where(down, s_minus, 0.0), 0.0)  # cost of v_j = -1
     if not (up.any() or down.any()):
-        return None  # every coordinate bounded both ways: the recession cone is {0}
+        return Verdict(None)  # every coordinate bounded both ways: the recession cone is {0}
     if not ((up & (c_up < 0)).any() or (down & (c_down < 0)).any() or (lo_h > 0).any() or (hi_h < 0).any()):
         return Verdict(None)  # every allowed move raises psi, and no h_i decreases at infinity: bounded below
     if np.any(lo_h > hi_h):
