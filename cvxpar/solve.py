@@ -205,12 +205,16 @@ def solve(
         ``x0`` or 0, then seeded random points over psi's grid range within the bounds.  Each start
         runs the chosen method to a certified point; a local search from the best point (exact
         coordinate moves, kick-and-repair moves between psi's pieces and 10 perturbation restarts
-        per start, :mod:`cvxpar.solvers.local_search`) gives one more start when it finds a lower
-        point, and so does, for least squares with bounds only and d <= 30, a branch and bound on
-        convex envelopes with a budget of 500 nodes per start (:mod:`cvxpar.solvers.tree_search`;
-        ``res.info["tree_search"]`` holds its proven lower bound on the global minimum and whether
-        it closed the gap).  The best result is kept: a certified point before an uncertified one, then the
-        lowest objective (:mod:`cvxpar.solvers.starts`; ``res.info["starts"]`` lists every run).
+        per start, with Simplex / Linear rows on an exact penalty of the rows,
+        :mod:`cvxpar.solvers.local_search`) gives one more start when it finds a lower point, and
+        so does, for least squares with d <= 30, a branch and bound on convex envelopes with a
+        budget of 500 nodes per start (:mod:`cvxpar.solvers.tree_search`; rows in a penalty
+        relaxation; ``res.info["tree_search"]`` holds its proven lower bound on the global minimum
+        and whether it closed the gap).  A point the searches find is first certified where it is
+        (active-set Newton steps) before the method runs from it; starts identical to earlier ones
+        are skipped (``res.info["skipped_starts"]``).  The best result is kept: a certified point
+        before an uncertified one, then the lowest objective (:mod:`cvxpar.solvers.starts`;
+        ``res.info["starts"]`` lists every run).
         Ignored for a convex psi.
     **options
         Method options, checked against :mod:`cvxpar.solvers.options` (print the table with

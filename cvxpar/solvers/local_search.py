@@ -24,7 +24,7 @@ F itself never rises; a descent on the model is a majorization-minimization step
 
 With linear rows (a Simplex, a budget, Linear equalities and inequalities R x = h / R x <= h), the moves
 lower the merit function F + sum_r mu_r pen_r(R_r x - h_r) instead, the exact l1 penalty of the rows (Han and
-Mangasarian 1979, "Exact penalty functions in nonlinear programming", Math. Program. 17; pen_r = |.| on an
+Mangasarian 1979, "Exact penalty functions in nonlinear programming", Math. Program. 17; pen_r = abs on an
 equality, max(., 0) on an inequality) with weights above the rows' multipliers (:meth:`LocalModel.weigh_rows`).
 The penalty is convex and piecewise affine along every axis, so move 1 stays an exact 1-D minimization (on
 psi's pieces cut at the rows' kinks), and a coordinate move stops on a row rather than cross it.  A kick
@@ -119,7 +119,7 @@ def _touches(j, R):
 
 @numba.njit(inline="always")
 def _penalty_change(j, dx, R, v, mu, neq):
-    """Change of the rows' exact penalty sum_r mu_r pen_r(v_r) (|.| on equalities, max(., 0) on
+    """Change of the rows' exact penalty sum_r mu_r pen_r(v_r) (abs on equalities, max(., 0) on
     inequalities; v = R x - h) when x_j moves by dx."""
     out = 0.0
     for r in range(R.shape[0]):
@@ -375,11 +375,11 @@ class LocalModel:
     def weigh_rows(self, x: np.ndarray) -> None:
         """The weights mu_r of the rows' exact penalty, from the slopes of F at x.
 
-        F + sum_r mu_r pen_r (pen_r = |R_r x - h_r| on an equality row, max(R_r x - h_r, 0) on an inequality)
+        F + sum_r mu_r pen_r (pen_r = abs(R_r x - h_r) on an equality row, max(R_r x - h_r, 0) on an inequality)
         has the same local minimizers on the feasible set as F when mu_r exceeds the rows' Lagrange
         multipliers (the exact penalty theorem; Nocedal and Wright 2006, Theorem 17.3).  At a stationary
-        point grad f + lam xi + R^T y = 0 (xi in dpsi), so |y_r| ||R_r||_2 is of the order of
-        gamma = ||grad f(x)||_2 + ||lam||_2 max |psi'|: mu_r = PENALTY_FACTOR gamma / ||R_r||_2."""
+        point grad f + lam xi + R^T y = 0 (xi in dpsi), so abs(y_r) ||R_r||_2 is of the order of
+        gamma = ||grad f(x)||_2 + ||lam||_2 max abs(psi'): mu_r = PENALTY_FACTOR gamma / ||R_r||_2."""
         if self.R.shape[0] == 0:
             self.mu = np.zeros(0)
             return

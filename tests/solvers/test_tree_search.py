@@ -110,6 +110,7 @@ def test_suspended_turns_the_search_off_inside_the_block_only():
     assert tree_search.applies(prob)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["inequalities", "simplex"])
 def test_the_search_with_rows_keeps_to_the_rows_and_bounds_the_global_optimum(kind):
     # d = 6: the search's point satisfies the rows, is no higher than its start, and its proven bound is at most
