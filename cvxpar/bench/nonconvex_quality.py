@@ -126,19 +126,29 @@ class Outcome:
     reference_time: float
 
 
-def measure(case: Case, solve_options: dict | None = None, time_limit: float = TIME_LIMIT) -> Outcome:
-    """Solve one case with ``cvxpar.solve`` (default, and once from 0) and ``cvxpar.reference``."""
-    t0 = time.perf_counter()
-    res = cvxpar.solve(case.loss, case.psi, case.lam, case.constraints, **(solve_options or {}))
-    t_solve = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    cvxpar.solve(case.loss, case.psi, case.lam, case.constraints, x0=np.zeros(case.d))
-    t_single = time.perf_counter() - t0
+def solve_and_reference(loss, psi, lam, constraints, time_limit: float = TIME_LIMIT, clock=time.perf_counter,
+                        solve_options: dict | None = None):
+    """(the solve with ``solve_options`` (default: none), its time, the time of one solve from x0 = 0, the
+    reference, its time), timed by ``clock``."""
+    d = loss.n_features
+    t0 = clock()
+    res = cvxpar.solve(loss, psi, lam, constraints, **(solve_options or {}))
+    t_solve = clock() - t0
+    t0 = clock()
+    cvxpar.solve(loss, psi, lam, constraints, x0=np.zeros(d))
+    t_single = clock() - t0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SlowReferenceWarning)
-        t0 = time.perf_counter()
-        ref = cvxpar.reference(case.loss, case.psi, case.lam, case.constraints, time_limit=time_limit)
-        t_ref = time.perf_counter() - t0
+        t0 = clock()
+        ref = cvxpar.reference(loss, psi, lam, constraints, time_limit=time_limit)
+        t_ref = clock() - t0
+    return res, t_solve, t_single, ref, t_ref
+
+
+def measure(case: Case, solve_options: dict | None = None, time_limit: float = TIME_LIMIT) -> Outcome:
+    """Solve one case with ``cvxpar.solve`` (default, and once from 0) and ``cvxpar.reference``."""
+    res, t_solve, t_single, ref, t_ref = solve_and_reference(case.loss, case.psi, case.lam, case.constraints,
+                                                             time_limit, solve_options=solve_options)
     excess = None
     if ref.status == "optimal":
         excess = (res.objective - ref.objective) / max(abs(ref.objective), 1e-12)

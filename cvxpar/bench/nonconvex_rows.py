@@ -22,19 +22,16 @@ import math
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-import cvxpar
 from cvxpar.bench._table import Table
-from cvxpar.bench.nonconvex_quality import families
+from cvxpar.bench.nonconvex_quality import families, solve_and_reference
 from cvxpar.constraints import Linear, NonNeg, Simplex
 from cvxpar.losses import LeastSquares
 from cvxpar.par import PAR
-from cvxpar.reference import SlowReferenceWarning
 
 #: (dimensions d, seeds per (family, rows, d)) per size
 SIZES = {"small": ((6,), 1), "full": ((8, 16), 2)}
@@ -103,17 +100,8 @@ class Outcome:
 
 def measure(case: Case, time_limit: float = TIME_LIMIT) -> Outcome:
     """Solve one case with ``cvxpar.solve`` (default, and once from 0) and ``cvxpar.reference`` (CPU times)."""
-    t0 = time.process_time()
-    res = cvxpar.solve(case.loss, case.psi, case.lam, case.constraints)
-    t_solve = time.process_time() - t0
-    t0 = time.process_time()
-    cvxpar.solve(case.loss, case.psi, case.lam, case.constraints, x0=np.zeros(case.d))
-    t_single = time.process_time() - t0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SlowReferenceWarning)
-        t0 = time.process_time()
-        ref = cvxpar.reference(case.loss, case.psi, case.lam, case.constraints, time_limit=time_limit)
-        t_ref = time.process_time() - t0
+    res, t_solve, t_single, ref, t_ref = solve_and_reference(case.loss, case.psi, case.lam, case.constraints,
+                                                             time_limit, clock=time.process_time)
     reference = ref.objective if ref.status == "optimal" else None
     return Outcome(case, res.objective, reference, res.status == "stationary", t_solve, t_single, t_ref)
 
