@@ -24,6 +24,63 @@ if TYPE_CHECKING:
     from cvxpar.losses.base import Loss
 
 
+class RoundingTiers:
+    """Upper estimates of the stationarity residual of the exact gradient at x, computed lazily, cheapest first.
+
+    Parameters
+    ----------
+    residual : float
+        The residual of the computed gradient.
+    bound : float
+        An upper bound on max_i e_i, e the gradient's estimated rounding error (no pass over the data).
+    coordinate : callable or None
+        () -> (max_i e_i, the residual with each coordinate's e_i counted): passes over the data.
+    accurate : callable or None
+        () -> an upper bound on the exact gradient's residual from a doubled-precision gradient with a rigorous
+        error bound (:meth:`cvxpar.losses.Loss.accurate_gradient`): the costliest.
+    """
+
+    def __init__(self, residual: float, bound: float, coordinate=None, accurate=None) -> None:
+        self.residual = residual
+        self.bound = bound
+        self.value = residual + bound
+        self._coordinate = coordinate
+        self._accurate = accurate
+
+    def _refine(self) -> None:
+        spread, value = self._coordinate()
+        self._coordinate = None
+        self.bound = min(self.bound, float(spread))
+        self.value = min(self.value, float(value))
+
+    def upper(self, limit: float) -> float:
+        """The best upper estimate so far, refined by the next tier while it exceeds ``limit``."""
+        if self.value > limit and self._coordinate is not None:
+            self._refine()
+        if self.value > limit and self._accurate is not None:
+            self.value = min(self.value, float(self._accurate()))
+            self._accurate = None
+        return self.value
+
+    def floor(self) -> float:
+        """max_i e_i, the computed gradient's estimated rounding error (refined from the cheap bound by a pass
+        over the data)."""
+        if self._coordinate is not None:
+            self._refine()
+        return self.bound
+
+    def accurate_within(self, limit: float) -> bool:
+        """For a residual above ``limit``: True when the exact gradient's residual is provably within it.  The
+        doubled-precision tier runs only when the excess is within the gradient's estimated rounding error."""
+        if self._accurate is None or self.residual - self.bound > limit:
+            return False
+        if self._coordinate is not None:
+            self._refine()
+            if self.residual - self.bound > limit:
+                return False
+        return self.upper(-math.inf) <= limit
+
+
 @dataclass
 class Certificate:
     """What :func:`certificate` measured at x.
@@ -70,32 +127,65 @@ class Certificate:
     scale: float
     x_scale: float = 1.0
     coordinate_residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    #: () -> (bound, rounded): ``bound`` >= the gradient's estimated rounding error (max over coordinates),
-    #: ``rounded()`` the residual with each coordinate's rounding error counted (see :func:`evaluate`); called only
-    #: when a test needs it, then replaced by what it returned (``rounded`` by None once called)
+    #: () -> :class:`RoundingTiers` (or a tuple of its arguments after ``residual``): the bounds on the exact
+    #: gradient's residual (see :func:`evaluate`), built only when a test needs them, then cached
     rounding_model: object = field(default=None, repr=False, compare=False)
+
+    def _tiers(self) -> RoundingTiers | None:
+        model = self.rounding_model
+        if callable(model):
+            model = model()
+            if isinstance(model, tuple):
+                model = RoundingTiers(self.residual, *model)
+            self.rounding_model = model
+        return model
 
     def _rounded_residual(self, limit: float) -> float:
         """An upper estimate of the residual of the exact gradient, computed only as far as a comparison with
-        ``limit`` needs: residual + the cheap bound when that is within limit, else the per-coordinate count
-        (cached on the certificate)."""
-        model = self.rounding_model
-        if model is None:
-            return self.residual
-        if callable(model):
-            model = self.rounding_model = model()
-        bound, rounded = model
-        if self.residual + bound <= limit or rounded is None:
-            return self.residual + bound
-        value = min(float(rounded()), self.residual + bound)
-        self.rounding_model = (value - self.residual, None)
-        return value
+        ``limit`` needs (:meth:`RoundingTiers.upper`)."""
+        tiers = self._tiers()
+        return self.residual if tiers is None else tiers.upper(limit)
 
     @property
     def rounding(self) -> float:
-        """What the gradient's estimated floating-point error adds to ``residual`` (0 for a loss that gives no
-        estimate): the stationarity test counts it against the tolerance."""
-        return self._rounded_residual(-math.inf) - self.residual
+        """What the gradient's floating-point error adds to ``residual`` (0 for a loss that gives no estimate,
+        and where the doubled-precision gradient's residual is below ``residual``): the stationarity test counts
+        it against the tolerance."""
+        return max(0.0, self._rounded_residual(-math.inf) - self.residual)
+
+    @property
+    def precision_floor(self) -> float:
+        """The estimated rounding error of the computed gradient, max over coordinates (0 for a loss that gives no
+        estimate): a method working in the data's precision cannot resolve the residual below it."""
+        tiers = self._tiers()
+        return 0.0 if tiers is None else tiers.floor()
+
+    def within_precision_floor(self, tol: float) -> bool:
+        """True when ``precision_floor`` exceeds ``tol * scale`` and the residual is within it: the iterate is as
+        close to stationary as the computed gradient can tell, and no longer below tol.
+
+        Parameters
+        ----------
+        tol : float
+
+        Returns
+        -------
+        bool
+        """
+        tiers = self._tiers()
+        if tiers is None or not math.isfinite(self.residual) or self.residual > tiers.bound:
+            return False
+        floor = tiers.floor()
+        return floor > tol * self.scale and self.residual <= floor
+
+    @property
+    def proven_accuracy(self) -> float:
+        """max(r / scale, infeasibility / x_scale), r the tightest upper bound on the exact gradient's residual
+        (the doubled-precision tier where the data allow it): the smallest tol this point provably certifies to."""
+        values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
+        if not all(math.isfinite(v) for v in values):
+            return math.inf
+        return max(self._rounded_residual(-math.inf) / self.scale, self.infeasibility / self.x_scale)
 
     @property
     def stationarity(self) -> float:
@@ -119,10 +209,12 @@ class Certificate:
         return max(self._rounded_residual(math.inf) / self.scale, self.infeasibility / self.x_scale)
 
     def certifies(self, tol: float) -> bool:
-        """True when ``residual + rounding <= tol * scale`` and ``infeasibility <= tol * x_scale``, all finite.
+        """True when an upper bound on the exact gradient's residual is ``<= tol * scale`` and ``infeasibility <=
+        tol * x_scale``, all finite (the tolerance rule of :func:`certificate`).
 
-        ``rounding`` (the gradient's estimated floating-point error) is computed only when the residual
-        alone passes, and then its cheap bound first.
+        The bound is computed only as far as the comparison needs, cheapest first; with ``residual`` above
+        ``tol * scale``, only the doubled-precision gradient can pass, and it is tried only when the excess is
+        within the gradient's estimated rounding error.
 
         Parameters
         ----------
@@ -143,8 +235,11 @@ class Certificate:
         if not all(math.isfinite(v) for v in values):
             return False
         limit = tol * self.scale
-        if not (self.residual <= limit and self.infeasibility <= tol * self.x_scale):
+        if not self.infeasibility <= tol * self.x_scale:
             return False
+        if self.residual > limit:
+            tiers = self._tiers()
+            return tiers is not None and tiers.accurate_within(limit)
         return bool(self._rounded_residual(limit) <= limit)
 
     def limited_by_rounding(self, tol: float) -> bool:
@@ -217,16 +312,25 @@ def certificate(loss: Loss | None = None, psi: PAR | None = None, lam: float | n
     violation relative to its terms, |a_j^T x - b_j| / (1 + |b_j| + |a_j|^T |x|) (:func:`row_backward_error`),
     enters as max(1, ||x||_inf) times itself, so the rule below holds it to ``tol`` too.
 
-    **Tolerance rule.**  x is certified to ``tol`` when
+    **Tolerance rule.**  x is certified to ``tol`` when an upper bound R on the stationarity residual of the
+    *exact* gradient of the data as given (A, the target and x as their floating-point values) satisfies
 
-        residual + rounding <= tol * max(1, ||grad loss(x)||_inf)   and   infeasibility <= tol * max(1, ||x||_inf),
+        R <= tol * max(1, ||grad loss(x)||_inf)   and   infeasibility <= tol * max(1, ||x||_inf),
 
     every quantity finite (a NaN anywhere never certifies).  Solvers report ``"optimal"`` (convex psi) or
-    ``"stationary"`` (nonconvex psi) only under this rule.  ``rounding`` is the estimated floating-point
-    error of the computed gradient (:meth:`cvxpar.losses.LinearModelLoss.gradient_rounding`, about
-    eps |A|^T (|A||x| + |b|)): on badly scaled data (entries over many orders of magnitude) it can exceed
-    tol * scale, and then no x certifies to that tol in float64, whatever the solver; the status says so
-    (rescale the data or ask for a larger tol).
+    ``"stationary"`` (nonconvex psi) only under this rule.  R is the first of these that passes, cheapest
+    first: ``residual`` plus a Cauchy-Schwarz bound on the computed gradient's rounding error; the residual with
+    each coordinate's estimated rounding error e_i counted (about eps |A|^T (|A||x| + |b|),
+    :meth:`cvxpar.losses.LinearModelLoss.gradient_rounding`); and, where those exceed the limit and the excess
+    of ``residual`` is within e, the residual of the gradient evaluated in doubled precision (Dot2 of Ogita, Rump
+    and Oishi 2005) with its rigorous error bound of a few units in the last place of g
+    (:meth:`cvxpar.losses.LinearModelLoss.accurate_gradient`; NumPy and scipy.sparse data), measured against the
+    smallest max(1, ||grad||_inf) the exact gradient can have.  All three are in the gradient's own units, the
+    unit of the test.  Badly scaled data (column norms over many decades, entries of large magnitude) thus
+    certify whenever the point itself is within tol; ``rounding`` is what R adds to ``residual``.  Where even
+    the doubled-precision residual of the best point a float64 method finds stays above tol (the spacing of
+    float64 x times the curvature), the status says so and gives the accuracy the point does prove
+    (``precision_floor``, ``proven_accuracy``).
 
     **Gap.**  For a convex psi, a linear-model loss f(x) = sum_i h(a_i^T x) with a conjugate, and
     constraints that are bounds only, the Fenchel dual D(w) = -sum_i h*(w_i) - sum_i phi_i*(-(A^T w)_i)
@@ -323,40 +427,61 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
         scale=max(1.0, grad_inf),
         x_scale=max(1.0, x_inf),
         coordinate_residuals=dist,
-        rounding_model=_rounding_model(xp, loss, psi, lam, x, c, stat, feasible, lower, upper),
+        rounding_model=_rounding_model(xp, loss, psi, lam, x, c, stat, max(1.0, grad_inf), feasible, lower, upper),
     )
     return with_duality_gap(cert, loss, psi, lam, x, feasible) if with_gap else cert
 
 
-def _rounding_model(xp, loss, psi: PAR, lam, x, c, residual: float, feasible: FeasibleSet, lower, upper):
-    """() -> (bound, rounded) for :attr:`Certificate.rounding_model`, on copies of x and c = -grad (a solver may
-    reuse its buffers).
+def _rounding_model(xp, loss, psi: PAR, lam, x, c, residual: float, scale: float, feasible: FeasibleSet, lower,
+                    upper):
+    """() -> :class:`RoundingTiers` for :attr:`Certificate.rounding_model`, on copies of x and c = -grad (a
+    solver may reuse its buffers).
 
     With e the loss's per-coordinate rounding estimate (:meth:`cvxpar.losses.Loss.gradient_rounding`), the
     exact gradient's c_i lies within e_i of the computed one, and dist(c_i, [lo_i, hi_i]) is 1-Lipschitz in c_i:
     for bounds only, the exact residual is at most  max_i max(0, max(lo_i - c_i, c_i - hi_i) + e_i)  (a
     coordinate whose c_i lies inside its interval by more than e_i stays exact); with linear rows,
-    residual + max_i e_i."""
+    residual + max_i e_i.  The last tier puts the doubled-precision gradient and its rigorous error bound
+    (:meth:`cvxpar.losses.Loss.accurate_gradient`) in the same formula, with 4 u |c_i| more for the rounding of
+    the distance itself, and measures it against the smallest scale the exact gradient can have."""
     if not hasattr(loss, "gradient_rounding"):
         return None
     x, c = xp.asarray(x, copy=True), xp.asarray(c, copy=True)
 
-    def model():
+    def upper_with(xp_, x_, c_, e, lam_, lower_, upper_, stat=None) -> float:
+        """The residual's upper estimate for a gradient -c_ within e of the exact one (see above)."""
+        if feasible.has_rows or not x_.shape[0]:
+            xc, _ = project(xp_, x_, psi, lower_, upper_)
+            if stat is None:
+                stat = feasible.normal_cone_distance(x_, c_, *psi.scaled_subdifferential(xc, lam_, lower_, upper_))[0]
+            return stat + (float(xp_.max(e)) if x_.shape[0] else 0.0)
+        xc, _ = project(xp_, x_, psi, lower_, upper_)
+        lo, hi = psi.scaled_subdifferential(xc, lam_, lower_, upper_)
+        with np.errstate(invalid="ignore"):
+            signed = xp_.maximum(lo - c_, c_ - hi)
+        return float(xp_.max(xp_.maximum(signed + e, 0.0)))
+
+    def accurate() -> float:
+        parts = loss.accurate_gradient(x)
+        if parts is None:
+            return math.inf
+        g, err = parts
+        as64 = lambda v: v if isinstance(v, float) else np.asarray(_backend.to_host(v), dtype=np.float64)  # noqa: E731
+        u = 2.0**-53
+        exact_scale = max(1.0, float(np.max(np.abs(g) - err, initial=0.0)))
+        value = upper_with(np, as64(x), -g, err + 4.0 * u * np.abs(g), as64(lam), as64(lower), as64(upper))
+        return value * (1.0 + 8.0 * u) * max(1.0, scale / exact_scale)
+
+    def model() -> RoundingTiers:
         bound, estimate = loss.gradient_rounding(x)
-        if estimate is None or bound == 0.0:
-            return bound, None
+        if bound == 0.0:
+            return RoundingTiers(residual, bound)
 
-        def rounded() -> float:
+        def coordinate():
             e = estimate()
-            if feasible.has_rows or not x.shape[0]:
-                return residual + (float(xp.max(e)) if x.shape[0] else 0.0)
-            xc, _ = project(xp, x, psi, lower, upper)
-            lo, hi = psi.scaled_subdifferential(xc, lam, lower, upper)
-            with np.errstate(invalid="ignore"):
-                signed = xp.maximum(lo - c, c - hi)
-            return float(xp.max(xp.maximum(signed + e, 0.0)))
+            return (float(xp.max(e)) if x.shape[0] else 0.0), upper_with(xp, x, c, e, lam, lower, upper, residual)
 
-        return bound, rounded
+        return RoundingTiers(residual, bound, None if estimate is None else coordinate, accurate)
 
     return model
 

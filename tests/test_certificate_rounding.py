@@ -8,49 +8,17 @@ arithmetic (``fractions.Fraction``) from the same float data and the same x.
 from __future__ import annotations
 
 import warnings
-from fractions import Fraction
 
 import numpy as np
 import pytest
+from exact_arithmetic import exact_gradient as _exact_gradient
+from exact_arithmetic import exact_residual as _exact_residual
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cvxpar
 from cvxpar import grids, pars
 from cvxpar.losses import Huber, LeastSquares, Logistic
-
-
-def _exact_gradient(loss_kind: str, A: np.ndarray, t: np.ndarray, x: np.ndarray, M: float = 1.0) -> list[Fraction]:
-    Af = [[Fraction(float(v)) for v in row] for row in A]
-    xf = [Fraction(float(v)) for v in x]
-    tf = [Fraction(float(v)) for v in t]
-    z = [sum((a * b for a, b in zip(row, xf, strict=True)), Fraction(0)) for row in Af]
-    if loss_kind == "ls":
-        dz = [zi - ti for zi, ti in zip(z, tf, strict=True)]
-    elif loss_kind == "huber":
-        Mf = Fraction(M)
-        dz = [min(max(zi - ti, -Mf), Mf) for zi, ti in zip(z, tf, strict=True)]
-    else:  # logistic, dh = -t sigmoid(-t z): not rational; float of the exact z, rounded once
-        dz = [Fraction(float(-ti * np.exp(-np.logaddexp(0.0, float(ti * zi))))) for zi, ti in zip(z, tf, strict=True)]
-    return [sum((Af[j][i] * dz[j] for j in range(len(dz))), Fraction(0)) for i in range(A.shape[1])]
-
-
-def _exact_residual(psi, lam: float, x: np.ndarray, g: list[Fraction]) -> float:
-    """max_i dist(-g_i, lam [lo_i, hi_i]) with [lo_i, hi_i] psi's Clarke subdifferential at x_i (no bounds)."""
-    q = [Fraction(float(v)) for v in psi.breakpoints]
-    v = [Fraction(float(w)) for w in psi.values]
-    inner = [(v[k + 1] - v[k]) / (q[k + 1] - q[k]) for k in range(len(q) - 1)]
-    slopes = [Fraction(float(psi.slopes[0]))] + inner + [Fraction(float(psi.slopes[-1]))]
-    lamf, worst = Fraction(lam), Fraction(0)
-    for xi, gi in zip(x, g, strict=True):
-        xf = Fraction(float(xi))
-        k = sum(1 for qk in q if qk <= xf)  # slopes[k] is the slope right of x
-        right = slopes[k]
-        left = slopes[k - 1] if k > 0 and q[k - 1] == xf else right
-        lo, hi = lamf * min(left, right), lamf * max(left, right)
-        c = -gi
-        worst = max(worst, lo - c, c - hi)
-    return float(worst)
 
 
 def _scaled_problem(rng, n: int, d: int, spread: float):
@@ -169,3 +137,81 @@ def test_sparse_and_dense_data_give_the_same_estimate(kind):
     other = LeastSquares(sp.csr_matrix(A) if kind == "sparse" else A, b).gradient_rounding(x)
     assert other[0] == pytest.approx(dense[0], rel=1e-12)
     assert other[1]() == pytest.approx(dense[1](), rel=1e-12)
+
+
+def _scaled_columns(seed: int, n: int = 40, d: int = 120, spread: float = 3.0):
+    """Unstandardized features: column norms over 10^-spread .. 10^spread, a planted grid point."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-spread, spread, d)
+    grid = grids.uniform(0.5, 7)
+    b = A @ rng.choice(grid, d) / np.sqrt(d) + 0.1 * rng.standard_normal(n)
+    return A, b, pars.ridge(grid)
+
+
+@pytest.mark.parametrize(("seed", "spread"), [(0, 3.0), (3, 3.0), (2, 4.0)])
+def test_badly_scaled_columns_certify_through_the_doubled_precision_gradient(seed, spread):
+    """Column norms 1e-3..1e3 (1e-4..1e4): the float64 gradient's rounding estimate exceeds tol * scale at the
+    optimum, the doubled-precision gradient's rigorous bound does not; the certificate says optimal, and the exact
+    rational residual confirms it."""
+    A, b, psi = _scaled_columns(seed, spread=spread)
+    loss, lam = LeastSquares(A, b), 0.001 * A.shape[0]
+    res = cvxpar.solve(loss, psi, lam, tol=1e-8)
+    assert res.status == "optimal", res.message
+    cert = cvxpar.certificate(loss, psi, lam, res.x)
+    _, estimate = loss.gradient_rounding(res.x)
+    assert float(np.max(estimate())) > 1e-8 * cert.scale  # the estimate tier alone would not certify
+    exact = _exact_residual(psi, lam, res.x, _exact_gradient("ls", A, b, res.x))
+    assert exact <= 1e-8 * cert.scale
+
+
+@pytest.mark.parametrize("kind", ["ls", "huber"])
+@pytest.mark.parametrize("magnitude", ["columns", "large"])
+def test_a_point_perturbed_beyond_tol_is_still_rejected(kind, magnitude):
+    """Negative test: from a certified point, move one coordinate so that its exact residual is a few times
+    tol * scale (by the exact rational gradient): the certificate must refuse it, though its float64 residual
+    may sit below the gradient's rounding error."""
+    A, b, psi = _scaled_columns(3)
+    if magnitude == "large":  # entries of 1e3, target of 1e6: the float64 gradient is a difference of ~1e10s
+        A, b = 1e3 * (A / np.linalg.norm(A, axis=0)), 1e6 * b / np.linalg.norm(b)
+    loss = LeastSquares(A, b) if kind == "ls" else Huber(A, b, M=1e-2 * float(np.abs(b).max()))
+    lam = 0.001 * A.shape[0]
+    tol = 1e-6
+    x = np.array(cvxpar.solve(loss, psi, lam, tol=tol).x)
+    rejected = 0
+    for j in np.argsort(-np.linalg.norm(A, axis=0))[:4]:  # the largest columns: their rounding error is largest
+        y = x.copy()
+        cert0 = cvxpar.certificate(loss, psi, lam, y)
+        y[j] += 5.0 * tol * cert0.scale / float(A[:, j] @ A[:, j])  # moves grad_j by about 5 tol * scale
+        exact = _exact_residual(psi, lam, y, _exact_gradient(kind, A, b, y, M=loss.M if kind == "huber" else 1.0))
+        cert = cvxpar.certificate(loss, psi, lam, y)
+        if exact > tol * cert.scale:
+            assert not cert.certifies(tol), (j, exact, cert.residual, tol * cert.scale)
+            rejected += 1
+    assert rejected >= 3
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), spread=st.sampled_from([2.0, 4.0, 6.0]), kind=st.sampled_from(["ls", "huber"]),
+       shift=st.floats(0.05, 20.0))
+def test_a_certified_point_near_the_tolerance_is_within_it_in_exact_arithmetic(seed, spread, kind, shift):
+    """Points whose exact residual straddles tol * scale (a solution moved by shift * tol * scale along one
+    coordinate's gradient): whenever the certificate says yes, the exact rational residual is within tol * scale
+    of the exact gradient, with no slack."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(2, 7)), int(rng.integers(2, 9))
+    A, b = _scaled_problem(rng, n, d, spread)
+    loss = LeastSquares(A, b) if kind == "ls" else Huber(A, b, M=0.01)
+    psi = pars.ridge(grids.uniform(3.0, 7))
+    tol = 1e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x = np.array(cvxpar.solve(loss, psi, 1.0, method="cd", tol=tol, max_iter=500).x)
+    j = int(rng.integers(d))
+    col = float(A[:, j] @ A[:, j])
+    if col > 0:
+        x[j] += shift * tol * cvxpar.certificate(loss, psi, 1.0, x).scale / col
+    cert = cvxpar.certificate(loss, psi, 1.0, x)
+    if cert.certifies(tol):
+        g = _exact_gradient(kind, A, b, x, M=0.01)
+        exact_scale = max(1.0, max(abs(float(v)) for v in g))
+        assert _exact_residual(psi, 1.0, x, g) <= tol * exact_scale

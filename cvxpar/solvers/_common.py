@@ -10,12 +10,17 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from cvxpar import _backend
 from cvxpar import result as R
 from cvxpar.certificate import Certificate, with_duality_gap
 from cvxpar.losses import LinearModelLoss
+from cvxpar.solvers.polish import OBJECTIVE_NOISE
 
 #: A convex problem certified to INACCURATE_FACTOR * tol (but not tol) is "optimal_inaccurate".
 INACCURATE_FACTOR = 1e3
+#: A method stops once FLOOR_CHECKS checks in a row found its iterate at the data's precision floor without
+#: progress (:class:`PrecisionFloor`).
+FLOOR_CHECKS = 5
 
 
 
@@ -108,7 +113,7 @@ def status_of(cert: Certificate, tol: float, convex: bool) -> tuple[str, str]:
                         "or ask for a larger tol)")
     if status == R.OPTIMAL_INACCURATE:
         return status, (f"residual {cert.residual:.2e} / infeasibility {cert.infeasibility:.2e} above tol but within "
-                        f"{INACCURATE_FACTOR:g}x")
+                        f"{INACCURATE_FACTOR:g}x") + _precision_note(cert, tol)
     message = (f"iteration limit reached with residual {cert.residual:.2e} (tol * scale = {tol * cert.scale:.2e}) "
                f"and infeasibility {cert.infeasibility:.2e} (tol * x scale = {tol * cert.x_scale:.2e})")
     return status, message + _precision_note(cert, tol)
@@ -116,17 +121,55 @@ def status_of(cert: Certificate, tol: float, convex: bool) -> tuple[str, str]:
 
 def _precision_note(cert: Certificate, tol: float) -> str:
     """What to tell a user whose point did not certify because the data's floating-point precision cannot
-    resolve the gradient to tol: the gradient's estimated rounding error alone exceeds tol * scale (no point of
-    this precision certifies, whatever the solver does), else ""."""
-    if cert.infeasibility > tol * cert.x_scale:
+    resolve the gradient to tol: the computed gradient's estimated rounding error exceeds tol * scale and the
+    residual is within it (:meth:`Certificate.within_precision_floor`), with the accuracy the point provably
+    has (:attr:`Certificate.proven_accuracy`), else ""."""
+    if cert.infeasibility > tol * cert.x_scale or not cert.within_precision_floor(tol):
         return ""
-    rounding = cert.rounding
-    if not rounding > tol * cert.scale:
-        return ""
-    return (f"; the gradient's estimated rounding error alone is {rounding:.2e}, above tol * scale: at this data's "
-            f"scale no point certifies to tol = {tol:g} in its precision (the relative accuracy it can prove is about "
-            f"{rounding / cert.scale:.1e}): ask for a tol a few times that, or pose the problem with data of smaller "
+    return (f"; the gradient's estimated rounding error in this data's precision is {cert.precision_floor:.2e}, above "
+            f"tol * scale = {tol * cert.scale:.2e}, and the residual is within it: iterates computed at this precision "
+            f"cannot resolve stationarity to tol = {tol:g}; the point is certified to a relative accuracy of "
+            f"{cert.proven_accuracy:.1e} (its gradient evaluated in doubled precision, with a rigorous error bound, "
+            "where the data allow it): ask for a tol of that order, or pose the problem with data of smaller "
             "magnitude (the error grows with |A| |x| + |target|)")
+
+
+class PrecisionFloor:
+    """The stopping rule at the data's precision floor, shared by the iterative methods.
+
+    A check is at the floor when the computed gradient's estimated rounding error exceeds tol * scale and the
+    residual is within it (:meth:`Certificate.within_precision_floor`): the method's own gradients, in the
+    data's precision, cannot show it the way further down.  After FLOOR_CHECKS such checks in a row that lower
+    neither the objective (beyond OBJECTIVE_NOISE relative) nor the best residual by half, :meth:`reached` is
+    True; ``best`` is then the point of smallest residual among them (with its certificate), which the method
+    returns.
+    """
+
+    def __init__(self, tol: float) -> None:
+        self.tol = tol
+        self.count = 0
+        self.best = None  # (x, cert) of the smallest residual since the run reached the floor
+        self.reference = None  # the certificate progress is measured against
+
+    def reached(self, cert: Certificate, x) -> bool:
+        """Record the check ``cert`` at ``x``; True once the run has stayed at the floor without progress."""
+        if not cert.within_precision_floor(self.tol):
+            self.count, self.best, self.reference = 0, None, None
+            return False
+        ref = self.reference
+        if ref is None or (cert.objective < ref.objective - OBJECTIVE_NOISE * max(1.0, abs(ref.objective))
+                           or cert.residual < 0.5 * ref.residual):
+            self.count, self.reference = 0, cert
+        else:
+            self.count += 1
+        if self.best is None or cert.residual < self.best[1].residual:
+            self.best = (_backend.array_namespace(x).asarray(x, copy=True), cert)
+        return self.count >= FLOOR_CHECKS
+
+    @property
+    def reason(self) -> str:
+        return (f"{FLOOR_CHECKS} checks in a row at the data's precision floor (the residual within the gradient's "
+                "estimated rounding error) lowered neither the objective nor the residual")
 
 
 @dataclass

@@ -58,7 +58,7 @@ import numpy as np
 
 from cvxpar import _backend
 from cvxpar.losses import LinearModelLoss
-from cvxpar.solvers._common import Evaluator, Monitor, Outcome, check
+from cvxpar.solvers._common import Evaluator, Monitor, Outcome, PrecisionFloor, check
 from cvxpar.solvers._gram import cholesky_solve
 from cvxpar.solvers._kkt import kkt_step
 from cvxpar.solvers._row_prox import RowProx
@@ -163,18 +163,24 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
     newton_steps = backtracks = 0
     damping = 0.0
     it = 0
+    floor = PrecisionFloor(tol)
     for it in range(1, max_iter + 1):
         scale = max(1.0, float(np.max(np.abs(cur.g), initial=0.0)))
         r_max = float(np.max(np.abs(cur.r), initial=0.0))
         res = r_max / gamma
         # r = x - T(x) is computed to a few ulps of x: below that, the certificate decides
         at_rounding = r_max <= ROUNDING_ULPS * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(cur.x), initial=0.0)))
-        if (res <= CERTIFY_FACTOR * tol * scale or at_rounding) and res <= next_certify:
-            done = _certified(prob, cur.T, gamma, tol, polish, polish_steps)
-            if done is not None:
-                xs, cert = done
+        # once a check found the data's precision floor, every step is checked until the floor rule decides
+        if floor.best is not None or ((res <= CERTIFY_FACTOR * tol * scale or at_rounding) and res <= next_certify):
+            xs, cert, done = _certified(prob, cur.T, gamma, tol, polish, polish_steps)
+            if done:
                 monitor.row(it, cert, "certified")
                 return Outcome(xs, it, info={"newton_steps": newton_steps, "backtracks": backtracks}, cert=cert)
+            if floor.reached(cert, xs):
+                (xs, cert), stopped = floor.best, floor.reason
+                monitor.row(it, cert, "precision floor")
+                return Outcome(xs, it, info={"newton_steps": newton_steps, "backtracks": backtracks}, cert=cert,
+                               stopped=stopped)
             next_certify = RETRY_DROP * res
         # the forward-backward step's decrease test (L may be an underestimate)
         zT = ev.z(cur.T)
@@ -232,14 +238,14 @@ def _next_damping(damping: float, full: bool) -> float:
 
 
 def _certified(prob, T, gamma: float, tol: float, polish: bool, polish_steps: int):
-    """(x, certificate) when T, or the active-set polish from it, certifies to tol; else None."""
+    """(x, certificate, certified): T, or the active-set polish from it, and whether it certifies to tol."""
     cert = check(prob, T)
-    if cert.certifies(tol):
-        return T, cert
-    if not polish:
-        return None
-    xs, cert, _ = newton_polish(prob, T, gamma, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
-    return (xs, cert) if cert.certifies(tol) else None
+    if cert.certifies(tol) or not polish:
+        return T, cert, cert.certifies(tol)
+    xs, pcert, _ = newton_polish(prob, T, gamma, steps=polish_steps, tol=tol, check=lambda v: check(prob, v))
+    if pcert.certifies(tol) or pcert.residual < cert.residual:
+        return xs, pcert, pcert.certifies(tol)
+    return T, cert, False
 
 
 def _row(prob):

@@ -54,9 +54,10 @@ is rejected (x_k kept, sigma reduced), so an inexact step never undoes progress.
 
 Every outer step is checked by the shared certificate and followed, when the shared polish schedule
 (:class:`cvxpar.solvers.polish.PolishSchedule`) says the split has settled, by the active-set polish,
-so "optimal" means certified; a point whose residual passes tol while the gradient's estimated rounding
-error does not (:meth:`cvxpar.certificate.Certificate.limited_by_rounding`: badly scaled data) stops the
-run, since no later float64 point can certify either.  For a wide A the schedule also waits until the split has at most n
+so "optimal" means certified; a point whose residual passes tol while the exact gradient's does not
+(:meth:`cvxpar.certificate.Certificate.limited_by_rounding`) stops the run, and so do FLOOR_CHECKS outer steps
+in a row at the data's precision floor (:class:`cvxpar.solvers._common.PrecisionFloor`: the residual within the
+float64 gradient's estimated rounding error, above tol, with no progress), which return the best of them.  For a wide A the schedule also waits until the split has at most n
 free coordinates, as a generic solution does (Ma & Xiao 2025 Thm 1; a larger free block makes the
 exact step singular), and backs off after a polish that brought no progress.
 """
@@ -68,7 +69,7 @@ import dataclasses
 import math
 from functools import partial
 
-from cvxpar.solvers._common import Monitor, Outcome, check
+from cvxpar.solvers._common import Monitor, Outcome, PrecisionFloor, check
 from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers._metric import ColumnMetric
 from cvxpar.solvers._sparse_gram import SparseGram, newton_systems
@@ -223,6 +224,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     restart = None
     prev_cert = None
     sigmas = [sigma]
+    floor, stopped = PrecisionFloor(tol), None
     for it in range(1, max_iter + 1):
         newton_before = newton
         atu = op.rmv(u)
@@ -277,6 +279,9 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         monitor.row(it, cert, f"sigma {sigma:.1e}, {newton - newton_before} Newton")
         if cert.certifies(tol) or cert.limited_by_rounding(tol):
             break
+        if floor.reached(cert, x):
+            (x, cert), stopped = floor.best, floor.reason
+            break
         prev_cert = cert
         polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it,
                            factor=_free_columns(gram) if fast else None) if polish else None
@@ -293,7 +298,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     if fast:
         info.update(factorizations=gram.factorizations, woodbury_solves=gram.woodbury_solves, cg_solves=gram.cg_solves,
                     single_factorizations=gram.single_factorizations)
-    return Outcome(x, it, info=info)
+    return Outcome(x, it, info=info, stopped=stopped)
 
 
 def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps: int, monitor: Monitor, it: int,
