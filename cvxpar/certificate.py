@@ -72,7 +72,9 @@ class RoundingTiers:
     def accurate_within(self, limit: float) -> bool:
         """For a residual above ``limit``: True when the exact gradient's residual is provably within it.  The
         doubled-precision tier runs only when the excess is within the gradient's estimated rounding error."""
-        if self._accurate is None or self.residual - self.bound > limit:
+        if self._accurate is None:  # already evaluated (value is then its bound), or not available
+            return self.value <= limit
+        if self.residual - self.bound > limit:
             return False
         if self._coordinate is not None:
             self._refine()
@@ -140,9 +142,19 @@ class Certificate:
             self.rounding_model = model
         return model
 
-    def _rounded_residual(self, limit: float) -> float:
-        """An upper estimate of the residual of the exact gradient, computed only as far as a comparison with
-        ``limit`` needs (:meth:`RoundingTiers.upper`)."""
+    def residual_bound(self, limit: float = -math.inf) -> float:
+        """An upper estimate of the residual of the exact gradient (the ``residual`` plus the gradient's rounding,
+        see :func:`certificate`), computed only as far as a comparison with ``limit`` needs (the default: as
+        tight as the data allow).
+
+        Parameters
+        ----------
+        limit : float, default -inf
+
+        Returns
+        -------
+        float
+        """
         tiers = self._tiers()
         return self.residual if tiers is None else tiers.upper(limit)
 
@@ -151,7 +163,7 @@ class Certificate:
         """What the gradient's floating-point error adds to ``residual`` (0 for a loss that gives no estimate,
         and where the doubled-precision gradient's residual is below ``residual``): the stationarity test counts
         it against the tolerance."""
-        return max(0.0, self._rounded_residual(-math.inf) - self.residual)
+        return max(0.0, self.residual_bound(-math.inf) - self.residual)
 
     @property
     def precision_floor(self) -> float:
@@ -185,7 +197,7 @@ class Certificate:
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
         if not all(math.isfinite(v) for v in values):
             return math.inf
-        return max(self._rounded_residual(-math.inf) / self.scale, self.infeasibility / self.x_scale)
+        return max(self.residual_bound(-math.inf) / self.scale, self.infeasibility / self.x_scale)
 
     @property
     def stationarity(self) -> float:
@@ -206,7 +218,7 @@ class Certificate:
         values = (self.objective, self.residual, self.infeasibility, self.scale, self.x_scale)
         if not all(math.isfinite(v) for v in values):
             return math.inf
-        return max(self._rounded_residual(math.inf) / self.scale, self.infeasibility / self.x_scale)
+        return max(self.residual_bound(math.inf) / self.scale, self.infeasibility / self.x_scale)
 
     def certifies(self, tol: float) -> bool:
         """True when an upper bound on the exact gradient's residual is ``<= tol * scale`` and ``infeasibility <=
@@ -240,7 +252,7 @@ class Certificate:
         if self.residual > limit:
             tiers = self._tiers()
             return tiers is not None and tiers.accurate_within(limit)
-        return bool(self._rounded_residual(limit) <= limit)
+        return bool(self.residual_bound(limit) <= limit)
 
     def limited_by_rounding(self, tol: float) -> bool:
         """True when the residual and the infeasibility pass ``tol`` but the gradient's rounding error does

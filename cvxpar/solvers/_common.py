@@ -100,7 +100,10 @@ def status_of(cert: Certificate, tol: float, convex: bool) -> tuple[str, str]:
     if not math.isfinite(cert.objective):
         return R.DIVERGED, "the final point or its objective is not finite"
     status = rank(cert.certifies, tol, convex)
-    measured = (f"residual {cert.residual:.2e} <= tol * {cert.scale:.3g} and infeasibility {cert.infeasibility:.2e} "
+    bound = cert.residual_bound(tol * cert.scale) if status in (R.OPTIMAL, R.STATIONARY) else cert.residual
+    stationarity = (f"residual {cert.residual:.2e}" if bound == cert.residual else
+                    f"residual of the exact gradient at most {bound:.2e} (computed {cert.residual:.2e})")
+    measured = (f"{stationarity} <= tol * {cert.scale:.3g} and infeasibility {cert.infeasibility:.2e} "
                 f"<= tol * {cert.x_scale:.3g}")
     if status == R.OPTIMAL:
         return status, f"certified: {measured}"
