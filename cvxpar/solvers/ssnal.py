@@ -110,8 +110,9 @@ DAMP_POWER = 0.5
 MAJORANT_UP = 100.0
 MAJORANT_FLOOR = 1e-3
 MAJORANT_DOWN = 3.0
-#: Stop after STALL_STEPS outer steps without progress (``_progress``; a rejected step counts as none): the data's
-#: precision (the spacing of float64 x times ||a_i||^2, or float32 arithmetic) then bounds the residual.
+#: Proximal Newton path: stop after STALL_STEPS outer steps without progress (``_progress``); least squares: after
+#: STALL_STEPS rejected steps in a row: the data's precision (the spacing of float64 x times ||a_i||^2, or float32
+#: arithmetic) then bounds the residual.
 STALL_STEPS = 5
 #: Proximal Newton path: the inner solve's target is FORCING x the last stationarity residual (scaled, see _inner_newton).
 FORCING = 0.1
@@ -224,7 +225,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     restart = None
     prev_cert = None
     sigmas = [sigma]
-    floor, stall, stopped = PrecisionFloor(tol), _Stall(), None
+    floor, rejected, stopped = PrecisionFloor(tol), 0, None
     for it in range(1, max_iter + 1):
         newton_before = newton
         atu = op.rmv(u)
@@ -270,8 +271,10 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         if not converged and prev_cert is not None and not _better(cert, prev_cert):
             # the inner solve stalled short of its target and its point is worse: keep x, retry with a smaller sigma
             monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
-            if stall.stalled(None):
-                stopped = stall.reason
+            rejected += 1
+            if rejected >= STALL_STEPS:
+                stopped = (f"{STALL_STEPS} inner solves in a row stalled short of their target with a point worse than "
+                           "the last: the data's precision limits the accuracy")
                 break
             sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
             sigmas.append(sigma)
@@ -285,10 +288,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         if floor.reached(cert, x):
             (x, cert), stopped = floor.best, floor.reason
             break
-        if stall.stalled(cert):
-            stopped = stall.reason
-            break
-        prev_cert = cert
+        prev_cert, rejected = cert, 0
         polished = _polish(prob, x, cert, schedule, L, tol, polish_steps, monitor, it,
                            factor=_free_columns(gram) if fast else None) if polish else None
         if polished is not None:
@@ -379,7 +379,7 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     schedule = PolishSchedule(prob, 1, exact_only=True)
     residual = math.inf
     mu = 0.0  # the weight of the loss's quadratic majorizer in the model's curvature (``_curvature``)
-    stall, stopped, cert_x = _Stall(), None, None
+    best, stalled, stopped, cert_x = None, 0, None, None
     for it in range(1, max_iter + 1):
         g = loss.grad_z(zx)
         S = xp.sqrt(_curvature(loss, zx, mu))
@@ -416,8 +416,12 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
         monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton, step {t:.2g}")
         if cert.certifies(tol) or cert.limited_by_rounding(tol):
             break
-        if stall.stalled(cert):
-            stopped = stall.reason
+        improved = best is None or _progress(cert, best)
+        stalled = 0 if improved else stalled + 1
+        best = cert if improved else best
+        if stalled >= STALL_STEPS:
+            stopped = (f"{STALL_STEPS} outer steps lowered neither the objective (beyond its rounding) nor the "
+                       "stationarity residual: the data's precision limits the accuracy")
             break
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
@@ -455,25 +459,6 @@ def _curvature(loss, z, mu: float):
         return h2
     c = loss.d2h_majorant(z)
     return h2 if c is None else h2 + mu * (c - h2)
-
-
-class _Stall:
-    """Counts outer steps without progress (:func:`_progress` against the best step so far; a rejected step,
-    ``None``, is none): :meth:`stalled` is True after STALL_STEPS in a row."""
-
-    reason = (f"{STALL_STEPS} outer steps lowered neither the objective (beyond its rounding) nor the stationarity "
-              "residual: the data's precision limits the accuracy")
-
-    def __init__(self) -> None:
-        self.best = None
-        self.count = 0
-
-    def stalled(self, cert) -> bool:
-        improved = self.best is None or (cert is not None and _progress(cert, self.best))
-        self.count = 0 if improved else self.count + 1
-        if improved and cert is not None:
-            self.best = cert
-        return self.count >= STALL_STEPS
 
 
 def _progress(new, old) -> bool:
