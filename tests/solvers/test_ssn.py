@@ -185,21 +185,21 @@ def test_the_hand_off_after_ssn_validates_once_and_reaches_clarabels_optimum(mon
     monkeypatch.setitem(front.DEFAULT_MAX_ITER, "ssn", 1)
     alone = cvxpar.solve(loss, PSI, 1.0, method="ssn")
     assert alone.status != "optimal"
-    counts = {"problem": 0, "ray": 0}
-    real_problem, real_ray = front.Problem, front.recession.ray
+    counts = {"problem": 0, "recession test": 0}
+    real_problem, real_decide = front.Problem, front.recession.decide
 
     def problem(*args, **kwargs):
         counts["problem"] += 1
         return real_problem(*args, **kwargs)
 
-    def ray(*args, **kwargs):
-        counts["ray"] += 1
-        return real_ray(*args, **kwargs)
+    def decide(*args, **kwargs):
+        counts["recession test"] += 1
+        return real_decide(*args, **kwargs)
 
     monkeypatch.setattr(front, "Problem", problem)
-    monkeypatch.setattr(front.recession, "ray", ray)
+    monkeypatch.setattr(front.recession, "decide", decide)
     res = cvxpar.solve(loss, PSI, 1.0)
-    assert counts == {"problem": 1, "ray": 1}
+    assert counts == {"problem": 1, "recession test": 1}
     assert res.method == "ssnal" and res.info["handoff"]["from"] == "ssn"
     assert res.info["handoff"]["iterations"] == alone.iterations
     monkeypatch.undo()
