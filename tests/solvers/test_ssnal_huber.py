@@ -9,37 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from user_losses import clarabel_objective
+from user_losses import SquaredHinge, clarabel_objective
 
 import cvxpar
-from cvxpar.losses import Huber, LeastSquares, LinearModelLoss, Stacked
+from cvxpar.losses import Huber, LeastSquares, Stacked
 from cvxpar.solvers import ssnal
 from cvxpar.solvers._problem import Problem
 from cvxpar.solvers.polish import PolishSchedule
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
-
-
-class _SquaredHinge(LinearModelLoss):
-    """h_i(z) = max(0, 1 - y_i z)^2 / 2: a user loss declaring itself piecewise quadratic."""
-
-    smoothness = 1.0
-    piecewise_quadratic = True
-    target_name = "y"
-
-    def h(self, z):
-        return 0.5 * np.maximum(0.0, 1.0 - self.target * z) ** 2
-
-    def dh(self, z):
-        return -self.target * np.maximum(0.0, 1.0 - self.target * z)
-
-    def d2h(self, z):
-        return (self.target * z < 1.0).astype(float)
-
-    def cvxpy(self, z):
-        import cvxpy as cp
-
-        return 0.5 * cp.sum_squares(cp.pos(1.0 - cp.multiply(self.target, z)))
 
 
 def _data(n, d, seed):
@@ -120,7 +98,7 @@ def _loss(kind, M, A, b):
         return Huber(A, b, M=M)
     if kind == "stacked":
         return Stacked([LeastSquares(A[: n // 2], b[: n // 2]), Huber(A[n // 2:], b[n // 2:], M=M)])
-    return _SquaredHinge(A, np.where(b >= np.median(b), 1.0, -1.0))
+    return SquaredHinge(A, np.where(b >= np.median(b), 1.0, -1.0))
 
 
 @pytest.mark.parametrize("kind,M", [("huber", 0.05), ("huber", 0.5), ("huber", 5.0), ("stacked", 0.5),
