@@ -132,7 +132,7 @@ def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
     for r, A, b, M in huber:
         r = r / np.sqrt(scale)
         parts.append(losses.Huber(_scale_rows(A, np.full(A.shape[0], r)), -r * b, M * r))
-    if np.any(q):
+    if np.any(q) or not parts:  # a PAR-only objective: the zero linear term
         parts.append(losses.LinearTerm(q[None, :]))
     if len(parts) == 1:
         return Loss(parts[0], scale)

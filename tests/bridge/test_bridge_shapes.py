@@ -166,3 +166,13 @@ def test_a_linear_objective_that_grows_without_bound_is_unbounded():
     bounded = cp.Problem(cp.Maximize(cp.sum(x) - 0.1 * cp.sum(cvxpar.par(x, l1))), [x <= 2, x >= -2])
     status, value = _clarabel(cp.Problem(bounded.objective, bounded.constraints))
     assert bounded.solve(method="cvxpar") == pytest.approx(value, rel=1e-8) and bounded.status == status == "optimal"
+
+
+@pytest.mark.parametrize("constraints_of", [lambda x: [x >= 0.3, x <= 1], lambda x: [cp.sum(x) == 1, x >= 0]])
+def test_an_objective_of_par_terms_alone_is_solved(constraints_of):
+    """No smooth term at all: the loss is the zero linear term (a sum of no losses cannot be built)."""
+    x = cp.Variable(6)
+    problem = cp.Problem(cp.Minimize(cp.sum(cvxpar.par(x, RIDGE))), constraints_of(x))
+    status, value = _clarabel(cp.Problem(problem.objective, problem.constraints))
+    assert problem.solve(method="cvxpar") == pytest.approx(value, rel=1e-8, abs=1e-9)
+    assert problem.status == status == "optimal"
