@@ -467,15 +467,20 @@ def clarabel_boundedness(case) -> str | None:
 
 def feasible_point(case) -> np.ndarray | None:
     """A point of box, domain, simplex and linear rows (HiGHS LP), or None."""
+    res = _feasibility_lp(case)
+    return None if res is None or res.status != 0 else np.asarray(res.x)
+
+
+def _feasibility_lp(case):
+    """HiGHS's result for min 0 over box, domain, simplex and linear rows; None when the box alone is empty."""
     from scipy.optimize import linprog
 
     lo, hi = bounds(case)
     if np.any(lo > hi):
         return None
-    res = linprog(np.zeros(case.d), **_rows_kwargs(case),
-                  bounds=list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True)),
-                  method="highs")
-    return None if res.status != 0 else np.asarray(res.x)
+    return linprog(np.zeros(case.d), **_rows_kwargs(case),
+                   bounds=list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True)),
+                   method="highs")
 
 
 def _rows_kwargs(case) -> dict:
@@ -491,15 +496,8 @@ def _rows_kwargs(case) -> dict:
 
 def independently_infeasible(case) -> bool | None:
     """True when box, domain, simplex and linear rows have no common point (HiGHS LP), None if unsure."""
-    from scipy.optimize import linprog
-
-    lo, hi = bounds(case)
-    if np.any(lo > hi):
-        return True
-    res = linprog(np.zeros(case.d), **_rows_kwargs(case),
-                  bounds=list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True)),
-                  method="highs")
-    return {0: False, 2: True}.get(res.status)
+    res = _feasibility_lp(case)
+    return True if res is None else {0: False, 2: True}.get(res.status)
 
 
 class References:
