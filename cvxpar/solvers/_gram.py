@@ -73,6 +73,9 @@ REFINE_STEPS = 6
 #: product and factorization save).
 NORMAL_SINGLE_MIN = 500
 NORMAL_REFINE_STEPS = 10
+#: The polish's next normal equations border the kept single-precision factor (``NormalFactor``) while the columns
+#: added and removed number at most 1 / BORDER_FRACTION of its unknowns, else they take a fresh one.
+BORDER_FRACTION = 8
 #: Rows of A^T gathered at a time by the Gram products (``_syrk_rows``): a bounded temporary copy.
 ROW_BLOCK = 2048
 #: Bytes of A^T's rows per block of ``FreeGram.gram_apply`` (held in cache between its two products).
@@ -621,7 +624,7 @@ def _triangular(L: np.ndarray, B: np.ndarray, trans: int = 0) -> np.ndarray | No
 
 
 def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFINE_STEPS,
-                        shift: float = 0.0) -> np.ndarray | None:
+                        shift: float = 0.0, keep: NormalFactor | None = None) -> np.ndarray | None:
     """x = (B^T B + shift I)^-1 rhs for a float64 n x k B (the exact polish step's normal equations, shift = 0;
     the k x k Woodbury form of ssnal's Newton systems, shift = shift / sigma there) from a single-precision
     Cholesky factor of B^T B + shift I, refined in double precision; None when the refinement does not
@@ -636,6 +639,9 @@ def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFI
     backward error a double-precision Cholesky solve attains; abandoned once a correction shrinks ||r||_inf
     by less than half, or after ``steps`` corrections.  Each step contracts the error by about
     kappa(B^T B + shift I) 2^-24 (Higham 2002, thm. 12.3).
+
+    ``keep`` (shift = 0 only), when given, keeps B, the factor and the row sums of |B^T B| for the next
+    system on nearby columns (:class:`NormalFactor`).
     """
     n, k = B.shape
     B32 = populated((k, n), np.float32)
@@ -647,19 +653,33 @@ def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFI
     del B32
     P.flat[:: k + 1] += shift
     with np.errstate(over="ignore", invalid="ignore"):  # B^T B beyond float32's range: refused below
-        norm = _symmetric_inf_norm(P)
+        sums = _symmetric_row_sums(P)
+    norm = float(np.max(sums, initial=0.0))
     if not math.isfinite(norm):
         return None
     factor, info = lapack.spotrf(P.T, lower=True, clean=False, overwrite_a=True)
     if info != 0:
         return None
+    x = _refined_normal(partial(_cholesky_apply, factor), B, rhs, shift, norm, steps)
+    if keep is not None and x is not None and not shift:
+        keep.B, keep.factor, keep.sums = B, factor, sums
+    return x
 
-    def approx(v):
-        y = _triangular(factor, v)
-        y = None if y is None else _triangular(factor, y, trans=1)
-        return None if y is None or not np.isfinite(y).all() else y.astype(np.float64)
+
+def _cholesky_apply(factor: np.ndarray, v: np.ndarray) -> np.ndarray | None:
+    """(L L^T)^-1 v in float64 for the lower-triangular ``factor`` L (its precision), None if not finite."""
+    y = _triangular(factor, v)
+    y = None if y is None else _triangular(factor, y, trans=1)
+    return None if y is None or not np.isfinite(y).all() else y.astype(np.float64)
+
+
+def _refined_normal(approx, B: np.ndarray, rhs: np.ndarray, shift: float, norm: float, steps: int) -> np.ndarray | None:
+    """Iterative refinement of (B^T B + shift I) x = rhs from x = approx(rhs), x <- x + approx(r) with the float64
+    residual r = rhs - B^T (B x) - shift x, to LAPACK dsposv's test ||r||_inf <= sqrt(k) ||x||_inf ``norm`` eps
+    (``norm`` = ||B^T B + shift I||_inf); None once a correction shrinks ||r||_inf by less than half, or after
+    ``steps`` corrections (``single_normal_solve``)."""
     x = approx(rhs)
-    bound = math.sqrt(k) * norm * np.finfo(np.float64).eps
+    bound = math.sqrt(B.shape[1]) * norm * np.finfo(np.float64).eps
     previous = math.inf
     for _ in range(steps + 1):
         if x is None:
@@ -678,16 +698,130 @@ def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFI
     return None
 
 
-def _symmetric_inf_norm(T: np.ndarray, block: int = 256) -> float:
-    """||M||_inf (the largest absolute row sum) of the symmetric M of which the C-ordered ``T`` holds one triangle
-    (zeros in the other), in blocks of ``block`` rows (no k x k temporary)."""
+class NormalFactor:
+    """The polish's normal equations (A_F^T A_F) x = rhs over a sequence of nearby free sets F, the factor of one
+    reused for the next by bordering.
+
+    Two consecutive exact polish steps on least squares solve with the free columns F1 and F2 of the same A,
+    which differ by a few columns (one, at the end of a polish).  With the single-precision factor
+    L L^T ~ H1 = B1^T B1 of F1 kept (``single_normal_solve``), the system on F2 = (F1 minus R) plus the new
+    columns N is the bordered one on F1 and N with x_R held at 0 by multipliers mu (Golub and Van Loan 2013,
+    sec. 3.2.11 on bordered systems; the Schur complement, sec. 4.1.4):
+
+        [H1    V] [x1]   [r1 ]
+        [V^T  -E] [z ] = [r_N],    V = [C, E_R],  C = B1^T B_N,  z = [x_N; mu],  E = blkdiag(B_N^T B_N, 0),
+                                   r_N padded with |R| zeros,
+
+    so that with Y = H1^-1 V (|N| + |R| solves with L) and S = V^T Y - E, of order |N| + |R|,
+
+        z = S^-1 (V^T H1^-1 r1 - r_N),   x1 = H1^-1 r1 - Y z
+
+    (the entries of x1 on R are 0, the multipliers cancel the rows of R); x on F2 is x1 off R and x_N.  That
+    approximate inverse (L's precision) is refined against the float64 residual of B2^T B2 as the fresh solve's
+    is, to dsposv's test with ||B2^T B2||_inf updated from the kept row sums of |H1| (the columns R removed,
+    those of C and B_N^T B_N added).  It is used while |N| + |R| <= k1 / BORDER_FRACTION and B2's columns on
+    F1 and F2 equal B1's exactly (a loss with h'' = 1 everywhere; a Hessian factor that moved with x gets a
+    fresh factor), and costs (|N| + |R|) (k1^2 + k1 n) against a fresh one's k^2 n / 2 + k^3 / 3.  S singular,
+    or a refinement that does not converge (B2^T B2 singular or too ill-conditioned for single precision): a
+    fresh factorization, which refuses in turn as ``single_normal_solve`` does.
+    """
+
+    def __init__(self) -> None:
+        self.idx: np.ndarray | None = None  # F1, sorted column indices
+        self.B: np.ndarray | None = None  # B1 = A_F1 (n x k1)
+        self.factor: np.ndarray | None = None  # float32 Cholesky factor of B1^T B1 (lower)
+        self.sums: np.ndarray | None = None  # row sums of |B1^T B1| (float32 product)
+        self.bordered = 0  # solves by bordering
+        self.fresh = 0  # solves with a fresh factor
+
+    def solve(self, B: np.ndarray, idx: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+        """(B^T B)^-1 rhs for B = A_idx (``idx`` sorted): by bordering the kept factor where that applies, else
+        by ``single_normal_solve`` (whose factor is then kept); None where both refuse."""
+        idx = np.asarray(idx)
+        x = self._bordered(B, idx, rhs)
+        if x is not None:
+            self.bordered += 1
+            return x
+        self.idx = self.B = self.factor = self.sums = None
+        x = single_normal_solve(B, rhs, keep=self)
+        if x is not None and self.B is B:
+            self.idx = idx.copy()
+            self.fresh += 1
+        return x
+
+    def _bordered(self, B2: np.ndarray, idx2: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+        """The bordered solve of the class docstring, or None where it does not apply or does not converge."""
+        idx1, B1, L = self.idx, self.B, self.factor
+        if idx1 is None or B2.shape[0] != B1.shape[0]:
+            return None
+        in2 = np.isin(idx1, idx2, assume_unique=True)  # F1's columns that stay
+        in1 = np.isin(idx2, idx1, assume_unique=True)  # F2's columns that were in F1
+        R, N = np.flatnonzero(~in2), np.flatnonzero(~in1)  # positions in F1 / in F2
+        m, a, k1 = R.size, N.size, idx1.size
+        stay1, stay2 = np.flatnonzero(in2), np.flatnonzero(in1)
+        if BORDER_FRACTION * (m + a) > k1 or not _same_columns(B1, stay1, B2, stay2):
+            return None
+        BN = B2[:, N]
+        cross = B1.T @ np.concatenate([BN, B1[:, R]], axis=1)  # [C, H1[:, R]], float64
+        C = cross[:, :a]
+        D = BN.T @ BN
+        sums = self.sums[stay1] - np.abs(cross[stay1, a:]).sum(axis=1) + np.abs(C[stay1]).sum(axis=1)
+        norm = max(float(np.max(sums, initial=0.0)),
+                   float(np.max(np.abs(C[stay1]).sum(axis=0) + np.abs(D).sum(axis=1), initial=0.0)))
+        V = np.zeros((k1, a + m))
+        V[:, :a] = C
+        V[R, a + np.arange(m)] = 1.0
+        Y = _cholesky_apply(L, V)
+        if Y is None:
+            return None
+        S = V.T @ Y
+        S[:a, :a] -= D
+        lu, piv, info = lapack.dgetrf(S, overwrite_a=True) if a + m else (S, np.zeros(0, np.int32), 0)
+        if info != 0 or not np.isfinite(lu).all():
+            return None
+
+        def approx(v):
+            r1 = np.zeros(k1)
+            r1[stay1] = v[stay2]
+            y1 = _cholesky_apply(L, r1)
+            if y1 is None:
+                return None
+            t = V.T @ y1
+            t[:a] -= v[N]
+            z, info = lapack.dgetrs(lu, piv, t) if a + m else (t, 0)
+            if info != 0:
+                return None
+            x = np.empty(idx2.size)
+            x[stay2] = (y1 - Y @ z)[stay1]
+            x[N] = z[:a]
+            return x if np.isfinite(x).all() else None
+        return _refined_normal(approx, B2, rhs, 0.0, norm, NORMAL_REFINE_STEPS)
+
+
+def _same_columns(B1: np.ndarray, p1: np.ndarray, B2: np.ndarray, p2: np.ndarray, block: int = 256) -> bool:
+    """Whether B1[:, p1] == B2[:, p2] exactly, compared ``block`` columns at a time (no n x k temporary)."""
+    for s in range(0, p1.size, block):
+        if not np.array_equal(B1[:, p1[s:s + block]], B2[:, p2[s:s + block]]):
+            return False
+    return True
+
+
+def _symmetric_row_sums(T: np.ndarray, block: int = 256) -> np.ndarray:
+    """The absolute row sums of the symmetric M of which the C-ordered ``T`` holds one triangle (zeros in the
+    other), in blocks of ``block`` rows (no k x k temporary)."""
     rows = np.zeros(T.shape[0])
     cols = np.zeros(T.shape[0])
     for i in range(0, T.shape[0], block):
         a = np.abs(T[i:i + block])
         rows[i:i + block] += a.sum(axis=1)
         cols += a.sum(axis=0)
-    return float(np.max(rows + cols - np.abs(np.diagonal(T)), initial=0.0))
+    return rows + cols - np.abs(np.diagonal(T))
+
+
+def _symmetric_inf_norm(T: np.ndarray, block: int = 256) -> float:
+    """||M||_inf (the largest absolute row sum) of the symmetric M of which ``T`` holds one triangle
+    (``_symmetric_row_sums``)."""
+    return float(np.max(_symmetric_row_sums(T, block), initial=0.0))
 
 
 def cholesky_solve(M: np.ndarray, rhs: np.ndarray, overwrite: bool = False) -> np.ndarray | None:

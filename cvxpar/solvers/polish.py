@@ -158,6 +158,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
     L = 1.0 / t
     best_x = cur = x
     best_cert = cur_cert = None
+    normal = _normal_factor() if _backend.is_numpy_namespace(xp) else None  # the exact steps' kept factor
     for k in range(steps):
         g = loss.grad(cur)
         if rows:  # the split of the Lagrangian: the rows' multipliers shift the gradient
@@ -188,7 +189,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
             if rows:
                 trials = _row_steps(prob, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, cur)
             else:
-                trials = _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx)
+                trials = _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, normal)
         moved = False
         for cand in trials:
             cert = check(cand)
@@ -253,13 +254,22 @@ def _dense(M):
     return M.toarray() if sp.issparse(M) else M
 
 
-def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
+def _normal_factor():
+    """A fresh :class:`~cvxpar.solvers._gram.NormalFactor`: the single-precision factor of one exact step's normal
+    equations, reused by the next exact step of the same polish on nearby columns."""
+    from cvxpar.solvers._gram import NormalFactor
+
+    return NormalFactor()
+
+
+def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx, normal=None):
     """Lazily the candidate point for each regularization mu (each solved only when asked for).
 
     The block is H, or B^T B from its factor B (n x k, dense or scipy.sparse); with more free coordinates
     than rows and mu > 0 the solve goes through Woodbury: (B^T B + mu I)^-1 r = (r - B^T (mu I + B B^T)^-1 B r) / mu,
     for a scipy.sparse B with :class:`~cvxpar.solvers._sparse_gram.SparseGram` (sparse products, conjugate
-    gradients or a sparse factorization where B B^T has few nonzeros, else a dense one).
+    gradients or a sparse factorization where B B^T has few nonzeros, else a dense one).  ``normal``, when given,
+    keeps the exact step's factor for the next step's (:func:`_normal_step`).
     """
     gram = outer = None
     for mu in mus:
@@ -276,7 +286,7 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
                 small = _solve(xp, outer + mu * _eye(xp, outer), B @ rhs)
             step = None if small is None else (rhs - B.T @ small) / mu
         elif mu == 0 and B is not None and _backend.is_numpy_namespace(xp):
-            step = _normal_step(B, rhs)
+            step = _normal_step(B, rhs, normal, free_idx)
         else:
             if gram is None:
                 gram = H if B is None else _dense(B.T @ B)
@@ -289,10 +299,12 @@ def _steps(xp, B, H, rhs, mus, base, base_f, lo_f, hi_f, free_idx):
         yield _scatter(xp, base, free_idx, xp.clip(base_f + step, lo_f, hi_f))
 
 
-def _normal_step(B: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+def _normal_step(B: np.ndarray, rhs: np.ndarray, normal=None, idx=None) -> np.ndarray | None:
     """(B^T B)^-1 rhs for a NumPy or scipy.sparse B (the exact polish step, mu = 0; a sparse B by
     :func:`_sparse_normal_step`): with k >= NORMAL_SINGLE_MIN unknowns in
-    single precision refined to double's backward error (``_gram.single_normal_solve``), else (or when that
+    single precision refined to double's backward error (``_gram.single_normal_solve``; given ``normal``, a
+    ``_gram.NormalFactor``, and B's column indices ``idx``, by bordering the factor of the previous step's
+    columns where that applies, and the factor kept for the next), else (or when that
     does not converge) B^T B (BLAS syrk) into a populated buffer and factored there in place (LAPACK potrf),
     so that neither the k x k product nor its factor takes fresh pages (``_gram.populated``); where B^T B is
     not numerically positive definite, the basic solution of :func:`_basic_step` (pivoted Cholesky, no SVD)
@@ -303,7 +315,7 @@ def _normal_step(B: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
     if sp.issparse(B):
         return _sparse_normal_step(B, rhs)
     if k >= NORMAL_SINGLE_MIN:
-        step = single_normal_solve(B, rhs)
+        step = single_normal_solve(B, rhs) if normal is None or idx is None else normal.solve(B, idx, rhs)
         if step is not None:
             return step
     gram = np.matmul(B.T, B, out=populated((k, k)))
