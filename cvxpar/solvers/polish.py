@@ -128,7 +128,7 @@ class PolishSchedule:
         self.forced_next = it + self.forced_wait
 
 
-def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=None, factor=None):
+def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=None, factor=None, x_cert=None):
     """Up to ``steps`` active-set Newton steps from x, kept monotone in the objective.
 
     Each step identifies the split from u = prox(x - t grad f(x)), fixes the plateau coordinates
@@ -146,7 +146,8 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
     is then returned as it is.
 
     ``factor(x, idx)``, when given, replaces ``loss.hessian_factor`` (the same B with B^T B the Hessian
-    block; a method that keeps a contiguous copy of A^T gathers A_F from its rows).
+    block; a method that keeps a contiguous copy of A^T gathers A_F from its rows).  ``x_cert``, when given, is
+    ``check(x)`` as the caller already holds it (then not computed again).
     """
     xp = prob.xp
     loss = prob.loss
@@ -196,7 +197,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
             if cert.certifies(tol):
                 return cand, cert, k + 1
             if cur_cert is None:  # the first step did not certify: now x's certificate is needed
-                best_cert = cur_cert = check(x)
+                best_cert = cur_cert = check(x) if x_cert is None else x_cert
                 if cur_cert.certifies(tol):
                     return x, cur_cert, 0
             if _better(cert, cur_cert, tol):
@@ -207,7 +208,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
         if _better(cur_cert, best_cert, tol):
             best_x, best_cert = cur, cur_cert
     if best_cert is None:  # no step was tried
-        best_cert = check(x)
+        best_cert = check(x) if x_cert is None else x_cert
         return x, best_cert, 0 if best_cert.certifies(tol) else steps
     return best_x, best_cert, steps
 

@@ -315,7 +315,8 @@ def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps
     if not schedule.due(it, x, settle):
         return None
     monitor.announce("polish: Newton steps on the active set")
-    px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=steps, tol=tol, check=lambda v: check(prob, v), factor=factor)
+    px, pcert, _ = newton_polish(prob, x, 1.0 / L, steps=steps, tol=tol, check=lambda v: check(prob, v), factor=factor,
+                                 x_cert=cert)  # cert: check(prob, x), as the caller computed it
     monitor.row(it, pcert, "polish")
     accepted = pcert.certifies(tol) or _better(pcert, cert)
     schedule.record(it, accepted)

@@ -127,6 +127,36 @@ def test_newton_polish_certifies_the_start_only_when_the_first_step_does_not():
     assert x2 is x and steps2 == 0 and cert2.certifies(1e-10) and len(seen) == 1
 
 
+def test_newton_polish_takes_the_starts_certificate_from_the_caller():
+    """A start far from the solution (the first step does not certify, so the start's certificate is compared):
+    with ``x_cert`` = the caller's check(x) the start is never certified again, and every step, point and certificate
+    is the one computed without it."""
+    from cvxpar.solvers._common import check
+    from cvxpar.solvers.polish import newton_polish
+
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((40, 120))
+    b = A @ (0.5 * rng.standard_normal(120)) + 0.1 * rng.standard_normal(40)
+    prob = Problem(LeastSquares(A, b), PSI, 2.0)
+    t = 1.0 / prob.loss.lipschitz()
+    start = np.full(120, 0.1)
+    seen = []
+
+    def counted(v):
+        seen.append(np.array(v))
+        return check(prob, v)
+    x1, cert1, steps1 = newton_polish(prob, start, t, steps=4, tol=1e-10, check=counted)
+    assert any(np.array_equal(v, start) for v in seen)  # the first step did not certify: the start was checked
+    seen.clear()
+    x2, cert2, steps2 = newton_polish(prob, start, t, steps=4, tol=1e-10, check=counted, x_cert=check(prob, start))
+    assert not any(np.array_equal(v, start) for v in seen)
+    np.testing.assert_array_equal(x1, x2)
+    assert (cert1.objective, cert1.residual, steps1) == (cert2.objective, cert2.residual, steps2)
+    seen.clear()
+    x3, cert3, steps3 = newton_polish(prob, start, t, steps=0, tol=1e-10, check=counted, x_cert=check(prob, start))
+    assert x3 is start and steps3 == 0 and seen == [] and cert3.objective == check(prob, start).objective
+
+
 @pytest.mark.parametrize("shape", [(40, 25), (700, 600)])  # the second: B^T B on a populated map (>= 4 MB)
 def test_the_exact_step_solves_the_normal_equations_in_place_and_matches_a_direct_solve(shape):
     rng = np.random.default_rng(11)
