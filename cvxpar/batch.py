@@ -26,7 +26,15 @@ Bolte & Svaiter 2013, Thm. 5.1).
 residual max_i dist(-grad_i, lam_j dpsi(x_i) + N_C(x)_i) is at most tol * max(1, ||grad||_inf)
 (the tolerance semantics of :mod:`cvxpar.certificate`); stopped columns leave the batch, so the
 products shrink as the sweep converges.  Each column then gets an independent certificate
-(:func:`cvxpar.certificate.certificate`, in float64 even for float32 iterations).
+(:func:`cvxpar.certificate.certificate`, in float64 even for float32 iterations), and its status is the
+shared rule on that certificate (:func:`cvxpar.solvers._common.status_of`).
+
+**Without certificates** (``certify=False``, for timing the loop alone): the loop's own test is computed
+in the iteration dtype, without the certificate's rounding bound or feasibility check, so it certifies
+nothing, and no column is ``"optimal"``, ``"stationary"`` or ``"optimal_inaccurate"``: every column not
+proven unbounded gets ``"max_iter"``, the status :mod:`cvxpar.result` defines for a stop without a
+certificate, with a message giving the loop's residual against tol * scale; ``info["loop_converged"]``
+says which columns met the loop's own test (for ``certify=True`` too).
 
 **Backends.**  One code path for NumPy, CuPy and any Array-API library (array_api_strict, PyTorch)
 through ``array_api_compat`` (and a scipy.sparse A on NumPy); results stay on the input's device.
@@ -61,7 +69,7 @@ from cvxpar._validation import as_lam, check_tol
 from cvxpar.par import PAR
 from cvxpar.result import MAX_ITER, OPTIMAL, STATIONARY, UNBOUNDED, SolveResult
 from cvxpar.solve import _positive_int_or_none
-from cvxpar.solvers._common import INACCURATE_FACTOR, rank, status_of
+from cvxpar.solvers._common import INACCURATE_FACTOR, status_of
 
 #: Iterations between two stopping checks (each check reads k numbers back to the host).
 CHECK_EVERY = 10
@@ -93,8 +101,9 @@ class BatchResult:
     x : array of shape (n_features, k)
         The solutions, one per column.
     status : list of str
-        Per column: ``"optimal"``, ``"stationary"``, ``"optimal_inaccurate"``, ``"max_iter"`` or
-        ``"unbounded"`` (the meanings of :class:`~cvxpar.result.SolveResult`).
+        Per column: ``"optimal"``, ``"stationary"``, ``"optimal_inaccurate"``, ``"max_iter"``,
+        ``"diverged"`` or ``"unbounded"`` (the meanings of :class:`~cvxpar.result.SolveResult`); the
+        first three only from the column's independent certificate (``certify=True``).
     objective, iterations, residual, quantization_rate : numpy.ndarray of shape (k,)
         Per-column values of the :class:`~cvxpar.result.SolveResult` fields.
     gap : list of float or None
@@ -107,7 +116,8 @@ class BatchResult:
         ``"fista-batch"`` (or ``"pg-batch"`` with ``momentum=False``).
     info : dict
         Extras: ``"lipschitz"`` (the L used), ``"tol_effective"`` (tol raised to the dtype's floor),
-        ``"check_every"``, ``"fused_kernels"``; when columns are unbounded below, ``"direction"`` (a
+        ``"check_every"``, ``"fused_kernels"``, ``"loop_converged"`` (a boolean array of length k: the
+        column met the loop's own, uncertified residual test before max_iter); when columns are unbounded below, ``"direction"`` (a
         direction v proving it, shared by every such column) and ``"rate"`` (F_inf(v) per column, NaN
         for the bounded ones).
     message : list of str
@@ -373,7 +383,11 @@ def solve_batch(
     momentum : bool
         FISTA with restart (default) or plain proximal gradient (``False``).
     certify : bool
-        Compute an independent certificate per column at the end (objective, residual, gap).
+        Compute an independent certificate per column at the end (objective, residual, gap) and take each
+        column's status from it.  ``False`` skips them (to time the loop alone): no column is then
+        ``"optimal"``, ``"stationary"`` or ``"optimal_inaccurate"``; every column not proven unbounded is
+        ``"max_iter"`` (stopped without a certificate), its message and ``info["loop_converged"]`` saying
+        whether the loop's own residual test held.
     fused : bool, optional
         Use the fused CuPy tail kernel (default: whenever A is a CuPy array); ``False`` runs the
         array-API tail on CuPy too (for comparisons).
@@ -386,10 +400,12 @@ def solve_batch(
     Returns
     -------
     BatchResult
-        ``x`` of shape (n_features, k) and per-column ``status`` (``"optimal"``, ``"stationary"``,
-        ``"optimal_inaccurate"`` when the iterate's dtype precision stopped it close to tol,
-        ``"max_iter"``, or ``"unbounded"``: proven unbounded below before iterating, x NaN), ``objective``, ``residual``, ``gap``, ``quantization_rate``,
-        ``iterations``; ``res[j]`` is column j as a :class:`~cvxpar.result.SolveResult`.
+        ``x`` of shape (n_features, k) and per-column ``status`` (with ``certify=True``: the shared rule
+        on the column's certificate, ``"optimal"``, ``"stationary"``, ``"optimal_inaccurate"``,
+        ``"max_iter"`` or ``"diverged"``; with ``certify=False``: ``"max_iter"``; either way
+        ``"unbounded"`` for a column proven unbounded below before iterating, x NaN), ``objective``,
+        ``residual``, ``gap``, ``quantization_rate``, ``iterations``; ``res[j]`` is column j as a
+        :class:`~cvxpar.result.SolveResult`.
 
     Raises
     ------
@@ -464,6 +480,8 @@ def solve_batch(
     stalled = np.zeros(active.size, dtype=np.int64)  # checks since it last improved by STALL_GAIN
     out_x: list[Any] = [xp.full((n,), math.nan, dtype=A.dtype, device=dev) if u else None for u in unbounded]
     residual = np.full(k, np.nan)
+    scales = np.full(k, np.nan)  # max(1, ||grad||_inf) of each column at its stop, in the iteration dtype
+    converged = np.zeros(k, dtype=bool)  # the loop's own residual test held (it certifies nothing)
     iterations = np.where(unbounded, 0, max_iter).astype(np.int64)
     status = [UNBOUNDED if u else MAX_ITER for u in unbounded]
     it = 0
@@ -487,8 +505,8 @@ def solve_batch(
                 out_x[j] = X[:, int(pos)]
                 residual[j] = r_h[pos]
                 iterations[j] = it
-                scale = max(1.0, float(s_h[pos]))
-                status[j] = rank(lambda tol_, r=float(r_h[pos]), scale=scale: r <= tol_ * scale, tol_eff, psi.is_convex)
+                scales[j] = max(1.0, float(s_h[pos]))
+                converged[j] = ratio[pos] <= 1.0
             bar.update(int(np.count_nonzero(done)))
             if done.all():
                 break
@@ -525,9 +543,9 @@ def solve_batch(
         lams=lam_host,
         solve_time=0.0,
         method="fista-batch" if accelerate else "pg-batch",
-        info={"lipschitz": L, "tol_effective": tol_eff, "check_every": check_every, "fused_kernels": use_kernel},
-        message=[f"{st} by the batched loop's own residual ({r:.2e}); not independently certified (certify=False)"
-                 for st, r in zip(status, residual, strict=True)],
+        info={"lipschitz": L, "tol_effective": tol_eff, "check_every": check_every, "fused_kernels": use_kernel,
+              "loop_converged": converged},
+        message=[_loop_message(residual[j], tol_eff * scales[j], converged[j], int(iterations[j])) for j in range(k)],
     )
     if unbounded.any():
         result.objective[unbounded] = -math.inf
@@ -543,6 +561,14 @@ def solve_batch(
             result.message[j] += verdict.note()
     result.solve_time = time.perf_counter() - start
     return result
+
+
+def _loop_message(residual: float, bound: float, converged: bool, it: int) -> str:
+    """Why an uncertified column (``certify=False``) is ``"max_iter"``: what the loop's own test saw."""
+    seen = (f"the loop's own residual {residual:.2e} met tol * scale = {bound:.2e} at iteration {it}" if converged
+            else f"the loop stopped at iteration {it} with its own residual {residual:.2e} (tol * scale = {bound:.2e})")
+    return (f"not certified (certify=False): {seen}, computed in the iteration dtype without the certificate's "
+            "rounding bound, so it proves nothing; pass certify=True for a certified status")
 
 
 def _tail_engine(xp, psi: PAR, lam, t: float, use_kernel: bool):
