@@ -28,7 +28,11 @@ squares: the null space of A), then solves a linear program over K with the norm
 :func:`scipy.optimize.milp`; a psi whose recession function is concave, ``s_+ < s_-``, takes one binary
 per two-sided coordinate to pick v_j's sign).  It runs only when some coordinate can move in a direction
 where lam_j psi_inf < 0 or some h_i decreases at infinity, so an ordinary problem pays one pass over
-its bounds.  The LP's direction is then made exact: its support is projected onto the null space of the
+its bounds.  The constraints are asked before the loss: when every coordinate is bounded both ways (a
+Box, psi's walls) the recession cone is {0} and F, continuous on a compact set, is bounded below whatever
+the loss (no recession slopes needed); where the loss-based test can give no verdict (a loss without
+slopes, data that cannot come to the host), rows that close the cone (a Simplex, a bounded polyhedron;
+:func:`_cone_is_zero`) still prove F bounded below.  The LP's direction is then made exact: its support is projected onto the null space of the
 rows it must annihilate (least squares), and the result is accepted only when those rows vanish to
 :data:`ZERO_RTOL` of their terms, its signs stay in K and F_inf(v) < 0 beyond rounding; otherwise
 no verdict is given (the solver runs as usual, and :func:`decide` says why).  A LinearOperator A is
@@ -167,7 +171,9 @@ def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleS
     ``inf F = -inf``, or none with the reason no verdict was possible (a loss without
     :meth:`~cvxpar.losses.LinearModelLoss.recession_slopes`, a LinearOperator or Dask A with more than
     :data:`OPERATOR_ENTRIES` entries, data that cannot come to the host, HiGHS's time limit, a direction
-    that does not verify exactly), or neither when F is bounded below.
+    that does not verify exactly), or neither when F is bounded below.  A feasible set whose recession
+    cone is {0} (every coordinate bounded both ways, or rows that close the cone) is bounded below
+    whatever the loss, so it never gets the loss's reasons.
 
     A LinearOperator A with at most :data:`OPERATOR_ENTRIES` entries is tested as the matrix of its
     columns A e_j (d products); a direction found on it is accepted only when the operator's own product
@@ -187,6 +193,78 @@ def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleS
     >>> decide(f, cvxpar.pars.l1(), 1.0, FeasibleSet(None, 2)).skipped
     "the Smooth loss defines no recession_slopes, the limits of h_i' at +-inf"
     """
+    dom_lo, dom_hi = psi.domain
+    up = (feasible.upper == np.inf) & (dom_hi == np.inf)
+    down = (feasible.lower == -np.inf) & (dom_lo == -np.inf)
+    if not (up.any() or down.any()):
+        return Verdict(None)  # every coordinate bounded both ways: the recession cone is {0}, whatever the loss
+    verdict = _decide_with_loss(loss, psi, lam, feasible, up, down)
+    if verdict.skipped is not None and _cone_is_zero(feasible, up, down):
+        return Verdict(None)  # the rows bound the feasible set: F is continuous on a compact set
+    return verdict
+
+
+def _cone_is_zero(feasible: FeasibleSet, up: npt.NDArray[np.bool_], down: npt.NDArray[np.bool_]) -> bool:
+    """True when the recession cone K of the module docstring is {0} (the feasible set, psi's domain
+    included, is bounded), decided from the constraints alone.
+
+    With the coordinates that can move (``up``: v_j > 0 allowed, ``down``: v_j < 0 allowed; the others held
+    at 0), K = {v : G v <= 0, E v = 0} where G stacks the sign rows (-e_j where only up, e_j where only down)
+    and A_ub, and E is A_eq.  By Farkas' lemma the polar of K is cone(rows of G) + span(rows of E), and
+    K = {0} exactly when that polar is the whole space, i.e. when (a) [G; E] has full column rank and
+    (b) some y > 0 has G^T y in the span of E^T: a finitely generated cone is a subspace exactly when a
+    strictly positive combination of its generators vanishes (Schrijver 1986, *Theory of Linear and Integer
+    Programming*, sec. 7.8, Gordan's theorem).  The sign rows are unit vectors, so (a) is the rank of the
+    rows on the coordinates free both ways; (b) is a feasibility linear program (HiGHS) with y >= 1.
+    Returns False, i.e. no claim, without rows, when (a) would need a dense matrix above
+    :data:`OPERATOR_ENTRIES` entries, or when HiGHS finds no point.
+
+    Examples
+    --------
+    >>> import numpy as np, cvxpar
+    >>> from cvxpar.constraints import FeasibleSet
+    >>> free = np.ones(3, dtype=bool)
+    >>> simplex = FeasibleSet(cvxpar.constraints.Simplex(), 3)      # x >= 0, sum x = 1: bounded
+    >>> _cone_is_zero(simplex, free, ~np.isfinite(simplex.lower))
+    True
+    >>> halfspace = FeasibleSet(cvxpar.constraints.Linear(A_ub=np.ones((1, 3)), b_ub=[1.0]), 3)
+    >>> _cone_is_zero(halfspace, free, free)
+    False
+    """
+    if not feasible.has_rows:
+        return False
+    moving = up | down
+    both, one_way = up & down, moving & ~(up & down)
+    rows = [M[:, moving] for M in (feasible.A_ub, feasible.A_eq) if M is not None]
+    n_ub = 0 if feasible.A_ub is None else feasible.A_ub.shape[0]
+    n_eq = 0 if feasible.A_eq is None else feasible.A_eq.shape[0]
+    free = both[moving]
+    R = np.vstack(rows)[:, free]
+    if R.shape[1] > R.shape[0] or R.size > OPERATOR_ENTRIES:
+        return False  # fewer rows than free coordinates: rank deficient (or too large to decide here)
+    if R.shape[1] and np.linalg.matrix_rank(R) < R.shape[1]:
+        return False
+    # (b): y >= 1 on the inequality rows (the sign rows of one_way coordinates, then A_ub), z free on A_eq
+    m = int(moving.sum())
+    k = int(one_way.sum())
+    sign = np.where(up, -1.0, 1.0)[one_way]  # -e_j for v_j >= 0, +e_j for v_j <= 0
+    S = sp.csr_matrix((sign, (np.flatnonzero(one_way[moving]), np.arange(k))), shape=(m, k))
+    blocks = [S]
+    if n_ub:
+        blocks.append(sp.csr_matrix(feasible.A_ub[:, moving].T))
+    if n_eq:
+        blocks.append(sp.csr_matrix(feasible.A_eq[:, moving].T))
+    from scipy.optimize import Bounds, LinearConstraint  # on first use (see milp)
+
+    width = k + n_ub + n_eq
+    out = milp(np.zeros(width), bounds=Bounds(np.r_[np.ones(k + n_ub), np.full(n_eq, -np.inf)], np.full(width, np.inf)),
+               constraints=LinearConstraint(sp.hstack(blocks, format="csr"), np.zeros(m), np.zeros(m)),
+               options={"time_limit": TIME_LIMIT})
+    return out.x is not None and out.status == 0
+
+
+def _decide_with_loss(loss: Loss, psi: PAR, lam, feasible: FeasibleSet, up, down) -> Verdict:
+    """:func:`decide` once some coordinate can move (``up``, ``down``): the loss's part of the test."""
     slopes = loss.recession_slopes() if hasattr(loss, "recession_slopes") else None
     if slopes is None:
         return Verdict(None, f"the {type(loss).__name__} loss defines no recession_slopes, the limits of h_i' at +-inf")
@@ -194,13 +272,8 @@ def decide(loss: Loss, psi: PAR, lam: float | npt.ArrayLike, feasible: FeasibleS
     d = feasible.d
     lam = np.broadcast_to(np.asarray(_backend.to_host(lam), dtype=np.float64), (d,))
     s_minus, s_plus = float(psi.slopes[0]), float(psi.slopes[-1])
-    dom_lo, dom_hi = psi.domain
-    up = (feasible.upper == np.inf) & (dom_hi == np.inf)
-    down = (feasible.lower == -np.inf) & (dom_lo == -np.inf)
     c_up = np.where(up, lam * np.where(up, s_plus, 0.0), 0.0)  # cost of v_j = +1 (0 * inf guarded)
     c_down = np.where(down, -lam * np.where(down, s_minus, 0.0), 0.0)  # cost of v_j = -1
-    if not (up.any() or down.any()):
-        return Verdict(None)  # every coordinate bounded both ways: the recession cone is {0}
     if not ((up & (c_up < 0)).any() or (down & (c_down < 0)).any() or (lo_h > 0).any() or (hi_h < 0).any()):
         return Verdict(None)  # every allowed move raises psi, and no h_i decreases at infinity: bounded below
     if np.any(lo_h > hi_h):

@@ -264,3 +264,89 @@ def test_losses_without_recession_slopes_are_skipped_and_said_so():
     bounded = cvxpar.solve(hinge, pars.l1(grids.uniform(0.5, 3)), 1.0)
     assert bounded.status == "optimal" and "recession test" not in bounded.message
     assert bounded.info["recession"].startswith("skipped: the SquaredHinge loss")
+
+
+class _NoSlopesAsked(losses.Smooth):
+    """A Smooth loss whose recession_slopes must not be asked (asking it fails the test)."""
+
+    def recession_slopes(self):
+        raise AssertionError("the loss was asked for recession slopes on a bounded feasible set")
+
+
+def _cone_by_brute_force(feasible, psi) -> bool:
+    """K = {0} by 2d linear programs: max and min of each v_j over K with |v| <= 1 (HiGHS)."""
+    from scipy.optimize import linprog
+
+    d = feasible.d
+    lo_dom, hi_dom = psi.domain
+    lower = np.where(np.isfinite(feasible.lower) | np.isfinite(lo_dom), 0.0, -1.0)
+    upper = np.where(np.isfinite(feasible.upper) | np.isfinite(hi_dom), 0.0, 1.0)
+    for j in range(d):
+        for sign in (1.0, -1.0):
+            c = np.zeros(d)
+            c[j] = -sign
+            out = linprog(c, A_ub=feasible.A_ub, b_ub=None if feasible.A_ub is None else np.zeros(feasible.A_ub.shape[0]),
+                          A_eq=feasible.A_eq, b_eq=None if feasible.A_eq is None else np.zeros(feasible.A_eq.shape[0]),
+                          bounds=list(zip(lower, upper, strict=True)), method="highs")
+            assert out.status == 0
+            if -out.fun > 1e-9:
+                return False
+    return True
+
+
+def test_a_bounded_box_is_decided_before_the_loss_is_asked():
+    """A Smooth loss on a Box (or inside psi's walls) used to get "skipped: the Smooth loss defines no
+    recession_slopes" although the feasible set is bounded: now the bounds decide first, without the loss."""
+    c = np.array([1.0, -2.0, 0.5])
+    smooth = _NoSlopesAsked(lambda x: float(c @ x), lambda x: c + 0.0 * x, 1.0, n_features=3)
+    walls = PAR([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], -np.inf, np.inf)  # psi = +inf outside [-1, 1]
+    for psi, cons in ((pars.l1(grids.uniform(0.5, 3)), C.Box(-1.0, 2.0)), (walls, None), (walls, C.NonNeg())):
+        verdict = recession.decide(smooth, psi, 0.7, FeasibleSet(cons, 3))
+        assert verdict.ray is None and verdict.skipped is None
+    res = cvxpar.solve(losses.Smooth(lambda x: float(c @ x), lambda x: c + 0.0 * x, 1.0, n_features=3),
+                       pars.l1(grids.uniform(0.5, 3)), 0.7, constraints=C.Box(-1.0, 2.0))
+    assert "recession" not in res.info and "recession test" not in res.message
+    x = cp.Variable(3)
+    ref = cp.Problem(cp.Minimize(c @ x + 0.7 * cp.sum(cvxpar.par(x, pars.l1(grids.uniform(0.5, 3))))), [x >= -1, x <= 2])
+    ref.solve(solver=cp.CLARABEL)
+    assert res.status == "optimal" and res.objective == pytest.approx(ref.value, rel=1e-7, abs=1e-9)
+
+
+def test_rows_that_close_the_cone_decide_where_the_loss_cannot():
+    """A Smooth loss on a Simplex or a bounded polyhedron: bounded below, not skipped; on an unbounded
+    polyhedron the loss's reason stays."""
+    d = 4
+    smooth = losses.Smooth(lambda x: float(x.sum()), lambda x: np.ones_like(x), 1.0, n_features=d)
+    psi = pars.l1(grids.uniform(0.5, 3))
+    G = np.random.default_rng(0).standard_normal((d, d))
+    polytope = C.Linear(A_ub=np.vstack([G, -G.sum(axis=0)]), b_ub=np.ones(d + 1))  # G's rows and minus their sum
+    half = C.Linear(A_ub=np.ones((1, d)), b_ub=[1.0])
+    for cons, bounded in ((C.Simplex(), True), (polytope, True), (half, False), ([C.NonNeg(), half], True)):
+        feasible = FeasibleSet(cons, d)
+        assert _cone_by_brute_force(feasible, psi) == bounded
+        verdict = recession.decide(smooth, psi, 0.5, feasible)
+        assert verdict.ray is None and (verdict.skipped is None) == bounded, (cons, verdict)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_cone_test_agrees_with_brute_force(seed):
+    """recession._cone_is_zero against 2d linear programs, on random bounds, psi walls and rows."""
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(1, 6))
+    lower = np.where(rng.random(d) < 0.4, 0.0, -np.inf)
+    upper = np.where(rng.random(d) < 0.3, 1.0, np.inf)
+    items = [C.Box(lower, upper)]
+    n_ub, n_eq = int(rng.integers(0, d + 3)), int(rng.integers(0, 3))
+    A_ub = rng.integers(-2, 3, (n_ub, d)).astype(float) if n_ub else None
+    A_eq = rng.integers(-2, 3, (n_eq, d)).astype(float) if n_eq else None
+    if n_ub or n_eq:
+        items.append(C.Linear(A_eq=A_eq, b_eq=None if A_eq is None else A_eq @ np.full(d, 0.5),
+                              A_ub=A_ub, b_ub=None if A_ub is None else np.ones(n_ub) + A_ub @ np.full(d, 0.5)))
+    psi = PAR([0.0, 1.0], [0.0, 1.0], -np.inf, 1.0) if seed % 5 == 0 else pars.l1(grids.uniform(0.5, 3))
+    feasible = FeasibleSet(items, d)
+    lo_dom, hi_dom = psi.domain
+    up = (feasible.upper == np.inf) & (hi_dom == np.inf)
+    down = (feasible.lower == -np.inf) & (lo_dom == -np.inf)
+    want = _cone_by_brute_force(feasible, psi)
+    got = (not (up.any() or down.any())) or recession._cone_is_zero(feasible, up, down)
+    assert got == want
