@@ -1,12 +1,20 @@
 """cvxpar.solve on Dask data, on a real LocalCluster (2 worker processes), against the in-memory solve.
 
 The data live in zarr stores on disk and are read lazily by the workers; the cluster is the
-``client`` fixture of tests/conftest.py, except for the test that kills every worker, which gets a
-cluster of its own (``own_client``) so that it never leaves the shared one short of workers.  The
-fault tests kill a worker process in the middle of an iterative solve at a chosen point (the k-th
-read of a chosen chunk, counted across the worker processes through files: no timing race) or kill
-every worker between two passes, and check that the answer, the iterations and the passes are those
-of the undisturbed solve.
+``client`` fixture of tests/conftest.py, except for the fault tests, which kill worker processes and
+each get a cluster of their own (``own_client``), so that a worker slow to come back never leaves the
+shared one short of workers.  The fault tests kill a worker process in the middle of an iterative
+solve at a chosen point (the k-th read of a chosen chunk, counted across the worker processes through
+files: no timing race) or kill every worker between two passes, and check that the answer, the
+iterations and the passes are those of the undisturbed solve, that the killed process is dead, and
+that its nanny replaced it.
+
+Restarts on a loaded machine: a nanny restarts its killed worker in a fresh interpreter, which on a
+loaded 2-core machine can take longer than Dask's ``distributed.deploy.lost-worker-timeout`` (15 s by
+default), after which the LocalCluster closes that nanny for good and the cluster stays one worker
+short, whatever the test waits.  ``own_client`` raises that timeout to ``WORKERS_S``, so a replacement
+is waited for as long as the test waits for it; the waits then poll the cluster's state (running
+workers, none of them a killed process), not a fixed time.
 
 No test here can hang: every wait for workers has a timeout, and each test runs under a wall-clock
 limit (``TEST_LIMIT_S``) past which it fails with the traceback of where it was waiting.
@@ -14,6 +22,7 @@ limit (``TEST_LIMIT_S``) past which it fails with the traceback of where it was 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -26,6 +35,7 @@ import cvxpar
 from cvxpar.constraints import Box
 from cvxpar.losses import LeastSquares, Logistic
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("zarr")
@@ -60,21 +70,56 @@ def _time_limit(request):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _own_cluster(**options):
+    """A fresh LocalCluster of 2 worker processes (1 thread each) and its client, closed at the end; it keeps a nanny
+    whose worker is slow to restart for ``WORKERS_S`` seconds instead of Dask's 15 (module docstring)."""
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": f"{WORKERS_S}s"}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                           silence_logs=40, timeout=WORKERS_S, **options)
+        try:
+            client = distributed.Client(cluster, timeout=WORKERS_S)
+            try:
+                client.wait_for_workers(2, timeout=WORKERS_S)
+                yield client
+            finally:
+                client.close(timeout=WORKERS_S)
+        finally:
+            cluster.close(timeout=WORKERS_S)
+
+
 @pytest.fixture
 def own_client():
-    """A fresh LocalCluster of 2 worker processes (1 thread each) for one test, closed at its end: for a test that
-    kills every worker, so that a nanny slow to restart its worker cannot leave the shared ``client`` short."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=40, timeout=WORKERS_S)
+    """A cluster of its own (``_own_cluster``) for one test that kills workers, so that the shared ``client`` is
+    never left short."""
+    with _own_cluster() as client:
+        yield client
+
+
+def _dead(pid: int, since: float) -> bool:
+    """The process ``pid`` is gone, a zombie, or a newer process that reuses its pid (started after ``since``,
+    a time.time() stamp taken no earlier than the kill)."""
+    import psutil
+
     try:
-        client = distributed.Client(cluster, timeout=WORKERS_S)
-        try:
-            client.wait_for_workers(2, timeout=WORKERS_S)
-            yield client
-        finally:
-            client.close(timeout=WORKERS_S)
-    finally:
-        cluster.close(timeout=WORKERS_S)
+        proc = psutil.Process(pid)
+        return proc.status() == psutil.STATUS_ZOMBIE or proc.create_time() > since
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _assert_replaced(client, killed) -> None:
+    """Every process in ``killed`` died and the cluster runs 2 workers again, none of them a killed process: waits on
+    the cluster's state (running workers, their pids), up to ``WORKERS_S``."""
+    deadline = time.monotonic() + WORKERS_S
+    pids: dict = {}
+    while time.monotonic() < deadline:
+        client.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
+        pids = client.run(os.getpid, on_error="ignore")  # a killed worker the scheduler still lists is skipped
+        if len(pids) == 2 and not set(killed) & set(pids.values()):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"after {WORKERS_S} s the cluster runs the workers {pids}, not two replacing the killed {sorted(killed)}")
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +147,26 @@ def _assert_same(res, ref):
 
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
+
+
+#: Seconds a restarted worker of the next test takes to start: above Dask's default lost-worker-timeout (15 s).
+SLOW_RESTART_S = 20
+
+
+def test_a_worker_slower_to_restart_than_dasks_lost_worker_timeout_is_waited_for(tmp_path):
+    """The fault tests' cluster gets its killed worker back even when the restart takes longer than Dask's default
+    lost-worker-timeout (as a fresh interpreter can on a loaded machine): with the default, the LocalCluster closed
+    that nanny for good at 15 s and the wait for two workers failed after WORKERS_S (seen once under load)."""
+    flag, preload = tmp_path / "slow", tmp_path / "slow_start.py"
+    preload.write_text(f"import os, time\n\ndef dask_setup(worker):\n    if os.path.exists({str(flag)!r}):\n"
+                       f"        time.sleep({SLOW_RESTART_S})\n")
+    with _own_cluster(preload=[str(preload)]) as client:
+        flag.touch()  # from now on a worker takes SLOW_RESTART_S to start
+        victim = sorted(client.run(os.getpid).values())[0]
+        killed = time.time()
+        os.kill(victim, signal.SIGKILL)
+        _assert_replaced(client, [victim])
+        assert _dead(victim, since=killed) and time.time() - killed >= SLOW_RESTART_S
 
 
 def test_least_squares_with_a_box_runs_on_the_cluster_and_matches_numpy(client, problem):
@@ -133,8 +198,8 @@ def _slow_block(block):
     return block
 
 
-def test_a_worker_killed_during_the_gram_pass_does_not_change_the_answer(client, problem):
-    lam, box = 200.0, Box(-1.0, 1.0)
+def test_a_worker_killed_during_the_gram_pass_does_not_change_the_answer(own_client, problem):
+    client, lam, box = own_client, 200.0, Box(-1.0, 1.0)
     ref = cvxpar.solve(LeastSquares(problem["A"], problem["b"]), PSI, lam, box)
     slow = _lazy(problem, "A").map_blocks(_slow_block, dtype=np.float64)  # 8 chunks x 0.3 s over 2 workers
     before = client.run(os.getpid)
@@ -143,8 +208,8 @@ def test_a_worker_killed_during_the_gram_pass_does_not_change_the_answer(client,
 
     def kill():
         time.sleep(0.25)
-        os.kill(victim, signal.SIGKILL)
         killed_at.append(time.perf_counter())
+        os.kill(victim, signal.SIGKILL)
 
     killer = threading.Thread(target=kill)
     t0 = time.perf_counter()
@@ -152,9 +217,9 @@ def test_a_worker_killed_during_the_gram_pass_does_not_change_the_answer(client,
     res = cvxpar.solve(LeastSquares(slow, _lazy(problem, "b")), PSI, lam, box)
     killer.join()
     assert killed_at and killed_at[0] - t0 < res.info["gram_pass_time"]  # the kill landed inside the pass
+    assert _dead(victim, since=time.time() - (time.perf_counter() - killed_at[0]) - 1.0)  # the process really died
     _assert_same(res, ref)
-    client.wait_for_workers(2, timeout=WORKERS_S)
-    assert victim not in client.run(os.getpid).values()  # the process really died (the nanny restarted it)
+    _assert_replaced(client, [victim])  # and the nanny started another
 
 
 def test_a_corrupted_chunk_read_by_a_worker_is_named(client, problem, tmp_path):
@@ -204,9 +269,12 @@ def _kill_at(arr, flags, chunk, read):
 
 
 def _assert_the_kill_landed(client, flags):
-    victim = int((flags / "killed").read_text())
-    client.wait_for_workers(2, timeout=WORKERS_S)  # a loaded machine starts a worker slowly
-    assert victim not in client.run(os.getpid).values()  # that process died; the nanny started another
+    """The worker that claimed the kill (the file ``killed``, written just before its SIGKILL) died during the solve,
+    and its nanny started another."""
+    claim = flags / "killed"
+    victim = int(claim.read_text())
+    assert _dead(victim, since=claim.stat().st_mtime - 1.0)
+    _assert_replaced(client, [victim])
 
 
 def _assert_undisturbed(res, ref):
@@ -228,7 +296,8 @@ def _assert_same_iterates(res, mem):
 LAST = (N // ROWS - 1, 0)
 
 
-def test_a_worker_killed_in_the_middle_of_a_newton_solve_does_not_change_the_answer(client, problem, tmp_path):
+def test_a_worker_killed_in_the_middle_of_a_newton_solve_does_not_change_the_answer(own_client, problem, tmp_path):
+    client = own_client
     lam, y = 20.0, _lazy(problem, "y")
     ref = cvxpar.solve(Logistic(_lazy(problem, "A"), y), PSI, lam)
     assert ref.method == "newton" and ref.info["passes"] > 4  # the kill (in the third pass) falls inside the solve
@@ -238,7 +307,8 @@ def test_a_worker_killed_in_the_middle_of_a_newton_solve_does_not_change_the_ans
     _assert_same(res, cvxpar.solve(Logistic(problem["A"], problem["y"]), PSI, lam))
 
 
-def test_a_worker_killed_in_the_middle_of_a_fista_solve_does_not_change_the_answer(client, problem, tmp_path):
+def test_a_worker_killed_in_the_middle_of_a_fista_solve_does_not_change_the_answer(own_client, problem, tmp_path):
+    client = own_client
     lam, kw, y = 20.0, dict(method="fista", max_iter=8, polish=False), _lazy(problem, "y")
     ref = cvxpar.solve(Logistic(_lazy(problem, "A"), y), PSI, lam, **kw)
     assert ref.status == "max_iter" and ref.info["route"] == "distributed products" and ref.info["passes"] > 12
@@ -266,14 +336,16 @@ def test_every_worker_killed_between_two_newton_steps_does_not_change_the_answer
         return out
 
     monkeypatch.setattr(dloss, "row_chunk_sum", killing_every_worker_after_pass_2)
+    started = time.time()
     res = cvxpar.solve(make(), PSI, lam)
     assert len(passes) > 3
-    client.wait_for_workers(2, timeout=WORKERS_S)
-    assert not set(pids.values()) & set(client.run(os.getpid).values())  # every worker process was replaced
+    assert all(_dead(pid, since=started) for pid in pids.values())
+    _assert_replaced(client, pids.values())  # every worker process was replaced
     _assert_undisturbed(res, ref)
 
 
-def test_a_worker_killed_during_a_block_by_block_solve_of_wide_data_does_not_change_the_answer(client, tmp_path):
+def test_a_worker_killed_during_a_block_by_block_solve_of_wide_data_does_not_change_the_answer(own_client, tmp_path):
+    client = own_client
     from cvxpar.losses._operator import POWER_ITERATIONS
     from cvxpar.losses.dask_operator import GRAM_MAX_FEATURES
 
