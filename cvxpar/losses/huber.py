@@ -81,6 +81,12 @@ class Huber(LinearModelLoss):
             return math.inf
         return xp.sum(0.5 * (w * w) + w * self.target)
 
+    def huber_thresholds(self):
+        """M per sample: H_M(r) = min_v (r - v)^2 / 2 + M |v| (the Moreau envelope of M |.|; the minimizer v is the
+        residual soft-thresholded at M), so the loss is least squares in (x, v) with an l1 term on v (the form
+        :mod:`cvxpar.solvers.ssnal` solves by exact proximal-point steps)."""
+        return np.full(self.n_samples, self.M)
+
     def recession_slopes(self):
         """(-M, M) per sample: H_M(r) >= M |r| - M^2/2, the recession function M |w|."""
         n = self.n_samples

@@ -61,6 +61,10 @@ class LeastSquares(LinearModelLoss):
     def conj(self, w):
         return self.xp.sum(0.5 * (w * w) + w * self.target)
 
+    def huber_thresholds(self):
+        """+inf per sample: (z - b)^2 / 2 is the Huber loss of threshold M = inf (see :meth:`~cvxpar.losses.Huber.huber_thresholds`)."""
+        return np.full(self.n_samples, np.inf)
+
     def recession_slopes(self):
         """(-inf, +inf) per sample: h grows quadratically both ways (the recession cone needs A v = 0)."""
         n = self.n_samples

@@ -69,6 +69,8 @@ import dataclasses
 import math
 from functools import partial
 
+import numpy as np
+
 from cvxpar.solvers._common import Monitor, Outcome, PrecisionFloor, check
 from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers._metric import ColumnMetric
@@ -363,6 +365,10 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     model's curvature is h'' blended toward a quadratic majorizer of h after shortened steps (``_curvature``).
     The run stops after STALL_STEPS steps without progress (the data's precision bounds the residual).
     """
+    M = _huber_form(prob)
+    if M is not None:
+        return _run_huber(prob, M, tol=tol, max_iter=max_iter, polish=polish, monitor=monitor, sigma0=sigma0,
+                          polish_steps=polish_steps)
     xp = prob.xp
     loss = prob.loss
     op = loss.op
@@ -440,6 +446,210 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
             sigma = _next_sigma(sigma, steps, L)
     return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "backtracks": backtracks, "majorant": mu},
                    stopped=stopped)
+
+
+def _huber_form(prob):
+    """The per-sample thresholds M of a loss of the form h_i(z) = min_v (z - b_i - v)^2 / 2 + M_i |v| (Huber, sums
+    of Huber and least squares: ``huber_thresholds``, M_i = inf on a squared sample) on NumPy or scipy.sparse data,
+    with at least one finite M_i, else None."""
+    thresholds = getattr(prob.loss, "huber_thresholds", None)
+    if thresholds is None or prob.loss.op.kind not in ("dense", "sparse"):
+        return None
+    M = thresholds()
+    return M if M is not None and bool(np.any(np.isfinite(M))) else None
+
+
+def _run_huber(prob, M, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None,
+               polish_steps: int) -> Outcome:
+    """Huber-type losses by the exact proximal point method on least squares in (x, v).
+
+    H_M(r) = min_v (r - v)^2 / 2 + M |v| (Huber is the Moreau envelope of M |.|), so with r = A x - b
+
+        min_x sum_i H_{M_i}(a_i^T x - b_i) + p(x) = min_{x, v} 1/2 ||A x - v - b||^2 + q(v) + p(x),  q(v) = sum_i M_i |v_i|,
+
+    a least-squares problem with the data [A, -I] and the separable piecewise-linear q on v (v_i = 0 where
+    M_i = inf).  Its proximal-point step (metric ||x - x_k||^2_{W^-1} for x, W from
+    :class:`~cvxpar.solvers._metric.ColumnMetric` or the identity, and ||v - v_k||^2 / omega for v, omega the
+    mean squared column norm of A, or 1 under the column metric, so that every column of the scaled data has
+    a comparable norm and a rescaling of (A, b, M) by a constant leaves the iterates' path unchanged) is solved
+    through its dual in u in R^n, as in the least-squares path (Li, Sun and Toh 2018):
+
+        phi(u) = 1/2 ||u||^2 + b^T u - p(z) - (A^T u)^T z - ||z - x_k||^2_{W^-1} / (2 sigma)
+                                     - q(s) + u^T s - ||s - v_k||^2 / (2 sigma omega),
+        z = prox_{sigma W p}(x_k - sigma W A^T u),  s = soft(v_k + sigma omega u, sigma omega M),
+        grad phi(u) = u + b - A z + s,
+
+    by semismooth Newton with the matrix E + sigma A_J W_J A_J^T, E = I + sigma omega D, D = diag(1 on the
+    samples where s_i != 0): E^(1/2) (I + sigma S A_J W_J A_J^T S) E^(1/2) with S = E^(-1/2), the scaled Newton
+    system of the other losses' path; then the step along du minimizing phi on [0, 1] (``_huber_ray_search``).
+    So the samples crossing M are handled inside each exact step (no re-linearized model per outer step, as in
+    :func:`_run_newton`), sigma grows as in the least-squares path, and the shared certificate and polish
+    decide "optimal" on x alone.  The dual u is h'(A x - b) at the solution: it starts there.
+    """
+    xp = prob.xp
+    loss = prob.loss
+    op, b = loss.op, loss.target
+    metric = ColumnMetric.of(op)
+    data = op if metric is None else metric.op
+    gram = _gram_for(data)
+    w = None if metric is None else metric.w
+    L_data = max(loss.norm2_squared(), 1e-300)
+    if metric is None:
+        omega = max(float(xp.mean(op.column_sq_norms())), 1e-300)
+        L = L_data + omega
+    else:
+        omega = 1.0
+        L = L_data * metric.norm_ratio + omega
+    sigma = (SIGMA0 / L) if sigma0 is None else float(sigma0)
+    x = prob.start()
+    r = op.mv(x) - b
+    v = _soft(r, M)
+    u = r - v
+    newton, it = 0, 0
+    schedule = PolishSchedule(prob, 1, exact_only=True)
+    prev_cert, restart = None, False
+    sigmas = [sigma]
+    floor, rejected, stopped = PrecisionFloor(tol), 0, None
+    for it in range(1, max_iter + 1):
+        phi = partial(_phi_huber, prob, x, v, sigma=sigma, w=w, omega=omega, M=M)
+        if restart:  # after an accepted polish: the better of the old u and h'(A x - b)
+            r = op.mv(x) - b
+            if phi(r - v, op.rmv(r - v))[0] < phi(u, op.rmv(u))[0]:
+                u = r - v
+            restart = False
+        u_start = u
+        (z, s), u, steps, converged = _huber_step(prob, phi, x, v, u, sigma, w, omega, M, gram, data,
+                                                  0.1 / it, 1e-3 * tol)
+        newton += steps
+        cert = check(prob, z)
+        if not converged and prev_cert is not None and not _better(cert, prev_cert):
+            monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
+            rejected += 1
+            if rejected >= STALL_STEPS:
+                stopped = (f"{STALL_STEPS} inner solves in a row stalled short of their target with a point worse than "
+                           "the last: the data's precision limits the accuracy")
+                break
+            sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
+            sigmas.append(sigma)
+            u = u_start
+            continue
+        x, v = z, s
+        monitor.row(it, cert, f"sigma {sigma:.1e}, {steps} Newton")
+        if cert.certifies(tol) or cert.limited_by_rounding(tol):
+            break
+        if floor.reached(cert, x):
+            (x, cert), stopped = floor.best, floor.reason
+            break
+        prev_cert, rejected = cert, 0
+        polished = _polish(prob, x, cert, schedule, L_data, tol, polish_steps, monitor, it,
+                           settle=False) if polish else None
+        if polished is not None:
+            x, prev_cert = polished
+            if prev_cert.certifies(tol) or prev_cert.limited_by_rounding(tol):
+                break
+            v, restart = _soft(op.mv(x) - b, M), True
+        if not math.isfinite(cert.objective):
+            return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
+        sigma = _next_sigma(sigma, steps, L)
+        sigmas.append(sigma)
+    return Outcome(x, it, info={"newton_steps": newton, "sigma": sigma, "sigmas": sigmas, "route": "huber as least squares"},
+                   stopped=stopped)
+
+
+def _huber_step(prob, phi, x, v, u, sigma: float, w, omega: float, M, gram, data, rel: float, floor: float):
+    """One proximal-point step of :func:`_run_huber` from (x, v): semismooth Newton on its dual phi (``phi(u, A^T u)``
+    returns (value, (z, s))) from u until max |grad phi| <= max(``rel`` x its start value, ``floor``), in at most
+    INNER_MAX steps (the least-squares path's rule, with rel = 0.1 / outer step).  ``data`` is A, or A W^(1/2) under
+    the column metric, and ``gram`` solves its Newton systems.  Returns ((z, s), u, Newton steps, whether the target
+    was met)."""
+    xp = prob.xp
+    op, b = prob.loss.op, prob.loss.target
+    atu = op.rmv(u)
+    val, zs = phi(u, atu)
+    grad = u + b - op.mv(zs[0]) + zs[1]
+    g0 = float(xp.max(xp.abs(grad)))
+    steps = 0
+    for _ in range(INNER_MAX):
+        gnorm = float(xp.max(xp.abs(grad)))
+        if gnorm <= max(rel * g0, floor) or gnorm == 0.0:
+            return zs, u, steps, True
+        active = xp.abs(v + sigma * omega * u) > sigma * omega * M  # the samples where s != 0
+        S = None if not bool(xp.any(active)) else 1.0 / xp.sqrt(1.0 + sigma * omega * xp.astype(active, grad.dtype))
+        dy = _newton_direction(prob, zs[0], grad if S is None else S * grad, sigma, gram, 1.0, prob.fixed(zs[0]),
+                               scale=S, op=data)
+        if dy is None:
+            break
+        steps += 1
+        alpha, _, _, (u, atu, val, zs) = _huber_ray_search(prob, phi, x, v, sigma, w, omega, M, u, atu, val, grad,
+                                                            dy if S is None else S * dy)
+        if alpha < MIN_ALPHA:
+            break
+        grad = u + b - op.mv(zs[0]) + zs[1]
+    return zs, u, steps, False
+
+
+def _soft(t, M):
+    """sign(t) max(|t| - M, 0): the prox of M |.| (0 where M = inf)."""
+    return np.sign(t) * np.maximum(np.abs(t) - M, 0.0)
+
+
+def _phi_huber(prob, x, v, u, atu, sigma, w, omega, M, zs=None):
+    """phi(u) of :func:`_run_huber` (up to a constant) and (z, s), from u and atu = A^T u; ``zs``, when given,
+    is (z, s), already computed."""
+    xp = prob.xp
+    b = prob.loss.target
+    if zs is None:
+        step = sigma if w is None else sigma * w
+        zs = (prob.prox(x - step * atu, step), _soft(v + sigma * omega * u, sigma * omega * M))
+    z, s = zs
+    dz, ds = z - x, s - v
+    prox_term = float(xp.sum(dz * dz if w is None else dz * dz / w))
+    on = s != 0
+    q = float(xp.sum(M[on] * xp.abs(s[on])))
+    val = (float(xp.sum(u * (0.5 * u + b + s))) - float(xp.sum(atu * z)) - prox_term / (2.0 * sigma)
+           - float(xp.sum(ds * ds)) / (2.0 * sigma * omega) - q)
+    return val - prob.penalty(z), zs
+
+
+def _huber_ray_search(prob, phi, x, v, sigma: float, w, omega: float, M, u, atu, val: float, grad, du):
+    """The step along du for :func:`_run_huber`: the minimizer of phi on u + alpha du, alpha in [0, 1]
+    (:func:`_ray_root`), where phi is convex and piecewise quadratic and
+
+        phi'(alpha) = du^T (u + alpha du + b + s(alpha)) - (A^T du)^T z(alpha),
+
+    z(alpha) and s(alpha) the two proxes at u + alpha du (no product with A once A^T du is known); kept when it
+    satisfies Armijo's condition, proven from phi' alone (:func:`_armijo_from_slopes`) or from phi's values, else
+    Armijo backtracking (:func:`_line_search`).  Returns what :func:`_line_search` returns."""
+    xp = prob.xp
+    slope = float(xp.sum(grad * du))
+    if slope >= 0:
+        du, slope = -grad, -float(xp.sum(grad * grad))
+    atdu = prob.loss.op.rmv(du)
+    base, curv = float(xp.sum(du * (u + prob.loss.target))), float(xp.sum(du * du))
+    step = sigma if w is None else sigma * w
+    last = []
+
+    def derivative(alpha: float) -> float:
+        zs = (prob.prox(x - step * (atu + alpha * atdu), step), _soft(v + sigma * omega * (u + alpha * du), sigma * omega * M))
+        last[:] = [zs]
+        return base + alpha * curv + float(xp.sum(du * zs[1])) - float(xp.sum(atdu * zs[0]))
+
+    def rounding(alpha: float, zs) -> float:
+        if zs is None:
+            return 0.0
+        return RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(du * zs[1])))
+                               + float(xp.sum(xp.abs(atdu * zs[0]))))
+
+    alpha, d, below = _ray_root(derivative, slope, last)
+    u_t, atu_t, zs_t = u + alpha * du, atu + alpha * atdu, last[0]
+    if _armijo_from_slopes(alpha, d, below, slope, rounding, zs_t):
+        return alpha, du, atdu, (u_t, atu_t, None, zs_t)
+    val_t, zs_t = phi(u_t, atu_t, zs=zs_t)
+    if val is None:
+        val = phi(u, atu)[0]
+    if val_t <= val + ARMIJO * alpha * slope + 1e-14 * abs(val):
+        return alpha, du, atdu, (u_t, atu_t, val_t, zs_t)
+    return _line_search(xp, phi, u, atu, val, grad, du, lambda _: atdu)
 
 
 def _curvature(loss, z, mu: float):
