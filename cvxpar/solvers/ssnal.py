@@ -1,8 +1,9 @@
 """Semismooth Newton augmented Lagrangian ("ssnal") for f(x) = sum h(Ax) and a convex psi: fast to
 high accuracy when the free block of A is nearly square, where first-order methods stall.
 
-Least squares has the closed-form path described below (``_run_least_squares``); every other
-linear-model loss takes the same proximal-point scheme with the loss replaced, at each outer step,
+Least squares has the closed-form path described below (``_run_least_squares``), and so do Huber losses and sums
+of least squares and Huber, as least squares in (x, v) with an l1 term M |v| on the samples (``_run_huber``);
+every other linear-model loss takes the same proximal-point scheme with the loss replaced, at each outer step,
 by its second-order model with the generalized Hessian A^T diag(h''(Ax)) A (``_run_newton``), blended
 toward the loss's quadratic majorizer after steps the line search had to shorten (``_curvature``), and,
 where A's column norms span more than two decades, with the proximal term in the column-norm metric
@@ -364,6 +365,7 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
     and sigma's scale is ||A W^(1/2)||^2 instead of ||A||^2; the iterates and certificates stay in x.  The
     model's curvature is h'' blended toward a quadratic majorizer of h after shortened steps (``_curvature``).
     The run stops after STALL_STEPS steps without progress (the data's precision bounds the residual).
+    Losses of Huber form (``_huber_form``) take the exact proximal-point path :func:`_run_huber` instead.
     """
     M = _huber_form(prob)
     if M is not None:
@@ -484,7 +486,8 @@ def _run_huber(prob, M, *, tol: float, max_iter: int, polish: bool, monitor: Mon
     system of the other losses' path; then the step along du minimizing phi on [0, 1] (``_huber_ray_search``).
     So the samples crossing M are handled inside each exact step (no re-linearized model per outer step, as in
     :func:`_run_newton`), sigma grows as in the least-squares path, and the shared certificate and polish
-    decide "optimal" on x alone.  The dual u is h'(A x - b) at the solution: it starts there.
+    decide "optimal" on x alone; as in the least-squares path the polish waits for the split to settle
+    (:meth:`PolishSchedule.due`).  The dual u is h'(A x - b) at the solution: it starts there.
     """
     xp = prob.xp
     loss = prob.loss
@@ -541,8 +544,7 @@ def _run_huber(prob, M, *, tol: float, max_iter: int, polish: bool, monitor: Mon
             (x, cert), stopped = floor.best, floor.reason
             break
         prev_cert, rejected = cert, 0
-        polished = _polish(prob, x, cert, schedule, L_data, tol, polish_steps, monitor, it,
-                           settle=False) if polish else None
+        polished = _polish(prob, x, cert, schedule, L_data, tol, polish_steps, monitor, it) if polish else None
         if polished is not None:
             x, prev_cert = polished
             if prev_cert.certifies(tol) or prev_cert.limited_by_rounding(tol):
