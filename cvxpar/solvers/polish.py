@@ -161,7 +161,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
     best_cert = cur_cert = None
     normal = _normal_factor() if _backend.is_numpy_namespace(xp) else None  # the exact steps' kept factor
     for k in range(steps):
-        g = loss.grad(cur)
+        g = g_cur = loss.grad(cur)
         if rows:  # the split of the Lagrangian: the rows' multipliers shift the gradient
             g = g + _row_force(prob, cur, g)
         u = prob.prox(cur - t * g, t)
@@ -175,7 +175,7 @@ def newton_polish(prob, x, t: float, steps: int = 8, tol: float = 1e-8, check=No
             trials = [base]
         else:
             s, lo, hi = prob.piece(u)
-            gb = loss.grad(base)
+            gb = g_cur if bool(xp.all(base == cur)) else loss.grad(base)  # the fixed coordinates already in place
             lam = prob.lam if isinstance(prob.lam, float) else xp.take(prob.lam, free_idx)
             rhs = -(xp.take(gb, free_idx) + lam * xp.take(s, free_idx))
             B = factor(base, free_idx)

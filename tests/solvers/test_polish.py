@@ -157,6 +157,43 @@ def test_newton_polish_takes_the_starts_certificate_from_the_caller():
     assert x3 is start and steps3 == 0 and seen == [] and cert3.objective == check(prob, start).objective
 
 
+def test_a_step_whose_fixed_coordinates_are_in_place_takes_one_gradient(monkeypatch):
+    """Polishing a point whose fixed coordinates already sit on the breakpoints the prox puts them on (ssnal's
+    x, the prox's own output): the step's point base equals x, so the gradient at x serves it too (one gradient
+    a step, not two), and the answer is the one with both gradients."""
+    from cvxpar.solvers._common import check
+    from cvxpar.solvers.polish import newton_polish
+
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((40, 120))
+    b = A @ (0.5 * rng.standard_normal(120)) + 0.1 * rng.standard_normal(40)
+    prob = Problem(LeastSquares(A, b), PSI, 2.0)
+    t = 1.0 / prob.loss.lipschitz()
+    x = cvxpar.solve(prob.loss, PSI, 2.0, tol=1e-6, polish=False).x
+    x = prob.prox(x - t * prob.loss.grad(x), t)  # a prox output: fixed coordinates on their breakpoints
+    u = prob.prox(x - t * prob.loss.grad(x), t)
+    assert np.array_equal(np.where(prob.fixed(u), u, x), x)
+    grads = []
+    real = LeastSquares.grad
+    monkeypatch.setattr(LeastSquares, "grad", lambda self, v: grads.append(1) or real(self, v))
+    in_checks = []
+
+    def counted(v):
+        before = len(grads)
+        c = check(prob, v)
+        in_checks.append(len(grads) - before)
+        return c
+    px, cert, steps = newton_polish(prob, x, t, steps=1, tol=1e-10, check=counted)
+    assert steps == 1 and len(grads) - sum(in_checks) == 1
+    B = A[:, ~prob.fixed(u)]
+    s, _, _ = prob.piece(u)
+    free = ~prob.fixed(u)
+    exact = x.copy()
+    exact[free] += np.linalg.solve(B.T @ B, -(real(prob.loss, x)[free] + 2.0 * s[free]))
+    lo, hi = prob.piece(u)[1:]
+    np.testing.assert_allclose(px, np.clip(exact, lo, hi), rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("shape", [(40, 25), (700, 600)])  # the second: B^T B on a populated map (>= 4 MB)
 def test_the_exact_step_solves_the_normal_equations_in_place_and_matches_a_direct_solve(shape):
     rng = np.random.default_rng(11)
