@@ -22,6 +22,7 @@ is > v.  No fast-math, so results are bit-identical to a plain binary search.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
@@ -294,6 +295,218 @@ def _nonconvex_t_serial(v, t, out, slope, lo, hi, ax, av, ex, ev):
 def _nonconvex_t_parallel(v, t, out, slope, lo, hi, ax, av, ex, ev):
     for i in numba.prange(v.size):
         out[i] = _nonconvex_at_t(float(v[i]), float(t[i]), slope, lo, hi, ax, av, ex, ev)
+
+
+# ---------------------------------------------------------------------- ssnal's ray search
+#: NumPy's pairwise summation: a block of at most PAIRWISE_BLOCK elements is summed with 8 accumulators.
+PAIRWISE_BLOCK = 128
+
+
+@numba.njit(inline="always")
+def _block_sum(a, lo, n):
+    """NumPy's pairwise summation of one block a[lo:lo + n], n <= PAIRWISE_BLOCK."""
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@numba.njit(cache=True, nogil=True)
+def pairwise_sum(a, lo, n):
+    """sum(a[lo:lo + n]) in exactly the order of NumPy's pairwise summation (``np.sum`` of a contiguous float64
+    array: eight interleaved accumulators within a block of at most PAIRWISE_BLOCK, above it the sum of the two
+    halves, the first rounded down to a multiple of 8), so that a fused kernel's sums are bit-identical to
+    ``np.sum`` of the same products.  The recursion runs on an explicit stack (depth log2(n / PAIRWISE_BLOCK))."""
+    if n <= PAIRWISE_BLOCK:
+        return _block_sum(a, lo, n)
+    los = np.empty(64, dtype=np.int64)
+    ns = np.empty(64, dtype=np.int64)
+    phase = np.zeros(64, dtype=np.int64)
+    left = np.empty(64)
+    los[0], ns[0], top, ret = lo, n, 0, 0.0
+    while top >= 0:
+        m = ns[top]
+        if m <= PAIRWISE_BLOCK:
+            ret = _block_sum(a, los[top], m)
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if phase[top] == 0:  # first the left half
+            phase[top] = 1
+            top += 1
+            los[top], ns[top], phase[top] = los[top - 1], half, 0
+        elif phase[top] == 1:  # then the right half
+            left[top], phase[top] = ret, 2
+            top += 1
+            los[top], ns[top], phase[top] = los[top - 1] + half, m - half, 0
+        else:
+            ret = left[top] + ret
+            top -= 1
+    return ret
+
+
+@numba.njit(cache=True, nogil=True)
+def ray_prox(x, atu, atdu, alpha, sigma, out, work, rows, lower, upper, bounded, padded, start, cells, origin,
+             inv_width, n_buckets, width):
+    """One evaluation of ssnal's ray search in one pass: out = clip(prox(x - sigma (atu + alpha atdu)), lower, upper)
+    for a convex psi (the scalar-t table's ``rows``), and (sum_i atdu_i out_i, sum_i |atdu_i out_i|), each
+    summed as ``np.sum`` sums the array of products (``work`` holds them)."""
+    for i in range(x.size):
+        out[i] = x[i] - sigma * (atu[i] + alpha * atdu[i])
+    # the prox in place by the compiled serial kernel, called rather than inlined: numba compiles the locator's
+    # loop inside a larger function to a much slower loop
+    _convex_serial(out, out, rows, padded, start, cells, origin, inv_width, n_buckets, width)
+    if bounded:  # np.clip: the max with the lower bound, then the min with the upper one (NaN passes)
+        for i in range(x.size):
+            zi = out[i]
+            zi = zi if zi != zi or zi >= lower[i] else lower[i]
+            out[i] = zi if zi != zi or zi <= upper[i] else upper[i]
+    for i in range(x.size):
+        work[i] = atdu[i] * out[i]
+    dot = pairwise_sum(work, 0, x.size)
+    for i in range(x.size):
+        work[i] = abs(work[i])
+    return dot, pairwise_sum(work, 0, x.size)
+
+
+#: Up to this many breakpoints :func:`_count_at_most` counts them all, branch-free; more: bisection.
+COUNT_SCAN_MAX = 32
+
+
+@numba.njit(inline="always")
+def _count_at_most(q, xi):
+    """#{q_j <= xi} for sorted q (``np.searchsorted(q, xi, side="right")``; NaN counts past the end)."""
+    m = q.size
+    if xi != xi:
+        return m
+    if m <= COUNT_SCAN_MAX:
+        k = 0
+        for j in range(m):
+            k += 1 if q[j] <= xi else 0
+        return k
+    lo, hi = 0, m
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if q[mid] <= xi:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def split_of(z, q, lower, upper, bounded, fixed, piece):
+    """For each z_i: piece_i = #{q_j <= z_i} (``np.searchsorted(q, z, side="right")``, NaN past the end) and
+    fixed_i = (z_i is one of the sorted breakpoints q, or equals its bound): :meth:`cvxpar.PAR.piece_index` and
+    :meth:`cvxpar.PAR.on_breakpoint` in one pass."""
+    for i in range(z.size):
+        zi = z[i]
+        k = _count_at_most(q, zi)
+        piece[i] = k
+        fixed[i] = k > 0 and q[k - 1] == zi
+    if bounded:
+        for i in range(z.size):
+            fixed[i] = fixed[i] or z[i] == lower[i] or z[i] == upper[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def psi_sum(x, q, values, slopes, work):
+    """sum_i psi(x_i) for a float64 x, as ``np.sum(psi(x))`` computes it: per element the value at the breakpoint
+    q_j at or left of x_i (the first one left of the domain) plus the slope of x_i's piece times x_i - q_j, the
+    rise taken as 0 on a kink (``cvxpar.par._evaluate_numpy``), then NumPy's pairwise sum (``work`` holds the
+    values)."""
+    m = q.size
+    for i in range(x.size):
+        xi = x[i]
+        k = _count_at_most(q, xi)  # x_i's piece
+        j = min(max(k - 1, 0), m - 1)
+        dx = xi - q[j]
+        work[i] = values[j] + (0.0 if dx == 0 else slopes[k] * dx)
+    return pairwise_sum(work, 0, x.size)
+
+
+@numba.njit(inline="always")
+def _np_max(a, b):
+    """np.maximum(a, b): NaN if either is NaN, else a when a >= b."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
+
+
+@numba.njit(cache=True, nogil=True)
+def stationarity(x, c, q, slopes, dom_lo, dom_hi, lam, lower, upper, dist):
+    """dist_i = dist(c_i, lam dpsi(x_i) + N_[lower_i, upper_i](x_i)) for a scalar lam > 0, as
+    :meth:`cvxpar.PAR.subdifferential_distance` computes it: [lo, hi] the Clarke subdifferential (the slopes either
+    side of a kink; +inf, -inf outside the domain; NaN at NaN), times lam, with lo = -inf at a lower bound and
+    hi = +inf at an upper one unless the set is empty, then max(lo - c_i, c_i - hi, 0) with NaN propagated."""
+    m = q.size
+    for i in range(x.size):
+        xi = x[i]
+        if xi != xi:
+            lo = hi = xi
+        elif xi < dom_lo or xi > dom_hi:
+            lo, hi = math.inf, -math.inf
+        else:
+            k = _count_at_most(q, xi)
+            j = min(max(k - 1, 0), m - 1)
+            right = slopes[k]
+            left = slopes[j] if xi == q[j] else right
+            lo, hi = min(left, right), max(left, right)
+        lo, hi = lam * lo, lam * hi
+        if not lo > hi:
+            if xi <= lower[i]:
+                lo = -math.inf
+            if xi >= upper[i]:
+                hi = math.inf
+        dist[i] = _np_max(_np_max(lo - c[i], c[i] - hi), 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def grid_hits(x, grid, mids, atol):
+    """#{i: |x_i - snap(x_i)| <= atol}, snap(x_i) the grid point of x_i's cell between the midpoints ``mids`` (the
+    lower one on a midpoint), as :func:`cvxpar.metrics.quantization_rate` counts; NaN is no hit."""
+    hits = 0
+    for i in range(x.size):
+        xi = x[i]
+        if xi != xi:
+            continue
+        k = 0  # #{mids < x_i}
+        if mids.size <= COUNT_SCAN_MAX:
+            for j in range(mids.size):
+                k += 1 if mids[j] < xi else 0
+        else:
+            lo, hi = 0, mids.size
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if mids[mid] < xi:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            k = lo
+        hits += 1 if abs(xi - grid[k]) <= atol else 0
+    return hits
 
 
 # ---------------------------------------------------------------------- NumPy entry points

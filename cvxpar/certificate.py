@@ -8,6 +8,7 @@ tolerance rule.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -404,6 +405,10 @@ def row_backward_error(feasible: FeasibleSet, x) -> float:
     return float(np.max(viol / (1.0 + np.abs(h) + np.abs(G) @ np.abs(xn)), initial=0.0))
 
 
+#: A coordinate within QUANTIZED_ATOL of a grid point counts as quantized (:attr:`Certificate.quantization_rate`).
+QUANTIZED_ATOL = 1e-8
+
+
 def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap: bool = False) -> Certificate:
     """The certificate at x for validated data (lam from :func:`cvxpar._validation.as_lam`, a :class:`FeasibleSet`).
 
@@ -413,19 +418,33 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
     d = x.shape[0]
     if d and not bool(xp.all(xp.isfinite(x))):
         return _non_finite(d)
-    g = loss.grad(x) if grad is None else grad
+    z = None
+    if grad is None and _linear_model(loss):  # A x once for the gradient and the value (the same bits)
+        z = loss.linear(x)
+        g = loss.grad_z(z)
+    else:
+        g = loss.grad(x) if grad is None else grad
     if d and not bool(xp.all(xp.isfinite(g))):
         return _non_finite(d)
     grad_inf = float(xp.max(xp.abs(g))) if d else 0.0
     x_inf = float(xp.max(xp.abs(x))) if d else 0.0
     lower, upper = feasible.bounds_like(x)
     xc, domain_violation = project(xp, x, psi, lower, upper)
-    objective = loss.value(x) + penalty(xc, psi, lam, xp)
+    objective = (loss.value(x) if z is None else loss.value_z(z)) + penalty(xc, psi, lam, xp)
     infeasibility = max(domain_violation, feasible.violation(x), max(1.0, x_inf) * row_backward_error(feasible, x))
     c = -g
+    kernels = _compiled_terms(x, g, psi, lam)
+    rate = None
     if feasible.has_rows:
         lo, hi = psi.scaled_subdifferential(xc, lam, lower, upper)
         stat, dist = feasible.normal_cone_distance(x, c, lo, hi)
+    elif kernels is not None:  # the distances and the grid hits in one compiled pass each (the same bits)
+        dist = np.empty(d)
+        kernels.stationarity(xc, c, psi.breakpoints, psi.slopes, *(float(v) for v in psi.domain), lam,
+                             *_per_coordinate(lower, upper, d), dist)
+        stat = float(np.max(dist))
+        grid = psi.grid
+        rate = kernels.grid_hits(x, grid, (grid[1:] + grid[:-1]) / 2, QUANTIZED_ATOL) / d
     else:
         dist = psi.subdifferential_distance(xc, c, lam, lower, upper)
         stat = float(xp.max(dist)) if d else 0.0
@@ -434,7 +453,7 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
         objective=objective,
         residual=stat,
         gap=None,
-        quantization_rate=quantization_rate(x, psi),
+        quantization_rate=quantization_rate(x, psi, QUANTIZED_ATOL) if rate is None else rate,
         infeasibility=infeasibility,
         scale=max(1.0, grad_inf),
         x_scale=max(1.0, x_inf),
@@ -442,6 +461,30 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
         rounding_model=_rounding_model(xp, loss, psi, lam, x, c, stat, max(1.0, grad_inf), feasible, lower, upper),
     )
     return with_duality_gap(cert, loss, psi, lam, x, feasible) if with_gap else cert
+
+
+def _linear_model(loss) -> bool:
+    """Whether grad and value of ``loss`` are :class:`~cvxpar.losses.LinearModelLoss`'s own, through z = A x."""
+    from cvxpar.losses import LinearModelLoss
+
+    kind = type(loss)
+    return isinstance(loss, LinearModelLoss) and kind.grad is LinearModelLoss.grad and kind.value is LinearModelLoss.value
+
+
+def _per_coordinate(lower, upper, d: int):
+    """The bounds as two contiguous float64 arrays of length d."""
+    return tuple(np.full(d, float(b)) if np.ndim(b) == 0 else np.ascontiguousarray(b, dtype=np.float64)
+                 for b in (lower, upper))
+
+
+def _compiled_terms(x, g, psi: PAR, lam):
+    """The compiled kernels' module where :func:`evaluate` may take its stationarity and quantization terms from
+    them (a scalar lam > 0, contiguous float64 NumPy x and gradient, the kernels already loaded), else None."""
+    kernels = sys.modules.get("cvxpar._prox_kernels")
+    ok = (kernels is not None and isinstance(lam, float) and lam > 0.0 and psi.n_breakpoints > 0
+          and all(type(v) is np.ndarray and v.dtype == np.float64 and v.ndim == 1 and v.shape[0] and v.flags.c_contiguous
+                  for v in (x, g)))
+    return kernels if ok else None
 
 
 def _rounding_model(xp, loss, psi: PAR, lam, x, c, residual: float, scale: float, feasible: FeasibleSet, lower,
@@ -516,7 +559,14 @@ def _non_finite(d: int) -> Certificate:
 
 
 def penalty(x, psi: PAR, lam, xp) -> float:
-    """sum_i lam_i psi(x_i), with 0 * psi = 0 for lam_i = 0 inside the domain (x must be in it)."""
+    """sum_i lam_i psi(x_i), with 0 * psi = 0 for lam_i = 0 inside the domain (x must be in it).
+
+    A scalar lam and a contiguous float64 NumPy x, once the compiled kernels are loaded, take one compiled pass
+    (:func:`cvxpar._prox_kernels.psi_sum`: the same values summed in NumPy's order, so the same bits)."""
+    if isinstance(lam, float) and lam != 0.0 and type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 1 and x.shape[0] and (
+            x.flags.c_contiguous and psi.n_breakpoints and "cvxpar._prox_kernels" in sys.modules):
+        kernels = sys.modules["cvxpar._prox_kernels"]
+        return lam * kernels.psi_sum(x, psi.breakpoints, psi.values, psi.slopes, np.empty(x.shape[0]))
     vals = psi(x)
     if isinstance(lam, float):
         return 0.0 if lam == 0.0 else lam * float(xp.sum(vals))

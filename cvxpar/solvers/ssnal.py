@@ -75,6 +75,7 @@ import numpy as np
 from cvxpar.solvers._common import Monitor, Outcome, PrecisionFloor, check
 from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers._metric import ColumnMetric
+from cvxpar.solvers._ray_prox import CompiledRay
 from cvxpar.solvers._sparse_gram import SparseGram, newton_systems
 from cvxpar.solvers._tall import square_least_squares
 from cvxpar.solvers.polish import OBJECTIVE_NOISE, PolishSchedule, _better, _eye, _nonzero, _solve, newton_polish
@@ -229,6 +230,8 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     prev_cert = None
     sigmas = [sigma]
     floor, rejected, stopped = PrecisionFloor(tol), 0, None
+    ray = CompiledRay.of(prob)
+    split_of = (lambda v: (prob.fixed(v), prob.piece_index(v))) if ray is None else ray.split
     for it in range(1, max_iter + 1):
         newton_before = newton
         atu = op.rmv(u)
@@ -244,9 +247,8 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         grad = u + b - az  # grad phi(u) = u + b - A z
         g0 = float(xp.max(xp.abs(grad)))
         converged = False
-        fixed = prob.fixed(z)  # carried from step to step with z (and, for FreeGram, the piece index)
-        piece = prob.piece_index(z)
-        split = (prob.fixed(x), prob.piece_index(x))  # x's split: how many coordinates the step moves
+        fixed, piece = split_of(z)  # carried from step to step with z (the piece index for FreeGram)
+        split = split_of(x)  # x's split: how many coordinates the step moves
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
@@ -257,11 +259,10 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
                 break
             newton += 1
             # A^T (u + alpha du) = A^T u + alpha A^T du: the line search needs no product
-            alpha, du, atdu, (u_t, atu_t, val_t, z_t) = _ray_search(prob, x, sigma, u, atu, val, grad, du)
+            alpha, du, atdu, (u_t, atu_t, val_t, z_t) = _ray_search(prob, x, sigma, u, atu, val, grad, du, ray)
             if alpha < MIN_ALPHA:  # no decrease along the Newton direction: leave the inner loop
                 break
-            fixed_t = prob.fixed(z_t)
-            piece_t = prob.piece_index(z_t)
+            fixed_t, piece_t = split_of(z_t)
             if fast:
                 stay = ~fixed & ~fixed_t & (piece == piece_t)
                 az = gram.newton_product(az, z, z_t, ~fixed, stay, du, atdu, -sigma * alpha)
@@ -823,7 +824,7 @@ def _line_search(xp, phi, u, aux, val: float, grad, du, adjoint):
         alpha *= 0.5
 
 
-def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
+def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du, ray: CompiledRay | None = None):
     """The step along du for :func:`_run_least_squares`: the minimizer of phi on the segment
     u + alpha du, alpha in [0, 1], to within RAY_RTOL of its slope, instead of halving alpha.
 
@@ -840,6 +841,8 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     in it, is at most ARMIJO alpha phi'(0), Armijo's condition holds without evaluating phi(alpha) (its
     value, which costs a psi evaluation, is then returned as None, and ``val`` may be None: computed here
     only where a value is compared).  The point z(alpha) of the last evaluation of phi' is the returned z.
+    ``ray`` (:class:`~cvxpar.solvers._ray_prox.CompiledRay`), when given, evaluates z(alpha) with (A^T du)^T z(alpha)
+    and its rounding sum in one compiled pass, bit-identical to the array expressions.
     Returns what :func:`_line_search` returns.
     """
     xp = prob.xp
@@ -850,20 +853,27 @@ def _ray_search(prob, x, sigma: float, u, atu, val: float, grad, du):
     base = float(xp.sum(du * (u + prob.loss.target)))
     curv = float(xp.sum(du * du))
 
-    last = []  # z(alpha) at the last evaluation
+    last = []  # (z(alpha), sum_i |(A^T du)_i z_i(alpha)|) at the last evaluation
 
     def derivative(alpha: float) -> float:
-        z = prob.prox(x - sigma * (atu + alpha * atdu), sigma)
-        last[:] = [z]
-        return base + alpha * curv - float(xp.sum(atdu * z))
+        if ray is None:
+            z = prob.prox(x - sigma * (atu + alpha * atdu), sigma)
+            dot, size = float(xp.sum(atdu * z)), None
+        else:
+            z, dot, size = ray.point(x, atu, atdu, alpha, sigma)
+        last[:] = [(z, size)]
+        return base + alpha * curv - dot
 
-    def rounding(alpha: float, z) -> float:  # of phi'(alpha) as computed
-        return 0.0 if z is None else RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(atdu * z))))
+    def rounding(alpha: float, evaluated) -> float:  # of phi'(alpha) as computed
+        if evaluated is None:
+            return 0.0
+        z, size = evaluated
+        return RAY_ROUNDING * (abs(base) + alpha * curv + (float(xp.sum(xp.abs(atdu * z))) if size is None else size))
 
     alpha, d, below = _ray_root(derivative, slope, last)
     u_t, atu_t = u + alpha * du, atu + alpha * atdu  # z(alpha) = last[0] was computed from exactly this atu_t
-    z_t = last[0]
-    if _armijo_from_slopes(alpha, d, below, slope, rounding, z_t):
+    z_t = last[0][0]
+    if _armijo_from_slopes(alpha, d, below, slope, rounding, last[0]):
         return alpha, du, atdu, (u_t, atu_t, None, z_t)
     val_t, z_t = _phi(prob, x, u_t, atu_t, sigma, z_t)
     if val is None:
