@@ -433,18 +433,16 @@ def evaluate(loss, psi: PAR, lam, x, feasible: FeasibleSet, grad=None, with_gap:
     objective = (loss.value(x) if z is None else loss.value_z(z)) + penalty(xc, psi, lam, xp)
     infeasibility = max(domain_violation, feasible.violation(x), max(1.0, x_inf) * row_backward_error(feasible, x))
     c = -g
-    kernels = _compiled_terms(x, g, psi, lam)
-    rate = None
+    kernels = _compiled_terms(x, g, psi, lam)  # the distances and the grid hits in one compiled pass each (same bits)
+    rate = None if kernels is None else kernels.grid_hits(x, *_grid_cells(psi), QUANTIZED_ATOL) / d
     if feasible.has_rows:
         lo, hi = psi.scaled_subdifferential(xc, lam, lower, upper)
         stat, dist = feasible.normal_cone_distance(x, c, lo, hi)
-    elif kernels is not None:  # the distances and the grid hits in one compiled pass each (the same bits)
+    elif kernels is not None:
         dist = np.empty(d)
         kernels.stationarity(xc, c, psi.breakpoints, psi.slopes, *(float(v) for v in psi.domain), lam,
                              *_per_coordinate(lower, upper, d), dist)
         stat = float(np.max(dist))
-        grid = psi.grid
-        rate = kernels.grid_hits(x, grid, (grid[1:] + grid[:-1]) / 2, QUANTIZED_ATOL) / d
     else:
         dist = psi.subdifferential_distance(xc, c, lam, lower, upper)
         stat = float(xp.max(dist)) if d else 0.0
@@ -469,6 +467,12 @@ def _linear_model(loss) -> bool:
 
     kind = type(loss)
     return isinstance(loss, LinearModelLoss) and kind.grad is LinearModelLoss.grad and kind.value is LinearModelLoss.value
+
+
+def _grid_cells(psi: PAR):
+    """(grid, midpoints) of psi's quantization grid, as :func:`cvxpar.metrics.snap` forms them."""
+    grid = psi.grid
+    return grid, (grid[1:] + grid[:-1]) / 2
 
 
 def _per_coordinate(lower, upper, d: int):

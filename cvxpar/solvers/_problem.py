@@ -7,6 +7,7 @@ feasible set), so no method ever starts on bad data.
 from __future__ import annotations
 
 import copy
+import sys
 
 import numpy as np
 
@@ -148,7 +149,17 @@ class Problem:
         return self.psi.subdifferential_distance(x, -g, self.lam, *self.feasible.bounds_like(x))
 
     def fixed(self, x):
-        """True where x_i sits on a breakpoint of psi restricted to the box, or on a bound (:meth:`PAR.on_breakpoint`)."""
+        """True where x_i sits on a breakpoint of psi restricted to the box, or on a bound (:meth:`PAR.on_breakpoint`;
+        a float64 NumPy x of length d, once the compiled kernels are loaded, in one compiled pass with the same
+        result: :func:`cvxpar._prox_kernels.split_of`)."""
+        kernels = sys.modules.get("cvxpar._prox_kernels")
+        if kernels is not None and self.kpsi.n_breakpoints and _flat64(x) and x.shape[0] == self.d and (
+                self.lb is None or (_flat64(self.lb) and _flat64(self.ub))):
+            fixed = np.empty(self.d, dtype=np.bool_)
+            bounded = self.lb is not None
+            kernels.split_of(x, self.kpsi.breakpoints, self.lb if bounded else x, self.ub if bounded else x, bounded,
+                             fixed, np.empty(self.d, dtype=np.int64))
+            return fixed
         return self.kpsi.on_breakpoint(x, self.lb, self.ub)
 
     def piece_index(self, x):
@@ -158,3 +169,8 @@ class Problem:
     def piece(self, x):
         """Slope and interval [lo, hi] of x_i's piece of psi restricted to the box (:meth:`PAR.piece`)."""
         return self.kpsi.piece(x, self.lb, self.ub)
+
+
+def _flat64(v) -> bool:
+    """v is a contiguous 1-D float64 NumPy array (what the compiled kernels take as is)."""
+    return type(v) is np.ndarray and v.dtype == np.float64 and v.ndim == 1 and v.flags.c_contiguous

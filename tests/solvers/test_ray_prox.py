@@ -57,8 +57,9 @@ def test_ray_point_and_split_are_the_numpy_expressions(psi_name, bounds):
             kinks = np.where(rng.random(D) < 0.2, rng.choice(prob.kpsi.breakpoints, D), z)
             for v in (z, np.where(rng.random(D) < 0.05, np.nan, kinks)):
                 fixed, piece = ray.split(v)
-                np.testing.assert_array_equal(fixed, prob.fixed(v))
-                np.testing.assert_array_equal(piece, prob.piece_index(v))
+                np.testing.assert_array_equal(fixed, prob.kpsi.on_breakpoint(v, prob.lb, prob.ub))
+                np.testing.assert_array_equal(prob.fixed(v), fixed)
+                np.testing.assert_array_equal(piece, prob.kpsi.piece_index(v))
 
 
 def test_compiled_ray_needs_a_convex_psi_and_a_scalar_lam():
