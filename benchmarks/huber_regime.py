@@ -6,8 +6,10 @@ One line per instance, tab-separated: label, status, CPU seconds (``time.process
 warm-up solve of the first instance), objective, and for ``ours`` the outer iterations and Newton steps.  Run
 ``ours`` on two checkouts (PYTHONPATH) and ``clarabel`` once for an A/B with the reference side by side.
 Instances: x on the 7-level grid of spacing 0.5, b = A x + 0.1 noise, ridge psi, lam = 0.05 n, M in
-{0.05, 0.5, 5} at 150 x 1000, 500 x 2000 and 2000 x 500 (two seeds, with a Box [0, 2.5] at M = 0.5), and least
-squares on half of 300 rows plus Huber on the other half (``Stacked``) at 300 x 1000.
+{0.05, 0.5, 5} at 150 x 1000, 500 x 2000 and 2000 x 500 (two seeds, with a Box [0, 2.5] at M = 0.5), least
+squares on half of 300 rows plus Huber on the other half (``Stacked``) at 300 x 1000, and the first 150 x 1000
+M = 0.5 instance with (A, b, M) rescaled by c in {1e-3, 1e6} and lam by c^2 (the same minimizers, the objective
+times c^2).
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def instances():
             A, b = _data(300, 1000, seed + 5)
             loss = Stacked([LeastSquares(A[:150], b[:150]), Huber(A[150:], b[150:], M=M)])
             yield f"LS+huber 300x1000 M={M} s{seed}", loss, 15.0, None
+    A, b = _data(150, 1000, 150)
+    for c in (1e-3, 1e6):
+        yield f"huber 150x1000 M=0.5 s0 x{c:g}", Huber(c * A, c * b, M=0.5 * c), 0.05 * 150 * c * c, None
 
 
 def main(mode: str) -> None:

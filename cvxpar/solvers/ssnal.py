@@ -453,10 +453,11 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
 
 def _huber_form(prob):
     """The per-sample thresholds M of a loss of the form h_i(z) = min_v (z - b_i - v)^2 / 2 + M_i |v| (Huber, sums
-    of Huber and least squares: ``huber_thresholds``, M_i = inf on a squared sample) on NumPy or scipy.sparse data,
-    with at least one finite M_i, else None."""
+    of Huber and least squares: ``huber_thresholds``, M_i = inf on a squared sample) on NumPy or scipy.sparse data
+    (other namespaces keep :func:`_run_newton`), with at least one finite M_i, else None."""
     thresholds = getattr(prob.loss, "huber_thresholds", None)
-    if thresholds is None or prob.loss.op.kind not in ("dense", "sparse"):
+    op = prob.loss.op
+    if thresholds is None or not (op.kind == "sparse" or isinstance(op.A, np.ndarray)):
         return None
     M = thresholds()
     return M if M is not None and bool(np.any(np.isfinite(M))) else None
