@@ -62,6 +62,13 @@ INNER_RATIO = 0.3
 EPOCH_CHECK = 10
 #: An inner solve on a working set stops after this many epochs.
 INNER_EPOCHS = 50 * EPOCH_CHECK
+#: On scipy.sparse least squares the face polish (sparse factorizations) costs about what a few epochs do, so it
+#: is tried once the fixed set changed by at most PolishSchedule.SETTLED_FREE_FRACTION of the free coordinates,
+#: without the tighter cap of PolishSchedule.SETTLED_FRACTION d: this overrides that cap.
+SPARSE_SETTLED_FRACTION = 1.0
+#: The least-squares polish runs again on the new working set at most this many times when the restricted
+#: problem certified and the full one did not (:func:`_polish_on`).
+REPOLISH = 2
 #: Proximal Newton (non-quadratic losses, convex psi): h'' floored at this fraction of its scale, the
 #: Armijo constant of the line search and its smallest step.
 CURVATURE_FLOOR = 1e-3
@@ -95,6 +102,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
     n = loss.n_samples
     total = outer = polishes = backtracks = extrapolations = 0
     schedule = PolishSchedule(prob, period=1, exact_only=True)
+    if model.exact and op.kind == "sparse":
+        schedule.SETTLED_FRACTION = SPARSE_SETTLED_FRACTION
     # the polish's prox step: for a convex psi any t > 0 has the same fixed points (1 / the largest
     # coordinate curvature needs no power iteration); for a nonconvex psi t = 1 / L as in "pg"/"fista"
     step = 1.0 / max(float(colsq.max(initial=0.0)) * model.scale if prob.convex else loss.lipschitz(), 1e-300)
@@ -123,7 +132,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, p0: 
         # n free coordinates), once CD has moved
         if polish and schedule.due(outer, x) and total > 0:
             if model.exact:  # least squares: the polish on the working set, then one full certificate
-                px, pcert, improved = _polish_on(prob, kern, ws, x, r, step, polish_steps, tol)
+                px, pcert, improved = _polish_on(prob, kern, ws, x, r, step, polish_steps, tol, p0)
             else:
                 cert = cert or prob.certify(x, grad=g)
                 px, pcert, _ = newton_polish(prob, x, step, steps=polish_steps, tol=tol,
@@ -172,13 +181,41 @@ def _working_set(free, score, size: int):
     return np.sort(np.argpartition(-prio, size - 1)[:size])
 
 
-def _polish_on(prob, kern, ws, x, r, step: float, steps: int, tol: float):
+def _polish_on(prob, kern, ws, x, r, step: float, steps: int, tol: float, p0: int = P0):
     """The active-set polish of least squares restricted to the working set ws, the other coordinates held.
 
     With x_K fixed outside ws, f(x) = 1/2 ||A_ws x_ws - (r + A_ws x_ws)||^2 (r = b - Ax), so the face polish
     (:func:`cvxpar.solvers.face.face_polish`) runs on the |ws|-column problem, whose certificate
-    checks cost O(n |ws|) instead of O(n d).  Returns (x, certificate, improved): the certificate is the
-    full problem's when the restricted one certifies (else None), x the polished point when improved."""
+    checks cost O(n |ws|) instead of O(n d).  When the restricted problem certifies but the full one does
+    not (coordinates outside ws violate their KKT conditions at the polished point), the polish runs again, up
+    to REPOLISH more times, on the working set of the polished point (its free coordinates and worst violators,
+    as :func:`run` builds it), without CD epochs in between: the split inside ws is right already.
+    Returns (x, certificate, improved): the certificate is the full problem's when the restricted one
+    certifies (else None), x the polished point when improved."""
+    out, improved = x, False
+    for _ in range(REPOLISH + 1):
+        px, restricted = _polish_ws(prob, kern, ws, out, r, step, steps, tol)
+        if px is None:
+            break
+        out, improved = px, True
+        if not restricted:
+            return out, None, True
+        z = np.asarray(prob.loss.op.mv(out), dtype=np.float64)
+        r = -np.asarray(prob.loss.dh(z), dtype=np.float64)
+        g = np.asarray(prob.loss.grad_z(z))
+        score = kern.scores(out, g)
+        if float(score.max(initial=0.0)) <= tol * max(1.0, float(np.abs(g).max(initial=0.0))):
+            cert = prob.certify(out)
+            if cert.certifies(tol):
+                return out, cert, True
+        free = ~np.asarray(prob.fixed(out))
+        ws = _working_set(free, score, min(prob.d, max(p0, 2 * int(free.sum()))))
+    return out, None, improved
+
+
+def _polish_ws(prob, kern, ws, x, r, step: float, steps: int, tol: float):
+    """One face polish on the working set ws (:func:`_polish_on`): (the polished point or None when no round
+    improved on x, whether the restricted problem certified)."""
     from cvxpar.constraints import Box
     from cvxpar.losses import LeastSquares
     from cvxpar.solvers._problem import Problem
@@ -191,10 +228,10 @@ def _polish_on(prob, kern, ws, x, r, step: float, steps: int, tol: float):
     sub = Problem(LeastSquares(A_ws, r + A_ws @ x_ws), prob.psi, lam, box)
     px, pcert, _ = face_polish(sub, x_ws, step, rounds=steps, tol=tol, check=lambda v: check(sub, v))
     if px is x_ws:
-        return x, None, False
+        return None, False
     out = x.copy()
     out[ws] = px
-    return out, prob.certify(out) if pcert.certifies(tol) else None, True
+    return out, pcert.certifies(tol)
 
 
 class _Kernels:

@@ -33,8 +33,9 @@ nnz(row)^2 multiply-adds, against n k^2 for the dense one) and each Newton step 
 SuperLU with a minimum-degree ordering and diagonal pivots (Li 2005, "An overview of SuperLU", ACM TOMS
 31(3)), which follows its block-diagonal structure (free columns that share no row) and its sparsity; a
 Cholesky factorization of the dense block takes over for the rest of the solve once the factors fill in
-beyond SPARSE_FILL k^2 nonzeros, and a free block whose structural rank (a maximum bipartite matching)
-is below its width is singular without a factorization.
+beyond SPARSE_FILL k^2 nonzeros; a free block whose structural rank (a maximum bipartite matching)
+is below its width is singular without a factorization, and one with a pivot at most k eps max(diag) is
+numerically singular (the rank test of LAPACK's pivoted Cholesky, dpstrf).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.sparse.csgraph import structural_rank
+from scipy.linalg import lapack
+from scipy.sparse.csgraph import connected_components, maximum_bipartite_matching, structural_rank
 from scipy.sparse.linalg import splu
 
 from cvxpar.solvers.polish import _better
@@ -58,6 +60,10 @@ MAX_STEPS = 4
 #: On sparse data: the sparse factorization of A_W^T A_W is used while its factors have at most SPARSE_FILL k^2
 #: nonzeros (k = |W|); denser factors cost about what a dense Cholesky factorization does, which then takes over.
 SPARSE_FILL = 0.125
+#: ... and is not tried when A_W^T A_W has more than SPARSE_DEGREE nonzeros per column (the fill of a minimum-degree
+#: ordering grows fast with the couplings: at 1000 x 874 with 6.4 per column SuperLU took a third of the dense
+#: Cholesky's time, at 2000 x 1461 with 18 per column 1.7x it).
+SPARSE_DEGREE = 10.0
 #: A step on W within the factored W0 comes from the kept factor while |W0 - W| <= |W0| / KEPT_FRACTION, and is
 #: kept when its residual is at most KEPT_RTOL ||g|| (:class:`_Gram`).
 KEPT_FRACTION = 4
@@ -130,7 +136,7 @@ def solve_face(A, r, x, lo, hi, lin):
             if idx.size <= n:
                 d, ray = gram.newton(idx, g), False
             if d is None:
-                d, ray = _null_space_step(A_w.toarray() if sp.issparse(A_w) else A_w, g)
+                d, ray = gram.null_space_step(A_w, idx, g)
             if d is not None and not float(g @ d) < 0.0:  # no descent left on W (its minimizer, to rounding)
                 d = None
         if d is None:  # the minimizer on W: release the stopped coordinates whose multiplier has the wrong sign
@@ -238,6 +244,9 @@ class _DenseGram(_Gram):
     def _product(self, idx, d):
         return self.gram[np.ix_(idx, idx)] @ d
 
+    def null_space_step(self, A_w, idx, g):
+        return _null_space_step(A_w, g)
+
 
 class _SparseGram(_Gram):
     """The steps for a scipy.sparse A: A^T A by a sparse product, A_W^T A_W factored by SuperLU
@@ -254,10 +263,16 @@ class _SparseGram(_Gram):
         if structural_rank(sp.csr_array(self.A[:, idx])) < idx.size:  # A_W^T A_W is singular
             return None
         G = self.gram[:, idx][idx, :]
+        # pivots at most k eps max(diag G) mean a numerically singular G, as in LAPACK's dpstrf
+        floor = idx.size * np.finfo(np.float64).eps * float(G.diagonal().max(initial=0.0))
+        if G.nnz > SPARSE_DEGREE * idx.size:  # too many couplings for a sparse factorization to pay
+            self.dense = True
         if self.dense:
             try:
                 c = sla.cho_factor(G.toarray(), check_finite=False)
             except (np.linalg.LinAlgError, ValueError):
+                return None
+            if not np.all(np.diagonal(c[0]) ** 2 > floor):
                 return None
             return lambda v: sla.cho_solve(c, v, check_finite=False)
         try:
@@ -267,12 +282,51 @@ class _SparseGram(_Gram):
             return None
         if lu.L.nnz + lu.U.nnz > SPARSE_FILL * idx.size**2:
             self.dense = True
-        if not np.all(lu.U.diagonal() > 0.0):  # not positive definite (a Cholesky factorization would fail)
+        if not np.all(lu.U.diagonal() > floor):  # not positive definite to rounding
             return None
         return lu.solve
 
     def _product(self, idx, d):
         return self.gram[:, idx][idx, :] @ d
+
+    def null_space_step(self, A_w, idx, g):
+        """:func:`_null_space_step` by blocks: the null space of A_W is the direct sum of those of its connected
+        components (columns linked by shared rows).  The components whose columns a maximum bipartite matching
+        matches to distinct rows (full structural rank) are factored together as for a Newton step; when that
+        factorization holds their null space is trivial, and g_N comes from the other components only, each
+        by a null-space basis from the pivoted Cholesky factorization of its A_c^T A_c (:func:`_null_basis`);
+        when it fails (numerically singular), every component goes by its basis.  The minimum-norm Newton step
+        is the Newton step on the factored components and -(A_c^T A_c)^+ g_c on the others."""
+        n, k = A_w.shape
+        A_w = sp.csc_array(A_w)
+        matched = maximum_bipartite_matching(sp.csr_array(A_w), perm_type="row")
+        graph = sp.block_array([[None, A_w], [A_w.T, None]], format="csr")
+        _, label = connected_components(graph, directed=False)
+        cols_label = label[n:]
+        deficient = np.isin(cols_label, cols_label[matched < 0])
+        full = np.flatnonzero(~deficient)
+        inverse = self._factor(idx[full]) if full.size else None
+        if full.size and inverse is None:  # full structural rank, numerically singular: all by blocks
+            deficient[:], full = True, full[:0]
+        g_null = np.zeros(k)
+        blocks = []
+        for c in np.unique(cols_label[deficient]):
+            cols = np.flatnonzero(cols_label == c)
+            H = self.gram[:, idx[cols]][idx[cols], :].toarray()
+            null, basic = _null_basis(H)
+            if null is None:
+                return None, False
+            g_null[cols] = _project(null, g[cols])
+            blocks.append((cols, null, basic))
+        if np.linalg.norm(g_null) > NULL_RTOL * np.linalg.norm(g):
+            return -g_null, True
+        d = np.zeros(k)
+        if full.size:
+            d[full] = -inverse(np.asarray(g[full], dtype=np.float64))
+        for cols, null, basic in blocks:  # -H^+ g_c: the basic solution less its null-space component
+            step = -basic(g[cols])
+            d[cols] = step - _project(null, step)
+        return (d, False) if np.isfinite(d).all() else (None, False)
 
 
 def _release(A, r, x, lo, hi, lin, work) -> bool:
@@ -286,6 +340,42 @@ def _release(A, r, x, lo, hi, lin, work) -> bool:
     back = ((x[out] <= lo[out]) & (g < -scale)) | ((x[out] >= hi[out]) & (g > scale))
     work[out[back]] = True
     return bool(back.any())
+
+
+def _null_basis(H):
+    """(Z, basic) for a symmetric positive semidefinite H: Z a basis of its null space (k x (k - r)) and
+    ``basic(v)`` the basic solution of H d = v, from the pivoted Cholesky factorization P^T H P = R^T R (LAPACK
+    dpstrf, which stops at the numerical rank r: Higham 1990, "Analysis of the Cholesky decomposition of a
+    semi-definite matrix"): with the pivoted coordinates B = P[:r] and the others N, R11 d_B + R12 d_N = 0 gives
+    Z[B] = -R11^{-1} R12, Z[N] = I, and the basic solution solves R11^T R11 d_B = v_B with d_N = 0 (exact when
+    H d = v is consistent).  (None, None) when H has a non-finite entry or the factorization fails."""
+    if not np.isfinite(H).all():
+        return None, None
+    R, piv, rank, info = lapack.dpstrf(H, lower=0)
+    if info < 0:
+        return None, None
+    k = H.shape[0]
+    B, N = piv[:rank] - 1, piv[rank:] - 1  # LAPACK's 1-based pivots
+    R11 = np.triu(R[:rank, :rank])
+    Z = np.zeros((k, k - rank))
+    Z[N, np.arange(k - rank)] = 1.0
+    if rank:
+        Z[B] = -sla.solve_triangular(R11, R[:rank, rank:], check_finite=False)
+
+    def basic(v):
+        out = np.zeros(k)
+        if rank:
+            out[B] = sla.cho_solve((R11, False), v[B], check_finite=False)
+        return out
+
+    return Z, basic
+
+
+def _project(Z, v):
+    """The orthogonal projection of v onto the range of Z (full column rank): Z (Z^T Z)^{-1} Z^T v."""
+    if Z.shape[1] == 0:
+        return np.zeros_like(v)
+    return Z @ np.linalg.solve(Z.T @ Z, Z.T @ v)
 
 
 def _null_space_step(A, g):
