@@ -11,6 +11,7 @@ from functools import partial
 import cvxpy as cp
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from user_losses import clarabel_objective
 
 import cvxpar
@@ -121,12 +122,16 @@ def _ours(loss, lam, box=None):
 
 
 @pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
-@pytest.mark.parametrize("case", ["huber", "scaled", "sum", "box"])
+@pytest.mark.parametrize("case", ["huber", "scaled", "sum", "box", "sparse"])
 def test_huber_route_certifies_at_clarabels_objective(case, q):
     """Huber with M at the 10/50/90 % quantiles of the residuals, with column norms over 1e-2..1e2, as half of a
-    sum with least squares, and with a box: the Huber route runs and certifies at Clarabel's objective."""
-    seed = {"huber": 1, "scaled": 2, "sum": 3, "box": 4}[case] + int(10 * q)
+    sum with least squares, with a box, and on a scipy.sparse A (30 % nonzeros): the Huber route runs and certifies
+    at Clarabel's objective."""
+    seed = {"huber": 1, "scaled": 2, "sum": 3, "box": 4, "sparse": 5}[case] + int(10 * q)
     A, t, r = _data(40, 120, seed, cols=2 if case == "scaled" else None)
+    if case == "sparse":
+        A = sp.csc_array(A * (np.random.default_rng(seed).random(A.shape) < 0.3))
+        r = np.abs(t - A @ np.linalg.lstsq(A.toarray(), t, rcond=None)[0]) + np.abs(t) / 10
     M = float(np.quantile(r, q))
     loss = (Stacked([LeastSquares(A[:20], t[:20]), Huber(A[20:], t[20:], M=M)]) if case == "sum"
             else Huber(A, t, M=M))
