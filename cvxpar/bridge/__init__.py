@@ -17,10 +17,14 @@ so g must be concave),
 - PAR terms with nonnegative weights: ``lam * sum(cvxpar.par(r, psi))``, ``w @ cvxpar.par(r, psi)``
   (w >= 0 per entry), ``norm1(r)``, ``sum(abs(r))``, where each entry of r reads one coordinate:
   r = x, a selection ``x[:k]`` (the other coordinates get lam_i = 0), or a scaling plus an offset
-  ``a * x + c`` (psi(a u + c) is again a PAR, built exactly); weights may be
+  (``a * x + c``, ``x - c``, ``c + x``, ``multiply(a, x) + c``, with a != 0 and c scalars, vectors or
+  Parameters: one (a, c) for every coordinate makes psi(a u + c), again a PAR, built exactly; a
+  per-coordinate one is solved in the variable y = a x + c, every other term rewritten in y
+  (:mod:`.shift`), and x = (y - c) / a written back); weights may be
   ``cp.Parameter(nonneg=True)``.  All coordinates must end up with one common psi (several PAR
   terms add up to one when their weight vectors are proportional): :func:`cvxpar.solve` takes
-  per-coordinate weights lam_i, not a different psi per coordinate (and a psi that is +inf
+  per-coordinate weights lam_i, not a different psi per coordinate, so different PARs on
+  different slices of x are refused with an error that says so (and a psi that is +inf
   outside an interval must read every coordinate, since its domain applies to all of them);
 - constraints: bounds (``x >= l``, ``x <= u``, ``x[:k] >= 0``, ``abs(x) <= c``,
   ``norm_inf(x) <= c``, ``Variable(bounds=...)``, ``nonneg=True``), a simplex
@@ -60,7 +64,8 @@ for ``max_iter`` (as CVXPY warns for its own solvers; ``optimal_inaccurate`` is 
 - ``"message"`` (a sentence on the status), ``"method"`` (the method that ran),
   ``"objective"``, ``"residual"``, ``"gap"``, ``"quantization_rate"`` (of the problem as
   cvxpar solved it: the objective divided by a positive factor, see :mod:`.assemble`);
-- ``"result"``: the whole :class:`cvxpar.SolveResult`.
+- ``"result"``: the whole :class:`cvxpar.SolveResult` (of the problem as cvxpar solved it: in the
+  variable y = a x + c where a per-coordinate shift applies).
 
 Constraint ``dual_value``s are set to ``None`` (cvxpar computes no multipliers), so none is left
 over from an earlier solve with another solver.
@@ -129,6 +134,7 @@ class _Cached:
     dense: bool = False
     constraints: Any = None
     x: np.ndarray | None = None
+    shift: Any = None  # the key of the substitution the cached loss and constraints were built in
 
 
 #: CVXPY's compilation keywords: meaningless here (nothing is compiled), accepted and ignored.
@@ -196,7 +202,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
     ('optimal', array([ 0.5,  0. , -1. ]), 'optimal')
     """
     from cvxpar import solve
-    from cvxpar.bridge import assemble
+    from cvxpar.bridge import assemble, shift
 
     start = time.perf_counter()
     for key in ("solver", "solver_path", "gp", "qcp", "requires_grad"):
@@ -209,7 +215,11 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         structure = parse_problem(problem)
         cached = _Cached(structure, alternative(problem))
         _CACHE[problem] = cached
-    st = cached.structure
+    st, sub = shift.substitute(cached.structure, cached.alternative)  # y = a x + c where the PARs need it
+    key = None if sub is None else sub.key()
+    if cached.shift != key:
+        cached.loss = cached.constraints = None
+        cached.shift = key
     cons = cached.constraints
     if cons is None or st.constraint_params:
         cons = assemble.build_constraints(st)
@@ -225,6 +235,9 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         return _write_infeasible(problem, cached, setup)
     if x0 is None and warm_start:
         x0 = cached.x
+    if x0 is not None:
+        x0 = _flat(x0, st.x)
+        x0 = x0 if sub is None else sub.to_y(x0)
     res = _run(solve, loss.loss, psi, lam, cons, algorithm, x0, options, cached.alternative)
     if res.status == "diverged":
         cached.x = None
@@ -247,12 +260,19 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         problem.unpack(failure(status, attr, st.maximize))
     else:
         x = np.asarray(res.x, dtype=np.float64).reshape(-1)
+        x = x if sub is None else sub.to_x(x)
         cached.x = x
         value = x.reshape(st.x.shape, order="F") if st.x.ndim else x.reshape(())
         problem.unpack(Solution(status, float(res.objective), {st.x.id: value}, {}, attr))
     _clear_duals(problem)
     problem._solver_stats = SolverStats.from_dict(attr, SOLVER_NAME)
     return problem.value
+
+
+def _flat(x0, x) -> np.ndarray:
+    """A start in the variable's shape or flattened, as its entries in column-major order."""
+    x0 = np.asarray(x0, dtype=np.float64)
+    return x0.reshape(-1, order="F") if x0.shape == x.shape else x0.reshape(-1)
 
 
 def _run(solve, loss, psi, lam, cons, algorithm: str, x0, options: dict, alternative: str):

@@ -171,9 +171,13 @@ def build_par(s: Structure, scale: float, alternative: str) -> tuple[PAR, float 
         if not np.allclose(w, c * base, rtol=_RTOL, atol=0.0):
             raise UnsupportedProblemError(
                 "problem.solve(method='cvxpar') cannot take this problem: its PAR terms put a different PAR on "
-                f"different coordinates of x (e.g. {t.source}: {len(groups)} distinct PARs psi_k(x_i) whose weight "
-                "vectors are not multiples of one another). cvxpar.solve minimizes loss + sum_i lam_i psi(x_i) with "
-                f"one psi for every coordinate (only the weights lam_i vary). {alternative}",
+                f"different coordinates or slices of x (e.g. {t.source}: {len(groups)} distinct PARs psi_k(x_i) whose "
+                "weight vectors are not multiples of one another), which is not supported. cvxpar.solve minimizes "
+                "loss + sum_i lam_i psi(x_i) with one psi for every coordinate: per coordinate only the weight lam_i, "
+                "and inside the PAR a shift or scaling (w @ cvxpar.par(multiply(a, x) - c, psi) with vectors w >= 0, "
+                "a != 0 and c), may vary. To use it, write one PAR term over all of x in that form (a sum of PARs "
+                "with proportional weights also counts as one); otherwise solve the problem another way. "
+                f"{alternative}",
                 t.source,
             )
         coefs.append(c)
@@ -184,10 +188,28 @@ def coordinate_terms(t: PARTerm, n: int, alternative: str) -> list[tuple[PAR, np
     """The term sum_j w_j psi(a_j x_{i_j} + c_j) as pairs (psi_k, w_k): sum_k sum_i w_k,i psi_k(x_i).
 
     Each entry j of the PAR's argument must read one coordinate i_j of x (a selection, a nonzero
-    scaling, an offset); entries sharing (a, c) share the PAR psi_k(u) = psi(a u + c)
-    (:func:`compose`), and their weights w_j go to the coordinates they read.  Entries of weight
-    0 are left out (a PAR on part of x leaves lam_i = 0 elsewhere).
+    scaling, an offset; :func:`coordinate_entries`); entries sharing (a, c) share the PAR
+    psi_k(u) = psi(a u + c) (:func:`compose`), and their weights w_j go to the coordinates they read.
+    Entries of weight 0 are left out (a PAR on part of x leaves lam_i = 0 elsewhere).
     """
+    coord, a, c, w = coordinate_entries(t, n, alternative)
+    if t.arg is None:
+        return [(t.psi, np.broadcast_to(np.asarray(t.weight(), dtype=np.float64), (n,)).copy())]
+    keys = np.column_stack([a, c])
+    unique, which = np.unique(keys, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    out = []
+    for k, (ak, ck) in enumerate(unique):
+        wk = np.zeros(n)
+        np.add.at(wk, coord[which == k], w[which == k])
+        out.append((compose(t.psi, float(ak), float(ck)), wk))
+    return out or [(t.psi, np.zeros(n))]
+
+
+def coordinate_entries(t: PARTerm, n: int, alternative: str) -> tuple[np.ndarray, ...]:
+    """The entries of positive weight of the PAR term sum_j w_j psi(a_j x_{i_j} + c_j), as arrays
+    ``(i, a, c, w)``; raises :class:`UnsupportedProblemError` for a negative weight, an entry that reads
+    other than one coordinate, or a walled psi that reads only some coordinates."""
     w = np.broadcast_to(np.asarray(t.weight(), dtype=np.float64), (n if t.arg is None else t.arg.m,))
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise UnsupportedProblemError(
@@ -196,7 +218,8 @@ def coordinate_terms(t: PARTerm, n: int, alternative: str) -> list[tuple[PAR, np
             t.source,
         )
     if t.arg is None:
-        return [(t.psi, w.copy())]
+        rows = np.flatnonzero(w > 0)
+        return rows, np.ones(rows.size), np.zeros(rows.size), w[rows]
     A = sp.csr_matrix(t.arg.A(), dtype=np.float64)
     A.eliminate_zeros()
     offset = np.broadcast_to(t.arg.b(), (t.arg.m,))
@@ -219,15 +242,8 @@ def coordinate_terms(t: PARTerm, n: int, alternative: str) -> list[tuple[PAR, np
             f"coordinates and use a PAR with finite outer slopes. {alternative}",
             t.source,
         )
-    coord = A.indices[A.indptr[rows]]
-    keys = np.column_stack([A.data[A.indptr[rows]], offset[rows]])
-    unique, which = np.unique(keys, axis=0, return_inverse=True)
-    out = []
-    for k, (a, c) in enumerate(unique):
-        wk = np.zeros(n)
-        np.add.at(wk, coord[which.reshape(-1) == k], w[rows][which.reshape(-1) == k])
-        out.append((compose(t.psi, float(a), float(c)), wk))
-    return out or [(t.psi, np.zeros(n))]
+    first = A.indptr[rows]
+    return A.indices[first], A.data[first], np.asarray(offset[rows], dtype=np.float64), w[rows]
 
 
 def compose(psi: PAR, a: float, c: float) -> PAR:

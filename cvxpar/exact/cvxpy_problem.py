@@ -22,7 +22,7 @@ import numpy as np
 from cvxpy.problems.problem import SolverStats
 from cvxpy.reductions.solution import Solution
 
-from cvxpar.bridge import assemble
+from cvxpar.bridge import assemble, shift
 from cvxpar.bridge.parse import alternative
 from cvxpar.bridge.parse import parse as parse_problem
 from cvxpar.bridge.solution import failure
@@ -38,26 +38,30 @@ STATUS_MAP = {
 
 
 def arguments(problem: cp.Problem):
-    """``(x, loss, psi, lam, constraints, scale, sense)`` of ``problem`` as the bridge reads it (Parameters at
-    their values): the problem's objective is sense * (scale * (loss(x) + sum_i lam_i psi(x_i)) + a constant),
-    with sense = 1 for ``Minimize`` and -1 for ``Maximize``."""
-    structure = parse_problem(problem)
+    """``(x, loss, psi, lam, constraints, scale, sense, substitution)`` of ``problem`` as the bridge reads it
+    (Parameters at their values): the problem's objective is sense * (scale * (loss(y) + sum_i lam_i psi(y_i))
+    + a constant), with sense = 1 for ``Minimize`` and -1 for ``Maximize``, and y the variable x itself or, where
+    the PARs shift or scale coordinates differently, y = a x + c (``substitution``, :mod:`cvxpar.bridge.shift`;
+    else None)."""
     hint = alternative(problem)
+    structure, sub = shift.substitute(parse_problem(problem), hint)
     constraints = assemble.build_constraints(structure)
     loss = assemble.build_loss(structure, hint)
     psi, lam = assemble.build_par(structure, loss.scale, hint)
     sense = -1.0 if structure.maximize else 1.0
-    return structure.x, loss.loss, psi, lam, constraints, float(loss.scale), sense
+    return structure.x, loss.loss, psi, lam, constraints, float(loss.scale), sense, sub
 
 
 def solve_problem(problem: cp.Problem, reference, **options):
     """Solve ``problem`` with ``reference(loss, psi, lam, constraints, **options)`` and write the result back."""
     if not isinstance(problem, cp.Problem):
         raise TypeError(f"expected a cvxpy.Problem; got {type(problem).__name__}.")
-    x, loss, psi, lam, constraints, scale, sense = arguments(problem)
+    x, loss, psi, lam, constraints, scale, sense, sub = arguments(problem)
     if isinstance(constraints, str):  # the bridge found the constraints evidently infeasible
         return _write(problem, x, _infeasible(x, constraints), sense)
     res = reference(loss, psi, lam, constraints or None, **options)
+    if sub is not None and np.isfinite(res.x).all():
+        res.x = sub.to_x(res.x)  # back from y = a x + c to the problem's variable
     _write(problem, x, res, sense)
     if problem.value is not None and np.isfinite(problem.value) and np.isfinite(res.objective):
         _to_problem_units(res, float(problem.value), scale, sense, psi.is_convex)

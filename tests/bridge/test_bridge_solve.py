@@ -353,9 +353,23 @@ def test_sparse_least_squares_with_linear_rows_is_solved_densely():
 
 
 def test_a_different_par_per_coordinate_is_refused_with_the_reason():
+    """Different PARs on different slices of x are refused (a per-coordinate scaling inside one PAR, refused here
+    before, is now solved in y = a x: tests/bridge/test_bridge_shift.py)."""
+    x = cp.Variable(N)
+    problem = cp.Problem(
+        cp.Minimize(cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(x[:5], RIDGE)) + cp.sum(cvxpar.par(x[5:], MCP)))
+    )
+    with pytest.raises(UnsupportedProblemError, match="one psi for every coordinate"):
+        problem.solve(method="cvxpar")
+
+
+def test_a_per_coordinate_scaling_inside_the_par_matches_clarabel():
     x = cp.Variable(N)
     problem = cp.Problem(
         cp.Minimize(cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(cp.multiply(np.arange(1, N + 1), x), RIDGE)))
     )
-    with pytest.raises(UnsupportedProblemError, match="one psi for every coordinate"):
-        problem.solve(method="cvxpar")
+    value = problem.solve(method="cvxpar", tol=1e-10)
+    assert problem.status == cp.OPTIMAL
+    got = x.value.copy()
+    assert value == pytest.approx(problem.solve(solver="CLARABEL", tol_gap_rel=1e-11, tol_gap_abs=1e-11), rel=RTOL)
+    np.testing.assert_allclose(got, x.value, atol=1e-6)
