@@ -23,6 +23,7 @@ from cvxpy.atoms.affine.add_expr import AddExpression
 from cvxpy.atoms.affine.binary_operators import DivExpression, MulExpression, multiply
 from cvxpy.atoms.affine.sum import Sum
 from cvxpy.atoms.affine.unary_operators import NegExpression
+from cvxpy.atoms.atom import Atom
 from cvxpy.expressions.expression import Expression
 from cvxpy.expressions.variable import Variable
 
@@ -75,12 +76,29 @@ class Affine:
     n: int
 
 
+def is_affine(expr: Expression) -> bool:
+    """True when every atom of ``expr`` is affine.
+
+    CVXPY's own ``expr.is_affine()`` also holds for ``0 * f`` with f convex (the product of a zero constant is
+    affine by its sign rules), yet CVXPY keeps f's domain (e.g. a PAR's walls) in the problem it solves; read as
+    a constant, such a term would silently drop that domain.  Here it is not affine, so the bridge reads the
+    atom itself, with weight 0.
+    """
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Atom) and not e.is_atom_affine():
+            return False
+        stack.extend(getattr(e, "args", ()))
+    return bool(expr.is_affine())
+
+
 def affine(expr: Expression, x: Variable) -> Affine:
     """Read ``expr`` (affine in ``x``, any shape) as A x + b over its entries in C (column-major) order.
 
-    Raises ``ValueError`` if ``expr`` is not affine or involves another variable.
+    Raises ``ValueError`` if ``expr`` is not affine (:func:`is_affine`) or involves another variable.
     """
-    if not expr.is_affine():
+    if not is_affine(expr):
         raise ValueError(f"{expr} is not affine")
     if any(v is not x for v in expr.variables()):
         raise ValueError(f"{expr} involves a variable other than {x}")

@@ -53,7 +53,7 @@ from cvxpy.constraints import Equality, Inequality, NonNeg, NonPos, Zero
 from cvxpy.expressions.expression import Expression
 from cvxpy.expressions.variable import Variable
 
-from cvxpar.bridge.affine import Affine, affine, memo, value_of
+from cvxpar.bridge.affine import Affine, affine, is_affine, memo, value_of
 from cvxpar.bridge.errors import UnsupportedProblemError, describe
 from cvxpar.par import PAR
 
@@ -141,7 +141,7 @@ def _walk(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
     x = s.x
     if not node.variables():
         return
-    if node.is_affine():
+    if is_affine(node):
         _smooth(s, SmoothTerm("linear", _affine(problem, node, x), w, describe(node)), wp or bool(node.parameters()))
         return
     if isinstance(node, AddExpression):
@@ -229,7 +229,7 @@ def _leaf(problem: cp.Problem, s: Structure, node: Expression, w: Weight, wp: bo
 
 
 def _affine(problem: cp.Problem, expr: Expression, x: Variable, what: str = "smooth losses") -> Affine:
-    if not expr.is_affine():
+    if not is_affine(expr):
         shown = describe(expr)
         _refuse(problem, f"{shown} is not affine in {x.name()}; cvxpar needs {what} of affine expressions.", shown)
     return affine(expr, x)
@@ -286,7 +286,7 @@ def _read_constraint(problem: cp.Problem, s: Structure, c) -> None:
         _abs_bound(s, c.args[0], c.args[1])
         return
     if isinstance(c, Inequality | NonPos | NonNeg | Equality | Zero):
-        if not all(a.is_affine() for a in c.args):
+        if not all(is_affine(a) for a in c.args):
             _refuse(problem, f"the constraint {src} is not linear in {x.name()}.", src)
     else:
         _refuse(
@@ -314,7 +314,7 @@ def _is_abs_bound(expr: Expression) -> bool:
     """``abs(r)``, ``norm_inf(r)`` or ``max(abs(r))`` with r affine: ``expr <= c`` is a box on r."""
     if isinstance(expr, cp_max) and expr.axis is None:
         expr = expr.args[0]
-    return isinstance(expr, cp_abs | norm_inf) and expr.args[0].is_affine()
+    return isinstance(expr, cp_abs | norm_inf) and is_affine(expr.args[0])
 
 
 def _abs_bound(s: Structure, expr: Expression, c: Expression) -> None:

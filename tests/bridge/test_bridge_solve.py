@@ -373,3 +373,22 @@ def test_a_per_coordinate_scaling_inside_the_par_matches_clarabel():
     got = x.value.copy()
     assert value == pytest.approx(problem.solve(solver="CLARABEL", tol_gap_rel=1e-11, tol_gap_abs=1e-11), rel=RTOL)
     np.testing.assert_allclose(got, x.value, atol=1e-6)
+
+
+def test_a_zero_weighted_walled_par_keeps_its_walls_as_in_cvxpy():
+    """CVXPY calls 0 * sum(par(x, psi)) affine but keeps psi's walls in the problem Clarabel solves; the bridge read
+    the term as a constant and reported 'optimal' at a point outside the walls (found by the shift fuzzer).  Now the
+    atom is read with weight 0: its walls stay (x on the wall, as Clarabel), or, where they cannot apply to x
+    (a shifted argument), the problem is refused."""
+    walled = cvxpar.PAR([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], -np.inf, np.inf)
+    x = cp.Variable(2)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(x - 5) + 0.0 * cp.sum(cvxpar.par(x, walled))))
+    problem.solve(solver="CLARABEL")
+    want = x.value.copy()
+    problem.solve(method="cvxpar")
+    assert problem.status == cp.OPTIMAL
+    np.testing.assert_allclose(x.value, want, atol=1e-6)
+    np.testing.assert_allclose(x.value, [1.0, 1.0], atol=1e-6)
+    shifted = cp.Problem(cp.Minimize(cp.sum_squares(x - 5) + 0.0 * cp.sum(cvxpar.par(x - 0.5, walled))))
+    with pytest.raises(UnsupportedProblemError, match="is \\+inf outside"):
+        shifted.solve(method="cvxpar")
