@@ -104,6 +104,15 @@ def substitute(s: Structure, alternative: str) -> tuple[Structure, Substitution 
     sub = of(s, alternative)
     if sub is None:
         return s, None
+    for t in s.smooth:
+        if t.kind == "logistic" and np.any(sub.affine(t.r).b() != 0):
+            raise UnsupportedProblemError(
+                "problem.solve(method='cvxpar') cannot take this problem: its PAR terms shift or scale the coordinates "
+                "of x differently, which cvxpar solves in the variable y = a x + c; that puts a constant offset inside "
+                f"the logistic term {t.source}, and cvxpar.losses.Logistic has none. Use one common shift and scaling "
+                f"for every coordinate inside the PAR (e.g. cvxpar.par(x - 0.5, psi)), or no logistic term. {alternative}",
+                t.source,
+            )
     lower, upper = _merged(s.lower, -np.inf, np.maximum, sub), _merged(s.upper, np.inf, np.minimum, sub)
     bounded = bool(s.lower or s.upper)
     return dataclasses.replace(

@@ -159,3 +159,17 @@ def test_nonconvex_shift_against_the_mixed_integer_reference():
     assert problem.solver_stats.extra_stats["status"] == "stationary" and problem.status == cp.USER_LIMIT
     assert value >= F(hand.x + c_) - 1e-7 * max(1.0, abs(F(hand.x + c_)))
     assert value == pytest.approx(F(x.value), rel=1e-12)
+
+
+def test_a_logistic_loss_with_a_per_coordinate_shift_is_refused_saying_why():
+    """y = x - c puts an offset inside the logistic term, which cvxpar's Logistic has not: a clear refusal (it said
+    "constant offset inside", which the user never wrote); one common shift is solved."""
+    x = cp.Variable(N)
+    labels = np.where(B > 0, 1.0, -1.0)
+    loss = cp.sum(cp.logistic(-cp.multiply(labels, A @ x)))
+    shifted = cp.Problem(cp.Minimize(loss + cp.sum(cvxpar.par(x - C, RIDGE))))
+    with pytest.raises(UnsupportedProblemError, match="shift or scale the coordinates of x differently") as err:
+        shifted.solve(method="cvxpar")
+    assert "one common shift" in str(err.value)
+    common = cp.Problem(cp.Minimize(loss + cp.sum(cvxpar.par(x - 0.5, RIDGE))))
+    _agree(_cvxpar(common, x), _clarabel(common, x))
