@@ -23,6 +23,8 @@ import math
 import os
 import re
 import traceback
+import types
+import warnings
 from fractions import Fraction
 
 import cvxpy as cp
@@ -668,3 +670,33 @@ def certified_by_exact_gradient(case, x, tol: float, cert, constraints) -> bool:
 def lam_in_reference_range(case) -> bool:
     """Clarabel's answers are meaningful for lam up to 1e6 (lam = 1e300 makes the model numerically void)."""
     return float(np.max(lam_vector(case), initial=0.0)) <= 1e6
+
+
+#: cvxpar status -> the CVXPY status ``problem.solve(method="cvxpar")`` must write (a convex psi; a nonconvex
+#: psi's "optimal" is USER_LIMIT too)
+BRIDGE_STATUS = {"optimal": cp.OPTIMAL, "optimal_inaccurate": cp.OPTIMAL_INACCURATE, "stationary": cp.USER_LIMIT,
+                 "max_iter": cp.USER_LIMIT, "infeasible": cp.INFEASIBLE, "unbounded": cp.UNBOUNDED}
+
+
+def check_bridge_answer(case, problem, x, tol: float, sign: float = 1.0) -> str:
+    """What ``problem.solve(method="cvxpar")`` wrote, against ``case``, the problem it stands for: ``problem.status``
+    is the one the bridge's table promises for ``extra_stats["status"]`` (never OPTIMAL for a nonconvex psi), and the
+    answer passes :func:`check_result` (``x``: the case's variable recovered from the user's, ``sign * problem.value``
+    the case's objective).  Returns cvxpar's status; raises :class:`Finding`."""
+    stats = problem.solver_stats.extra_stats
+    status = "infeasible" if stats is None else stats["status"]
+    want = cp.USER_LIMIT if status == "optimal" and not is_convex(case.psi) else BRIDGE_STATUS[status]
+    if problem.status != want:
+        raise Finding("bridge-status", f"cvxpar status {status!r} written as {problem.status!r}, expected {want!r}")
+    if status == "infeasible":
+        res = types.SimpleNamespace(status=status, x=np.zeros(case.d), objective=np.nan)
+    elif status == "unbounded":
+        res = types.SimpleNamespace(status=status, x=np.full(case.d, np.nan), objective=sign * problem.value,
+                                    info=stats["result"].info)
+    else:
+        res = types.SimpleNamespace(status=status, x=np.asarray(x, dtype=np.float64).reshape(-1),
+                                    objective=sign * float(problem.value))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        check_result(case, res, tol, References(case), case.loss(), case.constraints())
+    return status

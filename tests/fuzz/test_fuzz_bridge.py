@@ -16,13 +16,12 @@ the bridge's table promises (``OPTIMAL`` only for a convex psi).  A refusal must
 from __future__ import annotations
 
 import copy
-import types
 import warnings
 
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
-from fuzz_oracles import Finding, References, check_rejection, check_result, is_convex, report
+from fuzz_oracles import Finding, check_bridge_answer, check_rejection, report
 from fuzz_problems import cases
 from hypothesis import event, note
 from hypothesis import strategies as st
@@ -31,9 +30,6 @@ import cvxpar
 
 TOL = 1e-8
 MAX_ITER = 5000
-#: cvxpar status -> the CVXPY status the bridge must write (convex psi; nonconvex optimal -> user_limit)
-EXPECTED = {"optimal": cp.OPTIMAL, "optimal_inaccurate": cp.OPTIMAL_INACCURATE, "stationary": cp.USER_LIMIT,
-            "max_iter": cp.USER_LIMIT, "infeasible": cp.INFEASIBLE, "unbounded": cp.UNBOUNDED}
 
 
 class Model:
@@ -135,27 +131,8 @@ def solve_and_check(model: Model, case, algorithm: str, label: str) -> None:
             report(finding, label)
         event(f"{label}: rejected ({type(exc).__name__})")
         return
-    stats = prob.solver_stats.extra_stats
-    status = "infeasible" if stats is None else stats["status"]
-    event(f"{label}: {status}")
-    want = EXPECTED[status]
-    if status == "optimal" and not is_convex(case.psi):
-        want = cp.USER_LIMIT
-    if prob.status != want:
-        report(Finding("bridge-status", f"cvxpar status {status!r} written as {prob.status!r}, expected {want!r}"),
-                label)
-    if status == "infeasible":
-        res = types.SimpleNamespace(status=status, x=np.zeros(case.d), objective=np.nan)
-    elif status == "unbounded":
-        res = types.SimpleNamespace(status=status, x=np.full(case.d, np.nan), objective=prob.value,
-                                    info=stats["result"].info)
-    else:
-        res = types.SimpleNamespace(status=status, x=np.asarray(model.x.value, dtype=np.float64).reshape(-1),
-                                    objective=float(prob.value))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            check_result(case, res, TOL, References(case), case.loss(), case.constraints())
+        event(f"{label}: {check_bridge_answer(case, prob, model.x.value, TOL)}")
     except Finding as finding:
         report(finding, label)
 
