@@ -96,6 +96,8 @@ def of(s: Structure, alternative: str) -> Substitution | None:
     read, first = np.unique(coord, return_index=True)  # the first entry reading each coordinate
     scale, shift = np.ones(n), np.zeros(n)
     scale[read], shift[read] = a[first], c[first]
+    if np.all(scale == 1.0) and np.all(shift == 0.0):
+        return None  # x itself is the first reading everywhere (another term shifts it: build_par says why not)
     return Substitution(scale, shift)
 
 

@@ -79,6 +79,30 @@ def test_l1_atoms_of_a_shifted_argument_match_clarabel(atom):
     _agree(_cvxpar(problem, x), _clarabel(problem, x))
 
 
+def _other_terms():
+    rng = np.random.default_rng(1)
+    G = rng.standard_normal((N, N))
+    P = G @ G.T / N + 0.1 * np.eye(N)
+    x, xb, xn = cp.Variable(N), cp.Variable(N, bounds=[-0.5, 1.0]), cp.Variable(N, nonneg=True)
+    return {
+        "quad_form + q @ x + nonneg": (cp.Problem(cp.Minimize(
+            cp.quad_form(xn, P) + C @ xn + 0.3 * cp.sum(cvxpar.par(xn - C, RIDGE)))), xn),
+        "huber + bounds attribute + norm1(2 x + c)": (cp.Problem(cp.Minimize(
+            cp.sum(cp.huber(A @ xb - B, 0.5)) + cp.norm1(2 * xb + C))), xb),
+        "sum_squares(x) + norm1(x - c) + simplex": (cp.Problem(cp.Minimize(
+            cp.sum_squares(A @ x - B) + cp.sum_squares(x) + cp.norm1(x - C)), [x >= 0, cp.sum(x) == 1]), x),
+        "par(c - x) + abs and norm_inf rows": (cp.Problem(cp.Minimize(
+            cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(C - x, RIDGE))),
+            [cp.abs(x) <= 0.7, cp.norm_inf(A[:2] @ x) <= 1]), x),
+    }
+
+
+@pytest.mark.parametrize("name", list(_other_terms()))
+def test_every_other_term_and_constraint_is_rewritten_in_y(name):
+    problem, x = _other_terms()[name]
+    _agree(_cvxpar(problem, x), _clarabel(problem, x))
+
+
 def test_maximize_and_a_matrix_variable_with_a_shift_match_clarabel():
     X = cp.Variable((3, 4))
     Cm = RNG.uniform(-1, 1, (3, 4))
