@@ -736,7 +736,8 @@ class NormalFactor:
 
     def solve(self, B: np.ndarray, idx: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
         """(B^T B)^-1 rhs for B = A_idx (``idx`` sorted): by bordering the kept factor where that applies, else
-        by ``single_normal_solve`` (whose factor is then kept); None where both refuse."""
+        by ``single_normal_solve`` (whose factor is then kept); None where both refuse.  B is kept by reference, not
+        copied: a caller must not overwrite it before the next call (the polish gathers a new B each step)."""
         idx = np.asarray(idx)
         x = self._bordered(B, idx, rhs)
         if x is not None:
