@@ -215,3 +215,103 @@ def run(size: str = "small") -> Table:
               f"solve {o.solve_time:.3f} s, one solve {o.single_time:.3f} s, reference {o.reference_time:.2f} s",
               file=sys.stderr, flush=True)
     return table(outcomes, f"cvxpar.solve (default options) vs the global optimum, nonconvex least squares ({size})")
+
+
+def side_by_side(cases_: list, variants: dict[str, Callable[[], object]], out, time_limit: float = TIME_LIMIT,
+                 done: set | None = None) -> None:
+    """For each case: the reference once, then ``cvxpar.solve`` under each variant's context manager and once
+    from x0 = 0, back to back in this process (CPU times, ``time.process_time``); one JSON line per case to
+    ``out`` (a text file), skipping the keys in ``done``.  For before/after comparisons of a solver change
+    that a context manager switches off (e.g. :func:`cvxpar.solvers.lattice.suspended`)."""
+    import json
+
+    for case in cases_:
+        key = case_key(case)
+        if done is not None and key in done:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SlowReferenceWarning)
+            t0 = time.process_time()
+            ref = cvxpar.reference(case.loss, case.psi, case.lam, case.constraints, time_limit=time_limit)
+            t_ref = time.process_time() - t0
+        record = {"key": key, "family": case.family, "d": case.d, "n": case.n, "kind": _kind(case),
+                  "reference": ref.objective if ref.status == "optimal" else None, "reference_time": t_ref}
+        t0 = time.process_time()
+        cvxpar.solve(case.loss, case.psi, case.lam, case.constraints, x0=np.zeros(case.d))
+        record["single_time"] = time.process_time() - t0
+        for name, context in variants.items():
+            with context():
+                t0 = time.process_time()
+                res = cvxpar.solve(case.loss, case.psi, case.lam, case.constraints)
+                t = time.process_time() - t0
+            record[name] = {"objective": res.objective, "status": res.status, "time": t}
+        out.write(json.dumps(record) + "\n")
+        out.flush()
+
+
+def case_key(case) -> str:
+    return f"{case.family}|{case.d}|{case.n}|{_kind(case)}|{case.seed}"
+
+
+def _kind(case) -> str:
+    kind = getattr(case, "kind", None)
+    return kind if kind is not None else ("Box" if case.box else "none")
+
+
+def compare_table(records: list[dict], variants: list[str], title: str, by: Callable[[dict], str]) -> Table:
+    """Per group of ``by`` and overall, per variant: the excess distribution over the closed references (median,
+    p90, max, misses above 1e-6 relative), solves not certified stationary, median CPU time and cost over one
+    solve from 0."""
+    tab = Table(title=title, columns=["group", "variant", "#closed", "gap open", "median excess %", "p90 excess %",
+                                      "max excess %", "misses > 1e-6", "not stationary", "solve (CPU s, median)",
+                                      "cost vs one solve"])
+    groups = list(dict.fromkeys(by(r) for r in records)) + ["**all**"]
+    for group in groups:
+        rows = records if group == "**all**" else [r for r in records if by(r) == group]
+        closed = [r for r in rows if r["reference"] is not None]
+        for name in variants:
+            ex = [100.0 * (r[name]["objective"] - r["reference"]) / max(abs(r["reference"]), 1e-12) for r in closed]
+            tab.add(group, name, len(closed), len(rows) - len(closed), _percentile(ex, 50), _percentile(ex, 90),
+                    max(ex, default=math.nan), sum(e > 1e-4 for e in ex),
+                    sum(r[name]["status"] != "stationary" for r in rows),
+                    statistics.median(r[name]["time"] for r in rows),
+                    statistics.median(r[name]["time"] / max(r["single_time"], 1e-9) for r in rows))
+    return tab
+
+
+def _main() -> None:
+    """``python -m cvxpar.bench.nonconvex_quality OUT.jsonl [--rows] [--shard I/K] [--table]``: the lattice
+    enumeration's before/after (:func:`side_by_side` with :func:`cvxpar.solvers.lattice.suspended` as
+    "before"), resumable; ``--table`` prints the comparison of the records in OUT.jsonl."""
+    import argparse
+    import contextlib
+    import json
+
+    from cvxpar.bench import nonconvex_rows
+    from cvxpar.solvers import lattice
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--rows", action="store_true", help="nonconvex_rows' problems instead")
+    parser.add_argument("--size", default="full")
+    parser.add_argument("--shard", default="0/1")
+    parser.add_argument("--table", action="store_true")
+    args = parser.parse_args()
+    variants = {"before": lattice.suspended, "after": contextlib.nullcontext}
+    if args.table:
+        with open(args.out) as f:
+            records = [json.loads(line) for line in f]
+        by = (lambda r: f"{r['family']} {r['kind']}") if args.rows else (lambda r: f"{r['family']} d={r['d']}")
+        print(compare_table(records, list(variants), args.out, by).markdown())
+        return
+    i, k = (int(v) for v in args.shard.split("/"))
+    all_cases = list(nonconvex_rows.cases(args.size) if args.rows else cases(args.size))
+    done = set()
+    with contextlib.suppress(FileNotFoundError), open(args.out) as f:
+        done = {json.loads(line)["key"] for line in f}
+    with open(args.out, "a") as out:
+        side_by_side(all_cases[i::k], variants, out, done=done)
+
+
+if __name__ == "__main__":
+    _main()

@@ -82,16 +82,19 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
     """Run ``run(problem_started_at_x0)`` from every start and keep the best result: a certified point before
     an uncertified one, then the lowest objective.
 
-    With ``sweep``, three improvement steps follow, each from the best point so far; every lower point one
+    With ``sweep``, four improvement steps follow, each from the best point so far; every lower point one
     finds gets a run of the method (which certifies it) and one more local search without restarts:
 
     1. the local search of :mod:`cvxpar.solvers.local_search` without perturbation restarts (at most
        MAX_REFINEMENTS times while it finds a lower point);
-    2. where it applies, the branch and bound of :mod:`cvxpar.solvers.tree_search` with a budget of
+    2. where it applies, the closest grid point of :mod:`cvxpar.solvers.lattice` below the best point (a
+       budgeted enumeration of psi's grid, NODES_PER_START level entries per start), taken down by the local
+       search without restarts;
+    3. where it applies, the branch and bound of :mod:`cvxpar.solvers.tree_search` with a budget of
        NODES_PER_START nodes per start;
-    3. unless that search closed its gap (its point is then a global minimizer to its tolerance), the local
+    4. unless that search closed its gap (its point is then a global minimizer to its tolerance), the local
        search with ``rounds`` perturbation restarts (default ROUNDS_PER_START per start, so ``n_starts``
-       buys more of them); when they find a lower point, the search of step 2 once more from there (a
+       buys more of them); when they find a lower point, the search of step 3 once more from there (a
        lower incumbent prunes more nodes).
 
     With ``tol``, a point of the local search or the branch and bound is first settled where it is
@@ -105,10 +108,11 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
     repeat work already done.
 
     ``res.info["starts"]`` lists (label, status, objective) of every run; ``res.info["skipped_starts"]`` the
-    labels of the duplicate starts; ``res.info["tree_search"]`` the search's nodes, proven lower bound on the
+    labels of the duplicate starts; ``res.info["lattice"]`` the grid enumeration's level entries and whether it
+    ran to its end; ``res.info["tree_search"]`` the search's nodes, proven lower bound on the
     global minimum and whether it closed the gap."""
     from cvxpar import result as R
-    from cvxpar.solvers import tree_search
+    from cvxpar.solvers import lattice, tree_search
     from cvxpar.solvers.local_search import refine
 
     best, log, iterations = None, [], 0
@@ -116,7 +120,9 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
     points = list(points)
     restarts = ROUNDS_PER_START * len(points) if rounds is None else rounds
     nodes = tree_search.NODES_PER_START * len(points)
+    grid_nodes = lattice.NODES_PER_START * len(points)
     refinements, search, search_due = 0, None, True
+    grid, grid_due = None, True
     while points:
         label, x0 = points.pop(0)
         if seen.holds(prob, x0):
@@ -140,6 +146,13 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
                 points.append(("local search", found))
                 continue
             refinements = MAX_REFINEMENTS  # the same search from the same point would find the same point
+        if grid_due and lattice.applies(prob):
+            grid_due = False
+            grid = lattice.search(prob, _host(prob, best[1].x), grid_nodes)
+            if grid.x is not None:
+                points.append(("lattice", refine(prob, grid.x, 0)[0]))
+                refinements = MAX_REFINEMENTS - 1
+                continue
         if search_due and tree_search.applies(prob):
             search_due = False
             search = tree_search.improve(prob, best[1].x, nodes)
@@ -158,6 +171,8 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
     res.info["starts"] = log
     res.info["skipped_starts"] = skipped
     res.info["best_start"] = label
+    if grid is not None:
+        res.info["lattice"] = {"nodes": grid.nodes, "complete": grid.complete}
     if search is not None:
         res.info["tree_search"] = {"nodes": search.nodes, "bound": search.bound, "closed": search.closed}
     return res
@@ -217,7 +232,7 @@ def _host(prob, x) -> np.ndarray:
 
 
 #: The labels of the starts the searches find (settled before the method runs from them).
-SEARCHES = ("local search", "tree search")
+SEARCHES = ("local search", "lattice", "tree search")
 #: Active-set Newton steps of :func:`settle`.
 SETTLE_STEPS = 4
 #: Two starts closer than this (max-norm, relative to max(1, ||x||_inf)) are the same start.
