@@ -207,7 +207,9 @@ def solve(
         coordinate moves, kick-and-repair moves between psi's pieces and 10 perturbation restarts
         per start, with Simplex / Linear rows on an exact penalty of the rows,
         :mod:`cvxpar.solvers.local_search`) gives one more start when it finds a lower point, and
-        so does, for least squares with d <= 30, a branch and bound on convex envelopes with a
+        so do, for least squares with d <= 30, the closest point of psi's grid (a Schnorr-Euchner
+        enumeration with a budget of 50,000 level entries per start, bounds only,
+        :mod:`cvxpar.solvers.lattice`) and a branch and bound on convex envelopes with a
         budget of 500 nodes per start (:mod:`cvxpar.solvers.tree_search`; rows in a penalty
         relaxation; ``res.info["tree_search"]`` holds its proven lower bound on the global minimum
         and whether it closed the gap).  A point the searches find is first certified where it is

@@ -218,24 +218,29 @@ def run(size: str = "small") -> Table:
 
 
 def side_by_side(cases_: list, variants: dict[str, Callable[[], object]], out, time_limit: float = TIME_LIMIT,
-                 done: set | None = None) -> None:
-    """For each case: the reference once, then ``cvxpar.solve`` under each variant's context manager and once
-    from x0 = 0, back to back in this process (CPU times, ``time.process_time``); one JSON line per case to
-    ``out`` (a text file), skipping the keys in ``done``.  For before/after comparisons of a solver change
-    that a context manager switches off (e.g. :func:`cvxpar.solvers.lattice.suspended`)."""
+                 done: set | None = None, references: dict | None = None) -> None:
+    """For each case: the reference once (or its record in ``references``: key -> (F* or None, time)), then
+    ``cvxpar.solve`` under each variant's context manager and once from x0 = 0, back to back in this process
+    (CPU times, ``time.process_time``); one JSON line per case to ``out`` (a text file), skipping the keys in
+    ``done``.  For before/after comparisons of a solver change that a context manager switches off (e.g.
+    :func:`cvxpar.solvers.lattice.suspended`)."""
     import json
 
     for case in cases_:
         key = case_key(case)
         if done is not None and key in done:
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SlowReferenceWarning)
-            t0 = time.process_time()
-            ref = cvxpar.reference(case.loss, case.psi, case.lam, case.constraints, time_limit=time_limit)
-            t_ref = time.process_time() - t0
+        if references is not None and key in references:
+            F_star, t_ref = references[key]
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SlowReferenceWarning)
+                t0 = time.process_time()
+                ref = cvxpar.reference(case.loss, case.psi, case.lam, case.constraints, time_limit=time_limit)
+                t_ref = time.process_time() - t0
+            F_star = ref.objective if ref.status == "optimal" else None
         record = {"key": key, "family": case.family, "d": case.d, "n": case.n, "kind": _kind(case),
-                  "reference": ref.objective if ref.status == "optimal" else None, "reference_time": t_ref}
+                  "reference": F_star, "reference_time": t_ref}
         t0 = time.process_time()
         cvxpar.solve(case.loss, case.psi, case.lam, case.constraints, x0=np.zeros(case.d))
         record["single_time"] = time.process_time() - t0
@@ -280,7 +285,8 @@ def compare_table(records: list[dict], variants: list[str], title: str, by: Call
 
 
 def _main() -> None:
-    """``python -m cvxpar.bench.nonconvex_quality OUT.jsonl [--rows] [--shard I/K] [--table]``: the lattice
+    """``python -m cvxpar.bench.nonconvex_quality OUT.jsonl [--rows] [--shard I/K] [--references R.jsonl]
+    [--table]``: the lattice
     enumeration's before/after (:func:`side_by_side` with :func:`cvxpar.solvers.lattice.suspended` as
     "before"), resumable; ``--table`` prints the comparison of the records in OUT.jsonl."""
     import argparse
@@ -296,6 +302,7 @@ def _main() -> None:
     parser.add_argument("--size", default="full")
     parser.add_argument("--shard", default="0/1")
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--references", default=None, help="reuse the references of an earlier OUT.jsonl")
     args = parser.parse_args()
     variants = {"before": lattice.suspended, "after": contextlib.nullcontext}
     if args.table:
@@ -309,8 +316,12 @@ def _main() -> None:
     done = set()
     with contextlib.suppress(FileNotFoundError), open(args.out) as f:
         done = {json.loads(line)["key"] for line in f}
+    references = None
+    if args.references:
+        with open(args.references) as f:
+            references = {r["key"]: (r["reference"], r["reference_time"]) for r in map(json.loads, f)}
     with open(args.out, "a") as out:
-        side_by_side(all_cases[i::k], variants, out, done=done)
+        side_by_side(all_cases[i::k], variants, out, done=done, references=references)
 
 
 if __name__ == "__main__":

@@ -87,15 +87,16 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
 
     1. the local search of :mod:`cvxpar.solvers.local_search` without perturbation restarts (at most
        MAX_REFINEMENTS times while it finds a lower point);
-    2. where it applies, the closest grid point of :mod:`cvxpar.solvers.lattice` below the best point (a
-       budgeted enumeration of psi's grid, NODES_PER_START level entries per start), taken down by the local
-       search without restarts;
-    3. where it applies, the branch and bound of :mod:`cvxpar.solvers.tree_search` with a budget of
+    2. where it applies, the branch and bound of :mod:`cvxpar.solvers.tree_search` with a budget of
        NODES_PER_START nodes per start;
-    4. unless that search closed its gap (its point is then a global minimizer to its tolerance), the local
-       search with ``rounds`` perturbation restarts (default ROUNDS_PER_START per start, so ``n_starts``
-       buys more of them); when they find a lower point, the search of step 3 once more from there (a
-       lower incumbent prunes more nodes).
+    3. unless that search closed its gap (its point is then a global minimizer to its tolerance), where it
+       applies, the closest point of psi's grid below the best point (:mod:`cvxpar.solvers.lattice`: a
+       budgeted enumeration, NODES_PER_START level entries per start), taken down by the local search
+       without restarts; when it is lower, the search of step 2 once more from there (a lower incumbent
+       prunes more nodes);
+    4. unless the search closed its gap, the local search with ``rounds`` perturbation restarts (default
+       ROUNDS_PER_START per start, so ``n_starts`` buys more of them); when they find a lower point, the
+       search of step 2 once more from there.
 
     With ``tol``, a point of the local search or the branch and bound is first settled where it is
     (:func:`settle`: active-set Newton steps from it, kept when they end certified to ``tol`` no higher than
@@ -146,13 +147,6 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
                 points.append(("local search", found))
                 continue
             refinements = MAX_REFINEMENTS  # the same search from the same point would find the same point
-        if grid_due and lattice.applies(prob):
-            grid_due = False
-            grid = lattice.search(prob, _host(prob, best[1].x), grid_nodes)
-            if grid.x is not None:
-                points.append(("lattice", refine(prob, grid.x, 0)[0]))
-                refinements = MAX_REFINEMENTS - 1
-                continue
         if search_due and tree_search.applies(prob):
             search_due = False
             search = tree_search.improve(prob, best[1].x, nodes)
@@ -160,7 +154,15 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
                 points.append(("tree search", search.x))
                 refinements = MAX_REFINEMENTS - 1
                 continue
-        if restarts and not (search is not None and search.closed):  # a global certificate needs no restarts
+        closed = search is not None and search.closed  # a global certificate: nothing left to find
+        if grid_due and not closed and lattice.applies(prob):
+            grid_due = False
+            grid = lattice.search(prob, _host(prob, best[1].x), grid_nodes)
+            if grid.x is not None:
+                points.append(("lattice", refine(prob, grid.x, 0)[0]))
+                refinements, search_due = MAX_REFINEMENTS - 1, search is not None
+                continue
+        if restarts and not closed:
             found, moved = refine(prob, best[1].x, restarts, seed=1)
             restarts = 0
             if moved:  # a search from the lower point prunes more

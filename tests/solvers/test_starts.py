@@ -52,7 +52,7 @@ def test_best_of_starts_keeps_the_lowest_certified_objective():
     loss, psi = LeastSquares(A, b), pars.sawtooth(grids.uniform(0.25, 9))
     res = cvxpar.solve(loss, psi, 0.5, constraints=Box(-1, 1), n_starts=4)
     labels = [s[0] for s in res.info["starts"]]
-    assert labels[:4] == ["convex envelope", "zero", "random 2", "random 3"] and set(labels[4:]) <= {"local search", "tree search"}
+    assert labels[:4] == ["convex envelope", "zero", "random 2", "random 3"] and set(labels[4:]) <= {"local search", "lattice", "tree search"}
     certified = [f for _, status, f in res.info["starts"] if status == "stationary"]
     assert res.status == "stationary" and res.objective == min(certified)
     single = cvxpar.solve(loss, psi, 0.5, constraints=Box(-1, 1), x0=np.zeros(14))
