@@ -136,3 +136,28 @@ def test_applies_only_without_rows_and_to_least_squares():
     assert not lattice.applies(Problem(LeastSquares(A, b), pars.l1(grids.uniform(0.25, 9)), 1.0))
     with lattice.suspended():
         assert not lattice.applies(Problem(LeastSquares(A, b), saw, 1.0))
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 10**6), d=st.integers(1, 5), n=st.integers(1, 6), box=st.booleans())
+def test_search_enumerates_psi_grid_within_the_bounds(seed, d, n, box):
+    # the problem's grid: psi's convex kinks, cut to the Box with walls at its ends; brute force over it
+    from cvxpar.constraints import Box
+    from cvxpar.solvers._problem import Problem
+
+    rng = np.random.default_rng(seed)
+    A, b = rng.standard_normal((n, d)), 2.0 * rng.standard_normal(n)
+    psi = pars.mcp(grids.uniform(0.5, 5), gamma=1.0) if seed % 2 else pars.sawtooth(grids.uniform(0.5, 5))
+    lo, hi = (-0.7, 0.8) if box else (-np.inf, np.inf)
+    prob = Problem(LeastSquares(A, b), psi, 0.3, Box(lo, hi) if box else None)
+    q = psi.restrict(lo, hi).grid if box else psi.grid
+    X = np.array(list(itertools.product(q, repeat=d)))
+    F = np.array([prob.objective(x) for x in X])
+    start = rng.uniform(-1.0, 1.0, d) if not box else rng.uniform(lo, hi, d)
+    out = lattice.search(prob, start, max_nodes=10**6)
+    assert out.complete
+    if F.min() < prob.objective(start) - 1e-9 * (1 + abs(F.min())):
+        assert out.x is not None and prob.objective(out.x) == pytest.approx(F.min(), rel=1e-9, abs=1e-12)
+        assert np.all(np.isin(out.x, q))
+    elif out.x is not None:
+        assert prob.objective(out.x) < prob.objective(start)
