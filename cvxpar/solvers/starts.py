@@ -89,14 +89,14 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
        MAX_REFINEMENTS times while it finds a lower point);
     2. where it applies, the branch and bound of :mod:`cvxpar.solvers.tree_search` with a budget of
        NODES_PER_START nodes per start;
-    3. unless that search closed its gap (its point is then a global minimizer to its tolerance), where it
-       applies, the closest point of psi's grid below the best point (:mod:`cvxpar.solvers.lattice`: a
-       budgeted enumeration, NODES_PER_START level entries per start), taken down by the local search
-       without restarts; when it is lower, the search of step 2 once more from there (a lower incumbent
-       prunes more nodes);
-    4. unless the search closed its gap, the local search with ``rounds`` perturbation restarts (default
-       ROUNDS_PER_START per start, so ``n_starts`` buys more of them); when they find a lower point, the
-       search of step 2 once more from there.
+    3. unless that search closed its gap (its point is then a global minimizer to its tolerance), the local
+       search with ``rounds`` perturbation restarts (default ROUNDS_PER_START per start, so ``n_starts``
+       buys more of them); when they find a lower point, the search of step 2 once more from there (a
+       lower incumbent prunes more nodes);
+    4. unless the search closed its gap, where it applies, the closest point of psi's grid below the best
+       point (:mod:`cvxpar.solvers.lattice`: a budgeted enumeration, NODES_PER_START level entries per
+       start), taken down by the local search without restarts, and from a lower point the search of step 2
+       once more.  Last, so that it only ever lowers the point that steps 1-3 reach.
 
     With ``tol``, a point of the local search or the branch and bound is first settled where it is
     (:func:`settle`: active-set Newton steps from it, kept when they end certified to ``tol`` no higher than
@@ -155,18 +155,18 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
                 refinements = MAX_REFINEMENTS - 1
                 continue
         closed = search is not None and search.closed  # a global certificate: nothing left to find
-        if grid_due and not closed and lattice.applies(prob):
-            grid_due = False
-            grid = lattice.search(prob, _host(prob, best[1].x), grid_nodes)
-            if grid.x is not None:
-                points.append(("lattice", refine(prob, grid.x, 0)[0]))
-                refinements, search_due = MAX_REFINEMENTS - 1, search is not None
-                continue
         if restarts and not closed:
             found, moved = refine(prob, best[1].x, restarts, seed=1)
             restarts = 0
             if moved:  # a search from the lower point prunes more
                 points.append(("local search", found))
+                refinements, search_due = MAX_REFINEMENTS - 1, search is not None
+                continue
+        if grid_due and not closed and lattice.applies(prob):
+            grid_due = False
+            grid = lattice.search(prob, _host(prob, best[1].x), grid_nodes)
+            if grid.x is not None:
+                points.append(("lattice", refine(prob, grid.x, 0)[0]))
                 refinements, search_due = MAX_REFINEMENTS - 1, search is not None
     _, res, label = best
     res.iterations = iterations
