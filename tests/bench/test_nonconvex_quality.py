@@ -41,3 +41,28 @@ def test_solve_is_at_the_global_optimum():
     assert all(o.excess <= 1e-6 for o in outcomes if o.closed) and any(o.closed for o in outcomes)
     tab = nq.table(outcomes, "small")
     assert "all families" in tab.markdown() and "solve certified global" in tab.markdown()
+
+
+def test_side_by_side_records_each_variant_against_one_reference(tmp_path):
+    import contextlib
+    import json
+
+    from cvxpar.solvers import lattice
+
+    cases = [c for c in nq.cases("small", ["sawtooth"]) if c.n == 3][:1]
+    path = tmp_path / "ab.jsonl"
+    with open(path, "w") as out:
+        nq.side_by_side(cases, {"before": lattice.suspended, "after": contextlib.nullcontext}, out)
+    records = [json.loads(line) for line in open(path)]
+    assert len(records) == 1 and records[0]["key"] == nq.case_key(cases[0])
+    r = records[0]
+    assert r["reference"] is not None
+    for name in ("before", "after"):
+        assert r[name]["status"] == "stationary" and r[name]["objective"] >= r["reference"] - 1e-9
+    with open(path, "a") as out:  # a case already recorded is skipped; a known reference is reused
+        nq.side_by_side(cases, {"after": contextlib.nullcontext}, out, done={r["key"]})
+        nq.side_by_side(cases, {"after": contextlib.nullcontext}, out, references={r["key"]: (-1.0, 0.0)})
+    records = [json.loads(line) for line in open(path)]
+    assert len(records) == 2 and records[1]["reference"] == -1.0
+    tab = nq.compare_table(records[:1], ["before", "after"], "ab", lambda r: r["family"]).markdown()
+    assert "sawtooth" in tab and "**all**" in tab
