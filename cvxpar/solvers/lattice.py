@@ -39,13 +39,12 @@ a stationary point as usual.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numba
 import numpy as np
+
+from cvxpar.solvers._switch import Switch
 
 #: Level entries of one enumeration (each O(d + m log m): about 0.3-0.4 us at d = 10 to 30) per start of
 #: :func:`cvxpar.solvers.starts.best_of_starts` (``n_starts`` buys more).
@@ -68,17 +67,9 @@ class GridPoint:
     nodes: int
 
 
-_ENABLED = contextvars.ContextVar("cvxpar_lattice", default=True)
-
-
-@contextlib.contextmanager
-def suspended() -> Iterator[None]:
-    """Within the block, :func:`applies` is False (to measure the solve without the enumeration)."""
-    token = _ENABLED.set(False)
-    try:
-        yield
-    finally:
-        _ENABLED.reset(token)
+_SWITCH = Switch("cvxpar_lattice")
+#: Off within ``with suspended():`` (to measure the solve without the enumeration).
+suspended = _SWITCH.suspended
 
 
 def applies(prob) -> bool:
@@ -87,7 +78,7 @@ def applies(prob) -> bool:
     from cvxpar import _backend
     from cvxpar.losses import LeastSquares
 
-    return (_ENABLED.get() and isinstance(prob.loss, LeastSquares) and prob.d <= MAX_D and not prob.psi.is_convex
+    return (_SWITCH.on and isinstance(prob.loss, LeastSquares) and prob.d <= MAX_D and not prob.psi.is_convex
             and _backend.is_numpy_namespace(prob.xp) and prob.loss.op.kind in ("dense", "sparse")
             and not prob.feasible.has_rows)
 

@@ -32,12 +32,11 @@ point and, with rows, from the rows themselves (:func:`cvxpar.exact.bounds.mip_b
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+
+from cvxpar.solvers._switch import Switch
 
 #: The search runs up to this many coordinates (a node costs O(d^2) per coordinate-descent sweep, and the
 #: 1000 nodes of a search that does not close cost about 0.3 s of CPU at d = 30).
@@ -68,18 +67,10 @@ class Improvement:
     nodes: int
 
 
-_ENABLED = contextvars.ContextVar("cvxpar_tree_search", default=True)
-
-
-@contextlib.contextmanager
-def suspended() -> Iterator[None]:
-    """Within the block, :func:`applies` is False: for a caller that runs the exact search itself on the
-    solve's answer (:func:`cvxpar.reference`), where a budgeted search first would only spend its time."""
-    token = _ENABLED.set(False)
-    try:
-        yield
-    finally:
-        _ENABLED.reset(token)
+_SWITCH = Switch("cvxpar_tree_search")
+#: Off within ``with suspended():``: for a caller that runs the exact search itself on the solve's answer
+#: (:func:`cvxpar.reference`), where a budgeted search first would only spend its time.
+suspended = _SWITCH.suspended
 
 
 def applies(prob) -> bool:
@@ -87,7 +78,7 @@ def applies(prob) -> bool:
     from cvxpar import _backend
     from cvxpar.losses import LeastSquares
 
-    return (_ENABLED.get() and isinstance(prob.loss, LeastSquares) and prob.d <= MAX_D
+    return (_SWITCH.on and isinstance(prob.loss, LeastSquares) and prob.d <= MAX_D
             and not prob.psi.is_convex and _backend.is_numpy_namespace(prob.xp)
             and prob.loss.op.kind in ("dense", "sparse"))
 
