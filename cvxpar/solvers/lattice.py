@@ -191,8 +191,9 @@ def _expand(k, R, y, gv, pv, gc, x, cost, order, nxt):
 
 def search(prob, x, max_nodes: int = 2 * NODES_PER_START) -> GridPoint:
     """:func:`closest_grid_point` for a problem (:func:`applies`) on psi's grid within each coordinate's bounds,
-    centred at x and below F(x)."""
-    from cvxpar.solvers.local_search import LocalModel
+    centred at x and below F(x) by more than the local search's margin REL_DECREASE (1 + |F(x)|) (x itself,
+    when it is a grid point, is not found again through rounding)."""
+    from cvxpar.solvers.local_search import REL_DECREASE, LocalModel
 
     model = LocalModel.of(prob)
     x = np.asarray(x, dtype=np.float64)
@@ -201,5 +202,6 @@ def search(prob, x, max_nodes: int = 2 * NODES_PER_START) -> GridPoint:
     h = np.asarray(A.T @ b, dtype=np.float64).reshape(-1)
     grids = [model.grid[i, : model.gcnt[i]] for i in range(prob.d)]
     values = [np.asarray(prob.psi(q), dtype=np.float64) for q in grids]
-    return closest_grid_point(model.G, h, float(b @ b), model.lam, grids, values, x, float(prob.objective(x)),
+    F = float(prob.objective(x))
+    return closest_grid_point(model.G, h, float(b @ b), model.lam, grids, values, x, F - REL_DECREASE * (1.0 + abs(F)),
                               max_nodes)

@@ -165,8 +165,9 @@ def best_of_starts(prob, run, points, sweep: bool = False, rounds: int | None = 
         if grid_due and not closed and lattice.applies(prob):
             grid_due = False
             grid = lattice.search(prob, _host(prob, best[1].x), grid_nodes)
-            if grid.x is not None:
-                points.append(("lattice", refine(prob, grid.x, 0)[0]))
+            found = None if grid.x is None else refine(prob, grid.x, 0)[0]
+            if found is not None and not seen.holds(prob, found):
+                points.append(("lattice", found))
                 refinements, search_due = MAX_REFINEMENTS - 1, search is not None
     _, res, label = best
     res.iterations = iterations
