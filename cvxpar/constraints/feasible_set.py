@@ -408,6 +408,53 @@ def _one_row_multiplier(c, lo, hi, a: float, equality: bool) -> float:
 
 
 def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int):
+    """The multipliers y minimizing max_i dist(c_i - (G_act^T y)_i, [lo_i, hi_i]) (free on the n_act_eq equality
+    rows, >= 0 on the rest), by constraint generation on the LP of :meth:`FeasibleSet.normal_cone_distance`: the LP
+    on the CUT_ROWS coordinates farthest outside their intervals at y = 0, grown, while the last solution y leaves
+    a coordinate outside the subset farther outside than the subset's level (the larger of its LP optimum s and the
+    largest distance y leaves on the subset, beyond CUT_SLACK), by all such coordinates and the CUT_ROWS farthest
+    outside.  Where none is, y's largest distance over all coordinates is its largest over the subset: that of the
+    subset's LP solution, whose optimum is at most the whole LP's (Dantzig, Fulkerson and Johnson 1954; Kelley
+    1960), so y is as good as the whole LP's solution to HiGHS's tolerance.  After CUT_ROUNDS rounds, or where the
+    subset LP fails, the LP on every coordinate runs."""
+    d = c.shape[0]
+    if d <= 2 * CUT_ROWS:
+        return _lp_on(c, lo, hi, Ga, n_act_eq)
+    chosen = np.zeros(d, dtype=bool)
+    y, level = np.zeros(Ga.shape[0]), np.inf  # no solution yet: the first round takes the CUT_ROWS farthest outside
+    for _ in range(CUT_ROUNDS):
+        shifted = c - Ga.T @ y
+        with np.errstate(invalid="ignore"):
+            outside = np.maximum(lo - shifted, shifted - hi)
+        outside[chosen] = -np.inf
+        chosen |= outside > level  # every coordinate the last solution leaves farther outside than the subset's
+        chosen[np.argpartition(outside, d - CUT_ROWS)[d - CUT_ROWS:]] = True
+        found = _lp_on(c[chosen], lo[chosen], hi[chosen], Ga[:, chosen], n_act_eq, with_value=True)
+        if found is None:
+            break
+        y, s = found
+        shifted = c - Ga.T @ y
+        with np.errstate(invalid="ignore"):
+            outside = np.maximum(lo - shifted, shifted - hi)
+        # the subset's level at y: its LP optimum, or what y actually leaves on it (HiGHS solves to a tolerance)
+        level = max(s, float(np.max(outside[chosen])), 0.0)
+        level += CUT_SLACK * (1.0 + abs(level))
+        if float(np.max(outside)) <= level:
+            return y
+    return _lp_on(c, lo, hi, Ga, n_act_eq)
+
+
+#: :func:`_lp_multipliers`: coordinates added to the LP per round, the rounds before the full LP, and the relative
+#: slack of the optimality test (HiGHS's feasibility tolerance is 1e-7).
+CUT_ROWS = 64
+CUT_ROUNDS = 6
+CUT_SLACK = 1e-9
+
+
+def _lp_on(c, lo, hi, Ga, n_act_eq: int, with_value: bool = False):
+    """The LP of :func:`_lp_multipliers` on the given coordinates (SciPy's HiGHS): y (its inequality rows' entries
+    clipped at 0, which HiGHS meets only to its tolerance), or (y, the LP's optimum s) when ``with_value``; None when
+    it fails."""
     from scipy.optimize import linprog
 
     k = Ga.shape[0]
@@ -419,4 +466,8 @@ def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int):
     cost = np.zeros(k + 1)
     cost[-1] = 1.0
     res = linprog(cost, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs), bounds=bounds, method="highs")
-    return np.asarray(res.x[:k]) if res.status == 0 else None
+    if res.status != 0:
+        return None
+    y = np.asarray(res.x[:k], dtype=np.float64)
+    y[n_act_eq:] = np.maximum(y[n_act_eq:], 0.0)  # HiGHS meets y >= 0 only to its tolerance: the cone needs it exactly
+    return (y, float(res.x[k])) if with_value else y

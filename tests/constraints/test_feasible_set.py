@@ -104,3 +104,38 @@ def test_violation_shortcuts_match_the_contracts_formula(c):
         x = scale * rng.standard_normal(4)
         assert c.violation(x) == pytest.approx(Constraint._violation(c, x), rel=1e-12, abs=1e-15)
     assert c.violation(np.array([0.0, np.nan, 1.0, 1.0])) == np.inf
+
+
+def test_multiplier_lp_by_constraint_generation_reaches_the_whole_lps_optimum():
+    """_lp_multipliers grows the LP from a few coordinates (constraint generation); its multipliers leave the same
+    largest distance as the LP over every coordinate (solved here directly, as HiGHS solves it), with y >= 0 on the
+    inequality rows exactly (HiGHS meets its bounds only to its tolerance: a negative entry is no normal-cone
+    element), for free and half-infinite intervals and equality rows."""
+    from scipy.optimize import linprog
+
+    from cvxpar.constraints.feasible_set import _lp_multipliers
+
+    rng = np.random.default_rng(12)
+    for trial in range(24):
+        d, k = int(rng.integers(200, 1500)), int(rng.integers(1, 7))
+        n_eq = int(rng.integers(0, k + 1))
+        G, c = rng.standard_normal((k, d)), rng.standard_normal(d)
+        lo = c + rng.uniform(-1.0, 0.1, d) * 10.0 ** -(trial % 6)  # down to near-stationary points
+        hi = lo + rng.uniform(0.0, 1.0, d)
+        lo[rng.random(d) < 0.3 * (trial % 2)] = -np.inf
+        hi[rng.random(d) < 0.3 * (trial % 3 == 0)] = np.inf
+        fin_lo, fin_hi = np.isfinite(lo), np.isfinite(hi)
+        A_ub = np.vstack([np.hstack([G.T[fin_lo], -np.ones((int(fin_lo.sum()), 1))]),
+                          np.hstack([-G.T[fin_hi], -np.ones((int(fin_hi.sum()), 1))])])
+        b_ub = np.concatenate([c[fin_lo] - lo[fin_lo], hi[fin_hi] - c[fin_hi]])
+        bounds = [(None, None)] * n_eq + [(0, None)] * (k - n_eq) + [(0, None)]
+        whole = linprog(np.r_[np.zeros(k), 1.0], A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+
+        def largest(y, c=c, G=G, lo=lo, hi=hi):
+            shifted = c - G.T @ y
+            return float(np.max(np.maximum(np.maximum(lo - shifted, shifted - hi), 0.0)))
+
+        y = _lp_multipliers(c, lo, hi, G, n_eq)
+        assert np.all(y[n_eq:] >= 0.0)
+        reference = largest(np.r_[whole.x[:n_eq], np.maximum(whole.x[n_eq:k], 0.0)])
+        assert largest(y) <= reference + 1e-6 * (1.0 + reference)  # HiGHS: 1e-7 feasibility tolerance, |G| <= ~4
