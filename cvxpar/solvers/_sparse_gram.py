@@ -13,7 +13,7 @@ diagonal scaling or the identity).  Four ways, cheapest first:
 
    costs r + 1 solves with the kept factor, against a new factorization.  Used while r <= size /
    WOODBURY_FRACTION (size: the kept factor's order), and kept when the answer's residual, from two
-   sparse products, is at most WOODBURY_RTOL ||rhs||.
+   sparse products, is at most WOODBURY_RTOL ||rhs|| (after up to WOODBURY_REFINE steps of iterative refinement).
 2. **Conjugate gradients** (Hestenes and Stiefel 1952) on the n x n system, whose products with B and B^T
    cost 2 nnz(B) each (:mod:`cvxpar.solvers._sparse_kernels`: the whole loop compiled), with a budget of
    steps that costs about one factorization (CG_COST_RATIO: a sparse step runs at a fraction of the
@@ -74,6 +74,11 @@ CG_MIN_STEPS = 8
 #: keep answers with ||residual|| <= WOODBURY_RTOL ||rhs||.
 WOODBURY_FRACTION = 4
 WOODBURY_RTOL = 1e-10
+#: ... after at most WOODBURY_REFINE steps of iterative refinement (x += M~^-1 (rhs - M x) with the same corrected
+#: solve M~^-1, two triangular solves each: Wilkinson 1963; Higham 2002, ch. 12), which recover the accuracy that
+#: ill-conditioned corrections lose (scaled columns at sigma ~ 1e3: a third of the corrections failed the check
+#: and each cost a new factorization).
+WOODBURY_REFINE = 2
 #: A sparse factorization of the n x n matrix (``SparseGram._sparse_factorize``) while B B^T has at most about
 #: SPARSE_DIRECT_NNZ n nonzeros (sum_j nnz(b_j)^2, an upper bound) and the factors of the last one filled in to at
 #: most SPARSE_DIRECT_FILL n^2 nonzeros.
@@ -157,6 +162,7 @@ class SparseGram:
         self._csr = None  # A's CSR arrays, for the sparse factorization (``_sparse_factorize``)
         self._sparse_filled = math.inf  # sum_j nnz(b_j)^2 of a free set whose sparse factors filled in
         self.factorizations = self.woodbury_solves = self.cg_solves = self.sparse_factorizations = 0
+        self.woodbury_refinements = 0
 
     @staticmethod
     def applies(op) -> bool:
@@ -216,18 +222,29 @@ class SparseGram:
         if WOODBURY_FRACTION * D.size > kept.size or cost >= refactor:
             return None
         U, Z = kept.columns(D, lambda idx: self._dense_columns(idx, s))
-        y = kept.inverse(rhs)
         C = U.T @ Z
         C.flat[:: D.size + 1] += np.where(mask[D], 1.0, -1.0) / sigma
-        try:
-            x = y - Z @ np.linalg.solve(C, U.T @ y)
-        except np.linalg.LinAlgError:
+        lu, piv, info = lapack.dgetrf(C)
+        if info != 0:  # singular
             return None
-        res = _kernels().residual(*self._csc, cols, s, sigma, shift, rhs, x)
-        if not float(np.linalg.norm(res)) <= WOODBURY_RTOL * float(np.linalg.norm(rhs)):
-            return None
-        self.woodbury_solves += 1
-        return x
+
+        def apply(v):
+            y = kept.inverse(v)
+            return y - Z @ lapack.dgetrs(lu, piv, U.T @ y)[0]
+
+        x = apply(rhs)
+        goal = WOODBURY_RTOL * float(np.linalg.norm(rhs))
+        for refinements in range(WOODBURY_REFINE + 1):
+            if not np.isfinite(x).all():
+                return None
+            res = _kernels().residual(*self._csc, cols, s, sigma, shift, rhs, x)
+            if float(np.linalg.norm(res)) <= goal:
+                self.woodbury_solves += 1
+                self.woodbury_refinements += refinements
+                return x
+            if refinements < WOODBURY_REFINE:
+                x = x + apply(res)
+        return None
 
     def _sparse_factorize(self, mask, s, sigma: float, shift: float, params: tuple,
                           products: float) -> _Factor | None:

@@ -287,7 +287,8 @@ class _SparseGram(_Gram):
         return lu.solve
 
     def _product(self, idx, d):
-        return self.gram[:, idx][idx, :] @ d
+        A_w = self.A[:, idx]
+        return A_w.T @ (A_w @ d)
 
     def null_space_step(self, A_w, idx, g):
         """:func:`_null_space_step` by blocks: the null space of A_W is the direct sum of those of its connected

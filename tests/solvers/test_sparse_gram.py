@@ -349,3 +349,32 @@ def test_sparse_gram_keeps_the_dense_forms_where_they_cost_less_than_the_sparse_
         B = Ad[:, mask]
         assert np.linalg.norm(r - x - 500.0 * B @ (B.T @ x)) <= 1e-10 * np.linalg.norm(r)
         assert (gram.sparse_factorizations == 1) == sparse and gram.factorizations == 1
+
+
+def test_sparse_gram_refines_ill_conditioned_corrections_instead_of_refactoring(monkeypatch):
+    """Columns scaled over 0.1 .. 10 at a large sigma: Woodbury corrections of the kept factorization lose
+    accuracy, and iterative refinement with the same corrected solve brings each answer to the dense solve's
+    (the residual check) without a new factorization; without refinement some of them refactor."""
+    monkeypatch.setattr(_sparse_gram, "CG_MIN_STEPS", 10**9)
+    rng = np.random.default_rng(8)
+    n, d = 150, 900
+    A = sp.csc_array(sp.random(n, d, density=0.04, random_state=2, format="csc") @ sp.diags(10.0 ** rng.uniform(-1, 1, d)))
+    Ad = A.toarray()
+    counts = {}
+    for refine in (0, _sparse_gram.WOODBURY_REFINE):
+        monkeypatch.setattr(_sparse_gram, "WOODBURY_REFINE", refine)
+        gram = SparseGram(A)
+        mask = np.zeros(d, dtype=bool)
+        mask[np.random.default_rng(1).permutation(d)[:120]] = True
+        flips = np.random.default_rng(2)
+        sigma, shift = 1e4, 1.0
+        for _ in range(12):
+            r = rng.standard_normal(n)
+            want = np.linalg.solve(shift * np.eye(n) + sigma * Ad[:, mask] @ Ad[:, mask].T, r)
+            got = gram.solve(mask, sigma, shift, r)
+            np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9 * np.abs(want).max())
+            flip = flips.permutation(d)[:2]
+            mask[flip] = ~mask[flip]
+        counts[refine] = (gram.factorizations, gram.woodbury_refinements)
+    assert counts[_sparse_gram.WOODBURY_REFINE][1] > 0
+    assert counts[_sparse_gram.WOODBURY_REFINE][0] < counts[0][0], counts
