@@ -258,6 +258,14 @@ class _SparseGram(_Gram):
         self.A = A
         self.gram = sp.csc_array(A.T @ A)
         self.dense = False
+        self._memo: dict = {}
+
+    def _cached(self, key, make):
+        """``make()`` once per key: the null-space steps of consecutive active-set steps share all components
+        but the one whose coordinate stopped at a bound."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def _factor(self, idx):
         if structural_rank(sp.csr_array(self.A[:, idx])) < idx.size:  # A_W^T A_W is singular
@@ -306,15 +314,15 @@ class _SparseGram(_Gram):
         cols_label = label[n:]
         deficient = np.isin(cols_label, cols_label[matched < 0])
         full = np.flatnonzero(~deficient)
-        inverse = self._factor(idx[full]) if full.size else None
+        inverse = self._cached(("full", idx[full].tobytes()), lambda: self._factor(idx[full])) if full.size else None
         if full.size and inverse is None:  # full structural rank, numerically singular: all by blocks
             deficient[:], full = True, full[:0]
         g_null = np.zeros(k)
         blocks = []
         for c in np.unique(cols_label[deficient]):
             cols = np.flatnonzero(cols_label == c)
-            H = self.gram[:, idx[cols]][idx[cols], :].toarray()
-            null, basic = _null_basis(H)
+            null, basic = self._cached(("basis", idx[cols].tobytes()),
+                                       lambda: _null_basis(self.gram[:, idx[cols]][idx[cols], :].toarray()))  # noqa: B023
             if null is None:
                 return None, False
             g_null[cols] = _project(null, g[cols])
