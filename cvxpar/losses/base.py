@@ -442,6 +442,24 @@ class LinearModelLoss(Loss):
         """
         return None
 
+    def huber_thresholds(self):
+        """The thresholds M_i when every h_i is a Huber function h_i(z) = min_v (z - b_i - v)^2 / 2 + M_i |v|
+        (optional).
+
+        Huber's function of threshold M is the Moreau envelope of M |.| (Beck 2017, First-Order Methods in
+        Optimization, sec. 6.7): h_i(z) = (z - b_i)^2 / 2 where |z - b_i| <= M_i, M_i |z - b_i| - M_i^2 / 2
+        elsewhere; M_i = inf is the squared sample (z - b_i)^2 / 2.  A loss that defines it is solved by
+        :mod:`cvxpar.solvers.ssnal` as least squares in (x, v) with the l1 term sum_i M_i |v_i| (its exact
+        proximal-point route), so define it only when that identity holds exactly, with ``target`` as b.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            A float64 array of length n_samples (entries in (0, inf]), or None when h is not of that form
+            (the default).
+        """
+        return None
+
     def cvxpy(self, z):
         """A CVXPY expression of sum_i h_i(z_i) (optional: enables CVXPY references).
 

@@ -112,10 +112,10 @@ class Stacked(LinearModelLoss):
     def huber_thresholds(self):
         """The parts' Huber thresholds per sample (+inf on a least-squares part), or None when a part has none
         (see :meth:`~cvxpar.losses.Huber.huber_thresholds`)."""
-        parts = [getattr(p, "huber_thresholds", None) for p in self.parts]
+        parts = [getattr(p, "huber_thresholds", lambda: None)() for p in self.parts]
         if any(t is None for t in parts):
             return None
-        return np.concatenate([np.asarray(t(), dtype=np.float64) for t in parts])
+        return np.concatenate([np.asarray(t, dtype=np.float64) for t in parts])
 
     def recession_slopes(self):
         slopes = [p.recession_slopes() for p in self.parts]

@@ -72,6 +72,7 @@ from functools import partial
 
 import numpy as np
 
+from cvxpar import _backend
 from cvxpar.solvers._common import Monitor, Outcome, PrecisionFloor, check
 from cvxpar.solvers._gram import FreeGram
 from cvxpar.solvers._metric import ColumnMetric
@@ -453,14 +454,14 @@ def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monit
 
 def _huber_form(prob):
     """The per-sample thresholds M of a loss of the form h_i(z) = min_v (z - b_i - v)^2 / 2 + M_i |v| (Huber, sums
-    of Huber and least squares: ``huber_thresholds``, M_i = inf on a squared sample) on NumPy or scipy.sparse data
-    (other namespaces keep :func:`_run_newton`), with at least one finite M_i, else None."""
+    of Huber and least squares: ``huber_thresholds``, M_i = inf on a squared sample), with at least one finite M_i,
+    as an array of the data's namespace, dtype and device; else None."""
     thresholds = getattr(prob.loss, "huber_thresholds", None)
-    op = prob.loss.op
-    if thresholds is None or not (op.kind == "sparse" or isinstance(op.A, np.ndarray)):
+    M = None if thresholds is None else thresholds()
+    if M is None or not bool(np.any(np.isfinite(M))):
         return None
-    M = thresholds()
-    return M if M is not None and bool(np.any(np.isfinite(M))) else None
+    target = prob.loss.target
+    return prob.xp.asarray(np.asarray(M, dtype=np.float64), dtype=target.dtype, device=_backend.device(target))
 
 
 def _run_huber(prob, M, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None,
@@ -593,8 +594,9 @@ def _huber_step(prob, phi, x, v, u, sigma: float, w, omega: float, M, gram, data
 
 
 def _soft(t, M):
-    """sign(t) max(|t| - M, 0): the prox of M |.| (0 where M = inf)."""
-    return np.sign(t) * np.maximum(np.abs(t) - M, 0.0)
+    """sign(t) max(|t| - M, 0): the prox of M |.| (0 where M = inf), in t's namespace."""
+    xp = _backend.array_namespace(t)
+    return xp.sign(t) * xp.maximum(xp.abs(t) - M, xp.zeros_like(t))
 
 
 def _phi_huber(prob, x, v, u, atu, sigma, w, omega, M, zs=None):
@@ -609,7 +611,7 @@ def _phi_huber(prob, x, v, u, atu, sigma, w, omega, M, zs=None):
     dz, ds = z - x, s - v
     prox_term = float(xp.sum(dz * dz if w is None else dz * dz / w))
     on = s != 0
-    q = float(xp.sum(M[on] * xp.abs(s[on])))
+    q = float(xp.sum(xp.where(on, M, xp.zeros_like(M)) * xp.abs(s)))  # s = 0 wherever M = inf
     val = (float(xp.sum(u * (0.5 * u + b + s))) - float(xp.sum(atu * z)) - prox_term / (2.0 * sigma)
            - float(xp.sum(ds * ds)) / (2.0 * sigma * omega) - q)
     return val - prob.penalty(z), zs
