@@ -151,3 +151,34 @@ def test_reference_optimal_on_badly_scaled_huber_rows_is_a_global_minimum():
         ref = cvxpar.reference(loss, psi, 1.0, None, time_limit=20)
     assert ref.status != "optimal" or ref.objective <= better + 1e-9 * (1 + abs(better))
     assert ref.bound is None or ref.bound <= better  # a proven lower bound, whatever the status
+
+
+@found_open("cvxpar.solve raises ZeroDivisionError in solvers/ssn.py (_point: r @ r / (2 gamma) with gamma = 0) "
+            "for lam = 1e300 and max_iter=5000; the default max_iter returns 'diverged'")
+def test_a_huge_lam_with_a_walled_nonconvex_psi_gets_a_status_not_an_exception():
+    """Found by the bridge shift fuzzer (tests/fuzz/test_fuzz_bridge_shift.py) through par(x + c), here in y = x + c."""
+    A = np.array([[0.1257302210933933, -0.1321048632913019, 0.6404226504432821, 0.10490011715303971]])
+    c = np.array([0.548, -0.921, -1.836, -1.934])
+    target = np.array([-0.5244737312925097]) + A @ c
+    psi = cvxpar.PAR.from_slopes(grids.uniform(1.0, 3, center=0.0), [0.7, 0.0, 0.0, np.inf], offset=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cvxpar.solve(cvxpar.losses.LeastSquares(A, target), psi, 1e300, tol=1e-8, max_iter=5000)
+    assert res.status in cvxpar.result.STATUSES
+
+
+@found_open("solvers/starts.start_points draws rng.uniform(lo, hi) with lo > hi (numpy: 'high - low < 0') when the "
+            "bounds lie outside psi's grid range widened by half its width")
+def test_random_starts_for_bounds_outside_the_grid_range():
+    """Found by the bridge shift fuzzer: a pinned Box at -9.2 (x = -5.55 shifted by c), psi's grid -4..4, a
+    nonconvex psi with a descending right tail."""
+    A = np.array([[0.1257302210933933, -0.1321048632913019, 0.6404226504432821]])
+    target = np.array([-1.1455090930752072])
+    psi = cvxpar.PAR.from_slopes(grids.uniform(1.0, 9, center=0.0), [0.0] * 9 + [-0.1], offset=0.0)
+    pinned = np.full(3, -5.55476) + np.array([2.191, -3.683, -7.344])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cvxpar.solve(cvxpar.losses.LeastSquares(A, target), psi, 1.0,
+                           constraints=cvxpar.constraints.Box(pinned, pinned), tol=1e-8, max_iter=5000)
+    assert res.status in cvxpar.result.STATUSES
+    assert res.status not in ("optimal", "stationary") or np.allclose(res.x, pinned)
