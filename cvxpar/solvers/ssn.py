@@ -154,6 +154,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
     ev = Evaluator(loss)
     L = loss.lipschitz()
     L = L if math.isfinite(L) and L > 0 else 1.0
+    L_cap = 2.0**MAX_L_DOUBLINGS * L  # L doubles (its estimate was too small) up to here, then the run stops
     gamma = STEP_FRACTION / L
     x = prob.start()
     prox = _prox(prob)
@@ -186,7 +187,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
         zT = ev.z(cur.T)
         rr = float(cur.r @ cur.r)
         if ev.value(cur.T, zT) > cur.f - float(cur.g @ cur.r) + L * rr / 2.0 + 1e-14 * max(1.0, abs(cur.f)):
-            if L > 2.0**MAX_L_DOUBLINGS * loss.lipschitz():
+            if L > L_cap:
                 break
             L *= 2.0
             gamma = STEP_FRACTION / L
@@ -215,6 +216,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
         if new is None:
             fb = _point(prob, ev, cur.T, zT, gamma, prox)
             if not _sufficient(fb.phi, cur.phi, decrease) and rr > 0.0:
+                if L > L_cap:  # no finite L gives the decrease: values beyond float64's range (e.g. lam = 1e300)
+                    break
                 L *= 2.0  # the envelope's decrease needs g < 1/L: L was too small
                 gamma = STEP_FRACTION / L
                 cur = _point(prob, ev, cur.x, cur.z, gamma, prox)

@@ -59,7 +59,8 @@ DEFAULT_STARTS = 2
 
 def start_points(prob, n_starts: int, envelope_x=None, seed: int = 0) -> list[tuple[str, object]]:
     """(label, x0) pairs: the envelope's solution (if any), the user's x0 (or 0), then seeded random points
-    drawn uniformly over psi's grid range intersected with the bounds."""
+    drawn uniformly over psi's grid range (widened by half its width) intersected with the bounds; a coordinate
+    whose bounds miss that range takes its feasible value nearest to the range's center."""
     from cvxpar import _backend
 
     points: list[tuple[str, object]] = []
@@ -68,9 +69,12 @@ def start_points(prob, n_starts: int, envelope_x=None, seed: int = 0) -> list[tu
     points.append(("x0" if prob.x0 is not None else "zero", prob.x0))
     q = prob.psi.breakpoints
     width = max(float(q[-1] - q[0]), 1.0)
-    lo, hi = prob.bounds_np()
-    lo = np.maximum(lo, q[0] - 0.5 * width)
-    hi = np.minimum(hi, q[-1] + 0.5 * width)
+    bound_lo, bound_hi = prob.bounds_np()
+    lo = np.maximum(bound_lo, q[0] - 0.5 * width)
+    hi = np.minimum(bound_hi, q[-1] + 0.5 * width)
+    outside = lo > hi  # bounds that miss the widened grid range: their point nearest to it
+    nearest = np.clip(0.5 * (q[0] + q[-1]), bound_lo, bound_hi)
+    lo, hi = np.where(outside, nearest, lo), np.where(outside, nearest, hi)
     rng = np.random.default_rng(seed)
     while len(points) < n_starts:
         x = rng.uniform(lo, hi)

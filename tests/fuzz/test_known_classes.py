@@ -153,8 +153,6 @@ def test_reference_optimal_on_badly_scaled_huber_rows_is_a_global_minimum():
     assert ref.bound is None or ref.bound <= better  # a proven lower bound, whatever the status
 
 
-@found_open("cvxpar.solve raises ZeroDivisionError in solvers/ssn.py (_point: r @ r / (2 gamma) with gamma = 0) "
-            "for lam = 1e300 and max_iter=5000; the default max_iter returns 'diverged'")
 def test_a_huge_lam_with_a_walled_nonconvex_psi_gets_a_status_not_an_exception():
     """Found by the bridge shift fuzzer (tests/fuzz/test_fuzz_bridge_shift.py) through par(x + c), here in y = x + c."""
     A = np.array([[0.1257302210933933, -0.1321048632913019, 0.6404226504432821, 0.10490011715303971]])
@@ -165,10 +163,9 @@ def test_a_huge_lam_with_a_walled_nonconvex_psi_gets_a_status_not_an_exception()
         warnings.simplefilter("ignore")
         res = cvxpar.solve(cvxpar.losses.LeastSquares(A, target), psi, 1e300, tol=1e-8, max_iter=5000)
     assert res.status in cvxpar.result.STATUSES
+    assert res.status not in ("optimal", "stationary")  # psi's left tail descends: F is unbounded below
 
 
-@found_open("solvers/starts.start_points draws rng.uniform(lo, hi) with lo > hi (numpy: 'high - low < 0') when the "
-            "bounds lie outside psi's grid range widened by half its width")
 def test_random_starts_for_bounds_outside_the_grid_range():
     """Found by the bridge shift fuzzer: a pinned Box at -9.2 (x = -5.55 shifted by c), psi's grid -4..4, a
     nonconvex psi with a descending right tail."""
