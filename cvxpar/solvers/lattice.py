@@ -191,17 +191,28 @@ def _expand(k, R, y, gv, pv, gc, x, cost, order, nxt):
 
 def search(prob, x, max_nodes: int = 2 * NODES_PER_START) -> GridPoint:
     """:func:`closest_grid_point` for a problem (:func:`applies`) on psi's grid within each coordinate's bounds,
-    centred at x and below F(x) by more than the local search's margin REL_DECREASE (1 + |F(x)|) (x itself,
-    when it is a grid point, is not found again through rounding)."""
+    below F(x) by more than the local search's margin REL_DECREASE (1 + |F(x)|) (x itself, when it is a grid
+    point, is not found again through rounding).
+
+    Two enumerations of ``max_nodes / 2`` level entries each, centred at x and at the least-squares point
+    A^+ b (the minimum-norm one when n < d): the centre orders the nearly free levels (those of the null
+    space of A, where mu alone sets the row cost), so each explores the grid points near the affine set
+    {A x = A A^+ b} around its own centre; the second runs below the first's best point."""
     from cvxpar.solvers.local_search import REL_DECREASE, LocalModel
 
     model = LocalModel.of(prob)
     x = np.asarray(x, dtype=np.float64)
     A = prob.loss.op.A
+    A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=np.float64)
     b = np.asarray(prob.loss.target, dtype=np.float64)
-    h = np.asarray(A.T @ b, dtype=np.float64).reshape(-1)
+    h = A.T @ b
     grids = [model.grid[i, : model.gcnt[i]] for i in range(prob.d)]
     values = [np.asarray(prob.psi(q), dtype=np.float64) for q in grids]
     F = float(prob.objective(x))
-    return closest_grid_point(model.G, h, float(b @ b), model.lam, grids, values, x, F - REL_DECREASE * (1.0 + abs(F)),
-                              max_nodes)
+    best = GridPoint(None, F - REL_DECREASE * (1.0 + abs(F)), True, 0)
+    for center in (x, np.linalg.lstsq(A, b, rcond=None)[0]):
+        out = closest_grid_point(model.G, h, float(b @ b), model.lam, grids, values, center, best.objective,
+                                 max_nodes // 2)
+        best = GridPoint(out.x if out.x is not None else best.x, out.objective, best.complete and out.complete,
+                         best.nodes + out.nodes)
+    return best
