@@ -15,7 +15,8 @@ Inf. Theory 48, sec. 3):
 
 1. *Regularized factor.*  With G = A^T A, h = A^T b, a centre c (:func:`search` uses two: the best point
    and the least-squares point) and a small mu > 0,
-   Phi(x) = F(x) + mu/2 ||x - c||^2 = 1/2 ||R x - y||^2 + K + sum_i lam_i psi(x_i), where R^T R = P^T (G + mu I) P is the Cholesky factor of the regularized Gram in the coordinate order P and
+   Phi(x) = F(x) + mu/2 ||x - c||^2 = 1/2 ||R x - y||^2 + K + sum_i lam_i psi(x_i), where
+   R^T R = P^T (G + mu I) P is the Cholesky factor of the regularized Gram in the coordinate order P and
    R^T y = P^T (h + mu c).  mu makes R nonsingular when n < d and breaks ties towards c; since
    mu/2 ||x - c||^2 <= S = mu/2 sum_i max over Q_i of (q - c_i)^2 on the grid, a grid point with
    F(x) < F_best has Phi(x) < F_best + S.
