@@ -57,6 +57,9 @@ NULL_RTOL = 1e-10
 #: fraction of the gradient's scale; the active-set loop runs at most MAX_STEPS (k + 1) steps.
 RELEASE_RTOL = 1e-12
 MAX_STEPS = 4
+#: A sparse free block with at most DENSE_ENTRIES entries (n k) is solved dense (scipy.sparse's per-call costs
+#: exceed the dense work there).
+DENSE_ENTRIES = 1 << 16
 #: On sparse data: the sparse factorization of A_W^T A_W is used while its factors have at most SPARSE_FILL k^2
 #: nonzeros (k = |W|); denser factors cost about what a dense Cholesky factorization does, which then takes over.
 SPARSE_FILL = 0.125
@@ -112,7 +115,11 @@ def _round(prob, A, b, x, t: float):
     lam = prob.lam if isinstance(prob.lam, float) else np.asarray(prob.lam, dtype=np.float64)[free]
     lo_f, hi_f = lo[free], hi[free]
     z[free] = np.clip(z[free], lo_f, hi_f)
-    A_f = sp.csc_array(A[:, free]) if sp.issparse(A) else np.asarray(A[:, free], dtype=np.float64)
+    A_f = A[:, free]
+    if sp.issparse(A_f) and A_f.shape[0] * A_f.shape[1] > DENSE_ENTRIES:
+        A_f = sp.csc_array(A_f)
+    else:
+        A_f = np.asarray(A_f.toarray() if sp.issparse(A_f) else A_f, dtype=np.float64)
     r = b - np.asarray(A @ z).reshape(-1)
     z[free] = solve_face(A_f, r, z[free], lo_f, hi_f, lam * s[free])
     return z
