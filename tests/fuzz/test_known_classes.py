@@ -179,3 +179,18 @@ def test_random_starts_for_bounds_outside_the_grid_range():
                            constraints=cvxpar.constraints.Box(pinned, pinned), tol=1e-8, max_iter=5000)
     assert res.status in cvxpar.result.STATUSES
     assert res.status not in ("optimal", "stationary") or np.allclose(res.x, pinned)
+
+
+def test_optimal_where_float64_cannot_show_the_residual_is_right_in_exact_arithmetic():
+    """Found by test_fuzz_bridge (an l1 PAR, A = [[12346.7]]): the float64 gradient's rounding error (|a| ulp(a x),
+    about 2e-8) exceeds tol = 1e-8 at every float x near the minimizer, so a float64 recomputation cannot confirm
+    "optimal"; the certificate's doubled-precision tier does, and the exact rational residual agrees (the oracle's
+    stationarity check now falls back to it)."""
+    from fractions import Fraction
+
+    a, t = 12346.701482631575, -17016.791023048885
+    psi = cvxpar.pars.l1(grids.uniform(1.0, 3, center=0.0), eps=0.0)
+    res = cvxpar.solve(cvxpar.losses.LeastSquares(np.array([[a]]), np.array([t])), psi, 1.0, tol=1e-8)
+    assert res.status == "optimal" and res.x[0] < 0  # the l1 subgradient there is -1
+    g = Fraction(a) * (Fraction(a) * Fraction(float(res.x[0])) - Fraction(t))
+    assert abs(g - 1) <= Fraction(1, 10**8)
