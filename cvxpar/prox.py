@@ -172,6 +172,11 @@ def prox(psi, v, t=1.0):
         table = prox_table(psi, float(t))
         if not table.enumerate_all:
             return _kernels().prox_numpy(v, table, float(t))
+    if type(v) is np.ndarray and v.dtype == _FLOAT64 and v.ndim and type(t) is np.ndarray and t.dtype == _FLOAT64 and (
+            t.shape == v.shape and _kernels_loaded() and float(t.min()) >= 0.0 and float(t.max()) < math.inf):
+        # the diagonal-metric hot path (per-coordinate steps t = sigma w, ``cvxpar.solvers._metric``): t checked by
+        # two reductions (NaN fails them), the pieces cached on psi, the kernel of _prox_array_t as is (same bits)
+        return _kernels().prox_numpy_array_t(v, np.broadcast_to(t, v.shape), _cached_pieces(psi), psi.is_convex)
     t = as_step(t)
     xp, arr, scalar = _backend.prepare(v)
     if _backend.is_numpy_namespace(xp) and arr.dtype == np.float16:  # the compiled kernels take float32/64
@@ -213,6 +218,17 @@ def _kernels():
     from cvxpar import _prox_kernels
 
     return _prox_kernels
+
+
+def _cached_pieces(psi) -> Pieces:
+    """:func:`pieces` of psi, cached with its prox tables (under a key no step t can take)."""
+    cache = psi._prox_cache
+    found = cache.get("pieces")
+    if found is None:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        found = cache["pieces"] = pieces(psi)
+    return found
 
 
 def prox_table(psi, t: float) -> ProxTable:

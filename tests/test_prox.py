@@ -913,3 +913,27 @@ def test_envelope_crossing_at_a_double_root_on_a_regime_boundary():
     for tt in (0.4, np.full(v.shape, 0.4)):
         np.testing.assert_allclose(_compiled_prox(psi, v, tt), expected, rtol=0, atol=1e-15)
         np.testing.assert_allclose(_array_api_prox(psi, v, tt), expected, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("make", [lambda: cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7)),
+                                  lambda: cvxpar.pars.sawtooth(cvxpar.grids.uniform(0.25, 9)),
+                                  lambda: PAR([0.0], [0.0], -1.0, 1.0)])
+def test_per_element_float64_t_fast_path_returns_the_validating_paths_bits(make):
+    """NumPy float64 v and t of v's shape (ssnal's column metric, t = sigma w) skip the validation layer once the
+    kernels are loaded; the answer is bit for bit the one through it (t as a list), and the second call reuses
+    the pieces cached on psi."""
+    psi = make()
+    rng = np.random.default_rng(3)
+    v = rng.normal(scale=3.0, size=500)
+    t = 10.0 ** rng.uniform(-6, 6, 500)
+    t[:5] = 0.0
+    psi.prox(v, 1.0)  # loads the compiled kernels
+    with mock.patch("cvxpar.prox._prox_array_t", side_effect=AssertionError("the validating path")):
+        fast = psi.prox(v, t)
+    assert np.array_equal(fast, psi.prox(v, t.tolist()), equal_nan=True)
+    assert np.array_equal(psi.prox(v, t), fast)
+    for bad in (np.nan, -1.0, INF):
+        t_bad = t.copy()
+        t_bad[7] = bad
+        with pytest.raises(ValueError, match="t must be finite and nonnegative everywhere"):
+            psi.prox(v, t_bad)
