@@ -275,13 +275,9 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         cert = check(prob, z)
         if not converged and prev_cert is not None and not _better(cert, prev_cert):
             # the inner solve stalled short of its target and its point is worse: keep x, retry with a smaller sigma
-            monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
-            rejected += 1
-            if rejected >= STALL_STEPS:
-                stopped = (f"{STALL_STEPS} inner solves in a row stalled short of their target with a point worse than "
-                           "the last: the data's precision limits the accuracy")
+            rejected, stopped, sigma = _stalled_step(monitor, it, prev_cert, sigma, L, rejected)
+            if stopped is not None:
                 break
-            sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
             sigmas.append(sigma)
             u = u_start
             continue
@@ -326,6 +322,19 @@ def _polish(prob, x, cert, schedule: PolishSchedule, L: float, tol: float, steps
     accepted = pcert.certifies(tol) or _better(pcert, cert)
     schedule.record(it, accepted)
     return (px, pcert) if accepted else None
+
+
+def _stalled_step(monitor: Monitor, it: int, prev_cert, sigma: float, L: float, rejected: int
+                  ) -> tuple[int, str | None, float]:
+    """An inner solve stalled short of its target at a point worse than the last: the step is rejected (x kept) and
+    retried with sigma / SIGMA_GROWTH (not below SIGMA0 / L).  Returns (rejections in a row, the stop reason once
+    STALL_STEPS are reached, else None, the next sigma)."""
+    monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
+    rejected += 1
+    if rejected >= STALL_STEPS:
+        return rejected, (f"{STALL_STEPS} inner solves in a row stalled short of their target with a point worse "
+                          "than the last: the data's precision limits the accuracy"), sigma
+    return rejected, None, max(sigma / SIGMA_GROWTH, SIGMA0 / L)
 
 
 def _free_columns(gram: FreeGram):
@@ -529,13 +538,9 @@ def _run_huber(prob, M, *, tol: float, max_iter: int, polish: bool, monitor: Mon
         newton += steps
         cert = check(prob, z)
         if not converged and prev_cert is not None and not _better(cert, prev_cert):
-            monitor.row(it, prev_cert, f"sigma {sigma:.1e}: inner solve stalled, step rejected")
-            rejected += 1
-            if rejected >= STALL_STEPS:
-                stopped = (f"{STALL_STEPS} inner solves in a row stalled short of their target with a point worse than "
-                           "the last: the data's precision limits the accuracy")
+            rejected, stopped, sigma = _stalled_step(monitor, it, prev_cert, sigma, L, rejected)
+            if stopped is not None:
                 break
-            sigma = max(sigma / SIGMA_GROWTH, SIGMA0 / L)
             sigmas.append(sigma)
             u = u_start
             continue

@@ -409,3 +409,26 @@ def test_ssnal_certifies_columns_of_norms_over_six_decades(seed):
     assert res.iterations < 50
     F_ref = reference_objective(A, b, PSI, lam)
     assert abs(res.objective - F_ref) <= 1e-7 * abs(F_ref)
+
+
+def test_a_stalled_inner_solve_shrinks_sigma_and_stops_after_stall_steps_in_a_row():
+    """The shared rejection rule of the least-squares and Huber paths: sigma / SIGMA_GROWTH, never below SIGMA0 / L,
+    and a stop reason once STALL_STEPS stalls come in a row."""
+    class Rows:
+        def __init__(self):
+            self.events = []
+
+        def row(self, it, cert, event):
+            self.events.append((it, event))
+
+    monitor, L = Rows(), 4.0
+    rejected, sigma = 0, 1e3
+    for k in range(1, ssnal.STALL_STEPS):
+        rejected, stopped, new = ssnal._stalled_step(monitor, k, None, sigma, L, rejected)
+        assert rejected == k and stopped is None
+        assert new == max(sigma / ssnal.SIGMA_GROWTH, ssnal.SIGMA0 / L)
+        sigma = new
+    rejected, stopped, last = ssnal._stalled_step(monitor, ssnal.STALL_STEPS, None, sigma, L, rejected)
+    assert rejected == ssnal.STALL_STEPS and "stalled" in stopped and last == sigma
+    assert [it for it, _ in monitor.events] == list(range(1, ssnal.STALL_STEPS + 1))
+    assert all("step rejected" in event for _, event in monitor.events)
