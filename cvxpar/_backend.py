@@ -6,6 +6,8 @@ namespace, dtype and device, and results come back in that namespace.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from array_api_compat import array_namespace as _compat_namespace
 from array_api_compat import device as _device
@@ -28,6 +30,17 @@ def array_namespace(*arrays):
 
 
 _NUMPY_IS_ARRAY_API = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
+
+
+def compiled_kernels():
+    """The compiled kernels' module (:mod:`cvxpar._prox_kernels`) once something has imported it, else None: a
+    caller with a NumPy fallback takes the kernels only when they cost no numba import."""
+    return sys.modules.get("cvxpar._prox_kernels")
+
+
+def is_flat_float64(v) -> bool:
+    """v is a contiguous 1-D float64 NumPy array (what the compiled kernels take as is)."""
+    return type(v) is np.ndarray and v.dtype == np.float64 and v.ndim == 1 and v.flags.c_contiguous
 
 
 def cupy_with_gpu():

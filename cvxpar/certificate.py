@@ -8,7 +8,6 @@ tolerance rule.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -484,10 +483,9 @@ def _per_coordinate(lower, upper, d: int):
 def _compiled_terms(x, g, psi: PAR, lam):
     """The compiled kernels' module where :func:`evaluate` may take its stationarity and quantization terms from
     them (a scalar lam > 0, contiguous float64 NumPy x and gradient, the kernels already loaded), else None."""
-    kernels = sys.modules.get("cvxpar._prox_kernels")
+    kernels = _backend.compiled_kernels()
     ok = (kernels is not None and isinstance(lam, float) and lam > 0.0 and psi.n_breakpoints > 0
-          and all(type(v) is np.ndarray and v.dtype == np.float64 and v.ndim == 1 and v.shape[0] and v.flags.c_contiguous
-                  for v in (x, g)))
+          and all(_backend.is_flat_float64(v) and v.shape[0] for v in (x, g)))
     return kernels if ok else None
 
 
@@ -567,9 +565,9 @@ def penalty(x, psi: PAR, lam, xp) -> float:
 
     A scalar lam and a contiguous float64 NumPy x, once the compiled kernels are loaded, take one compiled pass
     (:func:`cvxpar._prox_kernels.psi_sum`: the same values summed in NumPy's order, so the same bits)."""
-    if isinstance(lam, float) and lam != 0.0 and type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 1 and x.shape[0] and (
-            x.flags.c_contiguous and psi.n_breakpoints and "cvxpar._prox_kernels" in sys.modules):
-        kernels = sys.modules["cvxpar._prox_kernels"]
+    kernels = _backend.compiled_kernels()
+    if (kernels is not None and isinstance(lam, float) and lam != 0.0 and _backend.is_flat_float64(x) and x.shape[0]
+            and psi.n_breakpoints):
         return lam * kernels.psi_sum(x, psi.breakpoints, psi.values, psi.slopes, np.empty(x.shape[0]))
     vals = psi(x)
     if isinstance(lam, float):

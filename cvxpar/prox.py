@@ -58,7 +58,6 @@ float64 steps in the same order, so all of them return the same bits.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
@@ -210,7 +209,7 @@ def _compiled(xp, arr) -> bool:
 
 
 def _kernels_loaded() -> bool:
-    return "cvxpar._prox_kernels" in sys.modules
+    return _backend.compiled_kernels() is not None
 
 
 def _kernels():

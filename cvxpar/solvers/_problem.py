@@ -7,7 +7,6 @@ feasible set), so no method ever starts on bad data.
 from __future__ import annotations
 
 import copy
-import sys
 
 import numpy as np
 
@@ -152,9 +151,10 @@ class Problem:
         """True where x_i sits on a breakpoint of psi restricted to the box, or on a bound (:meth:`PAR.on_breakpoint`;
         a float64 NumPy x of length d, once the compiled kernels are loaded, in one compiled pass with the same
         result: :func:`cvxpar._prox_kernels.split_of`)."""
-        kernels = sys.modules.get("cvxpar._prox_kernels")
-        if kernels is not None and self.kpsi.n_breakpoints and _flat64(x) and x.shape[0] == self.d and (
-                self.lb is None or (_flat64(self.lb) and _flat64(self.ub))):
+        kernels = _backend.compiled_kernels()
+        flat = _backend.is_flat_float64
+        if kernels is not None and self.kpsi.n_breakpoints and flat(x) and x.shape[0] == self.d and (
+                self.lb is None or (flat(self.lb) and flat(self.ub))):
             fixed = np.empty(self.d, dtype=np.bool_)
             bounded = self.lb is not None
             kernels.split_of(x, self.kpsi.breakpoints, self.lb if bounded else x, self.ub if bounded else x, bounded,
@@ -170,7 +170,3 @@ class Problem:
         """Slope and interval [lo, hi] of x_i's piece of psi restricted to the box (:meth:`PAR.piece`)."""
         return self.kpsi.piece(x, self.lb, self.ub)
 
-
-def _flat64(v) -> bool:
-    """v is a contiguous 1-D float64 NumPy array (what the compiled kernels take as is)."""
-    return type(v) is np.ndarray and v.dtype == np.float64 and v.ndim == 1 and v.flags.c_contiguous
