@@ -26,7 +26,9 @@ log(1 + e^m) >= max(0, m); Huber: H_M(r) >= M|r| - M^2/2), then F >= F_inf(x) - 
 The test first projects psi's steepest descent direction onto the rows it must keep at zero (least
 squares: the null space of A), then solves a linear program over K with the normalization ``|v_j| <= 1`` (HiGHS through
 :func:`scipy.optimize.milp`; a psi whose recession function is concave, ``s_+ < s_-``, takes one binary
-per two-sided coordinate to pick v_j's sign).  It runs only when some coordinate can move in a direction
+per two-sided coordinate to pick v_j's sign); a loss whose recession function is >= 0 is first held at its
+zero set (:func:`_held`), so a psi part many orders of magnitude below the loss's still decides, and the
+program's costs and rows are divided by their largest entries (HiGHS reads a cost above 1e20 as infinite).  It runs only when some coordinate can move in a direction
 where lam_j psi_inf < 0 or some h_i decreases at infinity, so an ordinary problem pays one pass over
 its bounds.  The constraints are asked before the loss: when every coordinate is bounded both ways (a
 Box, psi's walls) the recession cone is {0} and F, continuous on a compact set, is bounded below whatever
@@ -291,14 +293,35 @@ def _decide_with_loss(loss: Loss, psi: PAR, lam, feasible: FeasibleSet, up, down
     # then a few of the most descending coordinates (a direction on them is a direction of F), then all
     strength = np.minimum(np.where(up, c_up, np.inf), np.where(down, c_down, np.inf))
     first = np.sort(np.argsort(strength, kind="stable")[:SUBSET_FACTOR * A.shape[0] + SUBSET_EXTRA])
-    for cols in ((first, None) if first.size < d else (None,)):
-        v, why = _solve_lp(A, feasible, cols, *args)
-        found = None if v is None else _exact(v, A, feasible, *args, operator=operator)
-        if found is not None:
-            return Verdict(found)
-        if cols is None:
-            return Verdict(None, why if v is None else "the linear program's direction did not verify exactly")
+    held = _held(lo_h, hi_h)
+    for slopes in ([held] if held is not None else []) + [(lo_h, hi_h)]:
+        program = (*slopes, up, down, c_up, c_down)
+        for cols in ((first, None) if first.size < d else (None,)):
+            v, why = _solve_lp(A, feasible, cols, *program)
+            found = None if v is None else _exact(v, A, feasible, *program, operator=operator)
+            if found is not None:
+                return Verdict(found)
+            if cols is None and slopes[0] is lo_h:
+                return Verdict(None, why if v is None else "the linear program's direction did not verify exactly")
     return Verdict(None)
+
+
+def _held(lo_h, hi_h):
+    """The recession slopes of the loss held at the zero set of its recession function, or None when that
+    changes nothing.
+
+    A row with h_i'(-inf) <= 0 <= h_i'(+inf) has h_inf,i >= 0, and h_inf,i(w) = 0 exactly on w >= 0 (when
+    h_i'(+inf) = 0), w <= 0 (when h_i'(-inf) = 0) or w = 0: an infinite slope on the other side keeps w there.
+    A direction with F_inf < 0 under these slopes has the same F_inf under the loss's own (the held rows add 0
+    to it), so it is a ray; its program has no loss cost on those rows, only sign rows, which a psi part many
+    orders of magnitude below the loss's (lam = 1e-300 beside Huber rows, or Huber rows of 1e20) needs: the
+    program with both costs cannot resolve the smaller one.  Such a direction is found before the full program
+    is solved; the full program still decides when none is found (F_inf may be negative only where the loss
+    grows)."""
+    finite = np.isfinite(lo_h) & np.isfinite(hi_h) & (lo_h <= 0.0) & (hi_h >= 0.0) & ((lo_h < 0.0) | (hi_h > 0.0))
+    if not finite.any():
+        return None
+    return np.where(finite & (lo_h < 0.0), -np.inf, lo_h), np.where(finite & (hi_h > 0.0), np.inf, hi_h)
 
 
 def _matrix(loss):
@@ -431,8 +454,9 @@ def _solve_lp(A, feasible, cols, lo_h, hi_h, up, down, c_up, c_down):
     constraints = ()
     if groups:
         M = sp.vstack([g[0] for g in groups], format="csr")
-        constraints = LinearConstraint(M, np.concatenate([g[1] for g in groups]), np.concatenate([g[2] for g in groups]))
-    out = milp(cost, integrality=integrality, bounds=Bounds(lower, upper), constraints=constraints,
+        low, high = np.concatenate([g[1] for g in groups]), np.concatenate([g[2] for g in groups])
+        constraints = LinearConstraint(*_normalized_rows(M, low, high))
+    out = milp(_normalized(cost), integrality=integrality, bounds=Bounds(lower, upper), constraints=constraints,
                options={"time_limit": TIME_LIMIT})
     if out.x is None or not math.isfinite(out.fun):
         return None, f"HiGHS stopped on the test's linear program without a solution ({out.message})"
@@ -441,6 +465,24 @@ def _solve_lp(A, feasible, cols, lo_h, hi_h, up, down, c_up, c_down):
     v = np.zeros(full)
     v[slice(None) if cols is None else cols] = out.x[:d]
     return v, None
+
+
+def _normalized(cost: np.ndarray) -> np.ndarray:
+    """``cost / max |cost|``: the program's minimizers and the sign of its value do not change, and HiGHS
+    takes a cost above 1e20 for infinite (lam = 1e300 with a descending tail gave no solution, not a ray)."""
+    top = float(np.abs(cost).max()) if cost.size else 0.0
+    return cost / top if 0.0 < top < np.inf else cost
+
+
+def _normalized_rows(M: sp.csr_matrix, low: np.ndarray, high: np.ndarray):
+    """(M, low, high) with each row whose sides are 0 or infinite divided by its largest |entry| (the same
+    half-space or hyperplane; HiGHS refuses matrix entries above 1e15 and drops those below 1e-9, so data of
+    1e-200 or 1e200 would otherwise change the program)."""
+    homogeneous = np.isin(low, (0.0, -np.inf)) & np.isin(high, (0.0, np.inf))
+    top = np.zeros(M.shape[0])
+    np.maximum.at(top, np.repeat(np.arange(M.shape[0]), np.diff(M.indptr)), np.abs(M.data))
+    factor = np.where(homogeneous & (top > 0) & np.isfinite(top), top, 1.0)
+    return sp.diags(1.0 / factor) @ M, low, high
 
 
 def _exact(v, A, feasible, lo_h, hi_h, up, down, c_up, c_down, operator=None) -> Ray | None:
@@ -491,7 +533,10 @@ def _operator_agrees(op, v, A, zero, nonneg, nonpos) -> bool:
 def _null_projection(M, x):
     """The least-norm correction delta with M delta = M x (so x - delta is in M's null space): through the
     Cholesky factor of M M^T with one step of iterative refinement, or QR with pivoting when M M^T is
-    singular to working precision."""
+    singular to working precision.  Each row is first divided by its largest |entry| (the same null space; rows
+    of 1e200 would overflow M M^T)."""
+    top = np.abs(M).max(axis=1, keepdims=True)
+    M = M / np.where((top > 0) & np.isfinite(top), top, 1.0)
     try:
         factor = scipy.linalg.cho_factor(M @ M.T, check_finite=False)
         delta = M.T @ scipy.linalg.cho_solve(factor, M @ x, check_finite=False)

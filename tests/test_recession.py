@@ -350,3 +350,35 @@ def test_cone_test_agrees_with_brute_force(seed):
     want = _cone_by_brute_force(feasible, psi)
     got = (not (up.any() or down.any())) or recession._cone_is_zero(feasible, up, down)
     assert got == want
+
+
+#: A has the null space span{(1, -1, 1)}; psi descends both ways (psi_inf(t) = -|t| / 2), so F falls along it
+NULL_A = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+HALFSPACE = C.Linear(A_ub=np.array([[1.0, 2.0, 3.0]]), b_ub=[1.0])  # (1, -1, 1) . (1, 2, 3) = 2 > 0: -v stays in
+
+
+@pytest.mark.parametrize("lam", [1e100, 1e300, np.array([1e300, 1.0, 1e-300])])
+@pytest.mark.parametrize("make", [lambda A: losses.LeastSquares(A, np.ones(2)), lambda A: losses.Logistic(A, np.ones(2))])
+def test_huge_lam_gets_a_ray_not_a_solver_failure(make, lam):
+    """lam = 1e100 .. 1e300 put costs above HiGHS's infinity (1e20) into the test's linear program, which stopped
+    without a solution: the status was max_iter / diverged on a problem that is unbounded below (the direction
+    -(1, -1, 1), checked by hand: A v = 0, v . (1, 2, 3) < 0, psi_inf(v_j) < 0)."""
+    loss, psi = make(NULL_A), PAR([0.0], [0.0], 0.5, -0.5)
+    found = recession.ray(loss, psi, lam, FeasibleSet(HALFSPACE, 3))
+    assert found is not None and found.rate < 0
+    np.testing.assert_allclose(found.v, [-1.0, 1.0, -1.0], atol=1e-12)
+    assert cvxpar.solve(loss, psi, lam, constraints=HALFSPACE, max_iter=50).status == "unbounded"
+
+
+@pytest.mark.parametrize("scale, lam", [(1e20, 1.0), (1e200, 1.0), (1.0, 1e-300), (1e-20, 1e-300)])
+@pytest.mark.parametrize("kind", ["huber", "logistic"])
+def test_a_loss_many_orders_above_psi_still_gets_its_ray(kind, scale, lam):
+    """Huber / logistic rows of 1e20 beside psi slopes of 1/2, or lam = 1e-300 beside rows of 1: the program with
+    both costs could not resolve psi's (HiGHS: "infeasible or unbounded", or a direction that did not verify, or
+    F_inf >= 0 read as bounded).  The direction holding the loss at its zero set, (1, -1, 1) up to sign, is a ray
+    (hand-checked as above); with lam = 1e-300 the loss is 0 along it and psi still falls."""
+    A = scale * NULL_A
+    loss = losses.Huber(A, np.ones(2)) if kind == "huber" else losses.Logistic(A, np.ones(2))
+    found = recession.ray(loss, PAR([0.0], [0.0], 0.5, -0.5), lam, FeasibleSet(HALFSPACE, 3))
+    assert found is not None and found.rate < 0
+    np.testing.assert_allclose(found.v, [-1.0, 1.0, -1.0], atol=1e-12)
