@@ -293,7 +293,9 @@ def stationarity(case, x, exact: bool = False) -> tuple[float, float]:
         return float(np.max(np.maximum(np.maximum(lo - c, c - hi), 0.0), initial=0.0)), scale
     G = np.array(rows_eq + rows_ub, dtype=np.float64)
     k = G.shape[0]
-    cs, los, his = c / scale, lo / scale, hi / scale
+    finite_ends = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
+    unit = max(scale, float(np.max(np.abs(finite_ends), initial=0.0)))  # HiGHS reads |b| > 1e20 as infinite
+    cs, los, his = c / unit, lo / unit, hi / unit
     # variables (y, r): minimize r subject to los_i - r <= cs_i - (G^T y)_i <= his_i + r
     A_ub, b_ub = [], []
     for i in range(case.d):
@@ -310,8 +312,32 @@ def stationarity(case, x, exact: bool = False) -> tuple[float, float]:
                   options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
     if res.status != 0:
         return math.inf, scale
-    shifted = c - G.T @ (res.x[:k] * scale)  # the distances at the LP's multipliers, recomputed exactly
-    return float(np.max(np.maximum(np.maximum(lo - shifted, shifted - hi), 0.0), initial=0.0)), scale
+
+    def distance(y):  # at the multipliers y, recomputed exactly
+        shifted = c - G.T @ y
+        return float(np.max(np.maximum(np.maximum(lo - shifted, shifted - hi), 0.0), initial=0.0))
+
+    y = res.x[:k] * unit
+    best = distance(y)
+    for _ in range(2):  # lam psi's slopes far above the gradient: the LP's 1e-10 is 1e-10 of them, so polish
+        y = _polished_multipliers(G, c, lo, hi, y, len(rows_eq))
+        best = min(best, distance(y))
+    return best, scale
+
+
+def _polished_multipliers(G, c, lo, hi, y, n_eq):
+    """Multipliers y that solve G^T y = c - t exactly (least squares) on the coordinates whose point
+    t = clip(c - G^T y, lo, hi) sits at a finite end of its interval, the inequality ones clipped at 0: any such
+    y is an admissible point of the residual's minimization, so its distance bounds the residual from above."""
+    shifted = c - G.T @ y
+    t = np.clip(shifted, lo, hi)
+    width = np.where(np.isfinite(hi - lo), hi - lo, np.inf)
+    at_end = np.isfinite(t) & ((np.abs(shifted - t) > 0) | (np.minimum(t - lo, hi - t) <= 1e-9 * np.maximum(width, 1.0)))
+    if not at_end.any():
+        return y
+    new, *_ = np.linalg.lstsq(G[:, at_end].T, c[at_end] - t[at_end], rcond=None)
+    new[n_eq:] = np.maximum(new[n_eq:], 0.0)
+    return new
 
 
 # ---------------------------------------------------------------------------- CVXPY references

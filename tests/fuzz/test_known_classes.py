@@ -11,6 +11,7 @@ others below are regression tests of classes it found that are fixed.
 
 from __future__ import annotations
 
+import types
 import warnings
 
 import cvxpy as cp
@@ -194,3 +195,23 @@ def test_optimal_where_float64_cannot_show_the_residual_is_right_in_exact_arithm
     assert res.status == "optimal" and res.x[0] < 0  # the l1 subgradient there is -1
     g = Fraction(a) * (Fraction(a) * Fraction(float(res.x[0])) - Fraction(t))
     assert abs(g - 1) <= Fraction(1, 10**8)
+
+
+def test_oracle_multipliers_of_a_huge_lam_are_exact():
+    """Found by the long form (test_bridge_with_parameters, session 13): lam = 1e300, psi = |x| near the active row
+    2.041 x <= -1.557, zero loss.  x = -1.557 / 2.041 is optimal (the multiplier 1e300 / 2.041 cancels lam psi'
+    = -1e300 exactly), but the oracle's stationarity LP put |b| = 1e300 into HiGHS (whose infinity is 1e20) and
+    read 'no solution' as residual inf.  The LP now runs in units of its largest finite entry and its multipliers
+    are polished by least squares on the active ends (any admissible multiplier bounds the residual above)."""
+    from fuzz_oracles import References, check_result, stationarity
+    from fuzz_problems import Case, PsiSpec
+
+    psi = pars.l1(grids.uniform(1.0, 3, center=0.0), eps=0.0)
+    G, h = np.array([[2.041]]), np.array([-1.556958828790865])
+    case = Case("ls", np.array([[0.0]]), np.array([0.0]), PsiSpec("l1", "l1", psi), 1e300, "linear_ineq",
+                {"A_ub": G, "b_ub": h})
+    x = np.array([h[0] / G[0, 0]])
+    assert stationarity(case, x) == (0.0, 1.0)
+    assert stationarity(case, x - 1e-3)[0] > 1e299  # off the row (inactive): nothing balances psi's slope
+    res = types.SimpleNamespace(status="optimal", x=x, objective=1e300 * abs(x[0]), info={})
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
