@@ -24,8 +24,10 @@ so g must be concave),
   ``cp.Parameter(nonneg=True)``.  All coordinates must end up with one common psi (several PAR
   terms add up to one when their weight vectors are proportional): :func:`cvxpar.solve` takes
   per-coordinate weights lam_i, not a different psi per coordinate, so different PARs on
-  different slices of x are refused with an error that says so (and a psi that is +inf
-  outside an interval must read every coordinate, since its domain applies to all of them);
+  different slices of x are refused with an error that says so; a psi that is +inf outside an
+  interval keeps every entry of its argument there, weight 0 included: where it does not read
+  every coordinate with positive weight (``par(x[:k], psi)``, ``0 * par(x - c, psi)``), its walls
+  become bounds on the coordinates it reads (:mod:`.walls`);
 - constraints: bounds (``x >= l``, ``x <= u``, ``x[:k] >= 0``, ``abs(x) <= c``,
   ``norm_inf(x) <= c``, ``Variable(bounds=...)``, ``nonneg=True``), a simplex
   (``x >= 0, sum(x) == t``), and linear equalities / inequalities (``abs(G @ x) <= c`` included).
@@ -202,7 +204,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
     ('optimal', array([ 0.5,  0. , -1. ]), 'optimal')
     """
     from cvxpar import solve
-    from cvxpar.bridge import assemble, shift
+    from cvxpar.bridge import assemble, shift, walls
 
     start = time.perf_counter()
     for key in ("solver", "solver_path", "gp", "qcp", "requires_grad"):
@@ -215,7 +217,8 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         structure = parse_problem(problem)
         cached = _Cached(structure, alternative(problem))
         _CACHE[problem] = cached
-    st, sub = shift.substitute(cached.structure, cached.alternative)  # y = a x + c where the PARs need it
+    st = walls.release(cached.structure)  # a walled psi on some coordinates (or weight 0): its walls as bounds
+    st, sub = shift.substitute(st, cached.alternative)  # y = a x + c where the PARs need it
     key = None if sub is None else sub.key()
     if cached.shift != key:
         cached.loss = cached.constraints = None

@@ -329,13 +329,18 @@ def test_cvxpar_solve_clears_duals_left_by_another_solver():
     assert all(c.dual_value is None for c in problem.constraints)
 
 
-def test_hard_walled_par_on_part_of_x_is_refused_not_applied_to_every_coordinate():
-    """psi = +inf outside [-0.5, 0.5] on x[:4] constrains x[:4] only; cvxpar.solve's lam_i = 0 cannot say that."""
+def test_hard_walled_par_on_part_of_x_constrains_that_part_only():
+    """psi = +inf outside [-0.5, 0.5] on x[:4] constrains x[:4] only; cvxpar.solve's lam_i = 0 cannot say that, so
+    the walls go as bounds on x[:4] (cvxpar.bridge.walls; the term was refused before) and the answer is
+    Clarabel's, with x[4:] outside the walls."""
     walled = cvxpar.PAR([-0.5, 0.0, 0.5], [0.5, 0.0, 0.5], -np.inf, np.inf)
     x = cp.Variable(N)
     part = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(x[:4], walled))))
-    with pytest.raises(UnsupportedProblemError, match="reads only some coordinates"):
-        part.solve(method="cvxpar")
+    value = part.solve(method="cvxpar", tol=1e-10)
+    got = x.value.copy()
+    assert part.status == cp.OPTIMAL and np.abs(got[:4]).max() <= 0.5 + 1e-12 and np.abs(got[4:]).max() > 0.5
+    assert value == pytest.approx(part.solve(solver="CLARABEL", tol_gap_rel=1e-11, tol_gap_abs=1e-11), rel=RTOL)
+    np.testing.assert_allclose(got, x.value, atol=1e-6)
     whole = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + cp.sum(cvxpar.par(2 * x, walled))))
     value = whole.solve(method="cvxpar")
     assert np.abs(x.value).max() <= 0.25 + 1e-12
@@ -378,8 +383,8 @@ def test_a_per_coordinate_scaling_inside_the_par_matches_clarabel():
 def test_a_zero_weighted_walled_par_keeps_its_walls_as_in_cvxpy():
     """CVXPY calls 0 * sum(par(x, psi)) affine but keeps psi's walls in the problem Clarabel solves; the bridge read
     the term as a constant and reported 'optimal' at a point outside the walls (found by the shift fuzzer).  Now the
-    atom is read with weight 0: its walls stay (x on the wall, as Clarabel), or, where they cannot apply to x
-    (a shifted argument), the problem is refused."""
+    atom is read with weight 0: its walls stay (x on the wall, as Clarabel), and with a shifted argument they go as
+    bounds on x (cvxpar.bridge.walls; refused before): x = 1.5 on the shifted wall, as Clarabel."""
     walled = cvxpar.PAR([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], -np.inf, np.inf)
     x = cp.Variable(2)
     problem = cp.Problem(cp.Minimize(cp.sum_squares(x - 5) + 0.0 * cp.sum(cvxpar.par(x, walled))))
@@ -390,5 +395,25 @@ def test_a_zero_weighted_walled_par_keeps_its_walls_as_in_cvxpy():
     np.testing.assert_allclose(x.value, want, atol=1e-6)
     np.testing.assert_allclose(x.value, [1.0, 1.0], atol=1e-6)
     shifted = cp.Problem(cp.Minimize(cp.sum_squares(x - 5) + 0.0 * cp.sum(cvxpar.par(x - 0.5, walled))))
-    with pytest.raises(UnsupportedProblemError, match="is \\+inf outside"):
-        shifted.solve(method="cvxpar")
+    shifted.solve(method="cvxpar")
+    assert shifted.status == cp.OPTIMAL
+    np.testing.assert_allclose(x.value, [1.5, 1.5], atol=1e-9)
+    shifted.solve(solver="CLARABEL")
+    np.testing.assert_allclose(x.value, [1.5, 1.5], atol=1e-6)
+
+
+def test_walls_of_a_shifted_par_follow_its_parameter_weights_between_solves():
+    """lam @ par(x - c, walled) with lam a Parameter: entries of weight 0 keep their walls (bounds), positive ones
+    are psi's; lam changes between solves (all zero, some zero, all positive) on the cached parse, and each answer
+    is Clarabel's."""
+    walled = cvxpar.PAR([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], -np.inf, np.inf)
+    c = np.linspace(-1.0, 2.0, N)
+    x, lam = cp.Variable(N), cp.Parameter(N, nonneg=True)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + lam @ cvxpar.par(x - c, walled)))
+    for weights in (np.zeros(N), np.r_[np.zeros(4), np.full(N - 4, 0.7)], np.full(N, 0.3), np.zeros(N)):
+        lam.value = weights
+        value = problem.solve(method="cvxpar", tol=1e-10)
+        got = x.value.copy()
+        assert problem.status == cp.OPTIMAL and np.abs(got - c).max() <= 1.0 + 1e-12
+        assert value == pytest.approx(problem.solve(solver="CLARABEL", tol_gap_rel=1e-11, tol_gap_abs=1e-11), rel=RTOL)
+        np.testing.assert_allclose(got, x.value, atol=1e-5)
