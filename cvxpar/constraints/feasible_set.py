@@ -127,6 +127,11 @@ class FeasibleSet:
         self.lower, self.upper = lower, upper
         self.A_eq, self.b_eq = _stack(eq)
         self.A_ub, self.b_ub = _stack(ub)
+        #: The last LP_MEMO LP queries of :meth:`multipliers` with their answers, (x, c, lo, hi, y, active-row mask),
+        #: oldest first: the same query again (a polish step's row force at a point its certificate just measured)
+        #: returns y without an LP, and the last y starts the next LP's constraint generation where the active rows
+        #: are the same (a hint only: the LP's own stopping test decides).
+        self._last_lp: list[tuple] = []
 
     # ------------------------------------------------------------------ the separable part
     @property
@@ -309,7 +314,16 @@ class FeasibleSet:
             return Ga, np.zeros(0)
         if k == 1 and np.all(Ga[0] == Ga[0, 0]) and Ga[0, 0] != 0:
             return Ga, np.array([_one_row_multiplier(c, lo, hi, Ga[0, 0], equality=n_act_eq == 1)])
-        return Ga, _lp_multipliers(c, lo, hi, Ga, n_act_eq)
+        xn = np.asarray(_backend.to_host(x), dtype=np.float64)
+        for seen in self._last_lp:  # a query asked again (a polish step's row force at a point just certified)
+            if all(np.array_equal(u, v) for u, v in zip(seen[:4], (xn, c, lo, hi), strict=True)):
+                return Ga, seen[4].copy()
+        last = self._last_lp[-1] if self._last_lp else None
+        warm = last[4] if last is not None and np.array_equal(last[5], act) else _estimate(c, lo, hi, Ga, n_act_eq)
+        y = _lp_multipliers(c, lo, hi, Ga, n_act_eq, warm)
+        if y is not None:
+            self._last_lp = [*self._last_lp[1 - LP_MEMO:], (xn.copy(), c.copy(), lo.copy(), hi.copy(), y.copy(), act)]
+        return Ga, y
 
     def find_point(self, lower=None, upper=None) -> np.ndarray | None:
         """A point of the set (within [lower, upper] if given, e.g. psi's domain), or None if there is none.
@@ -407,7 +421,23 @@ def _one_row_multiplier(c, lo, hi, a: float, equality: bool) -> float:
     return y if equality else max(y, 0.0)
 
 
-def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int):
+def _estimate(c, lo, hi, Ga, n_act_eq: int):
+    """Multipliers that explain the coordinates with a one-point interval (lo_i = hi_i: a free coordinate, where the
+    optimum's c_i - (G^T y)_i equals lo_i) in the least-squares sense, the inequality rows' entries clipped at 0;
+    None when fewer such coordinates than rows (a start for :func:`_lp_multipliers`, not a solution)."""
+    point = (lo == hi) & np.isfinite(lo)
+    if int(point.sum()) < Ga.shape[0]:
+        return None
+    Gp = Ga[:, point]
+    try:  # the normal equations of a k-column least squares (k active rows): a start needs no more accuracy
+        y = np.linalg.solve(Gp @ Gp.T, Gp @ (c[point] - lo[point]))
+    except np.linalg.LinAlgError:
+        return None
+    y[n_act_eq:] = np.maximum(y[n_act_eq:], 0.0)
+    return y if np.isfinite(y).all() else None
+
+
+def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int, y0=None):
     """The multipliers y minimizing max_i dist(c_i - (G_act^T y)_i, [lo_i, hi_i]) (free on the n_act_eq equality
     rows, >= 0 on the rest), by constraint generation on the LP of :meth:`FeasibleSet.normal_cone_distance`: the LP
     on the CUT_ROWS coordinates farthest outside their intervals at y = 0, grown, while the last solution y leaves
@@ -416,12 +446,16 @@ def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int):
     outside.  Where none is, y's largest distance over all coordinates is its largest over the subset: that of the
     subset's LP solution, whose optimum is at most the whole LP's (Dantzig, Fulkerson and Johnson 1954; Kelley
     1960), so y is as good as the whole LP's solution to HiGHS's tolerance.  After CUT_ROUNDS rounds, or where the
-    subset LP fails, the LP on every coordinate runs."""
+    subset LP fails, the LP on every coordinate runs.  ``y0``, when given, replaces y = 0 in choosing the first
+    subset (the coordinates farthest outside at y0): a y0 near the solution (the last call's, or
+    :func:`_estimate`'s) usually picks the binding coordinates at once, so one LP ends the search; the stopping
+    test is the same."""
     d = c.shape[0]
     if d <= 2 * CUT_ROWS:
         return _lp_on(c, lo, hi, Ga, n_act_eq)
     chosen = np.zeros(d, dtype=bool)
-    y, level = np.zeros(Ga.shape[0]), np.inf  # no solution yet: the first round takes the CUT_ROWS farthest outside
+    y = np.zeros(Ga.shape[0]) if y0 is None else np.asarray(y0, dtype=np.float64)
+    level = np.inf  # no solution yet: the first round takes the CUT_ROWS farthest outside at y
     for _ in range(CUT_ROUNDS):
         shifted = c - Ga.T @ y
         with np.errstate(invalid="ignore"):
@@ -444,6 +478,8 @@ def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int):
     return _lp_on(c, lo, hi, Ga, n_act_eq)
 
 
+#: :meth:`FeasibleSet.multipliers` remembers this many LP queries and answers.
+LP_MEMO = 3
 #: :func:`_lp_multipliers`: coordinates added to the LP per round, the rounds before the full LP, and the relative
 #: slack of the optimality test (HiGHS's feasibility tolerance is 1e-7).
 CUT_ROWS = 64

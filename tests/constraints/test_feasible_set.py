@@ -139,3 +139,101 @@ def test_multiplier_lp_by_constraint_generation_reaches_the_whole_lps_optimum():
         assert np.all(y[n_eq:] >= 0.0)
         reference = largest(np.r_[whole.x[:n_eq], np.maximum(whole.x[n_eq:k], 0.0)])
         assert largest(y) <= reference + 1e-6 * (1.0 + reference)  # HiGHS: 1e-7 feasibility tolerance, |G| <= ~4
+
+
+def _whole_lp_distance(c, lo, hi, G, n_eq):
+    """The largest distance at the multipliers of the LP over every coordinate (HiGHS, as in the test above)."""
+    from scipy.optimize import linprog
+
+    k = G.shape[0]
+    fin_lo, fin_hi = np.isfinite(lo), np.isfinite(hi)
+    A_ub = np.vstack([np.hstack([G.T[fin_lo], -np.ones((int(fin_lo.sum()), 1))]),
+                      np.hstack([-G.T[fin_hi], -np.ones((int(fin_hi.sum()), 1))])])
+    b_ub = np.concatenate([c[fin_lo] - lo[fin_lo], hi[fin_hi] - c[fin_hi]])
+    whole = linprog(np.r_[np.zeros(k), 1.0], A_ub=A_ub, b_ub=b_ub,
+                    bounds=[(None, None)] * n_eq + [(0, None)] * (k - n_eq) + [(0, None)], method="highs")
+    y = np.r_[whole.x[:n_eq], np.maximum(whole.x[n_eq:k], 0.0)]
+    return _largest(y, c, G, lo, hi), y
+
+
+def _largest(y, c, G, lo, hi):
+    shifted = c - G.T @ y
+    return float(np.max(np.maximum(np.maximum(lo - shifted, shifted - hi), 0.0)))
+
+
+def test_multiplier_lp_started_near_its_solution_takes_one_lp_and_reaches_the_same_optimum(monkeypatch):
+    """_lp_multipliers started from y0 (the last call's multipliers, or _estimate's least-squares fit of the one-point
+    intervals) picks its first subset at y0: started at the whole LP's solution it solves fewer LPs than from y = 0
+    (over these trials: at most 60 % as many), and from any start (the solution, a perturbed one, the estimate, a far
+    point) the multipliers leave the whole LP's largest distance (constraint generation's stopping test does not
+    depend on the start)."""
+    import cvxpar.constraints.feasible_set as fs
+
+    calls = []
+    lp_on = fs._lp_on
+    monkeypatch.setattr(fs, "_lp_on", lambda *a, **k: calls.append(a[0].shape[0]) or lp_on(*a, **k))
+    rng = np.random.default_rng(13)
+    warm = cold = 0
+    for trial in range(18):
+        d, k = int(rng.integers(300, 1500)), int(rng.integers(2, 9))
+        n_eq = int(rng.integers(0, k + 1))
+        G, c = rng.standard_normal((k, d)), rng.standard_normal(d)
+        y_true = rng.standard_normal(k)
+        y_true[n_eq:] = np.abs(y_true[n_eq:])
+        point = rng.random(d) < 0.3  # free coordinates: lo = hi = c - G^T y_true (+ noise down to 1e-9)
+        base = c - G.T @ y_true + 10.0 ** -(trial % 9) * rng.standard_normal(d)
+        width = np.where(point, 0.0, rng.uniform(0.01, 1.0, d))
+        lo = np.minimum(base, base - rng.uniform(0.0, 1.0, d) * width)
+        hi = lo + width
+        lo[~point & (rng.random(d) < 0.2 * (trial % 2))] = -np.inf
+        reference, y_whole = _whole_lp_distance(c, lo, hi, G, n_eq)
+        calls.clear()
+        assert _largest(fs._lp_multipliers(c, lo, hi, G, n_eq, y_whole), c, G, lo, hi) <= reference + 1e-6 * (1 + reference)
+        warm += len(calls)
+        calls.clear()
+        assert _largest(fs._lp_multipliers(c, lo, hi, G, n_eq), c, G, lo, hi) <= reference + 1e-6 * (1 + reference)
+        cold += len(calls)
+        estimate = fs._estimate(c, lo, hi, G, n_eq)
+        assert estimate is not None and np.all(estimate[n_eq:] >= 0.0)
+        for y0 in (y_whole + 1e-3 * rng.standard_normal(k), estimate, 100.0 * rng.standard_normal(k)):
+            y = fs._lp_multipliers(c, lo, hi, G, n_eq, y0)
+            assert np.all(y[n_eq:] >= 0.0)
+            assert _largest(y, c, G, lo, hi) <= reference + 1e-6 * (1.0 + reference)
+    assert warm <= 0.6 * cold
+
+
+def test_multipliers_answer_a_repeated_query_without_an_lp(monkeypatch):
+    """FeasibleSet.multipliers remembers its last LP queries: the same (x, c, lo, hi) again returns the same y with no
+    LP (a polish step's row force asks what its point's certificate asked), a new query still solves its own LP (its
+    largest distance is the whole LP's), and a changed array of the same query is a new query."""
+    import cvxpar.constraints.feasible_set as fs
+
+    calls = []
+    lp_on = fs._lp_on
+    monkeypatch.setattr(fs, "_lp_on", lambda *a, **k: calls.append(1) or lp_on(*a, **k))
+    rng = np.random.default_rng(14)
+    d, k = 600, 4
+    G = rng.standard_normal((k, d))
+    S = FeasibleSet([Linear(A_eq=G[:2], b_eq=np.zeros(2), A_ub=G[2:], b_ub=np.zeros(2))], d=d)
+    x = np.zeros(d)  # every row active
+    queries = []
+    for _ in range(fs.LP_MEMO):
+        c = rng.standard_normal(d)
+        lo = c + rng.uniform(-1.0, 0.0, d)
+        queries.append((c, lo, lo + rng.uniform(0.0, 1.0, d)))
+    answers = []
+    for c, lo, hi in queries:
+        calls.clear()
+        Ga, y = S.multipliers(x, c, lo, hi)
+        assert calls and np.array_equal(Ga, G)
+        assert _largest(y, c, G, lo, hi) <= _whole_lp_distance(c, lo, hi, G, 2)[0] * (1 + 1e-6) + 1e-6
+        answers.append(y)
+    for (c, lo, hi), y in zip(queries, answers, strict=True):
+        calls.clear()
+        assert np.array_equal(S.multipliers(x, c.copy(), lo.copy(), hi.copy())[1], y) and not calls
+    c, lo, hi = queries[-1]
+    hi2 = hi.copy()
+    hi2[7] += 0.5
+    calls.clear()
+    S.multipliers(x, c, lo, hi2)
+    assert calls
