@@ -264,8 +264,9 @@ class FeasibleSet:
         lam_i dpsi(x_i) + N_[l_i, u_i](x_i).  One row with equal coefficients (a simplex or budget row)
         has a closed form: with P = max_i (lo_i - c_i) and Q = max_i (c_i - hi_i) the distance at
         m = a y is max(P + m, Q - m, 0), minimized at m = (Q - P) / 2 (projected onto m's allowed
-        half-line for an inequality).  Otherwise a small LP (SciPy's HiGHS) in (y, s): minimize s
-        subject to |c_i - (G^T y)_i - clip| <= s.  NaN anywhere gives an infinite distance.
+        half-line for an inequality).  Otherwise a small LP in (y, s): minimize s subject to
+        |c_i - (G^T y)_i - clip| <= s (a dense simplex method; SciPy's HiGHS for large ones).  NaN
+        anywhere gives an infinite distance.
 
         Parameters
         ----------
@@ -445,7 +446,7 @@ def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int, y0=None):
     largest distance y leaves on the subset, beyond CUT_SLACK), by all such coordinates and the CUT_ROWS farthest
     outside.  Where none is, y's largest distance over all coordinates is its largest over the subset: that of the
     subset's LP solution, whose optimum is at most the whole LP's (Dantzig, Fulkerson and Johnson 1954; Kelley
-    1960), so y is as good as the whole LP's solution to HiGHS's tolerance.  After CUT_ROUNDS rounds, or where the
+    1960), so y is as good as the whole LP's solution to the LP solver's tolerance.  After CUT_ROUNDS rounds, or where the
     subset LP fails, the LP on every coordinate runs.  ``y0``, when given, replaces y = 0 in choosing the first
     subset (the coordinates farthest outside at y0): a y0 near the solution (the last call's, or
     :func:`_estimate`'s) usually picks the binding coordinates at once, so one LP ends the search; the stopping
@@ -470,7 +471,7 @@ def _lp_multipliers(c, lo, hi, Ga, n_act_eq: int, y0=None):
         shifted = c - Ga.T @ y
         with np.errstate(invalid="ignore"):
             outside = np.maximum(lo - shifted, shifted - hi)
-        # the subset's level at y: its LP optimum, or what y actually leaves on it (HiGHS solves to a tolerance)
+        # the subset's level at y: its LP optimum, or what y actually leaves on it (an LP solver's tolerance)
         level = max(s, float(np.max(outside[chosen])), 0.0)
         level += CUT_SLACK * (1.0 + abs(level))
         if float(np.max(outside)) <= level:
@@ -488,22 +489,38 @@ CUT_SLACK = 1e-9
 
 
 def _lp_on(c, lo, hi, Ga, n_act_eq: int, with_value: bool = False):
-    """The LP of :func:`_lp_multipliers` on the given coordinates (SciPy's HiGHS): y (its inequality rows' entries
-    clipped at 0, which HiGHS meets only to its tolerance), or (y, the LP's optimum s) when ``with_value``; None when
-    it fails."""
+    """The LP of :func:`_lp_multipliers` on the given coordinates: y (its inequality rows' entries clipped at 0, which
+    a solver meets only to its tolerance), or (y, the LP's optimum s) when ``with_value``; None when it fails.  By the
+    dense simplex of :mod:`cvxpar.constraints._small_lp` where the LP has at most SMALL_LP_ROWS rows, else, or where
+    that one gives up, by SciPy's HiGHS."""
+    from cvxpar.constraints import _small_lp
+
+    fin_lo, fin_hi = np.isfinite(lo), np.isfinite(hi)
+    P = np.vstack([Ga.T[fin_lo], -Ga.T[fin_hi]])
+    beta = np.concatenate([c[fin_lo] - lo[fin_lo], hi[fin_hi] - c[fin_hi]])
+    found = _small_lp.solve(P, beta, n_act_eq) if P.shape[0] <= SMALL_LP_ROWS else None
+    if found is None:
+        found = _highs(P, beta, n_act_eq)
+    if found is None:
+        return None
+    y, s = found
+    y[n_act_eq:] = np.maximum(y[n_act_eq:], 0.0)  # y >= 0 holds to the solver's tolerance only: the cone needs it exactly
+    return (y, s) if with_value else y
+
+
+#: :func:`_lp_on` takes the dense simplex up to this many LP rows (two per coordinate with a finite interval).
+SMALL_LP_ROWS = 600
+
+
+def _highs(P, beta, n_eq: int):
+    """(y, s) of the LP of :mod:`cvxpar.constraints._small_lp` by SciPy's HiGHS, or None where it fails."""
     from scipy.optimize import linprog
 
-    k = Ga.shape[0]
-    fin_lo, fin_hi = np.isfinite(lo), np.isfinite(hi)
-    rows = [np.hstack([Ga.T[fin_lo], -np.ones((int(fin_lo.sum()), 1))]),
-            np.hstack([-Ga.T[fin_hi], -np.ones((int(fin_hi.sum()), 1))])]
-    rhs = [c[fin_lo] - lo[fin_lo], hi[fin_hi] - c[fin_hi]]
-    bounds = [(None, None)] * n_act_eq + [(0, None)] * (k - n_act_eq) + [(0, None)]
+    k = P.shape[1]
     cost = np.zeros(k + 1)
     cost[-1] = 1.0
-    res = linprog(cost, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs), bounds=bounds, method="highs")
+    bounds = [(None, None)] * n_eq + [(0, None)] * (k - n_eq) + [(0, None)]
+    res = linprog(cost, A_ub=np.hstack([P, -np.ones((P.shape[0], 1))]), b_ub=beta, bounds=bounds, method="highs")
     if res.status != 0:
         return None
-    y = np.asarray(res.x[:k], dtype=np.float64)
-    y[n_act_eq:] = np.maximum(y[n_act_eq:], 0.0)  # HiGHS meets y >= 0 only to its tolerance: the cone needs it exactly
-    return (y, float(res.x[k])) if with_value else y
+    return np.asarray(res.x[:k], dtype=np.float64), float(res.x[k])
