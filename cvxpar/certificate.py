@@ -172,23 +172,26 @@ class Certificate:
         tiers = self._tiers()
         return 0.0 if tiers is None else tiers.floor()
 
-    def within_precision_floor(self, tol: float) -> bool:
-        """True when ``precision_floor`` exceeds ``tol * scale`` and the residual is within it: the iterate is as
-        close to stationary as the computed gradient can tell, and no longer below tol.
+    def within_precision_floor(self, tol: float, slack: float = 1.0) -> bool:
+        """True when ``precision_floor`` exceeds ``tol * scale`` and the residual is within ``slack`` times it: the
+        iterate is as close to stationary as the computed gradient can tell, and no longer below tol.
 
         Parameters
         ----------
         tol : float
+        slack : float, default 1
+            How many times the floor the residual may be (a method's iterates land within a few dozen times it).
 
         Returns
         -------
         bool
         """
         tiers = self._tiers()
-        if tiers is None or not math.isfinite(self.residual) or self.residual > tiers.bound:
+        if (tiers is None or not math.isfinite(self.residual) or self.residual > slack * tiers.bound
+                or tiers.bound <= tol * self.scale):  # the cheap bound is above the floor: no pass over the data
             return False
         floor = tiers.floor()
-        return floor > tol * self.scale and self.residual <= floor
+        return floor > tol * self.scale and self.residual <= slack * floor
 
     @property
     def proven_accuracy(self) -> float:

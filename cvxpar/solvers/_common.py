@@ -21,6 +21,10 @@ INACCURATE_FACTOR = 1e3
 #: A method stops once FLOOR_CHECKS checks in a row found its iterate at the data's precision floor without
 #: progress (:class:`PrecisionFloor`).
 FLOOR_CHECKS = 5
+#: :class:`PrecisionFloor` counts a check whose residual is within FLOOR_SLACK x the gradient's estimated rounding
+#: error: iterates computed at the data's precision land within a few dozen times it (ssnal's proximal steps at
+#: sigma ~ 1e12 / ||A||^2 on near-basis-pursuit data of magnitude 1e6: 15-20x), not always below it.
+FLOOR_SLACK = 100.0
 
 
 
@@ -141,22 +145,22 @@ class PrecisionFloor:
     """The stopping rule at the data's precision floor, shared by the iterative methods.
 
     A check is at the floor when the computed gradient's estimated rounding error exceeds tol * scale and the
-    residual is within it (:meth:`Certificate.within_precision_floor`): the method's own gradients, in the
-    data's precision, cannot show it the way further down.  After FLOOR_CHECKS such checks in a row that lower
+    residual is within FLOOR_SLACK times it (:meth:`Certificate.within_precision_floor`): the method's own
+    gradients, in the data's precision, cannot show it the way further down.  After FLOOR_CHECKS such checks in a row that lower
     neither the objective (beyond OBJECTIVE_NOISE relative) nor the best residual by half, :meth:`reached` is
-    True; ``best`` is then the point of smallest residual among them (with its certificate), which the method
-    returns.
+    True; ``best`` is then the point of lowest objective among them (of smallest proven accuracy among those
+    within OBJECTIVE_NOISE of it), with its certificate, which the method returns.
     """
 
     def __init__(self, tol: float) -> None:
         self.tol = tol
         self.count = 0
-        self.best = None  # (x, cert) of the smallest residual since the run reached the floor
+        self.best = None  # (x, cert) of the lowest objective since the run reached the floor
         self.reference = None  # the certificate progress is measured against
 
     def reached(self, cert: Certificate, x) -> bool:
         """Record the check ``cert`` at ``x``; True once the run has stayed at the floor without progress."""
-        if not cert.within_precision_floor(self.tol):
+        if not cert.within_precision_floor(self.tol, FLOOR_SLACK):
             self.count, self.best, self.reference = 0, None, None
             return False
         ref = self.reference
@@ -165,14 +169,30 @@ class PrecisionFloor:
             self.count, self.reference = 0, cert
         else:
             self.count += 1
-        if self.best is None or cert.residual < self.best[1].residual:
-            self.best = (_backend.array_namespace(x).asarray(x, copy=True), cert)
+        self.offer(cert, x)
         return self.count >= FLOOR_CHECKS
+
+    def offer(self, cert: Certificate, x) -> None:
+        """A point the method found besides its checks (a polished one): kept as ``best`` where it is at the floor
+        and lower (:func:`_lower`); no check is counted."""
+        if self.reference is None or not cert.within_precision_floor(self.tol, FLOOR_SLACK):
+            return
+        if self.best is None or _lower(cert, self.best[1]):
+            self.best = (_backend.array_namespace(x).asarray(x, copy=True), cert)
 
     @property
     def reason(self) -> str:
-        return (f"{FLOOR_CHECKS} checks in a row at the data's precision floor (the residual within the gradient's "
-                "estimated rounding error) lowered neither the objective nor the residual")
+        return (f"{FLOOR_CHECKS} checks in a row at the data's precision floor (the residual within {FLOOR_SLACK:g}x the "
+                "gradient's estimated rounding error) lowered neither the objective nor the residual")
+
+
+def _lower(cert: Certificate, other: Certificate) -> bool:
+    """cert's objective is below other's beyond OBJECTIVE_NOISE (relative), or within it with a smaller proven
+    accuracy (:attr:`Certificate.proven_accuracy`, the exact gradient's residual bound): at the floor the computed
+    residual cannot rank the points, the objective and the exact residual can."""
+    noise = OBJECTIVE_NOISE * max(1.0, abs(other.objective))
+    return cert.objective < other.objective - noise or (
+        cert.objective <= other.objective + noise and cert.proven_accuracy < other.proven_accuracy)
 
 
 @dataclass

@@ -90,6 +90,9 @@ SETTLING_GROWTH = 3.0
 TALL_RATIO = 2
 SLOW_GROWTH = 2.0
 HARD_NEWTON = 10
+#: Least squares: sigma grows past SIGMA_MAX_EASY / L (after an easy inner solve) when the exact step lowered F by
+#: more than DRIFT x the step before (``_drifting``).
+DRIFT = 0.5
 SIGMA_MAX = 1e7
 SIGMA0 = 10.0
 #: Past SIGMA_MAX / L, sigma keeps growing (up to SIGMA_MAX_EASY / L) while an inner solve takes at most
@@ -231,6 +234,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     prev_cert = None
     sigmas = [sigma]
     floor, rejected, stopped = PrecisionFloor(tol), 0, None
+    drop = math.inf  # the decrease of F in the last accepted outer step
     ray = CompiledRay.of(prob)
     split_of = (lambda v: (prob.fixed(v), prob.piece_index(v))) if ray is None else ray.split
     for it in range(1, max_iter + 1):
@@ -282,6 +286,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             u = u_start
             continue
         moved = int(xp.sum(xp.astype((fixed != split[0]) | (piece != split[1]), xp.int64)))
+        prev_drop, drop = drop, (math.inf if prev_cert is None else prev_cert.objective - cert.objective)
         x = z
         monitor.row(it, cert, f"sigma {sigma:.1e}, {newton - newton_before} Newton")
         if cert.certifies(tol) or cert.limited_by_rounding(tol):
@@ -296,10 +301,15 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             x, prev_cert = polished
             if prev_cert.certifies(tol) or prev_cert.limited_by_rounding(tol):
                 break
+            floor.offer(prev_cert, x)
             restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        sigma = _next_sigma(sigma, newton - newton_before, L, SETTLING_GROWTH if moved > op.shape[0] else SIGMA_GROWTH)
+        growth = SETTLING_GROWTH if moved > op.shape[0] else SIGMA_GROWTH
+        grown = _next_sigma(sigma, newton - newton_before, L, growth)
+        if newton - newton_before <= EASY_NEWTON and _drifting(drop, prev_drop, converged):
+            grown = max(grown, sigma * growth)  # past the cap: see _drifting
+        sigma = grown
         sigmas.append(sigma)
     info = {"newton_steps": newton, "sigma": sigma, "sigmas": sigmas}
     if fast:
@@ -349,6 +359,21 @@ def _next_sigma(sigma: float, inner_steps: int, L: float, fast: float = SIGMA_GR
     cap = SIGMA_MAX if inner_steps > EASY_NEWTON else SIGMA_MAX_EASY
     growth = fast if inner_steps <= HARD_NEWTON else min(fast, SLOW_GROWTH)
     return max(sigma, min(cap / L, sigma * growth))
+
+
+def _drifting(drop: float, prev_drop: float, converged: bool) -> bool:
+    """Whether the proximal point method is in its linear (drift) regime: the last two exact steps lowered F by
+    ``prev_drop`` then ``drop`` > DRIFT x ``prev_drop``.
+
+    Once the split has (nearly) settled F is affine along the directions a step can move in (the null space of
+    A_J when more coordinates are free than A has rows: a piece of psi is affine there), and the proximal step
+    x_{k+1} = argmin F(x) + ||x - x_k||^2 / (2 sigma) moves x by sigma times the projected slope, the same
+    distance and the same decrease of F every step, however far the next kink of psi is: the rate is linear in
+    sigma, not geometric (Rockafellar 1976, "Monotone operators and the proximal point algorithm", SIAM J.
+    Control Optim. 14(5), Thm 2: the rate improves with sigma).  A contracting run has drop / prev_drop well
+    below DRIFT; a drifting one near 1, and there only a larger sigma shortens the way, at any ||A||^2.
+    """
+    return converged and 0.0 < drop and 0.0 < prev_drop < math.inf and drop > DRIFT * prev_drop
 
 
 def _run_newton(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None,
