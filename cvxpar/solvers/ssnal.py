@@ -663,17 +663,21 @@ def _huber_ray_search(prob, phi, x, v, sigma: float, w, omega: float, M, u, atu,
     atdu = prob.loss.op.rmv(du)
     base, curv = float(xp.sum(du * (u + prob.loss.target))), float(xp.sum(du * du))
     step = sigma if w is None else sigma * w
+    start, slide = x - step * atu, step * atdu  # z(alpha) = prox(start - alpha slide)
+    t0, t1, cut = v + (sigma * omega) * u, (sigma * omega) * du, (sigma * omega) * M  # s(alpha) = soft(t0 + alpha t1, cut)
+    # t0 + alpha t1 is affine in alpha: no sample leaves [-cut, cut] on [0, 1] when neither end does, and s = 0 there
+    idle = bool(xp.all(xp.abs(t0) <= cut)) and bool(xp.all(xp.abs(t0 + t1) <= cut))
     last = []
 
     def derivative(alpha: float) -> float:
-        zs = (prob.prox(x - step * (atu + alpha * atdu), step), _soft(v + sigma * omega * (u + alpha * du), sigma * omega * M))
+        zs = (prob.prox(start - alpha * slide, step), xp.zeros_like(t0) if idle else _soft(t0 + alpha * t1, cut))
         last[:] = [zs]
-        return base + alpha * curv + float(xp.sum(du * zs[1])) - float(xp.sum(atdu * zs[0]))
+        return base + alpha * curv + (0.0 if idle else float(xp.sum(du * zs[1]))) - float(xp.sum(atdu * zs[0]))
 
     def rounding(alpha: float, zs) -> float:
         if zs is None:
             return 0.0
-        return RAY_ROUNDING * (abs(base) + alpha * curv + float(xp.sum(xp.abs(du * zs[1])))
+        return RAY_ROUNDING * (abs(base) + alpha * curv + (0.0 if idle else float(xp.sum(xp.abs(du * zs[1]))))
                                + float(xp.sum(xp.abs(atdu * zs[0]))))
 
     alpha, d, below = _ray_root(derivative, slope, last)
