@@ -1,6 +1,6 @@
 """Robustness sweep: unseen instances of the breadth benchmark's problem classes, cvxpar against CVXPY + Clarabel.
 
-    OPENBLAS_NUM_THREADS=1 nice -n 10 python benchmarks/breadth_sweep.py [--only PARTS] [--big]
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python benchmarks/breadth_sweep.py [--only PARTS] [--big] [--set fresh]
 
 Each row is one instance (its own seed, size, lam, grid, scaling or constraint), solved by
 ``cvxpar.solve(loss, psi, lam, constraints, tol=1e-8)`` (method auto) and by CVXPY + Clarabel on the model of
@@ -9,6 +9,14 @@ Each row is one instance (its own seed, size, lam, grid, scaling or constraint),
 cvxpar's status is not ``optimal``, when it raised, when its objective is more than 1e-6 (relative) above
 Clarabel's, or when it is less than 10x faster than Clarabel.  ``--big`` adds 300 x 3000 instances (Clarabel
 takes tens of seconds on each).
+
+``--set fresh`` runs the second, independent instance set of ``breadth_fresh.py`` instead (other classes, its own
+seed, never tuned against; about 5 minutes).  There cvxpar's objective and feasibility are those of
+``cvxpar.certificate`` at its x, a row is flagged at 1e-8 (relative) above Clarabel's objective (OBJ), at an
+infeasible point (INFEAS), at a status other than ``optimal`` (``stationary`` for a nonconvex psi, compared with
+``cvxpar.reference``'s MIQP, whose time fills the Clarabel column) or than Clarabel's infeasible, and when it is
+less than 10x faster than Clarabel (d > 200) or slower than it (d <= 200).  The CVXPY-bridge rows time all
+re-solves of one problem together, and compare the objectives CVXPY evaluates at each solver's point.
 """
 
 from __future__ import annotations
@@ -150,41 +158,151 @@ def _cpu(f):
     return time.process_time() - t0, out
 
 
+def _fresh_row(inst):
+    """(method, status, cvxpar s, Clarabel s, rel. obj diff text, flags) of one instance of the fresh set."""
+    from breadth_fresh import clarabel_model
+
+    loss, psi, lam, cons = inst.loss, inst.psi, inst.lam, inst.cons
+    try:
+        t1, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))
+        t2, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))
+        t_ours, method, status = min(t1, t2), res.method, res.status
+        cert = cvxpar.certificate(loss, psi, lam, res.x, cons) if res.x is not None else None
+    except Exception as exc:  # noqa: BLE001 -- a sweep reports errors as rows
+        t_ours, method, status, cert = float("nan"), "-", f"error: {type(exc).__name__}: {exc}"[:80], None
+    if inst.exact:  # nonconvex psi: the exact MIQP
+        t_ref, ref = _cpu(lambda: cvxpar.reference(loss, psi, lam, cons))
+        ref_status, x_ref = ref.status, ref.x
+    else:
+        prob, x = clarabel_model(loss, psi, lam, cons)
+        t_ref, _ = _cpu(lambda: prob.solve(solver="CLARABEL"))
+        ref_status, x_ref = prob.status, x.value
+    flags = []
+    if ref_status in ("optimal", "optimal_inaccurate") and x_ref is not None:
+        F_ref = cvxpar.certificate(loss, psi, lam, x_ref, cons).objective
+        diff = (cert.objective - F_ref) / max(abs(F_ref), 1e-300) if cert is not None else np.nan
+        diff_s = f"{diff:.1e}"
+        if not diff <= 1e-8:
+            flags.append("OBJ")
+    else:
+        diff_s = f"ref: {ref_status}"
+        if status not in (ref_status, "error"):
+            flags.append("STATUS")
+    expected = "stationary" if psi.curvature != "convex" else "optimal"
+    if ref_status in ("optimal", "optimal_inaccurate") and status != expected:
+        flags.append("STATUS")
+    if cert is not None and status != "infeasible" and cert.infeasibility > 1e-6 * max(1.0, cert.x_scale):
+        flags.append("INFEAS")
+    ratio = t_ref / t_ours if t_ours > 0 else float("inf")
+    if ratio < (1.0 if loss.n_features <= 200 else 10.0):
+        flags.append("SLOW")
+    return method, status, t_ours, t_ref, ratio, diff_s, flags
+
+
+def _bridge_row(case):
+    """The same for a CVXPY-bridge case: all of its re-solves timed together."""
+    from breadth_fresh import solve_bridge
+
+    def objective_and_violation():
+        viol = max([float(np.max(c.violation())) for c in case.problem.constraints], default=0.0)
+        return case.problem.objective.value, viol
+
+    try:
+        t1, _, _ = solve_bridge(case, method="cvxpar")
+        t_ours, statuses, _ = solve_bridge(case, method="cvxpar")
+        t_ours = min(t1, t_ours)
+        ours = []
+        for vals in case.values:  # the objective at cvxpar's point, evaluated by CVXPY
+            for p, v in vals.items():
+                p.value = v
+            case.problem.solve(method="cvxpar")
+            ours.append(objective_and_violation())
+        status = ",".join(sorted(set(statuses)))
+    except Exception as exc:  # noqa: BLE001
+        t_ours, status, ours = float("nan"), f"error: {type(exc).__name__}: {exc}"[:80], None
+    t_ref, ref_statuses, _ = solve_bridge(case, solver="CLARABEL")
+    theirs = []
+    for vals in case.values:
+        for p, v in vals.items():
+            p.value = v
+        case.problem.solve(solver="CLARABEL")
+        theirs.append(objective_and_violation()[0])
+    flags = []
+    if ours is None:
+        diff_s = "-"
+    else:
+        diff = max((f - g) / max(abs(g), 1e-300) for (f, _), g in zip(ours, theirs, strict=True))
+        diff_s = f"{diff:.1e} (max of {len(theirs)})"
+        if not diff <= 1e-8:
+            flags.append("OBJ")
+        if max(v for _, v in ours) > 1e-6:
+            flags.append("INFEAS")
+    if status != "optimal":
+        flags.append("STATUS")
+    ratio = t_ref / t_ours if t_ours > 0 else float("inf")
+    if ratio < (1.0 if case.x.size <= 200 else 10.0):
+        flags.append("SLOW")
+    return "bridge", status, t_ours, t_ref, ratio, diff_s, flags
+
+
+def _fresh(wanted):
+    from breadth_fresh import bridge_cases, instances
+
+    for inst in instances():
+        if wanted is None or any(w in inst.cls.lower() for w in wanted):
+            yield inst.cls, inst.params, _fresh_row(inst)
+    for case in bridge_cases():
+        if wanted is None or any(w in case.cls.lower() for w in wanted):
+            yield case.cls, case.params, _bridge_row(case)
+
+
+def _first(wanted, big):
+    for cls, params, loss, psi, lam, cons in _instances(big):
+        if wanted is None or any(w in cls.lower() for w in wanted):
+            yield cls, params, _first_row(loss, psi, lam, cons)
+
+
+def _first_row(loss, psi, lam, cons):
+    try:
+        t1, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))
+        t2, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))
+        t_ours, method, status, F = min(t1, t2), res.method, res.status, res.objective
+    except Exception as exc:  # noqa: BLE001 -- a sweep reports errors as rows
+        t_ours, method, status, F = float("nan"), "-", f"error: {type(exc).__name__}: {exc}"[:80], np.nan
+    t_cl, (_, prob, x) = _cpu(lambda: _clarabel(loss, psi, lam, cons))
+    if x.value is not None and prob.status in ("optimal", "optimal_inaccurate"):
+        F_cl = cvxpar.certificate(loss, psi, lam, x.value, cons).objective
+        diff = (F - F_cl) / max(abs(F_cl), 1e-300)
+        diff_s = f"{diff:.1e}"
+    else:
+        diff, diff_s = 0.0, f"Clarabel: {prob.status}"
+    ratio = t_cl / t_ours if t_ours > 0 else float("inf")
+    flags = []
+    if status != "optimal" and not (status == "unbounded" and diff_s == "Clarabel: unbounded"):
+        flags.append("STATUS")
+    if not diff <= 1e-6:
+        flags.append("OBJ")
+    if ratio < 10:
+        flags.append("SLOW")
+    return method, status, t_ours, t_cl, ratio, diff_s, flags
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=None, help="comma-separated parts of class labels to run")
-    parser.add_argument("--big", action="store_true", help="add 300 x 3000 instances")
+    parser.add_argument("--big", action="store_true", help="add 300 x 3000 instances (first set)")
+    parser.add_argument("--set", default="first", choices=("first", "fresh"),
+                        help="first: the tuned-against 85 instances; fresh: the second set (breadth_fresh.py)")
     args = parser.parse_args()
     wanted = None if args.only is None else [w.strip().lower() for w in args.only.split(",")]
-    print(f"breadth sweep, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}")
+    print(f"breadth sweep ({args.set} set), {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"load {os.getloadavg()[0]:.1f}")
     print("| class | instance | method | status | cvxpar s | Clarabel s | ratio | rel. obj diff | flag |")
     print("|---|---|---|---|---|---|---|---|---|")
+    rows = _fresh(wanted) if args.set == "fresh" else _first(wanted, args.big)
     n_flag = n_rows = 0
-    for cls, params, loss, psi, lam, cons in _instances(args.big):
-        if wanted is not None and not any(w in cls.lower() for w in wanted):
-            continue
+    for cls, params, (method, status, t_ours, t_cl, ratio, diff_s, flags) in rows:
         n_rows += 1
-        try:
-            t1, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))  # noqa: B023
-            t2, res = _cpu(lambda: cvxpar.solve(loss, psi, lam, constraints=cons, tol=1e-8))  # noqa: B023
-            t_ours, method, status, F = min(t1, t2), res.method, res.status, res.objective
-        except Exception as exc:  # noqa: BLE001 -- a sweep reports errors as rows
-            t_ours, method, status, F = float("nan"), "-", f"error: {type(exc).__name__}: {exc}"[:80], np.nan
-        t_cl, (_, prob, x) = _cpu(lambda: _clarabel(loss, psi, lam, cons))  # noqa: B023
-        if x.value is not None and prob.status in ("optimal", "optimal_inaccurate"):
-            F_cl = cvxpar.certificate(loss, psi, lam, x.value, cons).objective
-            diff = (F - F_cl) / max(abs(F_cl), 1e-300)
-            diff_s = f"{diff:.1e}"
-        else:
-            diff, diff_s = 0.0, f"Clarabel: {prob.status}"
-        ratio = t_cl / t_ours if t_ours > 0 else float("inf")
-        flags = []
-        if status != "optimal" and not (status == "unbounded" and diff_s == "Clarabel: unbounded"):
-            flags.append("STATUS")
-        if not diff <= 1e-6:
-            flags.append("OBJ")
-        if ratio < 10:
-            flags.append("SLOW")
         n_flag += bool(flags)
         print(f"| {cls} | {params} | {method} | {status} | {t_ours:.3g} | {t_cl:.3g} | {ratio:.3g} | {diff_s} | "
               f"{' '.join(flags)} |", flush=True)

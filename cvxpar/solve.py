@@ -13,7 +13,9 @@ problems with a convex psi and at most one linear row, NumPy / LAPACK only),
 ``"aprox"`` (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``,
 which picks one and says which (``res.method``, and the verbose header), by measured rules:
 
-0. ``"ssn"`` for a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, at most one
+0. ``"ssn"`` for a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2, or a dense A with d <= n_samples,
+   d <= 500 and n_samples d^2 <= 1000 x 500^2: 2-7x faster than ``"ssnal"`` there, 20x on a tall Simplex-constrained
+   least squares; ``benchmarks/RESULTS.md``, "breadth sweep, fresh instances (session 13)") with a convex psi, at most one
    Simplex / Linear row, NumPy data and a loss that gives its Hessian (every linear-model loss on a dense or scipy.sparse A,
    a ``Smooth`` loss with ``hessian=``): no compiled kernels to load, so a fresh process's first call costs what a
    later one does (``python benchmarks/run.py startup``); where it stops uncertified, the rules below continue
@@ -146,7 +148,8 @@ def solve(
         a dense A; Simplex and Linear constraints with any psi).  ``"aprox"``: stochastic minibatch
         aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
 
-        0. a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2) with a convex psi, at most one
+        0. a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2, or a dense A with d <= n_samples, d <= 500
+           and n_samples d^2 <= 1000 x 500^2) with a convex psi, at most one
            Simplex / Linear row, NumPy data and a loss with a Hessian (any ``LinearModelLoss`` on a dense or scipy.sparse A, a
            ``Smooth`` loss given ``hessian=``): ``"ssn"``;
         1. (other) Simplex or Linear constraints: ``"alm"`` with a convex psi and a linear-model loss on
@@ -271,7 +274,8 @@ def solve(
     breadth`` measures every class against CVXPY + Clarabel with one BLAS thread; the ratios below
     are its instances, 200 x 2000 unless stated, in ``benchmarks/RESULTS.md``):
 
-    - **Small problems** (d <= 200, n_samples d^2 <= 600 x 200^2; convex psi, at most one Simplex / Linear row,
+    - **Small problems** (d <= 200, n_samples d^2 <= 600 x 200^2, or a dense A with d <= n_samples, d <= 500 and
+      n_samples d^2 <= 1000 x 500^2; convex psi, at most one Simplex / Linear row,
       NumPy data, a loss with a Hessian): ``"ssn"``, Newton steps on the dense d x d system (with the row: its
       KKT system, and the exact prox with the row) in NumPy / LAPACK, so the first call in a
       fresh process loads no compiled kernels (numba's first load costs about a second) and no LP solver

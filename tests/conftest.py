@@ -33,6 +33,7 @@ def large_rules(monkeypatch):
     from cvxpar.solvers import ssn
 
     monkeypatch.setattr(ssn, "AUTO_MAX_D", 0)
+    monkeypatch.setattr(ssn, "TALL_MAX_D", 0)
 
 
 @pytest.fixture

@@ -93,8 +93,15 @@ CERTIFY_FACTOR = 1.0
 RETRY_DROP = 1e-2
 #: ``method="auto"`` runs ssn up to this many coordinates (benchmarks/RESULTS.md, startup) ...
 AUTO_MAX_D = 200
-#: ... and up to this n_samples d^2 (one Hessian block's flops: 600 x 200 rows and columns).
+#: ... and up to this n_samples d^2 (one Hessian block's flops: 600 x 200 rows and columns); ...
 AUTO_MAX_WORK = 600 * 200**2
+#: ... and, on a dense A with at least as many rows as columns (A^T D A then has no null space for want of rows, and
+#: the Newton steps need no shift), up to this many coordinates ...
+TALL_MAX_D = 500
+#: ... and this n_samples d^2: 2-7x faster than ssnal on dense least squares, Huber and logistic at 250 x 250 ..
+#: 1000 x 500 (Gaussian, AR(1) and row-scaled designs), 20x on least squares 20000 x 60 with a Simplex; ssnal's cached
+#: Gram wins from 3000 x 300 on (benchmarks/RESULTS.md, "breadth sweep, fresh instances (session 13)").
+TALL_MAX_WORK = 1000 * 500**2
 #: Rounds of the direction's active-set loop (free coordinates that leave their piece stop at its end).
 REFIX_ROUNDS = 20
 
@@ -331,8 +338,15 @@ def _free_block(loss, x, free):
 
 def small(prob) -> bool:
     """auto's rule for ``"ssn"``: it applies (:func:`applies`), d <= AUTO_MAX_D and, for a linear-model loss,
-    n_samples d^2 <= AUTO_MAX_WORK (the cost of one dense Hessian block)."""
-    if prob.d > AUTO_MAX_D or not applies(prob):
+    n_samples d^2 <= AUTO_MAX_WORK (the cost of one dense Hessian block); or a linear-model loss on a dense A with
+    n_samples >= d, d <= TALL_MAX_D and n_samples d^2 <= TALL_MAX_WORK."""
+    if not applies(prob):
         return False
     n = getattr(prob.loss, "n_samples", None)
-    return n is None or n * prob.d**2 <= AUTO_MAX_WORK
+    if n is None:
+        return prob.d <= AUTO_MAX_D
+    work = n * prob.d**2
+    if prob.d <= AUTO_MAX_D and work <= AUTO_MAX_WORK:
+        return True
+    dense = getattr(getattr(prob.loss, "op", None), "kind", None) == "dense"
+    return dense and prob.d <= min(n, TALL_MAX_D) and work <= TALL_MAX_WORK

@@ -159,3 +159,33 @@ def test_a_coordinate_without_weight_keeps_the_wide_lasso_on_cd():
     lam = np.full(400, lam_max / 1000)
     lam[0] = 0.0
     assert pick(Problem(cvxpar.losses.LeastSquares(A, b), cvxpar.pars.l1(), lam))[0] == "cd"
+
+
+@pytest.mark.parametrize(("n", "d", "dense", "expected"), [
+    (400, 250, True, "ssn"),  # tall dense, d in 200..500: ssn (2-7x faster than ssnal)
+    (300, 300, True, "ssn"),  # square
+    (240, 250, True, "ssnal"),  # n < d: the free block may be singular, ssnal
+    (400, 250, False, "ssnal"),  # scipy.sparse: not measured, the larger problems' rules
+    (2500, 400, True, "ssnal"),  # n d^2 above 1000 x 500^2: ssnal's cached Gram
+])
+def test_auto_sends_tall_dense_problems_up_to_d_500_to_ssn(n, d, dense, expected):
+    """ssn's rule for d <= 500 with n_samples >= d on a dense A (cvxpar.solvers.ssn.small); the chosen method
+    certifies at Clarabel's objective on a row-scaled design (weights 1e-2..1e2, an ill-conditioned A^T A)."""
+    import scipy.sparse as sp
+
+    from cvxpar.solve import pick
+    from cvxpar.solvers._problem import Problem
+
+    rng = np.random.default_rng(13)
+    A = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-2, 2, n)[:, None]
+    grid = cvxpar.grids.uniform(0.5, 7)
+    b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
+    loss = cvxpar.losses.LeastSquares(A if dense else sp.csc_matrix(A), b)
+    psi, lam = cvxpar.pars.ridge(grid), 0.01 * n
+    assert pick(Problem(loss, psi, lam))[0] == expected
+    if n * d > 1e5 or not dense:
+        return
+    res = cvxpar.solve(loss, psi, lam)
+    ref = cvxpar.reference(loss, psi, lam, solver="CLARABEL")
+    assert res.method == expected and res.status == "optimal"
+    assert res.objective <= ref.objective * (1 + 1e-8)

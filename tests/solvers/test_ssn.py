@@ -147,7 +147,9 @@ def test_auto_leaves_nonconvex_psi_rows_and_larger_problems_to_the_other_rules()
     assert pick(Problem(LeastSquares(A, b), PSI, 1.0))[0] == "ssnal"
     A, b = _data(1000, 100, 0)  # n d^2 = 1e7: within the budget
     assert pick(Problem(LeastSquares(A, b), PSI, 1.0))[0] == "ssn"
-    A, b = _data(3000, 100, 0)  # 3e7: above it
+    A, b = _data(3000, 100, 0)  # 3e7: above it, but tall and dense: within the tall budget (ssn.TALL_MAX_WORK)
+    assert pick(Problem(LeastSquares(A, b), PSI, 1.0))[0] == "ssn"
+    A, b = _data(30000, 100, 0)  # 3e8: above both
     assert pick(Problem(LeastSquares(A, b), PSI, 1.0))[0] == "ssnal"
 
 
