@@ -166,6 +166,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
     x = prob.start()
     prox = _prox(prob)
     row = _row(prob)
+    hessian = _HessianBlocks(loss)
     cur = _point(prob, ev, x, ev.z(x), gamma, prox)
     next_certify = math.inf
     newton_steps = backtracks = 0
@@ -203,10 +204,10 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
         decrease = BETA * (1.0 - gamma * L) / (2.0 * gamma) * rr
         mu_unit = L * min(1.0, res / scale)
         active = row if row is not None and (row[2] or cur.nu > 0.0) else None
-        step = _newton_direction(prob, cur, mu_unit * damping, damping == 0.0, mu_unit, active)
+        step = _newton_direction(prob, cur, mu_unit * damping, damping == 0.0, mu_unit, active, hessian)
         if step is None and damping == 0.0:  # a singular free block: the shifted step
             damping = DAMPING_MIN
-            step = _newton_direction(prob, cur, mu_unit * damping, False, mu_unit, active)
+            step = _newton_direction(prob, cur, mu_unit * damping, False, mu_unit, active, hessian)
         new = None
         if step is not None:
             tau = 1.0
@@ -266,7 +267,7 @@ def _row(prob):
     return G[0], float(h[0]), n_eq == 1
 
 
-def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float, row):
+def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float, row, hessian: _HessianBlocks):
     """x + d for the semismooth Newton direction d of the residual at cur (module docstring), its free
     coordinates cut at the ends of T's pieces; None where the free block's system has no finite solution.
 
@@ -293,7 +294,7 @@ def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float,
         if coupling is None:
             return None
         rhs = rhs - coupling[free]
-    H = _free_block(loss, x, free)
+    H = hessian.block(x, free)
     if H is None:
         return None
     H.flat[:: H.shape[0] + 1] += mu
@@ -327,13 +328,35 @@ def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float,
     return out
 
 
-def _free_block(loss, x, free):
-    """The Hessian block H_FF as a fresh array: B^T B from the loss's factor, else its dense block."""
-    B = loss.hessian_factor(x, free)
-    if B is not None:
-        return np.asarray(B.T @ B)
-    H = loss.hessian_block(x, free)
-    return None if H is None else np.array(H, dtype=np.float64)
+class _HessianBlocks:
+    """The Hessian blocks H_FF of the Newton steps, each a fresh array.
+
+    Where every h_i is the squared sample (z - b_i)^2 / 2 (``loss.huber_thresholds()`` all +inf: least squares), the
+    Hessian is the constant A^T A: once the blocks formed so far have cost as much as A^T A (sum |F|^2 >= d^2, times
+    n flops; the rent-or-buy rule, so never more than twice the cheaper of the two), it is formed and each later
+    block is a slice of it (|F|^2), where forming B^T B from the loss's factor costs n |F|^2 at every step.
+    Otherwise B^T B from the loss's factor at x, else the loss's dense block."""
+
+    def __init__(self, loss) -> None:
+        self.loss = loss
+        thresholds = getattr(loss, "huber_thresholds", lambda: None)()
+        self.constant = thresholds is not None and bool(np.all(np.isinf(thresholds)))
+        self._gram: np.ndarray | None = None
+        self._spent = 0  # sum of |F|^2 over the blocks formed from the factor
+
+    def block(self, x, free):
+        if self.constant and self._spent >= x.size**2:
+            if self._gram is None:
+                B = self.loss.hessian_factor(x, np.arange(x.size))
+                self._gram = None if B is None else np.asarray(B.T @ B)
+            if self._gram is not None:
+                return self._gram[np.ix_(free, free)]
+        B = self.loss.hessian_factor(x, free)
+        self._spent += free.size**2
+        if B is not None:
+            return np.asarray(B.T @ B)
+        H = self.loss.hessian_block(x, free)
+        return None if H is None else np.array(H, dtype=np.float64)
 
 
 def small(prob) -> bool:

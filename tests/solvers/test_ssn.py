@@ -228,3 +228,27 @@ def test_the_first_solve_in_a_fresh_process_loads_no_compiled_kernels(kind):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["ssn", "optimal", "False", "False"], out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(("kind", "forms"), [("ls", 1), ("huber", None)])
+def test_least_squares_hessian_is_formed_once_and_sliced(kind, forms, monkeypatch):
+    """On least squares (constant Hessian A^T A) ssn forms A^T A once the blocks formed from the factor have cost as
+    much (sum |F|^2 >= d^2), and slices the later blocks from it; on Huber (a Hessian that moves with x) it forms each
+    block from the loss's factor at x.  Same answer as Clarabel either way."""
+    A, b = _data(300, 120, 5)
+    A *= 10.0 ** np.random.default_rng(6).uniform(-1, 1, 300)[:, None]
+    loss = _loss(kind, A, b)
+    calls = []
+    factor = type(loss).hessian_factor
+    monkeypatch.setattr(type(loss), "hessian_factor", lambda self, x, idx: calls.append(len(idx)) or factor(self, x, idx))
+    res = cvxpar.solve(loss, PSI, 2.0, method="ssn")
+    assert res.status == "optimal"
+    assert res.info["newton_steps"] >= 2
+    if forms is not None:  # blocks until they have cost d^2, then the full Gram, once, and nothing after it
+        spent = np.cumsum(np.square(calls[:-1]))
+        assert calls[-1] == 120 and spent[-1] >= 120**2 and (spent.size == 1 or spent[-2] < 120**2)
+        assert len(calls) < res.info["newton_steps"]
+    else:
+        assert len(calls) >= res.info["newton_steps"]
+    ref = cvxpar.reference(loss, PSI, 2.0, solver="CLARABEL")
+    assert res.objective <= ref.objective * (1 + 1e-8)
