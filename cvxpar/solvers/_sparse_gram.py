@@ -13,14 +13,15 @@ diagonal scaling or the identity).  Four ways, cheapest first:
 
    costs r + 1 solves with the kept factor, against a new factorization.  Used while r <= size /
    WOODBURY_FRACTION (size: the kept factor's order), and kept when the answer's residual, from two
-   sparse products, is at most WOODBURY_RTOL ||rhs|| (after up to WOODBURY_REFINE steps of iterative refinement).
+   sparse products, is at most WOODBURY_RTOL ||rhs|| (or ``solve``'s looser rtol) (after up to WOODBURY_REFINE steps of iterative refinement).
 2. **Conjugate gradients** (Hestenes and Stiefel 1952) on the n x n system, whose products with B and B^T
    cost 2 nnz(B) each (:mod:`cvxpar.solvers._sparse_kernels`: the whole loop compiled), with a budget of
    steps that costs about one factorization (CG_COST_RATIO: a sparse step runs at a fraction of the
    dense Cholesky's flop rate).  The matrix is shift I plus a positive semidefinite term of rank at most
    min(n, |J|), so CG converges fast where the factorization is dearest: early, where |J| exceeds n and
    sigma is small (condition number 1 + sigma ||B||^2 / shift), and late, where |J| < n leaves n - |J|
-   eigenvalues equal to shift.  CG that does not reach a relative residual of CG_RTOL in its budget
+   eigenvalues equal to shift, and the more so for an inexact Newton method that asks for a loose relative
+   residual (``solve``'s rtol).  CG that does not reach its relative residual (CG_RTOL by default) in its budget
    falls back to the factorization, and is not tried again at a ratio sigma / shift as large (the
    condition number only grows with it).
 3. **A sparse factorization** of the n x n matrix, where B B^T has few nonzeros (columns with one or two
@@ -169,10 +170,12 @@ class SparseGram:
         return op.kind == "sparse"
 
     def solve(self, mask: np.ndarray, sigma: float, shift: float, rhs: np.ndarray,
-              scale: np.ndarray | None = None) -> np.ndarray | None:
+              scale: np.ndarray | None = None, rtol: float = CG_RTOL) -> np.ndarray | None:
         """(shift I + sigma S A_J A_J^T S)^-1 rhs for J = mask, S = diag(``scale``) (identity when None): by the
         kept factorization (corrected by Woodbury's identity when J changed), conjugate gradients, a sparse or a
-        dense new factorization (module docstring); None if not numerically positive definite."""
+        dense new factorization (module docstring); None if not numerically positive definite.  ``rtol``: the
+        answers of CG and of the Woodbury correction are kept at residual <= rtol ||rhs|| (at most CG_RTOL and
+        WOODBURY_RTOL by default; a looser rtol suits an inexact Newton method); a factorization's are exact."""
         n = self.A.shape[0]
         mask = np.asarray(mask, dtype=bool)
         cols = np.flatnonzero(mask)
@@ -187,13 +190,13 @@ class SparseGram:
         B = self.A[:, cols]
         forms = self._form_costs(cols, B)
         if kept is not None and kept.params == params:
-            x = self._woodbury(kept, mask, cols, s, sigma, shift, rhs, min(forms))
+            x = self._woodbury(kept, mask, cols, s, sigma, shift, rhs, min(forms), max(rtol, WOODBURY_RTOL))
             if x is not None:
                 return x
         nnz = float(B.nnz)
         budget = int(min(forms) / (CG_COST_RATIO * (4.0 * nnz + 10.0 * n)))
         if budget >= CG_MIN_STEPS and sigma / shift < self._cg_fails:
-            x, converged = _kernels().conjugate_gradient(*self._csc, cols, s, sigma, shift, rhs, budget, CG_RTOL)
+            x, converged = _kernels().conjugate_gradient(*self._csc, cols, s, sigma, shift, rhs, budget, rtol)
             if converged:
                 self.cg_solves += 1
                 return x
@@ -209,7 +212,7 @@ class SparseGram:
         return None if self._kept is None else _finite(self._kept.inverse(rhs))
 
     def _woodbury(self, kept: _Factor, mask, cols, s, sigma: float, shift: float, rhs,
-                  refactor: float) -> np.ndarray | None:
+                  refactor: float, rtol: float) -> np.ndarray | None:
         """M^-1 rhs from the kept factorization of M0 (same sigma, shift and S, another J) by the
         Sherman-Morrison-Woodbury identity over the changed columns (module docstring); None when too many
         changed, when it would cost more than a new factorization (``refactor``) or when the answer's residual
@@ -233,7 +236,7 @@ class SparseGram:
             return y - Z @ lapack.dgetrs(lu, piv, U.T @ y)[0]
 
         x = apply(rhs)
-        goal = WOODBURY_RTOL * float(np.linalg.norm(rhs))
+        goal = rtol * float(np.linalg.norm(rhs))
         for refinements in range(WOODBURY_REFINE + 1):
             if not np.isfinite(x).all():
                 return None
@@ -377,8 +380,8 @@ def _finite(x: np.ndarray) -> np.ndarray | None:
 
 
 def conjugate_gradient(A, cols: np.ndarray, sigma: float, shift: float, rhs: np.ndarray, steps: int,
-                       scale: np.ndarray | None = None) -> np.ndarray | None:
-    """x with ||rhs - (shift I + sigma B B^T) x|| <= CG_RTOL ||rhs||, B = S A[:, cols], by conjugate gradients
+                       scale: np.ndarray | None = None, rtol: float = CG_RTOL) -> np.ndarray | None:
+    """x with ||rhs - (shift I + sigma B B^T) x|| <= rtol ||rhs||, B = S A[:, cols], by conjugate gradients
     from 0 (Hestenes and Stiefel 1952; Golub and Van Loan 2013, Algorithm 11.3.2), or None when ``steps``
     steps do not get there (A scipy.sparse, S = diag(``scale``) or the identity)."""
     A = sp.csc_array(A)
@@ -386,5 +389,5 @@ def conjugate_gradient(A, cols: np.ndarray, sigma: float, shift: float, rhs: np.
     s = _NO_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
     x, converged = _kernels().conjugate_gradient(A.indptr, A.indices, np.asarray(A.data, dtype=np.float64),
                                               np.asarray(cols, dtype=np.int64), s, sigma, shift,
-                                              np.ascontiguousarray(rhs, dtype=np.float64), steps, CG_RTOL)
+                                              np.ascontiguousarray(rhs, dtype=np.float64), steps, rtol)
     return x if converged else None

@@ -130,6 +130,13 @@ RAY_RTOL = 0.1
 RAY_STEPS = 8
 #: phi'(alpha) as computed is trusted to RAY_ROUNDING x the sum of its terms' magnitudes (``_ray_search``).
 RAY_ROUNDING = 64 * 2.0**-52
+#: Least squares on a scipy.sparse A: the Newton systems are solved inexactly, to a residual of at most
+#: SPARSE_NEWTON_RTOL ||grad phi|| (conjugate gradients, or a Woodbury correction checked to it; a factorization
+#: solves them exactly), as in the inexact semismooth Newton method of Li, Sun and Toh (2018, Algorithm SSN,
+#: step 1: ||V d + grad|| <= min(eta, ||grad||^(1 + tau)), here relative to ||grad||).  Every CG iterate from 0
+#: is a descent direction of phi and the ray search steps along it, so loose solves add a few Newton steps
+#: while CG needs several times fewer iterations per system.
+SPARSE_NEWTON_RTOL = 0.3
 
 
 def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigma0: float | None = None,
@@ -259,7 +266,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
                 converged = True
                 break
-            du = _newton_direction(prob, z, grad, sigma, gram, 1.0, fixed)
+            du = _newton_direction(prob, z, grad, sigma, gram, 1.0, fixed, rtol=SPARSE_NEWTON_RTOL)
             if du is None:
                 break
             newton += 1
@@ -1001,10 +1008,11 @@ class _Gram:
         return self.G
 
 
-def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None, scale=None, op=None):
+def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None, scale=None, op=None,
+                      rtol: float | None = None):
     """Solve (shift I + sigma S A_J A_J^T S) du = -grad, J = free coordinates of z (shift = 1: Newton),
     S = diag(``scale``) (the identity when None), A the data of ``op`` (None: the loss's; ``gram`` is built
-    on the same data).
+    on the same data); with :class:`SparseGram` and ``rtol``, to a residual of at most rtol ||grad||.
 
     For a dense NumPy A through :class:`FreeGram` (the cheaper of the n x n form, A_J A_J^T updated
     in place by the columns that entered or left J since the last step, and the Woodbury form;
@@ -1021,7 +1029,8 @@ def _newton_direction(prob, z, grad, sigma, gram, shift: float = 1.0, fixed=None
     op = prob.loss.op if op is None else op
     n, k = op.shape[0], int(J.shape[0])
     if isinstance(gram, (FreeGram, SparseGram)):
-        du = gram.solve(~fixed, sigma, shift, -grad, scale=scale)
+        du = (gram.solve(~fixed, sigma, shift, -grad, scale=scale) if rtol is None or isinstance(gram, FreeGram)
+              else gram.solve(~fixed, sigma, shift, -grad, scale=scale, rtol=rtol))
         if du is None:  # not numerically PD: the least-squares fallback
             G = gram(~fixed)
             if scale is not None:

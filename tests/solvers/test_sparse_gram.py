@@ -378,3 +378,68 @@ def test_sparse_gram_refines_ill_conditioned_corrections_instead_of_refactoring(
         counts[refine] = (gram.factorizations, gram.woodbury_refinements)
     assert counts[_sparse_gram.WOODBURY_REFINE][1] > 0
     assert counts[_sparse_gram.WOODBURY_REFINE][0] < counts[0][0], counts
+
+
+@pytest.mark.parametrize("k", [300, 1500])
+def test_sparse_gram_solves_to_the_asked_relative_residual(k):
+    """With a loose rtol (an inexact Newton method) CG stops early: the answer's residual, against the dense
+    matrix, is within rtol ||r|| but not exact, it is a descent direction (r^T x > 0), and it took fewer CG steps
+    than the default tolerance's exact answer; the Woodbury correction of a kept factor is checked to the same
+    rtol."""
+    rng = np.random.default_rng(8)
+    n, d = 400, 4000
+    A = sp.random(n, d, density=0.01, random_state=9, format="csc")
+    mask = np.zeros(d, dtype=bool)
+    mask[rng.permutation(d)[:k]] = True
+    B = A.toarray()[:, mask]
+    r = rng.standard_normal(n)
+    M = np.eye(n) + 5.0 * B @ B.T
+    exact, loose = SparseGram(A), SparseGram(A)
+    x_exact, x_loose = exact.solve(mask, 5.0, 1.0, r), loose.solve(mask, 5.0, 1.0, r, rtol=0.3)
+    assert (loose.cg_solves, loose.factorizations) == (1, 0)
+    assert np.linalg.norm(M @ x_exact - r) <= 1e-9 * np.linalg.norm(r)
+    residual = np.linalg.norm(M @ x_loose - r)
+    assert 1e-6 * np.linalg.norm(r) < residual <= 0.3 * np.linalg.norm(r)
+    assert r @ x_loose > 0.0
+    steps = []
+    for rtol in (_sparse_gram.CG_RTOL, 0.3):
+        for budget in range(1, 400):
+            if conjugate_gradient(A, np.flatnonzero(mask), 5.0, 1.0, r, budget, rtol=rtol) is not None:
+                steps.append(budget)
+                break
+    assert steps[1] < steps[0] / 2
+    # the Woodbury correction of a kept factorization, checked to the asked residual
+    gram = SparseGram(A)
+    small = mask & (np.cumsum(mask) <= 60)
+    gram.solve(small, 50.0, 1.0, r)  # kept: the |J| x |J| factorization (CG would need many steps at sigma 50)
+    changed = small.copy()
+    changed[np.flatnonzero(~small)[:3]] = True
+    Bc = A.toarray()[:, changed]
+    x = gram.solve(changed, 50.0, 1.0, r, rtol=0.3)
+    assert np.linalg.norm((np.eye(n) + 50.0 * Bc @ Bc.T) @ x - r) <= 0.3 * np.linalg.norm(r)
+
+
+@pytest.mark.parametrize("box", [False, True])
+def test_ssnal_solves_sparse_newton_systems_inexactly_and_matches_clarabel(box, monkeypatch):
+    """ssnal on sparse least squares (300 x 3000 at 1 %, lam 0.001 n, with and without a Box) asks CG for the
+    inexact Newton method's residual SPARSE_NEWTON_RTOL, and its certified answer is the optimum Clarabel finds."""
+    from cvxpar.constraints import Box
+    from cvxpar.solvers import ssnal
+
+    rng = np.random.default_rng(10)
+    n, d = 300, 3000
+    A = sp.random(n, d, density=0.01, random_state=11, format="csc")
+    loss = LeastSquares(A, A @ rng.choice(np.arange(-3, 4) * 0.5, d) + 0.1 * rng.standard_normal(n))
+    cons = Box(-1.0, 1.0) if box else None
+    asked = []
+
+    def counted(*args):
+        asked.append(args[-1])
+        return kernel(*args)
+
+    kernel = _sparse_gram._kernels().conjugate_gradient
+    monkeypatch.setattr(_sparse_gram._kernels(), "conjugate_gradient", counted)
+    res = cvxpar.solve(loss, PSI, 0.001 * n, cons, method="ssnal", tol=1e-9)
+    assert ssnal.SPARSE_NEWTON_RTOL in asked
+    ref = clarabel_objective(loss, PSI, 0.001 * n, (-1.0, 1.0) if box else None)
+    assert res.status == "optimal" and res.objective <= ref + 1e-8 * abs(ref)
