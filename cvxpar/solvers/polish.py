@@ -35,6 +35,9 @@ MAX_FREE = 4000
 #: block's BLAS products 5-10 % faster (benchmarks/RESULTS.md, "sparse data (session 11)").
 SPARSE_FACTOR_DENSITY = 0.005
 
+#: The exact step on a sparse free block factors its connected components of at most this many columns by
+#: pivoted Cholesky directly (``_sparse_normal_step``).
+SMALL_COMPONENT = 64
 #: An inequality row joins the polish's working set when x is within this distance of its hyperplane,
 #: relative to max(1, ||x||_inf) (ADMM's iterates satisfy the rows only to about its tolerance).
 ROW_WORKING_RTOL = 1e-6
@@ -325,21 +328,60 @@ def _normal_step(B: np.ndarray, rhs: np.ndarray, normal=None, idx=None) -> np.nd
 
 
 def _sparse_normal_step(B, rhs: np.ndarray) -> np.ndarray | None:
-    """The exact step (B^T B)^-1 rhs for a scipy.sparse B (B^T B by a sparse product, factored dense), or its
-    basic solution (:func:`_basic_step`) where B^T B is singular.  When B's structural rank (the size of a
-    maximum matching of its bipartite row-column graph, an upper bound of the rank: Duff 1981; Hopcroft and
-    Karp 1973, O(nnz(B) sqrt(n + k))) is below its k columns, B^T B is singular for sure and the Cholesky
-    factorization, which would fail after nearly all its work, is not tried."""
-    from scipy.sparse.csgraph import structural_rank
+    """The exact step (B^T B)^-1 rhs for a scipy.sparse B, or its basic solution where B^T B is singular, block by
+    block: two free columns that share no row are uncoupled in H = B^T B, so after a permutation H is block
+    diagonal over the connected components of its graph (columns linked by shared rows; Pothen and Fan 1990), and
+    H d = rhs splits into one system per component.  A component of one column is a division (its column's
+    squared norm h; d = 0 where h is at most k eps max(diag H), the pivot test of LAPACK's dpstrf on the whole
+    block), the others are factored dense: a component of at most SMALL_COMPONENT columns by the pivoted Cholesky
+    factorization of :func:`_basic_step` (the Newton step where its block is nonsingular, else the basic
+    solution: one LAPACK call either way), a larger one by Cholesky, or by the pivoted factorization where that
+    fails or where the component's structural rank is below its size: then its block is singular for sure and
+    the Cholesky factorization, which would fail after nearly all its work, is not tried (a maximum matching of
+    B's bipartite row-column graph leaves a column of the component unmatched: Duff 1981; Hopcroft and Karp
+    1973).  On a sparse free block of a few hundred columns the components have 1 - 50 columns, so the steps
+    cost what the blocks' nonzeros do instead of a k x k factorization."""
+    from scipy.sparse.csgraph import connected_components, maximum_bipartite_matching
 
     from cvxpar.solvers._gram import cholesky_solve
 
-    gram = _dense(B.T @ B)
-    if structural_rank(sp.csr_array(B)) == B.shape[1]:
-        step = cholesky_solve(gram, rhs)
-        if step is not None:
-            return step
-    return _basic_step(gram, rhs)
+    H = sp.csr_array(B.T @ B)
+    k = H.shape[0]
+    rhs = np.asarray(rhs, dtype=np.float64)
+    if not (np.isfinite(H.data).all() and np.isfinite(rhs).all()):
+        return None
+    count, label = connected_components(H, directed=False)
+    sizes = np.bincount(label, minlength=count)
+    diag = H.diagonal()
+    floor = k * np.finfo(np.float64).eps * float(diag.max(initial=0.0))
+    step = np.zeros(k)
+    single = sizes[label] == 1
+    pivot = single & (diag > floor)
+    step[pivot] = rhs[pivot] / diag[pivot]
+    if single.all():
+        return step
+    order = np.argsort(label, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    coo = H.tocoo()
+    rows, cols = coo.coords
+    pos = np.empty(k, dtype=np.int64)
+    pos[order] = np.arange(k) - starts[label[order]]
+    offset = np.concatenate(([0], np.cumsum(sizes.astype(np.int64) ** 2)))
+    flat = np.zeros(int(offset[-1]))
+    flat[offset[label[rows]] + pos[rows] * sizes[label[rows]] + pos[cols]] = coo.data
+    unmatched = np.zeros(count, dtype=bool)
+    unmatched[label[maximum_bipartite_matching(sp.csr_array(B), perm_type="row") < 0]] = True
+    for c in np.flatnonzero(sizes > 1):
+        idx = order[starts[c]:starts[c + 1]]
+        m = idx.size
+        block = flat[offset[c]:offset[c + 1]].reshape(m, m)
+        part = None if m <= SMALL_COMPONENT or unmatched[c] else cholesky_solve(np.array(block, order="F"), rhs[idx])
+        if part is None:
+            part = _basic_step(block, rhs[idx])
+            if part is None:
+                return None
+        step[idx] = part
+    return step
 
 
 def _basic_step(H: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:

@@ -348,3 +348,45 @@ def test_the_regularized_steps_of_a_wide_sparse_block_match_the_dense_block(dens
         exact = base.copy()
         exact[free] = np.clip(base[free] + np.linalg.solve(Bd.T @ Bd + mu * np.eye(k), rhs), lo, hi)
         np.testing.assert_allclose(g, exact, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("density", [0.001, 0.003, 0.02])
+def test_sparse_exact_step_solves_each_connected_component_of_the_free_block(density, monkeypatch):
+    """The exact step on a scipy.sparse free block B (1000 x k) solves H d = rhs (H = B^T B, dense reference) where
+    the system is consistent, also when B is rank-deficient (columns with one nonzero sharing a row), and is
+    H^-1 rhs where H is nonsingular; it factors the connected components of H's graph, never the whole k x k
+    block when that splits."""
+    import scipy.sparse as sp
+
+    from cvxpar.solvers import polish
+
+    rng = np.random.default_rng(12)
+    k = 400 if density < 0.01 else 60
+    B = sp.random(1000, k, density=density, random_state=13, format="csc")
+    H = (B.T @ B).toarray()
+    orders = []
+
+    def recorded(M, rhs, overwrite=False):
+        orders.append(M.shape[0])
+        return cholesky(M, rhs, overwrite)
+
+    from cvxpar.solvers import _gram
+
+    def recorded_basic(M, rhs):
+        orders.append(M.shape[0])
+        return basic_step(M, rhs)
+
+    cholesky, basic_step = _gram.cholesky_solve, polish._basic_step
+    monkeypatch.setattr(_gram, "cholesky_solve", recorded)
+    monkeypatch.setattr(polish, "_basic_step", recorded_basic)
+    consistent = H @ rng.standard_normal(k)  # in the range of H
+    d = _normal_step(B, consistent)
+    np.testing.assert_allclose(H @ d, consistent, rtol=1e-9, atol=1e-9 * np.abs(consistent).max())
+    if np.linalg.matrix_rank(H) == k:
+        np.testing.assert_allclose(d, np.linalg.solve(H, consistent), rtol=1e-7, atol=1e-9)
+    if density == 0.001:  # the block splits into many small components (at 0.3 % most columns form one)
+        assert np.linalg.matrix_rank(H) < k
+        assert max(orders, default=0) < k / 4
+    # the dense block's basic step, for comparison, has the same residual (both exact)
+    basic = basic_step(H, consistent)
+    assert np.linalg.norm(H @ d - consistent) <= 10 * np.linalg.norm(H @ basic - consistent) + 1e-9 * np.linalg.norm(consistent)
