@@ -66,8 +66,11 @@ for ``max_iter`` (as CVXPY warns for its own solvers; ``optimal_inaccurate`` is 
 - ``"message"`` (a sentence on the status), ``"method"`` (the method that ran),
   ``"objective"``, ``"residual"``, ``"gap"``, ``"quantization_rate"`` (of the problem as
   cvxpar solved it: the objective divided by a positive factor, see :mod:`.assemble`);
-- ``"result"``: the whole :class:`cvxpar.SolveResult` (of the problem as cvxpar solved it: in the
-  variable y = a x + c where a per-coordinate shift applies).
+- ``"result"``: the whole :class:`cvxpar.SolveResult` of the problem as cvxpar solved it, kept as it
+  is: where a per-coordinate shift applies that problem is in the variable y = a x + c (its ``x``,
+  ``residual``, ``vjp`` are in y, the units psi reads; mapping them back would need every field
+  rewritten), and ``"shift"`` holds ``(a, c)`` (``None`` without a shift) so that
+  x = (result.x - c) / a, which is what ``variable.value`` holds.
 
 Constraint ``dual_value``s are set to ``None`` (cvxpar computes no multipliers), so none is left
 over from an earlier solve with another solver.
@@ -256,7 +259,7 @@ def solve_problem(problem, *, algorithm: str = "auto", warm_start: bool = True, 
         s.SOLVE_TIME: float(res.solve_time),
         s.SETUP_TIME: setup,
         s.NUM_ITERS: int(res.iterations),
-        s.EXTRA_STATS: extra_stats(res),
+        s.EXTRA_STATS: {**extra_stats(res), "shift": None if sub is None else (sub.a.copy(), sub.c.copy())},
     }
     if status in (s.INFEASIBLE, s.UNBOUNDED):
         cached.x = None

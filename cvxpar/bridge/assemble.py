@@ -7,7 +7,8 @@ Smooth terms (objective = sum of them, each weighted by w >= 0):
   :class:`~cvxpar.losses.LeastSquares` ``1/2 ||A~ x - b~||^2`` with A~ = sqrt(2 w) A,
   b~ = -sqrt(2 w) b;
 - ``c * sum(logistic(G x))`` is c times :class:`~cvxpar.losses.Logistic` (G, y = -1): the whole
-  objective is divided by c (same minimizers), so the loss is exactly Logistic;
+  objective is divided by c (same minimizers), so the loss is exactly Logistic; with a constant offset,
+  ``sum(logistic(G x + o))``, it is :class:`~cvxpar.bridge.offset_logistic.OffsetLogistic` (G, o);
 - CVXPY's ``huber(r, M) = 2 H_M(r)`` with H_M the Huber function of :class:`~cvxpar.losses.Huber`,
   and c H_M(r) = H_{sqrt(c) M}(sqrt(c) r), so ``c * sum(huber(A x + b, M))`` is
   Huber(s A, -s b, s M) with s = sqrt(2 c);
@@ -35,6 +36,7 @@ import scipy.sparse as sp
 from cvxpar import constraints as C
 from cvxpar import losses
 from cvxpar.bridge.errors import UnsupportedProblemError
+from cvxpar.bridge.offset_logistic import OffsetLogistic
 from cvxpar.bridge.parse import PARTerm, SmoothTerm, Structure
 from cvxpar.par import PAR
 
@@ -86,14 +88,8 @@ def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
             ls_b.append(-root * b)
         elif t.kind == "logistic":
             c = _uniform(w, t, alternative)
-            if np.any(b != 0):
-                raise UnsupportedProblemError(
-                    f"problem.solve(method='cvxpar') cannot take this problem: the logistic term {t.source} has a "
-                    f"constant offset inside; cvxpar.losses.Logistic is sum log(1 + exp(-y_i a_i^T x)). {alternative}",
-                    t.source,
-                )
             if c > 0:
-                logistic.append((c, A))
+                logistic.append((c, A, np.broadcast_to(np.asarray(b, dtype=np.float64), (t.r.m,))))
         else:  # huber
             c = _uniform(w, t, alternative)
             M = np.asarray(t.data(), dtype=np.float64)
@@ -107,7 +103,7 @@ def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
                 huber.append((np.sqrt(2.0 * c), A, b, float(M.reshape(-1)[0])))
     scale = 1.0
     if logistic:
-        weights = {c for c, _ in logistic}
+        weights = {c for c, _, _ in logistic}
         if max(weights) - min(weights) > _RTOL * max(weights):
             raise UnsupportedProblemError(
                 "problem.solve(method='cvxpar') cannot take this problem: its logistic terms have different weights "
@@ -128,7 +124,8 @@ def build_loss(s: Structure, alternative: str, dense: bool = False) -> Loss:
             b, q = b - u, np.zeros(n)
         parts.append(losses.LeastSquares(A, b))
     if logistic:
-        parts.append(losses.Logistic(_vstack([A for _, A in logistic]), -np.ones(sum(A.shape[0] for _, A in logistic))))
+        G, offset = _vstack([A for _, A, _ in logistic]), np.concatenate([b for _, _, b in logistic])
+        parts.append(OffsetLogistic(G, offset) if np.any(offset != 0) else losses.Logistic(G, -np.ones(offset.size)))
     for r, A, b, M in huber:
         r = r / np.sqrt(scale)
         parts.append(losses.Huber(_scale_rows(A, np.full(A.shape[0], r)), -r * b, M * r))

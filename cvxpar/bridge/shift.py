@@ -13,6 +13,8 @@ turns it into psi(y_i) exactly, and the rest of the problem follows:
 - an affine map r(x) = A x + b (smooth terms, linear rows, other PAR arguments) becomes
   r = (A D^{-1}) y + (b - A D^{-1} c);
 - bounds l <= x <= u become a l + c <= y <= a u + c (the two sides swapped where a_i < 0);
+- a logistic term sum(logistic(G x)) gets the offset -G D^{-1} c inside (a loss of its own,
+  :class:`~cvxpar.bridge.offset_logistic.OffsetLogistic`), which keeps the substitution exact;
 - a minimizer y* of the substituted problem gives the minimizer x* = D^{-1} (y* - c) with the same
   objective value up to a constant, and a certified y* certifies the substituted problem (its residual
   is measured in y, the units of psi's argument).
@@ -106,15 +108,6 @@ def substitute(s: Structure, alternative: str) -> tuple[Structure, Substitution 
     sub = of(s, alternative)
     if sub is None:
         return s, None
-    for t in s.smooth:
-        if t.kind == "logistic" and np.any(sub.affine(t.r).b() != 0):
-            raise UnsupportedProblemError(
-                "problem.solve(method='cvxpar') cannot take this problem: its PAR terms shift or scale the coordinates "
-                "of x differently, which cvxpar solves in the variable y = a x + c; that puts a constant offset inside "
-                f"the logistic term {t.source}, and cvxpar.losses.Logistic has none. Use one common shift and scaling "
-                f"for every coordinate inside the PAR (e.g. cvxpar.par(x - 0.5, psi)), or no logistic term. {alternative}",
-                t.source,
-            )
     lower, upper = _merged(s.lower, -np.inf, np.maximum, sub), _merged(s.upper, np.inf, np.minimum, sub)
     bounded = bool(s.lower or s.upper)
     return dataclasses.replace(
