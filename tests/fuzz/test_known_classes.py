@@ -215,3 +215,85 @@ def test_oracle_multipliers_of_a_huge_lam_are_exact():
     assert stationarity(case, x - 1e-3)[0] > 1e299  # off the row (inactive): nothing balances psi's slope
     res = types.SimpleNamespace(status="optimal", x=x, objective=1e300 * abs(x[0]), info={})
     check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+
+
+@found_open("prox ties objective differences below the float range (documented in cvxpar/prox.py: |D| < ~1e-308 with "
+            "D = (f(c) - f(b)) / max(1, t)), then takes the smaller |x|")
+def test_prox_of_a_flat_piece_keeps_a_subnormal_scale_v():
+    """Found by the long form (test_prox_on_scaled_pars, session 13): psi = 0 on x <= 0, rising to 1e-6 on
+    [0, 1e-6], flat after; prox(v, t) = v for every v <= 0 (psi(v) = 0, distance 0), but v = -1.05e-159 with
+    t = 1e8 gives 0: f(0) - f(v) = v^2 / 2 = 5.5e-319, divided by t it underflows to 0 (a tie), and the tie goes to
+    the smaller |x|.  The error is 1e-159 absolute in x (100 % relative); with t = 1 the prox is right."""
+    check_prox(cvxpar.PAR([0.0, 1e-6], [0.0, 1e-6], 0.0, 0.0), np.array([-1.05096e-159]), 1e8)
+
+
+def test_clarabel_unbounded_on_an_empty_set_is_read_as_infeasible():
+    """Found by the long form (test_bridge_agrees_with_clarabel_on_boundedness, session 13): psi is +inf below 0 and
+    descends above it, the Box pins x_1 at -0.337 (outside psi's domain): the problem is infeasible, the bridge said
+    so, and Clarabel answered 'unbounded' (a problem both primal and dual infeasible gets either certificate), which
+    the oracle took as the truth.  The oracle now asks an LP for a feasible point before it believes 'unbounded'."""
+    from fuzz_oracles import clarabel_boundedness, independently_infeasible
+    from fuzz_problems import Case, PsiSpec
+
+    A = np.array([[0.509413, -1.585614, -0.368589, -0.013811, -1.252999, -0.754365, 0.043508]])
+    psi = cvxpar.PAR.from_slopes(grids.uniform(0.25, 1, center=0.0), [-np.inf, -0.5], offset=0.0)
+    lower = np.array([-1.600164, -0.337096, -np.inf, -np.inf, -1.558537, -1.656828, -np.inf])
+    upper = np.array([0.243273, -0.337096, 0.772256, 0.586708, np.inf, 1.906109, np.inf])
+    case = Case("smooth", A, np.array([-4.931584]), PsiSpec("from_slopes", "psi", psi), 1.0, "box_vec",
+                {"lower": lower, "upper": upper})
+    assert independently_infeasible(case) is True
+    assert clarabel_boundedness(case) == "infeasible"
+    res = cvxpar.solve(case.loss(), psi, 1.0, constraints=case.constraints(), max_iter=50)
+    assert res.status == "infeasible"
+
+
+def test_brute_force_reference_is_not_above_a_kink_minimum_of_1e_10():
+    """Found by the new edge fuzzer (session 13, its float64 baseline): A = [[0.00123]], a sawtooth psi, the minimum
+    1.71e-10 at the kink x = 3.  Clarabel's answer on the piece [2, 3] stayed ~1e-11 inside it, so the brute force's
+    'global minimum' was 1.81e-10 and cvxpar's exact kink looked 'below the global minimum'.  The brute force now also
+    scores its candidates snapped onto their pieces' ends (feasible points, so still upper bounds)."""
+    from fuzz_oracles import References, brute_force_optimum, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    psi = pars.sawtooth(grids.uniform(1.0, 15, center=0.0), slope=1.0)
+    case = Case("ls", np.array([[0.0012301533574825742]]), np.array([0.0036719653362942864]),
+                PsiSpec("sawtooth", "sawtooth", psi), 1.0, "none", {})
+    f, x = brute_force_optimum(case, 1.7e-10)
+    assert x[0] == 3.0 and f == pytest.approx(0.5 * (0.0012301533574825742 * 3 - 0.0036719653362942864) ** 2, rel=1e-12)
+    res = cvxpar.solve(case.loss(), psi, 1.0, tol=1e-8)
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+
+
+def test_unbounded_with_lam_1e_300_is_confirmed_by_the_null_space_program():
+    """Found by the new edge fuzzer (session 13, its float64 baseline): psi(x) = x / 10, lam = 1e-300, A of one row:
+    F falls at rate ~1e-301 along A's null space and cvxpar says 'unbounded', right, but evaluating F along the
+    float direction cannot show it (the loss's rounding at x + t v is far above 1e-301 t).  The oracle now also
+    accepts an LP certificate in exact terms (A v = 0, lam psi_inf(v) < 0, lam normalized); it still refuses
+    'unbounded' where A has full column rank or the cone blocks every descending direction."""
+    from fuzz_oracles import References, bounded_loss_ray_exists, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    psi = cvxpar.PAR.from_pieces([0.1, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 0.0])
+    A, t = np.array([[0.1257302210933933, -0.1321048632913019]]), np.array([0.05942209919456138])
+    case = Case("ls", A, t, PsiSpec("from_pieces", "psi", psi), 1e-300, "none", {})
+    res = cvxpar.solve(case.loss(), psi, 1e-300, max_iter=100)
+    assert res.status == "unbounded"
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+    assert not bounded_loss_ray_exists(Case("ls", np.eye(2), np.zeros(2), case.psi_spec, 1e-300, "none", {}))
+    assert not bounded_loss_ray_exists(Case("ls", A, t, case.psi_spec, 1e-300, "nonneg", {}))
+
+
+@_open("float32-rounded-bounds")
+def test_float32_data_keeps_x_inside_the_float64_bounds():
+    """Found by the new layout fuzzer (session 13): with float32 A and target the iterates are float32 and are
+    clipped to float32(bound): x[0] = -26.2427826 above the upper bound -26.242783 (4e-7, 1.5e-8 of the bound),
+    'optimal' because the certificate's infeasibility is relative to ||x||_inf = 66.  The float64 answer sits on the
+    bound exactly.  The fix belongs where bounds meet a lower precision (Box.bounds_like, PAR.restrict's walls in
+    the prox): round them inward, so a clipped float32 x is inside the float64 bounds."""
+    A = np.array([[-1.103338449065532, -0.7250246402444398]], dtype=np.float32)
+    t = np.array([-20.43656066561371], dtype=np.float32)
+    box = cvxpar.constraints.Box(np.array([-27.294256, -np.inf]), np.array([-26.242783, np.inf]))
+    res = cvxpar.solve(cvxpar.losses.LeastSquares(A, t), pars.l1(grids.uniform(3.16228, 15, center=0.0), eps=0.0),
+                       1.0, constraints=box)
+    x = np.asarray(res.x, dtype=np.float64)
+    assert res.status != "optimal" or (x[0] >= -27.294256 and x[0] <= -26.242783)
