@@ -35,8 +35,8 @@ MAX_FREE = 4000
 #: block's BLAS products 5-10 % faster (benchmarks/RESULTS.md, "sparse data (session 11)").
 SPARSE_FACTOR_DENSITY = 0.005
 
-#: The exact step on a sparse free block factors its connected components of at most this many columns by
-#: pivoted Cholesky directly (``_sparse_normal_step``).
+#: The exact step on a sparse free block solves its structurally nonsingular connected components of at most this
+#: many columns in batches, one per size, and factors the others one by one (``_sparse_normal_step``).
 SMALL_COMPONENT = 64
 #: An inequality row joins the polish's working set when x is within this distance of its hyperplane,
 #: relative to max(1, ||x||_inf) (ADMM's iterates satisfy the rows only to about its tolerance).
@@ -333,13 +333,13 @@ def _sparse_normal_step(B, rhs: np.ndarray) -> np.ndarray | None:
     diagonal over the connected components of its graph (columns linked by shared rows; Pothen and Fan 1990), and
     H d = rhs splits into one system per component.  A component of one column is a division (its column's
     squared norm h; d = 0 where h is at most k eps max(diag H), the pivot test of LAPACK's dpstrf on the whole
-    block), the others are factored dense: a component of at most SMALL_COMPONENT columns by the pivoted Cholesky
-    factorization of :func:`_basic_step` (the Newton step where its block is nonsingular, else the basic
-    solution: one LAPACK call either way), a larger one by Cholesky, or by the pivoted factorization where that
-    fails or where the component's structural rank is below its size: then its block is singular for sure and
-    the Cholesky factorization, which would fail after nearly all its work, is not tried (a maximum matching of
-    B's bipartite row-column graph leaves a column of the component unmatched: Duff 1981; Hopcroft and Karp
-    1973).  On a sparse free block of a few hundred columns the components have 1 - 50 columns, so the steps
+    block), the others are factored dense: by Cholesky, or by the pivoted Cholesky factorization of
+    :func:`_basic_step` (the basic solution) where that fails or where the component's structural rank is below
+    its size: then its block is singular for sure and the Cholesky factorization, which would fail after nearly
+    all its work, is not tried (a maximum matching of B's bipartite row-column graph leaves a column of the
+    component unmatched: Duff 1981; Hopcroft and Karp 1973).  The structurally nonsingular components of at most
+    SMALL_COMPONENT columns go in one batch per size (NumPy's stacked Cholesky test and solve, no Python loop over
+    them); a batch with a block that is not positive definite goes block by block by the pivoted factorization.  On a sparse free block of a few hundred columns the components have 1 - 50 columns, so the steps
     cost what the blocks' nonzeros do instead of a k x k factorization."""
     from scipy.sparse.csgraph import connected_components, maximum_bipartite_matching
 
@@ -371,7 +371,24 @@ def _sparse_normal_step(B, rhs: np.ndarray) -> np.ndarray | None:
     flat[offset[label[rows]] + pos[rows] * sizes[label[rows]] + pos[cols]] = coo.data
     unmatched = np.zeros(count, dtype=bool)
     unmatched[label[maximum_bipartite_matching(sp.csr_array(B), perm_type="row") < 0]] = True
-    for c in np.flatnonzero(sizes > 1):
+    one_by_one = []
+    for m in np.unique(sizes[(sizes > 1) & (sizes <= SMALL_COMPONENT)]):  # structurally nonsingular: a batch per size
+        comps = np.flatnonzero((sizes == m) & ~unmatched)
+        if comps.size == 0:
+            continue
+        idx = order[starts[comps][:, None] + np.arange(m)]
+        blocks = flat[offset[comps][:, None] + np.arange(m * m)].reshape(-1, m, m)
+        try:
+            np.linalg.cholesky(blocks)  # every block positive definite (else each by the pivoted factorization)
+            parts = np.linalg.solve(blocks, rhs[idx][..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            parts = None
+        if parts is None or not np.isfinite(parts).all():
+            one_by_one.extend(comps)
+        else:
+            step[idx] = parts
+    for c in np.concatenate([np.flatnonzero((sizes > 1) & ((sizes > SMALL_COMPONENT) | unmatched)),
+                             np.asarray(one_by_one, dtype=np.int64)]):
         idx = order[starts[c]:starts[c + 1]]
         m = idx.size
         block = flat[offset[c]:offset[c + 1]].reshape(m, m)

@@ -385,8 +385,34 @@ def test_sparse_exact_step_solves_each_connected_component_of_the_free_block(den
     if np.linalg.matrix_rank(H) == k:
         np.testing.assert_allclose(d, np.linalg.solve(H, consistent), rtol=1e-7, atol=1e-9)
     if density == 0.001:  # the block splits into many small components (at 0.3 % most columns form one)
+        from scipy.sparse.csgraph import connected_components, maximum_bipartite_matching
+
         assert np.linalg.matrix_rank(H) < k
         assert max(orders, default=0) < k / 4
+        # one factorization call per structurally singular component; the nonsingular ones go in batches
+        _, label = connected_components(sp.csr_array(H != 0), directed=False)
+        sizes = np.bincount(label)
+        singular = np.unique(label[maximum_bipartite_matching(sp.csr_array(B), perm_type="row") < 0])
+        multi = np.flatnonzero(sizes > 1)
+        assert len(orders) <= np.intersect1d(singular, multi).size < multi.size
     # the dense block's basic step, for comparison, has the same residual (both exact)
     basic = basic_step(H, consistent)
     assert np.linalg.norm(H @ d - consistent) <= 10 * np.linalg.norm(H @ basic - consistent) + 1e-9 * np.linalg.norm(consistent)
+
+
+def test_sparse_exact_step_with_a_numerically_singular_component_in_a_batch():
+    """Two-column components of the same size go in one batch; one of them is structurally nonsingular but
+    numerically singular (proportional columns on the same two rows), so the batch's Cholesky test fails and each
+    block takes the pivoted factorization: the step still solves the consistent system H d = rhs exactly."""
+    import scipy.sparse as sp
+
+    dense = np.zeros((6, 5))
+    dense[0:2, 0], dense[0:2, 1] = [1.0, 1.0], [2.0, 2.0]  # proportional: rank 1, structural rank 2
+    dense[2:4, 2], dense[3:5, 3] = [1.0, 2.0], [3.0, 1.0]  # share row 3: a nonsingular 2 x 2 block
+    dense[5, 4] = 2.0
+    B = sp.csc_array(dense)
+    H = dense.T @ dense
+    rhs = H @ np.array([1.0, -1.0, 0.5, 2.0, -3.0])
+    d = _normal_step(B, rhs)
+    np.testing.assert_allclose(H @ d, rhs, atol=1e-12)
+    np.testing.assert_allclose(d[2:], np.array([0.5, 2.0, -3.0]), atol=1e-12)
