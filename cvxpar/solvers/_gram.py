@@ -76,6 +76,8 @@ NORMAL_REFINE_STEPS = 10
 #: The polish's next normal equations border the kept single-precision factor (``NormalFactor``) while the columns
 #: added and removed number at most 1 / BORDER_FRACTION of its unknowns, else they take a fresh one.
 BORDER_FRACTION = 8
+#: A workspace too small for a request is replaced by one WORKSPACE_GROWTH x the request (``FreeGram._workspace``).
+WORKSPACE_GROWTH = 1.25
 #: Rows of A^T gathered at a time by the Gram products (``_syrk_rows``): a bounded temporary copy.
 ROW_BLOCK = 2048
 #: Bytes of A^T's rows per block of ``FreeGram.gram_apply`` (held in cache between its two products).
@@ -114,6 +116,7 @@ class FreeGram:
         self._AT32: np.ndarray | None = None  # float32 copy of A^T while Lanczos and CG use it (``_make_single_copy``)
         self._block: dict = {}  # buffers of gathered rows, CACHE_BYTES, one per dtype (``_gather``)
         self._rows: np.ndarray | None = None  # buffer of ROW_BLOCK gathered rows (``_syrk_rows``)
+        self._work: dict = {}  # the k x k form's buffers (``_workspace``), by name and dtype
         self.factorizations = 0  # n x n Cholesky factorizations so far
         self.woodbury_solves = 0  # solves through the kept factor and Woodbury's identity
         self.cg_solves = 0  # solves by conjugate gradients
@@ -183,18 +186,22 @@ class FreeGram:
                scale: np.ndarray | None) -> np.ndarray | None:
         """(shift I + sigma S A_J A_J^T S)^-1 rhs = (rhs - S A_J (shift I / sigma + A_J^T S^2 A_J)^-1 A_J^T S rhs) / shift
         (Woodbury's identity) by Cholesky of the k x k matrix, formed afresh by syrk; A_J^T and the k x k matrix in
-        populated buffers (fresh arrays of their size would take their pages one fault at a time).
+        buffers kept between calls (``_workspace``: fresh arrays of their size would take their pages one fault at a time,
+        at every step after a growth of sigma).
 
         With k >= NORMAL_SINGLE_MIN the k x k system is the polish's kind of normal equations, B^T B + (shift / sigma) I
         with B = S A_J, and is solved as they are (``single_normal_solve``: single-precision product and factor,
         refined to a double-precision Cholesky solve's backward error), in double precision where that refuses.
         Its residual s carries over exactly: the answer's residual is (sigma / shift) S A_J s."""
-        CJ = self.free_columns(np.flatnonzero(mask)).T  # A_J^T, contiguous k x n
+        idx = np.flatnonzero(mask)
+        CJ = self.free_columns(idx, out=self._workspace("columns", (idx.size, self.A.shape[0]))).T  # A_J^T, k x n
         if scale is not None:
             CJ *= scale[None, :]
         k = CJ.shape[0]
         if k >= NORMAL_SINGLE_MIN:
-            inner = single_normal_solve(CJ.T, CJ @ rhs, shift=shift / sigma)
+            inner = single_normal_solve(CJ.T, CJ @ rhs, shift=shift / sigma,
+                                        work=(self._workspace("single", (k, CJ.shape[1]), np.float32),
+                                              self._workspace("normal", (k, k), np.float32)))
             if inner is not None:
                 return (rhs - CJ.T @ inner) / shift
         small = blas.dsyrk(1.0, CJ.T, trans=1, lower=1, c=populated((k, k)).T, overwrite_c=1)  # A_J^T A_J, lower
@@ -409,11 +416,23 @@ class FreeGram:
             out += self._gather(idx[start:start + step], AT).T @ v[start:start + step]
         return out
 
-    def free_columns(self, idx: np.ndarray) -> np.ndarray:
+    def free_columns(self, idx: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """A_I for the columns I = ``idx`` of A, Fortran-ordered n x |I|: the rows I of the contiguous A^T gathered
-        into a populated buffer (``populated``: a fresh array of this size would take its pages one fault at a time)."""
-        out = populated((idx.size, self.A.shape[0]))
+        into ``out`` (|I| x n, C-ordered), else into a new populated buffer (``populated``: a fresh array of this
+        size would take its pages one fault at a time)."""
+        out = populated((idx.size, self.A.shape[0])) if out is None else out
         return np.take(self.AT, idx, axis=0, out=out, mode="clip").T  # idx valid: no checks
+
+    def _workspace(self, name: str, shape: tuple[int, int], dtype=np.float64) -> np.ndarray:
+        """A C-ordered array of ``shape`` (contents undefined) on a buffer of this FreeGram kept between calls under
+        ``name``, populated once and replaced by one WORKSPACE_GROWTH x the size when too small (the k x k form's
+        temporaries: at 4000 x 40000, ~100 MB each, whose fresh pages cost the kernel ~0.07 s a step)."""
+        size = math.prod(shape)
+        key = (name, np.dtype(dtype))
+        buffer = self._work.get(key)
+        if buffer is None or buffer.size < size:
+            buffer = self._work[key] = populated((int(WORKSPACE_GROWTH * size),), dtype)
+        return buffer[:size].reshape(shape)
 
     def _gather(self, idx: np.ndarray, AT: np.ndarray) -> np.ndarray:
         """The rows ``idx`` (at most ``block_rows``) of ``AT``, copied into the reused block buffer of its dtype."""
@@ -624,7 +643,8 @@ def _triangular(L: np.ndarray, B: np.ndarray, trans: int = 0) -> np.ndarray | No
 
 
 def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFINE_STEPS,
-                        shift: float = 0.0, keep: NormalFactor | None = None) -> np.ndarray | None:
+                        shift: float = 0.0, keep: NormalFactor | None = None,
+                        work: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
     """x = (B^T B + shift I)^-1 rhs for a float64 n x k B (the exact polish step's normal equations, shift = 0;
     the k x k Woodbury form of ssnal's Newton systems, shift = shift / sigma there) from a single-precision
     Cholesky factor of B^T B + shift I, refined in double precision; None when the refinement does not
@@ -641,14 +661,18 @@ def single_normal_solve(B: np.ndarray, rhs: np.ndarray, steps: int = NORMAL_REFI
     kappa(B^T B + shift I) 2^-24 (Higham 2002, thm. 12.3).
 
     ``keep`` (shift = 0 only), when given, keeps B, the factor and the row sums of |B^T B| for the next
-    system on nearby columns (:class:`NormalFactor`).
+    system on nearby columns (:class:`NormalFactor`).  ``work``, when given, is the memory for the float32 copy of B
+    and for B^T B (C-ordered k x n and k x k float32 arrays, overwritten), instead of fresh populated buffers.
     """
     n, k = B.shape
-    B32 = populated((k, n), np.float32)
+    if work is None:
+        B32, P = populated((k, n), np.float32), populated((k, k), np.float32)
+    else:
+        B32, P = work
+        P.fill(0.0)  # the triangle ssyrk leaves is read as zeros (``_symmetric_row_sums``)
     np.copyto(B32, B.T, casting="same_kind")  # B.T: C-contiguous when B is a gather of rows of A^T
     if not np.isfinite(B32).all():
         return None
-    P = populated((k, k), np.float32)
     P = blas.ssyrk(1.0, B32.T, trans=1, lower=1, c=P.T, overwrite_c=1).T  # B^T B: lower triangle of P.T
     del B32
     P.flat[:: k + 1] += shift

@@ -419,3 +419,31 @@ def test_the_k_by_k_form_falls_back_to_double_precision_where_single_refuses(mon
     x = FreeGram(A).solve(mask, 3.0, 1.0, rhs)
     assert calls == [None]
     np.testing.assert_array_equal(x, double)
+
+
+def test_the_k_by_k_form_reuses_its_buffers_across_free_sets_and_matches_the_direct_solve(monkeypatch):
+    """A sequence of k x k solves on one FreeGram with free sets that shrink, grow past the kept buffers and
+    shrink again (the buffers then hold a larger earlier system's entries): each answer is the float64 direct
+    solve's and bitwise a fresh FreeGram's (fresh buffers), the buffers are reused while large enough and
+    replaced when not."""
+    rng = np.random.default_rng(13)
+    n, d = 150, 1500
+    A = rng.standard_normal((n, d))
+    monkeypatch.setattr(_gram, "NORMAL_SINGLE_MIN", 10)
+    gram = FreeGram(A)
+    buffers = []
+    for k, sigma in [(60, 2.0), (30, 5.0), (64, 0.5), (80, 3.0), (20, 1.0)]:
+        mask = np.zeros(d, dtype=bool)
+        mask[rng.choice(d, k, replace=False)] = True
+        assert gram._small_pays(k)
+        rhs = rng.standard_normal(n)
+        x = gram.solve(mask, sigma, 1.0, rhs)
+        AJ = A[:, mask]
+        np.testing.assert_allclose(x, np.linalg.solve(np.eye(n) + sigma * AJ @ AJ.T, rhs), rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(x, FreeGram(A).solve(mask, sigma, 1.0, rhs))
+        buffers.append({key: b.ctypes.data for key, b in gram._work.items()})
+        assert gram.factorizations == 0
+    assert buffers[1] == buffers[0]  # smaller: reused
+    assert buffers[2] == buffers[1]  # 64 columns: within 1.25 x the first buffers
+    assert buffers[3] != buffers[2]  # 80 columns: replaced
+    assert buffers[4] == buffers[3]
