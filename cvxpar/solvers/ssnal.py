@@ -43,11 +43,13 @@ Then x_{k+1} = z and sigma grows: the proximal point method's linear rate tends 
 grows (Li, Sun and Toh 2018, section 3), but a larger sigma makes the inner problem harder for a
 multi-level psi (its prox has slope-1 windows one piece wide between plateaus ~ sigma wide, so
 Newton steps cross many windows).  So sigma grows x SIGMA_GROWTH after an inner solve of at most
-HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one; for least squares also at most
-x SETTLING_GROWTH after an outer step that moved more coordinates across a kink of psi than A has
-rows (the split is far from settled, and a x SIGMA_GROWTH larger sigma would make the next inner
-solve cross that many kinks again, with free sets of thousands of columns changing each Newton
-step); up to SIGMA_MAX / L, and past
+HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one; for least squares x SIGMA_GROWTH
+only where the next inner solve's first point keeps FREE_KEEP of the free set free in the same windows, else at
+most x LS_GROWTH (the test costs one prox): with the dual u carried over, that first prox moves each coordinate
+in a window by (sigma_new / sigma_old) x its last step, so a x SIGMA_GROWTH jump while the split still moves
+pushes thousands of coordinates onto plateaus or across kinks, the free set collapses (by ~40 % at
+4000 x 40000) and the Newton steps that follow are short (alpha ~ 0.01) while it grows back, a few columns a
+step; up to SIGMA_MAX / L, and past
 the cap (up to SIGMA_MAX_EASY / L) only while an inner solve takes at most EASY_NEWTON Newton steps (the split has settled; the
 larger sigma then moves the last coordinates that drift along the null space of the free block to
 their kinks faster).  An inner solve that stalls short of its target with a point worse than x_k
@@ -83,9 +85,10 @@ from cvxpar.solvers.polish import OBJECTIVE_NOISE, PolishSchedule, _better, _eye
 
 #: sigma grows x SIGMA_GROWTH after an inner solve of at most HARD_NEWTON Newton steps, else x SLOW_GROWTH.
 SIGMA_GROWTH = 10.0
-#: Least squares: at most x SETTLING_GROWTH after an outer step that moved more coordinates across a kink
-#: of psi than A has rows (the split is still being found; see ``_run_least_squares``).
-SETTLING_GROWTH = 3.0
+#: Least squares: sigma grows x SIGMA_GROWTH only where the first prox of the next inner solve keeps at least
+#: FREE_KEEP of the free set free in the same windows, else at most x LS_GROWTH (``_growth``; the module docstring).
+LS_GROWTH = 3.0
+FREE_KEEP = 0.9
 #: Least squares with n >= TALL_RATIO d rows runs on its d x d normal equations (``_run_square``).
 TALL_RATIO = 2
 SLOW_GROWTH = 2.0
@@ -260,7 +263,6 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         g0 = float(xp.max(xp.abs(grad)))
         converged = False
         fixed, piece = split_of(z)  # carried from step to step with z (the piece index for FreeGram)
-        split = split_of(x)  # x's split: how many coordinates the step moves
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
@@ -292,7 +294,6 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             sigmas.append(sigma)
             u = u_start
             continue
-        moved = int(xp.sum(xp.astype((fixed != split[0]) | (piece != split[1]), xp.int64)))
         prev_drop, drop = drop, (math.inf if prev_cert is None else prev_cert.objective - cert.objective)
         x = z
         monitor.row(it, cert, f"sigma {sigma:.1e}, {newton - newton_before} Newton")
@@ -312,9 +313,10 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
             restart = op.mv(x) - b
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
-        growth = SETTLING_GROWTH if moved > op.shape[0] else SIGMA_GROWTH
-        grown = _next_sigma(sigma, newton - newton_before, L, growth)
-        if newton - newton_before <= EASY_NEWTON and _drifting(drop, prev_drop, converged):
+        steps = newton - newton_before
+        growth = LS_GROWTH if steps > HARD_NEWTON else _growth(prob, x, atu, sigma, fixed, piece, split_of)
+        grown = _next_sigma(sigma, steps, L, growth)
+        if steps <= EASY_NEWTON and _drifting(drop, prev_drop, converged):
             grown = max(grown, sigma * growth)  # past the cap: see _drifting
         sigma = grown
         sigmas.append(sigma)
@@ -358,6 +360,20 @@ def _free_columns(gram: FreeGram):
     """The least-squares polish's Hessian factor A_F (h'' = 1) gathered from the rows of the kept contiguous
     A^T (``FreeGram.AT``) instead of strided columns of A: (x, idx) -> A_F, Fortran-ordered n x k."""
     return lambda x, idx: gram.free_columns(idx)
+
+
+def _growth(prob, x, atu, sigma: float, fixed, piece, split_of) -> float:
+    """The least-squares path's fastest growth of sigma (module docstring): x SIGMA_GROWTH where the prox at that
+    sigma from the current dual u, z' = prox_{sigma' p}(x - sigma' A^T u) with sigma' = SIGMA_GROWTH sigma (the next
+    inner solve's first point), keeps at least FREE_KEEP of the free coordinates of z (``~fixed``, in the windows
+    ``piece``) free and in their windows, else x LS_GROWTH (``split_of``: z -> (fixed, piece index), as in the inner
+    loop)."""
+    xp = prob.xp
+    trial = sigma * SIGMA_GROWTH
+    fixed_t, piece_t = split_of(prob.prox(x - trial * atu, trial))
+    free = ~fixed
+    kept = free & ~fixed_t & (piece_t == piece)
+    return SIGMA_GROWTH if float(xp.sum(xp.astype(kept, xp.float64))) >= FREE_KEEP * float(xp.sum(xp.astype(free, xp.float64))) else LS_GROWTH
 
 
 def _next_sigma(sigma: float, inner_steps: int, L: float, fast: float = SIGMA_GROWTH) -> float:

@@ -329,12 +329,12 @@ def test_the_direct_route_hands_over_to_the_method_when_it_does_not_certify(monk
     assert res.objective <= clarabel_objective(loss, psi, 1.5) + 1e-7
 
 
-def test_sigma_grows_slower_while_the_split_moves_more_coordinates_than_rows_and_the_run_certifies(monkeypatch):
-    """From x = 0 (a breakpoint of the 7-level ridge PAR) the first proximal step moves most of the d >> n
-    coordinates off their breakpoint: sigma then grows x SETTLING_GROWTH, not x SIGMA_GROWTH; later, once
-    fewer than n coordinates move per step, by the usual rule.  The early Newton systems go to CG (its
-    cost factor set to 0: at this size the factorization is cheaper), later ones to fresh factors and to
-    the kept factor's Woodbury form.  The answer certifies and matches Clarabel."""
+def test_least_squares_sigma_grows_x_ls_growth_while_the_split_moves_and_the_run_certifies(monkeypatch):
+    """From x = 0 (a breakpoint of the 7-level ridge PAR) sigma grows x LS_GROWTH after each inner solve (x SLOW_GROWTH
+    after a hard one), never x SIGMA_GROWTH: on this run a x SIGMA_GROWTH jump would always collapse the next inner
+    solve's free set (``_growth``; the module docstring).  The early Newton systems go to CG (its cost factor set to 0: at this size the factorization is
+    cheaper), later ones to fresh factors and to the kept factor's Woodbury form.  The answer certifies and matches
+    Clarabel."""
     from cvxpar.solvers import _gram
 
     monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
@@ -346,9 +346,10 @@ def test_sigma_grows_slower_while_the_split_moves_more_coordinates_than_rows_and
     res = cvxpar.solve(loss, PSI, 0.5 * n, method="ssnal", tol=1e-9)
     assert res.status == "optimal"
     sigmas = res.info["sigmas"]
-    assert ssnal.SETTLING_GROWTH < ssnal.SIGMA_GROWTH
-    assert sigmas[1] == pytest.approx(ssnal.SETTLING_GROWTH * sigmas[0])
-    assert any(b == pytest.approx(ssnal.SIGMA_GROWTH * a) for a, b in zip(sigmas[1:-1], sigmas[2:], strict=True))
+    assert ssnal.LS_GROWTH < ssnal.SIGMA_GROWTH
+    growths = [b / a for a, b in zip(sigmas[:-1], sigmas[1:], strict=True)]
+    assert len(growths) >= 3 and growths[0] == pytest.approx(ssnal.LS_GROWTH)
+    assert all(g == pytest.approx(ssnal.LS_GROWTH) or g == pytest.approx(ssnal.SLOW_GROWTH) for g in growths)
     # the early systems by CG, later ones through the kept factor's Woodbury form as well as fresh factors
     assert res.info["cg_solves"] > 0 and res.info["woodbury_solves"] > 0 and res.info["factorizations"] > 0
     assert res.objective <= clarabel_objective(loss, cvxpar.pars.ridge(grid), 0.5 * n) + 1e-7 * abs(res.objective)
@@ -432,3 +433,42 @@ def test_a_stalled_inner_solve_shrinks_sigma_and_stops_after_stall_steps_in_a_ro
     assert rejected == ssnal.STALL_STEPS and "stalled" in stopped and last == sigma
     assert [it for it, _ in monitor.events] == list(range(1, ssnal.STALL_STEPS + 1))
     assert all("step rejected" in event for _, event in monitor.events)
+
+
+@pytest.mark.parametrize("moved", [0.05, 0.3])
+@pytest.mark.parametrize("where", ["plateau", "next window"])
+def test_sigma_grows_fast_only_where_the_next_inner_solves_first_prox_keeps_the_free_set(moved, where):
+    """``ssnal._growth`` against a brute-force prox: x on the middles of PSI's pieces (all free), A^T u = -lam psi'(x)
+    (the prox at any sigma then returns x) except on a share ``moved`` of the coordinates, where A^T u puts the prox
+    at sigma' = SIGMA_GROWTH x sigma on the piece's right kink (``plateau``) or in the middle of the next piece.  The
+    prox at sigma', minimized by brute force over a fine grid of z and the breakpoints, moves exactly that share off
+    its window; _growth says SIGMA_GROWTH exactly where the share kept free in its window is at least FREE_KEEP,
+    else LS_GROWTH."""
+    rng = np.random.default_rng(5)
+    d, lam, sigma = 400, 3.0, 0.02
+    prob = Problem(LeastSquares(rng.standard_normal((10, d)), rng.standard_normal(10)), PSI, lam)
+    grid = PSI.breakpoints
+    piece = rng.integers(0, grid.size - 2, d)  # a kink and a whole piece to the right of each piece
+    left, kink, right = grid[piece], grid[piece + 1], grid[piece + 2]
+    x = 0.5 * (left + kink)
+    slope_left = (PSI(kink) - PSI(left)) / (kink - left)
+    slope_right = (PSI(right) - PSI(kink)) / (right - kink)
+    trial = ssnal.SIGMA_GROWTH * sigma
+    atu = -lam * slope_left
+    push = rng.random(d) < moved
+    if where == "plateau":
+        w_push = kink + trial * lam * 0.5 * (slope_left + slope_right)
+    else:
+        w_push = 0.5 * (kink + right) + trial * lam * slope_right
+    atu[push] = ((x - w_push) / trial)[push]
+    w = x - trial * atu
+    z = np.concatenate([np.linspace(-4.0, 4.0, 80001), grid])
+    values = lam * PSI(z)[None, :] + (z[None, :] - w[:, None]) ** 2 / (2 * trial)
+    best = z[np.argmin(values, axis=1)]
+    in_window = ~np.isin(best, grid) & (best > left) & (best < kink)
+    assert np.array_equal(in_window, ~push)
+    kept = int(in_window.sum())
+    assert (kept >= ssnal.FREE_KEEP * d) == (moved < 0.1)  # the construction: few pushed keep the free set
+    growth = ssnal._growth(prob, x, atu, sigma, np.zeros(d, dtype=bool), prob.piece_index(x),
+                           lambda v: (prob.fixed(v), prob.piece_index(v)))
+    assert growth == (ssnal.SIGMA_GROWTH if kept >= ssnal.FREE_KEEP * d else ssnal.LS_GROWTH)
