@@ -45,7 +45,8 @@ multi-level psi (its prox has slope-1 windows one piece wide between plateaus ~ 
 Newton steps cross many windows).  So sigma grows x SIGMA_GROWTH after an inner solve of at most
 HARD_NEWTON Newton steps and only x SLOW_GROWTH after a harder one; for least squares x SIGMA_GROWTH
 only where the next inner solve's first point keeps FREE_KEEP of the free set free in the same windows, else at
-most x LS_GROWTH (the test costs one prox): with the dual u carried over, that first prox moves each coordinate
+most x LS_GROWTH (the test costs one prox; for a dense A with at least GROWTH_TEST_ROWS rows, else x LS_GROWTH
+after an outer step that moved more coordinates across a kink than A has rows): with the dual u carried over, that first prox moves each coordinate
 in a window by (sigma_new / sigma_old) x its last step, so a x SIGMA_GROWTH jump while the split still moves
 pushes thousands of coordinates onto plateaus or across kinks, the free set collapses (by ~40 % at
 4000 x 40000) and the Newton steps that follow are short (alpha ~ 0.01) while it grows back, a few columns a
@@ -89,6 +90,11 @@ SIGMA_GROWTH = 10.0
 #: FREE_KEEP of the free set free in the same windows, else at most x LS_GROWTH (``_growth``; the module docstring).
 LS_GROWTH = 3.0
 FREE_KEEP = 0.9
+#: ``_growth`` decides for a dense A (the kept Gram: a collapse of the free set costs n^2 a column in its updates)
+#: with at least GROWTH_TEST_ROWS rows; otherwise sigma grows x LS_GROWTH after an outer step that moved more
+#: coordinates across a kink of psi than A has rows, else x SIGMA_GROWTH (with few rows an outer step's fixed
+#: costs outweigh the collapse's: 5-15 % slower with the test on 100 x 1000 sweep rows, sparse 1000 x 5000 at 5 % 38 %).
+GROWTH_TEST_ROWS = 256
 #: Least squares with n >= TALL_RATIO d rows runs on its d x d normal equations (``_run_square``).
 TALL_RATIO = 2
 SLOW_GROWTH = 2.0
@@ -247,6 +253,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
     drop = math.inf  # the decrease of F in the last accepted outer step
     ray = CompiledRay.of(prob)
     split_of = (lambda v: (prob.fixed(v), prob.piece_index(v))) if ray is None else ray.split
+    test_growth = fast and op.shape[0] >= GROWTH_TEST_ROWS  # sigma's growth by ``_growth``, else by the coordinates moved
     for it in range(1, max_iter + 1):
         newton_before = newton
         atu = op.rmv(u)
@@ -263,6 +270,7 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         g0 = float(xp.max(xp.abs(grad)))
         converged = False
         fixed, piece = split_of(z)  # carried from step to step with z (the piece index for FreeGram)
+        split = None if test_growth else split_of(x)  # x's split: how many coordinates the step moves
         for _ in range(INNER_MAX):
             gnorm = float(xp.max(xp.abs(grad)))
             if gnorm <= max(0.1 * g0 / it, 1e-3 * tol) or gnorm == 0.0:
@@ -314,7 +322,11 @@ def _run_least_squares(prob, *, tol: float, max_iter: int, polish: bool, monitor
         if not math.isfinite(cert.objective):
             return Outcome(x, it, diverged=True, info={"newton_steps": newton, "sigma": sigma})
         steps = newton - newton_before
-        growth = LS_GROWTH if steps > HARD_NEWTON else _growth(prob, x, atu, sigma, fixed, piece, split_of)
+        if split is not None:  # few rows or no kept Gram: x SIGMA_GROWTH unless the step moved more than n coordinates
+            moved = int(xp.sum(xp.astype((fixed != split[0]) | (piece != split[1]), xp.int64)))
+            growth = LS_GROWTH if moved > op.shape[0] else SIGMA_GROWTH
+        else:
+            growth = LS_GROWTH if steps > HARD_NEWTON else _growth(prob, x, atu, sigma, fixed, piece, split_of)
         grown = _next_sigma(sigma, steps, L, growth)
         if steps <= EASY_NEWTON and _drifting(drop, prev_drop, converged):
             grown = max(grown, sigma * growth)  # past the cap: see _drifting

@@ -329,8 +329,34 @@ def test_the_direct_route_hands_over_to_the_method_when_it_does_not_certify(monk
     assert res.objective <= clarabel_objective(loss, psi, 1.5) + 1e-7
 
 
+def test_sigma_grows_slower_while_the_split_moves_more_coordinates_than_rows_and_the_run_certifies(monkeypatch):
+    """From x = 0 (a breakpoint of the 7-level ridge PAR) the first proximal step moves most of the d >> n
+    coordinates off their breakpoint: sigma then grows x LS_GROWTH, not x SIGMA_GROWTH; later, once
+    fewer than n coordinates move per step, by the usual rule.  The early Newton systems go to CG (its
+    cost factor set to 0: at this size the factorization is cheaper), later ones to fresh factors and to
+    the kept factor's Woodbury form.  The answer certifies and matches Clarabel."""
+    from cvxpar.solvers import _gram
+
+    monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
+    rng = np.random.default_rng(3)
+    n, d = 40, 400
+    A = rng.standard_normal((n, d))
+    grid = cvxpar.grids.uniform(0.5, 7)
+    loss = LeastSquares(A, A @ (0.5 * rng.standard_normal(d)) + 0.1 * rng.standard_normal(n))
+    res = cvxpar.solve(loss, PSI, 0.5 * n, method="ssnal", tol=1e-9)
+    assert res.status == "optimal"
+    sigmas = res.info["sigmas"]
+    assert ssnal.LS_GROWTH < ssnal.SIGMA_GROWTH
+    assert sigmas[1] == pytest.approx(ssnal.LS_GROWTH * sigmas[0])
+    assert any(b == pytest.approx(ssnal.SIGMA_GROWTH * a) for a, b in zip(sigmas[1:-1], sigmas[2:], strict=True))
+    # the early systems by CG, later ones through the kept factor's Woodbury form as well as fresh factors
+    assert res.info["cg_solves"] > 0 and res.info["woodbury_solves"] > 0 and res.info["factorizations"] > 0
+    assert res.objective <= clarabel_objective(loss, cvxpar.pars.ridge(grid), 0.5 * n) + 1e-7 * abs(res.objective)
+
+
 def test_least_squares_sigma_grows_x_ls_growth_while_the_split_moves_and_the_run_certifies(monkeypatch):
-    """From x = 0 (a breakpoint of the 7-level ridge PAR) sigma grows x LS_GROWTH after each inner solve (x SLOW_GROWTH
+    """With ``_growth`` deciding (GROWTH_TEST_ROWS lowered to the instance's 40 rows): from x = 0 (a breakpoint of
+    the 7-level ridge PAR) sigma grows x LS_GROWTH after each inner solve (x SLOW_GROWTH
     after a hard one), never x SIGMA_GROWTH: on this run a x SIGMA_GROWTH jump would always collapse the next inner
     solve's free set (``_growth``; the module docstring).  The early Newton systems go to CG (its cost factor set to 0: at this size the factorization is
     cheaper), later ones to fresh factors and to the kept factor's Woodbury form.  The answer certifies and matches
@@ -338,6 +364,7 @@ def test_least_squares_sigma_grows_x_ls_growth_while_the_split_moves_and_the_run
     from cvxpar.solvers import _gram
 
     monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
+    monkeypatch.setattr(ssnal, "GROWTH_TEST_ROWS", 40)
     rng = np.random.default_rng(3)
     n, d = 40, 400
     A = rng.standard_normal((n, d))
