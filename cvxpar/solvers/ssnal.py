@@ -94,7 +94,7 @@ FREE_KEEP = 0.9
 #: with at least GROWTH_TEST_ROWS rows; otherwise sigma grows x LS_GROWTH after an outer step that moved more
 #: coordinates across a kink of psi than A has rows, else x SIGMA_GROWTH (with few rows an outer step's fixed
 #: costs outweigh the collapse's: 5-15 % slower with the test on 100 x 1000 sweep rows, sparse 1000 x 5000 at 5 % 38 %).
-GROWTH_TEST_ROWS = 256
+GROWTH_TEST_ROWS = 128
 #: Least squares with n >= TALL_RATIO d rows runs on its d x d normal equations (``_run_square``).
 TALL_RATIO = 2
 SLOW_GROWTH = 2.0
