@@ -495,44 +495,56 @@ def bounded_loss_ray_exists(case) -> bool:
     then F(x + t v) <= F(x) + t lam psi_inf(v) + const beyond psi's breakpoints, F is unbounded below.  lam enters
     divided by its largest entry (the sign does not change), so lam = 1e-300 and 1e300 are decided, where
     :func:`unbounded_witness_holds` cannot show the decrease by evaluating F (below the loss's rounding at x + t v,
-    or past the float range).  A sufficient test: False for a concave psi_inf (s_- > s_+) or when unsure."""
+    or past the float range).  psi_inf(t) = s_+ t (t >= 0), s_- t (t < 0) is the max of the two when s_- <= s_+
+    (one LP with an epigraph variable per coordinate), else their min: one LP per sign pattern of v (d <= 6).
+    A sufficient test: False when unsure."""
     from scipy.optimize import linprog
 
     s_minus, s_plus = float(case.psi.slopes[0]), float(case.psi.slopes[-1])
     lam = lam_vector(case)
-    if s_minus > s_plus or not np.any(lam > 0):
+    d = case.d
+    if not np.any(lam > 0) or (s_minus > s_plus and d > 6):
         return False
     lam = lam / lam.max()
-    d = case.d
     lo, hi = bounds(case)
     v_lo, v_hi = np.where(np.isfinite(lo), 0.0, -1.0), np.where(np.isfinite(hi), 0.0, 1.0)
-    up = np.where(np.isfinite(s_plus), lam * (s_plus if np.isfinite(s_plus) else 0.0), 0.0)
-    down = np.where(np.isfinite(s_minus), lam * (s_minus if np.isfinite(s_minus) else 0.0), 0.0)
-    # variables (v, u): minimize sum u, u_j >= up_j v_j and u_j >= down_j v_j (psi_inf is the max of the two)
-    eye = np.eye(d)
-    A_ub = [np.hstack([np.diag(up), -eye]), np.hstack([np.diag(down), -eye])]
-    b_ub = [np.zeros(d), np.zeros(d)]
+    up = lam * (s_plus if np.isfinite(s_plus) else 0.0)  # a wall blocks its side through the bounds
+    down = lam * (s_minus if np.isfinite(s_minus) else 0.0)
     A = np.asarray(case.A, dtype=np.float64)
-    eq = [] if case.loss_kind == "logistic" else [A]
-    if case.loss_kind == "logistic":  # -y_i a_i^T v <= 0
-        G = -case.target[:, None] * A
-        A_ub.append(np.hstack([G / np.maximum(np.abs(G).max(axis=1, keepdims=True), 1e-300), np.zeros_like(G)]))
-        b_ub.append(np.zeros(G.shape[0]))
+    eq, ub = ([] if case.loss_kind == "logistic" else [A]), ([-case.target[:, None] * A] if case.loss_kind == "logistic" else [])
     c = case.cons_data
     if case.cons_kind == "simplex":
         eq.append(np.ones((1, d)))
     elif case.cons_kind == "linear_eq":
         eq.append(np.asarray(c["A_eq"], dtype=np.float64))
     elif case.cons_kind == "linear_ineq":
-        G = np.asarray(c["A_ub"], dtype=np.float64)
-        A_ub.append(np.hstack([G / np.maximum(np.abs(G).max(axis=1, keepdims=True), 1e-300), np.zeros_like(G)]))
-        b_ub.append(np.zeros(G.shape[0]))
-    E = np.vstack(eq) if eq else np.zeros((0, d))
-    E = E / np.maximum(np.abs(E).max(axis=1, keepdims=True, initial=0.0), 1e-300)
-    res = linprog(np.r_[np.zeros(d), np.ones(d)], A_ub=np.vstack(A_ub), b_ub=np.concatenate(b_ub),
-                  A_eq=np.hstack([E, np.zeros_like(E)]) if eq else None, b_eq=np.zeros(E.shape[0]) if eq else None,
-                  bounds=list(zip(v_lo, v_hi, strict=True)) + [(None, None)] * d, method="highs")
-    return res.status == 0 and res.fun < -1e-7
+        ub.append(np.asarray(c["A_ub"], dtype=np.float64))
+
+    def rows(blocks, extra: int):  # each row divided by its largest |entry|, zero columns for the extra variables
+        if not blocks:
+            return None
+        M = np.vstack(blocks)
+        M = M / np.maximum(np.abs(M).max(axis=1, keepdims=True), 1e-300)
+        return np.hstack([M, np.zeros((M.shape[0], extra))])
+
+    if s_minus <= s_plus:  # variables (v, u): minimize sum u, u_j >= up_j v_j and u_j >= down_j v_j
+        eye = np.eye(d)
+        G = np.vstack([np.hstack([np.diag(up), -eye]), np.hstack([np.diag(down), -eye])] + (
+            [rows(ub, d)] if ub else []))
+        E = rows(eq, d)
+        res = linprog(np.r_[np.zeros(d), np.ones(d)], A_ub=G, b_ub=np.zeros(G.shape[0]), A_eq=E,
+                      b_eq=None if E is None else np.zeros(E.shape[0]),
+                      bounds=list(zip(v_lo, v_hi, strict=True)) + [(None, None)] * d, method="highs")
+        return res.status == 0 and res.fun < -1e-7
+    G, E = rows(ub, 0), rows(eq, 0)
+    for signs in itertools.product((1.0, -1.0), repeat=d):
+        signs = np.asarray(signs)
+        box = [(max(a, 0.0), b) if sg > 0 else (a, min(b, 0.0)) for a, b, sg in zip(v_lo, v_hi, signs, strict=True)]
+        res = linprog(np.where(signs > 0, up, down), A_ub=G, b_ub=None if G is None else np.zeros(G.shape[0]), A_eq=E,
+                      b_eq=None if E is None else np.zeros(E.shape[0]), bounds=box, method="highs")
+        if res.status == 0 and res.fun < -1e-7:
+            return True
+    return False
 
 
 def clarabel_boundedness(case) -> str | None:

@@ -297,3 +297,31 @@ def test_float32_data_keeps_x_inside_the_float64_bounds():
                        1.0, constraints=box)
     x = np.asarray(res.x, dtype=np.float64)
     assert res.status != "optimal" or (x[0] >= -27.294256 and x[0] <= -26.242783)
+
+
+@found_open("ssnal/alm and admm take steps up to 1e7 / L with L floored at 1e-300 for a zero loss (A = 0): "
+            "step * lam overflows to inf and the prox refuses t = inf (ssnal._next_sigma, admm's t_polish)")
+def test_a_zero_loss_with_rows_and_a_huge_lam_gets_a_status_not_a_prox_error():
+    """Found while checking a long-form case (session 13): LeastSquares with A = [[0]], psi = |x|, lam = 1e100, the
+    row 2.041 x <= -1.557.  The minimizer is x = -1.557 / 2.041 (the bridge, whose zero loss is a linear term,
+    certifies it); cvxpar.solve raises 't must be a finite nonnegative number; got inf' from inside the prox."""
+    psi = pars.l1(grids.uniform(1.0, 3, center=0.0), eps=0.0)
+    rows = cvxpar.constraints.Linear(A_ub=np.array([[2.041]]), b_ub=np.array([-1.556958828790865]))
+    res = cvxpar.solve(cvxpar.losses.LeastSquares(np.array([[0.0]]), np.zeros(1)), psi, 1e100, constraints=rows)
+    assert res.status in cvxpar.result.STATUSES
+    assert res.status != "optimal" or abs(res.x[0] + 1.556958828790865 / 2.041) <= 1e-8
+
+
+def test_unbounded_with_lam_1e_300_and_a_concave_recession_is_confirmed():
+    """The long form's next case (session 13): psi descends to the left only (slopes 0.1, then 0: s_- > s_+, a
+    concave psi_inf), lam = 1e-300; the oracle's LP now enumerates v's sign pattern there."""
+    from fuzz_oracles import References, bounded_loss_ray_exists, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    psi = cvxpar.PAR.from_slopes(grids.uniform(1.0, 15, center=0.0), [0.1] + [0.0] * 15, offset=0.0)
+    A, t = np.array([[0.1257302210933933, -0.1321048632913019]]), np.array([0.8941001766313335])
+    case = Case("ls", A, t, PsiSpec("from_slopes", "psi", psi), 1e-300, "none", {})
+    res = cvxpar.solve(case.loss(), psi, 1e-300, max_iter=100)
+    assert res.status == "unbounded"
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+    assert not bounded_loss_ray_exists(Case("ls", A, t, case.psi_spec, 1e-300, "nonneg", {}))  # psi rises to the right
