@@ -133,9 +133,9 @@ def _factor(xp, A, c: float):
 
         if d <= n:
             F = sla.cho_factor(A.T @ A + c * np.eye(d))
-            return lambda r: sla.cho_solve(F, r)
+            return lambda r: sla.cho_solve(F, r, check_finite=False)  # a non-finite iterate is "diverged" below
         F = sla.cho_factor(A @ A.T + c * np.eye(n))
-        return lambda r: (r - A.T @ sla.cho_solve(F, A @ r)) / c
+        return lambda r: (r - A.T @ sla.cho_solve(F, A @ r, check_finite=False)) / c
     eye = xp.eye(d if d <= n else n, dtype=A.dtype, device=_backend.device(A))
     if d <= n:
         inv = xp.linalg.inv(A.T @ A + c * eye)
