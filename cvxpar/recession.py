@@ -274,8 +274,15 @@ def _decide_with_loss(loss: Loss, psi: PAR, lam, feasible: FeasibleSet, up, down
     d = feasible.d
     lam = np.broadcast_to(np.asarray(_backend.to_host(lam), dtype=np.float64), (d,))
     s_minus, s_plus = float(psi.slopes[0]), float(psi.slopes[-1])
-    c_up = np.where(up, lam * np.where(up, s_plus, 0.0), 0.0)  # cost of v_j = +1 (0 * inf guarded)
-    c_down = np.where(down, -lam * np.where(down, s_minus, 0.0), 0.0)  # cost of v_j = -1
+    unit = 1.0  # F_inf is decided in units of `unit` (its sign does not depend on them)
+    with np.errstate(over="ignore"):
+        c_up = np.where(up, lam * np.where(up, s_plus, 0.0), 0.0)  # cost of v_j = +1 (0 * inf guarded)
+        c_down = np.where(down, -lam * np.where(down, s_minus, 0.0), 0.0)  # cost of v_j = -1
+    if not (np.isfinite(c_up).all() and np.isfinite(c_down).all()):  # lam * slope past the float range (1e300 * 1e12)
+        unit = float(lam.max())
+        c_up = np.where(up, (lam / unit) * np.where(up, s_plus, 0.0), 0.0)
+        c_down = np.where(down, -(lam / unit) * np.where(down, s_minus, 0.0), 0.0)
+        lo_h, hi_h = lo_h / unit, hi_h / unit
     if not ((up & (c_up < 0)).any() or (down & (c_down < 0)).any() or (lo_h > 0).any() or (hi_h < 0).any()):
         return Verdict(None)  # every allowed move raises psi, and no h_i decreases at infinity: bounded below
     if np.any(lo_h > hi_h):
@@ -289,7 +296,7 @@ def _decide_with_loss(loss: Loss, psi: PAR, lam, feasible: FeasibleSet, up, down
     steepest = np.where(up & (c_up < 0) & (c_up <= c_down), 1.0, np.where(down & (c_down < 0), -1.0, 0.0))
     found = _exact(steepest, A, feasible, *args, operator=operator) if steepest.any() else None
     if found is not None:
-        return Verdict(found)
+        return Verdict(_in_units(found, unit))
     # then a few of the most descending coordinates (a direction on them is a direction of F), then all
     strength = np.minimum(np.where(up, c_up, np.inf), np.where(down, c_down, np.inf))
     first = np.sort(np.argsort(strength, kind="stable")[:SUBSET_FACTOR * A.shape[0] + SUBSET_EXTRA])
@@ -300,10 +307,18 @@ def _decide_with_loss(loss: Loss, psi: PAR, lam, feasible: FeasibleSet, up, down
             v, why = _solve_lp(A, feasible, cols, *program)
             found = None if v is None else _exact(v, A, feasible, *program, operator=operator)
             if found is not None:
-                return Verdict(found)
+                return Verdict(_in_units(found, unit))
             if cols is None and slopes[0] is lo_h:
                 return Verdict(None, why if v is None else "the linear program's direction did not verify exactly")
     return Verdict(None)
+
+
+def _in_units(ray: Ray, unit: float) -> Ray:
+    """``ray`` with its rates multiplied by ``unit`` (-inf past the float range)."""
+    if unit == 1.0:
+        return ray
+    with np.errstate(over="ignore"):
+        return Ray(ray.v, ray.rate * unit, ray.psi_rate * unit, ray.loss_rate * unit)
 
 
 def _held(lo_h, hi_h):

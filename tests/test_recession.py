@@ -382,3 +382,18 @@ def test_a_loss_many_orders_above_psi_still_gets_its_ray(kind, scale, lam):
     found = recession.ray(loss, PAR([0.0], [0.0], 0.5, -0.5), lam, FeasibleSet(HALFSPACE, 3))
     assert found is not None and found.rate < 0
     np.testing.assert_allclose(found.v, [-1.0, 1.0, -1.0], atol=1e-12)
+
+
+def test_lam_times_slope_past_the_float_range_gets_a_ray_not_a_highs_error():
+    """lam = 1e300 with a tail slope of -1e12: lam * slope overflows to -inf and HiGHS refused the cost vector
+    ("`c` must be ... finite"), an exception out of cvxpar.solve (found by the edge fuzzer, session 13).  The test
+    now runs in units of max lam; the ray v = +1 is hand-checked (x >= 0 by the wall, A's only column is nonzero
+    so A v != 0 for least squares: no ray there; with the logistic loss the label y = +1 keeps h bounded along
+    v = +1 when a > 0)."""
+    psi = PAR([0.0], [0.0], -np.inf, -1e12)
+    A = np.array([[0.12573022]])
+    assert recession.ray(losses.LeastSquares(A, np.array([0.06])), psi, 1e300, FeasibleSet(None, 1)) is None
+    found = recession.ray(losses.Logistic(A, np.array([1.0])), psi, 1e300, FeasibleSet(None, 1))
+    assert found is not None and found.rate == -np.inf and found.v[0] == 1.0
+    res = cvxpar.solve(losses.LeastSquares(A, np.array([0.06])), psi, 1e300, max_iter=20)
+    assert res.status in cvxpar.result.STATUSES and res.status != "unbounded"

@@ -11,6 +11,7 @@ others below are regression tests of classes it found that are fixed.
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import warnings
 
@@ -325,3 +326,95 @@ def test_unbounded_with_lam_1e_300_and_a_concave_recession_is_confirmed():
     assert res.status == "unbounded"
     check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
     assert not bounded_loss_ray_exists(Case("ls", A, t, case.psi_spec, 1e-300, "nonneg", {}))  # psi rises to the right
+
+
+def _almost_empty_case():
+    from fuzz_problems import Case, PsiSpec
+
+    A = np.array([[-1.3458442230154378e-05, 5.904256902391952e-07, -1.8416859385104344e-05, -6.097537325312033e-06,
+                   4.017302836096954e-06],
+                  [-1.5084295508816573e-05, -5.047094982116778e-06, -1.8070609173578366e-05, -1.199760680149845e-05,
+                   -7.521094786030584e-06],
+                  [7.952542342137833e-06, -1.2526783045222596e-05, 1.8576707663832596e-05, -1.0648925395954752e-05,
+                   -1.5438192909338857e-05]])
+    target = np.array([-7.842058844209175e-05, -1.8608273686309952e-05, 2.344819695529308e-05])
+    psi = cvxpar.PAR.from_slopes(grids.uniform(1.0, 5, center=0.0), [-np.inf, -1.5, -1.5, -0.4, -0.1, np.inf], offset=-2.0)
+    G = np.array([[0.051, -0.239, 0.373, -0.502, -0.487], [1.049, -0.863, 0.092, 0.919, 0.545],
+                  [1.049, -0.863, 0.092, 0.919, 0.545]])
+    h = np.array([1.5121146626860906, 2.386910612761488, 2.386910612761488 + 1e-10 * (1 + 2.386910612761488)])
+    return Case("ls", A, target, PsiSpec("from_slopes", "psi", psi), 1.0, "linear_eq", {"A_eq": G, "b_eq": h})
+
+
+def test_clarabel_optimal_outside_an_almost_empty_set_is_no_reference():
+    """Found by the long form of the new edge fuzzer (session 13): a row repeated with its side moved by 1e-10
+    (relative).  admm's 'optimal' x is tol-feasible (row violation 1e-10) with the objective of the problem without
+    the repeat (Clarabel's too there); Clarabel on the three rows answered OPTIMAL at x = [2, -2, 2, 2, 2], 4.5 off
+    the rows, objective -9 (the fuzzer's case had eight samples; three keep the class): the oracle took it as the optimum and called admm's answer not optimal.  A
+    Clarabel point off the rows by more than 1e-6 of their terms is now no reference."""
+    from fuzz_oracles import References, check_result, clarabel_optimum
+
+    case = _almost_empty_case()
+    assert clarabel_optimum(case, 8.4) is None
+    res = cvxpar.solve(case.loss(), case.psi, 1.0, constraints=case.constraints(), method="admm", tol=1e-8,
+                       max_iter=3000)
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+    two = dataclasses.replace(case, cons_data={k: v[:2] for k, v in case.cons_data.items()})
+    assert res.status == "optimal" and clarabel_optimum(two, 8.4)[0] == pytest.approx(res.objective, rel=1e-7)
+
+
+def test_an_exact_fit_is_not_below_the_brute_force_minimum_by_rounding():
+    """Found by the long form of the new edge fuzzer (session 13): lam = 0, an exact least-squares fit; cvxpar's
+    objective 2.9e-26 and the brute force's 5.5e-26 are both the rounding of 1/2 ||A x - t||^2 at |A| |x| ~ 1e3.
+    The below-global-minimum test now allows both evaluations' rounding (fuzz_oracles.loss_rounding)."""
+    from fuzz_oracles import References, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    A = np.array([[-1018.5309804398228, -36.6037479023773, -487.10578643240973],
+                  [571.0885292293987, -55.275081325003164, 609.0885580365078],
+                  [-368.4867860332816, 590.0619414630348, -434.28746435197013],
+                  [-50.138493802424364, -130.6955941089703, -344.1730940967267]])
+    target = np.array([1258.5727568665454, -1088.236769542832, 1401.417091643477, 185.87543588642538])
+    psi = cvxpar.PAR([0.0], [0.0], 0.0, -0.001)
+    case = Case("ls", A, target, PsiSpec("edge", "psi", psi), 0.0, "none", {})
+    res = cvxpar.solve(case.loss(), psi, 0.0, tol=1e-8)
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+
+
+def test_oracle_references_for_a_steep_one_breakpoint_psi():
+    """Found by the long form of the new edge fuzzer (session 13), two oracle errors on psi with one breakpoint:
+    (1) psi = +inf below 0, slope -0.001 above, lam = 1e-300: F is unbounded along v = (0.1321, 0.1257) >= 0 with
+    A v = 0, but the bounded-loss LP took the walled side's slope as 0, so max(s_+ v, 0) = 0 hid the descent;
+    (2) psi = 0 below 0, slope -1e8 above, lam = 1: the minimizer x = 6.3e9 (objective -3.2e17) lies beyond the
+    brute force's stand-in bound 1e6 of the unbounded piece, whose 'global minimum' -1e14 was then wrong."""
+    from fuzz_oracles import References, bounded_loss_ray_exists, brute_force_optimum, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    walled = cvxpar.PAR([0.0], [0.0], -np.inf, -0.001)
+    A = np.array([[0.1257302210933933, -0.1321048632913019]])
+    case = Case("ls", A, np.array([0.182523640301346]), PsiSpec("edge", "psi", walled), 1e-300, "none", {})
+    assert bounded_loss_ray_exists(case)
+    res = cvxpar.solve(case.loss(), walled, 1e-300, max_iter=100)
+    assert res.status == "unbounded"
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+    steep = cvxpar.PAR([0.0], [0.0], 0.0, -1e8)
+    case = Case("ls", A[:, :1], np.array([0.061465355207836095]), PsiSpec("edge", "psi", steep), 1.0, "none", {})
+    assert brute_force_optimum(case, 3e17) is None
+    res = cvxpar.solve(case.loss(), steep, 1.0, tol=1e-8)
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+
+
+def test_admm_overflow_is_diverged_not_a_scipy_error():
+    """Found by the long form of the new edge fuzzer (session 13): lam = 1e300 and a tail slope -1e8 (lam * slope
+    ~ -1e308) overflow ADMM's iterates, and scipy's cho_solve raised 'array must not contain infs or NaNs' out of
+    cvxpar.solve.  The solve now skips scipy's finiteness check and ADMM's own test reports 'diverged'."""
+    from fuzz_oracles import References, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    psi = cvxpar.PAR([0.0], [0.0], 0.0, -1e8)
+    case = Case("ls", np.array([[0.1257302210933933]]), np.array([0.061465355207836095]), PsiSpec("edge", "psi", psi),
+                1e300, "none", {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = cvxpar.solve(case.loss(), psi, 1e300, method="admm", max_iter=3000)
+        assert res.status == "diverged"
+        check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
