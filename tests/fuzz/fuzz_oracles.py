@@ -509,7 +509,8 @@ def bounded_loss_ray_exists(case) -> bool:
     d = case.d
     if not np.any(lam > 0) or (s_minus > s_plus and d > 6):
         return False
-    lam = lam / lam.max()
+    L = float(lam.max())
+    lam = lam / L
     lo, hi = bounds(case)
     v_lo, v_hi = np.where(np.isfinite(lo), 0.0, -1.0), np.where(np.isfinite(hi), 0.0, 1.0)
     if not (np.isfinite(s_minus) or np.isfinite(s_plus)):
@@ -542,7 +543,10 @@ def bounded_loss_ray_exists(case) -> bool:
         res = linprog(np.r_[np.zeros(d), np.ones(d)], A_ub=G, b_ub=np.zeros(G.shape[0]), A_eq=E,
                       b_eq=None if E is None else np.zeros(E.shape[0]),
                       bounds=list(zip(v_lo, v_hi, strict=True)) + [(None, None)] * d, method="highs")
-        return res.status == 0 and res.fun < -1e-7
+        if res.status == 0 and res.fun < -1e-7:
+            return True
+        return case.loss_kind in ("logistic", "huber") and _growing_loss_ray(case, up, down, v_lo, v_hi, ub[1:] if (
+            case.loss_kind == "logistic") else ub, eq[1:] if case.loss_kind == "huber" else eq, L)
     G, E = rows(ub, 0), rows(eq, 0)
     for signs in itertools.product((1.0, -1.0), repeat=d):
         signs = np.asarray(signs)
@@ -552,6 +556,41 @@ def bounded_loss_ray_exists(case) -> bool:
         if res.status == 0 and res.fun < -1e-7:
             return True
     return False
+
+
+def _growing_loss_ray(case, up, down, v_lo, v_hi, ub, eq, L) -> bool:
+    """The LP of :func:`bounded_loss_ray_exists` (convex psi_inf) with the loss's recession function in it, in units
+    of L = max lam: minimize lam psi_inf(v) / L + sum_i h_inf(a_i^T v) / L (logistic: max(0, -y_i w); Huber: M |w|)
+    over v in the cone, |v_j| <= 1; the LP's v is then checked in float64: F_inf(v) / L below -1e-7 of its terms
+    (lam = 1e300 beside a logistic loss that grows along v: F still falls at rate ~lam)."""
+    from scipy.optimize import linprog
+
+    d, A = case.d, np.asarray(case.A, dtype=np.float64)
+    n = A.shape[0]
+    if case.loss_kind == "logistic":
+        lo_s, hi_s = np.minimum(0.0, -case.target), np.maximum(0.0, -case.target)
+    else:
+        lo_s, hi_s = np.full(n, -case.huber_M), np.full(n, case.huber_M)
+    eye_d, eye_n = np.eye(d), np.eye(n)
+    blocks = [np.hstack([np.diag(up), -eye_d, np.zeros((d, n))]), np.hstack([np.diag(down), -eye_d, np.zeros((d, n))]),
+              np.hstack([(lo_s / L)[:, None] * A, np.zeros((n, d)), -eye_n]),
+              np.hstack([(hi_s / L)[:, None] * A, np.zeros((n, d)), -eye_n])]
+    blocks += [np.hstack([G, np.zeros((G.shape[0], d + n))]) for G in ub]
+    E = np.hstack([np.vstack(eq), np.zeros((sum(e.shape[0] for e in eq), d + n))]) if eq else None
+    G = np.vstack(blocks)
+    res = linprog(np.r_[np.zeros(d), np.ones(d), np.ones(n)], A_ub=G, b_ub=np.zeros(G.shape[0]), A_eq=E,
+                  b_eq=None if E is None else np.zeros(E.shape[0]),
+                  bounds=list(zip(v_lo, v_hi, strict=True)) + [(None, None)] * (d + n), method="highs")
+    if res.status != 0:
+        return False
+    v = res.x[:d]
+    w = A @ v
+    psi_terms = np.maximum(up * v, down * v)
+    loss_terms = np.maximum(lo_s * w, hi_s * w) / L
+    rows_ok = all(np.all(M @ v <= 1e-12 * (np.abs(M) @ np.abs(v))) for M in ub) and all(
+        np.all(np.abs(M @ v) <= 1e-12 * (np.abs(M) @ np.abs(v))) for M in eq)
+    total = float(psi_terms.sum() + loss_terms.sum())
+    return rows_ok and total < -1e-7 * float(np.abs(psi_terms).sum() + np.abs(loss_terms).sum())
 
 
 def clarabel_boundedness(case) -> str | None:

@@ -418,3 +418,22 @@ def test_admm_overflow_is_diverged_not_a_scipy_error():
         res = cvxpar.solve(case.loss(), psi, 1e300, method="admm", max_iter=3000)
         assert res.status == "diverged"
         check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+
+
+def test_unbounded_with_lam_1e300_beside_a_growing_logistic_loss_is_confirmed():
+    """Found by run 3 of the long form (session 13): psi(x) = 1.8 x, lam = 1e300, a logistic loss that grows along
+    v = -1 at rate 0.126 while lam psi falls at 1.8e300: 'unbounded' is right, but F overflows along the ray and the
+    loss is not bounded along any descending direction.  The oracle's LP now also takes the loss's recession function
+    (in units of max lam) and checks its direction in float64; a problem where the loss's growth wins stays refused."""
+    from fuzz_oracles import References, bounded_loss_ray_exists, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    psi = cvxpar.PAR.from_pieces([1.8], [0.0])
+    case = Case("logistic", np.array([[0.1257302210933933]]), np.array([1.0]), PsiSpec("from_pieces", "psi", psi),
+                1e300, "none", {})
+    res = cvxpar.solve(case.loss(), psi, 1e300, max_iter=100)
+    assert res.status == "unbounded"
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+    grows = dataclasses.replace(case, A=np.array([[1e9]]), lam=1.0)  # falls at 1.8, the loss grows at 1e9 along v = -1
+    assert not bounded_loss_ray_exists(grows)
+    assert cvxpar.solve(grows.loss(), psi, 1.0, max_iter=100).status != "unbounded"
