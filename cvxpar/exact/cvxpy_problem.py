@@ -22,7 +22,7 @@ import numpy as np
 from cvxpy.problems.problem import SolverStats
 from cvxpy.reductions.solution import Solution
 
-from cvxpar.bridge import assemble, shift
+from cvxpar.bridge import assemble, shift, walls
 from cvxpar.bridge.parse import alternative
 from cvxpar.bridge.parse import parse as parse_problem
 from cvxpar.bridge.solution import failure
@@ -44,7 +44,7 @@ def arguments(problem: cp.Problem):
     the PARs shift or scale coordinates differently, y = a x + c (``substitution``, :mod:`cvxpar.bridge.shift`;
     else None)."""
     hint = alternative(problem)
-    structure, sub = shift.substitute(parse_problem(problem), hint)
+    structure, sub = shift.substitute(walls.release(parse_problem(problem)), hint)  # as problem.solve reads it
     constraints = assemble.build_constraints(structure)
     loss = assemble.build_loss(structure, hint)
     psi, lam = assemble.build_par(structure, loss.scale, hint)

@@ -417,3 +417,24 @@ def test_walls_of_a_shifted_par_follow_its_parameter_weights_between_solves():
         assert problem.status == cp.OPTIMAL and np.abs(got - c).max() <= 1.0 + 1e-12
         assert value == pytest.approx(problem.solve(solver="CLARABEL", tol_gap_rel=1e-11, tol_gap_abs=1e-11), rel=RTOL)
         np.testing.assert_allclose(got, x.value, atol=1e-5)
+
+
+def test_reference_reads_walls_on_part_of_x_and_logistic_shifts_as_the_bridge_does():
+    """cvxpar.reference(problem) takes the problems the bridge now solves (walls of a PAR on part of x or with weight
+    0 as bounds, a logistic loss under a per-coordinate shift): both answers are Clarabel's."""
+    walled = cvxpar.PAR([-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], -np.inf, np.inf)
+    x = cp.Variable(N)
+    labels = np.where(B > 0, 1.0, -1.0)
+    problems = [
+        cp.Problem(cp.Minimize(cp.sum_squares(A @ x - B) + 0.0 * cp.sum(cvxpar.par(x - 0.5, walled))
+                               + cp.sum(cvxpar.par(x[:4], walled)))),
+        cp.Problem(cp.Minimize(cp.sum(cp.logistic(-cp.multiply(labels, A @ x)))
+                               + cp.sum(cvxpar.par(x - np.linspace(-1.0, 1.0, N), cvxpar.pars.l1())))),
+    ]
+    for problem in problems:
+        ref = cvxpar.reference(problem)
+        got = x.value.copy()
+        assert ref.status == "optimal"
+        value = problem.solve(solver="CLARABEL", tol_gap_rel=1e-11, tol_gap_abs=1e-11)
+        assert ref.objective == pytest.approx(value, rel=1e-7)
+        np.testing.assert_allclose(got, x.value, atol=1e-5)
