@@ -284,7 +284,7 @@ def test_unbounded_with_lam_1e_300_is_confirmed_by_the_null_space_program():
     assert not bounded_loss_ray_exists(Case("ls", A, t, case.psi_spec, 1e-300, "nonneg", {}))
 
 
-@_open("float32-rounded-bounds")
+@_open("float32-rounded-parameters")
 def test_float32_data_keeps_x_inside_the_float64_bounds():
     """Found by the new layout fuzzer (session 13): with float32 A and target the iterates are float32 and are
     clipped to float32(bound): x[0] = -26.2427826 above the upper bound -26.242783 (4e-7, 1.5e-8 of the bound),
@@ -437,3 +437,23 @@ def test_unbounded_with_lam_1e300_beside_a_growing_logistic_loss_is_confirmed():
     grows = dataclasses.replace(case, A=np.array([[1e9]]), lam=1.0)  # falls at 1.8, the loss grows at 1e9 along v = -1
     assert not bounded_loss_ray_exists(grows)
     assert cvxpar.solve(grows.loss(), psi, 1.0, max_iter=100).status != "unbounded"
+
+
+@_open("float32-rounded-parameters")
+def test_float32_data_solves_the_users_float64_lam():
+    """Found by run 3 of the long form (session 13): float32 A and target, lam = 31.6228 as a float64 array: the
+    solve takes lam as float32 (31.62280083, cvxpar._validation.as_lam gives lam the data's dtype), certifies that
+    problem ('residual of the exact gradient at most 5e-14') and says 'optimal', while for the lam the user gave the
+    exact gradient's residual is 4.1e-7 > tol * scale = 1.6e-7.  Fix: keep lam (and the bounds) in float64 for the
+    certificate, or say the problem was rounded; hand-checked with rational arithmetic below."""
+    from fractions import Fraction
+
+    psi = pars.ridge(grids.uniform(1.0, 15, center=0.0), box=False)
+    A = np.array([[2.0409191213851825], [-2.5556650313141818]], dtype=np.float32)
+    t = np.array([3.0350259779232496, -3.8004983537241754], dtype=np.float32)
+    res = cvxpar.solve(cvxpar.losses.LeastSquares(A, t), psi, np.array([31.6228]))
+    x = float(np.asarray(res.x)[0])
+    slope = float(psi.subdifferential(np.array([x]))[0][0])  # psi is differentiable there
+    g = sum(Fraction(float(a)) * (Fraction(float(a)) * Fraction(x) - Fraction(float(b))) for a, b in zip(A[:, 0], t, strict=True))
+    residual = abs(float(g + Fraction(31.6228) * Fraction(slope)))
+    assert res.status != "optimal" or residual <= 1e-8 * max(1.0, abs(float(g)))
