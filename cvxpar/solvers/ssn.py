@@ -62,6 +62,7 @@ from cvxpar.solvers._common import Evaluator, Monitor, Outcome, PrecisionFloor, 
 from cvxpar.solvers._gram import cholesky_solve
 from cvxpar.solvers._kkt import kkt_step
 from cvxpar.solvers._row_prox import RowProx
+from cvxpar.solvers._rows_prox import RowsProx
 from cvxpar.solvers.polish import newton_polish
 
 #: The step g = STEP_FRACTION / L (PANOC's choice).
@@ -102,6 +103,8 @@ TALL_MAX_D = 500
 #: 1000 x 500 (Gaussian, AR(1) and row-scaled designs), 20x on least squares 20000 x 60 with a Simplex; ssnal's cached
 #: Gram wins from 3000 x 300 on (benchmarks/RESULTS.md, "breadth sweep, fresh instances (session 13)").
 TALL_MAX_WORK = 1000 * 500**2
+#: ssn takes at most this many linear rows (its prox then searches their multipliers by dense Newton steps).
+MAX_ROWS = 8
 #: Rounds of the direction's active-set loop (free coordinates that leave their piece stop at its end).
 REFIX_ROUNDS = 20
 
@@ -111,7 +114,7 @@ def applies(prob) -> bool:
     gives its Hessian: a linear-model loss on a dense or scipy.sparse A, or a ``Smooth`` loss with a ``hessian``."""
     if not prob.convex or not _backend.is_numpy_namespace(prob.xp):
         return False
-    if prob.feasible.has_rows and prob.feasible.stacked()[0].shape[0] != 1:
+    if prob.feasible.has_rows and prob.feasible.stacked()[0].shape[0] > MAX_ROWS:
         return False
     loss = prob.loss
     if isinstance(loss, LinearModelLoss):
@@ -130,8 +133,8 @@ class _Point:
     T: np.ndarray
     r: np.ndarray
     phi: float
-    #: the row's multiplier in T(x) (None without a row; 0 where an inequality row is inactive)
-    nu: float | None
+    #: the rows' multipliers in T(x) (None without rows; 0 where an inequality row is inactive)
+    nu: np.ndarray | None
 
 
 def _point(prob, ev: Evaluator, x, z, gamma: float, prox) -> _Point:
@@ -144,10 +147,19 @@ def _point(prob, ev: Evaluator, x, z, gamma: float, prox) -> _Point:
 
 
 def _prox(prob):
-    """(w, g) -> (T, nu): the prox of g p, with the row (:class:`~cvxpar.solvers._row_prox.RowProx`) when there is one."""
-    if prob.feasible.has_rows:
-        return RowProx(prob)
-    return lambda w, gamma: (prob.prox(w, gamma), None)
+    """(w, g) -> (T, nu): the prox of g p, with one row by :class:`~cvxpar.solvers._row_prox.RowProx`'s search on
+    the line, with several by :class:`~cvxpar.solvers._rows_prox.RowsProx`'s projected Newton steps."""
+    if not prob.feasible.has_rows:
+        return lambda w, gamma: (prob.prox(w, gamma), None)
+    if prob.feasible.stacked()[0].shape[0] == 1:
+        one = RowProx(prob)
+
+        def with_row(w, gamma):
+            T, nu = one(w, gamma)
+            return T, np.array([nu])
+
+        return with_row
+    return RowsProx(prob)
 
 
 def _sufficient(new: float, old: float, decrease: float) -> bool:
@@ -203,7 +215,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, poli
             continue
         decrease = BETA * (1.0 - gamma * L) / (2.0 * gamma) * rr
         mu_unit = L * min(1.0, res / scale)
-        active = row if row is not None and (row[2] or cur.nu > 0.0) else None
+        active = _active_rows(row, cur.nu)
         step = _newton_direction(prob, cur, mu_unit * damping, damping == 0.0, mu_unit, active, hessian)
         if step is None and damping == 0.0:  # a singular free block: the shifted step
             damping = DAMPING_MIN
@@ -260,11 +272,20 @@ def _certified(prob, T, gamma: float, tol: float, polish: bool, polish_steps: in
 
 
 def _row(prob):
-    """(a, t, equality) of the problem's one linear row, or None."""
+    """(G, h, equality mask) of the problem's linear rows, or None."""
     if not prob.feasible.has_rows:
         return None
     G, h, n_eq = prob.feasible.stacked()
-    return G[0], float(h[0]), n_eq == 1
+    return np.asarray(G, dtype=np.float64), np.asarray(h, dtype=np.float64), np.arange(len(h)) < n_eq
+
+
+def _active_rows(rows, nu):
+    """(G_W, h_W) of the rows that hold T(x) (the equalities and the inequalities with a positive multiplier), or
+    None where there are none."""
+    if rows is None:
+        return None
+    work = rows[2] | (nu > 0.0)
+    return (rows[0][work], rows[1][work]) if work.any() else None
 
 
 def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float, row, hessian: _HessianBlocks):
@@ -272,9 +293,9 @@ def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float,
     coordinates cut at the ends of T's pieces; None where the free block's system has no finite solution.
 
     ``exact``: the step without shift (mu = 0), taken unless the free block is singular for want of rows (a
-    linear-model loss with more free coordinates than samples), where mu stays.  ``row`` (a, t, equality), when
-    the row holds T(x): the step keeps a^T x = t, solving the free block's KKT system with the row (the
-    prox's generalized Jacobian is then D - D a a^T D / a^T D a, D = diag(free); the Newton step on the residual
+    linear-model loss with more free coordinates than samples), where mu stays.  ``row`` (G_W, h_W), the rows that
+    hold T(x): the step keeps G_W x = h_W, solving the free block's KKT system with the rows (the prox's
+    generalized Jacobian is then D - D G_W^T (G_W D G_W^T)^+ G_W D, D = diag(free); the Newton step on the residual
     is the equality-constrained Newton step, Nocedal and Wright 2006, section 16.1)."""
     loss = prob.loss
     fixed = np.asarray(prob.fixed(cur.T))
@@ -308,7 +329,7 @@ def _newton_direction(prob, cur: _Point, mu: float, exact: bool, mu_unit: float,
         else:  # the row's residual with the fixed and the cut coordinates moved, the free ones still at x
             out[free] = new
             out[free[keep]] = xF[keep]
-            dF = kkt_step(sub, row[0][free[keep]][None, :], rhs[keep], np.array([row[1] - float(row[0] @ out)]))
+            dF = kkt_step(sub, row[0][:, free[keep]], rhs[keep], row[1] - row[0] @ out)
         if dF is None:
             return None
         trial = xF[keep] + dF
