@@ -14,7 +14,8 @@ is piecewise quadratic, with the generalized Hessian -g G_F G_F^T on a piece (F:
 a piece of psi and the bounds).  q is maximized over nu_I >= 0 by the projected Newton method (Bertsekas 1982,
 "Projected Newton methods for optimization problems with simple constraints", SIAM J. Control Optim. 20): the
 inequality multipliers at 0 whose gradient points into the bound stay there, the others (the working rows W) take the
-Newton step nu_W += (g G_WF G_WF^T)^-1 (G_W u - h_W), projected onto nu_I >= 0 and halved until q increases.  On
+Newton step nu_W += (g G_WF G_WF^T)^-1 (G_W u - h_W), projected onto nu_I >= 0 and halved until q increases
+(on a plateau of q, where G_WF G_WF^T is singular, the plateau coordinates enter it with a small weight).  On
 the solution's piece the step lands on the root, so the search ends exactly (to the rounding of G u - h), usually in
 one or two prox evaluations from the previous call's multipliers.  T(w) = u(nu*) (KKT of the convex problem).
 """
@@ -28,6 +29,11 @@ ROW_ULPS = 16.0
 #: At most this many Newton steps, and halvings of one step.
 MAX_STEPS = 60
 MAX_HALVINGS = 40
+#: Where the free coordinates leave g G_WF G_WF^T singular (condition number above MAX_CONDITION: on a plateau of q),
+#: the plateau coordinates enter it with weight eps, from PLATEAU_WEIGHT up to 1 (a scaled gradient step, which the
+#: halvings then cut), and eps falls back to 0 after a step.
+MAX_CONDITION = 1e12
+PLATEAU_WEIGHT = 1e-3
 
 
 class RowsProx:
@@ -61,18 +67,19 @@ class RowsProx:
     def __call__(self, w, gamma: float):
         nu = np.where(self.ineq, np.maximum(self.nu, 0.0), self.nu)
         u, q, r = self._at(w, gamma, nu)
+        eps = 0.0
         for _ in range(MAX_STEPS):
             if self._done(u, nu, r):
                 break
             work = ~self.ineq | (nu > 0.0) | (r > 0.0)
             free = ~np.asarray(self.prob.fixed(u))
-            GW = self.G[np.ix_(work, free)]
-            M = gamma * (GW @ GW.T)
-            M.flat[:: M.shape[0] + 1] += 1e-14 * max(1.0, float(np.max(np.diag(M), initial=0.0)))
-            try:
-                step = np.linalg.solve(M, r[work])
-            except np.linalg.LinAlgError:
-                break
+            GW = self.G[work]
+            while True:  # the plateau coordinates weigh eps where the free ones leave G_W D G_W^T singular
+                M = gamma * ((GW * np.where(free, 1.0, eps)) @ GW.T)
+                if np.linalg.cond(M) <= MAX_CONDITION or eps >= 1.0:
+                    break
+                eps = min(1.0, max(PLATEAU_WEIGHT, 10.0 * eps))
+            step = np.linalg.lstsq(M, r[work], rcond=None)[0]
             tau, moved = 1.0, False
             for _ in range(MAX_HALVINGS):
                 trial = nu.copy()
@@ -85,5 +92,6 @@ class RowsProx:
                 tau *= 0.5
             if not moved:
                 break
+            eps = 0.0 if eps <= PLATEAU_WEIGHT else eps / 10.0
         self.nu = nu
         return u, nu
