@@ -7,7 +7,7 @@ Methods (``method=``): ``"pg"`` (proximal gradient), ``"fista"`` (accelerated, a
 NumPy / scipy.sparse data), ``"ssnal"`` (semismooth Newton augmented Lagrangian, any
 LinearModelLoss with a convex psi: the fast method when the free block of A is nearly square),
 ``"ssn"`` (dense semismooth Newton on the full Hessian, globalized on the forward-backward envelope: small
-problems with a convex psi and at most one linear row, NumPy / LAPACK only),
+problems with a convex psi and at most 8 linear rows, NumPy / LAPACK only),
 ``"alm"`` (augmented Lagrangian on Simplex and Linear rows, each subproblem by ssnal; convex psi),
 ``"admm"`` (cached factorization, adaptive rho; Simplex and Linear rows with any psi, least squares),
 ``"aprox"`` (stochastic, PARQ's aggregate prox; :mod:`cvxpar.solvers.aprox`) and ``"auto"``,
@@ -15,8 +15,9 @@ which picks one and says which (``res.method``, and the verbose header), by meas
 
 0. ``"ssn"`` for a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2, or a dense A with d <= n_samples,
    d <= 500 and n_samples d^2 <= 1000 x 500^2: 2-7x faster than ``"ssnal"`` there, 20x on a tall Simplex-constrained
-   least squares; ``benchmarks/RESULTS.md``, "breadth sweep, fresh instances (session 13)") with a convex psi, at most one
-   Simplex / Linear row, NumPy data and a loss that gives its Hessian (every linear-model loss on a dense or scipy.sparse A,
+   least squares; ``benchmarks/RESULTS.md``, "breadth sweep, fresh instances (session 13)") with a convex psi, at most 8
+   Simplex / Linear rows (3-5x faster than ``"alm"`` with 2-8 rows at d = 20-200, 4-16x on tall ones with 2-3 rows;
+   "small problems with rows (session 13)"), NumPy data and a loss that gives its Hessian (every linear-model loss on a dense or scipy.sparse A,
    a ``Smooth`` loss with ``hessian=``): no compiled kernels to load, so a fresh process's first call costs what a
    later one does (``python benchmarks/run.py startup``); where it stops uncertified, the rules below continue
    from its point;
@@ -132,7 +133,7 @@ def solve(
         :class:`~cvxpar.constraints.Box`, :class:`~cvxpar.constraints.NonNeg`,
         :class:`~cvxpar.constraints.Simplex`, :class:`~cvxpar.constraints.Linear`; C is their
         intersection.  Simplex and Linear rows need ``method="alm"`` (convex psi), ``"admm"``, ``"ssn"``
-        (one row, convex psi) or ``"auto"``.
+        (at most 8 rows, convex psi) or ``"auto"``.
     method : {"auto", "pg", "fista", "cd", "ssnal", "ssn", "alm", "admm", "aprox"}, default "auto"
         ``"pg"``: proximal gradient.  ``"fista"``: accelerated proximal gradient with adaptive
         restart.  ``"cd"``: working-set coordinate descent with the exact 1-D prox (any
@@ -141,7 +142,7 @@ def solve(
         semismooth Newton augmented Lagrangian (any ``LinearModelLoss``, convex psi; its Newton
         system uses h'').  ``"ssn"``: semismooth Newton on the forward-backward residual with the dense d x d
         Hessian, globalized by a line search on the forward-backward envelope (convex psi, Box / NonNeg and at
-        most one Simplex / Linear row, NumPy data, a loss with a Hessian; :mod:`cvxpar.solvers.ssn`).
+        most 8 Simplex / Linear rows, NumPy data, a loss with a Hessian; :mod:`cvxpar.solvers.ssn`).
         ``"alm"``: augmented Lagrangian (method of multipliers) on the Simplex /
         Linear rows, each subproblem solved by ``"ssnal"`` (any ``LinearModelLoss``, convex psi).
         ``"admm"``: ADMM with a cached factorization and adaptive rho (a ``LeastSquares`` loss with
@@ -149,8 +150,8 @@ def solve(
         aggregate prox (:mod:`cvxpar.solvers.aprox`).  ``"auto"`` picks one, in this order:
 
         0. a small problem (d <= 200 and n_samples d^2 <= 600 x 200^2, or a dense A with d <= n_samples, d <= 500
-           and n_samples d^2 <= 1000 x 500^2) with a convex psi, at most one
-           Simplex / Linear row, NumPy data and a loss with a Hessian (any ``LinearModelLoss`` on a dense or scipy.sparse A, a
+           and n_samples d^2 <= 1000 x 500^2) with a convex psi, at most 8
+           Simplex / Linear rows, NumPy data and a loss with a Hessian (any ``LinearModelLoss`` on a dense or scipy.sparse A, a
            ``Smooth`` loss given ``hessian=``): ``"ssn"``;
         1. (other) Simplex or Linear constraints: ``"alm"`` with a convex psi and a linear-model loss on
            NumPy / scipy.sparse data, else ``"admm"`` (which takes least squares on a dense A; other
@@ -275,9 +276,9 @@ def solve(
     are its instances, 200 x 2000 unless stated, in ``benchmarks/RESULTS.md``):
 
     - **Small problems** (d <= 200, n_samples d^2 <= 600 x 200^2, or a dense A with d <= n_samples, d <= 500 and
-      n_samples d^2 <= 1000 x 500^2; convex psi, at most one Simplex / Linear row,
+      n_samples d^2 <= 1000 x 500^2; convex psi, at most 8 Simplex / Linear rows,
       NumPy data, a loss with a Hessian): ``"ssn"``, Newton steps on the dense d x d system (with the row: its
-      KKT system, and the exact prox with the row) in NumPy / LAPACK, so the first call in a
+      KKT system, and the exact prox with the rows: 3-5x faster than ``"alm"`` with 2-8 rows at d = 20-200) in NumPy / LAPACK, so the first call in a
       fresh process loads no compiled kernels (numba's first load costs about a second) and no LP solver
       (``python benchmarks/run.py --size full startup``: logistic, Huber, least squares, with a Box, with a
       Simplex at d = 20 and 150, n = d / 3 and 3 d, against CVXPY + Clarabel's build + solve: 1.2-49x on the
@@ -403,7 +404,7 @@ def solve(
     if chosen == "cd" and not _cd_applicable(prob):
         raise ValueError(_cd_refusal(prob))
     if chosen == "ssn" and not ssn.applies(prob):
-        raise ValueError("method 'ssn' needs a convex psi, at most one Simplex / Linear row, NumPy data and a loss with "
+        raise ValueError("method 'ssn' needs a convex psi, at most 8 Simplex / Linear rows, NumPy data and a loss with "
                          "a Hessian (a LinearModelLoss on a dense or scipy.sparse A, or Smooth with hessian=); use "
                          "'fista', 'alm' with rows (or 'auto').")
     monitor = Monitor(verbose, chosen, prob, tol, note=f"method auto -> {chosen}: {why}" if why else "")

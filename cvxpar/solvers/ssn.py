@@ -1,6 +1,6 @@
 """Dense semismooth Newton on the forward-backward residual ("ssn"): the method for small problems.
 
-    minimize  F(x) = f(x) + p(x),   p(x) = sum_i lam_i psi(x_i) + indicator of the box (and of one linear row),
+    minimize  F(x) = f(x) + p(x),   p(x) = sum_i lam_i psi(x_i) + indicator of the box (and of a few linear rows),
 
 psi convex, f twice differentiable (a generalized Hessian where f is C^1 only: Huber).  For a step g < 1/L
 (L the Lipschitz constant of grad f) let
@@ -37,9 +37,11 @@ Algorithm 1) with the semismooth Newton direction of the residual:
   loss (least squares, Huber) on the right pieces, quadratically convergent for a smooth one.
 
 With one linear row a^T x = t (a Simplex, a budget; or a^T x <= t) the prox is the exact prox with the row
-(:mod:`cvxpar.solvers._row_prox`), and where the row holds T(x) the Newton step solves the free block's KKT system
-with it (the prox's generalized Jacobian is then D - D a a^T D / a^T D a, D = diag(prox'): the equality-constrained
-Newton step, Nocedal and Wright 2006, section 16.1).
+(:mod:`cvxpar.solvers._row_prox`), with up to MAX_ROWS rows G_E x = h_E, G_I x <= h_I the exact prox with the rows
+(:mod:`cvxpar.solvers._rows_prox`: projected Newton steps on their multipliers), and where rows hold T(x) (the
+equalities, the inequalities with a positive multiplier) the Newton step solves the free block's KKT system with
+them (the prox's generalized Jacobian is then D - D G_W^T (G_W D G_W^T)^+ G_W D, D = diag(prox'): the
+equality-constrained Newton step, Nocedal and Wright 2006, section 16.1).
 
 The whole d x d problem is dense NumPy and LAPACK (no compiled kernels to load, no working sets): at
 d <= a few hundred one iteration costs a few NumPy calls and one Cholesky factorization of the free
@@ -110,8 +112,8 @@ REFIX_ROUNDS = 20
 
 
 def applies(prob) -> bool:
-    """ssn's conditions: a convex psi, at most one linear row (a Simplex, a budget), NumPy data, and a loss that
-    gives its Hessian: a linear-model loss on a dense or scipy.sparse A, or a ``Smooth`` loss with a ``hessian``."""
+    """ssn's conditions: a convex psi, at most MAX_ROWS linear rows (a Simplex, a budget, Linear rows), NumPy data,
+    and a loss that gives its Hessian: a linear-model loss on a dense or scipy.sparse A, or a ``Smooth`` loss with a ``hessian``."""
     if not prob.convex or not _backend.is_numpy_namespace(prob.xp):
         return False
     if prob.feasible.has_rows and prob.feasible.stacked()[0].shape[0] > MAX_ROWS:

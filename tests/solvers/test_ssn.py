@@ -17,6 +17,7 @@ from user_losses import SquaredHinge, clarabel_objective
 import cvxpar
 from cvxpar.constraints import Box, Linear, Simplex
 from cvxpar.losses import Huber, LeastSquares, Logistic, Smooth
+from cvxpar.solvers import ssn
 
 PSI = cvxpar.pars.ridge(cvxpar.grids.uniform(0.5, 7))
 L1 = cvxpar.pars.l1()
@@ -141,8 +142,8 @@ def test_auto_leaves_nonconvex_psi_rows_and_larger_problems_to_the_other_rules()
     mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 2.0)
     assert pick(Problem(LeastSquares(A, b), mcp, 1.0))[0] == "cd"
     assert pick(Problem(LeastSquares(A, b), PSI, 1.0, Simplex(1.0)))[0] == "ssn"
-    two = [Simplex(1.0), Linear(A_ub=np.eye(20)[:1], b_ub=[0.5])]
-    assert pick(Problem(LeastSquares(A, b), PSI, 1.0, two))[0] == "alm"
+    many = [Simplex(1.0), Linear(A_ub=np.eye(20)[:ssn.MAX_ROWS], b_ub=np.full(ssn.MAX_ROWS, 0.5))]
+    assert pick(Problem(LeastSquares(A, b), PSI, 1.0, many))[0] == "alm"
     A, b = _data(60, 201, 0)
     assert pick(Problem(LeastSquares(A, b), PSI, 1.0))[0] == "ssnal"
     A, b = _data(1000, 100, 0)  # n d^2 = 1e7: within the budget
@@ -158,9 +159,9 @@ def test_an_explicit_ssn_refuses_what_it_cannot_solve():
     mcp = cvxpar.pars.mcp(cvxpar.grids.uniform(0.5, 5), 2.0)
     with pytest.raises(ValueError, match="method 'ssn' needs a convex psi"):
         cvxpar.solve(LeastSquares(A, b), mcp, 1.0, method="ssn")
-    two = [Simplex(1.0), Linear(A_ub=np.eye(20)[:1], b_ub=[0.5])]
+    many = [Simplex(1.0), Linear(A_ub=np.eye(20)[:ssn.MAX_ROWS], b_ub=np.full(ssn.MAX_ROWS, 0.5))]
     with pytest.raises(ValueError, match="Simplex and Linear constraints need"):
-        cvxpar.solve(LeastSquares(A, b), PSI, 1.0, two, method="ssn")
+        cvxpar.solve(LeastSquares(A, b), PSI, 1.0, many, method="ssn")
     plain = Smooth(lambda x: float(x @ x), lambda x: 2 * x, 2.0, n_features=20)
     with pytest.raises(ValueError, match="loss with a Hessian"):
         cvxpar.solve(plain, PSI, 1.0, method="ssn")
