@@ -15,7 +15,8 @@ a piece of psi and the bounds).  q is maximized over nu_I >= 0 by the projected 
 "Projected Newton methods for optimization problems with simple constraints", SIAM J. Control Optim. 20): the
 inequality multipliers at 0 whose gradient points into the bound stay there, the others (the working rows W) take the
 Newton step nu_W += (g G_WF G_WF^T)^-1 (G_W u - h_W), projected onto nu_I >= 0 and halved until q increases
-(on a plateau of q, where G_WF G_WF^T is singular, the plateau coordinates enter it with a small weight).  On
+(on a plateau of q, where G_WF G_WF^T is singular, and after a step that overshot, the plateau coordinates enter
+it with a small weight, a Levenberg-Marquardt-like damping that falls back to 0).  On
 the solution's piece the step lands on the root, so the search ends exactly (to the rounding of G u - h), usually in
 one or two prox evaluations from the previous call's multipliers.  T(w) = u(nu*) (KKT of the convex problem).
 """
@@ -30,10 +31,11 @@ ROW_ULPS = 16.0
 MAX_STEPS = 60
 MAX_HALVINGS = 40
 #: Where the free coordinates leave g G_WF G_WF^T singular (condition number above MAX_CONDITION: on a plateau of q),
-#: the plateau coordinates enter it with weight eps, from PLATEAU_WEIGHT up to 1 (a scaled gradient step, which the
-#: halvings then cut), and eps falls back to 0 after a step.
+#: or after a step that had to be cut (few free coordinates: the step overshoots into the next pieces), the plateau
+#: coordinates enter it with weight eps, from PLATEAU_WEIGHT up to 1 (a scaled gradient step), x 10 per cut step;
+#: eps falls back / 10 (below PLATEAU_WEIGHT: to 0, the exact Newton step) after a full one.
 MAX_CONDITION = 1e12
-PLATEAU_WEIGHT = 1e-3
+PLATEAU_WEIGHT = 1e-2
 
 
 class RowsProx:
@@ -92,6 +94,9 @@ class RowsProx:
                 tau *= 0.5
             if not moved:
                 break
-            eps = 0.0 if eps <= PLATEAU_WEIGHT else eps / 10.0
+            if tau < 1.0:  # the step overshot: the plateau coordinates weigh more in the next one
+                eps = min(1.0, max(PLATEAU_WEIGHT, 10.0 * eps))
+            else:
+                eps = 0.0 if eps <= PLATEAU_WEIGHT else eps / 10.0
         self.nu = nu
         return u, nu
