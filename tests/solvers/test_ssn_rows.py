@@ -145,3 +145,18 @@ def test_auto_leaves_more_rows_than_ssn_takes_to_alm():
     assert pick(prob)[0] == "alm"
     loss, cons = _problem(0, 40, 20, "ls", "mixed", ssn.MAX_ROWS)
     assert pick(Problem(loss, PSIS["ridge"], 1.0, cons))[0] == "ssn"
+
+
+def test_auto_certifies_a_tall_huber_with_inequality_rows_where_alm_stopped_short():
+    """Huber 2000 x 300 with 6 inequality rows (the tall rule's range): auto's ssn certifies at Clarabel's optimum;
+    before, auto's alm stopped at its outer-step limit at an infeasible point (relative error 0.13)."""
+    rng = np.random.default_rng(2)
+    n, d, m = 2000, 300, 6
+    A = rng.standard_normal((n, d)) / np.sqrt(d)
+    x = rng.choice(GRID, d) * (rng.random(d) < 0.6)
+    loss = Huber(A, A @ x + 0.1 * rng.standard_normal(n), M=0.3)
+    E = rng.standard_normal((m, d))
+    cons = Linear(A_ub=E, b_ub=E @ x - rng.uniform(-1, 1, m))
+    res = cvxpar.solve(loss, PSIS["ridge"], 0.05 * n, cons)
+    assert res.method == "ssn"
+    _check(loss, PSIS["ridge"], 0.05 * n, cons, res)
