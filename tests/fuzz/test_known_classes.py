@@ -459,3 +459,25 @@ def test_float32_data_solves_the_users_float64_lam():
     g = sum(Fraction(float(a)) * (Fraction(float(a)) * Fraction(x) - Fraction(float(b))) for a, b in zip(A[:, 0], t, strict=True))
     residual = abs(float(g + Fraction(31.6228) * Fraction(slope)))
     assert res.status != "optimal" or residual <= 1e-8 * max(1.0, abs(float(g)))
+
+
+def test_a_row_that_pins_x_an_ulp_past_psis_wall_is_read_on_the_wall():
+    """Found by the long form of the edge fuzzer (session 13): the row -0.604 x = 4.026666868 pins x at
+    -6.666667000000001, one ulp below psi's wall -6.666667; admm's 'optimal' x is 4 ulps below it (feasible to tol,
+    its ratio 4.6e-16) with a finite objective, which the oracle evaluated as +inf ('objective-not-finite').  The
+    oracle now reads a tol-feasible x past a wall on the wall, as the certificate does."""
+    from fuzz_oracles import References, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    A = np.array([[-0.311264046177446], [2.495707768092053], [-0.7694926849289645], [0.49269216585717673],
+                  [0.42297532273910726], [0.21911294896624375], [0.6099587011158686], [0.23849440835911465],
+                  [-0.011190535618957043]])
+    t = np.array([0.28568012250130975, -1.4152230281629028, 0.5377875203731325, -0.49883890640504835,
+                  -0.14534509207462942, -0.24435089080735556, -0.14259939509583688, -0.2675679172272063,
+                  -0.15393985863759665])
+    psi = pars.ridge(grids.uniform(1.0, 15, center=0.333333), box=True)
+    G, h = np.array([[-0.604], [-0.604]]), np.array([4.026666868, 4.026666868])
+    case = Case("ls", A, t, PsiSpec("ridge", "psi", psi), 0.1, "linear_eq", {"A_eq": G, "b_eq": h})
+    res = cvxpar.solve(case.loss(), psi, 0.1, constraints=case.constraints(), method="admm", max_iter=3000)
+    assert res.x[0] < psi.domain[0] or res.status != "optimal"
+    check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
