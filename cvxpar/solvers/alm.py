@@ -106,7 +106,8 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
             best, best_cert = x, cert
         if polish:
             monitor.announce("polish: Newton steps on the active set with the working rows")
-            px, pcert, _ = newton_polish(prob, x, 1.0 / L, tol=tol, check=lambda v: check(prob, v))
+            # x's certificate is in hand: the polish compares its steps with it instead of certifying x again
+            px, pcert, _ = newton_polish(prob, x, 1.0 / L, tol=tol, check=lambda v: check(prob, v), x_cert=cert)
             polishes += 1
             monitor.row(it, pcert, "polish")
             if _ranks_above(pcert, best_cert, tol):

@@ -138,3 +138,32 @@ def test_augmented_loss_derivatives_match_finite_differences():
     np.testing.assert_allclose(aug.grad(x), fd, rtol=1e-6, atol=1e-7)
     dz = np.array([(aug.dh(z + eps * e) - aug.dh(z - eps * e)) / (2 * eps) for e in np.eye(z.size)]).diagonal()
     np.testing.assert_allclose(aug.d2h(z), dz, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["inequalities", "nonneg + budget", "equalities"])
+def test_the_polish_reuses_the_outer_steps_certificate(kind, monkeypatch):
+    """An outer step's point is certified once: the row polish gets that certificate (``x_cert``) instead of
+    certifying the same point again when its first step does not certify; the answer stays Clarabel's."""
+    rng = np.random.default_rng(7)
+    n, d = 30, 120
+    A = rng.standard_normal((n, d))
+    grid = grids.uniform(0.25, 9)
+    b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
+    psi, cons = pars.ridge(grid), _rows(kind, rng, d)
+    seen, repeats = set(), []
+    check = alm.check
+
+    def counting(prob, x):
+        key = np.asarray(x).tobytes()
+        if key in seen:
+            repeats.append(key)
+        seen.add(key)
+        return check(prob, x)
+
+    monkeypatch.setattr(alm, "check", counting)
+    res = cvxpar.solve(LeastSquares(A, b), psi, 0.05 * n, constraints=cons, method="alm")
+    assert res.status == "optimal", res.message
+    assert len(seen) > 1  # an outer step's point and at least one polish step
+    assert not repeats
+    ref = reference_objective(A, b, psi, 0.05 * n, cons)
+    assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
