@@ -81,7 +81,7 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
     x = prob.start()
     inner_tol = max(INNER_TOL0, tol)
     violation = math.inf
-    best, best_cert = x, None  # the start's certificate is needed only once an outer step's point does not certify
+    best, best_cert = x, None  # the start's certificate is needed only once an outer step and its polish do not certify
     errors = []  # the best relative error before each outer step
     newton = polishes = it = 0
     stopped = None
@@ -99,21 +99,23 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
         if cert.certifies(tol):
             best, best_cert = x, cert
             break
-        if best_cert is None:
-            best_cert = check(prob, best)
-            errors.append(best_cert.relative_error)
-        if _ranks_above(cert, best_cert, tol):
-            best, best_cert = x, cert
+        pcert = None
         if polish:
             monitor.announce("polish: Newton steps on the active set with the working rows")
             # x's certificate is in hand: the polish compares its steps with it instead of certifying x again
             px, pcert, _ = newton_polish(prob, x, 1.0 / L, tol=tol, check=lambda v: check(prob, v), x_cert=cert)
             polishes += 1
             monitor.row(it, pcert, "polish")
-            if _ranks_above(pcert, best_cert, tol):
+            if pcert.certifies(tol):  # the first certified point (the loop stops there; the start is not judged)
                 best, best_cert = px, pcert
-            if pcert.certifies(tol):
                 break
+        if best_cert is None:  # the start's certificate: needed only now, once the first step did not certify
+            best_cert = check(prob, best)
+            errors.append(best_cert.relative_error)
+        if _ranks_above(cert, best_cert, tol):
+            best, best_cert = x, cert
+        if pcert is not None and _ranks_above(pcert, best_cert, tol):
+            best, best_cert = px, pcert
         errors.append(best_cert.relative_error)
         if len(errors) > STALL_STEPS and not errors[-1] < STALL_FACTOR * errors[-1 - STALL_STEPS]:
             stopped = (f"{STALL_STEPS} outer steps left the relative error at {errors[-1]:.2e} (a subproblem solver "

@@ -143,14 +143,15 @@ def test_augmented_loss_derivatives_match_finite_differences():
 @pytest.mark.parametrize("kind", ["inequalities", "nonneg + budget", "equalities"])
 def test_the_polish_reuses_the_outer_steps_certificate(kind, monkeypatch):
     """An outer step's point is certified once: the row polish gets that certificate (``x_cert``) instead of
-    certifying the same point again when its first step does not certify; the answer stays Clarabel's."""
+    certifying the same point again when its first step does not certify, and the start point is certified
+    only when the first outer step and its polish do not certify; the answer stays Clarabel's."""
     rng = np.random.default_rng(7)
     n, d = 30, 120
     A = rng.standard_normal((n, d))
     grid = grids.uniform(0.25, 9)
     b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
     psi, cons = pars.ridge(grid), _rows(kind, rng, d)
-    seen, repeats = set(), []
+    seen, repeats, starts = set(), [], []
     check = alm.check
 
     def counting(prob, x):
@@ -158,6 +159,7 @@ def test_the_polish_reuses_the_outer_steps_certificate(kind, monkeypatch):
         if key in seen:
             repeats.append(key)
         seen.add(key)
+        starts.append(np.asarray(prob.start()).tobytes())
         return check(prob, x)
 
     monkeypatch.setattr(alm, "check", counting)
@@ -165,5 +167,7 @@ def test_the_polish_reuses_the_outer_steps_certificate(kind, monkeypatch):
     assert res.status == "optimal", res.message
     assert len(seen) > 1  # an outer step's point and at least one polish step
     assert not repeats
+    if res.iterations == 1:  # the first polish certified: the start point is never judged
+        assert starts[0] not in seen
     ref = reference_objective(A, b, psi, 0.05 * n, cons)
     assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
