@@ -171,3 +171,28 @@ def test_the_polish_reuses_the_outer_steps_certificate(kind, monkeypatch):
         assert starts[0] not in seen
     ref = reference_objective(A, b, psi, 0.05 * n, cons)
     assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
+
+
+def test_subproblems_run_without_ssnal_polish_and_start_at_a_tight_tolerance(monkeypatch):
+    """The augmented subproblems go to ssnal without its own polish (alm's polish with the rows lands the point)
+    and the first one to INNER_TOL0 = 1e-5; the answer stays certified at Clarabel's objective."""
+    rng = np.random.default_rng(11)
+    n, d = 30, 120
+    A = rng.standard_normal((n, d))
+    grid = grids.uniform(1 / 15, 16)
+    b = A @ rng.choice(grid, d) + 0.1 * rng.standard_normal(n)
+    psi, cons = pars.ridge(grid), [NonNeg(), Linear(A_ub=np.ones((1, d)), b_ub=[0.07 * d])]
+    calls = []
+    run = alm.ssnal.run
+
+    def recording(inner, **kw):
+        calls.append(kw)
+        return run(inner, **kw)
+
+    monkeypatch.setattr(alm.ssnal, "run", recording)
+    res = cvxpar.solve(LeastSquares(A, b), psi, 0.05 * n, constraints=cons, method="alm")
+    assert res.status == "optimal", res.message
+    assert calls and all(kw["polish"] is False for kw in calls)
+    assert calls[0]["tol"] == 1e-5
+    ref = reference_objective(A, b, psi, 0.05 * n, cons)
+    assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref))
