@@ -193,6 +193,12 @@ class PAR:
             if keep_a.size == 1:
                 return cls([0.0], [keep_b[0]], keep_a[0], keep_a[0])
             q = _crossings(keep_a, keep_b)
+        while q.size > 1 and not np.all(np.diff(q) > 0):
+            # three pieces through one point up to rounding (decimal data): the middle one is the max on an
+            # empty interval, which the hull test's float products can keep; it goes
+            keep_a, keep_b = np.delete(keep_a, int(np.flatnonzero(np.diff(q) <= 0)[0]) + 1), np.delete(
+                keep_b, int(np.flatnonzero(np.diff(q) <= 0)[0]) + 1)
+            q = _crossings(keep_a, keep_b)
         return cls(q, keep_a[1:] * q + keep_b[1:], keep_a[0], keep_a[-1])
 
     @classmethod

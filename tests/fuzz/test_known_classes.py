@@ -481,3 +481,16 @@ def test_a_row_that_pins_x_an_ulp_past_psis_wall_is_read_on_the_wall():
     res = cvxpar.solve(case.loss(), psi, 0.1, constraints=case.constraints(), method="admm", max_iter=3000)
     assert res.x[0] < psi.domain[0] or res.status != "optimal"
     check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
+
+
+@pytest.mark.parametrize("a, c", [([-3.0, -1.2, -0.3, 2.9], [-1.7, 0.7, 1.9, 0.5]),
+                                  ([-1.2, -1.1, 0.7, 1.0, 2.2], [0.1, 1.2, -0.4, -0.2, -1.0]),
+                                  ([-2.7, -1.4, -0.3, 0.1, 0.9], [0.2, 1.5, 1.5, 0.8, -0.6])])
+def test_from_pieces_with_three_pieces_through_one_point(a, c):
+    """Found by the long form (session 13, the strategy's own from_pieces draws): decimal pieces of which three
+    cross at one point (in exact arithmetic) made PAR.from_pieces raise 'breakpoints must be strictly increasing':
+    the hull test's float products kept the middle piece, whose two crossings then rounded equal.  It now drops a
+    piece that is the max on an empty interval; the PAR is the max of the pieces (checked on a grid)."""
+    psi = cvxpar.PAR.from_pieces(a, c)
+    x = np.linspace(-15.0, 15.0, 3001)
+    np.testing.assert_allclose(psi(x), np.max(np.outer(x, a) + np.asarray(c), axis=1), rtol=0, atol=1e-13)
