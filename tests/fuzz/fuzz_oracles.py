@@ -299,7 +299,9 @@ def stationarity(case, x, exact: bool = False) -> tuple[float, float]:
     G = np.array(rows_eq + rows_ub, dtype=np.float64)
     k = G.shape[0]
     finite_ends = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
-    unit = max(scale, float(np.max(np.abs(finite_ends), initial=0.0)))  # HiGHS reads |b| > 1e20 as infinite
+    # HiGHS reads |b| > 1e20 as infinite: units that keep every end below 1e12 (and no coarser, so that the
+    # gradient's entries stay resolved where lam psi's slopes are large but representable)
+    unit = max(scale, float(np.max(np.abs(finite_ends), initial=0.0)) / 1e12)
     cs, los, his = c / unit, lo / unit, hi / unit
     # variables (y, r): minimize r subject to los_i - r <= cs_i - (G^T y)_i <= his_i + r
     A_ub, b_ub = [], []
@@ -555,6 +557,11 @@ def bounded_loss_ray_exists(case) -> bool:
         res = linprog(np.where(signs > 0, up, down), A_ub=G, b_ub=None if G is None else np.zeros(G.shape[0]), A_eq=E,
                       b_eq=None if E is None else np.zeros(E.shape[0]), bounds=box, method="highs")
         if res.status == 0 and res.fun < -1e-7:
+            return True
+        linear = np.where(signs > 0, up, down)  # psi_inf on this orthant, with the loss's recession function
+        if case.loss_kind in ("logistic", "huber") and _growing_loss_ray(
+                case, linear, linear, np.array([b[0] for b in box]), np.array([b[1] for b in box]),
+                ub[1:] if case.loss_kind == "logistic" else ub, eq[1:] if case.loss_kind == "huber" else eq, L):
             return True
     return False
 

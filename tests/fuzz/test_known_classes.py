@@ -494,3 +494,39 @@ def test_from_pieces_with_three_pieces_through_one_point(a, c):
     psi = cvxpar.PAR.from_pieces(a, c)
     x = np.linspace(-15.0, 15.0, 3001)
     np.testing.assert_allclose(psi(x), np.max(np.outer(x, a) + np.asarray(c), axis=1), rtol=0, atol=1e-13)
+
+
+def test_oracle_stationarity_keeps_its_resolution_beside_a_slope_of_1e12():
+    """Found by the long form of the edge fuzzer (session 13): psi walled above 0 with slope -1e12 below, lam = (1,
+    0, 0), one row; cvxpar's 'optimal' x = (0, -14.95, 0) is stationary (hand-checked: the row's multiplier
+    -23.55 balances coordinate 1, coordinate 2 sits on the wall with the right sign, coordinate 0's subdifferential
+    is [-1e12, inf)), but the oracle's stationarity LP ran in units of 1e12 (the fix for lam = 1e300) and lost the
+    gradient's O(1) entries: residual 4.04.  The units now only keep every end below 1e12."""
+    from fuzz_oracles import stationarity
+    from fuzz_problems import Case, PsiSpec
+
+    psi = cvxpar.PAR([0.0], [0.0], -1e12, np.inf)
+    A, t = np.array([[0.18905338179353307, -0.5227484414807474, -0.41306354339189344]]), np.array([-0.06783153702728746])
+    G, h = np.array([[-0.652, -0.175, 1.664]]), np.array([2.6161139663087485])
+    case = Case("ls", A, t, PsiSpec("edge", "psi", psi), np.array([1.0, 0.0, 0.0]), "linear_eq", {"A_eq": G, "b_eq": h})
+    x = np.array([0.0, h[0] / G[0, 1], 0.0])
+    residual, scale = stationarity(case, x)
+    assert residual <= 1e-8 * scale
+
+
+def test_unbounded_with_a_concave_recession_beside_a_growing_huber_loss_is_confirmed():
+    """Found by the long form of the edge fuzzer (session 13): psi flat left of 0 and slope -1e8 right of it (s_- >
+    s_+), lam = 1e300, a Huber loss growing at 0.126 along v = +1: 'unbounded' is right; the oracle's sign-pattern
+    LPs now also take the loss's recession function."""
+    from fuzz_oracles import References, bounded_loss_ray_exists, check_result
+    from fuzz_problems import Case, PsiSpec
+
+    psi = cvxpar.PAR([0.0], [0.0], 0.0, -1e8)
+    case = Case("huber", np.array([[0.1257302210933933]]), np.array([0.061465355207836095]),
+                PsiSpec("edge", "psi", psi), 1e300, "none", {})
+    assert bounded_loss_ray_exists(case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = cvxpar.solve(case.loss(), psi, 1e300, max_iter=100)
+        assert res.status == "unbounded"
+        check_result(case, res, 1e-8, References(case), case.loss(), case.constraints())
