@@ -102,12 +102,13 @@ def as_step(t, name: str = "t"):
     return t
 
 
-def as_lam(lam, like, d: int | None = None, name: str = "lam"):
+def as_lam(lam, like, d: int | None = None, name: str = "lam", exact: bool = False):
     """The weights lam >= 0: a Python float (a scalar) or a 1-D array in ``like``'s namespace and device.
 
     Accepts Python numbers, NumPy scalars, sequences and arrays of any namespace; an array from another
     namespace than ``like``'s (a CuPy lam with NumPy data) is copied over, and a NumPy one takes
-    ``like``'s dtype.  ``d`` is the required length (one weight per coordinate); None accepts any
+    ``like``'s dtype, or with ``exact`` float64 (the certificate's lam: float32 data must not round the
+    weights the user gave, or the point is certified for another problem).  ``d`` is the required length (one weight per coordinate); None accepts any
     length (one weight per column of a batch).
 
     Raises
@@ -130,7 +131,9 @@ def as_lam(lam, like, d: int | None = None, name: str = "lam"):
             raise ValueError(f"{name} must be a finite nonnegative number (or array); got {value}.")
         return value
     xp = _backend.array_namespace(like)
-    if _backend.array_namespace(lam) is not xp:
+    if exact and _backend.is_numpy_namespace(xp):
+        lam = np.asarray(_backend.to_host(lam), dtype=np.float64)
+    elif _backend.array_namespace(lam) is not xp:
         lam = _backend.asarray_like(xp, np.asarray(_backend.to_host(lam), dtype=np.float64), like)
     elif _backend.is_numpy_namespace(xp):
         lam = np.asarray(lam, dtype=like.dtype)

@@ -385,7 +385,7 @@ def certificate(loss: Loss | None = None, psi: PAR | None = None, lam: float | n
     n_features = getattr(loss, "n_features", None)
     if n_features is not None and n_features != d:
         raise ValueError(f"x has {d} entries but the loss has {n_features} features.")
-    lam = as_lam(lam, x, d)
+    lam = as_lam(lam, x, d, exact=True)
     return evaluate(loss, psi, lam, x, FeasibleSet(constraints, d), with_gap=with_gap)
 
 

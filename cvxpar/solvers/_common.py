@@ -215,7 +215,7 @@ def finish(prob, out: Outcome, tol: float, method: str, monitor: Monitor) -> R.S
     if out.cert is None:
         cert = check(prob, out.x, gap=True)
     else:
-        cert = with_duality_gap(out.cert, prob.loss, prob.psi, prob.lam, out.x, prob.feasible)
+        cert = with_duality_gap(out.cert, prob.loss, prob.psi, prob.lam_exact, out.x, prob.feasible)
     status, message = status_of(cert, tol, prob.convex)
     if out.diverged and status not in (R.OPTIMAL, R.STATIONARY):
         status, message = R.DIVERGED, "the iterates diverged (non-finite values)"

@@ -56,6 +56,8 @@ class Problem:
         like = loss.op.like() if linear_model else np.zeros(1)
         self.zeros = self.xp.zeros((d,), dtype=like.dtype, device=_backend.device(like))
         self.lam = as_lam(lam, self.zeros, d)
+        #: lam as the user gave it for the certificate (float64 where the data's lower precision rounds self.lam)
+        self.lam_exact = as_lam(lam, self.zeros, d, exact=True)
         self.feasible = FeasibleSet(constraints, d)
         self.box = self.feasible.box()
         self.infeasible: str | None = self.feasible.empty
@@ -131,7 +133,7 @@ class Problem:
     def certify(self, x, grad=None, gap: bool = False) -> Certificate:
         """The certificate at x (:func:`cvxpar.certificate.certificate`), reusing the validated data and,
         when given, the gradient the method already holds."""
-        return evaluate(self.loss, self.psi, self.lam, x, self.feasible, grad=grad, with_gap=gap)
+        return evaluate(self.loss, self.psi, self.lam_exact, x, self.feasible, grad=grad, with_gap=gap)
 
     def objective(self, x) -> float:
         return self.loss.value(x) + self.penalty(x)

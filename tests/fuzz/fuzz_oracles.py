@@ -37,10 +37,10 @@ import cvxpar
 #: Failure classes of issue 13 not yet fixed on main: the property tests tolerate these (a strict
 #: xfail reproducer in test_known_classes.py fails loudly once one is fixed; then delete its entry).
 OPEN: dict[str, str] = {
-    "float32-rounded-parameters": "float32 data: lam and the Box bounds are rounded to float32 (the iterates clip to "
-                                  "float32(bound), up to an ulp outside the float64 bound; lam loses 3e-8 of itself), "
-                                  "and the certificate certifies the rounded problem; the reported objective is "
-                                  "float32-accurate. test_known_classes.test_float32_data_*",
+    "float32-rounded-parameters": "float32 data: the Box bounds are rounded to float32 (the iterates clip to "
+                                  "float32(bound), up to an ulp outside the float64 bound), and the reported objective "
+                                  "is float32-accurate (lam is certified as given since session 13). "
+                                  "test_known_classes.test_float32_data_keeps_x_inside_the_float64_bounds",
 }
 
 #: optimal_inaccurate is certified to this multiple of tol (cvxpar.solve's documented rule)

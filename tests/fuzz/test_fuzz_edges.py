@@ -67,8 +67,8 @@ def _solve(case, loss, constraints, method: str, label: str, lam=None):
 def _float32_class(finding: Finding, case, res, label: str) -> Finding:
     """A finding on float32 data that the float32 rounding of the float64 parameters explains is of the open class
     ``float32-rounded-parameters`` (fuzz_oracles.OPEN): x sits off a float64 Box bound by at most one float32 ulp of
-    it (clipped to the bound as float32 sees it), or the result passes the oracle on the case with lam and the Box
-    bounds rounded to float32 (the problem the iterates solve), or only the reported objective disagrees, by float32
+    it (clipped to the bound as float32 sees it), or the result passes the oracle on the case with the Box bounds
+    rounded to float32 (lam is certified as the user gave it), or only the reported objective disagrees, by float32
     rounding (1e-6 of it)."""
     if label != "float32":
         return finding
@@ -82,7 +82,7 @@ def _float32_class(finding: Finding, case, res, label: str) -> Finding:
         return Finding("float32-rounded-parameters", str(finding))
     as32 = lambda v: np.asarray(v, dtype=np.float64).astype(np.float32).astype(np.float64)  # noqa: E731
     data = {k: as32(v) if k in ("lower", "upper") else v for k, v in case.cons_data.items()}
-    rounded = dataclasses.replace(case, lam=as32(case.lam) if np.ndim(case.lam) else float(as32(case.lam)), cons_data=data)
+    rounded = dataclasses.replace(case, cons_data=data)  # lam: certified as given (not rounded) since session 13
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

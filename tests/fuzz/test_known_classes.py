@@ -441,13 +441,13 @@ def test_unbounded_with_lam_1e300_beside_a_growing_logistic_loss_is_confirmed():
     assert cvxpar.solve(grows.loss(), psi, 1.0, max_iter=100).status != "unbounded"
 
 
-@_open("float32-rounded-parameters")
 def test_float32_data_solves_the_users_float64_lam():
     """Found by run 3 of the long form (session 13): float32 A and target, lam = 31.6228 as a float64 array: the
     solve takes lam as float32 (31.62280083, cvxpar._validation.as_lam gives lam the data's dtype), certifies that
     problem ('residual of the exact gradient at most 5e-14') and says 'optimal', while for the lam the user gave the
-    exact gradient's residual is 4.1e-7 > tol * scale = 1.6e-7.  Fix: keep lam (and the bounds) in float64 for the
-    certificate, or say the problem was rounded; hand-checked with rational arithmetic below."""
+    exact gradient's residual is 4.1e-7 > tol * scale = 1.6e-7.  Fixed: the certificate takes lam in float64 as given
+    (``as_lam(..., exact=True)``: ``Problem.lam_exact``, ``cvxpar.certificate``); hand-checked with rational
+    arithmetic below."""
     from fractions import Fraction
 
     psi = pars.ridge(grids.uniform(1.0, 15, center=0.0), box=False)
