@@ -155,7 +155,8 @@ class FeasibleSet:
         return None
 
     def bounds_like(self, x):
-        """(lower, upper) as Python floats when uniform, else arrays in x's namespace and device.
+        """(lower, upper) as Python floats when uniform, else arrays in x's namespace and device (float64 on NumPy:
+        the certificate checks the bounds as given, not rounded to a float32 x's precision).
 
         Parameters
         ----------
@@ -170,6 +171,8 @@ class FeasibleSet:
         if sb is not None:
             return sb
         xp = _backend.array_namespace(x)
+        if _backend.is_numpy_namespace(xp):  # float64 whatever x's dtype: the bounds as given, not rounded to x's
+            return np.asarray(self.lower, dtype=np.float64), np.asarray(self.upper, dtype=np.float64)
         return _backend.asarray_like(xp, self.lower, x), _backend.asarray_like(xp, self.upper, x)
 
     def box(self):

@@ -71,7 +71,9 @@ class Problem:
                 self.infeasible = f"the bounds [{uniform[0]:g}, {uniform[1]:g}] miss the domain {psi.domain} of psi"
                 self.kpsi = psi
         elif self.infeasible is None:
-            self.lb, self.ub = self.box.bounds_like(self.zeros)
+            # float64 on NumPy whatever the data's dtype: the bounds as given (a float32 copy rounds to nearest, an
+            # ulp outside them; the losses' gradients are float64 there anyway)
+            self.lb, self.ub = self.box.bounds_like(np.zeros(d) if _backend.is_numpy_namespace(self.xp) else self.zeros)
             dlo, dhi = psi.domain
             if bool(self.xp.any(self.xp.maximum(self.lb, dlo) > self.xp.minimum(self.ub, dhi))):
                 self.infeasible = f"the bounds of some coordinate miss the domain {psi.domain} of psi"

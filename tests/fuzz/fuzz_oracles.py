@@ -37,10 +37,8 @@ import cvxpar
 #: Failure classes of issue 13 not yet fixed on main: the property tests tolerate these (a strict
 #: xfail reproducer in test_known_classes.py fails loudly once one is fixed; then delete its entry).
 OPEN: dict[str, str] = {
-    "float32-rounded-parameters": "float32 data: the Box bounds are rounded to float32 (the iterates clip to "
-                                  "float32(bound), up to an ulp outside the float64 bound), and the reported objective "
-                                  "is float32-accurate (lam is certified as given since session 13). "
-                                  "test_known_classes.test_float32_data_keeps_x_inside_the_float64_bounds",
+    "float32-reported-objective": "float32 data: the reported objective is float32-accurate (1e-6 of itself); lam "
+                                  "and the Box bounds are solved and certified as given (float64) since session 13.",
 }
 
 #: optimal_inaccurate is certified to this multiple of tol (cvxpar.solve's documented rule)

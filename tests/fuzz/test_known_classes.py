@@ -284,13 +284,13 @@ def test_unbounded_with_lam_1e_300_is_confirmed_by_the_null_space_program():
     assert not bounded_loss_ray_exists(Case("ls", A, t, case.psi_spec, 1e-300, "nonneg", {}))
 
 
-@_open("float32-rounded-parameters")
 def test_float32_data_keeps_x_inside_the_float64_bounds():
     """Found by the new layout fuzzer (session 13): with float32 A and target the iterates are float32 and are
     clipped to float32(bound): x[0] = -26.2427826 above the upper bound -26.242783 (4e-7, 1.5e-8 of the bound),
     'optimal' because the certificate's infeasibility is relative to ||x||_inf = 66.  The float64 answer sits on the
-    bound exactly.  The fix belongs where bounds meet a lower precision (Box.bounds_like, PAR.restrict's walls in
-    the prox): round them inward, so a clipped float32 x is inside the float64 bounds."""
+    bound exactly.  Fixed: the solvers clip to the bounds as given (float64 on NumPy: ``Problem.lb``/``ub``; the
+    losses' gradients are float64 there anyway) and the certificate checks them as given
+    (``FeasibleSet.bounds_like``): x lands on -26.242783 and certifies."""
     A = np.array([[-1.103338449065532, -0.7250246402444398]], dtype=np.float32)
     t = np.array([-20.43656066561371], dtype=np.float32)
     box = cvxpar.constraints.Box(np.array([-27.294256, -np.inf]), np.array([-26.242783, np.inf]))
