@@ -338,20 +338,26 @@ def test_sigma_grows_slower_while_the_split_moves_more_coordinates_than_rows_and
     from cvxpar.solvers import _gram
 
     monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
-    rng = np.random.default_rng(3)
-    n, d = 40, 400
-    A = rng.standard_normal((n, d))
-    grid = cvxpar.grids.uniform(0.5, 7)
-    loss = LeastSquares(A, A @ (0.5 * rng.standard_normal(d)) + 0.1 * rng.standard_normal(n))
-    res = cvxpar.solve(loss, PSI, 0.5 * n, method="ssnal", tol=1e-9)
-    assert res.status == "optimal"
+    loss, res, n = _sigma_path_run()
     sigmas = res.info["sigmas"]
-    assert ssnal.LS_GROWTH < ssnal.SIGMA_GROWTH
     assert sigmas[1] == pytest.approx(ssnal.LS_GROWTH * sigmas[0])
     assert any(b == pytest.approx(ssnal.SIGMA_GROWTH * a) for a, b in zip(sigmas[1:-1], sigmas[2:], strict=True))
     # the early systems by CG, later ones through the kept factor's Woodbury form as well as fresh factors
     assert res.info["cg_solves"] > 0 and res.info["woodbury_solves"] > 0 and res.info["factorizations"] > 0
-    assert res.objective <= clarabel_objective(loss, cvxpar.pars.ridge(grid), 0.5 * n) + 1e-7 * abs(res.objective)
+    assert res.objective <= clarabel_objective(loss, PSI, 0.5 * n) + 1e-7 * abs(res.objective)
+
+
+def _sigma_path_run():
+    """(loss, result, n) of ssnal on the sigma-path tests' 40 x 400 least squares with the 7-level ridge PAR at
+    lam = 0.5 n, certified optimal, with LS_GROWTH below SIGMA_GROWTH."""
+    rng = np.random.default_rng(3)
+    n, d = 40, 400
+    A = rng.standard_normal((n, d))
+    loss = LeastSquares(A, A @ (0.5 * rng.standard_normal(d)) + 0.1 * rng.standard_normal(n))
+    res = cvxpar.solve(loss, PSI, 0.5 * n, method="ssnal", tol=1e-9)
+    assert res.status == "optimal"
+    assert ssnal.LS_GROWTH < ssnal.SIGMA_GROWTH
+    return loss, res, n
 
 
 def test_least_squares_sigma_grows_x_ls_growth_while_the_split_moves_and_the_run_certifies(monkeypatch):
@@ -365,21 +371,14 @@ def test_least_squares_sigma_grows_x_ls_growth_while_the_split_moves_and_the_run
 
     monkeypatch.setattr(_gram, "CG_GEMV_COST", 0.0)
     monkeypatch.setattr(ssnal, "GROWTH_TEST_ROWS", 40)
-    rng = np.random.default_rng(3)
-    n, d = 40, 400
-    A = rng.standard_normal((n, d))
-    grid = cvxpar.grids.uniform(0.5, 7)
-    loss = LeastSquares(A, A @ (0.5 * rng.standard_normal(d)) + 0.1 * rng.standard_normal(n))
-    res = cvxpar.solve(loss, PSI, 0.5 * n, method="ssnal", tol=1e-9)
-    assert res.status == "optimal"
+    loss, res, n = _sigma_path_run()
     sigmas = res.info["sigmas"]
-    assert ssnal.LS_GROWTH < ssnal.SIGMA_GROWTH
     growths = [b / a for a, b in zip(sigmas[:-1], sigmas[1:], strict=True)]
     assert len(growths) >= 3 and growths[0] == pytest.approx(ssnal.LS_GROWTH)
     assert all(g == pytest.approx(ssnal.LS_GROWTH) or g == pytest.approx(ssnal.SLOW_GROWTH) for g in growths)
     # the early systems by CG, later ones through the kept factor's Woodbury form as well as fresh factors
     assert res.info["cg_solves"] > 0 and res.info["woodbury_solves"] > 0 and res.info["factorizations"] > 0
-    assert res.objective <= clarabel_objective(loss, cvxpar.pars.ridge(grid), 0.5 * n) + 1e-7 * abs(res.objective)
+    assert res.objective <= clarabel_objective(loss, PSI, 0.5 * n) + 1e-7 * abs(res.objective)
 
 
 def _wide_ridge(n=60, d=600, seed=4):
