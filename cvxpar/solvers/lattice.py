@@ -46,6 +46,7 @@ import numba
 import numpy as np
 
 from cvxpar.solvers._switch import Switch
+from cvxpar.solvers.tree_search import small_nonconvex_least_squares
 
 #: Level entries of one enumeration (each O(d + m log m): about 0.3-0.4 us at d = 10 to 30) per start of
 #: :func:`cvxpar.solvers.starts.best_of_starts` (``n_starts`` buys more).
@@ -76,12 +77,7 @@ suspended = _SWITCH.suspended
 def applies(prob) -> bool:
     """Least squares on NumPy (dense or scipy.sparse A), a nonconvex psi, bounds only (no linear rows), at most
     MAX_D coordinates."""
-    from cvxpar import _backend
-    from cvxpar.losses import LeastSquares
-
-    return (_SWITCH.on and isinstance(prob.loss, LeastSquares) and prob.d <= MAX_D and not prob.psi.is_convex
-            and _backend.is_numpy_namespace(prob.xp) and prob.loss.op.kind in ("dense", "sparse")
-            and not prob.feasible.has_rows)
+    return _SWITCH.on and not prob.feasible.has_rows and small_nonconvex_least_squares(prob, MAX_D)
 
 
 def sorted_order(M: np.ndarray) -> np.ndarray:

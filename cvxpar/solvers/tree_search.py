@@ -75,12 +75,17 @@ suspended = _SWITCH.suspended
 
 def applies(prob) -> bool:
     """Whether :func:`improve` can search this problem (module docstring)."""
+    return _SWITCH.on and small_nonconvex_least_squares(prob, MAX_D)
+
+
+def small_nonconvex_least_squares(prob, max_d: int) -> bool:
+    """Least squares on NumPy (dense or scipy.sparse A), a nonconvex psi, at most ``max_d`` coordinates: the
+    problems the global searches take (this one and :mod:`cvxpar.solvers.lattice`)."""
     from cvxpar import _backend
     from cvxpar.losses import LeastSquares
 
-    return (_SWITCH.on and isinstance(prob.loss, LeastSquares) and prob.d <= MAX_D
-            and not prob.psi.is_convex and _backend.is_numpy_namespace(prob.xp)
-            and prob.loss.op.kind in ("dense", "sparse"))
+    return (isinstance(prob.loss, LeastSquares) and prob.d <= max_d and not prob.psi.is_convex
+            and _backend.is_numpy_namespace(prob.xp) and prob.loss.op.kind in ("dense", "sparse"))
 
 
 def improve(prob, x, max_nodes: int = 2 * NODES_PER_START) -> Improvement:
