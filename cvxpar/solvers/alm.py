@@ -148,12 +148,11 @@ def run(prob, *, tol: float, max_iter: int, polish: bool, monitor: Monitor, sigm
 def _stalled(errors: list[float], violations: list[float]) -> bool:
     """STALL_STEPS outer steps made no progress: the best relative error did not fall below STALL_FACTOR times its
     value before them, and the rows' violation (0 below VIOLATION_FLOOR x tol x x_scale) did not fall below
-    STALL_VIOLATION_FACTOR times its value then."""
+    STALL_VIOLATION_FACTOR times its value then.  The two lists run in step (one entry per outer step, after the
+    start's)."""
     if len(errors) <= STALL_STEPS:
         return False
     no_error_progress = not errors[-1] < STALL_FACTOR * errors[-1 - STALL_STEPS]
-    if len(violations) <= STALL_STEPS:
-        return no_error_progress
     v_now, v_then = violations[-1], violations[-1 - STALL_STEPS]
     return no_error_progress and not (0.0 < v_now < STALL_VIOLATION_FACTOR * v_then)
 
