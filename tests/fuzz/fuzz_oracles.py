@@ -695,6 +695,19 @@ def check_rejection(exc: BaseException, what: str) -> None:
         ) from exc
 
 
+def bridge_solve_error(exc: BaseException, label: str, what: str) -> str:
+    """The outcome of an exception out of ``problem.solve(method="cvxpar")`` (``what`` names the call): "diverged"
+    for the bridge's SolverError on a diverged run, else "rejected (<type>)" once :func:`check_rejection` has judged
+    the rejection (a finding is reported under ``label``)."""
+    if isinstance(exc, cp.error.SolverError) and "diverged" in str(exc):
+        return "diverged"
+    try:
+        check_rejection(exc, what)
+    except Finding as finding:
+        report(finding, label)
+    return f"rejected ({type(exc).__name__})"
+
+
 def tolerated(finding: Finding, known=OPEN) -> bool:
     return finding.cls in known
 

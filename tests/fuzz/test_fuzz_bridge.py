@@ -21,7 +21,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
-from fuzz_oracles import Finding, check_bridge_answer, check_rejection, report
+from fuzz_oracles import Finding, bridge_solve_error, check_bridge_answer, report
 from fuzz_problems import cases
 from hypothesis import event, note
 from hypothesis import strategies as st
@@ -122,14 +122,8 @@ def solve_and_check(model: Model, case, algorithm: str, label: str) -> None:
             warnings.simplefilter("ignore")
             prob.solve(method="cvxpar", algorithm=algorithm, tol=TOL, max_iter=MAX_ITER)
     except Exception as exc:
-        if isinstance(exc, cp.error.SolverError) and "diverged" in str(exc):
-            event(f"{label}: diverged")
-            return
-        try:
-            check_rejection(exc, f"{label}: problem.solve(method='cvxpar', algorithm={algorithm!r})")
-        except Finding as finding:
-            report(finding, label)
-        event(f"{label}: rejected ({type(exc).__name__})")
+        outcome = bridge_solve_error(exc, label, f"{label}: problem.solve(method='cvxpar', algorithm={algorithm!r})")
+        event(f"{label}: {outcome}")
         return
     try:
         event(f"{label}: {check_bridge_answer(case, prob, model.x.value, TOL)}")

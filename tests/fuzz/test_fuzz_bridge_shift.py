@@ -29,7 +29,7 @@ from fuzz_oracles import (
     Finding,
     _cvxpy_constraints,
     _cvxpy_loss,
-    check_rejection,
+    bridge_solve_error,
     domain,
     feasibility_ratio,
     is_convex,
@@ -220,14 +220,7 @@ def check_shifted(case, sh: Shift, matrix: bool, wide: bool, maximize: bool) -> 
             warnings.simplefilter("ignore")
             problem.solve(method="cvxpar", tol=TOL, max_iter=MAX_ITER)
     except Exception as exc:
-        if isinstance(exc, cp.error.SolverError) and "diverged" in str(exc):
-            event("diverged")
-            return
-        try:
-            check_rejection(exc, f"{label}: problem.solve(method='cvxpar')")
-        except Finding as finding:
-            report(finding, label)
-        event(f"rejected ({type(exc).__name__})")
+        event(bridge_solve_error(exc, label, f"{label}: problem.solve(method='cvxpar')"))
         return
     try:
         event(f"{sh.form}: {check_answer(case, sh, problem, X, -1.0 if maximize else 1.0)}")
